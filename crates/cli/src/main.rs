@@ -1,0 +1,230 @@
+//! `digimed`: the clinic's command-line tool. Every command calls the same core functions as
+//! the console and the HTTP service.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use digimed_core::config::Config;
+use digimed_core::keys::Vault;
+use digimed_core::session::AppRole;
+use digimed_core::{db, Error, ErrorCode};
+use digimed_crypto::{DataKeys, Secret};
+use digimed_domain::{Email, PersonName};
+
+#[derive(Parser)]
+#[command(name = "digimed", version, about = "Digimed clinic tool: database, staff, keys and audit.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The clinic database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Staff members and their sign-in.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Data-encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Applies pending migrations (schema, roles, policies).
+    Migrate,
+    /// Fills an empty database with demo data and prints the demo sign-ins once.
+    SeedDemo {
+        /// Domain of the demo staff logins (logins are unique across the database server).
+        #[arg(long, default_value = "demo.digimed.test")]
+        login_domain: String,
+        /// Print the result as JSON (with the generated passwords).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Creates a staff member with their own database login in one clinic role.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// secretary, doctor, customer_support or admin
+        #[arg(long)]
+        role: String,
+        /// The clinic (organization id); needed when there is more than one.
+        #[arg(long)]
+        org: Option<i32>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Lists staff members.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Creates the data keys (in the key file named by DIGIMED_KEY_FILE, or the OS keyring).
+    Init,
+    /// Adds a new key, makes it current and re-encrypts every encrypted field in batches.
+    Rotate {
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recomputes the audit log's hash chain and reports the first broken row.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DIGIMED_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(match e.code {
+                ErrorCode::DatabaseUnavailable => 3,
+                ErrorCode::Internal => 1,
+                _ => 2,
+            })
+        }
+    }
+}
+
+fn parse_err<E: std::fmt::Display>(code: ErrorCode, field: &str) -> impl Fn(E) -> Error + '_ {
+    move |e| Error::field(code, field, e.to_string())
+}
+
+async fn owner_pool(config: &Config) -> Result<db::PgPool, Error> {
+    db::connect(config.database_url()?, 4).await
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Db { command: DbCommand::Migrate } => {
+            let pool = owner_pool(&config).await?;
+            let n = db::migrate(&pool).await?;
+            println!("database is up to date ({n} migration(s) applied)");
+        }
+        Command::Db { command: DbCommand::SeedDemo { login_domain, json } } => {
+            let vault = Vault::load(&config.key_store)?;
+            let pool = owner_pool(&config).await?;
+            let creds = digimed_core::demo::seed_demo(&pool, &vault, &digimed_core::demo::DemoOptions { login_domain }).await?;
+            if json {
+                let staff: Vec<_> = creds
+                    .staff
+                    .iter()
+                    .map(|s| serde_json::json!({"role": s.role, "name": s.name, "login": s.login, "password": s.password()}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"staff": staff, "partner": {"name": creds.partner_name, "secret": creds.partner_secret.expose()}})
+                );
+            } else {
+                println!("Demo data created. Sign in with one of these (shown only now):");
+                for s in &creds.staff {
+                    println!("  {:<17} {:<36} {}", s.role.as_str(), s.login, s.password());
+                }
+                println!("Partner \"{}\" webhook secret: {}", creds.partner_name, creds.partner_secret.expose());
+            }
+        }
+        Command::Staff { command: StaffCommand::Add { email, name, role, org, password_stdin: _ } } => {
+            let role = AppRole::parse(&role)?;
+            let email = Email::parse(&email).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "email", e.to_string()))?;
+            let name = PersonName::parse(&name).map_err(parse_err(ErrorCode::NameRequired, "name"))?;
+            let password = read_password()?;
+            let pool = owner_pool(&config).await?;
+            let s = digimed_core::staff::add_staff(&pool, &email, &name, role, org, &password).await?;
+            println!("created {} ({}) as {} in organization {}; sign in as {}", s.name, s.email, s.role.as_str(), s.organization_id, s.login);
+        }
+        Command::Staff { command: StaffCommand::List { json } } => {
+            let pool = owner_pool(&config).await?;
+            let staff = digimed_core::staff::list_staff(&pool).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&staff).map_err(|e| Error::internal(e.to_string()))?);
+            } else {
+                for s in staff {
+                    println!("{:>4}  {:<17} {:<36} {}", s.id, s.role.as_str(), s.login, s.name);
+                }
+            }
+        }
+        Command::Keys { command: KeysCommand::Init } => {
+            if config.key_store.load().is_ok() {
+                return Err(Error::new(ErrorCode::AlreadyExists, format!("Data keys already exist in {}; use `digimed keys rotate` to add a new one.", config.key_store.describe())));
+            }
+            let keys = DataKeys::generate();
+            config.key_store.save(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
+            println!("created data keys (key id {}) in {}", keys.current_key_id(), config.key_store.describe());
+        }
+        Command::Keys { command: KeysCommand::Rotate { batch } } => {
+            let mut keys = config.key_store.load().map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
+            let pool = owner_pool(&config).await?;
+            let new_id = keys.rotate();
+            config.key_store.save_replacing(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
+            let report = digimed_core::keys::reencrypt_all(&pool, &Vault::new(keys), batch.clamp(1, 10_000)).await?;
+            println!(
+                "key {new_id} is now current; re-encrypted {} field(s), {} already under it",
+                report.reencrypted, report.already_current
+            );
+        }
+        Command::Audit { command: AuditCommand::Verify { json } } => {
+            let pool = owner_pool(&config).await?;
+            let report = digimed_core::audit::verify_chain(&pool).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?);
+            } else if let Some(id) = &report.first_broken_id {
+                println!("audit chain BROKEN at row {id}: {} ({} rows checked)", report.problem.as_deref().unwrap_or(""), report.rows);
+            } else {
+                println!("audit chain intact: {} rows", report.rows);
+            }
+            if !report.intact() {
+                return Err(Error::new(ErrorCode::Internal, "the audit log has been tampered with"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<Secret<String>, Error> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|_| Error::field(ErrorCode::InvalidInput, "password", "Could not read the password from standard input."))?;
+    let trimmed = s.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&s).to_string();
+    Ok(Secret::new(trimmed))
+}

@@ -1,0 +1,293 @@
+//! Demo data for a new installation or a developer's private database: an insurer partner, two
+//! clinics, one staff member per role, consent form templates and automation rules, and a few
+//! referred patients with consultations in every state. Every person is invented and every
+//! national id number is a synthetic one (month + 80) that passes the check digits.
+
+use chrono::{Duration, NaiveDate, Utc};
+use digimed_crypto::Secret;
+use digimed_domain::{Email, NationalId, PersonName, Phone};
+use rand::Rng;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::Vault;
+use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
+use crate::session::AppRole;
+use crate::staff::add_staff;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Domain of the demo staff logins; logins are cluster-wide, so tests pass their own.
+    pub login_domain: String,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions { login_domain: "demo.digimed.test".to_string() }
+    }
+}
+
+/// Generated sign-in details, shown once to whoever seeded the database.
+#[derive(Serialize)]
+pub struct DemoCredentials {
+    pub staff: Vec<DemoLogin>,
+    pub partner_name: String,
+    #[serde(skip)]
+    pub partner_secret: Secret<String>,
+}
+
+#[derive(Serialize)]
+pub struct DemoLogin {
+    pub role: AppRole,
+    pub name: String,
+    pub login: String,
+    #[serde(skip)]
+    pub password: Secret<String>,
+}
+
+impl DemoLogin {
+    pub fn password(&self) -> &str {
+        self.password.expose()
+    }
+}
+
+fn random_password() -> Secret<String> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    let words: Vec<String> = (0..3)
+        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
+        .collect();
+    Secret::new(words.join("-"))
+}
+
+/// Whether the database already holds the demo (or any) organizations.
+pub async fn is_seeded(owner: &PgPool) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations)").fetch_one(owner).await?)
+}
+
+struct DemoPerson {
+    name: &'static str,
+    born: (i32, u32, u32),
+    phone: &'static str,
+    email: Option<&'static str>,
+}
+
+const PEOPLE: &[DemoPerson] = &[
+    DemoPerson { name: "Ingrid Solberg", born: (1984, 3, 14), phone: "+47 412 34 501", email: Some("ingrid.solberg@example.com") },
+    DemoPerson { name: "Magnus Haugen", born: (1971, 11, 2), phone: "+47 412 34 502", email: Some("magnus.haugen@example.com") },
+    DemoPerson { name: "Sofie Berntsen", born: (1996, 6, 23), phone: "+47 412 34 503", email: None },
+    DemoPerson { name: "Eirik Lunde", born: (1959, 1, 30), phone: "+47 412 34 504", email: Some("eirik.lunde@example.com") },
+    DemoPerson { name: "Nora Vik", born: (2009, 9, 9), phone: "+47 412 34 505", email: None },
+    DemoPerson { name: "Henrik Aasen", born: (1990, 12, 12), phone: "+47 412 34 506", email: Some("henrik.aasen@example.com") },
+    DemoPerson { name: "Thea Kristiansen", born: (1978, 4, 5), phone: "+47 412 34 507", email: Some("thea.kristiansen@example.com") },
+    DemoPerson { name: "Jonas Myhre", born: (1988, 8, 18), phone: "+47 412 34 508", email: None },
+];
+
+/// Seeds the demo. Refuses when the database already has organizations.
+pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Result<DemoCredentials> {
+    if is_seeded(owner).await? {
+        return Err(Error::new(ErrorCode::AlreadyExists, "The database already has data; the demo is only seeded into an empty one."));
+    }
+    // Staff logins are roles and are created by `add_staff` in their own transactions; the rest
+    // goes in one transaction. If that fails, the logins are dropped again.
+    let orgs: (i32, i32, i32) = {
+        let mut tx = owner.begin().await?;
+        let oslo: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Oslo', 'clinic') RETURNING id")
+            .fetch_one(&mut *tx).await?;
+        let bergen: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Bergen', 'clinic') RETURNING id")
+            .fetch_one(&mut *tx).await?;
+        let insurer: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Fjordtrygd Forsikring', 'insurer_partner') RETURNING id")
+            .fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        (oslo, bergen, insurer)
+    };
+    let (oslo, bergen, insurer) = orgs;
+    let staff_plan = [
+        (AppRole::Secretary, "Sara Lie", "sara.lie"),
+        (AppRole::Doctor, "Dr. Anders Moe", "anders.moe"),
+        (AppRole::Doctor, "Dr. Kari Dahl", "kari.dahl"),
+        (AppRole::CustomerSupport, "Ola Brekke", "ola.brekke"),
+        (AppRole::Admin, "Hanne Strand", "hanne.strand"),
+    ];
+    let mut logins = Vec::new();
+    for (role, name, local) in staff_plan {
+        let email = Email::parse(&format!("{local}@{}", opts.login_domain))
+            .map_err(|_| Error::field(ErrorCode::InvalidInput, "login_domain", "The demo login domain is not a valid e-mail domain."))?;
+        let person = PersonName::parse(name).map_err(|_| Error::internal("demo staff name"))?;
+        let password = random_password();
+        let created = match add_staff(owner, &email, &person, role, Some(oslo), &password).await {
+            Ok(s) => s,
+            Err(e) => {
+                drop_logins(owner, &logins).await;
+                return Err(e);
+            }
+        };
+        logins.push(DemoLogin { role, name: name.to_string(), login: created.login, password });
+    }
+    match seed_records(owner, vault, oslo, bergen, insurer).await {
+        Ok(partner_secret) => Ok(DemoCredentials { staff: logins, partner_name: "fjordtrygd".into(), partner_secret }),
+        Err(e) => {
+            drop_logins(owner, &logins).await;
+            Err(e)
+        }
+    }
+}
+
+async fn drop_logins(owner: &PgPool, logins: &[DemoLogin]) {
+    for l in logins {
+        let _ = sqlx::query("DELETE FROM staff WHERE login_role = $1").bind(&l.login).execute(owner).await;
+        if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
+            .bind(&l.login)
+            .fetch_one(owner)
+            .await
+        {
+            let _ = sqlx::raw_sql(&ddl).execute(owner).await;
+        }
+    }
+}
+
+async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, insurer: i32) -> Result<Secret<String>> {
+    let mut tx = owner.begin().await?;
+    let secret = Secret::new(crate::patients::new_token());
+    let partner_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int")
+        .fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO partners (id, organization_id, clinic_id, name, webhook_secret_encrypted, is_test_partner, deadline_working_days, deal_id)
+         VALUES ($1, $2, $3, 'fjordtrygd', $4, true, 2, 'FT-DIGIMED-2026')",
+    )
+    .bind(partner_id)
+    .bind(insurer)
+    .bind(oslo)
+    .bind(vault.encrypt("partners", "webhook_secret_encrypted", partner_id as i64, secret.expose()))
+    .execute(&mut *tx).await?;
+
+    // Consent form templates (shared by both clinics) and each clinic's onboarding rules.
+    let templates = [
+        ("privacy_gdpr", "Privacy Policy & GDPR Consent", vec!["analytics", "marketing"], Some("first_appointment"),
+         "We process your personal data to provide care. You may consent to anonymous analytics and to receiving news from us. You can withdraw consent at any time."),
+        ("profile_sharing", "Profile Sharing Consent", vec!["profile_sharing"], Some("first_appointment"),
+         "I allow this clinic to see my health profile (date of birth, blood type, allergies, chronic conditions and insurance) that I registered with another clinic."),
+        ("terms_of_service", "Terms of Service", vec![], None,
+         "Consultations are given by licensed health personnel. Cancel at least 24 hours in advance."),
+    ];
+    let mut template_ids = Vec::new();
+    for (key, title, consents, must, body) in &templates {
+        let tid: i32 = sqlx::query_scalar(
+            "INSERT INTO form_templates (key, title, type, consent_types, must_sign_before) VALUES ($1, $2, 'disclaimer', $3, $4) RETURNING id",
+        )
+        .bind(key).bind(title).bind(consents).bind(must)
+        .fetch_one(&mut *tx).await?;
+        sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, $2, now())")
+            .bind(tid).bind(body).execute(&mut *tx).await?;
+        template_ids.push(tid);
+    }
+    for org in [oslo, bergen] {
+        let new_rule: i32 = sqlx::query_scalar(
+            "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
+             VALUES ($1, 'New patients sign privacy and profile sharing', 'patient.onboarded', true, 1) RETURNING id",
+        ).bind(org).fetch_one(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES
+               ($1, 1, 'create_form', $2, true), ($1, 2, 'create_form', $3, true), ($1, 3, 'send_welcome_email', NULL, false)",
+        ).bind(new_rule).bind(template_ids[0]).bind(template_ids[1]).execute(&mut *tx).await?;
+        let existing_rule: i32 = sqlx::query_scalar(
+            "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
+             VALUES ($1, 'Patients known elsewhere sign profile sharing', 'patient.onboarded', false, 2) RETURNING id",
+        ).bind(org).fetch_one(&mut *tx).await?;
+        sqlx::query("INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES ($1, 1, 'create_form', $2, true)")
+            .bind(existing_rule).bind(template_ids[1]).execute(&mut *tx).await?;
+    }
+
+    // Referred patients, with consultations in every state.
+    let doctors: Vec<i32> = sqlx::query_scalar("SELECT id FROM staff WHERE role = 'doctor' ORDER BY id")
+        .fetch_all(&mut *tx).await?;
+    let states = ["ready_for_pickup", "ready_for_pickup", "ready_for_pickup", "pending_sp", "in_progress", "completed", "cancelled", "ready_for_pickup"];
+    let now = Utc::now();
+    for (i, p) in PEOPLE.iter().enumerate() {
+        let born = NaiveDate::from_ymd_opt(p.born.0, p.born.1, p.born.2).ok_or_else(|| Error::internal("demo date"))?;
+        let nid = (0u16..200)
+            .find_map(|k| NationalId::synthetic(born, 10 + k * 7 + i as u16))
+            .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?;
+        let name = PersonName::parse(p.name).map_err(|_| Error::internal("demo name"))?;
+        let phone = Phone::parse(p.phone, "47").map_err(|_| Error::internal("demo phone"))?;
+        let user_id: Option<i32> = match p.email {
+            Some(e) => Some(
+                sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
+                    .bind(e).fetch_one(&mut *tx).await?,
+            ),
+            None => None,
+        };
+        let person = create_person(&mut tx, vault, NewPerson {
+            name: &name,
+            user_id,
+            date_of_birth: None,
+            national_id: Some(&nid),
+            phone: Some(&phone),
+            status: PersonStatus::Active,
+            source_partner_id: Some(partner_id),
+        }).await?;
+        link_patient(&mut tx, person, oslo, EntryPoint::PartnerReferral, true).await?;
+        if let Some(u) = user_id {
+            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(u).bind(oslo).execute(&mut *tx).await?;
+        }
+        let created = now - Duration::hours(6 + 9 * i as i64);
+        let referral_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int")
+            .fetch_one(&mut *tx).await?;
+        let guid = uuid::Uuid::new_v4();
+        let payload = serde_json::json!({
+            "JournalGuid": guid, "PID": nid.as_str(), "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
+            "MessageTimestamp": created, "Firstname": name.split_first_last().0, "Lastname": name.split_first_last().1,
+            "Email": p.email, "PhoneNumber": phone.as_str(),
+        });
+        sqlx::query(
+            "INSERT INTO referrals (id, partner_id, journal_guid, patient_person_id, format_id, message_timestamp, payload_encrypted, received_at)
+             VALUES ($1, $2, $3, $4, 'http://ehelse.no/xmlstds/henvisning/2017-11-30', $5, $6, $5)",
+        )
+        .bind(referral_id).bind(partner_id).bind(guid).bind(person).bind(created)
+        .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string()))
+        .execute(&mut *tx).await?;
+        let doctor = doctors[i % doctors.len()];
+        let cid: i32 = sqlx::query_scalar(
+            "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, created_at, deadline_at)
+             VALUES ($1, $2, $3, $4, $5, $5 + interval '2 days') RETURNING id",
+        )
+        .bind(person).bind(oslo).bind(partner_id).bind(referral_id).bind(created)
+        .fetch_one(&mut *tx).await?;
+        let order: i32 = sqlx::query_scalar(
+            "INSERT INTO orders (clinic_id, customer_org_id, patient_person_id, consultation_id) VALUES ($1, $2, $3, $4) RETURNING id",
+        ).bind(oslo).bind(insurer).bind(person).bind(cid).fetch_one(&mut *tx).await?;
+        sqlx::query("INSERT INTO line_items (order_id, description, category, quantity, unit_price, discount) VALUES ($1, 'Digimed consultation', 'insurance', 1, 950.00, $2)")
+            .bind(order).bind(if i % 3 == 0 { rust_decimal::Decimal::new(9500, 2) } else { rust_decimal::Decimal::ZERO })
+            .execute(&mut *tx).await?;
+        sqlx::query("UPDATE orders SET total = (SELECT sum(quantity * unit_price - discount) FROM line_items WHERE order_id = $1) WHERE id = $1")
+            .bind(order).execute(&mut *tx).await?;
+        let state = states[i % states.len()];
+        let assigned = created + Duration::minutes(40);
+        let started = created + Duration::hours(2);
+        let ended = started + Duration::minutes(25);
+        if state != "ready_for_pickup" && state != "cancelled" {
+            sqlx::query("UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = $3 WHERE id = $1")
+                .bind(cid).bind(doctor).bind(assigned).execute(&mut *tx).await?;
+        }
+        if state == "in_progress" || state == "completed" {
+            sqlx::query("UPDATE consultations SET state = 'in_progress', starts_at = $2 WHERE id = $1")
+                .bind(cid).bind(started).execute(&mut *tx).await?;
+            for table in ["video_rooms", "chat_rooms"] {
+                sqlx::query(&format!("INSERT INTO {table} (consultation_id, join_url) VALUES ($1, $2)"))
+                    .bind(cid).bind(format!("https://meet.digimed.test/{}/{}", table.trim_end_matches("_rooms"), crate::patients::new_token()))
+                    .execute(&mut *tx).await?;
+            }
+        }
+        if state == "completed" {
+            sqlx::query("UPDATE consultations SET state = 'completed', ends_at = $2 WHERE id = $1")
+                .bind(cid).bind(ended).execute(&mut *tx).await?;
+        }
+        if state == "cancelled" {
+            sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = $2, cancel_reason = 'Patient recovered before the call' WHERE id = $1")
+                .bind(cid).bind(assigned).execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(secret)
+}

@@ -1,0 +1,191 @@
+//! One error type for every face (console, CLI, HTTP service). Each error carries a stable
+//! machine-readable code, a message fit to show a person, and, for bad input, the field it is about.
+//! Messages never contain patient data or secrets.
+
+use serde::Serialize;
+
+/// Stable error codes. The HTTP service maps each to a status in one place; the console shows
+/// the message next to `field` when there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // Input (400)
+    NameRequired,
+    NameTooLong,
+    InvalidName,
+    EmailRequired,
+    InvalidEmailFormat,
+    PhoneRequired,
+    InvalidPhoneFormat,
+    NationalIdRequired,
+    InvalidNationalId,
+    SyntheticNationalIdNotAllowed,
+    InvalidInput,
+    WeakPassword,
+    UnknownRole,
+    // Who may do what (401/403)
+    Unauthorized,
+    Forbidden,
+    // State (404/409)
+    NotFound,
+    PatientAlreadyExists,
+    AlreadyExists,
+    InvalidStateTransition,
+    // Outside parties and infrastructure (502/503/500)
+    ClerkApiError,
+    DatabaseUnavailable,
+    KeysUnavailable,
+    Configuration,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NameRequired => "name_required",
+            ErrorCode::NameTooLong => "name_too_long",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::EmailRequired => "email_required",
+            ErrorCode::InvalidEmailFormat => "invalid_email_format",
+            ErrorCode::PhoneRequired => "phone_required",
+            ErrorCode::InvalidPhoneFormat => "invalid_phone_format",
+            ErrorCode::NationalIdRequired => "national_id_required",
+            ErrorCode::InvalidNationalId => "invalid_national_id",
+            ErrorCode::SyntheticNationalIdNotAllowed => "synthetic_national_id_not_allowed",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::UnknownRole => "unknown_role",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::PatientAlreadyExists => "patient_already_exists",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::InvalidStateTransition => "invalid_state_transition",
+            ErrorCode::ClerkApiError => "clerk_api_error",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::KeysUnavailable => "keys_unavailable",
+            ErrorCode::Configuration => "configuration",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// The error every core operation returns.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[error("{message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The input field the error is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Extra machine-readable facts (never patient data beyond what the caller sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub details: Option<serde_json::Value>,
+    /// True when the same request may succeed if tried again (lost connection, restart).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), field: None, details: None, retryable: false }
+    }
+    pub fn field(code: ErrorCode, field: &str, message: impl Into<String>) -> Self {
+        Error { field: Some(field.to_string()), ..Error::new(code, message) }
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Error::field(ErrorCode::InvalidInput, field, message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Error::new(ErrorCode::NotFound, format!("{what} was not found"))
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Forbidden, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Internal, message)
+    }
+}
+
+/// SQLSTATE classes that mean "the connection or server went away; try again".
+fn is_retryable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") // connection exception
+        || code == "57P01" // admin shutdown (pg_terminate_backend)
+        || code == "57P02"
+        || code == "57P03"
+        || code == "40001" // serialization failure
+        || code == "40P01" // deadlock
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+                if is_retryable_sqlstate(&code) {
+                    return Error::new(
+                        ErrorCode::DatabaseUnavailable,
+                        "The database connection was interrupted; nothing was saved. Please try again.",
+                    )
+                    .retryable();
+                }
+                match code.as_str() {
+                    // insufficient_privilege, and row-level security refusals
+                    "42501" => Error::forbidden("Your role is not allowed to do this."),
+                    // raised by the schema's own checks (state machine, guards)
+                    "P0001" => Error::new(ErrorCode::InvalidStateTransition, db.message().to_string()),
+                    "23505" => Error::new(
+                        ErrorCode::AlreadyExists,
+                        format!("This already exists ({}).", db.constraint().unwrap_or("unique")),
+                    ),
+                    "23503" => Error::new(
+                        ErrorCode::NotFound,
+                        format!("A referenced record does not exist ({}).", db.constraint().unwrap_or("foreign key")),
+                    ),
+                    "23514" | "23502" | "22P02" | "22001" | "22007" | "22008" => Error::new(
+                        ErrorCode::InvalidInput,
+                        format!("The database refused the value ({}).", db.constraint().unwrap_or(&code)),
+                    ),
+                    _ => {
+                        tracing::error!(sqlstate = %code, "database error");
+                        Error::internal("An unexpected database error occurred.")
+                    }
+                }
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::new(
+                ErrorCode::DatabaseUnavailable,
+                "The database cannot be reached right now; nothing was saved. Please try again.",
+            )
+            .retryable(),
+            sqlx::Error::RowNotFound => Error::not_found("The record"),
+            other => {
+                tracing::error!(error = %other, "database error");
+                Error::internal("An unexpected database error occurred.")
+            }
+        }
+    }
+}
+
+impl From<digimed_crypto::CryptoError> for Error {
+    fn from(e: digimed_crypto::CryptoError) -> Self {
+        Error::new(ErrorCode::KeysUnavailable, format!("Encrypted data could not be read: {e}"))
+    }
+}

@@ -1,0 +1,197 @@
+//! Staff members: each is a PostgreSQL login role in exactly one clinic role, plus a row in
+//! `staff`. Created by the database owner (`digimed staff add`).
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use digimed_crypto::Secret;
+use digimed_domain::{Email, PersonName};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::session::AppRole;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffMember {
+    pub id: i32,
+    pub login: String,
+    pub email: String,
+    pub name: String,
+    pub role: AppRole,
+    pub organization_id: i32,
+}
+
+/// Minimum rules for a staff password: long enough, not trivially repetitive, not the login.
+pub fn check_password(password: &Secret<String>, email: &Email) -> Result<()> {
+    let p = password.expose();
+    let weak = |m: &str| Error::field(ErrorCode::WeakPassword, "password", m.to_string());
+    if p.trim().is_empty() {
+        return Err(weak("The password is empty."));
+    }
+    if p.chars().count() < 12 {
+        return Err(weak("The password must have at least 12 characters."));
+    }
+    let distinct: std::collections::HashSet<char> = p.chars().collect();
+    if distinct.len() < 5 {
+        return Err(weak("The password repeats too few different characters."));
+    }
+    if p.to_lowercase().contains(email.as_str().split('@').next().unwrap_or_default()) {
+        return Err(weak("The password must not contain the login name."));
+    }
+    Ok(())
+}
+
+/// A SCRAM-SHA-256 verifier as PostgreSQL stores it, computed here so the plain password never
+/// reaches the server (nor its statement log).
+pub fn scram_verifier(password: &Secret<String>) -> String {
+    const ITERATIONS: u32 = 4096;
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salted = pbkdf2_sha256(password.expose().as_bytes(), &salt, ITERATIONS);
+    let client_key = hmac_sha256(&salted, b"Client Key");
+    let stored_key = Sha256::digest(client_key);
+    let server_key = hmac_sha256(&salted, b"Server Key");
+    format!(
+        "SCRAM-SHA-256${ITERATIONS}:{}${}:{}",
+        B64.encode(salt),
+        B64.encode(stored_key),
+        B64.encode(server_key)
+    )
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mut block = salt.to_vec();
+    block.extend_from_slice(&1u32.to_be_bytes());
+    let mut u = hmac_sha256(password, &block);
+    let mut out = u;
+    for _ in 1..iterations {
+        u = hmac_sha256(password, &u);
+        out.iter_mut().zip(u.iter()).for_each(|(o, x)| *o ^= x);
+    }
+    out
+}
+
+/// Creates a staff member: the login role (named by their e-mail address), its membership in the
+/// clinic role, and the `staff` row, in one transaction. Login names are unique in the whole
+/// cluster, so a name already used by any database of the cluster is refused.
+pub async fn add_staff(
+    owner: &PgPool,
+    email: &Email,
+    name: &PersonName,
+    role: AppRole,
+    organization_id: Option<i32>,
+    password: &Secret<String>,
+) -> Result<StaffMember> {
+    check_password(password, email)?;
+    let mut tx = owner.begin().await?;
+    let org = match organization_id {
+        Some(id) => sqlx::query_scalar::<_, i32>("SELECT id FROM organizations WHERE id = $1 AND kind = 'clinic'")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::field(ErrorCode::NotFound, "org", format!("There is no clinic with id {id}.")))?,
+        None => {
+            let clinics: Vec<i32> =
+                sqlx::query_scalar("SELECT id FROM organizations WHERE kind = 'clinic' ORDER BY id")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            match clinics.as_slice() {
+                [only] => *only,
+                [] => return Err(Error::field(ErrorCode::NotFound, "org", "There is no clinic yet; create one first.")),
+                _ => {
+                    return Err(Error::field(
+                        ErrorCode::InvalidInput,
+                        "org",
+                        "There are several clinics; say which one with --org.",
+                    ))
+                }
+            }
+        }
+    };
+    let login = email.as_str().to_string();
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&login)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken {
+        return Err(Error::field(
+            ErrorCode::AlreadyExists,
+            "email",
+            "A login with this e-mail address already exists on this database server.",
+        ));
+    }
+    // Identifiers and the verifier cannot be bind parameters in CREATE ROLE; quote them with the
+    // server's own functions.
+    let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE %I', $1::text, $2::text, $3::text)")
+        .bind(&login)
+        .bind(scram_verifier(password))
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
+    let id: i32 = sqlx::query_scalar(
+        "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
+    )
+    .bind(&login)
+    .bind(name.as_str())
+    .bind(role.as_str())
+    .bind(org)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
+    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org })
+}
+
+/// Lists staff (as the owner or any staff member).
+pub async fn list_staff(pool: &PgPool) -> Result<Vec<StaffMember>> {
+    let rows: Vec<(i32, String, String, String, String, i32)> = sqlx::query_as(
+        "SELECT id, login_role, email, name, role, organization_id FROM staff ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, login, email, name, role, organization_id)| {
+            Ok(StaffMember { id, login, email, name, role: AppRole::parse(&role)?, organization_id })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pbkdf2_matches_rfc7914_vector() {
+        // PBKDF2-HMAC-SHA256, P="passwd", S="salt", c=1, first 32 bytes (RFC 7914 section 11).
+        let out = pbkdf2_sha256(b"passwd", b"salt", 1);
+        assert_eq!(hex::encode(out), "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_the_field_named() {
+        let email = Email::parse("kari.nordmann@clinic.test").unwrap();
+        for p in ["", "short", "aaaaaaaaaaaaaaaa", "kari.nordmann-Secret-1"] {
+            let e = check_password(&Secret::new(p.to_string()), &email).unwrap_err();
+            assert_eq!(e.code, ErrorCode::WeakPassword, "{p:?}");
+            assert_eq!(e.field.as_deref(), Some("password"));
+        }
+        check_password(&Secret::new("correct horse battery".to_string()), &email).unwrap();
+    }
+
+    #[test]
+    fn verifier_has_postgres_format() {
+        let v = scram_verifier(&Secret::new("correct horse battery".to_string()));
+        assert!(v.starts_with("SCRAM-SHA-256$4096:"), "{v}");
+        assert!(!v.contains("correct horse"));
+    }
+}

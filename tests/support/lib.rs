@@ -1,0 +1,179 @@
+//! Test support: a fresh, migrated database per test (cloned from a template database that is
+//! migrated once per schema version), staff logins with unique names, and raw connections as them.
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use digimed_core::keys::Vault;
+use digimed_core::session::AppRole;
+use digimed_crypto::{DataKeys, Secret};
+use digimed_domain::{Email, PersonName};
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// The owner URL of the server the tests use (`DATABASE_URL`; `make test` sets it).
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL must name a PostgreSQL server for the tests; run them with `make test`, which starts the project's own",
+    )
+}
+
+fn options_for(db: &str) -> PgConnectOptions {
+    PgConnectOptions::from_str(&server_url()).expect("DATABASE_URL is a valid URL").database(db)
+}
+
+/// Name of the template database for the current migrations.
+fn template_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut h = Sha256::new();
+        for m in digimed_core::db::MIGRATOR.iter() {
+            h.update(m.version.to_le_bytes());
+            h.update(&*m.checksum);
+        }
+        format!("digimed_tmpl_{}", &hex::encode(h.finalize())[..16])
+    })
+}
+
+async fn ensure_template() {
+    let tmpl = template_name();
+    let mut admin = PgConnection::connect_with(&options_for("postgres")).await.expect("connect to the test server");
+    // One process builds the template; the others wait on the lock.
+    sqlx::query("SELECT pg_advisory_lock(8312001)").execute(&mut admin).await.unwrap();
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(tmpl)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    if !exists {
+        let building = format!("{tmpl}_building");
+        admin.execute(format!("DROP DATABASE IF EXISTS {building}").as_str()).await.unwrap();
+        admin.execute(format!("CREATE DATABASE {building}").as_str()).await.unwrap();
+        {
+            let pool = PgPoolOptions::new().max_connections(1).connect_with(options_for(&building)).await.unwrap();
+            digimed_core::db::migrate(&pool).await.expect("migrations apply to an empty database");
+            pool.close().await;
+        }
+        admin.execute(format!("ALTER DATABASE {building} RENAME TO {tmpl}").as_str()).await.unwrap();
+    }
+    sqlx::query("SELECT pg_advisory_unlock(8312001)").execute(&mut admin).await.unwrap();
+}
+
+/// A fresh database of its own, migrated, owned by the server's owner login.
+pub struct TestDb {
+    pub name: String,
+    /// The owner's pool (not subject to row-level security).
+    pub owner: PgPool,
+    pub vault: Vault,
+    logins: std::sync::Mutex<Vec<String>>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        ensure_template().await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&options_for("postgres")).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name} TEMPLATE {}", template_name()).as_str())
+            .await
+            .expect("create a test database from the template");
+        let owner = PgPoolOptions::new().max_connections(8).connect_with(options_for(&name)).await.unwrap();
+        TestDb { name, owner, vault: Vault::new(DataKeys::generate()), logins: Default::default() }
+    }
+
+    /// The URL of this database without any user, as the console's "server" field takes it.
+    pub fn server(&self) -> String {
+        let url = server_url();
+        let (base, query) = url.split_once('?').map(|(b, q)| (b.to_string(), format!("?{q}"))).unwrap_or((url.clone(), String::new()));
+        let without_db = base.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(base);
+        let without_user = match without_db.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest)),
+            None => without_db,
+        };
+        format!("{without_user}/{}{query}", self.name)
+    }
+
+    /// A unique login domain for this test (logins are cluster-wide).
+    pub fn login_domain(&self) -> String {
+        format!("{}.test.digimed.test", &self.name[2..14])
+    }
+
+    /// Creates a clinic and returns its id.
+    pub async fn clinic(&self, name: &str) -> i32 {
+        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ($1, 'clinic') RETURNING id")
+            .bind(name)
+            .fetch_one(&self.owner)
+            .await
+            .unwrap()
+    }
+
+    /// Creates a staff member with a unique login and returns (staff id, pool signed in as them).
+    pub async fn staff(&self, role: AppRole, org: i32, who: &str) -> Staff {
+        let email = Email::parse(&format!("{who}@{}", self.login_domain())).unwrap();
+        let password = Secret::new(format!("pw-{}-Long-enough", uuid::Uuid::new_v4().simple()));
+        let name = PersonName::parse(who).unwrap();
+        let s = digimed_core::staff::add_staff(&self.owner, &email, &name, role, Some(org), &password)
+            .await
+            .expect("create staff");
+        self.logins.lock().unwrap().push(s.login.clone());
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options_for(&self.name).username(&s.login).password(password.expose()))
+            .await
+            .expect("sign in as the new staff member");
+        Staff { id: s.id, login: s.login, password, pool }
+    }
+
+    /// Records a login created outside `staff()` so it is dropped with the database.
+    pub fn forget_login_later(&self, login: &str) {
+        self.logins.lock().unwrap().push(login.to_string());
+    }
+}
+
+pub struct Staff {
+    pub id: i32,
+    pub login: String,
+    pub password: Secret<String>,
+    /// A raw connection pool signed in as this staff member.
+    pub pool: PgPool,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let logins = std::mem::take(&mut *self.logins.lock().unwrap());
+        let owner = self.owner.clone();
+        // Drop the database and its logins on a thread of its own (Drop cannot await).
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let staff: Vec<String> = sqlx::query_scalar("SELECT login_role FROM staff")
+                    .fetch_all(&owner)
+                    .await
+                    .unwrap_or_default();
+                owner.close().await;
+                if let Ok(mut admin) = PgConnection::connect_with(&options_for("postgres")).await {
+                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    for login in staff.iter().chain(logins.iter()) {
+                        if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
+                            .bind(login)
+                            .fetch_one(&mut admin)
+                            .await
+                        {
+                            let _ = admin.execute(ddl.as_str()).await;
+                        }
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Whether an error is PostgreSQL refusing for lack of privilege or by row-level security.
+pub fn is_denied(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("42501"))
+}
+
+pub use digimed_core::session::AppRole as Role;

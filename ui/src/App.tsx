@@ -1,0 +1,45 @@
+import { useEffect, useState } from "preact/hooks";
+import { commands, type AppStatus, type StaffSession } from "./bindings";
+import { useI18n } from "./i18n";
+import { Shell } from "./screens/Shell";
+import { SignIn } from "./screens/SignIn";
+
+export function App() {
+  const { t } = useI18n();
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [session, setSession] = useState<StaffSession | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    void commands.appStatus().then((value) => {
+      if (current) setStatus(value);
+    });
+    return () => {
+      current = false;
+    };
+  }, []);
+
+  if (!status) {
+    return (
+      <div class="splash" role="status">
+        {t("app.loading")}
+      </div>
+    );
+  }
+
+  if (!session) return <SignIn status={status} onSignedIn={setSession} />;
+
+  return (
+    <Shell
+      status={status}
+      session={session}
+      onSignOut={async () => {
+        try {
+          await commands.signOut();
+        } finally {
+          setSession(null);
+        }
+      }}
+    />
+  );
+}

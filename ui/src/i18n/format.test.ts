@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { formatDateTime, formatDuration } from "./format";
+
+const HOUR = 3600;
+
+describe("formatDuration", () => {
+  it("writes hours and minutes in bokmål", () => {
+    expect(formatDuration(2 * HOUR + 5 * 60, "nb-NO")).toBe("2 t, 5 min");
+    expect(formatDuration(2 * HOUR + 5 * 60, "nb-NO", "long")).toBe("2 timer og 5 minutter");
+  });
+
+  it("writes hours and minutes in English", () => {
+    expect(formatDuration(2 * HOUR + 5 * 60, "en-GB")).toBe("2 hrs, 5 mins");
+    expect(formatDuration(2 * HOUR + 5 * 60, "en-GB", "long")).toBe("2 hours and 5 minutes");
+  });
+
+  it("counts days, drops empty units and rounds down to the minute", () => {
+    expect(formatDuration(26 * HOUR + 59, "en-GB", "long")).toBe("1 day and 2 hours");
+    expect(formatDuration(45, "nb-NO")).toBe("0 min");
+    expect(formatDuration(-90 * 60, "en-GB")).toBe("−1 hr, 30 mins");
+  });
+
+  it("refuses a duration that is not a number", () => {
+    expect(() => formatDuration(Number.NaN, "nb-NO")).toThrow(RangeError);
+  });
+});
+
+describe("formatDateTime", () => {
+  it("follows the locale's date order and 24-hour clock", () => {
+    const at = new Date("2026-11-22T13:05:00Z");
+    expect(formatDateTime(at, "nb-NO", "Europe/Oslo")).toBe("22. nov. 2026, 14:05");
+    expect(formatDateTime(at, "en-GB", "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
+  });
+});

@@ -1,0 +1,56 @@
+// Locale-aware formatting for dates, times and durations, built on Intl only.
+
+export type DateInput = Date | string | number;
+
+function toDate(value: DateInput): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** "22. nov. 2026, 14:05" (nb-NO) / "22 Nov 2026, 14:05" (en-GB). */
+export function formatDateTime(value: DateInput, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone }).format(
+    toDate(value),
+  );
+}
+
+/** "22. nov. 2026" (nb-NO) / "22 Nov 2026" (en-GB). */
+export function formatDate(value: DateInput, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone }).format(toDate(value));
+}
+
+/** "14:05" in both languages. */
+export function formatTime(value: DateInput, locale: string, timeZone?: string): string {
+  return new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone }).format(toDate(value));
+}
+
+export type DurationStyle = "short" | "long";
+
+const UNITS = [
+  ["day", 86_400],
+  ["hour", 3_600],
+  ["minute", 60],
+] as const;
+
+/**
+ * A duration given in seconds, to the minute: "2 t, 5 min" / "2 hrs, 5 mins" (short) or
+ * "2 timer og 5 minutter" / "2 hours and 5 minutes" (long). Under a minute reads "0 min".
+ * Negative durations are shown with a leading minus sign.
+ */
+export function formatDuration(seconds: number, locale: string, style: DurationStyle = "short"): string {
+  if (!Number.isFinite(seconds)) throw new RangeError("duration must be a finite number of seconds");
+  const sign = seconds < 0 ? "−" : "";
+  let rest = Math.floor(Math.abs(seconds) / 60) * 60;
+  const parts: string[] = [];
+  for (const [unit, size] of UNITS) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0) parts.push(formatUnit(count, unit, locale, style));
+  }
+  if (parts.length === 0) parts.push(formatUnit(0, "minute", locale, style));
+  const list = new Intl.ListFormat(locale, { type: style === "long" ? "conjunction" : "unit", style: style === "long" ? "long" : "short" });
+  return sign + list.format(parts);
+}
+
+function formatUnit(count: number, unit: string, locale: string, style: DurationStyle): string {
+  return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: style }).format(count);
+}

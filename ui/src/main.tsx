@@ -1,0 +1,15 @@
+import { render } from "preact";
+import { App } from "./App";
+import { I18nProvider } from "./i18n";
+import "./styles/base.css";
+import "./styles/signin.css";
+import "./styles/shell.css";
+
+const root = document.getElementById("app");
+if (!root) throw new Error("missing #app element");
+render(
+  <I18nProvider>
+    <App />
+  </I18nProvider>,
+  root,
+);

@@ -1,0 +1,23 @@
+import type { AppRole } from "./bindings";
+import type { MessageKey } from "./i18n";
+
+export type ScreenId = "referrals" | "consultations" | "onboard" | "consent" | "admin";
+
+export interface ScreenInfo {
+  id: ScreenId;
+  title: MessageKey;
+  /** The roles that see this screen in the navigation. The database still decides what each role may do. */
+  roles: readonly AppRole[];
+}
+
+export const SCREENS: readonly ScreenInfo[] = [
+  { id: "referrals", title: "screen.referrals", roles: ["secretary"] },
+  { id: "consultations", title: "screen.consultations", roles: ["doctor"] },
+  { id: "onboard", title: "screen.onboard", roles: ["customer_support"] },
+  { id: "consent", title: "screen.consent", roles: ["customer_support"] },
+  { id: "admin", title: "screen.admin", roles: ["admin"] },
+];
+
+export function screensFor(role: AppRole): ScreenInfo[] {
+  return SCREENS.filter((screen) => screen.roles.includes(role));
+}

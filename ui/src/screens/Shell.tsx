@@ -1,0 +1,97 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { AppStatus, StaffSession } from "../bindings";
+import { LanguageSelect } from "../components/LanguageSelect";
+import { Logo } from "../components/Logo";
+import { Notices } from "../components/Notices";
+import { useI18n } from "../i18n";
+import { screensFor, type ScreenId } from "../nav";
+import { Placeholder } from "./Placeholder";
+
+/** The signed-in frame: who is signed in, the screens of their role, and signing out. */
+export function Shell(props: {
+  status: AppStatus;
+  session: StaffSession;
+  onSignOut: () => Promise<void>;
+}) {
+  const { t } = useI18n();
+  const { session, status } = props;
+  const screens = screensFor(session.role);
+  const [current, setCurrent] = useState<ScreenId | null>(screens[0]?.id ?? null);
+  const [signingOut, setSigningOut] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const screen = screens.find((s) => s.id === current) ?? null;
+
+  // Moving to another screen moves keyboard focus to its heading, as a page load would.
+  const firstRender = useRef(true);
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    heading.current?.focus();
+  }, [current]);
+
+  async function signOut() {
+    if (signingOut) return;
+    setSigningOut(true);
+    try {
+      await props.onSignOut();
+    } finally {
+      setSigningOut(false);
+    }
+  }
+
+  return (
+    <div class="shell">
+      <header class="shell-header">
+        <div class="shell-brand">
+          <Logo size={28} />
+          <span class="shell-product">{t("app.name")}</span>
+        </div>
+        <Notices status={status} compact />
+        <div class="shell-user">
+          <LanguageSelect id="shell-language" />
+          <div class="shell-identity">
+            <span class="shell-name" title={t("shell.signedInAs", { name: session.name })}>
+              {session.name}
+            </span>
+            <span class="role-badge">{t(`role.${session.role}`)}</span>
+          </div>
+          <button
+            type="button"
+            class="button button-secondary"
+            aria-disabled={signingOut}
+            onClick={signOut}
+          >
+            {signingOut ? t("shell.signingOut") : t("shell.signOut")}
+          </button>
+        </div>
+      </header>
+      <div class="shell-body">
+        <nav class="shell-nav" aria-label={t("shell.nav")}>
+          <ul>
+            {screens.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  class="nav-item"
+                  aria-current={s.id === current ? "page" : undefined}
+                  onClick={() => setCurrent(s.id)}
+                >
+                  {t(s.title)}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main class="shell-main">
+          {screen ? (
+            <Placeholder title={t(screen.title)} headingRef={heading} />
+          ) : (
+            <p class="muted">{t("shell.noScreens")}</p>
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}
