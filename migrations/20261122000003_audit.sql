@@ -52,9 +52,11 @@ DECLARE
     v_for text := nullif(current_setting('digimed.acting_for', true), '');
     v_hash bytea;
 BEGIN
-    IF p_actor IS DISTINCT FROM session_user::text
-       AND NOT pg_has_role(session_user, p_actor, 'MEMBER') THEN
-        RAISE EXCEPTION 'audit rows can only be written in your own name' USING ERRCODE = 'insufficient_privilege';
+    IF p_actor IS DISTINCT FROM session_user::text THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_actor)
+           OR NOT pg_has_role(session_user, p_actor, 'MEMBER') THEN
+            RAISE EXCEPTION 'audit rows can only be written in your own name' USING ERRCODE = 'insufficient_privilege';
+        END IF;
     END IF;
     SELECT last_hash INTO v_prev FROM audit_chain_head WHERE singleton FOR UPDATE;
     v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));

@@ -7,9 +7,17 @@
 # port. The owner `digimed` is trusted on the socket; every other login (staff) needs its password.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-data="$root/.pgdata"
-sock="$root/.run/pg"
 port=5432
+# The cluster lives in the checkout unless the postgres system user cannot enter it (or the
+# socket path would be too long); then in a folder of its own under /var/tmp, named after it.
+home="$root"
+if { [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root" 2>/dev/null; } || [ ${#root} -gt 80 ]; then
+    home="/var/tmp/digimed-pg-$(printf '%s' "$root" | sha1sum | cut -c1-12)"
+    mkdir -p "$home"
+    chmod 755 "$home"
+fi
+data="$home/.pgdata"
+sock="$home/.run/pg"
 
 pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -n "$pgbin" ] || { echo "error: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
@@ -24,11 +32,7 @@ url() {
 }
 
 start() {
-    mkdir -p "$root/.run"
-    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$root/.run"; then
-        echo "error: the postgres system user cannot reach $root; put the checkout in a directory others may enter" >&2
-        exit 1
-    fi
+    mkdir -p "$home/.run"
     if [ ! -f "$data/PG_VERSION" ]; then
         mkdir -p "$data" "$sock"
         [ "$(id -u)" = 0 ] && chown postgres:postgres "$data" "$sock"

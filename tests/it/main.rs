@@ -3,4 +3,12 @@
 mod access;
 mod audit;
 mod crypto_at_rest;
+mod icpc2;
 mod staff;
+mod queue;
+mod referrals;
+mod onboarding;
+mod onboarding_http;
+mod entry_points;
+mod webhooks_out;
+mod results;

@@ -1,6 +1,9 @@
 //! Test support: a fresh, migrated database per test (cloned from a template database that is
 //! migrated once per schema version), staff logins with unique names, and raw connections as them.
 
+pub mod clerk_standin;
+pub mod service;
+
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -17,6 +20,11 @@ pub fn server_url() -> String {
     std::env::var("DATABASE_URL").expect(
         "DATABASE_URL must name a PostgreSQL server for the tests; run them with `make test`, which starts the project's own",
     )
+}
+
+/// Connection options for database `db` of the test server (as the owner, unless changed).
+pub fn options_for_db(db: &str) -> PgConnectOptions {
+    options_for(db)
 }
 
 fn options_for(db: &str) -> PgConnectOptions {
@@ -58,6 +66,11 @@ async fn ensure_template() {
         admin.execute(format!("ALTER DATABASE {building} RENAME TO {tmpl}").as_str()).await.unwrap();
     }
     sqlx::query("SELECT pg_advisory_unlock(8312001)").execute(&mut admin).await.unwrap();
+}
+
+/// The ICPC-2 list the tests and the demo use (not part of the repository; see its README).
+pub fn icpc2_file() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/icpc2/ICPC2.json").to_string()
 }
 
 /// A fresh database of its own, migrated, owned by the server's owner login.
@@ -125,6 +138,28 @@ impl TestDb {
         Staff { id: s.id, login: s.login, password, pool }
     }
 
+    /// Seeds the demo data (two clinics, an insurer partner, one staff member per role, referred
+    /// patients in every consultation state) with logins unique to this database.
+    pub async fn seed_demo(&self) -> digimed_core::demo::DemoCredentials {
+        self.import_icpc2().await;
+        let opts = digimed_core::demo::DemoOptions { login_domain: self.login_domain() };
+        digimed_core::demo::seed_demo(&self.owner, &self.vault, &opts).await.expect("seed the demo")
+    }
+
+    /// Imports the ICPC-2 list from the copy beside the checkout (`../shared/data/icpc2`).
+    pub async fn import_icpc2(&self) {
+        let file = std::fs::read(icpc2_file()).expect("the ICPC-2 list in ../shared/data/icpc2");
+        digimed_core::icpc2::import(&self.owner, &file).await.expect("import ICPC-2");
+    }
+
+    /// A raw pool signed in with the given login and password.
+    pub async fn connect_as(&self, login: &str, password: &str) -> Result<PgPool, sqlx::Error> {
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options_for(&self.name).username(login).password(password))
+            .await
+    }
+
     /// Records a login created outside `staff()` so it is dropped with the database.
     pub fn forget_login_later(&self, login: &str) {
         self.logins.lock().unwrap().push(login.to_string());
@@ -143,16 +178,16 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let logins = std::mem::take(&mut *self.logins.lock().unwrap());
-        let owner = self.owner.clone();
-        // Drop the database and its logins on a thread of its own (Drop cannot await).
+        // The test's own runtime is blocked here, so its pool cannot be used: drop the database
+        // and its logins over fresh connections on a thread of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
-                let staff: Vec<String> = sqlx::query_scalar("SELECT login_role FROM staff")
-                    .fetch_all(&owner)
-                    .await
-                    .unwrap_or_default();
-                owner.close().await;
+                let mut staff: Vec<String> = Vec::new();
+                if let Ok(mut conn) = PgConnection::connect_with(&options_for(&name)).await {
+                    staff = sqlx::query_scalar("SELECT login_role FROM staff").fetch_all(&mut conn).await.unwrap_or_default();
+                    let _ = conn.close().await;
+                }
                 if let Ok(mut admin) = PgConnection::connect_with(&options_for("postgres")).await {
                     let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
                     for login in staff.iter().chain(logins.iter()) {

@@ -1,6 +1,10 @@
 //! `digimed`: the clinic's command-line tool. Every command calls the same core functions as
 //! the console and the HTTP service.
 
+mod bench_cmd;
+mod patients_cmd;
+mod queue_cmd;
+
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -41,6 +45,53 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The ICPC-2 code list (imported from the health directorate's published file).
+    Icpc2 {
+        #[command(subcommand)]
+        command: Icpc2Command,
+    },
+    /// Referral partners and their webhook secrets.
+    Partner {
+        #[command(subcommand)]
+        command: queue_cmd::PartnerCommand,
+    },
+    /// Partner referrals.
+    Referral {
+        #[command(subcommand)]
+        command: queue_cmd::ReferralCommand,
+    },
+    /// The consultation queue.
+    Queue {
+        #[command(subcommand)]
+        command: queue_cmd::QueueCommand,
+    },
+    /// One consultation: pick, start, complete, cancel, assign, screen.
+    Consultation {
+        #[command(subcommand)]
+        command: queue_cmd::ConsultationCommand,
+    },
+    /// Onboards a patient (seed 002) as the login DATABASE_URL names: account, person, org link,
+    /// consent forms and the `patient.onboarded` event, in one transaction.
+    Onboard(patients_cmd::OnboardArgs),
+    /// Looks for likely duplicates of a person before creating them.
+    Match(patients_cmd::MatchArgs),
+    /// Bearer tokens for the HTTP service's onboarding API.
+    ApiToken {
+        #[command(subcommand)]
+        command: patients_cmd::ApiTokenCommand,
+    },
+    /// Runs the HTTP service (onboarding API, partner webhook) and the outgoing-webhook worker.
+    Serve(patients_cmd::ServeArgs),
+    /// Outgoing webhook subscriptions and their deliveries.
+    Webhooks {
+        #[command(subcommand)]
+        command: patients_cmd::WebhooksCommand,
+    },
+    /// Benchmarks on a scratch database next to DATABASE_URL's.
+    Bench {
+        #[command(subcommand)]
+        command: bench_cmd::BenchCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -55,6 +106,9 @@ enum DbCommand {
         /// Print the result as JSON (with the generated passwords).
         #[arg(long)]
         json: bool,
+        /// Do nothing (and succeed) when the database already has data.
+        #[arg(long)]
+        if_empty: bool,
     },
 }
 
@@ -91,6 +145,20 @@ enum KeysCommand {
     Rotate {
         #[arg(long, default_value_t = 500)]
         batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum Icpc2Command {
+    /// Imports the code list from a JSON file (`[{"code": "A01", "text": "..."}]`); idempotent.
+    Import { file: std::path::PathBuf },
+    /// Searches codes by code prefix or by words of the title.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -141,9 +209,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let n = db::migrate(&pool).await?;
             println!("database is up to date ({n} migration(s) applied)");
         }
-        Command::Db { command: DbCommand::SeedDemo { login_domain, json } } => {
+        Command::Db { command: DbCommand::SeedDemo { login_domain, json, if_empty } } => {
             let vault = Vault::load(&config.key_store)?;
             let pool = owner_pool(&config).await?;
+            if if_empty && digimed_core::demo::is_seeded(&pool).await? {
+                eprintln!("the database already has data; demo not seeded again");
+                return Ok(());
+            }
             let creds = digimed_core::demo::seed_demo(&pool, &vault, &digimed_core::demo::DemoOptions { login_domain }).await?;
             if json {
                 let staff: Vec<_> = creds
@@ -202,6 +274,29 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 report.reencrypted, report.already_current
             );
         }
+        Command::Icpc2 { command: Icpc2Command::Import { file } } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display()))
+            })?;
+            let pool = owner_pool(&config).await?;
+            let r = digimed_core::icpc2::import(&pool, &bytes).await?;
+            if r.unchanged {
+                println!("ICPC-2 list already imported ({} codes, sha256 {}); nothing changed", r.codes, r.sha256);
+            } else {
+                println!("imported {} ICPC-2 codes ({} retired), sha256 {}", r.codes, r.retired, r.sha256);
+            }
+        }
+        Command::Icpc2 { command: Icpc2Command::Search { query, limit, json } } => {
+            let pool = owner_pool(&config).await?;
+            let found = digimed_core::icpc2::search(&pool, &query, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string(&found).map_err(|e| Error::internal(e.to_string()))?);
+            } else {
+                for c in found {
+                    println!("{:<5} {:<10} {}", c.code, c.component, c.title);
+                }
+            }
+        }
         Command::Audit { command: AuditCommand::Verify { json } } => {
             let pool = owner_pool(&config).await?;
             let report = digimed_core::audit::verify_chain(&pool).await?;
@@ -216,6 +311,16 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 return Err(Error::new(ErrorCode::Internal, "the audit log has been tampered with"));
             }
         }
+        Command::Partner { command } => queue_cmd::partner(&config, command).await?,
+        Command::Referral { command } => queue_cmd::referral(&config, command).await?,
+        Command::Queue { command } => queue_cmd::queue(&config, command).await?,
+        Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,
+        Command::Bench { command } => bench_cmd::run(&config, command).await?,
+        Command::Onboard(args) => patients_cmd::onboard(&config, args).await?,
+        Command::Match(args) => patients_cmd::find_matches(&config, args).await?,
+        Command::ApiToken { command } => patients_cmd::api_token(&config, command).await?,
+        Command::Serve(args) => patients_cmd::serve(&config, args).await?,
+        Command::Webhooks { command } => patients_cmd::webhooks(&config, command).await?,
     }
     Ok(())
 }

@@ -89,6 +89,13 @@ pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Res
     if is_seeded(owner).await? {
         return Err(Error::new(ErrorCode::AlreadyExists, "The database already has data; the demo is only seeded into an empty one."));
     }
+    let codes: i64 = sqlx::query_scalar("SELECT count(*) FROM icpc2_codes").fetch_one(owner).await?;
+    if codes == 0 {
+        return Err(Error::new(
+            ErrorCode::Configuration,
+            "Import the ICPC-2 code list first (digimed icpc2 import FILE); the demo's completed consultation has a result.",
+        ));
+    }
     // Staff logins are roles and are created by `add_staff` in their own transactions; the rest
     // goes in one transaction. If that fails, the logins are dropped again.
     let orgs: (i32, i32, i32) = {
@@ -282,6 +289,14 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         if state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'completed', ends_at = $2 WHERE id = $1")
                 .bind(cid).bind(ended).execute(&mut *tx).await?;
+            crate::results::file_as_owner(&mut tx, vault, cid, doctor, &crate::results::ResultInput {
+                icpc2: "R74".into(),
+                outcome: "helped".into(),
+                patient_job_description: Some("Teacher".into()),
+                notes: Some("Sore throat and cough for three days, no fever. Advised rest and fluids.".into()),
+                policy_number: Some("4410029381".into()),
+                ..Default::default()
+            }).await?;
         }
         if state == "cancelled" {
             sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = $2, cancel_reason = 'Patient recovered before the call' WHERE id = $1")

@@ -1,14 +1,29 @@
 //! The clinic's rules, shared by the desktop console, the `digimed` command-line tool and the
 //! HTTP service. Nothing here knows which face called it.
 
+pub mod accounts;
+pub mod acting;
+pub mod api_tokens;
 pub mod audit;
+pub mod automation;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod intake;
+pub mod icpc2;
 pub mod keys;
+pub mod onboarding;
+pub mod orders;
+pub mod outbox;
 pub mod patients;
+pub mod queue;
+pub mod referrals;
+pub mod results;
 pub mod session;
 pub mod staff;
+pub mod webhook_signature;
+pub mod webhooks;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,24 @@
+# Two commands: `make run` (the console, on demo data unless DATABASE_URL is set) and
+# `make test` (every test). Both install what is missing first.
+.PHONY: run test bindings db-start db-stop clean-db
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Regenerates ui/src/bindings.ts from the console's commands.
+bindings:
+	cargo run -p digimed-console -- --write-bindings
+
+db-start:
+	@scripts/pg.sh start
+
+db-stop:
+	@scripts/pg.sh stop
+
+# Removes the private database cluster and demo keys (the demo is created anew on `make run`).
+clean-db:
+	-@scripts/pg.sh stop
+	rm -rf .pgdata .run

@@ -1,0 +1,325 @@
+//! `digimed bench queue`: seeds a scratch database (created next to the one `DATABASE_URL` names,
+//! dropped afterwards) with historical and open consultations, then measures
+//! - pick throughput of `queue::pick_next` with concurrent doctors, next to a raw-SQL
+//!   `FOR UPDATE SKIP LOCKED` baseline run by the same doctors' logins in the same run, and
+//! - the latency of `queue::list` for the first 50 open consultations, as a secretary.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use digimed_core::config::Config;
+use digimed_core::queue::{self, QueueFilter};
+use digimed_core::session::{current_staff, AppRole, StaffSession};
+use digimed_core::{db, Error};
+use digimed_crypto::Secret;
+use digimed_domain::{Email, PersonName};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Queue picking and listing on a seeded scratch database.
+    Queue {
+        /// Completed or cancelled consultations of the past two years.
+        #[arg(long, default_value_t = 1_000_000)]
+        historical: i64,
+        /// Open consultations (four in five ready for pickup).
+        #[arg(long, default_value_t = 10_000)]
+        open: i64,
+        /// Concurrent doctors picking.
+        #[arg(long, default_value_t = 16)]
+        doctors: usize,
+        /// Picks per measured round; two rounds each of the core and the baseline, alternating.
+        #[arg(long, default_value_t = 1_500)]
+        picks: usize,
+        /// Listings timed.
+        #[arg(long, default_value_t = 1_000)]
+        listings: usize,
+        /// Keep the scratch database (and its logins) afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Onboarding (seed 002) at concurrency 1 and 8 next to a raw-SQL baseline doing the same
+    /// inserts, on a throw-away database.
+    Onboarding(crate::patients_cmd::BenchOnboardingArgs),
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("bench: {e}"))
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> Result<(), Error> {
+    let (historical, open, doctors, picks, listings, keep) = match command {
+        BenchCommand::Queue { historical, open, doctors, picks, listings, keep } => (historical, open, doctors, picks, listings, keep),
+        BenchCommand::Onboarding(args) => return crate::patients_cmd::bench_onboarding(config, args).await,
+    };
+    let url = config.database_url()?;
+    let base = db::connect_options(url)?;
+    let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
+    let name = format!("digimed_bench_{suffix}");
+    let mut admin = PgConnection::connect_with(&base.clone().disable_statement_logging()).await.map_err(Error::from)?;
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.map_err(Error::from)?;
+    let opts = base.clone().database(&name).disable_statement_logging();
+    let owner = PgPoolOptions::new().max_connections(4).connect_with(opts.clone()).await.map_err(Error::from)?;
+    let mut logins: Vec<String> = Vec::new();
+    let result = bench(&owner, &opts, &suffix, historical, open, doctors, picks, listings, &mut logins).await;
+    owner.close().await;
+    if keep {
+        eprintln!("kept database {name}");
+    } else {
+        let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        for login in &logins {
+            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
+                .bind(login)
+                .fetch_one(&mut admin)
+                .await
+            {
+                let _ = admin.execute(ddl.as_str()).await;
+            }
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bench(
+    owner: &PgPool,
+    opts: &PgConnectOptions,
+    suffix: &str,
+    historical: i64,
+    open: i64,
+    doctors: usize,
+    picks: usize,
+    listings: usize,
+    logins: &mut Vec<String>,
+) -> Result<(), Error> {
+    let t = Instant::now();
+    db::migrate(owner).await?;
+    let clinic: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench clinic', 'clinic') RETURNING id")
+        .fetch_one(owner)
+        .await?;
+    let insurer: i32 =
+        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench insurer', 'insurer_partner') RETURNING id")
+            .fetch_one(owner)
+            .await?;
+    let partner: i32 = sqlx::query_scalar(
+        "INSERT INTO partners (organization_id, clinic_id, name, is_test_partner) VALUES ($1, $2, 'bench', true) RETURNING id",
+    )
+    .bind(insurer)
+    .bind(clinic)
+    .fetch_one(owner)
+    .await?;
+
+    // Staff: the doctors who pick and a secretary who lists, each with their own login.
+    let mut staff = Vec::new();
+    for i in 0..=doctors {
+        let (role, who) = if i < doctors { (AppRole::Doctor, format!("doctor{i}")) } else { (AppRole::Secretary, "secretary".into()) };
+        let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;
+        let password = Secret::new(digimed_core::patients::new_token());
+        let s = digimed_core::staff::add_staff(owner, &email, &PersonName::parse(&who).map_err(err)?, role, Some(clinic), &password)
+            .await?;
+        logins.push(s.login.clone());
+        staff.push((s, password));
+    }
+    let doctor_ids: Vec<i32> = staff.iter().filter(|(s, _)| s.role == AppRole::Doctor).map(|(s, _)| s.id).collect();
+
+    // Seeding is set-based with the row triggers (audit, notifications, checks) switched off in
+    // this scratch database; every row is valid under the schema's constraints.
+    let persons = 20_000i64.min(historical + open).max(1);
+    let mut tx = owner.begin().await?;
+    for table in ["patient_persons", "patients", "communication_preference_tokens", "consultations"] {
+        tx.execute(format!("ALTER TABLE {table} DISABLE TRIGGER USER").as_str()).await?;
+    }
+    // Secondary indexes are rebuilt once after the bulk insert instead of row by row.
+    let secondary: Vec<String> = sqlx::query_scalar(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+          WHERE i.indrelid = 'consultations'::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT i.indexrelid::regclass::text FROM pg_index i
+          WHERE i.indrelid = 'consultations'::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for name in &names {
+        tx.execute(format!("DROP INDEX {name}").as_str()).await?;
+    }
+    sqlx::query(
+        "INSERT INTO patient_persons (name, status, source_partner_id)
+         SELECT 'Bench Patient ' || g, 'draft', $2 FROM generate_series(1, $1) g",
+    )
+    .bind(persons)
+    .bind(partner)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO communication_preference_tokens (patient_person_id, token)
+         SELECT id, md5(random()::text) || md5(id::text) FROM patient_persons",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin) SELECT id, $1, 'partner_referral', true FROM patient_persons")
+        .bind(clinic)
+        .execute(&mut *tx)
+        .await?;
+    let first_person: i32 = sqlx::query_scalar("SELECT min(id) FROM patient_persons").fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO consultations (patient_person_id, organization_id, partner_id, state, assigned_doctor_id,
+                                    created_at, deadline_at, assigned_at, starts_at, ends_at, cancelled_at, cancel_reason, updated_at)
+         SELECT $1 + (g % $2)::int, $3, $4, s.state, CASE WHEN s.state = 'completed' THEN $5[1 + (g % cardinality($5))] END,
+                s.created, s.created + interval '2 days',
+                CASE WHEN s.state = 'completed' THEN s.created + interval '30 minutes' END,
+                CASE WHEN s.state = 'completed' THEN s.created + interval '2 hours' END,
+                CASE WHEN s.state = 'completed' THEN s.created + interval '2 hours 25 minutes' END,
+                CASE WHEN s.state = 'cancelled' THEN s.created + interval '1 hour' END,
+                CASE WHEN s.state = 'cancelled' THEN 'Patient recovered' END,
+                s.created + interval '3 hours'
+           FROM generate_series(1, $6) g
+          CROSS JOIN LATERAL (SELECT CASE WHEN g % 5 = 0 THEN 'cancelled' ELSE 'completed' END AS state,
+                                     now() - interval '730 days' + (g::float8 / $6) * interval '720 days' AS created) s",
+    )
+    .bind(first_person)
+    .bind(persons)
+    .bind(clinic)
+    .bind(partner)
+    .bind(&doctor_ids)
+    .bind(historical)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO consultations (patient_person_id, organization_id, partner_id, state, assigned_doctor_id,
+                                    created_at, deadline_at, assigned_at, starts_at, updated_at)
+         SELECT $1 + (g % $2)::int, $3, $4, s.state, CASE WHEN s.state <> 'ready_for_pickup' THEN $5[1 + (g % cardinality($5))] END,
+                s.created, add_working_days(s.created, 2),
+                CASE WHEN s.state <> 'ready_for_pickup' THEN s.created + interval '1 minute' END,
+                CASE WHEN s.state = 'in_progress' THEN s.created + interval '2 minutes' END,
+                s.created + interval '2 minutes'
+           FROM generate_series(1, $6) g
+          CROSS JOIN LATERAL (SELECT CASE g % 10 WHEN 0 THEN 'pending_sp' WHEN 1 THEN 'in_progress' ELSE 'ready_for_pickup' END AS state,
+                                     now() - interval '3 days' + (g::float8 / $6) * interval '3 days' - interval '1 minute' AS created) s",
+    )
+    .bind(first_person)
+    .bind(persons)
+    .bind(clinic)
+    .bind(partner)
+    .bind(&doctor_ids)
+    .bind(open)
+    .execute(&mut *tx)
+    .await?;
+    for def in &secondary {
+        tx.execute(def.as_str()).await?;
+    }
+    for table in ["patient_persons", "patients", "communication_preference_tokens", "consultations"] {
+        tx.execute(format!("ALTER TABLE {table} ENABLE TRIGGER USER").as_str()).await?;
+    }
+    tx.commit().await?;
+    owner.execute("ANALYZE").await?;
+    let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM consultations WHERE state = 'ready_for_pickup'").fetch_one(owner).await?;
+    println!(
+        "seeded {historical} historical and {open} open consultations ({ready} ready for pickup, {persons} patients) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    if (ready as usize) < picks * 4 {
+        return Err(err(format!("too few ready consultations ({ready}) for 4 rounds of {picks} picks; lower --picks")));
+    }
+
+    // Each doctor has one connection of their own, as a console would.
+    let mut doctors_in = Vec::new();
+    let mut secretary = None;
+    for (s, password) in &staff {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(opts.clone().username(&s.login).password(password.expose()))
+            .await?;
+        let me = current_staff(&pool).await?;
+        if s.role == AppRole::Doctor {
+            doctors_in.push((pool, me));
+        } else {
+            secretary = Some(pool);
+        }
+    }
+    let secretary = secretary.expect("a secretary");
+
+    // Listing latency, as the secretary (row-level security applies).
+    let filter = QueueFilter { limit: Some(50), ..Default::default() };
+    for _ in 0..50 {
+        queue::list(&secretary, &filter).await?;
+    }
+    let mut samples = Vec::with_capacity(listings);
+    for _ in 0..listings {
+        let t = Instant::now();
+        let rows = queue::list(&secretary, &filter).await?;
+        samples.push(t.elapsed());
+        if rows.len() != 50 {
+            return Err(err("the listing did not return 50 rows"));
+        }
+    }
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
+    let (p50, p95) = (pct(0.50), pct(0.95));
+
+    // Pick throughput: core and baseline alternate, twice each.
+    let mut core = Duration::ZERO;
+    let mut base = Duration::ZERO;
+    for round in 0..4 {
+        let elapsed = if round % 2 == 0 { pick_round(&doctors_in, picks, true).await? } else { pick_round(&doctors_in, picks, false).await? };
+        if round % 2 == 0 {
+            core += elapsed;
+        } else {
+            base += elapsed;
+        }
+    }
+    let core_rate = (2 * picks) as f64 / core.as_secs_f64();
+    let base_rate = (2 * picks) as f64 / base.as_secs_f64();
+    let ratio = core_rate / base_rate;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("pick throughput, {} concurrent doctors, {} picks each way:", doctors_in.len(), 2 * picks);
+    println!("  queue::pick_next            {core_rate:>9.0} picks/s");
+    println!("  raw SQL SKIP LOCKED         {base_rate:>9.0} picks/s");
+    println!("  ratio                       {ratio:>9.2}   (target >= 0.70) {}", if ratio >= 0.7 { "ok" } else { "BELOW TARGET" });
+    println!("list first 50 open consultations ({listings} runs, as a secretary):");
+    println!("  p50 {:.3} ms   p95 {:.3} ms   (target p95 < 2 ms) {}", ms(p50), ms(p95), if ms(p95) < 2.0 { "ok" } else { "ABOVE TARGET" });
+    for (pool, _) in doctors_in {
+        pool.close().await;
+    }
+    secretary.close().await;
+    Ok(())
+}
+
+/// The statement a bare-bones queue would use, for comparison.
+const BASELINE_PICK: &str = "UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
+     WHERE id = (SELECT id FROM consultations WHERE state = 'ready_for_pickup'
+                  ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+     RETURNING id";
+
+/// Every doctor picks until `picks` consultations have been taken in total; returns the wall time.
+async fn pick_round(doctors: &[(PgPool, StaffSession)], picks: usize, use_core: bool) -> Result<Duration, Error> {
+    let taken = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (pool, me) in doctors {
+        let (pool, me, taken) = (pool.clone(), me.clone(), taken.clone());
+        tasks.push(tokio::spawn(async move {
+            while taken.fetch_add(1, Ordering::SeqCst) < picks {
+                let got = if use_core {
+                    queue::pick_next(&pool, &me).await?.map(|c| c.id)
+                } else {
+                    sqlx::query_scalar::<_, i32>(BASELINE_PICK).bind(me.staff_id).fetch_optional(&pool).await?
+                };
+                if got.is_none() {
+                    return Err(err("the queue ran empty during the bench"));
+                }
+            }
+            Ok::<(), Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(err)??;
+    }
+    Ok(start.elapsed())
+}

@@ -1,0 +1,398 @@
+//! `digimed partner|referral|queue|consultation …`: referral intake and the consultation queue,
+//! acting as whoever `DATABASE_URL` names (a staff login, so the database's rules apply; partner
+//! set-up and imports as the owner or an admin).
+
+use std::io::Read;
+
+use clap::Subcommand;
+use digimed_core::config::Config;
+use digimed_core::keys::Vault;
+use digimed_core::queue::{self, CallOutcome, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher};
+use digimed_core::referrals::{self, NewPartner};
+use digimed_core::results::{self, ResultInput};
+use digimed_core::session::{current_staff, StaffSession};
+use digimed_core::{db, Error, ErrorCode};
+
+#[derive(Subcommand)]
+pub enum PartnerCommand {
+    /// Adds a referral partner (or replaces its secret and settings). The webhook secret
+    /// (`whsec_<base64>` or at least 24 characters) is read from standard input.
+    Add {
+        /// Lower-case name, e.g. pridok.
+        #[arg(long)]
+        name: String,
+        /// The clinic (organization id) that serves this partner's referrals.
+        #[arg(long)]
+        clinic: i32,
+        /// Accept synthetic (test) national id numbers from this partner.
+        #[arg(long)]
+        test: bool,
+        /// Contractual time to start a consultation, in working days.
+        #[arg(long, default_value_t = 2)]
+        deadline_days: i32,
+        #[arg(long)]
+        deal_id: Option<String>,
+        /// Read the secret from standard input (required: secrets never go on the command line).
+        #[arg(long, required = true)]
+        secret_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReferralCommand {
+    /// Receives a referral from a JSON file, exactly as the webhook would (for partners who mail JSON).
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QueueCommand {
+    /// Lists open consultations of your clinic, longest waiting first.
+    List {
+        /// ready_for_pickup, pending_sp or in_progress (repeatable).
+        #[arg(long)]
+        state: Vec<String>,
+        /// Only those assigned to this doctor (staff id).
+        #[arg(long)]
+        doctor: Option<i32>,
+        #[arg(long)]
+        unassigned: bool,
+        /// Only this partner's (partner id).
+        #[arg(long)]
+        partner: Option<i32>,
+        /// waiting_longest, waiting_shortest or deadline.
+        #[arg(long, default_value = "waiting_longest")]
+        sort: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints queue changes as they happen (one JSON object a line).
+    Watch,
+}
+
+#[derive(Subcommand)]
+pub enum ConsultationCommand {
+    /// Takes the oldest waiting consultation, or the one given with --id (doctors).
+    Pick {
+        #[arg(long)]
+        id: Option<i32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Starts a consultation assigned to you; the patient is sent the join link (doctors).
+    Start {
+        id: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Completes a consultation you started and files its result, together (doctors).
+    Complete {
+        id: i32,
+        /// ICPC-2 code of the imported list, e.g. R74.
+        #[arg(long)]
+        icpc2: String,
+        /// referred_gp, helped, unable (or an outcome an admin added).
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        policy_number: Option<String>,
+        /// Read the consultation notes from standard input.
+        #[arg(long)]
+        notes_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancels a consultation, with a reason.
+    Cancel {
+        id: i32,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assigns or reassigns a consultation to a doctor (secretaries).
+    Assign {
+        id: i32,
+        #[arg(long)]
+        doctor: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Returns an assigned consultation to the queue (secretaries).
+    Release {
+        id: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records a call attempt and/or a note (read from standard input) (secretaries).
+    Screen {
+        id: i32,
+        /// reached, no_answer, voicemail or wrong_number
+        #[arg(long)]
+        call: Option<String>,
+        #[arg(long)]
+        note_stdin: bool,
+    },
+    /// A patient's consultations at your clinic (by patient person id).
+    History {
+        person: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Books a consultation for a patient of your clinic (secretaries).
+    Book {
+        /// The patient person id.
+        #[arg(long)]
+        person: i32,
+        /// The paying partner (partner id), for an insurance booking.
+        #[arg(long)]
+        partner: Option<i32>,
+        /// Assign this doctor (staff id) right away.
+        #[arg(long)]
+        doctor: Option<i32>,
+        /// Comma-separated: video, chat, phone.
+        #[arg(long, value_delimiter = ',')]
+        channels: Vec<String>,
+        #[arg(long)]
+        primary: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Books a follow-up for the same patient.
+    FollowUp {
+        id: i32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
+    println!("{}", serde_json::to_string_pretty(v).map_err(|e| Error::internal(e.to_string()))?);
+    Ok(())
+}
+
+fn read_stdin(field: &str) -> Result<String, Error> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|_| Error::field(ErrorCode::InvalidInput, field, "Could not read standard input."))?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+async fn pool(config: &Config, connections: u32) -> Result<db::PgPool, Error> {
+    db::connect(config.database_url()?, connections).await
+}
+
+async fn signed_in(config: &Config) -> Result<(db::PgPool, StaffSession), Error> {
+    let pool = pool(config, 2).await?;
+    let me = current_staff(&pool).await?;
+    Ok((pool, me))
+}
+
+fn minutes(secs: i32) -> String {
+    format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
+}
+
+fn print_row(c: &Consultation) {
+    println!(
+        "{:>8}  {:<16} {:<22} {:<12} waiting {:>8}  deadline {:<9} doctor {}",
+        c.id,
+        c.state.as_str(),
+        c.patient_name.as_deref().unwrap_or("-"),
+        c.partner_name.as_deref().unwrap_or("-"),
+        minutes(c.waiting_seconds),
+        serde_json::to_value(c.deadline_status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        c.doctor_name.as_deref().or(c.assigned_doctor_id.map(|_| "?")).unwrap_or("-"),
+    );
+}
+
+/// Shows a consultation after a change, re-read with the names a list shows.
+async fn show(pool: &db::PgPool, c: &Consultation, json: bool) -> Result<(), Error> {
+    let full = queue::get(pool, c.id).await.unwrap_or_else(|_| c.clone());
+    if json {
+        print_json(&full)
+    } else {
+        print_row(&full);
+        Ok(())
+    }
+}
+
+pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Error> {
+    match command {
+        PartnerCommand::Add { name, clinic, test, deadline_days, deal_id, secret_stdin: _ } => {
+            let secret = read_stdin("secret")?;
+            let vault = Vault::load(&config.key_store)?;
+            let pool = pool(config, 2).await?;
+            let p = referrals::add_partner(
+                &pool,
+                &vault,
+                &NewPartner {
+                    name: &name,
+                    clinic_id: clinic,
+                    is_test_partner: test,
+                    deadline_working_days: deadline_days,
+                    deal_id: deal_id.as_deref(),
+                },
+                &secret,
+            )
+            .await?;
+            println!(
+                "partner {} (id {}) sends referrals to clinic {}; deadline {} working day(s){}",
+                p.name,
+                p.id,
+                p.clinic_id,
+                p.deadline_working_days,
+                if p.is_test_partner { "; test partner (synthetic national ids accepted)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), Error> {
+    match command {
+        ReferralCommand::Import { file, partner, json } => {
+            let body = std::fs::read(&file)
+                .map_err(|_| Error::field(ErrorCode::InvalidInput, "file", "The referral file cannot be read."))?;
+            let vault = Vault::load(&config.key_store)?;
+            let pool = pool(config, 2).await?;
+            let p = referrals::partner_by_name(&pool, &partner).await?;
+            let intake = referrals::receive(&pool, &vault, &p, &body).await?;
+            let r = intake.receipt();
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "{} referral {}: consultation {} for patient person {}",
+                    if intake.is_new() { "received" } else { "already received" },
+                    r.referral_id,
+                    r.consultation_id,
+                    r.patient_person_id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn queue(config: &Config, command: QueueCommand) -> Result<(), Error> {
+    match command {
+        QueueCommand::List { state, doctor, unassigned, partner, sort, limit, json } => {
+            let (pool, _) = signed_in(config).await?;
+            let states = state.iter().map(|s| ConsultationState::parse(s)).collect::<Result<Vec<_>, _>>()?;
+            let sort = match sort.as_str() {
+                "waiting_longest" => QueueSort::WaitingLongest,
+                "waiting_shortest" => QueueSort::WaitingShortest,
+                "deadline" => QueueSort::Deadline,
+                _ => return Err(Error::field(ErrorCode::InvalidInput, "sort", "Sort by waiting_longest, waiting_shortest or deadline.")),
+            };
+            let filter = QueueFilter {
+                states,
+                assigned_doctor_id: doctor,
+                unassigned_only: unassigned,
+                partner_id: partner,
+                sort,
+                limit: Some(limit),
+                offset: None,
+            };
+            let rows = queue::list(&pool, &filter).await?;
+            if json {
+                print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("no open consultations");
+            } else {
+                rows.iter().for_each(print_row);
+            }
+        }
+        QueueCommand::Watch => {
+            let pool = pool(config, 2).await?;
+            let mut w = QueueWatcher::connect(&pool).await?;
+            eprintln!("watching queue changes; Ctrl-C to stop");
+            loop {
+                tokio::select! {
+                    e = w.next() => println!("{}", serde_json::to_string(&e?).map_err(|e| Error::internal(e.to_string()))?),
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn consultation(config: &Config, command: ConsultationCommand) -> Result<(), Error> {
+    let (pool, me) = signed_in(config).await?;
+    match command {
+        ConsultationCommand::Pick { id, json } => {
+            let picked = match id {
+                Some(id) => Some(queue::pick(&pool, &me, id).await?),
+                None => queue::pick_next(&pool, &me).await?,
+            };
+            match (picked, json) {
+                (Some(c), j) => show(&pool, &c, j).await?,
+                (None, true) => println!("null"),
+                (None, false) => println!("nothing is waiting to be picked"),
+            }
+        }
+        ConsultationCommand::Start { id, json } => {
+            let s = queue::start(&pool, &me, &MeetingConfig::from_env(), id).await?;
+            if json {
+                print_json(&s)?;
+            } else {
+                print_row(&queue::get(&pool, id).await.unwrap_or(s.consultation.clone()));
+                println!("video: {}\nchat:  {}", s.video_join_url, s.chat_join_url);
+            }
+        }
+        ConsultationCommand::Complete { id, icpc2, outcome, policy_number, notes_stdin, json } => {
+            let notes = if notes_stdin { Some(read_stdin("notes")?) } else { None };
+            let input = ResultInput { icpc2, outcome, policy_number, notes, ..Default::default() };
+            let vault = Vault::load(&config.key_store)?;
+            show(&pool, &results::complete_with_result(&pool, &vault, &me, id, &input).await?, json).await?
+        }
+        ConsultationCommand::Cancel { id, reason, json } => show(&pool, &queue::cancel(&pool, &me, id, &reason).await?, json).await?,
+        ConsultationCommand::Assign { id, doctor, json } => show(&pool, &queue::assign(&pool, &me, id, doctor).await?, json).await?,
+        ConsultationCommand::Release { id, json } => show(&pool, &queue::release(&pool, &me, id).await?, json).await?,
+        ConsultationCommand::Screen { id, call, note_stdin } => {
+            let outcome = match call.as_deref() {
+                None => None,
+                Some("reached") => Some(CallOutcome::Reached),
+                Some("no_answer") => Some(CallOutcome::NoAnswer),
+                Some("voicemail") => Some(CallOutcome::Voicemail),
+                Some("wrong_number") => Some(CallOutcome::WrongNumber),
+                Some(_) => {
+                    return Err(Error::field(ErrorCode::InvalidInput, "call", "Use reached, no_answer, voicemail or wrong_number."))
+                }
+            };
+            let note = if note_stdin { Some(read_stdin("note")?) } else { None };
+            let vault = Vault::load(&config.key_store)?;
+            let e = queue::screen(&pool, &vault, &me, id, outcome, note.as_deref()).await?;
+            println!("recorded screening entry {} on consultation {}", e.id, id);
+        }
+        ConsultationCommand::History { person, json } => {
+            let rows = queue::history(&pool, person).await?;
+            if json {
+                print_json(&rows)?;
+            } else {
+                rows.iter().for_each(print_row);
+            }
+        }
+        ConsultationCommand::Book { person, partner, doctor, channels, primary, json } => {
+            let booking = queue::NewBooking {
+                patient_person_id: person,
+                partner_id: partner,
+                enabled_channels: channels,
+                primary_channel: primary,
+                doctor_id: doctor,
+            };
+            show(&pool, &queue::book(&pool, &me, &booking).await?, json).await?
+        }
+        ConsultationCommand::FollowUp { id, json } => show(&pool, &queue::book_follow_up(&pool, &me, id).await?, json).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! The `digimed` tool as an operator meets it: bad input gets one clear line naming the problem
+//! and a non-zero exit, and nothing is half-created.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use digimed_tests::TestDb;
+
+fn digimed(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digimed"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("DIGIMED_KEY_FILE")
+        .env_remove("CLERK_SECRET_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run digimed");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn one_error_line(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stderr, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    lines[0].to_string()
+}
+
+fn db_url(db: &TestDb) -> String {
+    let url = digimed_tests::server_url();
+    match url.split_once('?') {
+        Some((base, q)) => format!("{}/{}?{q}", base.rsplit_once('/').unwrap().0, db.name),
+        None => format!("{}/{}", url.rsplit_once('/').unwrap().0, db.name),
+    }
+}
+
+#[tokio::test]
+async fn staff_add_refuses_bad_input_and_creates_nothing() {
+    let db = TestDb::new().await;
+    db.clinic("Testklinikken").await;
+    let url = db_url(&db);
+    let env = [("DATABASE_URL", url.as_str())];
+    let email = format!("cli@{}", db.login_domain());
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&["--role", "nurse"], "a long enough password", "Unknown role"),
+        (&["--role", "doctor"], "", "password is empty"),
+        (&["--role", "doctor"], "short", "at least 12 characters"),
+        (&["--role", "doctor", "--org", "999"], "a long enough password", "no clinic with id 999"),
+    ];
+    for (extra, password, expect) in cases {
+        let mut args = vec!["staff", "add", "--email", &email, "--name", "Cli Person", "--password-stdin"];
+        args.extend_from_slice(extra);
+        let out = digimed(&args, &env, password);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let line = one_error_line(&out);
+        assert!(line.contains(expect), "{line}");
+        assert!(!line.contains(password) || password.is_empty() || password == "short");
+    }
+    let staff: i64 = sqlx::query_scalar("SELECT count(*) FROM staff").fetch_one(&db.owner).await.unwrap();
+    assert_eq!(staff, 0);
+    let role: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&email)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert!(!role);
+
+    // The good case, with the password only on standard input.
+    let out = digimed(
+        &["staff", "add", "--email", &email, "--name", "Cli Person", "--role", "secretary", "--password-stdin"],
+        &env,
+        "a long enough password\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    db.forget_login_later(&email);
+    let out = digimed(&["audit", "verify"], &env, "");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact"));
+}
+
+#[test]
+fn missing_key_file_and_unreachable_database_are_named() {
+    let out = digimed(
+        &["db", "seed-demo"],
+        &[("DIGIMED_KEY_FILE", "/nonexistent/digimed-keys.json"), ("DATABASE_URL", "postgres://x@127.0.0.1:1/x")],
+        "",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let line = one_error_line(&out);
+    assert!(line.contains("/nonexistent/digimed-keys.json"), "{line}");
+    assert!(line.contains("digimed keys init"), "{line}");
+
+    let out = digimed(&["db", "migrate"], &[("DATABASE_URL", "postgres://someone:hunter2-secret@127.0.0.1:1/x")], "");
+    assert_eq!(out.status.code(), Some(3));
+    let line = one_error_line(&out);
+    assert!(line.contains("cannot be reached"), "{line}");
+    assert!(!line.contains("hunter2"), "the password in the URL must not be echoed");
+
+    let out = digimed(&["db", "migrate"], &[], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_error_line(&out).contains("DATABASE_URL is not set"));
+
+    let out = digimed(&["db", "migrate"], &[("DATABASE_URL", "not a url")], "");
+    assert!(one_error_line(&out).contains("not a valid PostgreSQL URL"));
+}
+
+#[tokio::test]
+async fn keys_init_refuses_to_overwrite_and_rotate_reencrypts() {
+    let dir = std::env::temp_dir().join(format!("digimed-cli-{}", uuid::Uuid::new_v4().simple()));
+    let key_file = dir.join("keys.json");
+    let key_file = key_file.to_str().unwrap();
+    let db = TestDb::new().await;
+    let url = db_url(&db);
+    let env = [("DIGIMED_KEY_FILE", key_file), ("DATABASE_URL", url.as_str())];
+    let out = digimed(&["keys", "init"], &env, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let first = std::fs::read_to_string(key_file).unwrap();
+    let out = digimed(&["keys", "init"], &env, "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_error_line(&out).contains("already exist"));
+    assert_eq!(std::fs::read_to_string(key_file).unwrap(), first, "the existing keys are untouched");
+
+    let out = digimed(&["icpc2", "import", &digimed_tests::icpc2_file()], &env, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let domain = db.login_domain();
+    let out = digimed(&["db", "seed-demo", "--login-domain", &domain, "--json"], &env, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = digimed(&["keys", "rotate", "--batch", "2"], &env, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains("key 2 is now current"), "{said}");
+    let keys = digimed_crypto::KeyStore::File(key_file.into()).load().unwrap();
+    assert_eq!(keys.current_key_id(), 2);
+    let phones: Vec<(i32, Vec<u8>)> = sqlx::query_as("SELECT id, phone_encrypted FROM patient_persons")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(phones.len(), 8);
+    for (id, ct) in phones {
+        assert_eq!(digimed_crypto::DataKeys::key_id_of(&ct).unwrap(), 2);
+        let aad = digimed_crypto::FieldAad { table: "patient_persons", column: "phone_encrypted", row_id: id as i64 };
+        assert!(keys.decrypt_string(&aad, &ct).unwrap().starts_with("+47"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

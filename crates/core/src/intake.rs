@@ -1,0 +1,301 @@
+//! Every way a patient enters the clinic (seed 000) other than the onboarding form and API
+//! (`onboarding`) and partner referrals (`referrals`): a draft from an inbound referral fax and
+//! its completion, therapist referrals, the patient app, booking requests from the app and the
+//! web, and cold calls. Each one creates people only through `patients::create_person`, which
+//! always issues the communication-preference token, and records its entry point on the
+//! org-patient link.
+
+use chrono::NaiveDate;
+use digimed_domain::{NationalId, PersonName, Phone};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use crate::accounts::Accounts;
+use crate::acting::{self, Acting};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{index_kind, Vault};
+use crate::onboarding::{self, OnboardInput};
+use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
+
+/// What an entry point knows of the person.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IntakeInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub organization_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    pub patient_person_id: i32,
+    pub patient_id: i32,
+    pub user_id: Option<i32>,
+    /// False when the person was already known (by national id or e-mail) and only linked.
+    pub person_created: bool,
+    pub entry_point: EntryPoint,
+}
+
+struct Parsed {
+    name: PersonName,
+    phone: Option<Phone>,
+    national_id: Option<NationalId>,
+    date_of_birth: Option<NaiveDate>,
+    organization_id: i32,
+}
+
+fn parse(input: &IntakeInput, country: &str, draft: bool) -> Result<Parsed> {
+    let name = PersonName::parse(input.name.as_deref().unwrap_or(""))
+        .map_err(|e| Error::field(code_of(e.code()), "name", e.to_string()))?;
+    let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(Phone::parse(p, country).map_err(|e| Error::field(code_of(e.code()), "phone", e.to_string()))?),
+        None => None,
+    };
+    let national_id = match input.national_id.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => Some(NationalId::parse(n, false).map_err(|e| Error::field(code_of(e.code()), "national_id", e.to_string()))?),
+        None => None,
+    };
+    if !draft && phone.is_none() && national_id.is_none() {
+        return Err(Error::field(ErrorCode::PhoneRequired, "phone", "A phone number or a national id is required."));
+    }
+    let organization_id = input
+        .organization_id
+        .and_then(|id| i32::try_from(id).ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))?;
+    Ok(Parsed { name, phone, national_id, date_of_birth: input.date_of_birth, organization_id })
+}
+
+fn code_of(code: &str) -> ErrorCode {
+    match code {
+        "name_required" => ErrorCode::NameRequired,
+        "name_too_long" => ErrorCode::NameTooLong,
+        "invalid_name" => ErrorCode::InvalidName,
+        "phone_required" => ErrorCode::PhoneRequired,
+        "invalid_phone_format" => ErrorCode::InvalidPhoneFormat,
+        "national_id_required" => ErrorCode::NationalIdRequired,
+        "synthetic_national_id_not_allowed" => ErrorCode::SyntheticNationalIdNotAllowed,
+        "invalid_national_id" => ErrorCode::InvalidNationalId,
+        _ => ErrorCode::InvalidInput,
+    }
+}
+
+async fn check_role(conn: &mut PgConnection, org: i32, lock_key: &str) -> Result<()> {
+    let (role, staff_org, privileged): (Option<String>, Option<i32>, bool) = sqlx::query_as(
+        "SELECT current_app_role(), current_staff_org(),
+                pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE')
+                OR is_service_session()
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
+    )
+    .bind(lock_key)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !privileged {
+        if !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
+            return Err(Error::forbidden("Only admins and customer support can register patients."));
+        }
+        if staff_org != Some(org) {
+            return Err(Error::forbidden("You can only add patients to your own organization."));
+        }
+    }
+    Ok(())
+}
+
+/// Registers a patient arriving through a therapist referral, the patient app, a booking
+/// request (app or web) or a cold call. With an e-mail address the person gets an account and
+/// the full onboarding of seed 002 runs (with this entry point); without one, the person is
+/// created (or, known by national id, linked) with the phone number or national id given.
+pub async fn register(
+    pool: &PgPool,
+    acting: &Acting,
+    vault: &Vault,
+    accounts: &Accounts,
+    entry_point: EntryPoint,
+    input: &IntakeInput,
+    default_phone_country: &str,
+) -> Result<Registered> {
+    use EntryPoint::*;
+    if !matches!(entry_point, TherapistReferral | PatientApp | BookingRequestApp | BookingRequestWeb | ColdCall | ConciergeColdCall) {
+        return Err(Error::invalid("entry_point", "This entry point has its own intake path."));
+    }
+    if input.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+        let done = onboarding::onboard(
+            pool,
+            acting,
+            vault,
+            accounts,
+            &OnboardInput {
+                name: input.name.clone(),
+                email: input.email.clone(),
+                phone: input.phone.clone(),
+                organization_id: input.organization_id,
+            },
+            entry_point,
+            default_phone_country,
+        )
+        .await?;
+        return Ok(Registered {
+            patient_person_id: done.patient_person_id,
+            patient_id: done.patient.id,
+            user_id: Some(done.user_id),
+            person_created: done.person.profile.is_some(),
+            entry_point,
+        });
+    }
+    let p = parse(input, default_phone_country, false)?;
+    let mut tx = acting::begin(pool, acting).await?;
+    let nid_index = p.national_id.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str()));
+    let lock_key = match &nid_index {
+        Some(ix) => format!("digimed.person.nid:{}", hex::encode(ix)),
+        None => format!("digimed.person.new:{}", uuid::Uuid::new_v4()),
+    };
+    check_role(&mut tx, p.organization_id, &lock_key).await?;
+    let known: Option<(i32, Option<i32>, Option<i32>)> = match &nid_index {
+        Some(ix) => sqlx::query_as(
+            "SELECT m.patient_person_id, l.user_id, l.existing_patient_id
+               FROM patient_match_candidates($1, NULL, NULL, NULL, NULL) m,
+                    LATERAL person_for_linking(m.patient_person_id, $2) l",
+        )
+        .bind(ix)
+        .bind(p.organization_id)
+        .fetch_optional(&mut *tx)
+        .await?,
+        None => None,
+    };
+    let registered = match known {
+        Some((person_id, _, Some(existing))) => {
+            return Err(Error::new(ErrorCode::PatientAlreadyExists, "This person is already a patient of this organization")
+                .with_details(serde_json::json!({"organization_id": p.organization_id, "existing_patient_id": existing, "patient_person_id": person_id})));
+        }
+        Some((person_id, user_id, None)) => {
+            let patient_id = link_patient(&mut tx, person_id, p.organization_id, entry_point, false).await?;
+            Registered { patient_person_id: person_id, patient_id, user_id, person_created: false, entry_point }
+        }
+        None => {
+            let person_id = create_person(
+                &mut tx,
+                vault,
+                NewPerson {
+                    name: &p.name,
+                    user_id: None,
+                    date_of_birth: p.date_of_birth,
+                    national_id: p.national_id.as_ref(),
+                    phone: p.phone.as_ref(),
+                    status: PersonStatus::Active,
+                    source_partner_id: None,
+                },
+            )
+            .await?;
+            let patient_id = link_patient(&mut tx, person_id, p.organization_id, entry_point, true).await?;
+            Registered { patient_person_id: person_id, patient_id, user_id: None, person_created: true, entry_point }
+        }
+    };
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// A draft patient from an inbound referral fax (seed 000's `CreateOrUpdateDraftPatient`):
+/// creates the draft person (with token) and the link, or updates an existing draft.
+pub async fn save_fax_draft(
+    pool: &PgPool,
+    acting: &Acting,
+    vault: &Vault,
+    draft_person_id: Option<i32>,
+    input: &IntakeInput,
+    default_phone_country: &str,
+) -> Result<Registered> {
+    let p = parse(input, default_phone_country, true)?;
+    let mut tx = acting::begin(pool, acting).await?;
+    let lock_key = match draft_person_id {
+        Some(id) => format!("digimed.person:{id}"),
+        None => format!("digimed.person.new:{}", uuid::Uuid::new_v4()),
+    };
+    check_role(&mut tx, p.organization_id, &lock_key).await?;
+    let registered = match draft_person_id {
+        None => {
+            let person_id = create_person(
+                &mut tx,
+                vault,
+                NewPerson {
+                    name: &p.name,
+                    user_id: None,
+                    date_of_birth: p.date_of_birth,
+                    national_id: p.national_id.as_ref(),
+                    phone: p.phone.as_ref(),
+                    status: PersonStatus::Draft,
+                    source_partner_id: None,
+                },
+            )
+            .await?;
+            let patient_id = link_patient(&mut tx, person_id, p.organization_id, EntryPoint::InboundFax, true).await?;
+            Registered { patient_person_id: person_id, patient_id, user_id: None, person_created: true, entry_point: EntryPoint::InboundFax }
+        }
+        Some(id) => {
+            let row = id as i64;
+            let phone = p.phone.as_ref().map(|ph| {
+                (vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str()), vault.blind_index(index_kind::PHONE, ph.as_str()))
+            });
+            let nid = p.national_id.as_ref().map(|n| {
+                (
+                    vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str()),
+                    vault.blind_index(index_kind::NATIONAL_ID, n.as_str()),
+                )
+            });
+            // Only the fields given are set; staff may write profile columns they cannot read.
+            let mut sets = vec!["name = $2".to_string(), "updated_at = now()".to_string()];
+            let dob = p.date_of_birth.or_else(|| p.national_id.as_ref().map(|n| n.birth_date()));
+            if dob.is_some() {
+                sets.push("date_of_birth = $3".into());
+            }
+            if phone.is_some() {
+                sets.push("phone_encrypted = $4, phone_index = $5".into());
+            }
+            if nid.is_some() {
+                sets.push("national_id_encrypted = $6, national_id_index = $7".into());
+            }
+            let updated = sqlx::query(&format!(
+                "UPDATE patient_persons SET {} WHERE id = $1 AND status = 'draft'",
+                sets.join(", ")
+            ))
+            .bind(id)
+            .bind(p.name.as_str())
+            .bind(dob)
+            .bind(phone.as_ref().map(|x| x.0.clone()))
+            .bind(phone.as_ref().map(|x| x.1.clone()))
+            .bind(nid.as_ref().map(|x| x.0.clone()))
+            .bind(nid.as_ref().map(|x| x.1.clone()))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Err(Error::not_found("The draft patient"));
+            }
+            let patient_id: i32 = sqlx::query_scalar("SELECT id FROM patients WHERE patient_person_id = $1 AND organization_id = $2")
+                .bind(id)
+                .bind(p.organization_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            Registered { patient_person_id: id, patient_id, user_id: None, person_created: false, entry_point: EntryPoint::InboundFax }
+        }
+    };
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// Completes a fax draft once it has been checked: the person becomes active (the database
+/// requires a phone number or national id by then).
+pub async fn complete_fax_draft(pool: &PgPool, acting: &Acting, person_id: i32) -> Result<()> {
+    let mut tx = acting::begin(pool, acting).await?;
+    let n = sqlx::query("UPDATE patient_persons SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'draft'")
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(Error::not_found("The draft patient"));
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,683 @@
+//! Patient onboarding (seed 002), once, for every face: the console's walk-in form, the
+//! `digimed onboard` command and `POST /v1/patients/onboard`. Also regular creation
+//! (`POST /v1/patients`: link an existing person to the caller's organization) and the duplicate
+//! check a support agent runs before creating a person.
+//!
+//! Everything is written in one transaction acting as the calling staff member, so the
+//! database's grants and row-level security apply. The only step outside the database is the
+//! Clerk account: when Clerk created it and the transaction then fails, the account is deleted
+//! again, so no orphan account is left.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use digimed_domain::{Email, NationalId, PersonName, Phone};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use crate::accounts::Accounts;
+use crate::acting::{self, Acting};
+use crate::automation::{self, RequiredForm};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::{index_kind, Vault};
+use crate::patients::{create_person, EntryPoint, NewPerson, PersonStatus};
+
+/// The onboarding request as received (seed 002). Every field is optional here so that a
+/// missing one gets its own error code rather than a generic parse error.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OnboardInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub organization_id: Option<i64>,
+}
+
+/// A validated request.
+#[derive(Debug, Clone)]
+pub struct OnboardRequest {
+    pub name: PersonName,
+    pub email: Email,
+    pub phone: Phone,
+    pub organization_id: i32,
+}
+
+/// Checks the request in the seed's order: name, e-mail, phone, organization. The phone is
+/// normalised to E.164 (numbers without a country code get `default_phone_country`).
+pub fn validate(input: &OnboardInput, default_phone_country: &str) -> Result<OnboardRequest> {
+    let field_err = |code: &str, field: &str, msg: String| {
+        let code = match code {
+            "name_required" => ErrorCode::NameRequired,
+            "name_too_long" => ErrorCode::NameTooLong,
+            "invalid_name" => ErrorCode::InvalidName,
+            "email_required" => ErrorCode::EmailRequired,
+            "invalid_email_format" => ErrorCode::InvalidEmailFormat,
+            "phone_required" => ErrorCode::PhoneRequired,
+            "invalid_phone_format" => ErrorCode::InvalidPhoneFormat,
+            _ => ErrorCode::InvalidInput,
+        };
+        Error::field(code, field, msg)
+    };
+    let name = PersonName::parse(input.name.as_deref().unwrap_or(""))
+        .map_err(|e| field_err(e.code(), "name", capitalise(&e.to_string())))?;
+    let email = Email::parse(input.email.as_deref().unwrap_or(""))
+        .map_err(|e| field_err(e.code(), "email", capitalise(&e.to_string())))?;
+    let phone = Phone::parse(input.phone.as_deref().unwrap_or(""), default_phone_country)
+        .map_err(|e| field_err(e.code(), "phone", capitalise(&e.to_string())))?;
+    let organization_id = match input.organization_id {
+        None => {
+            return Err(Error::field(
+                ErrorCode::OrganizationIdRequired,
+                "organization_id",
+                "An organization_id is required.",
+            ))
+        }
+        Some(id) => i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
+            Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id.")
+        })?,
+    };
+    Ok(OnboardRequest { name, email, phone, organization_id })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+/// The org-patient link as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PatientLink {
+    pub id: i32,
+    pub patient_person_id: i32,
+    pub profile_shared: bool,
+    pub organization_id: i32,
+    #[serde(serialize_with = "seconds")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "seconds")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The portable profile, as far as the caller's organization may see it: the name always, the
+/// rest only where the profile is visible (origin organization, or profile sharing signed).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PersonView {
+    pub id: i32,
+    pub user_id: Option<i32>,
+    pub name: String,
+    #[serde(flatten)]
+    pub profile: Option<Profile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Profile {
+    pub date_of_birth: Option<NaiveDate>,
+    pub blood_type: Option<String>,
+    pub allergies: Vec<String>,
+    pub chronic_conditions: Vec<String>,
+    pub insurance_entries: serde_json::Value,
+}
+
+/// The onboarding response's `data` (seed 002).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Onboarded {
+    pub user_id: i32,
+    pub patient_person_id: i32,
+    pub patient: PatientLink,
+    pub person: PersonView,
+    pub user_created: bool,
+    pub organization_added: bool,
+    pub required_forms: Vec<RequiredForm>,
+}
+
+fn seconds<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The roles allowed to onboard, as the seed says: `current_app_role() IN ('admin',
+/// 'customer_support')`; the database owner (operations) may too. Staff onboard only into their
+/// own organization. Checked here for a clear error, and again by the database's grants and
+/// policies. The same statement takes the transaction's advisory lock on `lock_key`, so that
+/// requests about the same person take turns.
+async fn ensure_may_onboard(conn: &mut PgConnection, organization_id: i32, lock_key: &str) -> Result<()> {
+    let (role, staff_org, is_owner, org_exists): (Option<String>, Option<i32>, bool, bool) = sqlx::query_as(
+        "SELECT current_app_role(), current_staff_org(),
+                pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE'),
+                EXISTS (SELECT 1 FROM organizations WHERE id = $1 AND kind = 'clinic')
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS locked",
+    )
+    .bind(organization_id)
+    .bind(lock_key)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !is_owner {
+        if !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
+            return Err(Error::forbidden("Only admins and customer support can onboard patients."));
+        }
+        if staff_org != Some(organization_id) {
+            return Err(Error::forbidden("You can only add patients to your own organization."));
+        }
+    }
+    if !org_exists {
+        return Err(Error::field(ErrorCode::NotFound, "organization_id", "There is no clinic with this organization_id."));
+    }
+    Ok(())
+}
+
+type LookupRow = (i32, Option<String>, String, Option<i32>, Option<String>, Option<i32>);
+
+/// Onboards a patient (seed 002, steps 1–8) and returns the response's `data`.
+pub async fn onboard(
+    pool: &PgPool,
+    acting: &Acting,
+    vault: &Vault,
+    accounts: &Accounts,
+    input: &OnboardInput,
+    entry_point: EntryPoint,
+    default_phone_country: &str,
+) -> Result<Onboarded> {
+    let req = validate(input, default_phone_country)?;
+    let mut tx = acting::begin(pool, acting).await?;
+    // Set only when this call created an account in the directory: undone if we fail, and also
+    // if the caller goes away (the future is dropped) before the transaction committed.
+    let mut pending = PendingAccount { accounts: accounts.clone(), pool: pool.clone(), id: None };
+    let outcome = onboard_in(&mut tx, vault, accounts, &req, entry_point, &mut pending.id).await;
+    let outcome = match outcome {
+        Ok(done) => tx.commit().await.map(|_| done).map_err(Error::from),
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    };
+    let created = pending.id.take();
+    if outcome.is_err() {
+        if let Some(id) = created {
+            compensate(accounts, &id).await;
+        }
+    }
+    outcome.map_err(|e| conflict_on_race(e, &req))
+}
+
+/// An account created in the directory whose onboarding has not finished. If it is dropped
+/// while still holding the id (the onboarding future was cancelled), it checks, a moment later,
+/// whether the transaction committed after all, and deletes the account if not.
+struct PendingAccount {
+    accounts: Accounts,
+    pool: PgPool,
+    id: Option<String>,
+}
+
+impl Drop for PendingAccount {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(directory = self.accounts.kind(), "an onboarding was abandoned after creating an account; remove it by hand");
+            return;
+        };
+        let (accounts, pool) = (self.accounts.clone(), self.pool.clone());
+        runtime.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let kept = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users WHERE clerk_user_id = $1)")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await;
+            match kept {
+                Ok(true) => {}
+                Ok(false) => compensate(&accounts, &id).await,
+                Err(_) => tracing::error!(
+                    directory = accounts.kind(),
+                    "an onboarding was abandoned after creating an account and the database could not be asked; check it by hand"
+                ),
+            }
+        });
+    }
+}
+
+async fn compensate(accounts: &Accounts, id: &str) {
+    match accounts.delete(id).await {
+        Ok(()) => tracing::info!(directory = accounts.kind(), "account created for a failed onboarding was deleted again"),
+        Err(_) => tracing::error!(
+            directory = accounts.kind(),
+            "an account created for a failed onboarding could not be deleted; remove it by hand"
+        ),
+    }
+}
+
+fn already_exists(req: &OnboardRequest, existing_patient_id: Option<i32>) -> Error {
+    Error::new(ErrorCode::PatientAlreadyExists, "Patient with this email already exists in this organization")
+        .with_details(serde_json::json!({
+            "email": req.email.as_str(),
+            "organization_id": req.organization_id,
+            "existing_patient_id": existing_patient_id,
+        }))
+}
+
+/// A unique violation on the org-patient link means another request linked the same person at
+/// the same moment: report it as the conflict it is.
+fn conflict_on_race(e: Error, req: &OnboardRequest) -> Error {
+    if e.code == ErrorCode::AlreadyExists && e.message.contains("patients_patient_person_id_organization_id_key") {
+        already_exists(req, None)
+    } else {
+        e
+    }
+}
+
+async fn onboard_in(
+    conn: &mut PgConnection,
+    vault: &Vault,
+    accounts: &Accounts,
+    req: &OnboardRequest,
+    entry_point: EntryPoint,
+    created_account: &mut Option<String>,
+) -> Result<Onboarded> {
+    let org = req.organization_id;
+    // Onboardings of one e-mail address take turns; different addresses do not wait.
+    ensure_may_onboard(conn, org, &format!("digimed.onboard:{}", req.email.as_str())).await?;
+    let existing: Option<LookupRow> = sqlx::query_as("SELECT * FROM onboarding_lookup($1, $2)")
+        .bind(req.email.as_str())
+        .bind(org)
+        .fetch_optional(&mut *conn)
+        .await?;
+
+    // Everything is read and decided before the first write, so the writing part is short.
+    let (user, person) = match existing {
+        Some((_, _, _, Some(_), _, Some(existing_patient_id))) => {
+            return Err(already_exists(req, Some(existing_patient_id)));
+        }
+        Some((user_id, _, _, Some(person_id), name, _)) => (Ok(user_id), Some((person_id, name.unwrap_or_default()))),
+        Some((user_id, _, _, None, _, _)) => (Ok(user_id), None),
+        None => {
+            let found = accounts.find(req.email.as_str()).await?;
+            let (external_id, created) = match found {
+                Some(id) => (Some(id), false),
+                None => {
+                    let id = accounts.create(req.email.as_str(), &req.name).await?;
+                    if let Some(id) = &id {
+                        *created_account = Some(id.clone());
+                    }
+                    (id, true)
+                }
+            };
+            (Err((external_id, created)), None)
+        }
+    };
+    let person_is_new = person.is_none();
+    let plan = automation::plan_patient_onboarded(conn, org, person_is_new).await?;
+
+    let (user_id, user_created) = match user {
+        Ok(id) => (id, false),
+        Err((external_id, created)) => {
+            let user_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('users', 'id'))::int")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
+                 VALUES ($1, $2, $2, 'patient', $3, $4)",
+            )
+            .bind(user_id)
+            .bind(req.email.as_str())
+            .bind(&external_id)
+            .bind(accounts.kind())
+            .execute(&mut *conn)
+            .await?;
+            (user_id, created)
+        }
+    };
+
+    let person = match person {
+        // Known at another organization: this one sees the name until profile sharing is signed.
+        Some((id, name)) => PersonView { id, user_id: Some(user_id), name, profile: None },
+        None => {
+            let id = create_person(
+                conn,
+                vault,
+                NewPerson {
+                    name: &req.name,
+                    user_id: Some(user_id),
+                    date_of_birth: None,
+                    national_id: None,
+                    phone: Some(&req.phone),
+                    status: PersonStatus::Active,
+                    source_partner_id: None,
+                },
+            )
+            .await?;
+            // The organization where a person is first registered sees the whole (new, empty) profile.
+            PersonView {
+                id,
+                user_id: Some(user_id),
+                name: req.name.as_str().to_string(),
+                profile: Some(Profile {
+                    date_of_birth: None,
+                    blood_type: None,
+                    allergies: Vec::new(),
+                    chronic_conditions: Vec::new(),
+                    insurance_entries: serde_json::json!([]),
+                }),
+            }
+        }
+    };
+
+    let (patient, organization_added) = insert_link_and_membership(conn, person.id, user_id, org, entry_point, person_is_new).await?;
+    let required_forms = automation::create_forms(conn, &plan, patient.id).await?;
+    record_and_announce(conn, &patient, user_id, user_created, plan.welcome_email).await?;
+    Ok(Onboarded {
+        user_id,
+        patient_person_id: person.id,
+        patient,
+        person,
+        user_created,
+        organization_added,
+        required_forms,
+    })
+}
+
+async fn insert_link(
+    conn: &mut PgConnection,
+    person_id: i32,
+    org: i32,
+    entry_point: EntryPoint,
+    profile_origin: bool,
+) -> Result<PatientLink> {
+    let (id, profile_shared, created_at, updated_at): (i32, bool, DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
+         VALUES ($1, $2, $3, $4) RETURNING id, profile_shared, created_at, updated_at",
+    )
+    .bind(person_id)
+    .bind(org)
+    .bind(entry_point.as_str())
+    .bind(profile_origin)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(PatientLink { id, patient_person_id: person_id, profile_shared, organization_id: org, created_at, updated_at })
+}
+
+/// The org-patient link and the user's organization membership, in one statement.
+async fn insert_link_and_membership(
+    conn: &mut PgConnection,
+    person_id: i32,
+    user_id: i32,
+    org: i32,
+    entry_point: EntryPoint,
+    profile_origin: bool,
+) -> Result<(PatientLink, bool)> {
+    let (id, profile_shared, created_at, updated_at, added): (i32, bool, DateTime<Utc>, DateTime<Utc>, bool) = sqlx::query_as(
+        "WITH p AS (INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
+                    VALUES ($1, $2, $3, $4) RETURNING id, profile_shared, created_at, updated_at),
+              uo AS (INSERT INTO user_organizations (user_id, organization_id) VALUES ($5, $2)
+                     ON CONFLICT DO NOTHING RETURNING 1)
+         SELECT p.id, p.profile_shared, p.created_at, p.updated_at, EXISTS (SELECT 1 FROM uo) FROM p",
+    )
+    .bind(person_id)
+    .bind(org)
+    .bind(entry_point.as_str())
+    .bind(profile_origin)
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((PatientLink { id, patient_person_id: person_id, profile_shared, organization_id: org, created_at, updated_at }, added))
+}
+
+async fn add_user_to_org(conn: &mut PgConnection, user_id: i32, org: i32) -> Result<bool> {
+    let added = sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .bind(org)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(added == 1)
+}
+
+/// The seed's audit entry for the onboarding (row-level entries are written by triggers), the
+/// `patient.onboarded` event with exactly the seed's fields, and the welcome e-mail event when a
+/// rule asked for it: one statement.
+async fn record_and_announce(
+    conn: &mut PgConnection,
+    patient: &PatientLink,
+    user_id: i32,
+    user_created: bool,
+    welcome_email: bool,
+) -> Result<()> {
+    let mut ids = vec![uuid::Uuid::new_v4()];
+    let mut types = vec!["patient.onboarded".to_string()];
+    let mut payloads = vec![serde_json::json!({
+        "patient_id": patient.id,
+        "patient_person_id": patient.patient_person_id,
+        "user_id": user_id,
+        "organization_id": patient.organization_id,
+        "user_created": user_created,
+    })];
+    if welcome_email {
+        ids.push(uuid::Uuid::new_v4());
+        types.push(automation::WELCOME_EMAIL_EVENT.to_string());
+        payloads.push(automation::welcome_payload(patient.id, patient.organization_id));
+    }
+    sqlx::query(
+        "WITH audit AS (SELECT audit_append(current_user::text, 'CREATE', 'patient', $1, $2) AS id)
+         INSERT INTO outbox (event_id, event_type, organization_id, payload)
+         SELECT e.event_id, e.event_type, $3, e.payload
+           FROM unnest($4::uuid[], $5::text[], $6::jsonb[]) AS e(event_id, event_type, payload), audit",
+    )
+    .bind(patient.id.to_string())
+    .bind(serde_json::json!({
+        "patient_person_id": patient.patient_person_id,
+        "organization_id": patient.organization_id,
+        "user_id": user_id,
+    }))
+    .bind(patient.organization_id)
+    .bind(ids)
+    .bind(types)
+    .bind(payloads)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+type ProfileRow = (
+    i32,
+    Option<i32>,
+    String,
+    bool,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+    Option<serde_json::Value>,
+);
+
+/// The person as the caller's organization may see them (through `patient_profiles`).
+pub async fn load_person(conn: &mut PgConnection, person_id: i32) -> Result<PersonView> {
+    let row: Option<ProfileRow> = sqlx::query_as(
+        "SELECT id, user_id, name, profile_visible, date_of_birth, blood_type, allergies, chronic_conditions, insurance_entries
+           FROM patient_profiles WHERE id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (id, user_id, name, visible, dob, blood_type, allergies, chronic, insurance) =
+        row.ok_or_else(|| Error::not_found("The patient person"))?;
+    Ok(PersonView {
+        id,
+        user_id,
+        name,
+        profile: visible.then(|| Profile {
+            date_of_birth: dob,
+            blood_type,
+            allergies: allergies.unwrap_or_default(),
+            chronic_conditions: chronic.unwrap_or_default(),
+            insurance_entries: insurance.unwrap_or_else(|| serde_json::json!([])),
+        }),
+    })
+}
+
+/// Regular creation (`POST /v1/patients`): link an existing person to an organization.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LinkInput {
+    pub patient_person_id: Option<i64>,
+    /// Staff link into their own organization; may be omitted (the owner must name one).
+    pub organization_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Linked {
+    pub patient: PatientLink,
+    pub person: PersonView,
+    pub organization_added: bool,
+    pub required_forms: Vec<RequiredForm>,
+}
+
+pub async fn link_existing(pool: &PgPool, acting: &Acting, input: &LinkInput, entry_point: EntryPoint) -> Result<Linked> {
+    let person_id = input
+        .patient_person_id
+        .ok_or_else(|| Error::field(ErrorCode::PatientPersonIdRequired, "patient_person_id", "A patient_person_id is required."))
+        .and_then(|id| {
+            i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
+                Error::field(ErrorCode::InvalidInput, "patient_person_id", "The patient_person_id is not a valid id.")
+            })
+        })?;
+    let mut tx = acting::begin(pool, acting).await?;
+    let org = match input.organization_id {
+        Some(id) => i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
+            Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id.")
+        })?,
+        None => sqlx::query_scalar::<_, Option<i32>>("SELECT current_staff_org()")
+            .fetch_one(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))?,
+    };
+    ensure_may_onboard(&mut tx, org, &format!("digimed.person:{person_id}")).await?;
+    let found: Option<(i32, Option<i32>, Option<i32>)> = sqlx::query_as("SELECT * FROM person_for_linking($1, $2)")
+        .bind(person_id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (_, user_id, existing) = found.ok_or_else(|| {
+        Error::field(ErrorCode::NotFound, "patient_person_id", "There is no patient person with this id.")
+    })?;
+    if let Some(existing_patient_id) = existing {
+        return Err(Error::new(ErrorCode::PatientAlreadyExists, "This person is already a patient of this organization")
+            .with_details(serde_json::json!({
+                "patient_person_id": person_id,
+                "organization_id": org,
+                "existing_patient_id": existing_patient_id,
+            })));
+    }
+    let plan = automation::plan_patient_onboarded(&mut tx, org, false).await?;
+    let patient = insert_link(&mut tx, person_id, org, entry_point, false).await?;
+    let organization_added = match user_id {
+        Some(u) => add_user_to_org(&mut tx, u, org).await?,
+        None => false,
+    };
+    let required_forms = automation::create_forms(&mut tx, &plan, patient.id).await?;
+    if let Some(u) = user_id {
+        record_and_announce(&mut tx, &patient, u, false, plan.welcome_email).await?;
+    }
+    let person = load_person(&mut tx, person_id).await?;
+    tx.commit().await?;
+    Ok(Linked { patient, person, organization_added, required_forms })
+}
+
+/// What a support agent knows before creating a person; any field may be missing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MatchInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+/// A likely duplicate: the person's id and name, and which facts matched.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MatchCandidate {
+    pub patient_person_id: i32,
+    pub name: String,
+    pub reasons: Vec<String>,
+}
+
+/// Looks for persons that are likely the same as the one about to be created: same national
+/// id (blind index), same e-mail, same normalised phone (blind index), same name and date of
+/// birth. Fields that do not parse are ignored rather than refused: this is a search.
+pub async fn match_candidates(
+    pool: &PgPool,
+    acting: &Acting,
+    vault: &Vault,
+    input: &MatchInput,
+    default_phone_country: &str,
+) -> Result<Vec<MatchCandidate>> {
+    let email = input.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let phone = input.phone.as_deref().and_then(|p| Phone::parse(p, default_phone_country).ok());
+    let nid = input.national_id.as_deref().and_then(|n| NationalId::parse(n, true).ok());
+    let name = input.name.as_deref().and_then(|n| PersonName::parse(n).ok());
+    let dob = input.date_of_birth.or_else(|| nid.as_ref().map(|n| n.birth_date()));
+    if email.is_none() && phone.is_none() && nid.is_none() && (name.is_none() || dob.is_none()) {
+        return Err(Error::invalid(
+            "email",
+            "Give at least an e-mail address, a phone number, a national id, or a name with a date of birth.",
+        ));
+    }
+    let mut tx = acting::begin(pool, acting).await?;
+    let (role, is_owner): (Option<String>, bool) = sqlx::query_as(
+        "SELECT current_app_role(), pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE')",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !is_owner && !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
+        return Err(Error::forbidden("Only admins and customer support can search for existing patients."));
+    }
+    let rows: Vec<(i32, String, Vec<String>)> = sqlx::query_as("SELECT * FROM patient_match_candidates($1, $2, $3, $4, $5)")
+        .bind(nid.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str())))
+        .bind(email.as_ref().map(|e| e.as_str()))
+        .bind(phone.as_ref().map(|p| vault.blind_index(index_kind::PHONE, p.as_str())))
+        .bind(name.as_ref().map(|n| n.as_str()))
+        .bind(dob)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(patient_person_id, name, reasons)| MatchCandidate { patient_person_id, name, reasons })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, email: &str, phone: &str, org: Option<i64>) -> OnboardInput {
+        OnboardInput {
+            name: Some(name.into()),
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            organization_id: org,
+        }
+    }
+
+    #[test]
+    fn validation_codes_in_seed_order() {
+        let code = |i: OnboardInput| validate(&i, "47").unwrap_err().code.as_str();
+        assert_eq!(code(OnboardInput::default()), "name_required");
+        assert_eq!(code(input("A B", "", "", None)), "email_required");
+        assert_eq!(code(input("A B", "nope", "", None)), "invalid_email_format");
+        assert_eq!(code(input("A B", "a@example.com", " ", None)), "phone_required");
+        assert_eq!(code(input("A B", "a@example.com", "12", None)), "invalid_phone_format");
+        assert_eq!(code(input("A B", "a@example.com", "+31612345678", None)), "organization_id_required");
+        assert_eq!(code(input("A B", "a@example.com", "+31612345678", Some(-1))), "invalid_input");
+        let ok = validate(&input(" John  Doe ", "John@Example.com", "06-12345678", Some(1)), "31").unwrap();
+        assert_eq!((ok.name.as_str(), ok.email.as_str(), ok.phone.as_str()), ("John Doe", "john@example.com", "+31612345678"));
+    }
+
+    #[test]
+    fn validation_messages_do_not_echo_input() {
+        let e = validate(&input("A B", "secret.person@nowhere", "1", Some(1)), "47").unwrap_err();
+        assert!(!e.message.contains("secret.person"), "{}", e.message);
+    }
+}

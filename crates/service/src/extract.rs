@@ -1,0 +1,83 @@
+//! Request extractors whose failures answer in the seed's error shape: the JSON body, and the
+//! authenticated caller (bearer API token).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use digimed_core::acting::Acting;
+use digimed_core::api_tokens::{self, TokenIdentity};
+use digimed_core::{Error, ErrorCode};
+
+use crate::{ApiError, AppState};
+
+/// A JSON object body. Bad JSON, a wrong content type or an oversized body get a JSON error.
+pub struct JsonObject(pub serde_json::Map<String, serde_json::Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(serde_json::Value::Object(map))) => Ok(JsonObject(map)),
+            Ok(_) => Err(ApiError(Error::new(ErrorCode::InvalidJson, "The request body must be a JSON object."))),
+            Err(rejection) => Err(ApiError(json_rejection(&rejection))),
+        }
+    }
+}
+
+fn json_rejection(r: &JsonRejection) -> Error {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::new(ErrorCode::InvalidJson, "The request must have Content-Type: application/json.")
+        }
+        _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
+        }
+        JsonRejection::JsonSyntaxError(_) | JsonRejection::JsonDataError(_) => {
+            Error::new(ErrorCode::InvalidJson, "The request body is not valid JSON.")
+        }
+        _ => Error::new(ErrorCode::InvalidJson, "The request body could not be read."),
+    }
+}
+
+/// Reads an optional string field: missing or null is `None`; another type is an error naming
+/// the field.
+pub fn opt_string(map: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match map.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError(Error::field(ErrorCode::InvalidInput, field, format!("{field} must be a string.")))),
+    }
+}
+
+/// Reads an optional integer field (a JSON number without a fraction).
+pub fn opt_int(map: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<i64>, ApiError> {
+    match map.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+        Some(_) => Err(ApiError(Error::field(ErrorCode::InvalidInput, field, format!("{field} must be an integer id.")))),
+    }
+}
+
+/// The staff member a request is authenticated as, and how to act for them.
+pub struct Caller {
+    pub identity: TokenIdentity,
+    pub acting: Acting,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .ok_or_else(|| {
+                ApiError(Error::new(ErrorCode::Unauthorized, "A valid API token is required (Authorization: Bearer <token>)."))
+            })?;
+        let identity = api_tokens::authenticate(&state.pool, token).await?;
+        let acting = Acting::Staff { login: identity.login.clone(), acting_for: format!("api-token:{}", identity.token_id) };
+        Ok(Caller { identity, acting })
+    }
+}

@@ -1,0 +1,85 @@
+//! `POST /v1/patients/onboard` (seed 002), `POST /v1/patients` (regular creation) and
+//! `POST /v1/patients/match` (duplicate check).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use digimed_core::onboarding::{self, LinkInput, MatchInput, OnboardInput};
+use digimed_core::patients::EntryPoint;
+use digimed_core::{Error, ErrorCode};
+
+use crate::extract::{opt_int, opt_string, Caller, JsonObject};
+use crate::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/patients/onboard", post(onboard))
+        .route("/v1/patients", post(create))
+        .route("/v1/patients/match", post(find_matches))
+}
+
+async fn onboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let input = OnboardInput {
+        name: opt_string(&body, "name")?,
+        email: opt_string(&body, "email")?,
+        phone: opt_string(&body, "phone")?,
+        organization_id: opt_int(&body, "organization_id")?,
+    };
+    // Run to the end even if the caller hangs up: an account created in Clerk must either end
+    // up linked to committed rows or be deleted again, never abandoned half-way.
+    let task = tokio::spawn(async move {
+        onboarding::onboard(
+            &state.pool,
+            &caller.acting,
+            &state.vault,
+            &state.accounts,
+            &input,
+            EntryPoint::OnboardingApi,
+            &state.phone_country,
+        )
+        .await
+    });
+    let done = task.await.map_err(|_| ApiError(Error::internal("The onboarding could not be completed.")))??;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let input = LinkInput {
+        patient_person_id: opt_int(&body, "patient_person_id")?,
+        organization_id: opt_int(&body, "organization_id")?,
+    };
+    let done = onboarding::link_existing(&state.pool, &caller.acting, &input, EntryPoint::ExistingPersonLink).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))
+}
+
+async fn find_matches(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let date_of_birth = match opt_string(&body, "date_of_birth")? {
+        None => None,
+        Some(s) => Some(chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            ApiError(Error::field(ErrorCode::InvalidInput, "date_of_birth", "date_of_birth must be a date (YYYY-MM-DD)."))
+        })?),
+    };
+    let input = MatchInput {
+        name: opt_string(&body, "name")?,
+        email: opt_string(&body, "email")?,
+        phone: opt_string(&body, "phone")?,
+        national_id: opt_string(&body, "national_id")?,
+        date_of_birth,
+    };
+    let candidates =
+        onboarding::match_candidates(&state.pool, &caller.acting, &state.vault, &input, &state.phone_country).await?;
+    Ok(Json(serde_json::json!({"data": {"candidates": candidates}})))
+}

@@ -1,0 +1,75 @@
+//! `POST /v1/webhooks/pridok`: a partner's referral (seed 001), signed with the Standard
+//! Webhooks scheme. The signature identifies the partner (optionally narrowed with
+//! `?partner=NAME`); the core does everything else (`referrals::receive`).
+//!
+//! Answers: 201 with `{"referral_id", "consultation_id", "patient_person_id"}` for a new referral,
+//! 200 with the same body for a replay, 401 for a missing, wrong or stale signature, and 422 naming
+//! the field for invalid content (nothing is written then).
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use digimed_core::referrals;
+use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+
+use crate::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/webhooks/pridok", post(receive))
+}
+
+#[derive(serde::Deserialize)]
+struct PartnerQuery {
+    partner: Option<String>,
+}
+
+/// Referral content errors that name a field are 422 (the contract for this webhook);
+/// every other status comes from the service's one mapping.
+fn answer(e: digimed_core::Error) -> Response {
+    let named_field = e.field.is_some();
+    let mut resp = ApiError(e).into_response();
+    if resp.status() == StatusCode::BAD_REQUEST && named_field {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().remove("www-authenticate");
+    }
+    resp
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    Query(q): Query<PartnerQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = SignedHeaders {
+        id: header(HEADER_ID),
+        timestamp: header(HEADER_TIMESTAMP),
+        signature: header(HEADER_SIGNATURE),
+    };
+    let partner = match referrals::authenticate(
+        &state.pool,
+        &state.vault,
+        q.partner.as_deref(),
+        &signed,
+        &body,
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return answer(e),
+    };
+    match referrals::receive(&state.pool, &state.vault, &partner, &body).await {
+        Ok(intake) => {
+            let status = if intake.is_new() { StatusCode::CREATED } else { StatusCode::OK };
+            (status, Json(intake.receipt())).into_response()
+        }
+        Err(e) => answer(e),
+    }
+}

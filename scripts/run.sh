@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make run`: the console on the clinic database named by DATABASE_URL, or, when none is set,
+# on the project's private PostgreSQL with demo data (created on first run).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/deps.sh
+
+demo=0
+if [ -z "${DATABASE_URL:-}" ]; then
+    demo=1
+    DATABASE_URL="$(scripts/pg.sh start)"
+    export DATABASE_URL
+    export DIGIMED_KEY_FILE="${DIGIMED_KEY_FILE:-$root/.run/demo-keys.json}"
+fi
+
+npm --prefix ui run --silent build
+cargo build --quiet -p digimed-cli -p digimed-console
+bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+
+if [ "$demo" = 1 ]; then
+    "$bin/digimed" db migrate
+    [ -f "$DIGIMED_KEY_FILE" ] || "$bin/digimed" keys init
+    # The ICPC-2 list is licensed and not part of the product; import the copy beside the checkout.
+    icpc2="$root/../shared/data/icpc2/ICPC2.json"
+    [ -f "$icpc2" ] && "$bin/digimed" icpc2 import "$icpc2"
+    creds="$root/.run/demo-credentials.txt"
+    if [ ! -s "$creds" ]; then
+        umask 077
+        "$bin/digimed" db seed-demo --if-empty > "$creds"
+    fi
+    cat "$creds"
+    export DIGIMED_DEMO=1
+fi
+
+# The console signs staff in with their own login: give it the server without any user.
+DIGIMED_SERVER="$(printf '%s' "$DATABASE_URL" | sed -E 's#^(postgres(ql)?://)[^@/]*@#\1#')"
+export DIGIMED_SERVER
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    echo "error: no display to open the console on (run it from a desktop session, or under xvfb-run)" >&2
+    exit 1
+fi
+exec "$bin/digimed-console"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make test`: every test — Rust unit and integration tests against a real PostgreSQL (one
+# fresh database per test), the UI's component tests, and the OS-keyring test on a private
+# D-Bus session. Uses DATABASE_URL when set (its non-owner logins must use password auth);
+# otherwise the project's private cluster.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/deps.sh
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    DATABASE_URL="$(scripts/pg.sh start)"
+    export DATABASE_URL
+fi
+
+echo "== UI: type check, build, component tests"
+npm --prefix ui run --silent build
+npm --prefix ui test --silent
+
+echo "== Rust: unit and integration tests (real PostgreSQL)"
+cargo test --workspace --locked
+
+echo "== OS keyring (Secret Service on a private D-Bus session)"
+keyring_home="$(mktemp -d)"
+trap 'rm -rf "$keyring_home"' EXIT
+HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_home/data" \
+    RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
+    dbus-run-session -- bash -c '
+        printf "" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+        cargo test --locked -p digimed-crypto keyring_round_trip -- --ignored
+    '

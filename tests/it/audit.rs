@@ -1,0 +1,118 @@
+//! The audit log: written by the database for every change, in the same transaction, in the
+//! actor's name, hash-chained so that changes, removals and insertions are found.
+
+use digimed_core::audit::verify_chain;
+use digimed_core::session::AppRole;
+use digimed_tests::{is_denied, TestDb};
+
+#[tokio::test]
+async fn writes_are_audited_in_the_actors_name_without_secrets() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    let consultation: i32 = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1")
+        .bind(consultation)
+        .execute(&secretary.pool)
+        .await
+        .unwrap();
+    let (actor, changes): (String, serde_json::Value) = sqlx::query_as(
+        "SELECT actor, changes FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(consultation.to_string())
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(actor, secretary.login);
+    assert_eq!(changes["state"]["from"], "ready_for_pickup");
+    assert_eq!(changes["state"]["to"], "cancelled");
+
+    // Encrypted columns and blind indexes never reach the log.
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE entity_type = 'patient_persons'
+            AND (changes ->> 'phone_encrypted' <> '[redacted]' OR changes ->> 'national_id_index' <> '[redacted]')",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0);
+    let report = verify_chain(&db.owner).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert!(report.rows > 50);
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_audit_row() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
+    let mut tx = db.owner.begin().await.unwrap();
+    sqlx::query("UPDATE consultations SET cancel_reason = 'x' WHERE state = 'ready_for_pickup'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
+    assert_eq!(before, after);
+    assert!(verify_chain(&db.owner).await.unwrap().intact());
+}
+
+#[tokio::test]
+async fn staff_cannot_write_or_forge_audit_rows() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Testklinikken").await;
+    let admin = db.staff(AppRole::Admin, clinic, "audit-admin").await;
+    let e = sqlx::query("INSERT INTO audit_log (occurred_at, actor, action, entity_type, entity_id, prev_hash, hash) VALUES (now(), 'x', 'CREATE', 'x', '1', '\\x00', '\\x00')")
+        .execute(&admin.pool)
+        .await
+        .unwrap_err();
+    assert!(is_denied(&e), "{e}");
+    let e = sqlx::query("UPDATE audit_log SET actor = 'someone else'").execute(&admin.pool).await.unwrap_err();
+    assert!(is_denied(&e), "{e}");
+    // Writing in another staff member's name, or a role that does not exist, is refused.
+    let colleague = db.staff(AppRole::Doctor, clinic, "audit-doctor").await;
+    for actor in [colleague.login.as_str(), "no-such-role"] {
+        let e = sqlx::query("SELECT audit_append($1, 'CREATE', 'patients', '1', '{}')")
+            .bind(actor)
+            .execute(&admin.pool)
+            .await
+            .unwrap_err();
+        assert!(is_denied(&e), "{e}");
+    }
+    // Admins may read the log; other roles may not.
+    let secretary = db.staff(AppRole::Secretary, clinic, "audit-sec").await;
+    let e = sqlx::query("SELECT * FROM audit_log").fetch_all(&secretary.pool).await.unwrap_err();
+    assert!(is_denied(&e), "{e}");
+    let report = verify_chain(&admin.pool).await.unwrap();
+    assert!(report.intact());
+}
+
+#[tokio::test]
+async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    assert!(verify_chain(&db.owner).await.unwrap().intact());
+    // Someone with the owner's power switches the guard off and edits history.
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&db.owner).await.unwrap();
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE id = 20").execute(&db.owner).await.unwrap();
+    let r = verify_chain(&db.owner).await.unwrap();
+    assert_eq!(r.first_broken_id.as_deref(), Some("20"), "{r:?}");
+    assert!(r.problem.unwrap().contains("changed"));
+
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&db.owner).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE id = 30").execute(&db.owner).await.unwrap();
+    let r = verify_chain(&db.owner).await.unwrap();
+    assert_eq!(r.first_broken_id.as_deref(), Some("31"), "{r:?}");
+
+    let last: i64 = sqlx::query_scalar("SELECT max(id) FROM audit_log").fetch_one(&db.owner).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE id >= 31").execute(&db.owner).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE id = 30").execute(&db.owner).await.unwrap();
+    let r = verify_chain(&db.owner).await.unwrap();
+    assert_eq!(r.first_broken_id.as_deref(), Some(last.to_string().as_str()), "{r:?}");
+    assert!(r.problem.unwrap().contains("missing"));
+}

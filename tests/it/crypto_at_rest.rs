@@ -1,0 +1,114 @@
+//! Encryption at rest: after the demo is seeded, the database owner finds no plaintext phone
+//! or national id anywhere; a ciphertext moved to another row does not decrypt; key rotation
+//! leaves every field readable under the new key.
+
+use digimed_core::keys::{reencrypt_all, Vault, ENCRYPTED_COLUMNS};
+use digimed_crypto::DataKeys;
+use digimed_tests::TestDb;
+
+/// Every row of every table in the public schema, as text, the way the owner would see it.
+async fn whole_database_as_text(db: &TestDb) -> String {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    let mut all = String::new();
+    for t in tables {
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{t}\" t"))
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+        all.push_str(&rows.join("\n"));
+    }
+    all
+}
+
+async fn decrypted(db: &TestDb, vault: &Vault, table: &str, column: &str) -> Vec<(i32, String)> {
+    let rows: Vec<(i32, Vec<u8>)> =
+        sqlx::query_as(&format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY id"))
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(id, ct)| (id, vault.decrypt(table, column, id as i64, &ct).expect("decrypts under its row")))
+        .collect()
+}
+
+#[tokio::test]
+async fn owner_finds_no_plaintext_phone_or_national_id() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let phones = decrypted(&db, &db.vault, "patient_persons", "phone_encrypted").await;
+    let ids = decrypted(&db, &db.vault, "patient_persons", "national_id_encrypted").await;
+    let payloads = decrypted(&db, &db.vault, "referrals", "payload_encrypted").await;
+    assert_eq!(phones.len(), 8);
+    assert_eq!(ids.len(), 8);
+    assert!(payloads.iter().all(|(_, p)| p.contains("JournalGuid")));
+    let everything = whole_database_as_text(&db).await;
+    for (_, phone) in &phones {
+        let digits = phone.trim_start_matches('+');
+        assert!(!everything.contains(digits), "a phone number is stored in plaintext");
+        assert!(!everything.contains(&digits[2..]), "a national phone number is stored in plaintext");
+    }
+    for (_, nid) in &ids {
+        assert_eq!(nid.len(), 11);
+        assert!(!everything.contains(nid.as_str()), "a national id number is stored in plaintext");
+    }
+}
+
+#[tokio::test]
+async fn a_ciphertext_moved_to_another_row_does_not_decrypt() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    sqlx::query(
+        "UPDATE patient_persons SET phone_encrypted = (SELECT phone_encrypted FROM patient_persons WHERE id = 1) WHERE id = 2",
+    )
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let ct: Vec<u8> = sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = 2")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert!(db.vault.decrypt("patient_persons", "phone_encrypted", 2, &ct).is_err());
+    assert!(db.vault.decrypt("patient_persons", "phone_encrypted", 1, &ct).is_ok());
+    // Nor into another column of the same row.
+    assert!(db.vault.decrypt("patient_persons", "national_id_encrypted", 1, &ct).is_err());
+    // And another installation's keys read nothing.
+    let stranger = Vault::new(DataKeys::generate());
+    assert!(stranger.decrypt("patient_persons", "phone_encrypted", 1, &ct).is_err());
+}
+
+#[tokio::test]
+async fn rotation_reencrypts_every_field_and_keeps_it_readable() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let mut before = Vec::new();
+    for (table, column) in ENCRYPTED_COLUMNS {
+        before.push(decrypted(&db, &db.vault, table, column).await);
+    }
+    let mut keys = DataKeys::from_json(db.vault.keys().to_json().expose()).unwrap();
+    let new_id = keys.rotate();
+    let rotated = Vault::new(keys);
+    let report = reencrypt_all(&db.owner, &rotated, 3).await.unwrap();
+    let total: usize = before.iter().map(|v| v.len()).sum();
+    assert_eq!(report.reencrypted as usize, total);
+    for ((table, column), old) in ENCRYPTED_COLUMNS.iter().zip(before) {
+        let now = decrypted(&db, &rotated, table, column).await;
+        assert_eq!(now, old, "{table}.{column} reads the same after rotation");
+        let cts: Vec<Vec<u8>> =
+            sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
+                .fetch_all(&db.owner)
+                .await
+                .unwrap();
+        for ct in cts {
+            assert_eq!(DataKeys::key_id_of(&ct).unwrap(), new_id);
+        }
+    }
+    // A second pass finds nothing left to do.
+    let again = reencrypt_all(&db.owner, &rotated, 100).await.unwrap();
+    assert_eq!(again.reencrypted, 0);
+    assert_eq!(again.already_current as usize, total);
+}

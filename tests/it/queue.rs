@@ -1,0 +1,491 @@
+//! The consultation queue (issue 4): concurrent picking, the doctor's and the secretary's
+//! operations, refusals of illegal transitions and of other doctors' consultations (also on a
+//! raw connection), and live notifications that survive a dropped connection.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use digimed_core::queue::{self, CallOutcome, ConsultationState, DeadlineStatus, MeetingConfig, QueueEventKind, QueueFilter, QueueWatcher};
+use digimed_core::referrals;
+use digimed_core::results::{self, ResultInput};
+use digimed_core::session::{current_staff, StaffSession};
+use digimed_core::ErrorCode;
+use digimed_tests::{is_denied, Role, Staff, TestDb};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::referrals::{body, nid, partner};
+
+struct Clinic {
+    db: TestDb,
+    clinic: i32,
+    person: i32,
+    partner_id: i32,
+}
+
+async fn clinic() -> Clinic {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Oslo").await;
+    let p = partner(&db, clinic, true).await;
+    let r = referrals::receive(&db.owner, &db.vault, &p, body(nid(11).as_str(), Uuid::new_v4()).to_string().as_bytes())
+        .await
+        .unwrap();
+    Clinic { db, clinic, person: r.receipt().patient_person_id, partner_id: p.id }
+}
+
+impl Clinic {
+    /// Adds `n` waiting consultations for the test person, oldest first; returns their ids.
+    async fn waiting(&self, n: i32) -> Vec<i32> {
+        sqlx::query_scalar(
+            "INSERT INTO consultations (patient_person_id, organization_id, partner_id, created_at, deadline_at)
+             SELECT $1, $2, $3, now() - interval '1 hour' + make_interval(secs => g), now() + interval '1 day'
+               FROM generate_series(1, $4) g ORDER BY g RETURNING id",
+        )
+        .bind(self.person)
+        .bind(self.clinic)
+        .bind(self.partner_id)
+        .bind(n)
+        .fetch_all(&self.db.owner)
+        .await
+        .unwrap()
+    }
+
+    async fn member(&self, role: Role, who: &str) -> (Staff, StaffSession) {
+        let s = self.db.staff(role, self.clinic, who).await;
+        let me = current_staff(&s.pool).await.unwrap();
+        (s, me)
+    }
+
+    async fn pool_as(&self, s: &Staff, connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(connections)
+            .connect_with(PgConnectOptions::from_str(&self.db.server()).unwrap().username(&s.login).password(s.password.expose()))
+            .await
+            .unwrap()
+    }
+}
+
+/// One ICPC-2 code, as if imported (the list itself is never shipped).
+async fn icpc2_code(owner: &PgPool) {
+    sqlx::query(
+        "WITH i AS (INSERT INTO icpc2_imports (sha256, code_count) VALUES ('test', 1) RETURNING id)
+         INSERT INTO icpc2_codes (code, title, import_id) SELECT 'R74', 'Upper respiratory infection', id FROM i",
+    )
+    .execute(owner)
+    .await
+    .unwrap();
+}
+
+fn meeting() -> MeetingConfig {
+    MeetingConfig { base_url: "https://meet.example.test".into() }
+}
+
+#[tokio::test]
+async fn sixty_four_pickers_take_each_of_a_thousand_consultations_exactly_once() {
+    let c = clinic().await;
+    let mut ids: HashSet<i32> = c.waiting(1000).await.into_iter().collect();
+    let first: i32 = sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
+    ids.insert(first);
+    let mut tasks = Vec::new();
+    for d in 0..16 {
+        let (s, me) = c.member(Role::Doctor, &format!("doctor{d}")).await;
+        let pool = c.pool_as(&s, 4).await;
+        for _ in 0..4 {
+            let (pool, me) = (pool.clone(), me.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(x) = queue::pick_next(&pool, &me).await.expect("pick") {
+                    assert_eq!(x.state, ConsultationState::PendingSp);
+                    assert_eq!(x.assigned_doctor_id, Some(me.staff_id));
+                    mine.push((x.id, me.staff_id));
+                }
+                mine
+            }));
+        }
+    }
+    assert_eq!(tasks.len(), 64);
+    let mut picked = Vec::new();
+    for t in tasks {
+        picked.extend(t.await.unwrap());
+    }
+    let unique: HashSet<i32> = picked.iter().map(|p| p.0).collect();
+    assert_eq!(picked.len(), unique.len(), "no consultation was picked twice");
+    assert_eq!(unique, ids, "every consultation was picked");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM consultations WHERE state = 'ready_for_pickup'")
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    // The database agrees with what each picker was told.
+    for (id, doctor) in picked.iter().take(50) {
+        let d: Option<i32> = sqlx::query_scalar("SELECT assigned_doctor_id FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&c.db.owner)
+            .await
+            .unwrap();
+        assert_eq!(d, Some(*doctor));
+    }
+}
+
+#[tokio::test]
+async fn a_doctor_picks_starts_and_completes() {
+    let c = clinic().await;
+    let (doc, me) = c.member(Role::Doctor, "dora").await;
+    let ids = c.waiting(3).await;
+    let referral_consultation: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
+    // Oldest first: the three were created an hour ago, the referral's consultation just now.
+    let picked = queue::pick_next(&doc.pool, &me).await.unwrap().unwrap();
+    assert_eq!(picked.id, ids[0]);
+    assert_ne!(picked.id, referral_consultation);
+    assert!(picked.assigned_at.is_some());
+    let specific = queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
+    assert_eq!(specific.assigned_doctor_id, Some(me.staff_id));
+
+    let started = queue::start(&doc.pool, &me, &meeting(), picked.id).await.unwrap();
+    assert_eq!(started.consultation.state, ConsultationState::InProgress);
+    assert!(started.video_join_url.starts_with("https://meet.example.test/video/"));
+    assert!(started.chat_join_url.starts_with("https://meet.example.test/chat/"));
+    let rooms: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM video_rooms WHERE consultation_id = $1) + (SELECT count(*) FROM chat_rooms WHERE consultation_id = $1)",
+    )
+    .bind(picked.id)
+    .fetch_one(&c.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(rooms, 2);
+    // Starting twice is refused, naming the state.
+    let e = queue::start(&doc.pool, &me, &meeting(), picked.id).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+    assert!(e.message.contains("in progress"), "{}", e.message);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Completing needs the result, filed in the same transaction.
+    let e = queue::complete(&doc.pool, &me, picked.id).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+    icpc2_code(&c.db.owner).await;
+    let result = ResultInput { icpc2: "R74".into(), outcome: "helped".into(), ..Default::default() };
+    let done = results::complete_with_result(&doc.pool, &c.db.vault, &me, picked.id, &result).await.unwrap();
+    assert_eq!(done.state, ConsultationState::Completed);
+    assert!(done.treatment_seconds.unwrap() >= 1);
+    assert_eq!(done.deadline_status, DeadlineStatus::Met);
+    let waited = (done.starts_at.unwrap() - done.created_at).num_seconds() as i32;
+    assert_eq!(done.waiting_seconds, waited, "WAITING_TIME = starts_at - created_at");
+    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM outbox WHERE payload->>'consultation_id' = $1 ORDER BY id")
+        .bind(picked.id.to_string())
+        .fetch_all(&c.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(events, ["consultation.started", "consultation.completed"]);
+
+    // History and a follow-up for the same patient.
+    let history = queue::history(&doc.pool, c.person).await.unwrap();
+    assert_eq!(history.len(), 4);
+    let follow = queue::book_follow_up(&doc.pool, &me, picked.id).await.unwrap();
+    assert_eq!((follow.follow_up_of, follow.state, follow.assigned_doctor_id), (Some(picked.id), ConsultationState::PendingSp, Some(me.staff_id)));
+    assert_eq!(follow.patient_person_id, c.person);
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_refused_naming_the_state() {
+    let c = clinic().await;
+    let (doc, me) = c.member(Role::Doctor, "dora").await;
+    let (sec, sme) = c.member(Role::Secretary, "sara").await;
+    let ids = c.waiting(4).await;
+
+    // Completing or starting what is not picked.
+    let e = queue::complete(&doc.pool, &me, ids[0]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+    assert!(e.message.contains("ready for pickup"), "{}", e.message);
+    let e = queue::start(&doc.pool, &me, &meeting(), ids[0]).await.unwrap_err();
+    assert!(e.message.contains("ready for pickup"), "{}", e.message);
+
+    // Completing a cancelled consultation.
+    queue::pick(&doc.pool, &me, ids[1]).await.unwrap();
+    queue::cancel(&sec.pool, &sme, ids[1], "Patient recovered").await.unwrap();
+    let e = queue::complete(&doc.pool, &me, ids[1]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+    assert!(e.message.contains("cancelled"), "{}", e.message);
+    let e = queue::cancel(&sec.pool, &sme, ids[1], "again").await.unwrap_err();
+    assert!(e.message.contains("cancelled"), "{}", e.message);
+    let e = queue::assign(&sec.pool, &sme, ids[1], me.staff_id).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+
+    // Picking what another doctor has.
+    queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
+    let (_other, ome) = c.member(Role::Doctor, "otto").await;
+    let e = queue::pick(&_other.pool, &ome, ids[2]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    let e = queue::start(&_other.pool, &ome, &meeting(), ids[2]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden, "{}", e.message);
+    let e = queue::complete(&_other.pool, &ome, ids[2]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    let e = queue::cancel(&_other.pool, &ome, ids[2], "not mine").await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+
+    // Roles: a secretary does not pick, a doctor does not assign.
+    assert_eq!(queue::pick_next(&sec.pool, &sme).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(queue::assign(&doc.pool, &me, ids[3], me.staff_id).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(queue::cancel(&sec.pool, &sme, ids[3], "  ").await.unwrap_err().field.as_deref(), Some("reason"));
+
+    // The database itself refuses every transition outside the legal ones (owner, no RLS).
+    let legal: HashSet<(&str, &str)> = [
+        ("ready_for_pickup", "pending_sp"),
+        ("ready_for_pickup", "cancelled"),
+        ("pending_sp", "ready_for_pickup"),
+        ("pending_sp", "in_progress"),
+        ("pending_sp", "cancelled"),
+        ("in_progress", "completed"),
+        ("in_progress", "cancelled"),
+    ]
+    .into_iter()
+    .collect();
+    let doctor = me.staff_id;
+    for from in ConsultationState::ALL {
+        for to in ConsultationState::ALL {
+            if from == to || legal.contains(&(from.as_str(), to.as_str())) {
+                continue;
+            }
+            let id = c.waiting(1).await[0];
+            drive_to(&c.db.owner, id, from, doctor).await;
+            let err = sqlx::query(
+                "UPDATE consultations SET state = $2, assigned_doctor_id = $3, assigned_at = coalesce(assigned_at, now()),
+                        starts_at = coalesce(starts_at, now()), ends_at = coalesce(ends_at, now()),
+                        cancelled_at = coalesce(cancelled_at, now()), cancel_reason = coalesce(cancel_reason, 'x')
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(to.as_str())
+            .bind(doctor)
+            .execute(&c.db.owner)
+            .await
+            .expect_err(&format!("{} -> {} must be refused", from.as_str(), to.as_str()));
+            let db_err = err.as_database_error().expect("a database error");
+            assert_eq!(db_err.code().as_deref(), Some("P0001"));
+            assert!(db_err.message().contains(&from.label()), "{}", db_err.message());
+            let e: digimed_core::Error = err.into();
+            assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+        }
+    }
+}
+
+/// Moves a fresh consultation to `state` along the legal path, as the owner.
+async fn drive_to(owner: &PgPool, id: i32, state: ConsultationState, doctor: i32) {
+    let path: &[&str] = match state {
+        ConsultationState::ReadyForPickup => &[],
+        ConsultationState::PendingSp => &["pending_sp"],
+        ConsultationState::InProgress => &["pending_sp", "in_progress"],
+        ConsultationState::Completed => &["pending_sp", "in_progress", "result", "completed"],
+        ConsultationState::Cancelled => &["cancelled"],
+    };
+    for step in path {
+        if *step == "result" {
+            // A completed consultation has its result (ciphertext is irrelevant here).
+            sqlx::query(
+                "INSERT INTO consultation_results (consultation_id, author_staff_id, icpc2_encrypted, outcome_encrypted)
+                 VALUES ($1, $2, '\\x00', '\\x00')",
+            )
+            .bind(id)
+            .bind(doctor)
+            .execute(owner)
+            .await
+            .unwrap();
+            continue;
+        }
+        sqlx::query(
+            "UPDATE consultations SET state = $2,
+                    assigned_doctor_id = CASE WHEN $2 = 'cancelled' THEN assigned_doctor_id ELSE $3 END,
+                    assigned_at = CASE WHEN $2 = 'cancelled' THEN assigned_at ELSE coalesce(assigned_at, now()) END,
+                    starts_at = CASE WHEN $2 IN ('in_progress', 'completed') THEN coalesce(starts_at, now()) ELSE starts_at END,
+                    ends_at = CASE WHEN $2 = 'completed' THEN now() ELSE ends_at END,
+                    cancelled_at = CASE WHEN $2 = 'cancelled' THEN now() END,
+                    cancel_reason = CASE WHEN $2 = 'cancelled' THEN 'test' END
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(step)
+        .bind(doctor)
+        .execute(owner)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_doctor_cannot_touch_another_doctors_consultation_on_a_raw_connection() {
+    let c = clinic().await;
+    let (anna, ame) = c.member(Role::Doctor, "anna").await;
+    let (bent, _) = c.member(Role::Doctor, "bent").await;
+    let id = c.waiting(1).await[0];
+    queue::pick(&anna.pool, &ame, id).await.unwrap();
+    for sql in [
+        "UPDATE consultations SET state = 'in_progress', starts_at = now() WHERE id = $1",
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'x' WHERE id = $1",
+        "UPDATE consultations SET assigned_doctor_id = current_staff_id() WHERE id = $1",
+        "UPDATE consultations SET state = 'ready_for_pickup', assigned_doctor_id = NULL, assigned_at = NULL WHERE id = $1",
+    ] {
+        let r = sqlx::query(sql).bind(id).execute(&bent.pool).await.unwrap();
+        assert_eq!(r.rows_affected(), 0, "{sql}");
+    }
+    // Not even the assigned doctor rewrites when a consultation started (it is reported).
+    queue::start(&anna.pool, &ame, &meeting(), id).await.unwrap();
+    let e = sqlx::query("UPDATE consultations SET starts_at = starts_at - interval '1 day' WHERE id = $1")
+        .bind(id)
+        .execute(&anna.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("P0001"));
+    let e = sqlx::query("INSERT INTO video_rooms (consultation_id, join_url) VALUES ($1, 'https://x.test/v')")
+        .bind(id)
+        .execute(&bent.pool)
+        .await
+        .unwrap_err();
+    assert!(is_denied(&e));
+    let (state, doctor): (String, Option<i32>) = sqlx::query_as("SELECT state, assigned_doctor_id FROM consultations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap();
+    assert_eq!((state.as_str(), doctor), ("in_progress", Some(anna.id)));
+}
+
+#[tokio::test]
+async fn a_secretary_screens_assigns_reassigns_and_cancels() {
+    let c = clinic().await;
+    let (sec, sme) = c.member(Role::Secretary, "sara").await;
+    let (_d1, d1) = c.member(Role::Doctor, "dag").await;
+    let (_d2, d2) = c.member(Role::Doctor, "dina").await;
+    let ids = c.waiting(3).await;
+    let referral_consultation: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
+
+    let entry = queue::screen(&sec.pool, &c.db.vault, &sme, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00"))
+        .await
+        .unwrap();
+    assert_eq!(entry.call_outcome, Some(CallOutcome::NoAnswer));
+    let ct: Vec<u8> = sqlx::query_scalar("SELECT note_encrypted FROM consultation_screenings WHERE id = $1")
+        .bind(entry.id)
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&ct).contains("16:00"), "notes are stored encrypted");
+    let read = queue::screenings(&sec.pool, &c.db.vault, referral_consultation).await.unwrap();
+    assert_eq!(read[0].note.as_deref(), Some("Try after 16:00"));
+    let supervisor: Option<i32> = sqlx::query_scalar("SELECT supervisor_staff_id FROM referrals").fetch_one(&c.db.owner).await.unwrap();
+    assert_eq!(supervisor, Some(sme.staff_id));
+
+    let a = queue::assign(&sec.pool, &sme, ids[0], d1.staff_id).await.unwrap();
+    assert_eq!((a.state, a.assigned_doctor_id), (ConsultationState::PendingSp, Some(d1.staff_id)));
+    let b = queue::assign(&sec.pool, &sme, ids[0], d2.staff_id).await.unwrap();
+    assert_eq!(b.assigned_doctor_id, Some(d2.staff_id));
+    let e = queue::assign(&sec.pool, &sme, ids[1], sme.staff_id).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("doctor_id"));
+    let back = queue::release(&sec.pool, &sme, ids[0]).await.unwrap();
+    assert_eq!((back.state, back.assigned_doctor_id), (ConsultationState::ReadyForPickup, None));
+    let x = queue::cancel(&sec.pool, &sme, ids[2], "Patient did not want a consultation").await.unwrap();
+    assert_eq!(x.state, ConsultationState::Cancelled);
+
+    // The list: open only, oldest first, filters, deadline flags.
+    let all = queue::list(&sec.pool, &QueueFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[0], ids[1], referral_consultation]);
+    assert_eq!(all[2].patient_name.as_deref(), Some("Line Danser"));
+    assert_eq!(all[2].partner_name.as_deref(), Some("pridok-test"));
+    assert!(all.windows(2).all(|w| w[0].waiting_seconds >= w[1].waiting_seconds));
+    queue::assign(&sec.pool, &sme, ids[1], d1.staff_id).await.unwrap();
+    let mine = queue::list(&sec.pool, &QueueFilter { assigned_doctor_id: Some(d1.staff_id), ..Default::default() }).await.unwrap();
+    assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[1]]);
+    assert_eq!(mine[0].doctor_name.as_deref(), Some("dag"));
+    let unassigned = queue::list(&sec.pool, &QueueFilter { unassigned_only: true, ..Default::default() }).await.unwrap();
+    assert_eq!(unassigned.len(), 2);
+    sqlx::query("UPDATE consultations SET deadline_at = now() - interval '1 hour' WHERE id = $1").bind(ids[0]).execute(&c.db.owner).await.unwrap();
+    sqlx::query("UPDATE consultations SET deadline_at = now() + interval '1 hour' WHERE id = $1").bind(ids[1]).execute(&c.db.owner).await.unwrap();
+    let by_deadline = queue::list(&sec.pool, &QueueFilter { sort: queue::QueueSort::Deadline, ..Default::default() }).await.unwrap();
+    assert_eq!(by_deadline[0].id, ids[0]);
+    assert_eq!(by_deadline[0].deadline_status, DeadlineStatus::Breached);
+    assert_eq!(by_deadline[1].deadline_status, DeadlineStatus::Near);
+    assert_eq!(by_deadline[2].deadline_status, DeadlineStatus::OnTrack);
+    // Another clinic sees none of it.
+    let bergen = c.db.clinic("Bergen").await;
+    let other = c.db.staff(Role::Secretary, bergen, "siri").await;
+    assert!(queue::list(&other.pool, &QueueFilter::default()).await.unwrap().is_empty());
+}
+
+async fn next_event(w: &mut QueueWatcher) -> queue::QueueEvent {
+    tokio::time::timeout(Duration::from_secs(10), w.next()).await.expect("an event within 10 s").unwrap()
+}
+
+#[tokio::test]
+async fn live_events_survive_a_dropped_connection() {
+    let c = clinic().await;
+    let (doc, me) = c.member(Role::Doctor, "dora").await;
+    let (sec, _) = c.member(Role::Secretary, "sara").await;
+    let ids = c.waiting(3).await;
+    let mut w = QueueWatcher::connect(&sec.pool).await.unwrap();
+
+    queue::pick(&doc.pool, &me, ids[0]).await.unwrap();
+    let e = next_event(&mut w).await;
+    assert_eq!((e.kind, e.consultation_id, e.state), (QueueEventKind::Update, ids[0], Some(ConsultationState::PendingSp)));
+    assert_eq!(e.assigned_doctor_id, Some(me.staff_id));
+
+    // Kill the listening connection, then change the queue while it is down.
+    let pid = w.backend_pid().await.unwrap();
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&c.db.owner).await.unwrap();
+    assert!(killed);
+    queue::pick(&doc.pool, &me, ids[1]).await.unwrap();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e: &queue::QueueEvent| e.consultation_id == ids[1] && e.state == Some(ConsultationState::PendingSp)) {
+        seen.push(next_event(&mut w).await);
+    }
+    assert!(w.reconnects() >= 1);
+    assert!(seen.iter().any(|e| e.kind == QueueEventKind::Resync));
+    // And it keeps listening afterwards.
+    queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
+    loop {
+        let e = next_event(&mut w).await;
+        if e.consultation_id == ids[2] && e.kind == QueueEventKind::Update {
+            break;
+        }
+    }
+    // A new referral arrives as an insert.
+    let p = referrals::partner_by_name(&c.db.owner, "pridok-test").await.unwrap();
+    let r = referrals::receive(&c.db.owner, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes())
+        .await
+        .unwrap();
+    let e = next_event(&mut w).await;
+    assert_eq!((e.kind, e.consultation_id), (QueueEventKind::Insert, r.receipt().consultation_id));
+}
+
+#[tokio::test]
+async fn a_secretary_books_a_consultation_for_a_patient_of_the_clinic() {
+    let c = clinic().await;
+    let (sec, sme) = c.member(Role::Secretary, "sara").await;
+    let (doc, dme) = c.member(Role::Doctor, "dora").await;
+    let booking = queue::NewBooking { patient_person_id: c.person, partner_id: Some(c.partner_id), ..Default::default() };
+    let b = queue::book(&sec.pool, &sme, &booking).await.unwrap();
+    assert_eq!((b.state, b.category.as_str(), b.partner_id), (ConsultationState::ReadyForPickup, "insurance", Some(c.partner_id)));
+    let deadline_ok: bool = sqlx::query_scalar("SELECT deadline_at = add_working_days(created_at, 2) FROM consultations WHERE id = $1")
+        .bind(b.id)
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap();
+    assert!(deadline_ok);
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE consultation_id = $1").bind(b.id).fetch_one(&c.db.owner).await.unwrap();
+    assert_eq!(orders, 1);
+    let direct = queue::NewBooking {
+        patient_person_id: c.person,
+        doctor_id: Some(dme.staff_id),
+        enabled_channels: vec!["phone".into()],
+        ..Default::default()
+    };
+    let d = queue::book(&sec.pool, &sme, &direct).await.unwrap();
+    assert_eq!((d.state, d.category.as_str(), d.assigned_doctor_id, d.primary_channel.as_str()), (ConsultationState::PendingSp, "direct", Some(dme.staff_id), "phone"));
+    assert_eq!(d.deadline_at, None);
+    // Refusals: a doctor does not book; unknown patient; a channel that is not enabled.
+    assert_eq!(queue::book(&doc.pool, &dme, &booking).await.unwrap_err().code, ErrorCode::Forbidden);
+    let stranger = queue::NewBooking { patient_person_id: c.person + 1000, ..Default::default() };
+    assert_eq!(queue::book(&sec.pool, &sme, &stranger).await.unwrap_err().field.as_deref(), Some("patient_person_id"));
+    let bad = queue::NewBooking { patient_person_id: c.person, primary_channel: Some("phone".into()), ..Default::default() };
+    assert_eq!(queue::book(&sec.pool, &sme, &bad).await.unwrap_err().field.as_deref(), Some("primary_channel"));
+}

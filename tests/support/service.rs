@@ -1,0 +1,70 @@
+//! Runs the HTTP service on 127.0.0.1 against a test database, connected as a service login of
+//! its own (a member of `digimed_service`), the way `digimed serve` runs.
+
+use std::net::SocketAddr;
+
+use digimed_core::accounts::Accounts;
+use digimed_core::config::AccountDirectory;
+use digimed_crypto::Secret;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+use crate::clerk_standin::ClerkStandin;
+use crate::TestDb;
+
+/// Creates a login that is a member of `digimed_service` and returns a pool signed in as it.
+pub async fn service_pool(db: &TestDb) -> PgPool {
+    let login = format!("svc_{}", &db.name[2..]);
+    let password = format!("svc-{}-Pw", uuid::Uuid::new_v4().simple());
+    let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE digimed_service', $1::text, $2::text)")
+        .bind(&login)
+        .bind(&password)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&ddl).execute(&db.owner).await.expect("create the service login");
+    db.forget_login_later(&login);
+    let opts = crate::options_for_db(&db.name).username(&login).password(&password);
+    PgPoolOptions::new().max_connections(10).connect_with(opts).await.expect("sign in as the service")
+}
+
+/// Accounts kept in the Clerk stand-in, with quick retries so fault tests stay fast.
+pub fn standin_accounts(clerk: &ClerkStandin) -> Accounts {
+    let dir = AccountDirectory::Clerk { api_url: clerk.url.clone(), secret_key: Secret::new(clerk.secret_key.clone()) };
+    Accounts::with_policy(&dir, quick_retries()).unwrap()
+}
+
+pub fn quick_retries() -> digimed_clerk::RetryPolicy {
+    digimed_clerk::RetryPolicy {
+        max_attempts: 3,
+        base_delay: std::time::Duration::from_millis(20),
+        max_delay: std::time::Duration::from_millis(200),
+        request_timeout: std::time::Duration::from_millis(800),
+        total_budget: std::time::Duration::from_secs(4),
+    }
+}
+
+pub struct RunningService {
+    /// e.g. `http://127.0.0.1:40123`
+    pub base: String,
+    pub pool: PgPool,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts the service on 127.0.0.1:0.
+pub async fn start(db: &TestDb, accounts: Accounts) -> RunningService {
+    let pool = service_pool(db).await;
+    let state = digimed_service::AppState {
+        pool: pool.clone(),
+        vault: db.vault.clone(),
+        accounts,
+        phone_country: "47".to_string(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(digimed_service::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    RunningService { base: format!("http://{addr}"), pool, _stop: tx }
+}
