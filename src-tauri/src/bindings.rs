@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use specta_typescript::Typescript;
-use tauri_specta::{collect_commands, Builder, ErrorHandlingMode};
+use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::commands;
+use crate::{commands, queue_commands};
 
 /// Where the bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
@@ -26,8 +26,26 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::remembered_password,
             commands::sign_in,
             commands::sign_out,
+            queue_commands::queue_list,
+            queue_commands::consultation_get,
+            queue_commands::pick_next,
+            queue_commands::pick,
+            queue_commands::assign,
+            queue_commands::cancel,
+            queue_commands::start,
+            queue_commands::complete_with_result,
+            queue_commands::result_read,
+            queue_commands::icpc2_search,
+            queue_commands::doctors,
+            queue_commands::screen,
+            queue_commands::screenings,
+            queue_commands::watch_queue,
         ])
+        .events(collect_events![queue_commands::QueueChanged])
         .error_handling(ErrorHandlingMode::Result)
+        // The commands only send these types to the UI, so one shape per type is enough; split
+        // serialize/deserialize shapes would only add `_Serialize` / `_Deserialize` aliases.
+        .disable_serde_phases()
 }
 
 fn exporter() -> Typescript {
@@ -54,7 +72,11 @@ pub fn render_bindings() -> Result<String, String> {
 
 /// One trailing newline and no trailing spaces, whatever the exporter's habits.
 fn normalize(text: &str) -> String {
-    let mut out: String = text.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
+    let mut out: String = text
+        .lines()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
     while out.ends_with('\n') {
         out.pop();
     }
@@ -109,6 +131,10 @@ mod tests {
     }
 
     fn first_difference(a: &str, b: &str) -> usize {
-        a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or_else(|| a.lines().count().min(b.lines().count())) + 1
+        a.lines()
+            .zip(b.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
+            + 1
     }
 }

@@ -40,7 +40,10 @@ pub struct AppStatus {
 }
 
 fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Describes this installation: default server, demo mode, where patient accounts go, version.
@@ -58,7 +61,11 @@ pub async fn app_status() -> AppStatus {
     AppStatus {
         default_server: env_var("DIGIMED_SERVER"),
         demo: env_var("DIGIMED_DEMO").as_deref() == Some("1"),
-        clerk: if clerk { ClerkMode::Configured } else { ClerkMode::LocalDirectory },
+        clerk: if clerk {
+            ClerkMode::Configured
+        } else {
+            ClerkMode::LocalDirectory
+        },
         version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -154,8 +161,17 @@ pub async fn sign_in(
         tracing::warn!(error = %e.message, "could not delete a remembered password");
     }
 
-    state.sign_in(SignedIn { pool, session: session.clone() }).await;
-    tracing::info!(staff_id = session.staff_id, role = session.role.as_str(), "signed in");
+    state
+        .sign_in(SignedIn {
+            pool,
+            session: session.clone(),
+        })
+        .await;
+    tracing::info!(
+        staff_id = session.staff_id,
+        role = session.role.as_str(),
+        "signed in"
+    );
     Ok(session)
 }
 

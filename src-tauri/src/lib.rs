@@ -6,6 +6,7 @@
 
 mod bindings;
 mod commands;
+mod queue_commands;
 mod state;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
@@ -22,7 +23,10 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
 
-    if std::env::args().skip(1).any(|arg| arg == "--write-bindings") {
+    if std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--write-bindings")
+    {
         match write_bindings() {
             Ok(path) => {
                 println!("wrote {}", path.display());

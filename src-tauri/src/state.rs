@@ -1,8 +1,11 @@
 //! What the console keeps between commands: the signed-in staff member and their connection pool.
 
+use digimed_core::config::Config;
+use digimed_core::keys::Vault;
 use digimed_core::session::StaffSession;
+use digimed_core::Error;
 use sqlx::PgPool;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 /// A staff member signed in to the clinic database as their own login role.
 pub struct SignedIn {
@@ -14,11 +17,16 @@ pub struct SignedIn {
 #[derive(Default)]
 pub struct ConsoleState {
     signed_in: RwLock<Option<SignedIn>>,
+    /// The data keys, loaded on first use.
+    vault: Mutex<Option<Vault>>,
+    /// The background task forwarding queue changes to the UI, while one runs.
+    watcher: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl ConsoleState {
     /// Replaces whoever was signed in, closing their connections.
     pub async fn sign_in(&self, signed_in: SignedIn) {
+        self.stop_watching().await;
         let previous = self.signed_in.write().await.replace(signed_in);
         if let Some(previous) = previous {
             previous.pool.close().await;
@@ -27,6 +35,7 @@ impl ConsoleState {
 
     /// Forgets the signed-in staff member and closes their connections.
     pub async fn sign_out(&self) {
+        self.stop_watching().await;
         let previous = self.signed_in.write().await.take();
         if let Some(previous) = previous {
             previous.pool.close().await;
@@ -35,6 +44,54 @@ impl ConsoleState {
 
     /// The signed-in staff member, if any.
     pub async fn session(&self) -> Option<StaffSession> {
-        self.signed_in.read().await.as_ref().map(|s| s.session.clone())
+        self.signed_in
+            .read()
+            .await
+            .as_ref()
+            .map(|s| s.session.clone())
+    }
+
+    /// The signed-in staff member's pool and session, or an `unauthorized` error.
+    pub async fn require(&self) -> Result<(PgPool, StaffSession), Error> {
+        self.signed_in
+            .read()
+            .await
+            .as_ref()
+            .map(|s| (s.pool.clone(), s.session.clone()))
+            .ok_or_else(|| {
+                Error::new(
+                    digimed_core::ErrorCode::Unauthorized,
+                    "You are not signed in. Sign in again.",
+                )
+            })
+    }
+
+    /// The data keys from the configured key store, loaded once.
+    pub async fn vault(&self) -> Result<Vault, Error> {
+        let mut slot = self.vault.lock().await;
+        if let Some(vault) = slot.as_ref() {
+            return Ok(vault.clone());
+        }
+        let vault = tauri::async_runtime::spawn_blocking(|| {
+            let config = Config::from_env()?;
+            Vault::load(&config.key_store)
+        })
+        .await
+        .map_err(|_| Error::internal("Loading the data keys stopped unexpectedly."))??;
+        *slot = Some(vault.clone());
+        Ok(vault)
+    }
+
+    /// Remembers the queue watcher task, stopping any earlier one.
+    pub async fn set_watcher(&self, task: tauri::async_runtime::JoinHandle<()>) {
+        if let Some(old) = self.watcher.lock().await.replace(task) {
+            old.abort();
+        }
+    }
+
+    async fn stop_watching(&self) {
+        if let Some(task) = self.watcher.lock().await.take() {
+            task.abort();
+        }
     }
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AppStatus, type StaffSession } from "./bindings";
+import { toAppError } from "./errors";
 import { useI18n } from "./i18n";
 import { Shell } from "./screens/Shell";
 import { SignIn } from "./screens/SignIn";
@@ -7,17 +8,34 @@ import { SignIn } from "./screens/SignIn";
 export function App() {
   const { t } = useI18n();
   const [status, setStatus] = useState<AppStatus | null>(null);
+  const [startupError, setStartupError] = useState<string | null>(null);
   const [session, setSession] = useState<StaffSession | null>(null);
 
   useEffect(() => {
     let current = true;
-    void commands.appStatus().then((value) => {
-      if (current) setStatus(value);
-    });
+    commands.appStatus().then(
+      (value) => {
+        if (current) setStatus(value);
+      },
+      (e: unknown) => {
+        if (current) setStartupError(toAppError(e).message);
+      },
+    );
     return () => {
       current = false;
     };
   }, []);
+
+  if (startupError) {
+    return (
+      <div class="splash">
+        <div class="alert alert-error" role="alert">
+          <strong>{t("app.startFailed")}</strong>
+          <span>{startupError}</span>
+        </div>
+      </div>
+    );
+  }
 
   if (!status) {
     return (

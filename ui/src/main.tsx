@@ -4,6 +4,7 @@ import { I18nProvider } from "./i18n";
 import "./styles/base.css";
 import "./styles/signin.css";
 import "./styles/shell.css";
+import "./styles/queue.css";
 
 const root = document.getElementById("app");
 if (!root) throw new Error("missing #app element");

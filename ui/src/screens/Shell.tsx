@@ -5,7 +5,9 @@ import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
 import { useI18n } from "../i18n";
 import { screensFor, type ScreenId } from "../nav";
+import { Consultations } from "./Consultations";
 import { Placeholder } from "./Placeholder";
+import { Queue } from "./Queue";
 
 /** The signed-in frame: who is signed in, the screens of their role, and signing out. */
 export function Shell(props: {
@@ -48,7 +50,6 @@ export function Shell(props: {
           <Logo size={28} />
           <span class="shell-product">{t("app.name")}</span>
         </div>
-        <Notices status={status} compact />
         <div class="shell-user">
           <LanguageSelect id="shell-language" />
           <div class="shell-identity">
@@ -67,6 +68,7 @@ export function Shell(props: {
           </button>
         </div>
       </header>
+      <Notices status={status} compact />
       <div class="shell-body">
         <nav class="shell-nav" aria-label={t("shell.nav")}>
           <ul>
@@ -85,7 +87,11 @@ export function Shell(props: {
           </ul>
         </nav>
         <main class="shell-main">
-          {screen ? (
+          {screen?.id === "referrals" ? (
+            <Queue headingRef={heading} />
+          ) : screen?.id === "consultations" ? (
+            <Consultations session={session} headingRef={heading} />
+          ) : screen ? (
             <Placeholder title={t(screen.title)} headingRef={heading} />
           ) : (
             <p class="muted">{t("shell.noScreens")}</p>

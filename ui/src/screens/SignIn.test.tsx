@@ -138,3 +138,20 @@ describe("SignIn", () => {
     finish({ status: "ok", data: session });
   });
 });
+
+describe("SignIn without a keyring", () => {
+  it("turns Remember me off and says why", async () => {
+    mocks.rememberedPassword.mockResolvedValue({
+      status: "error",
+      error: { code: "keys_unavailable", message: "the OS keyring is not available" },
+    });
+    renderSignIn();
+    fill("Username", "kari");
+    const remember = screen.getByLabelText<HTMLInputElement>("Remember me on this computer");
+    await waitFor(() => expect(remember.disabled).toBe(true));
+    expect(remember.checked).toBe(false);
+    expect(
+      screen.getByText("No system keyring is available on this computer, so the password cannot be remembered."),
+    ).toBeTruthy();
+  });
+});

@@ -81,14 +81,10 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
           setKeyringProblem(null);
           if (result.data) setRemember(true);
         } else {
-          setSaved(false);
-          setKeyringProblem(toAppError(result.error).message);
+          keyringUnavailable(toAppError(result.error).message);
         }
       } catch (e) {
-        if (current) {
-          setSaved(false);
-          setKeyringProblem(toAppError(e).message);
-        }
+        if (current) keyringUnavailable(toAppError(e).message);
       }
     }, 200);
     return () => {
@@ -96,6 +92,12 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
       clearTimeout(timer);
     };
   }, [server, username, savedCheck]);
+
+  function keyringUnavailable(detail: string) {
+    setSaved(false);
+    setRemember(false);
+    setKeyringProblem(detail);
+  }
 
   const errorField = fieldOf(error);
 
@@ -136,20 +138,20 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
 
   return (
     <div class="signin-page">
-      <header class="signin-topbar">
-        <LanguageSelect id="signin-language" />
-      </header>
-      <main class="signin-main">
+      <header class="signin-aside">
         <div class="signin-brand">
-          <Logo size={48} />
-          <div>
-            <h1 class="product-name">{t("app.name")}</h1>
-            <p class="product-tagline">{t("app.tagline")}</p>
-          </div>
+          <Logo size={56} />
+          <h1 class="product-name">{t("app.name")}</h1>
+          <p class="product-tagline">{t("app.tagline")}</p>
         </div>
-
         <Notices status={status} />
-
+        <p class="signin-footer">{t("app.version", { version: status.version })}</p>
+      </header>
+      <div class="signin-content">
+        <div class="signin-topbar">
+          <LanguageSelect id="signin-language" />
+        </div>
+        <main class="signin-main">
         <section class="card signin-card" aria-labelledby="signin-title">
           <h2 id="signin-title">{t("signIn.title")}</h2>
           <p class="muted">{t("signIn.subtitle")}</p>
@@ -231,16 +233,15 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
                 name="remember"
                 type="checkbox"
                 checked={remember}
+                disabled={keyringProblem !== null}
                 aria-invalid={errorField === "remember"}
                 aria-describedby={describedBy("remember", "signin-remember-hint")}
                 onChange={(e) => setRemember(e.currentTarget.checked)}
               />
               <div>
                 <label for="signin-remember">{t("signIn.remember")}</label>
-                <p id="signin-remember-hint" class="hint">
-                  {keyringProblem
-                    ? t("signIn.keyringUnavailable", { message: keyringProblem })
-                    : t("signIn.rememberHint")}
+                <p id="signin-remember-hint" class="hint" title={keyringProblem ?? undefined}>
+                  {keyringProblem ? t("signIn.keyringUnavailable") : t("signIn.rememberHint")}
                 </p>
                 {fieldError("remember")}
               </div>
@@ -257,9 +258,8 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
             </button>
           </form>
         </section>
-
-        <p class="signin-footer muted">{t("app.version", { version: status.version })}</p>
-      </main>
+        </main>
+      </div>
     </div>
   );
 }

@@ -1,0 +1,213 @@
+//! The queue, consultation and result commands. Each one is a thin adapter: arguments in, one
+//! core call with the signed-in staff member's pool and session, the core's typed error out.
+
+use digimed_core::icpc2::{self, Icpc2Code};
+use digimed_core::queue::{
+    self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher,
+    ScreeningEntry, Started,
+};
+use digimed_core::results::{self, ResultInput, ResultVersion};
+use digimed_core::session::AppRole;
+use digimed_core::staff;
+use digimed_core::{Error, ErrorCode};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+use tauri_specta::Event;
+
+use crate::state::ConsoleState;
+
+/// A queue change, as the console's event. Carries ids and state only, never patient data.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct QueueChanged(pub QueueEvent);
+
+/// A doctor the secretary can assign a consultation to.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct DoctorOption {
+    pub id: i32,
+    pub name: String,
+}
+
+/// Open consultations of the signed-in staff member's clinic.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_list(
+    state: State<'_, ConsoleState>,
+    filter: QueueFilter,
+) -> Result<Vec<Consultation>, Error> {
+    let (pool, _) = state.require().await?;
+    queue::list(&pool, &filter).await
+}
+
+/// One consultation.
+#[tauri::command]
+#[specta::specta]
+pub async fn consultation_get(
+    state: State<'_, ConsoleState>,
+    id: i32,
+) -> Result<Consultation, Error> {
+    let (pool, _) = state.require().await?;
+    queue::get(&pool, id).await
+}
+
+/// The doctor picks the oldest unassigned consultation; `null` when the queue is empty.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_next(state: State<'_, ConsoleState>) -> Result<Option<Consultation>, Error> {
+    let (pool, me) = state.require().await?;
+    queue::pick_next(&pool, &me).await
+}
+
+/// The doctor picks a specific consultation.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick(state: State<'_, ConsoleState>, id: i32) -> Result<Consultation, Error> {
+    let (pool, me) = state.require().await?;
+    queue::pick(&pool, &me, id).await
+}
+
+/// Assigns or reassigns a consultation to a doctor.
+#[tauri::command]
+#[specta::specta]
+pub async fn assign(
+    state: State<'_, ConsoleState>,
+    id: i32,
+    doctor_id: i32,
+) -> Result<Consultation, Error> {
+    let (pool, me) = state.require().await?;
+    queue::assign(&pool, &me, id, doctor_id).await
+}
+
+/// Cancels a consultation; the reason is required.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel(
+    state: State<'_, ConsoleState>,
+    id: i32,
+    reason: String,
+) -> Result<Consultation, Error> {
+    if reason.trim().is_empty() {
+        return Err(Error::field(
+            ErrorCode::InvalidInput,
+            "reason",
+            "Give a reason for cancelling.",
+        ));
+    }
+    let (pool, me) = state.require().await?;
+    queue::cancel(&pool, &me, id, reason.trim()).await
+}
+
+/// The assigned doctor starts the consultation; returns the video and chat join links.
+#[tauri::command]
+#[specta::specta]
+pub async fn start(state: State<'_, ConsoleState>, id: i32) -> Result<Started, Error> {
+    let (pool, me) = state.require().await?;
+    queue::start(&pool, &me, &MeetingConfig::from_env(), id).await
+}
+
+/// The assigned doctor completes the consultation and files its result.
+#[tauri::command]
+#[specta::specta]
+pub async fn complete_with_result(
+    state: State<'_, ConsoleState>,
+    id: i32,
+    input: ResultInput,
+) -> Result<Consultation, Error> {
+    let (pool, me) = state.require().await?;
+    let vault = state.vault().await?;
+    results::complete_with_result(&pool, &vault, &me, id, &input).await
+}
+
+/// The result versions of a consultation (each read is audited).
+#[tauri::command]
+#[specta::specta]
+pub async fn result_read(
+    state: State<'_, ConsoleState>,
+    id: i32,
+) -> Result<Vec<ResultVersion>, Error> {
+    let (pool, _) = state.require().await?;
+    let vault = state.vault().await?;
+    results::read(&pool, &vault, id).await
+}
+
+/// ICPC-2 codes matching what the doctor has typed so far.
+#[tauri::command]
+#[specta::specta]
+pub async fn icpc2_search(
+    state: State<'_, ConsoleState>,
+    query: String,
+) -> Result<Vec<Icpc2Code>, Error> {
+    let (pool, _) = state.require().await?;
+    if query.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    icpc2::search(&pool, query.trim(), 12).await
+}
+
+/// The clinic's doctors, for the assign dialog and the doctor filter.
+#[tauri::command]
+#[specta::specta]
+pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>, Error> {
+    let (pool, _) = state.require().await?;
+    Ok(staff::list_staff(&pool)
+        .await?
+        .into_iter()
+        .filter(|s| s.role == AppRole::Doctor)
+        .map(|s| DoctorOption {
+            id: s.id,
+            name: s.name,
+        })
+        .collect())
+}
+
+/// Records a call attempt (with its outcome) and/or a screening note.
+#[tauri::command]
+#[specta::specta]
+pub async fn screen(
+    state: State<'_, ConsoleState>,
+    id: i32,
+    outcome: Option<CallOutcome>,
+    note: Option<String>,
+) -> Result<ScreeningEntry, Error> {
+    let (pool, me) = state.require().await?;
+    let vault = state.vault().await?;
+    queue::screen(&pool, &vault, &me, id, outcome, note.as_deref()).await
+}
+
+/// The screening history of a consultation, newest last.
+#[tauri::command]
+#[specta::specta]
+pub async fn screenings(
+    state: State<'_, ConsoleState>,
+    id: i32,
+) -> Result<Vec<ScreeningEntry>, Error> {
+    let (pool, _) = state.require().await?;
+    let vault = state.vault().await?;
+    queue::screenings(&pool, &vault, id).await
+}
+
+/// Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out.
+#[tauri::command]
+#[specta::specta]
+pub async fn watch_queue(app: AppHandle, state: State<'_, ConsoleState>) -> Result<(), Error> {
+    let (pool, _) = state.require().await?;
+    let mut watcher = QueueWatcher::connect(&pool).await?;
+    let task = tauri::async_runtime::spawn(async move {
+        loop {
+            match watcher.next().await {
+                Ok(event) => {
+                    if let Err(e) = QueueChanged(event).emit(&app) {
+                        tracing::warn!(error = %e, "could not send a queue change to the window");
+                    }
+                }
+                Err(e) => {
+                    // The pool was closed (sign-out) or the watcher gave up; it reconnects itself
+                    // otherwise, so an error here ends the task.
+                    tracing::info!(code = e.code.as_str(), "queue watcher stopped");
+                    break;
+                }
+            }
+        }
+    });
+    state.set_watcher(task).await;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+import { fireEvent, render, screen } from "@testing-library/preact";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { Consultation, StaffSession } from "../bindings";
+import { I18nProvider } from "../i18n";
+import { Consultations } from "./Consultations";
+
+const mocks = vi.hoisted(() => ({
+  queueList: vi.fn(),
+  pickNext: vi.fn(),
+  consultationGet: vi.fn(),
+  start: vi.fn(),
+  watchQueue: vi.fn(),
+  listen: vi.fn(),
+}));
+vi.mock("../bindings", () => ({
+  commands: {
+    queueList: mocks.queueList,
+    pickNext: mocks.pickNext,
+    consultationGet: mocks.consultationGet,
+    start: mocks.start,
+    watchQueue: mocks.watchQueue,
+  },
+  events: { queueChanged: { listen: mocks.listen } },
+}));
+
+const doctor: StaffSession = {
+  staff_id: 2,
+  login: "anders",
+  name: "Dr. Anders Moe",
+  email: "anders@example.test",
+  role: "doctor",
+};
+
+const picked: Consultation = {
+  id: 8,
+  state: "pending_sp",
+  patient_person_id: 8,
+  organization_id: 1,
+  partner_id: 1,
+  referral_id: 8,
+  follow_up_of: null,
+  category: "insurance",
+  assigned_doctor_id: 2,
+  primary_channel: "video",
+  enabled_channels: ["video", "chat"],
+  created_at: new Date(Date.now() - 3_600_000).toISOString(),
+  deadline_at: null,
+  assigned_at: new Date().toISOString(),
+  starts_at: null,
+  ends_at: null,
+  cancelled_at: null,
+  cancel_reason: null,
+  waiting_seconds: 3600,
+  treatment_seconds: null,
+  deadline_status: "on_track",
+  patient_name: "Jonas Myhre",
+  partner_name: "fjordtrygd",
+  doctor_name: "Dr. Anders Moe",
+};
+
+beforeEach(() => {
+  for (const m of Object.values(mocks)) m.mockReset();
+  mocks.queueList.mockResolvedValue({ status: "ok", data: [] });
+  mocks.watchQueue.mockResolvedValue({ status: "ok", data: null });
+  mocks.listen.mockResolvedValue(() => undefined);
+});
+
+function renderScreen() {
+  render(
+    <I18nProvider initial="en">
+      <Consultations session={doctor} />
+    </I18nProvider>,
+  );
+}
+
+describe("Consultations", () => {
+  it("says so when there is nothing to pick", async () => {
+    mocks.pickNext.mockResolvedValue({ status: "ok", data: null });
+    renderScreen();
+    fireEvent.click(screen.getByRole("button", { name: "Pick next" }));
+    expect(await screen.findByText("No consultation is waiting for pickup.")).toBeTruthy();
+  });
+
+  it("opens the picked consultation, starts it and shows the room links and the result form", async () => {
+    mocks.pickNext.mockResolvedValue({ status: "ok", data: picked });
+    mocks.consultationGet.mockResolvedValue({ status: "ok", data: picked });
+    mocks.start.mockResolvedValue({
+      status: "ok",
+      data: {
+        // State changes come back without the display names.
+        consultation: { ...picked, state: "in_progress", starts_at: new Date().toISOString(), patient_name: null, partner_name: null, doctor_name: null },
+        video_join_url: "https://meet.example.test/video/abc",
+        chat_join_url: "https://meet.example.test/chat/abc",
+      },
+    });
+    renderScreen();
+    fireEvent.click(screen.getByRole("button", { name: "Pick next" }));
+    expect(await screen.findByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Start consultation" }));
+    expect(await screen.findByText("https://meet.example.test/video/abc")).toBeTruthy();
+    expect(screen.getByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
+    expect(screen.getByLabelText("ICPC-2 code")).toBeTruthy();
+    expect(mocks.start).toHaveBeenCalledWith(8);
+  });
+});

@@ -1,0 +1,279 @@
+import type { Ref } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { commands, type Consultation, type StaffSession, type Started } from "../bindings";
+import { DeadlineBadge, StateBadge } from "../components/Badges";
+import { describeError, toAppError, type AppError } from "../errors";
+import { useI18n } from "../i18n";
+import { formatDateTime, formatDuration } from "../i18n/format";
+import { sortByWaiting, useNow, useQueueChanges, waitingSeconds } from "../queue/live";
+import { ResultForm } from "./ResultForm";
+
+/** The doctor's screen: pick the next consultation, their open ones, and the workspace of one. */
+export function Consultations(props: { session: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
+  const { t, locale } = useI18n();
+  const now = useNow();
+  const [mine, setMine] = useState<Consultation[] | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [picking, setPicking] = useState(false);
+  const [openId, setOpenId] = useState<number | null>(null);
+
+  const load = useCallback(async () => {
+    const r = await commands.queueList({
+      states: [],
+      assigned_doctor_id: props.session.staff_id,
+      unassigned_only: false,
+      partner_id: null,
+      sort: "waiting_longest",
+      limit: 200,
+      offset: null,
+    });
+    if (r.status === "ok") setMine(r.data);
+    else setError(r.error);
+  }, [props.session.staff_id]);
+
+  useEffect(() => {
+    void load().catch((e: unknown) => setError(toAppError(e)));
+  }, [load]);
+  useQueueChanges(() => void load().catch(() => undefined));
+
+  async function pickNext() {
+    if (picking) return;
+    setPicking(true);
+    setNotice(null);
+    try {
+      const r = await commands.pickNext();
+      if (r.status === "error") setError(r.error);
+      else if (r.data === null) setNotice(t("doctor.queueEmpty"));
+      else {
+        setError(null);
+        await load();
+        setOpenId(r.data.id);
+      }
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setPicking(false);
+    }
+  }
+
+  if (openId !== null) {
+    return (
+      <Workspace
+        id={openId}
+        headingRef={props.headingRef}
+        onBack={() => {
+          setOpenId(null);
+          void load();
+        }}
+        onCompleted={() => {
+          setNotice(t("doctor.completed"));
+          setOpenId(null);
+          void load();
+        }}
+      />
+    );
+  }
+
+  const rows = sortByWaiting(mine ?? [], now, "longest");
+  return (
+    <section class="screen screen-wide" aria-labelledby="screen-title">
+      <div class="screen-head">
+        <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
+          {t("doctor.mine")}
+        </h1>
+        <span class="live-dot">{t("common.live")}</span>
+        <button
+          type="button"
+          class="button button-primary push-right"
+          aria-disabled={picking}
+          onClick={pickNext}
+        >
+          {picking ? t("doctor.picking") : t("doctor.pickNext")}
+        </button>
+      </div>
+      {notice && (
+        <p class="alert alert-info" role="status">
+          {notice}
+        </p>
+      )}
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <div class="card table-card">
+        <table class="data-table" aria-label={t("doctor.mine")}>
+          <thead>
+            <tr>
+              <th scope="col">{t("queue.colPatient")}</th>
+              <th scope="col">{t("queue.colPartner")}</th>
+              <th scope="col">{t("queue.colState")}</th>
+              <th scope="col">{t("queue.colWaiting")}</th>
+              <th scope="col">{t("queue.colDeadline")}</th>
+              <th scope="col">
+                <span class="sr-only">{t("doctor.open")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {mine === null && (
+              <tr>
+                <td colSpan={6} class="muted">
+                  {t("common.loading")}
+                </td>
+              </tr>
+            )}
+            {mine !== null && rows.length === 0 && (
+              <tr>
+                <td colSpan={6} class="muted">
+                  {t("doctor.mineEmpty")}
+                </td>
+              </tr>
+            )}
+            {rows.map((c) => (
+              <tr key={c.id}>
+                <td>{c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })}</td>
+                <td>{c.partner_name ?? t("common.none")}</td>
+                <td>
+                  <StateBadge state={c.state} />
+                </td>
+                <td class="num">{formatDuration(waitingSeconds(c, now), locale)}</td>
+                <td>
+                  <DeadlineBadge status={c.deadline_status} />
+                </td>
+                <td>
+                  <button type="button" class="button button-secondary" onClick={() => setOpenId(c.id)}>
+                    {t("doctor.open")}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function Workspace(props: {
+  id: number;
+  headingRef?: Ref<HTMLHeadingElement>;
+  onBack: () => void;
+  onCompleted: () => void;
+}) {
+  const { t, locale } = useI18n();
+  const now = useNow();
+  const [c, setC] = useState<Consultation | null>(null);
+  const [rooms, setRooms] = useState<Started | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [starting, setStarting] = useState(false);
+
+  useEffect(() => {
+    commands.consultationGet(props.id).then(
+      (r) => (r.status === "ok" ? setC(r.data) : setError(r.error)),
+      (e: unknown) => setError(toAppError(e)),
+    );
+  }, [props.id]);
+
+  useEffect(() => {
+    document.getElementById("screen-title")?.focus();
+  }, []);
+
+  async function start() {
+    if (starting) return;
+    setStarting(true);
+    try {
+      const r = await commands.start(props.id);
+      if (r.status === "ok") {
+        setRooms(r.data);
+        // State changes return the row without the display names; keep the ones already shown.
+        setC((prev) => ({
+          ...r.data.consultation,
+          patient_name: r.data.consultation.patient_name ?? prev?.patient_name ?? null,
+          partner_name: r.data.consultation.partner_name ?? prev?.partner_name ?? null,
+          doctor_name: r.data.consultation.doctor_name ?? prev?.doctor_name ?? null,
+        }));
+        setError(null);
+      } else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setStarting(false);
+    }
+  }
+
+  const name = c ? (c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })) : "";
+  return (
+    <section class="screen screen-wide" aria-labelledby="screen-title">
+      <div class="screen-head">
+        <button type="button" class="button button-secondary" onClick={props.onBack}>
+          ← {t("doctor.back")}
+        </button>
+      </div>
+      <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
+        {c ? name : t("queue.details", { id: props.id })}
+      </h1>
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      {c && (
+        <div class="workspace">
+          <div class="card">
+            <h2>{t("doctor.summary")}</h2>
+            <dl class="facts">
+              <dt>{t("queue.colPatient")}</dt>
+              <dd>{name}</dd>
+              <dt>{t("queue.colPartner")}</dt>
+              <dd>{c.partner_name ?? t("common.none")}</dd>
+              <dt>{t("doctor.category")}</dt>
+              <dd>{c.category === "insurance" || c.category === "direct" ? t(`category.${c.category}`) : c.category}</dd>
+              <dt>{t("queue.colState")}</dt>
+              <dd>
+                <StateBadge state={c.state} />
+              </dd>
+              <dt>{t("queue.created")}</dt>
+              <dd>{formatDateTime(c.created_at, locale)}</dd>
+              <dt>{t("queue.colWaiting")}</dt>
+              <dd>
+                {formatDuration(waitingSeconds(c, now), locale)} <DeadlineBadge status={c.deadline_status} />
+              </dd>
+              <dt>{t("doctor.channels")}</dt>
+              <dd>{c.enabled_channels.join(", ") || c.primary_channel}</dd>
+            </dl>
+            {c.state === "pending_sp" && (
+              <button type="button" class="button button-primary" aria-disabled={starting} onClick={start}>
+                {starting ? t("doctor.starting") : t("doctor.start")}
+              </button>
+            )}
+            {rooms && (
+              <div class="rooms" role="status">
+                <h3>{t("doctor.rooms")}</h3>
+                <p>
+                  {t("doctor.video")}:{" "}
+                  <a href={rooms.video_join_url} target="_blank" rel="noreferrer">
+                    {rooms.video_join_url}
+                  </a>
+                </p>
+                <p>
+                  {t("doctor.chat")}:{" "}
+                  <a href={rooms.chat_join_url} target="_blank" rel="noreferrer">
+                    {rooms.chat_join_url}
+                  </a>
+                </p>
+                <p class="hint">{t("doctor.linksSent")}</p>
+              </div>
+            )}
+          </div>
+          {c.state === "in_progress" && (
+            <div class="card">
+              <ResultForm consultationId={c.id} onCompleted={props.onCompleted} />
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,154 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { Consultation } from "../bindings";
+import { I18nProvider } from "../i18n";
+import { sortByWaiting } from "../queue/live";
+import { Queue } from "./Queue";
+
+const mocks = vi.hoisted(() => ({
+  queueList: vi.fn(),
+  doctors: vi.fn(),
+  screenings: vi.fn(),
+  watchQueue: vi.fn(),
+  listen: vi.fn(),
+}));
+vi.mock("../bindings", () => ({
+  commands: {
+    queueList: mocks.queueList,
+    doctors: mocks.doctors,
+    screenings: mocks.screenings,
+    watchQueue: mocks.watchQueue,
+  },
+  events: { queueChanged: { listen: mocks.listen } },
+}));
+
+const MINUTE = 60_000;
+
+function consultation(id: number, over: Partial<Consultation>): Consultation {
+  return {
+    id,
+    state: "ready_for_pickup",
+    patient_person_id: 100 + id,
+    organization_id: 1,
+    partner_id: 1,
+    referral_id: id,
+    follow_up_of: null,
+    category: "insurance",
+    assigned_doctor_id: null,
+    primary_channel: "video",
+    enabled_channels: ["video", "chat"],
+    created_at: new Date(Date.now() - 10 * MINUTE).toISOString(),
+    deadline_at: null,
+    assigned_at: null,
+    starts_at: null,
+    ends_at: null,
+    cancelled_at: null,
+    cancel_reason: null,
+    waiting_seconds: 0,
+    treatment_seconds: null,
+    deadline_status: "on_track",
+    patient_name: `Patient ${id}`,
+    partner_name: "Pridok",
+    doctor_name: null,
+    ...over,
+  };
+}
+
+const ago = (minutes: number) => new Date(Date.now() - minutes * MINUTE).toISOString();
+
+// Listed out of order on purpose: the screen orders by waiting time itself.
+const rows = [
+  consultation(1, { patient_name: "Short Wait", created_at: ago(5) }),
+  consultation(2, { patient_name: "Long Wait", created_at: ago(3000), deadline_status: "breached" }),
+  consultation(3, { patient_name: "Middle Wait", created_at: ago(600), deadline_status: "near" }),
+];
+
+function renderQueue() {
+  render(
+    <I18nProvider initial="en">
+      <Queue />
+    </I18nProvider>,
+  );
+}
+
+function bodyNames() {
+  const table = screen.getByRole("grid", { name: "Open consultations" });
+  return within(table)
+    .getAllByRole("row")
+    .slice(1)
+    .map((r) => r.querySelector("td")?.textContent);
+}
+
+beforeEach(() => {
+  for (const m of Object.values(mocks)) m.mockReset();
+  mocks.queueList.mockResolvedValue({ status: "ok", data: rows });
+  mocks.doctors.mockResolvedValue({ status: "ok", data: [{ id: 9, name: "Dr. Dahl" }] });
+  mocks.screenings.mockResolvedValue({ status: "ok", data: [] });
+  mocks.watchQueue.mockResolvedValue({ status: "ok", data: null });
+  mocks.listen.mockResolvedValue(() => undefined);
+});
+
+describe("sortByWaiting", () => {
+  it("puts the longest waiting first, or last when asked", () => {
+    const now = Date.now();
+    expect(sortByWaiting(rows, now, "longest").map((c) => c.id)).toEqual([2, 3, 1]);
+    expect(sortByWaiting(rows, now, "shortest").map((c) => c.id)).toEqual([1, 3, 2]);
+  });
+
+  it("uses the recorded waiting time once a consultation has started", () => {
+    const now = Date.now();
+    const started = consultation(4, { created_at: ago(10_000), starts_at: ago(9_999), waiting_seconds: 60 });
+    expect(sortByWaiting([started, rows[0]!], now, "longest").map((c) => c.id)).toEqual([1, 4]);
+    expect(sortByWaiting([started, rows[2]!], now, "longest").map((c) => c.id)).toEqual([3, 4]);
+  });
+});
+
+describe("Queue", () => {
+  it("lists the longest waiting first and switches order", async () => {
+    renderQueue();
+    await waitFor(() => expect(bodyNames()).toEqual(["Long Wait", "Middle Wait", "Short Wait"]));
+    fireEvent.change(screen.getByLabelText("Sort"), { target: { value: "shortest" } });
+    await waitFor(() => expect(bodyNames()).toEqual(["Short Wait", "Middle Wait", "Long Wait"]));
+  });
+
+  it("shows the waiting clock and the near and breached deadline badges", async () => {
+    renderQueue();
+    const longRow = (await screen.findByText("Long Wait")).closest("tr")!;
+    expect(within(longRow).getByText("Deadline breached")).toBeTruthy();
+    expect(within(longRow).getByText("2 days, 2 hrs")).toBeTruthy();
+    const middleRow = screen.getByText("Middle Wait").closest("tr")!;
+    expect(within(middleRow).getByText("Deadline near")).toBeTruthy();
+    expect(within(middleRow).getByText("10 hrs")).toBeTruthy();
+  });
+
+  it("moves the selection with the arrow keys and opens it with Enter", async () => {
+    renderQueue();
+    await screen.findByText("Long Wait");
+    const table = screen.getByRole("grid", { name: "Open consultations" });
+    fireEvent.keyDown(table, { key: "ArrowDown" });
+    fireEvent.keyDown(table, { key: "ArrowDown" });
+    expect(screen.getByText("Middle Wait").closest("tr")!.getAttribute("aria-selected")).toBe("true");
+    fireEvent.keyDown(table, { key: "Enter" });
+    expect(await screen.findByRole("heading", { name: "Middle Wait" })).toBeTruthy();
+    expect(mocks.screenings).toHaveBeenCalledWith(3);
+  });
+
+  it("asks for a reason before cancelling", async () => {
+    renderQueue();
+    fireEvent.click(await screen.findByText("Short Wait"));
+    fireEvent.click(screen.getByRole("button", { name: "Cancel consultation" }));
+    const dialog = screen.getByRole("dialog");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Cancel consultation" }));
+    expect(within(dialog).getByText("Give a reason for cancelling.")).toBeTruthy();
+  });
+
+  it("re-reads the queue when a live change arrives", async () => {
+    renderQueue();
+    await screen.findByText("Long Wait");
+    await waitFor(() => expect(mocks.listen).toHaveBeenCalled());
+    const onChange = mocks.listen.mock.calls[0]![0] as () => void;
+    const before = mocks.queueList.mock.calls.length;
+    onChange();
+    await waitFor(() => expect(mocks.queueList.mock.calls.length).toBe(before + 1));
+  });
+});

@@ -1,0 +1,551 @@
+import type { Ref } from "preact";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import {
+  commands,
+  type CallOutcome,
+  type Consultation,
+  type ConsultationState,
+  type DoctorOption,
+  type ScreeningEntry,
+} from "../bindings";
+import { DeadlineBadge, StateBadge } from "../components/Badges";
+import { Dialog } from "../components/Dialog";
+import { FieldError } from "../components/FieldError";
+import { describeError, toAppError, type AppError } from "../errors";
+import { useI18n } from "../i18n";
+import { formatDateTime, formatDuration } from "../i18n/format";
+import { sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
+
+const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
+const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
+
+type DoctorFilter = "" | "unassigned" | `${number}`;
+
+/** The secretary's referral screening queue: open consultations, live, longest waiting first. */
+export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
+  const { t, locale } = useI18n();
+  const now = useNow();
+  const [rows, setRows] = useState<Consultation[] | null>(null);
+  const [doctors, setDoctors] = useState<DoctorOption[]>([]);
+  const [error, setError] = useState<AppError | null>(null);
+  const [stateFilter, setStateFilter] = useState<"" | ConsultationState>("");
+  const [doctorFilter, setDoctorFilter] = useState<DoctorFilter>("");
+  const [order, setOrder] = useState<WaitingOrder>("longest");
+  const [selectedId, setSelectedId] = useState<number | null>(null);
+  const [openId, setOpenId] = useState<number | null>(null);
+  const [dialog, setDialog] = useState<"assign" | "cancel" | null>(null);
+
+  const load = useCallback(async () => {
+    const result = await commands.queueList({
+      states: stateFilter ? [stateFilter] : [],
+      assigned_doctor_id: doctorFilter && doctorFilter !== "unassigned" ? Number(doctorFilter) : null,
+      unassigned_only: doctorFilter === "unassigned",
+      partner_id: null,
+      sort: "waiting_longest",
+      limit: 500,
+      offset: null,
+    });
+    if (result.status === "ok") {
+      setRows(result.data);
+      setError(null);
+    } else {
+      setError(result.error);
+    }
+  }, [stateFilter, doctorFilter]);
+
+  useEffect(() => {
+    void load().catch((e: unknown) => setError(toAppError(e)));
+  }, [load]);
+
+  useEffect(() => {
+    commands.doctors().then(
+      (r) => r.status === "ok" && setDoctors(r.data),
+      () => undefined,
+    );
+  }, []);
+
+  useQueueChanges(() => void load().catch(() => undefined));
+
+  const sorted = useMemo(() => sortByWaiting(rows ?? [], now, order), [rows, now, order]);
+  const selectedIndex = sorted.findIndex((c) => c.id === selectedId);
+  const open = sorted.find((c) => c.id === openId) ?? null;
+
+  function onTableKey(e: KeyboardEvent) {
+    if (sorted.length === 0) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      const next =
+        selectedIndex < 0 ? 0 : Math.min(sorted.length - 1, Math.max(0, selectedIndex + step));
+      setSelectedId(sorted[next]?.id ?? null);
+    } else if (e.key === "Home" || e.key === "End") {
+      e.preventDefault();
+      setSelectedId(sorted[e.key === "Home" ? 0 : sorted.length - 1]?.id ?? null);
+    } else if (e.key === "Enter" && selectedIndex >= 0) {
+      e.preventDefault();
+      setOpenId(sorted[selectedIndex]?.id ?? null);
+    }
+  }
+
+  function patientName(c: Consultation) {
+    return c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
+  }
+
+  return (
+    <section class="screen screen-wide" aria-labelledby="screen-title">
+      <div class="screen-head">
+        <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
+          {t("screen.referrals")}
+        </h1>
+        <span class="live-dot">{t("common.live")}</span>
+        {rows && <span class="muted">{t("queue.count", { count: rows.length })}</span>}
+      </div>
+
+      <div class="toolbar" role="group" aria-label={t("queue.filters")}>
+        <div class="field field-inline">
+          <label for="queue-state">{t("queue.filterState")}</label>
+          <select
+            id="queue-state"
+            value={stateFilter}
+            onChange={(e) => setStateFilter(e.currentTarget.value as "" | ConsultationState)}
+          >
+            <option value="">{t("queue.allStates")}</option>
+            {OPEN_STATES.map((s) => (
+              <option key={s} value={s}>
+                {t(`state.${s}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field field-inline">
+          <label for="queue-doctor">{t("queue.filterDoctor")}</label>
+          <select
+            id="queue-doctor"
+            value={doctorFilter}
+            onChange={(e) => setDoctorFilter(e.currentTarget.value as DoctorFilter)}
+          >
+            <option value="">{t("queue.allDoctors")}</option>
+            <option value="unassigned">{t("queue.unassigned")}</option>
+            {doctors.map((d) => (
+              <option key={d.id} value={String(d.id)}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field field-inline">
+          <label for="queue-sort">{t("queue.sort")}</label>
+          <select
+            id="queue-sort"
+            value={order}
+            onChange={(e) => setOrder(e.currentTarget.value as WaitingOrder)}
+          >
+            <option value="longest">{t("queue.sortLongest")}</option>
+            <option value="shortest">{t("queue.sortShortest")}</option>
+          </select>
+        </div>
+      </div>
+
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+
+      <div class="queue-layout">
+        <div class="card table-card">
+          <p id="queue-hint" class="hint">
+            {t("queue.keyboardHint")}
+          </p>
+          <table
+            class="data-table"
+            role="grid"
+            aria-label={t("queue.table")}
+            aria-describedby="queue-hint"
+            tabIndex={0}
+            aria-activedescendant={selectedId !== null && selectedIndex >= 0 ? `queue-row-${selectedId}` : undefined}
+            onKeyDown={onTableKey}
+          >
+            <thead>
+              <tr>
+                <th scope="col">{t("queue.colPatient")}</th>
+                <th scope="col">{t("queue.colPartner")}</th>
+                <th scope="col">{t("queue.colState")}</th>
+                <th scope="col">{t("queue.colDoctor")}</th>
+                <th scope="col" aria-sort={order === "longest" ? "descending" : "ascending"}>
+                  {t("queue.colWaiting")}
+                </th>
+                <th scope="col">{t("queue.colDeadline")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows === null && (
+                <tr>
+                  <td colSpan={6} class="muted">
+                    {t("common.loading")}
+                  </td>
+                </tr>
+              )}
+              {rows !== null && sorted.length === 0 && (
+                <tr>
+                  <td colSpan={6} class="muted">
+                    {t("queue.empty")}
+                  </td>
+                </tr>
+              )}
+              {sorted.map((c) => (
+                <tr
+                  key={c.id}
+                  id={`queue-row-${c.id}`}
+                  aria-selected={c.id === selectedId}
+                  class={c.id === openId ? "is-open" : undefined}
+                  onClick={() => {
+                    setSelectedId(c.id);
+                    setOpenId(c.id);
+                  }}
+                >
+                  <td>{patientName(c)}</td>
+                  <td>{c.partner_name ?? t("common.none")}</td>
+                  <td>
+                    <StateBadge state={c.state} />
+                  </td>
+                  <td>{c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}</td>
+                  <td class="num" data-testid="waiting">
+                    {formatDuration(waitingSeconds(c, now), locale)}
+                  </td>
+                  <td>
+                    <DeadlineBadge status={c.deadline_status} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+
+        {open && (
+          <QueuePanel
+            consultation={open}
+            patient={patientName(open)}
+            onClose={() => setOpenId(null)}
+            onAssign={() => setDialog("assign")}
+            onCancel={() => setDialog("cancel")}
+          />
+        )}
+      </div>
+
+      {open && dialog === "assign" && (
+        <AssignDialog
+          consultation={open}
+          doctors={doctors}
+          onClose={() => setDialog(null)}
+          onDone={() => {
+            setDialog(null);
+            void load();
+          }}
+        />
+      )}
+      {open && dialog === "cancel" && (
+        <CancelDialog
+          consultation={open}
+          onClose={() => setDialog(null)}
+          onDone={() => {
+            setDialog(null);
+            setOpenId(null);
+            void load();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function QueuePanel(props: {
+  consultation: Consultation;
+  patient: string;
+  onClose: () => void;
+  onAssign: () => void;
+  onCancel: () => void;
+}) {
+  const { t, locale } = useI18n();
+  const c = props.consultation;
+  const [history, setHistory] = useState<ScreeningEntry[]>([]);
+  const [outcome, setOutcome] = useState<"" | CallOutcome>("");
+  const [note, setNote] = useState("");
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const loadHistory = useCallback(() => {
+    commands.screenings(c.id).then(
+      (r) => r.status === "ok" && setHistory(r.data),
+      () => undefined,
+    );
+  }, [c.id]);
+
+  useEffect(() => {
+    setOutcome("");
+    setNote("");
+    setError(null);
+    setSaved(false);
+    loadHistory();
+  }, [loadHistory]);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (saving) return;
+    setSaving(true);
+    setSaved(false);
+    try {
+      const r = await commands.screen(c.id, outcome || null, note.trim() ? note : null);
+      if (r.status === "ok") {
+        setOutcome("");
+        setNote("");
+        setError(null);
+        setSaved(true);
+        loadHistory();
+      } else {
+        setError(r.error);
+      }
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  const noteError = error && (error.field === "note" || error.field === "outcome") ? error : null;
+  const generalError = error && !noteError ? error : null;
+
+  return (
+    <aside class="card side-panel" aria-labelledby="panel-title">
+      <div class="panel-head">
+        <h2 id="panel-title">{props.patient}</h2>
+        <button type="button" class="button button-secondary" onClick={props.onClose}>
+          {t("common.close")}
+        </button>
+      </div>
+      <p class="muted">{t("queue.details", { id: c.id })}</p>
+      <dl class="facts">
+        <dt>{t("queue.colPartner")}</dt>
+        <dd>{c.partner_name ?? t("common.none")}</dd>
+        <dt>{t("queue.colState")}</dt>
+        <dd>
+          <StateBadge state={c.state} />
+        </dd>
+        <dt>{t("queue.colDoctor")}</dt>
+        <dd>{c.doctor_name ?? t("queue.unassigned")}</dd>
+        <dt>{t("queue.created")}</dt>
+        <dd>{formatDateTime(c.created_at, locale)}</dd>
+        <dt>{t("queue.deadlineAt")}</dt>
+        <dd>
+          {c.deadline_at ? formatDateTime(c.deadline_at, locale) : t("deadline.none")}{" "}
+          <DeadlineBadge status={c.deadline_status} />
+        </dd>
+      </dl>
+      <div class="button-row">
+        <button type="button" class="button button-primary" onClick={props.onAssign}>
+          {c.assigned_doctor_id ? t("queue.reassign") : t("queue.assign")}
+        </button>
+        <button type="button" class="button button-danger" onClick={props.onCancel}>
+          {t("queue.cancelConsultation")}
+        </button>
+      </div>
+
+      <h3>{t("queue.screening")}</h3>
+      <form class="form" onSubmit={submit} noValidate>
+        <div class="field">
+          <label for="screen-outcome">{t("queue.callOutcome")}</label>
+          <select
+            id="screen-outcome"
+            value={outcome}
+            onChange={(e) => setOutcome(e.currentTarget.value as "" | CallOutcome)}
+          >
+            <option value="">{t("queue.noCall")}</option>
+            {CALL_OUTCOMES.map((o) => (
+              <option key={o} value={o}>
+                {t(`call.${o}`)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class={`field${noteError ? " has-error" : ""}`}>
+          <label for="screen-note">{t("queue.note")}</label>
+          <textarea
+            id="screen-note"
+            rows={3}
+            value={note}
+            aria-invalid={!!noteError}
+            aria-describedby={noteError ? "screen-note-error" : undefined}
+            onInput={(e) => setNote(e.currentTarget.value)}
+          />
+          <FieldError id="screen-note-error" message={noteError?.message} />
+        </div>
+        {generalError && (
+          <div class="alert alert-error" role="alert">
+            {describeError(generalError, t)}
+          </div>
+        )}
+        {saved && (
+          <p class="hint" role="status">
+            {t("queue.screeningSaved")}
+          </p>
+        )}
+        <div>
+          <button type="submit" class="button button-secondary" aria-disabled={saving}>
+            {saving ? t("common.saving") : t("queue.saveScreening")}
+          </button>
+        </div>
+      </form>
+
+      <h3>{t("queue.history")}</h3>
+      {history.length === 0 ? (
+        <p class="muted">{t("queue.noHistory")}</p>
+      ) : (
+        <ul class="history">
+          {history.map((h) => (
+            <li key={h.id}>
+              <span class="muted">{formatDateTime(h.created_at, locale)}</span>{" "}
+              {h.call_outcome && <strong>{t(`call.${h.call_outcome}`)}</strong>}
+              {h.note && <span class="history-note">{h.note}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}
+
+function AssignDialog(props: {
+  consultation: Consultation;
+  doctors: DoctorOption[];
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const { t } = useI18n();
+  const c = props.consultation;
+  const [doctor, setDoctor] = useState(c.assigned_doctor_id ? String(c.assigned_doctor_id) : "");
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    if (!doctor) {
+      setError({ code: "invalid_input", field: "doctor_id", message: t("queue.chooseDoctorError") });
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await commands.assign(c.id, Number(doctor));
+      if (r.status === "ok") props.onDone();
+      else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fieldError = error?.field === "doctor_id" ? error : null;
+  return (
+    <Dialog id="assign" title={t("queue.assignTitle", { id: c.id })} onClose={props.onClose}>
+      <form class="form" onSubmit={submit} noValidate>
+        <div class={`field${fieldError ? " has-error" : ""}`}>
+          <label for="assign-doctor">{t("queue.doctor")}</label>
+          <select
+            id="assign-doctor"
+            value={doctor}
+            aria-invalid={!!fieldError}
+            aria-describedby={fieldError ? "assign-doctor-error" : undefined}
+            onChange={(e) => setDoctor(e.currentTarget.value)}
+          >
+            <option value="">{t("queue.chooseDoctor")}</option>
+            {props.doctors.map((d) => (
+              <option key={d.id} value={String(d.id)}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+          <FieldError id="assign-doctor-error" message={fieldError?.message} />
+        </div>
+        {error && !fieldError && (
+          <div class="alert alert-error" role="alert">
+            {describeError(error, t)}
+          </div>
+        )}
+        <div class="button-row">
+          <button type="submit" class="button button-primary" aria-disabled={busy}>
+            {busy ? t("common.saving") : c.assigned_doctor_id ? t("queue.reassign") : t("queue.assign")}
+          </button>
+          <button type="button" class="button button-secondary" onClick={props.onClose}>
+            {t("common.cancel")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function CancelDialog(props: { consultation: Consultation; onClose: () => void; onDone: () => void }) {
+  const { t } = useI18n();
+  const c = props.consultation;
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLTextAreaElement>(null);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    if (!reason.trim()) {
+      setError({ code: "invalid_input", field: "reason", message: t("queue.reasonRequired") });
+      input.current?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await commands.cancel(c.id, reason);
+      if (r.status === "ok") props.onDone();
+      else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fieldError = error?.field === "reason" ? error : null;
+  return (
+    <Dialog id="cancel" title={t("queue.cancelTitle", { id: c.id })} onClose={props.onClose}>
+      <form class="form" onSubmit={submit} noValidate>
+        <div class={`field${fieldError ? " has-error" : ""}`}>
+          <label for="cancel-reason">{t("queue.reason")}</label>
+          <textarea
+            id="cancel-reason"
+            ref={input}
+            rows={3}
+            required
+            value={reason}
+            aria-invalid={!!fieldError}
+            aria-describedby={fieldError ? "cancel-reason-error" : undefined}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
+          <FieldError id="cancel-reason-error" message={fieldError?.message} />
+        </div>
+        {error && !fieldError && (
+          <div class="alert alert-error" role="alert">
+            {describeError(error, t)}
+          </div>
+        )}
+        <div class="button-row">
+          <button type="submit" class="button button-danger" aria-disabled={busy}>
+            {busy ? t("common.saving") : t("queue.confirmCancel")}
+          </button>
+          <button type="button" class="button button-secondary" onClick={props.onClose}>
+            {t("queue.keep")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
