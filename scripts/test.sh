@@ -23,9 +23,14 @@ cargo test --workspace --locked
 echo "== OS keyring (Secret Service on a private D-Bus session)"
 keyring_home="$(mktemp -d)"
 trap 'rm -rf "$keyring_home"' EXIT
+# The keyring daemon keeps its files under HOME; the toolchain stays where it is.
+rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_home/data" \
-    RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
+    RUSTUP_HOME="$rustup_home" CARGO_HOME="$cargo_home" \
     dbus-run-session -- bash -c '
-        printf "" | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+        # A throw-away login keyring, unlocked with a throw-away password.
+        printf "throw-away" | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
+        sleep 1
         cargo test --locked -p digimed-crypto keyring_round_trip -- --ignored
     '
