@@ -228,7 +228,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     serde_json::json!({"staff": staff, "partner": {"name": creds.partner_name, "secret": creds.partner_secret.expose()}})
                 );
             } else {
-                println!("Demo data created. Sign in with one of these (shown only now):");
+                println!("Demo data created. Staff sign-ins (the database keeps no copy of these passwords):");
                 for s in &creds.staff {
                     println!("  {:<17} {:<36} {}", s.role.as_str(), s.login, s.password());
                 }
