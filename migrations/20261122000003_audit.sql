@@ -37,6 +37,22 @@ AS $$
         p_actor, coalesce(p_acting_for, ''), p_action, p_entity_type, p_entity_id, p_changes::text)
 $$;
 
+-- Refuses unless `p_login` is the session's own login or one it may act as (the service acting
+-- for the caller it authenticated). Used by every SECURITY DEFINER function that takes a login.
+CREATE FUNCTION assert_acts_as(p_login text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_catalog
+AS $$
+BEGIN
+    IF p_login IS DISTINCT FROM session_user::text THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_login)
+           OR NOT pg_has_role(session_user, p_login, 'MEMBER') THEN
+            RAISE EXCEPTION 'this can only be done in your own name' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END IF;
+END
+$$;
+
 -- Appends one audit row. Callable by staff roles, but only in their own name: the actor must be
 -- the session's login or a role that login may act as (the service acting for a caller).
 CREATE FUNCTION audit_append(
@@ -52,12 +68,7 @@ DECLARE
     v_for text := nullif(current_setting('digimed.acting_for', true), '');
     v_hash bytea;
 BEGIN
-    IF p_actor IS DISTINCT FROM session_user::text THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_actor)
-           OR NOT pg_has_role(session_user, p_actor, 'MEMBER') THEN
-            RAISE EXCEPTION 'audit rows can only be written in your own name' USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END IF;
+    PERFORM assert_acts_as(p_actor);
     SELECT last_hash INTO v_prev FROM audit_chain_head WHERE singleton FOR UPDATE;
     v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));
     v_hash := sha256(v_prev || convert_to(

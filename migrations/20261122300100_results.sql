@@ -33,12 +33,7 @@ DECLARE
     v_org integer;
     v_versions integer;
 BEGIN
-    IF p_login IS DISTINCT FROM session_user::text THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = p_login)
-           OR NOT pg_has_role(session_user, p_login, 'MEMBER') THEN
-            RAISE EXCEPTION 'results can only be read in your own name' USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END IF;
+    PERFORM assert_acts_as(p_login);
     SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
     SELECT count(*) INTO v_versions FROM consultation_results WHERE consultation_id = p_consultation;
     IF v_versions = 0 THEN

@@ -9,7 +9,7 @@ use digimed_core::queue::{
 use digimed_core::results::{self, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::staff;
-use digimed_core::{Error, ErrorCode};
+use digimed_core::Error;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_specta::Event;
@@ -77,7 +77,7 @@ pub async fn assign(
     queue::assign(&pool, &me, id, doctor_id).await
 }
 
-/// Cancels a consultation; the reason is required.
+/// Cancels a consultation; the core checks the reason.
 #[tauri::command]
 #[specta::specta]
 pub async fn cancel(
@@ -85,15 +85,8 @@ pub async fn cancel(
     id: i32,
     reason: String,
 ) -> Result<Consultation, Error> {
-    if reason.trim().is_empty() {
-        return Err(Error::field(
-            ErrorCode::InvalidInput,
-            "reason",
-            "Give a reason for cancelling.",
-        ));
-    }
     let (pool, me) = state.require().await?;
-    queue::cancel(&pool, &me, id, reason.trim()).await
+    queue::cancel(&pool, &me, id, &reason).await
 }
 
 /// The assigned doctor starts the consultation; returns the video and chat join links.

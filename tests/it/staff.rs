@@ -34,6 +34,12 @@ async fn wrong_password_and_unknown_login_are_refused() {
     assert_eq!(e.code, ErrorCode::Unauthorized);
     let e = sign_in(&db.server(), &s.login, &Secret::new(String::new())).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("password"));
+    // A database that does not exist, and a server field that is no URL, are named as the server's.
+    let missing = db.server().replace(&db.name, "no_such_database");
+    let e = sign_in(&missing, &s.login, &s.password).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Configuration, Some("server")), "{e:?}");
+    let e = sign_in("not a url", &s.login, &s.password).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("server"), "{e:?}");
 }
 
 #[tokio::test]

@@ -67,7 +67,15 @@ pub fn staff_connect_options(
     username: &str,
     password: &Secret<String>,
 ) -> Result<PgConnectOptions> {
-    let opts = PgConnectOptions::from_str(server_url.trim()).map_err(|_| {
+    let url = server_url.trim();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::field(
+            ErrorCode::Configuration,
+            "server",
+            "The server address must be a database URL (postgres://host:port/database).",
+        ));
+    }
+    let opts = PgConnectOptions::from_str(url).map_err(|_| {
         Error::field(
             ErrorCode::Configuration,
             "server",
