@@ -32,7 +32,7 @@ export const commands = {
 	pick: (id: number) => typedError<Consultation, Error>(__TAURI_INVOKE("pick", { id })),
 	/**  Assigns or reassigns a consultation to a doctor. */
 	assign: (id: number, doctorId: number) => typedError<Consultation, Error>(__TAURI_INVOKE("assign", { id, doctorId })),
-	/**  Cancels a consultation; the reason is required. */
+	/**  Cancels a consultation; the core checks the reason. */
 	cancel: (id: number, reason: string) => typedError<Consultation, Error>(__TAURI_INVOKE("cancel", { id, reason })),
 	/**  The assigned doctor starts the consultation; returns the video and chat join links. */
 	start: (id: number) => typedError<Started, Error>(__TAURI_INVOKE("start", { id })),
