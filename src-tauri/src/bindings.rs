@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::{commands, queue_commands};
+use crate::{admin_commands, commands, patient_commands, queue_commands};
 
 /// Where the bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
@@ -40,8 +40,23 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             queue_commands::screen,
             queue_commands::screenings,
             queue_commands::watch_queue,
+            patient_commands::match_candidates,
+            patient_commands::onboard_walk_in,
+            patient_commands::account_directory,
+            patient_commands::patient_forms,
+            patient_commands::form_text,
+            patient_commands::form_attest_signature,
+            patient_commands::form_decline,
+            patient_commands::consent_withdraw,
+            patient_commands::consent_status,
+            patient_commands::consent_timeline,
+            admin_commands::partners,
+            admin_commands::report_export,
+            admin_commands::outcomes_list,
+            admin_commands::outcome_add,
+            admin_commands::outcome_set_active,
         ])
-        .events(collect_events![queue_commands::QueueChanged])
+        .events(collect_events![queue_commands::QueueChanged, admin_commands::ReportProgress])
         .error_handling(ErrorHandlingMode::Result)
         // The commands only send these types to the UI, so one shape per type is enough; split
         // serialize/deserialize shapes would only add `_Serialize` / `_Deserialize` aliases.

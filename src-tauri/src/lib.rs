@@ -5,7 +5,9 @@
 //! the core and the database, never here.
 
 mod bindings;
+mod admin_commands;
 mod commands;
+mod patient_commands;
 mod queue_commands;
 mod state;
 

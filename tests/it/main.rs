@@ -12,3 +12,5 @@ mod onboarding_http;
 mod entry_points;
 mod webhooks_out;
 mod results;
+mod report;
+mod consent_forms;

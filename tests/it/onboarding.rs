@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use digimed_core::accounts::Accounts;
 use digimed_core::acting::Acting;
 use digimed_core::config::AccountDirectory;
+use digimed_core::forms::{self, SignedBy};
 use digimed_core::onboarding::{self, LinkInput, MatchInput, OnboardInput, Onboarded};
 use digimed_core::patients::EntryPoint;
 use digimed_core::session::AppRole;
@@ -293,12 +294,20 @@ async fn profile_is_hidden_from_a_new_org_until_shared() {
     assert!(digimed_tests::is_denied(&direct), "{direct}");
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM patient_persons").fetch_all(&sec2.pool).await.unwrap();
     assert_eq!(names, ["Kari Nordmann"]);
-    // Signing profile sharing (profile_shared = true) opens the profile to org 2.
-    sqlx::query("UPDATE patients SET profile_shared = true WHERE id = $1")
+    // Profile sharing is not set by hand: it follows the patient's consent.
+    let by_hand = sqlx::query("UPDATE patients SET profile_shared = true WHERE id = $1")
         .bind(second.patient.id)
         .execute(&s2.pool)
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(by_hand.to_string().contains("consent"), "{by_hand}");
+    let (_, blood, _) = read(sec2.pool.clone()).await;
+    assert_eq!(blood, None);
+    // Signing the profile-sharing form (a paper signature attested in the clinic) opens it.
+    let sharing = second.required_forms.iter().find(|f| f.consent_types == ["profile_sharing"]).expect("the sharing form");
+    let listed = forms::list_for_patient(&s2.pool, &Acting::Direct, second.patient.id).await.unwrap();
+    let sha = listed.iter().find(|f| f.form_id == sharing.form_id).unwrap().template_sha256.clone();
+    forms::sign(&s2.pool, &Acting::Direct, sharing.form_id, SignedBy::StaffAttested, &sha).await.unwrap();
     let (_, blood, phone) = read(sec2.pool.clone()).await;
     assert_eq!(blood.as_deref(), Some("O+"));
     assert!(phone.is_some());

@@ -9,6 +9,9 @@ const mocks = vi.hoisted(() => ({
   signIn: vi.fn(),
   signOut: vi.fn(),
   rememberedPassword: vi.fn(),
+  accountDirectory: vi.fn(),
+  matchCandidates: vi.fn(),
+  consentStatus: vi.fn(),
 }));
 vi.mock("./bindings", () => ({ commands: mocks }));
 
@@ -19,11 +22,18 @@ const support: StaffSession = {
   name: "Ola Hansen",
   email: "ola@example.test",
   role: "customer_support",
+  organization_id: 1,
 };
 
 beforeEach(() => {
   mocks.appStatus.mockResolvedValue(status);
   mocks.rememberedPassword.mockResolvedValue({ status: "ok", data: false });
+  mocks.accountDirectory.mockResolvedValue({ status: "ok", data: "clerk" });
+  mocks.matchCandidates.mockResolvedValue({ status: "ok", data: [] });
+  mocks.consentStatus.mockResolvedValue({
+    status: "ok",
+    data: { organization_id: 1, generated_at: "2026-11-22T10:00:00Z", patients_waiting: [], by_form: [] },
+  });
   mocks.signIn.mockResolvedValue({ status: "ok", data: support });
   mocks.signOut.mockResolvedValue({ status: "ok", data: null });
 });

@@ -50,11 +50,45 @@ export const commands = {
 	screenings: (id: number) => typedError<ScreeningEntry[], Error>(__TAURI_INVOKE("screenings", { id })),
 	/**  Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out. */
 	watchQueue: () => typedError<null, Error>(__TAURI_INVOKE("watch_queue")),
+	/**  Persons already known who are likely the one about to be onboarded. */
+	matchCandidates: (input: MatchInput) => typedError<MatchCandidate[], Error>(__TAURI_INVOKE("match_candidates", { input })),
+	/**  Onboards a walk-in patient into the staff member's clinic (seed 002, in one transaction). */
+	onboardWalkIn: (input: WalkIn) => typedError<Onboarded, Error>(__TAURI_INVOKE("onboard_walk_in", { input })),
+	/**  Whether patient accounts go to Clerk or to the local account directory (shown in the UI). */
+	accountDirectory: () => typedError<string, Error>(__TAURI_INVOKE("account_directory")),
+	/**  A patient's forms (the org-patient link id). */
+	patientForms: (patientId: number) => typedError<Form[], Error>(__TAURI_INVOKE("patient_forms", { patientId })),
+	/**  The text of a form, with the hash a signature names. */
+	formText: (formId: number) => typedError<FormText, Error>(__TAURI_INVOKE("form_text", { formId })),
+	/**  Records a paper signature of the text with this hash, attested by the signed-in staff member. */
+	formAttestSignature: (formId: number, templateSha256: string) => typedError<Form, Error>(__TAURI_INVOKE("form_attest_signature", { formId, templateSha256 })),
+	/**  Records that the patient declined a form. */
+	formDecline: (formId: number) => typedError<Form, Error>(__TAURI_INVOKE("form_decline", { formId })),
+	/**  Withdraws a consent, with the patient's reason. */
+	consentWithdraw: (consentId: number, reason: string) => typedError<Consent, Error>(__TAURI_INVOKE("consent_withdraw", { consentId, reason })),
+	/**  The consent-status view of the staff member's clinic. */
+	consentStatus: () => typedError<ConsentStatus, Error>(__TAURI_INVOKE("consent_status")),
+	/**  A patient's forms and consents over time. */
+	consentTimeline: (patientId: number) => typedError<TimelineEntry[], Error>(__TAURI_INVOKE("consent_timeline", { patientId })),
+	/**  The partners of the clinic, for choosing a report. */
+	partners: () => typedError<PartnerOption[], Error>(__TAURI_INVOKE("partners")),
+	/**
+	 *  Exports the insurer report of a partner and period into the user's Downloads folder as
+	 *  `.xlsx` or `.csv`, reporting progress as `ReportProgress` events.
+	 */
+	reportExport: (partner: string, from: string, to: string, format: ReportFormat) => typedError<ReportSummary, Error>(__TAURI_INVOKE("report_export", { partner, from, to, format })),
+	/**  The outcomes a result may name. */
+	outcomesList: () => typedError<Outcome[], Error>(__TAURI_INVOKE("outcomes_list")),
+	/**  Adds an outcome (admins). */
+	outcomeAdd: (label: string) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_add", { label })),
+	/**  Retires an outcome or brings it back (admins). */
+	outcomeSetActive: (code: string, active: boolean) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_set_active", { code, active })),
 };
 
 /** Events */
 export const events = {
 	queueChanged: makeEvent<QueueChanged, QueueChanged>("queue-changed"),
+	reportProgress: makeEvent<ReportProgress, ReportProgress>("report-progress"),
 };
 
 /* Types */
@@ -80,6 +114,22 @@ export type ClerkMode =
 "configured" |
 /**  No Clerk key: accounts are kept in a local account directory. */
 "local_directory";
+
+export type Consent = {
+	id: number,
+	form_id: number,
+	consent_type: string,
+	granted_at: string,
+	withdrawn_at: string | null,
+	withdraw_reason: string | null,
+};
+
+export type ConsentStatus = {
+	organization_id: number,
+	generated_at: string,
+	patients_waiting: PatientWaiting[],
+	by_form: FormCounts[],
+};
 
 /**  A consultation as the queue shows it. Times in seconds are whole seconds. */
 export type Consultation = {
@@ -115,6 +165,12 @@ export type Consultation = {
 /**  Seed 001's consultation states. */
 export type ConsultationState = "ready_for_pickup" | "pending_sp" | "in_progress" | "completed" | "cancelled";
 
+export type Count = {
+	key: string,
+	label: string,
+	count: number,
+};
+
 /**  Whether the contractual deadline (to start the consultation) is kept. */
 export type DeadlineStatus =
 /**  No contractual deadline (e.g. a follow-up). */
@@ -146,7 +202,53 @@ export type Error = {
  *  Stable error codes. The HTTP service maps each to a status in one place; the console shows
  *  the message next to `field` when there is one.
  */
-export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "email_required" | "invalid_email_format" | "phone_required" | "invalid_phone_format" | "national_id_required" | "invalid_national_id" | "synthetic_national_id_not_allowed" | "invalid_input" | "organization_id_required" | "patient_person_id_required" | "invalid_json" | "payload_too_large" | "weak_password" | "unknown_role" | "unauthorized" | "forbidden" | "not_found" | "patient_already_exists" | "already_exists" | "invalid_state_transition" | "clerk_api_error" | "database_unavailable" | "keys_unavailable" | "configuration" | "internal";
+export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "email_required" | "invalid_email_format" | "phone_required" | "invalid_phone_format" | "national_id_required" | "invalid_national_id" | "synthetic_national_id_not_allowed" | "invalid_input" | "organization_id_required" | "patient_person_id_required" | "invalid_json" | "payload_too_large" | "weak_password" | "unknown_role" | "unauthorized" | "forbidden" | "not_found" | "patient_already_exists" | "already_exists" | "invalid_state_transition" |
+/**  A patient's first consultation waits for forms they must sign first. */
+"forms_unsigned" |
+/**  A signature was given for another text of the form than the one on record. */
+"form_template_changed" | "clerk_api_error" | "database_unavailable" | "keys_unavailable" | "configuration" | "internal";
+
+/**  A form as the patient app and the console show it. */
+export type Form = {
+	form_id: number,
+	patient_id: number,
+	template_id: number,
+	template_version: number,
+	title: string,
+	type: string,
+	status: string,
+	blocking: boolean,
+	must_sign_before: string | null,
+	consent_types: string[],
+	/**  SHA-256 (hex) of the text of this form's template version: what a signature must name. */
+	template_sha256: string,
+	created_at: string,
+	signed_at: string | null,
+	/**  `patient` or `staff_attested`. */
+	signed_by: string | null,
+	attested_by_staff_id: number | null,
+	declined_at: string | null,
+	superseded_by: number | null,
+	consents: Consent[],
+};
+
+export type FormCounts = {
+	template_id: number,
+	title: string,
+	pending: number,
+	signed: number,
+	declined: number,
+	superseded: number,
+};
+
+/**  The text of a form, to show before signing. */
+export type FormText = {
+	form_id: number,
+	title: string,
+	template_version: number,
+	body: string,
+	template_sha256: string,
+};
 
 export type Icpc2Code = {
 	code: string,
@@ -155,6 +257,103 @@ export type Icpc2Code = {
 	chapter: string,
 	/**  `symptom` (01–29), `process` (30–69) or `diagnosis` (70–99). */
 	component: string,
+};
+
+/**  A likely duplicate: the person's id and name, and which facts matched. */
+export type MatchCandidate = {
+	patient_person_id: number,
+	name: string,
+	reasons: string[],
+};
+
+/**  What a support agent knows before creating a person; any field may be missing. */
+export type MatchInput = {
+	name: string | null,
+	email: string | null,
+	phone: string | null,
+	national_id: string | null,
+	date_of_birth: string | null,
+};
+
+/**  The patient's oldest open consultation at the organization. */
+export type NextBooking = {
+	consultation_id: number,
+	state: string,
+	created_at: string,
+	deadline_at: string | null,
+};
+
+/**  The onboarding response's `data` (seed 002). */
+export type Onboarded = {
+	user_id: number,
+	patient_person_id: number,
+	patient: PatientLink,
+	person: PersonView,
+	user_created: boolean,
+	organization_added: boolean,
+	required_forms: RequiredForm[],
+};
+
+export type Outcome = {
+	code: string,
+	label: string,
+	active: boolean,
+};
+
+/**  A partner as a list of choices shows it. */
+export type PartnerOption = {
+	id: number,
+	name: string,
+};
+
+/**  The org-patient link as the API shows it. */
+export type PatientLink = {
+	id: number,
+	patient_person_id: number,
+	profile_shared: boolean,
+	organization_id: number,
+	created_at: string,
+	updated_at: string,
+};
+
+/**  A patient with at least one pending blocking form. */
+export type PatientWaiting = {
+	/**  The org-patient link (`patients.id`). */
+	patient_id: number,
+	patient_person_id: number,
+	name: string,
+	pending_forms: PendingForm[],
+	/**  When the oldest pending blocking form was created. */
+	oldest_pending_since: string,
+	next_booking: NextBooking | null,
+};
+
+export type PendingForm = {
+	form_id: number,
+	title: string,
+	must_sign_before: string | null,
+	created_at: string,
+};
+
+/**
+ *  The portable profile, as far as the caller's organization may see it: the name always, the
+ *  rest only where the profile is visible (origin organization, or profile sharing signed).
+ */
+export type PersonView = {
+	id: number,
+	user_id: number | null,
+	name: string,
+} & Profile | {
+	id: number,
+	user_id: number | null,
+	name: string,
+};
+
+export type Profile = {
+	date_of_birth: string | null,
+	blood_type: string | null,
+	allergies: string[],
+	chronic_conditions: string[],
 };
 
 /**  A queue change, as the console's event. Carries ids and state only, never patient data. */
@@ -200,6 +399,47 @@ export type QueueSort =
 "waiting_longest" | "waiting_shortest" |
 /**  Nearest deadline first; consultations without one last. */
 "deadline";
+
+/**  The file format, chosen by the file name's extension. */
+export type ReportFormat = "xlsx" | "csv";
+
+/**  How far a report export has come. */
+export type ReportProgress = {
+	done: number,
+	total: number,
+};
+
+/**  Counts and percentiles of one export. */
+export type ReportSummary = {
+	partner: string,
+	from: string,
+	to: string,
+	format: ReportFormat,
+	/**  Where the rows were written (and, for CSV, the summary file beside it). */
+	file: string,
+	summary_file: string | null,
+	consultations: number,
+	by_state: Count[],
+	by_outcome: Count[],
+	by_chapter: Count[],
+	waiting_median_seconds: number | null,
+	waiting_p90_seconds: number | null,
+	treatment_median_seconds: number | null,
+	treatment_p90_seconds: number | null,
+	deadline_breaches: number,
+	generated_at: string,
+};
+
+/**  A form the patient must sign, as the onboarding response shows it (seed 002). */
+export type RequiredForm = {
+	form_id: number,
+	template_id: number,
+	title: string,
+	type: string,
+	status: string,
+	must_sign_before: string | null,
+	consent_types: string[],
+};
 
 /**  What the doctor fills in. */
 export type ResultInput = {
@@ -247,6 +487,8 @@ export type StaffSession = {
 	name: string,
 	email: string,
 	role: AppRole,
+	/**  The clinic (organization) the staff member works for. */
+	organization_id: number,
 };
 
 /**  A started consultation and the links the patient was sent. */
@@ -254,6 +496,29 @@ export type Started = {
 	consultation: Consultation,
 	video_join_url: string,
 	chat_join_url: string,
+};
+
+/**  One event in a patient's consent history. */
+export type TimelineEntry = {
+	at: string,
+	/**
+	 *  `form_created`, `form_signed`, `form_declined`, `form_superseded`, `consent_granted` or
+	 *  `consent_withdrawn`.
+	 */
+	event: string,
+	form_id: number,
+	title: string,
+	consent_id: number | null,
+	consent_type: string | null,
+	/**  Who signed (`patient` / `staff_attested`) or why a consent was withdrawn. */
+	detail: string | null,
+};
+
+/**  What the support agent types for a walk-in patient. */
+export type WalkIn = {
+	name: string,
+	email: string,
+	phone: string,
 };
 
 /* Tauri Specta runtime */

@@ -5,6 +5,7 @@ import "./styles/base.css";
 import "./styles/signin.css";
 import "./styles/shell.css";
 import "./styles/queue.css";
+import "./styles/patients.css";
 
 const root = document.getElementById("app");
 if (!root) throw new Error("missing #app element");

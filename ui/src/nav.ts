@@ -14,8 +14,8 @@ export const SCREENS: readonly ScreenInfo[] = [
   { id: "referrals", title: "screen.referrals", roles: ["secretary"] },
   { id: "consultations", title: "screen.consultations", roles: ["doctor"] },
   { id: "onboard", title: "screen.onboard", roles: ["customer_support"] },
-  { id: "consent", title: "screen.consent", roles: ["customer_support"] },
   { id: "admin", title: "screen.admin", roles: ["admin"] },
+  { id: "consent", title: "screen.consent", roles: ["customer_support", "admin"] },
 ];
 
 export function screensFor(role: AppRole): ScreenInfo[] {

@@ -2,8 +2,11 @@
 //! the console and the HTTP service.
 
 mod bench_cmd;
+mod bench_report;
+mod consent_cmd;
 mod patients_cmd;
 mod queue_cmd;
+mod report_cmd;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -86,6 +89,26 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         command: patients_cmd::WebhooksCommand,
+    },
+    /// The insurer report (per partner and period, .xlsx or .csv).
+    Report {
+        #[command(subcommand)]
+        command: report_cmd::ReportCommand,
+    },
+    /// The consent-status view and consent withdrawals.
+    Consent {
+        #[command(subcommand)]
+        command: consent_cmd::ConsentCommand,
+    },
+    /// Consent forms: a patient's forms, paper signatures, templates.
+    Forms {
+        #[command(subcommand)]
+        command: consent_cmd::FormsCommand,
+    },
+    /// The outcomes a consultation result may name.
+    Outcome {
+        #[command(subcommand)]
+        command: report_cmd::OutcomeCommand,
     },
     /// Benchmarks on a scratch database next to DATABASE_URL's.
     Bench {
@@ -316,6 +339,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Queue { command } => queue_cmd::queue(&config, command).await?,
         Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,
         Command::Bench { command } => bench_cmd::run(&config, command).await?,
+        Command::Report { command } => report_cmd::report(&config, command).await?,
+        Command::Outcome { command } => report_cmd::outcome(&config, command).await?,
+        Command::Consent { command } => consent_cmd::consent(&config, command).await?,
+        Command::Forms { command } => consent_cmd::forms_cmd(&config, command).await?,
         Command::Onboard(args) => patients_cmd::onboard(&config, args).await?,
         Command::Match(args) => patients_cmd::find_matches(&config, args).await?,
         Command::ApiToken { command } => patients_cmd::api_token(&config, command).await?,

@@ -190,7 +190,7 @@ async fn pool(config: &Config, connections: u32) -> Result<db::PgPool, Error> {
     db::connect(config.database_url()?, connections).await
 }
 
-async fn signed_in(config: &Config) -> Result<(db::PgPool, StaffSession), Error> {
+pub(crate) async fn signed_in(config: &Config) -> Result<(db::PgPool, StaffSession), Error> {
     let pool = pool(config, 2).await?;
     let me = current_staff(&pool).await?;
     Ok((pool, me))

@@ -303,6 +303,82 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
                 .bind(cid).bind(assigned).execute(&mut *tx).await?;
         }
     }
+    seed_walk_ins(&mut *tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
     tx.commit().await?;
     Ok(secret)
+}
+
+/// Walk-in patients onboarded at the Oslo desk, with their forms in each state: one who has
+/// signed nothing yet and is booked with a doctor (whom the booking guard holds back), one half
+/// way, one done.
+async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, doctor: i32) -> Result<()> {
+    let walk_ins = [
+        ("Mari Eriksen", (1993, 5, 17), "+47 412 34 511", "mari.eriksen@example.com", 0usize, 3i64),
+        ("Lars Nilsen", (1967, 10, 2), "+47 412 34 512", "lars.nilsen@example.com", 1, 8),
+        ("Emma Johansen", (2001, 2, 27), "+47 412 34 513", "emma.johansen@example.com", 2, 20),
+    ];
+    for (i, (name, born, phone, email, signed, days_ago)) in walk_ins.into_iter().enumerate() {
+        let born = NaiveDate::from_ymd_opt(born.0, born.1, born.2).ok_or_else(|| Error::internal("demo date"))?;
+        let nid = (0u16..200)
+            .find_map(|k| NationalId::synthetic(born, 300 + k * 7 + i as u16))
+            .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?;
+        let person_name = PersonName::parse(name).map_err(|_| Error::internal("demo name"))?;
+        let phone = Phone::parse(phone, "47").map_err(|_| Error::internal("demo phone"))?;
+        let user_id: i32 = sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
+            .bind(email)
+            .fetch_one(&mut *tx)
+            .await?;
+        let person = create_person(&mut *tx, vault, NewPerson {
+            name: &person_name,
+            user_id: Some(user_id),
+            date_of_birth: None,
+            national_id: Some(&nid),
+            phone: Some(&phone),
+            status: PersonStatus::Active,
+            source_partner_id: None,
+        })
+        .await?;
+        let patient = link_patient(&mut *tx, person, oslo, EntryPoint::WalkIn, true).await?;
+        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(user_id).bind(oslo).execute(&mut *tx).await?;
+        let forms = crate::automation::run_patient_onboarded(&mut *tx, oslo, patient, true).await?;
+        let when = Utc::now() - Duration::days(days_ago);
+        sqlx::query("UPDATE forms SET created_at = $2 WHERE patient_id = $1").bind(patient).bind(when).execute(&mut *tx).await?;
+        for form in forms.iter().take(signed) {
+            sqlx::query(
+                "UPDATE forms f SET status = 'signed', signed_at = $2, signed_by = 'patient', signed_template_sha256 = v.body_sha256
+                   FROM form_template_versions v WHERE v.id = f.template_version_id AND f.id = $1",
+            )
+            .bind(form.form_id)
+            .bind(when + Duration::hours(1))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO consents (patient_id, form_id, consent_type, granted_at)
+                 SELECT $1, $2, c, $3 FROM unnest($4::text[]) c",
+            )
+            .bind(patient)
+            .bind(form.form_id)
+            .bind(when + Duration::hours(1))
+            .bind(&form.consent_types)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if signed == 0 {
+            // Booked with a doctor; the first consultation waits for the forms.
+            let cid: i32 = sqlx::query_scalar(
+                "INSERT INTO consultations (patient_person_id, organization_id, category, created_at)
+                 VALUES ($1, $2, 'direct', now() - interval '1 hour') RETURNING id",
+            )
+            .bind(person)
+            .bind(oslo)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now() - interval '50 minutes' WHERE id = $1")
+                .bind(cid)
+                .bind(doctor)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -36,6 +36,10 @@ pub enum ErrorCode {
     PatientAlreadyExists,
     AlreadyExists,
     InvalidStateTransition,
+    /// A patient's first consultation waits for forms they must sign first.
+    FormsUnsigned,
+    /// A signature was given for another text of the form than the one on record.
+    FormTemplateChanged,
     // Outside parties and infrastructure (502/503/500)
     ClerkApiError,
     DatabaseUnavailable,
@@ -70,6 +74,8 @@ impl ErrorCode {
             ErrorCode::PatientAlreadyExists => "patient_already_exists",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::InvalidStateTransition => "invalid_state_transition",
+            ErrorCode::FormsUnsigned => "forms_unsigned",
+            ErrorCode::FormTemplateChanged => "form_template_changed",
             ErrorCode::ClerkApiError => "clerk_api_error",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::KeysUnavailable => "keys_unavailable",
@@ -156,6 +162,10 @@ impl From<sqlx::Error> for Error {
                     "42501" => Error::forbidden("Your role is not allowed to do this."),
                     // raised by the schema's own checks (state machine, guards)
                     "P0001" => Error::new(ErrorCode::InvalidStateTransition, db.message().to_string()),
+                    // the booking guard: blocking forms unsigned before a first consultation
+                    "DMF01" => Error::new(ErrorCode::FormsUnsigned, db.message().to_string()),
+                    // a signature for another text of the form than the patient was shown
+                    "DMF02" => Error::field(ErrorCode::FormTemplateChanged, "template_sha256", db.message().to_string()),
                     "23505" => Error::new(
                         ErrorCode::AlreadyExists,
                         format!("This already exists ({}).", db.constraint().unwrap_or("unique")),

@@ -34,6 +34,30 @@ struct Entry {
     text: String,
 }
 
+/// The English name of an ICPC-2 chapter (the code's first letter).
+pub fn chapter_name(letter: &str) -> &'static str {
+    match letter {
+        "A" => "General and unspecified",
+        "B" => "Blood, blood forming organs and immune mechanism",
+        "D" => "Digestive",
+        "F" => "Eye",
+        "H" => "Ear",
+        "K" => "Cardiovascular",
+        "L" => "Musculoskeletal",
+        "N" => "Neurological",
+        "P" => "Psychological",
+        "R" => "Respiratory",
+        "S" => "Skin",
+        "T" => "Endocrine, metabolic and nutritional",
+        "U" => "Urological",
+        "W" => "Pregnancy, childbearing, family planning",
+        "X" => "Female genital",
+        "Y" => "Male genital",
+        "Z" => "Social problems",
+        _ => "Unknown chapter",
+    }
+}
+
 /// Lower case, Norwegian and other accented letters folded to ASCII, everything else but letters
 /// and digits turned into single spaces. Used for titles at import and for queries, so both
 /// sides always fold alike.

@@ -94,8 +94,10 @@ pub struct PatientLink {
     pub profile_shared: bool,
     pub organization_id: i32,
     #[serde(serialize_with = "seconds")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "seconds")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -118,6 +120,8 @@ pub struct Profile {
     pub blood_type: Option<String>,
     pub allergies: Vec<String>,
     pub chronic_conditions: Vec<String>,
+    /// Free-form insurance details as the patient app stores them (not shown by the console).
+    #[cfg_attr(feature = "specta", specta(skip))]
     pub insurance_entries: serde_json::Value,
 }
 

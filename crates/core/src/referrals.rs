@@ -64,6 +64,24 @@ pub struct NewPartner<'a> {
     pub deal_id: Option<&'a str>,
 }
 
+/// A partner as a list of choices shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PartnerOption {
+    pub id: i32,
+    pub name: String,
+}
+
+/// The partners of the signed-in staff member's clinic (every partner for the owner).
+pub async fn list_partners(pool: &PgPool) -> Result<Vec<PartnerOption>> {
+    let rows: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT id, name FROM partners WHERE current_staff_org() IS NULL OR clinic_id = current_staff_org() ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, name)| PartnerOption { id, name }).collect())
+}
+
 /// Creates a partner (and its organization) with its webhook secret encrypted, or replaces the
 /// secret and settings of an existing partner of that name. Runs as the database owner or an admin.
 pub async fn add_partner(pool: &PgPool, vault: &Vault, p: &NewPartner<'_>, secret: &str) -> Result<Partner> {

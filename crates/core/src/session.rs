@@ -58,6 +58,8 @@ pub struct StaffSession {
     pub name: String,
     pub email: String,
     pub role: AppRole,
+    /// The clinic (organization) the staff member works for.
+    pub organization_id: i32,
 }
 
 /// Builds connection options from a server URL (`postgres://host:port/db` or with a
@@ -110,13 +112,13 @@ pub async fn sign_in(
 
 /// Reads the staff member the pool's login role belongs to.
 pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
-    let row: Option<(i32, String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT s.id, s.login_role, s.name, s.email, current_app_role()
+    let row: Option<(i32, String, String, String, Option<String>, i32)> = sqlx::query_as(
+        "SELECT s.id, s.login_role, s.name, s.email, current_app_role(), s.organization_id
            FROM staff s WHERE s.login_role = current_user AND s.active",
     )
     .fetch_optional(pool)
     .await?;
-    let Some((staff_id, login, name, email, role)) = row else {
+    let Some((staff_id, login, name, email, role, organization_id)) = row else {
         return Err(Error::new(
             ErrorCode::Forbidden,
             "This login is not an active staff member of this clinic database.",
@@ -125,7 +127,7 @@ pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
     let role = role.ok_or_else(|| {
         Error::new(ErrorCode::Forbidden, "This login has no clinic role; ask an administrator.")
     })?;
-    Ok(StaffSession { staff_id, login, name, email, role: AppRole::parse(&role)? })
+    Ok(StaffSession { staff_id, login, name, email, role: AppRole::parse(&role)?, organization_id })
 }
 
 fn sign_in_error(e: sqlx::Error) -> Error {

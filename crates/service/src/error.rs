@@ -29,7 +29,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
-        PatientAlreadyExists | AlreadyExists => StatusCode::CONFLICT,
+        PatientAlreadyExists | AlreadyExists | FormsUnsigned | FormTemplateChanged => StatusCode::CONFLICT,
         InvalidStateTransition => StatusCode::UNPROCESSABLE_ENTITY,
         ClerkApiError => StatusCode::BAD_GATEWAY,
         DatabaseUnavailable | KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,

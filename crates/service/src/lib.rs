@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 pub mod patients;
+mod forms;
 pub mod pridok;
 pub mod webhooks;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(patients::routes())
+        .merge(forms::routes())
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -29,6 +29,7 @@ const doctor: StaffSession = {
   name: "Dr. Anders Moe",
   email: "anders@example.test",
   role: "doctor",
+  organization_id: 1,
 };
 
 const picked: Consultation = {

@@ -1,12 +1,13 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type ResultInput } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { Icpc2TypeAhead } from "../components/Icpc2TypeAhead";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 
+/** The seed's outcomes, named in the console's languages; admins may add more, shown by their own label. */
 export const OUTCOMES = ["referred_gp", "helped", "unable"] as const;
-type Outcome = (typeof OUTCOMES)[number];
+const KNOWN: readonly string[] = OUTCOMES;
 
 type Field = "icpc2" | "outcome" | "notes" | "policy_number" | "patient_ssn";
 const FIELDS: readonly string[] = ["icpc2", "outcome", "notes", "policy_number", "patient_ssn"];
@@ -15,7 +16,26 @@ const FIELDS: readonly string[] = ["icpc2", "outcome", "notes", "policy_number",
 export function ResultForm(props: { consultationId: number; onCompleted: (c: Consultation) => void }) {
   const { t } = useI18n();
   const [icpc2, setIcpc2] = useState("");
-  const [outcome, setOutcome] = useState<"" | Outcome>("");
+  const [outcome, setOutcome] = useState("");
+  const [choices, setChoices] = useState<{ code: string; label: string | null }[]>(
+    OUTCOMES.map((code) => ({ code, label: null })),
+  );
+
+  // The active outcomes of the clinic's list (an admin may have added some).
+  useEffect(() => {
+    let live = true;
+    commands
+      .outcomesList?.()
+      ?.then((r) => {
+        if (live && r.status === "ok" && r.data.length > 0) {
+          setChoices(r.data.filter((o) => o.active).map((o) => ({ code: o.code, label: KNOWN.includes(o.code) ? null : o.label })));
+        }
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
   const [notes, setNotes] = useState("");
   const [policy, setPolicy] = useState("");
   const [ssn, setSsn] = useState("");
@@ -89,12 +109,12 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
           value={outcome}
           aria-invalid={!!fieldError("outcome")}
           aria-describedby={describedBy("outcome")}
-          onChange={(e) => setOutcome(e.currentTarget.value as "" | Outcome)}
+          onChange={(e) => setOutcome(e.currentTarget.value)}
         >
           <option value="">{t("result.chooseOutcome")}</option>
-          {OUTCOMES.map((o) => (
-            <option key={o} value={o}>
-              {t(`outcome.${o}`)}
+          {choices.map((o) => (
+            <option key={o.code} value={o.code}>
+              {o.label ?? t(`outcome.${o.code}` as "outcome.helped")}
             </option>
           ))}
         </select>

@@ -5,7 +5,10 @@ import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
 import { useI18n } from "../i18n";
 import { screensFor, type ScreenId } from "../nav";
+import { Admin } from "./Admin";
+import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
+import { Onboard } from "./Onboard";
 import { Placeholder } from "./Placeholder";
 import { Queue } from "./Queue";
 
@@ -91,6 +94,12 @@ export function Shell(props: {
             <Queue headingRef={heading} />
           ) : screen?.id === "consultations" ? (
             <Consultations session={session} headingRef={heading} />
+          ) : screen?.id === "onboard" ? (
+            <Onboard headingRef={heading} />
+          ) : screen?.id === "consent" ? (
+            <ConsentStatus headingRef={heading} />
+          ) : screen?.id === "admin" ? (
+            <Admin headingRef={heading} />
           ) : screen ? (
             <Placeholder title={t(screen.title)} headingRef={heading} />
           ) : (

@@ -24,6 +24,7 @@ const session: StaffSession = {
   name: "Kari Nordmann",
   email: "kari@example.test",
   role: "secretary",
+  organization_id: 1,
 };
 
 function renderSignIn(onSignedIn = vi.fn()) {

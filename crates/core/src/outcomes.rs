@@ -1,0 +1,92 @@
+//! The list of consultation outcomes a result may name (seed 001: "Referred GP", "Helped",
+//! "Unable", extendable by admins). An outcome is retired rather than removed, so that earlier
+//! results keep their meaning; the database lets only admins change the list and audits it.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::error::{Error, ErrorCode, Result};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Outcome {
+    pub code: String,
+    pub label: String,
+    pub active: bool,
+}
+
+/// Every outcome, the active ones first, by label.
+pub async fn list(pool: &PgPool) -> Result<Vec<Outcome>> {
+    let rows: Vec<(String, String, bool)> =
+        sqlx::query_as("SELECT code, label, active FROM result_outcomes ORDER BY NOT active, label")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(code, label, active)| Outcome { code, label, active }).collect())
+}
+
+/// Turns a label into the outcome's code: `Referred to specialist` → `referred_to_specialist`.
+pub fn code_for(label: &str) -> String {
+    let mut code = String::new();
+    for c in crate::icpc2::fold(label).chars() {
+        if c.is_ascii_alphanumeric() {
+            code.push(c);
+        } else if !code.ends_with('_') {
+            code.push('_');
+        }
+    }
+    code.trim_matches('_').to_string()
+}
+
+/// Adds an outcome (as an admin). Its code is derived from the label.
+pub async fn add(pool: &PgPool, label: &str) -> Result<Outcome> {
+    let label = label.trim();
+    if label.is_empty() {
+        return Err(Error::invalid("label", "Write the outcome as the doctors should see it."));
+    }
+    if label.chars().count() > 80 {
+        return Err(Error::invalid("label", "An outcome may have at most 80 characters."));
+    }
+    let code = code_for(label);
+    if !code.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(Error::invalid("label", "Start the outcome with a letter."));
+    }
+    sqlx::query("INSERT INTO result_outcomes (code, label) VALUES ($1, $2)")
+        .bind(&code)
+        .bind(label)
+        .execute(pool)
+        .await
+        .map_err(|e| match Error::from(e) {
+            e if e.code == ErrorCode::AlreadyExists => {
+                Error::field(ErrorCode::AlreadyExists, "label", format!("The outcome '{code}' already exists."))
+            }
+            e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may change the list of outcomes."),
+            e => e,
+        })?;
+    Ok(Outcome { code, label: label.to_string(), active: true })
+}
+
+/// Retires an outcome (no new results may name it) or brings it back.
+pub async fn set_active(pool: &PgPool, code: &str, active: bool) -> Result<Outcome> {
+    let row: Option<(String, String, bool)> =
+        sqlx::query_as("UPDATE result_outcomes SET active = $2 WHERE code = $1 RETURNING code, label, active")
+            .bind(code.trim())
+            .bind(active)
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| match Error::from(e) {
+                e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may change the list of outcomes."),
+                e => e,
+            })?;
+    let (code, label, active) = row.ok_or_else(|| Error::field(ErrorCode::NotFound, "code", "There is no such outcome."))?;
+    Ok(Outcome { code, label, active })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_from_labels() {
+        assert_eq!(super::code_for("Referred to specialist"), "referred_to_specialist");
+        assert_eq!(super::code_for("  Henvist til fastlege (GP) "), "henvist_til_fastlege_gp");
+        assert_eq!(super::code_for("Ønsker ny time"), "onsker_ny_time");
+    }
+}

@@ -1,0 +1,87 @@
+//! The administrator's commands: the insurer report (with progress events) and the list of
+//! consultation outcomes. Thin adapters over the core.
+
+use std::path::PathBuf;
+
+use digimed_core::outcomes::{self, Outcome};
+use digimed_core::referrals::{self, PartnerOption};
+use digimed_core::report::{self, ReportRequest, ReportSummary};
+use digimed_core::{Error, ErrorCode};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, State};
+use tauri_specta::Event;
+
+use crate::state::ConsoleState;
+
+/// How far a report export has come.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct ReportProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// The partners of the clinic, for choosing a report.
+#[tauri::command]
+#[specta::specta]
+pub async fn partners(state: State<'_, ConsoleState>) -> Result<Vec<PartnerOption>, Error> {
+    let (pool, _) = state.require().await?;
+    referrals::list_partners(&pool).await
+}
+
+/// Exports the insurer report of a partner and period into the user's Downloads folder as
+/// `.xlsx` or `.csv`, reporting progress as `ReportProgress` events.
+#[tauri::command]
+#[specta::specta]
+pub async fn report_export(
+    app: AppHandle,
+    state: State<'_, ConsoleState>,
+    partner: String,
+    from: String,
+    to: String,
+    format: report::ReportFormat,
+) -> Result<ReportSummary, Error> {
+    let request = ReportRequest::parse(&partner, &from, &to)?;
+    let (pool, _) = state.require().await?;
+    let vault = state.vault().await?;
+    let dir: PathBuf = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|_| Error::new(ErrorCode::Configuration, "There is no Downloads folder to save the report in."))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(ErrorCode::Configuration, format!("The folder {} cannot be created: {e}", dir.display())))?;
+    let ext = match format {
+        report::ReportFormat::Xlsx => "xlsx",
+        report::ReportFormat::Csv => "csv",
+    };
+    let out = dir.join(format!("insurer-report-{}-{}-{}.{ext}", request.partner, request.from, request.to));
+    let emitter = app.clone();
+    let mut progress = move |done: u32, total: u32| {
+        let _ = ReportProgress { done, total }.emit(&emitter);
+    };
+    report::export(&pool, &vault, &request, &out, &mut progress).await
+}
+
+/// The outcomes a result may name.
+#[tauri::command]
+#[specta::specta]
+pub async fn outcomes_list(state: State<'_, ConsoleState>) -> Result<Vec<Outcome>, Error> {
+    let (pool, _) = state.require().await?;
+    outcomes::list(&pool).await
+}
+
+/// Adds an outcome (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn outcome_add(state: State<'_, ConsoleState>, label: String) -> Result<Outcome, Error> {
+    let (pool, _) = state.require().await?;
+    outcomes::add(&pool, &label).await
+}
+
+/// Retires an outcome or brings it back (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn outcome_set_active(state: State<'_, ConsoleState>, code: String, active: bool) -> Result<Outcome, Error> {
+    let (pool, _) = state.require().await?;
+    outcomes::set_active(&pool, &code, active).await
+}

@@ -1,0 +1,374 @@
+//! The insurer report: the workbook and the CSV read back and compared with the database row for
+//! row, the summary's counts and percentiles, the newest result version used, exports only by
+//! the clinic's admins (audited), field errors without a file, and outcomes admins add.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use calamine::{open_workbook, Data, Reader, Xlsx};
+use chrono::{Duration, NaiveDateTime, Utc};
+use digimed_core::outcomes;
+use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::report::{self, ReportRequest, ReportSummary};
+use digimed_core::results::{self, ResultInput};
+use digimed_core::session::{current_staff, AppRole, StaffSession};
+use digimed_core::ErrorCode;
+use digimed_tests::{Staff, TestDb};
+
+struct Clinic {
+    db: TestDb,
+    partner: String,
+    doctor: Staff,
+    doctor_me: StaffSession,
+    secretary: Staff,
+    admin: Staff,
+    dir: PathBuf,
+}
+
+async fn clinic() -> Clinic {
+    let db = TestDb::new().await;
+    let creds = db.seed_demo().await;
+    let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
+    let doctor = db.staff(AppRole::Doctor, oslo, "rep-doctor").await;
+    let doctor_me = current_staff(&doctor.pool).await.unwrap();
+    let secretary = db.staff(AppRole::Secretary, oslo, "rep-secretary").await;
+    let admin = db.staff(AppRole::Admin, oslo, "rep-admin").await;
+    let dir = std::env::temp_dir().join(format!("digimed-report-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Clinic { db, partner: creds.partner_name, doctor, doctor_me, secretary, admin, dir }
+}
+
+impl Drop for Clinic {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn input(icpc2: &str, outcome: &str, policy: &str) -> ResultInput {
+    ResultInput { icpc2: icpc2.into(), outcome: outcome.into(), policy_number: Some(policy.into()), ..Default::default() }
+}
+
+/// Picks, starts and completes the oldest waiting consultation with the given result.
+async fn complete(c: &Clinic, result: ResultInput) -> i32 {
+    let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().expect("a consultation to pick");
+    queue::start(&c.doctor.pool, &c.doctor_me, &MeetingConfig::from_env(), picked.id).await.unwrap();
+    results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, picked.id, &result).await.unwrap();
+    picked.id
+}
+
+fn period(c: &Clinic) -> ReportRequest {
+    let today = Utc::now().date_naive();
+    ReportRequest { partner: c.partner.clone(), from: today - Duration::days(400), to: today + Duration::days(1) }
+}
+
+async fn export(c: &Clinic, who: &Staff, file: &str) -> digimed_core::Result<ReportSummary> {
+    report::export(&who.pool, &c.db.vault, &period(c), &c.dir.join(file), &mut |_, _| {}).await
+}
+
+/// What the report should say about each consultation, computed here from the owner's view of
+/// the tables and the newest result version decrypted with the test's keys.
+#[derive(Debug, PartialEq)]
+struct Expected {
+    id: i32,
+    state: String,
+    created: NaiveDateTime,
+    started: Option<NaiveDateTime>,
+    ended: Option<NaiveDateTime>,
+    waiting: Option<i64>,
+    treatment: Option<i64>,
+    outcome: Option<String>,
+    icpc2: Option<String>,
+    chapter: Option<String>,
+    policy: Option<String>,
+}
+
+type ExpectedRow = (i32, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<i64>, Option<i64>, Option<i32>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+
+async fn expected(c: &Clinic) -> Vec<Expected> {
+    let rows: Vec<ExpectedRow> = sqlx::query_as(
+        "SELECT c.id, c.state, c.created_at AT TIME ZONE 'Europe/Oslo', c.starts_at AT TIME ZONE 'Europe/Oslo',
+                c.ends_at AT TIME ZONE 'Europe/Oslo',
+                extract(epoch FROM date_trunc('second', c.starts_at) - date_trunc('second', c.created_at))::bigint,
+                extract(epoch FROM date_trunc('second', c.ends_at) - date_trunc('second', c.starts_at))::bigint,
+                r.id, r.icpc2_encrypted, r.outcome_encrypted, r.policy_number_encrypted, NULL::text
+           FROM consultations c JOIN partners p ON p.id = c.partner_id
+           LEFT JOIN LATERAL (SELECT * FROM consultation_results x WHERE x.consultation_id = c.id ORDER BY version DESC LIMIT 1) r ON true
+          WHERE p.name = $1 ORDER BY c.created_at, c.id",
+    )
+    .bind(&c.partner)
+    .fetch_all(&c.db.owner)
+    .await
+    .unwrap();
+    let labels: BTreeMap<String, String> =
+        sqlx::query_as("SELECT code, label FROM result_outcomes").fetch_all(&c.db.owner).await.unwrap().into_iter().collect();
+    rows.into_iter()
+        .map(|(id, state, created, started, ended, waiting, treatment, rid, icpc2, outcome, policy, _)| {
+            let dec = |col: &str, ct: Option<Vec<u8>>| ct.map(|ct| c.db.vault.decrypt("consultation_results", col, rid.unwrap() as i64, &ct).unwrap());
+            let icpc2 = dec("icpc2_encrypted", icpc2);
+            Expected {
+                id,
+                state,
+                created,
+                started,
+                ended,
+                waiting,
+                treatment,
+                outcome: dec("outcome_encrypted", outcome).map(|o| labels[&o].clone()),
+                chapter: icpc2.as_ref().map(|i| i[..1].to_string()),
+                icpc2,
+                policy: dec("policy_number_encrypted", policy),
+            }
+        })
+        .collect()
+}
+
+fn cell_text(d: &Data) -> Option<String> {
+    match d {
+        Data::Empty => None,
+        Data::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Excel keeps times as days since 1899-12-30; the report writes them to the minute's display
+/// but stores the exact value.
+fn excel_time(d: &Data) -> Option<NaiveDateTime> {
+    match d {
+        Data::DateTime(t) => t.as_datetime(),
+        Data::Float(f) => calamine::ExcelDateTime::new(*f, calamine::ExcelDateTimeType::DateTime, false).as_datetime(),
+        _ => None,
+    }
+}
+
+fn excel_seconds(d: &Data) -> Option<i64> {
+    let days = match d {
+        Data::Float(f) => *f,
+        Data::DateTime(t) => t.as_f64(),
+        Data::Int(i) => *i as f64,
+        _ => return None,
+    };
+    Some((days * 86_400.0).round() as i64)
+}
+
+fn num(d: &Data) -> Option<f64> {
+    match d {
+        Data::Float(f) => Some(*f),
+        Data::Int(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+fn same_second(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).num_milliseconds().abs() < 1_000,
+        _ => false,
+    }
+}
+
+fn read_xlsx(path: &Path) -> (Vec<Vec<Data>>, Vec<Vec<Data>>) {
+    let mut book: Xlsx<_> = open_workbook(path).expect("the workbook opens");
+    assert_eq!(book.sheet_names(), vec!["Consultations".to_string(), "Summary".to_string()]);
+    let rows = book.worksheet_range("Consultations").unwrap().rows().map(|r| r.to_vec()).collect();
+    let summary = book.worksheet_range("Summary").unwrap().rows().map(|r| r.to_vec()).collect();
+    (rows, summary)
+}
+
+fn summary_value(summary: &[Vec<Data>], label: &str) -> Option<Data> {
+    summary.iter().find(|r| r.first().and_then(cell_text).as_deref() == Some(label)).and_then(|r| r.get(1).cloned())
+}
+
+/// A small RFC 4180 reader, enough for the report's own files.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut rows, mut row, mut field, mut quoted, mut chars) = (Vec::new(), Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(ch) = chars.next() {
+        match (ch, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if field.is_empty() => quoted = true,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (ch, _) => field.push(ch),
+        }
+    }
+    rows
+}
+
+async fn exports_of(c: &Clinic) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'EXPORT' AND entity_type = 'insurer_report'")
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
+    let c = clinic().await;
+    let a = complete(&c, input("R74", "helped", "11111111")).await;
+    // An outcome label a spreadsheet would take for a formula.
+    outcomes::add(&c.admin.pool, "=Referred elsewhere").await.unwrap();
+    complete(&c, input("L03", "referred_elsewhere", "22222222")).await;
+    complete(&c, input("R05", "unable", "33333333")).await;
+    // An amendment: the report shows the newest version.
+    results::amend(&c.doctor.pool, &c.db.vault, &c.doctor_me, a, &input("A04", "referred_gp", "11111112")).await.unwrap();
+
+    let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
+    let want = expected(&c).await;
+    assert!(want.len() >= 8, "the demo partner's consultations and the three filed here");
+    assert_eq!(summary.consultations as usize, want.len());
+
+    let (rows, sheet) = read_xlsx(&c.dir.join("report.xlsx"));
+    assert_eq!(rows[0].iter().filter_map(cell_text).collect::<Vec<_>>(), report::COLUMNS.to_vec());
+    assert_eq!(rows.len() - 1, want.len(), "one row per consultation");
+    for (row, w) in rows[1..].iter().zip(&want) {
+        assert_eq!(num(&row[0]), Some(w.id as f64), "ids in order of creation");
+        assert_eq!(cell_text(&row[1]).as_deref(), Some(w.state.as_str()));
+        assert!(same_second(excel_time(&row[2]), Some(w.created)), "created {:?} vs {:?}", row[2], w.created);
+        assert!(same_second(excel_time(&row[4]), w.started), "started of {}", w.id);
+        assert!(same_second(excel_time(&row[5]), w.ended), "ended of {}", w.id);
+        let close = |got: Option<i64>, want: Option<i64>| match (got, want) {
+            (Some(g), Some(w)) => (g - w).abs() <= 1,
+            (g, w) => g == w,
+        };
+        assert!(close(excel_seconds(&row[6]), w.waiting), "WAITING_TIME of {}: {:?} vs {:?}", w.id, row[6], w.waiting);
+        assert!(close(excel_seconds(&row[7]), w.treatment), "TREATMENT_DURATION of {}", w.id);
+        assert_eq!(cell_text(&row[8]), w.outcome, "outcome of {}", w.id);
+        assert_eq!(cell_text(&row[9]), w.icpc2, "ICPC-2 of {}", w.id);
+        assert_eq!(cell_text(&row[10]), w.chapter);
+        assert_eq!(cell_text(&row[12]), w.policy, "policy number of {}", w.id);
+    }
+    let amended = want.iter().find(|w| w.id == a).unwrap();
+    assert_eq!((amended.icpc2.as_deref(), amended.outcome.as_deref()), (Some("A04"), Some("Referred GP")));
+
+    // The summary sheet agrees with the rows.
+    let mut by_outcome: BTreeMap<String, u32> = BTreeMap::new();
+    for w in &want {
+        if let Some(o) = &w.outcome {
+            *by_outcome.entry(o.clone()).or_default() += 1;
+        }
+    }
+    for (label, n) in &by_outcome {
+        let got = summary.by_outcome.iter().find(|c| &c.label == label).map(|c| c.count);
+        assert_eq!(got, Some(*n), "{label}");
+        let row = sheet.iter().position(|r| r.first().and_then(cell_text).as_deref() == Some(label.as_str()));
+        assert_eq!(row.and_then(|i| num(&sheet[i][1])), Some(*n as f64), "{label} on the sheet");
+    }
+    let mut waits: Vec<u32> = want.iter().filter_map(|w| w.waiting).map(|s| s as u32).collect();
+    let median = report::percentile(&mut waits, 50).unwrap();
+    assert!(summary.waiting_median_seconds.unwrap().abs_diff(median) <= 1);
+    let on_sheet = summary_value(&sheet, "WAITING_TIME median").and_then(|d| excel_seconds(&d)).unwrap();
+    assert!((on_sheet - summary.waiting_median_seconds.unwrap() as i64).abs() <= 1);
+    let breaches = summary_value(&sheet, "Deadline breaches").and_then(|d| num(&d));
+    assert_eq!(breaches, Some(summary.deadline_breaches as f64));
+    assert_eq!(summary.by_chapter.iter().map(|c| c.count).sum::<u32>() as usize, want.iter().filter(|w| w.icpc2.is_some()).count());
+
+    // The CSV says the same, and defuses what a spreadsheet would run.
+    let csv_summary = export(&c, &c.admin, "report.csv").await.unwrap();
+    assert_eq!(csv_summary.consultations, summary.consultations);
+    let csv = parse_csv(&std::fs::read_to_string(c.dir.join("report.csv")).unwrap());
+    assert_eq!(csv[0], report::COLUMNS.to_vec());
+    assert_eq!(csv.len() - 1, want.len());
+    for (row, w) in csv[1..].iter().zip(&want) {
+        assert_eq!(row[0], w.id.to_string());
+        assert_eq!(row[1], w.state);
+        assert_eq!(row[6], w.waiting.map(|s| s.to_string()).unwrap_or_default());
+        let outcome = w.outcome.clone().unwrap_or_default();
+        let outcome = if outcome.starts_with('=') { format!("'{outcome}") } else { outcome };
+        assert_eq!(row[8], outcome);
+        assert_eq!(row[9], w.icpc2.clone().unwrap_or_default());
+        assert_eq!(row[12], w.policy.clone().unwrap_or_default());
+    }
+    let side = parse_csv(&std::fs::read_to_string(c.dir.join("report-summary.csv")).unwrap());
+    let consultations = side.iter().find(|r| r[0] == "Consultations").map(|r| r[1].clone());
+    assert_eq!(consultations, Some(want.len().to_string()));
+
+    // Each export is one audit row naming the period and the count.
+    assert_eq!(exports_of(&c).await, 2);
+    let changes: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM audit_log WHERE action = 'EXPORT' AND actor = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(&c.admin.login)
+    .fetch_one(&c.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(changes["consultations"], serde_json::json!(want.len()));
+}
+
+#[tokio::test]
+async fn only_the_clinics_admins_export_and_a_refusal_leaves_no_file_and_no_audit() {
+    let c = clinic().await;
+    complete(&c, input("R74", "helped", "1")).await;
+    for who in [&c.secretary, &c.doctor] {
+        let e = export(&c, who, "denied.xlsx").await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
+    }
+    // An admin of another clinic.
+    let bergen = c.db.clinic("Other clinic").await;
+    let other = c.db.staff(AppRole::Admin, bergen, "rep-other-admin").await;
+    assert_eq!(export(&c, &other, "denied.xlsx").await.unwrap_err().code, ErrorCode::Forbidden);
+    // Reading the function directly in someone else's name is refused too.
+    let forged = sqlx::query("SELECT * FROM insurer_report_rows(1, '2020-01-01', '2030-01-01', $1)")
+        .bind(&c.admin.login)
+        .fetch_all(&c.secretary.pool)
+        .await
+        .unwrap_err();
+    assert!(digimed_tests::is_denied(&forged), "{forged:?}");
+    assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0, "no file, not even a partial one");
+    assert_eq!(exports_of(&c).await, 0);
+}
+
+#[tokio::test]
+async fn bad_requests_name_their_field_and_write_nothing() {
+    let c = clinic().await;
+    let missing = ReportRequest { partner: "no-such-partner".into(), ..period(&c) };
+    let e = report::export(&c.admin.pool, &c.db.vault, &missing, &c.dir.join("r.xlsx"), &mut |_, _| {}).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("partner")));
+    let e = report::export(&c.admin.pool, &c.db.vault, &period(&c), &c.dir.join("r.pdf"), &mut |_, _| {}).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("out"));
+    let e = report::export(&c.admin.pool, &c.db.vault, &period(&c), &c.dir.join("nowhere/r.csv"), &mut |_, _| {}).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("out"));
+    assert_eq!(ReportRequest::parse(&c.partner, "2026-02-01", "2026-01-01").unwrap_err().field.as_deref(), Some("to"));
+    assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0);
+    assert_eq!(exports_of(&c).await, 0);
+}
+
+#[tokio::test]
+async fn admins_extend_the_outcomes_and_the_report_counts_them() {
+    let c = clinic().await;
+    let added = outcomes::add(&c.admin.pool, "Referred to specialist").await.unwrap();
+    assert_eq!(added.code, "referred_to_specialist");
+    let e = outcomes::add(&c.admin.pool, "referred to specialist").await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("label")));
+    assert_eq!(outcomes::add(&c.secretary.pool, "Sent home").await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(outcomes::add(&c.admin.pool, "  ").await.unwrap_err().field.as_deref(), Some("label"));
+    // The change to the list is audited in the admin's name.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE entity_type = 'result_outcomes' AND entity_id = 'referred_to_specialist' AND actor = $1",
+    )
+    .bind(&c.admin.login)
+    .fetch_one(&c.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    complete(&c, input("K86", "referred_to_specialist", "42")).await;
+    let summary = export(&c, &c.admin, "r.xlsx").await.unwrap();
+    let specialist = summary.by_outcome.iter().find(|o| o.key == "referred_to_specialist").map(|o| o.count);
+    assert_eq!(specialist, Some(1));
+
+    // A retired outcome cannot be named by a new result, and the refusal names the field.
+    outcomes::set_active(&c.admin.pool, "referred_to_specialist", false).await.unwrap();
+    let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().unwrap();
+    queue::start(&c.doctor.pool, &c.doctor_me, &MeetingConfig::from_env(), picked.id).await.unwrap();
+    let e = results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, picked.id, &input("K86", "referred_to_specialist", "43"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("outcome"));
+}

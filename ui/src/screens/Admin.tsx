@@ -1,0 +1,250 @@
+import type { Ref } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { commands, events, type Outcome, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
+import { FieldError } from "../components/FieldError";
+import { describeError, toAppError, type AppError } from "../errors";
+import { formatDuration } from "../i18n/format";
+import { useI18n } from "../i18n";
+
+/** The administrator's screen: the insurer report and the list of outcomes. */
+export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
+  const { t } = useI18n();
+  return (
+    <section class="screen" aria-labelledby="screen-title">
+      <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
+        {t("screen.admin")}
+      </h1>
+      <div class="admin-grid">
+        <ReportExport />
+        <Outcomes />
+      </div>
+    </section>
+  );
+}
+
+function isoDate(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** The insurer report of a partner and period, with a progress bar while it is written. */
+export function ReportExport() {
+  const { t, locale } = useI18n();
+  const today = new Date();
+  const monthAgo = new Date(today.getFullYear(), today.getMonth() - 1, today.getDate());
+  const [partners, setPartners] = useState<PartnerOption[]>([]);
+  const [partner, setPartner] = useState("");
+  const [from, setFrom] = useState(isoDate(monthAgo));
+  const [to, setTo] = useState(isoDate(today));
+  const [format, setFormat] = useState<ReportFormat>("xlsx");
+  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+  const [summary, setSummary] = useState<ReportSummary | null>(null);
+
+  useEffect(() => {
+    commands
+      .partners()
+      .then((r) => {
+        if (r.status === "ok") {
+          setPartners(r.data);
+          const first = r.data[0];
+          if (first) setPartner((p) => p || first.name);
+        }
+      })
+      .catch(() => undefined);
+    let stop: (() => void) | undefined;
+    let active = true;
+    events?.reportProgress
+      ?.listen?.((e) => setProgress(e.payload))
+      .then(
+        (unlisten) => (active ? (stop = unlisten) : unlisten()),
+        () => undefined,
+      );
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }, []);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setSummary(null);
+    setError(null);
+    setProgress({ done: 0, total: 0 });
+    try {
+      const r = await commands.reportExport(partner, from, to, format);
+      if (r.status === "ok") setSummary(r.data);
+      else {
+        setError(r.error);
+        if (r.error.field) document.getElementById(`report-${r.error.field}`)?.focus();
+      }
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fieldError = (f: string) => (error?.field === f ? error.message : null);
+  const general = error && !["partner", "from", "to", "out"].includes(error.field ?? "") ? error : null;
+  const pct = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : 0;
+  const dur = (s: number | null) => (s === null ? "—" : formatDuration(s, locale));
+
+  return (
+    <form class="card form" onSubmit={submit} noValidate aria-labelledby="report-title">
+      <h2 id="report-title">{t("report.title")}</h2>
+      <p class="hint">{t("report.hint")}</p>
+      <div class={`field${fieldError("partner") ? " has-error" : ""}`}>
+        <label for="report-partner">{t("report.partner")}</label>
+        <select id="report-partner" value={partner} onChange={(e) => setPartner((e.target as HTMLSelectElement).value)}>
+          {partners.map((p) => (
+            <option key={p.id} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+        <FieldError id="report-partner-error" message={fieldError("partner")} />
+      </div>
+      <div class="field-row">
+        {(["from", "to"] as const).map((f) => (
+          <div class={`field${fieldError(f) ? " has-error" : ""}`} key={f}>
+            <label for={`report-${f}`}>{t(`report.${f}` as "report.from")}</label>
+            <input
+              id={`report-${f}`}
+              type="date"
+              value={f === "from" ? from : to}
+              onInput={(e) => (f === "from" ? setFrom : setTo)((e.target as HTMLInputElement).value)}
+              aria-invalid={!!fieldError(f)}
+              aria-describedby={fieldError(f) ? `report-${f}-error` : undefined}
+            />
+            <FieldError id={`report-${f}-error`} message={fieldError(f)} />
+          </div>
+        ))}
+      </div>
+      <fieldset class="field">
+        <legend>{t("report.format")}</legend>
+        {(["xlsx", "csv"] as const).map((f) => (
+          <label class="radio" key={f}>
+            <input type="radio" name="report-format" value={f} checked={format === f} onChange={() => setFormat(f)} />{" "}
+            {t(`report.format.${f}` as "report.format.xlsx")}
+          </label>
+        ))}
+      </fieldset>
+      {busy && (
+        <div class="progress-block">
+          <label for="report-progress">{t("report.progress", { done: progress?.done ?? 0, total: progress?.total ?? 0 })}</label>
+          <progress id="report-progress" max={100} value={pct} />
+        </div>
+      )}
+      <FieldError id="report-out-error" message={fieldError("out")} />
+      {general && (
+        <div class="alert alert-error" role="alert">
+          {describeError(general, t)}
+        </div>
+      )}
+      {summary && (
+        <div class="alert alert-success report-summary" role="status">
+          <p>
+            <strong>{t("report.saved", { count: summary.consultations })}</strong>
+          </p>
+          <p class="file-path">{summary.file}</p>
+          <dl class="summary-list">
+            <dt>{t("report.waitingMedian")}</dt>
+            <dd>{dur(summary.waiting_median_seconds)}</dd>
+            <dt>{t("report.waitingP90")}</dt>
+            <dd>{dur(summary.waiting_p90_seconds)}</dd>
+            <dt>{t("report.treatmentMedian")}</dt>
+            <dd>{dur(summary.treatment_median_seconds)}</dd>
+            <dt>{t("report.breaches")}</dt>
+            <dd>{summary.deadline_breaches}</dd>
+            {summary.by_outcome.map((o) => [<dt key={`dt-${o.key}`}>{o.label}</dt>, <dd key={`dd-${o.key}`}>{o.count}</dd>])}
+          </dl>
+        </div>
+      )}
+      <button type="submit" class="button button-primary" aria-disabled={busy || !partner}>
+        {busy ? t("report.exporting") : t("report.export")}
+      </button>
+    </form>
+  );
+}
+
+/** The outcomes doctors choose from; admins add and retire them. */
+function Outcomes() {
+  const { t } = useI18n();
+  const [list, setList] = useState<Outcome[] | null>(null);
+  const [label, setLabel] = useState("");
+  const [error, setError] = useState<AppError | null>(null);
+
+  async function load() {
+    try {
+      const r = await commands.outcomesList();
+      if (r.status === "ok") setList(r.data);
+      else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    }
+  }
+  useEffect(() => {
+    void load();
+  }, []);
+
+  async function add(e: Event) {
+    e.preventDefault();
+    try {
+      const r = await commands.outcomeAdd(label);
+      if (r.status === "ok") {
+        setLabel("");
+        setError(null);
+        void load();
+      } else setError(r.error);
+    } catch (err) {
+      setError(toAppError(err));
+    }
+  }
+
+  async function toggle(o: Outcome) {
+    const r = await commands.outcomeSetActive(o.code, !o.active);
+    if (r.status === "ok") void load();
+    else setError(r.error);
+  }
+
+  const fieldMessage = error?.field === "label" ? error.message : null;
+  return (
+    <div class="card" aria-labelledby="outcomes-title">
+      <h2 id="outcomes-title">{t("outcomes.title")}</h2>
+      <ul class="outcome-list">
+        {list?.map((o) => (
+          <li key={o.code} class={o.active ? "" : "retired"}>
+            <span>{o.label}</span> <code class="muted">{o.code}</code>
+            <button type="button" class="button button-link" onClick={() => toggle(o)}>
+              {o.active ? t("outcomes.retire") : t("outcomes.restore")}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form class="form" onSubmit={add} noValidate>
+        <div class={`field${fieldMessage ? " has-error" : ""}`}>
+          <label for="outcome-label">{t("outcomes.new")}</label>
+          <input
+            id="outcome-label"
+            value={label}
+            onInput={(e) => setLabel((e.target as HTMLInputElement).value)}
+            aria-invalid={!!fieldMessage}
+            aria-describedby={fieldMessage ? "outcome-label-error" : undefined}
+          />
+          <FieldError id="outcome-label-error" message={fieldMessage} />
+        </div>
+        {error && !fieldMessage && (
+          <div class="alert alert-error" role="alert">
+            {describeError(error, t)}
+          </div>
+        )}
+        <button type="submit" class="button button-secondary">
+          {t("outcomes.add")}
+        </button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,163 @@
+import type { Ref } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { commands, type ConsentStatus as Status, type PatientWaiting, type TimelineEntry } from "../bindings";
+import { PatientForms } from "../components/PatientForms";
+import { describeError, toAppError, type AppError } from "../errors";
+import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
+import { useI18n } from "../i18n";
+
+/** Patients whose blocking forms are unsigned, form counts, and one patient's forms and history. */
+export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
+  const { t, locale } = useI18n();
+  const [status, setStatus] = useState<Status | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [selected, setSelected] = useState<PatientWaiting | null>(null);
+  const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
+
+  async function load() {
+    try {
+      const r = await commands.consentStatus();
+      if (r.status === "ok") {
+        setStatus(r.data);
+        setError(null);
+      } else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    }
+  }
+
+  async function loadTimeline(patientId: number) {
+    try {
+      const r = await commands.consentTimeline(patientId);
+      setTimeline(r.status === "ok" ? r.data : []);
+    } catch {
+      setTimeline([]);
+    }
+  }
+
+  useEffect(() => {
+    void load();
+  }, []);
+
+  useEffect(() => {
+    setTimeline(null);
+    if (selected) void loadTimeline(selected.patient_id);
+  }, [selected?.patient_id]);
+
+  const now = status ? new Date(status.generated_at).getTime() : Date.now();
+  const age = (since: string) => formatDuration(Math.max(0, (now - new Date(since).getTime()) / 1000), locale);
+
+  return (
+    <section class="screen" aria-labelledby="screen-title">
+      <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
+        {t("screen.consent")}
+      </h1>
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <div class="consent-layout">
+        <div class="card table-card">
+          <h2 id="waiting-title">{t("consentStatus.waitingTitle", { count: status?.patients_waiting.length ?? 0 })}</h2>
+          <table class="data-table" aria-labelledby="waiting-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("consentStatus.colPatient")}</th>
+                <th scope="col">{t("consentStatus.colForms")}</th>
+                <th scope="col">{t("consentStatus.colOldest")}</th>
+                <th scope="col">{t("consentStatus.colNextBooking")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {status === null && !error && (
+                <tr>
+                  <td colSpan={4} class="muted">
+                    {t("common.loading")}
+                  </td>
+                </tr>
+              )}
+              {status !== null && status.patients_waiting.length === 0 && (
+                <tr>
+                  <td colSpan={4} class="muted">
+                    {t("consentStatus.noneWaiting")}
+                  </td>
+                </tr>
+              )}
+              {status?.patients_waiting.map((p) => (
+                <tr key={p.patient_id} aria-selected={selected?.patient_id === p.patient_id}>
+                  <td>
+                    <button type="button" class="button-link row-link" onClick={() => setSelected(p)}>
+                      {p.name}
+                    </button>
+                  </td>
+                  <td>{p.pending_forms.map((f) => f.title).join(", ")}</td>
+                  <td>{age(p.oldest_pending_since)}</td>
+                  <td>
+                    {p.next_booking
+                      ? t("consentStatus.booking", {
+                          state: t(`state.${p.next_booking.state}` as "state.ready_for_pickup"),
+                          since: formatDate(p.next_booking.created_at, locale),
+                        })
+                      : "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2 id="counts-title">{t("consentStatus.countsTitle")}</h2>
+          <table class="data-table" aria-labelledby="counts-title">
+            <thead>
+              <tr>
+                <th scope="col">{t("consentStatus.colForm")}</th>
+                <th scope="col">{t("forms.status.pending")}</th>
+                <th scope="col">{t("forms.status.signed")}</th>
+                <th scope="col">{t("forms.status.declined")}</th>
+                <th scope="col">{t("forms.status.superseded")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {status?.by_form.map((f) => (
+                <tr key={f.template_id}>
+                  <td>{f.title}</td>
+                  <td>{f.pending}</td>
+                  <td>{f.signed}</td>
+                  <td>{f.declined}</td>
+                  <td>{f.superseded}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {selected && (
+          <aside class="card side-panel" aria-labelledby="consent-panel-title">
+            <div class="side-panel-head">
+              <h2 id="consent-panel-title">{selected.name}</h2>
+              <button type="button" class="button button-secondary" onClick={() => setSelected(null)}>
+                {t("common.close")}
+              </button>
+            </div>
+            <PatientForms patientId={selected.patient_id} name={selected.name} onChanged={() => {
+              void load();
+              void loadTimeline(selected.patient_id);
+            }} />
+            <h3>{t("consentStatus.timeline")}</h3>
+            {timeline === null ? (
+              <p class="muted">{t("common.loading")}</p>
+            ) : (
+              <ol class="timeline">
+                {timeline.map((e, i) => (
+                  <li key={i}>
+                    <time dateTime={e.at}>{formatDateTime(e.at, locale)}</time>{" "}
+                    <span>{t(`timeline.${e.event}` as "timeline.form_created", { title: e.title, type: e.consent_type ?? "" })}</span>
+                    {e.detail && e.event === "consent_withdrawn" ? <span class="muted"> — {e.detail}</span> : null}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </aside>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,150 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { Onboarded } from "../bindings";
+import { I18nProvider } from "../i18n";
+import { checkWalkIn, Onboard } from "./Onboard";
+
+const mocks = vi.hoisted(() => ({
+  accountDirectory: vi.fn(),
+  matchCandidates: vi.fn(),
+  onboardWalkIn: vi.fn(),
+  patientForms: vi.fn(),
+}));
+vi.mock("../bindings", () => ({ commands: mocks }));
+
+const onboarded: Onboarded = {
+  user_id: 43,
+  patient_person_id: 81,
+  patient: {
+    id: 100,
+    patient_person_id: 81,
+    profile_shared: false,
+    organization_id: 1,
+    created_at: "2026-11-22T10:00:00Z",
+    updated_at: "2026-11-22T10:00:00Z",
+  },
+  person: { id: 81, user_id: 43, name: "Kari Nordmann" } as Onboarded["person"],
+  user_created: true,
+  organization_added: true,
+  required_forms: [
+    {
+      form_id: 500,
+      template_id: 42,
+      title: "Privacy Policy & GDPR Consent",
+      type: "disclaimer",
+      status: "pending",
+      must_sign_before: "first_appointment",
+      consent_types: ["analytics", "marketing"],
+    },
+  ],
+};
+
+function renderOnboard() {
+  render(
+    <I18nProvider initial="en">
+      <Onboard />
+    </I18nProvider>,
+  );
+}
+
+function fill(label: string, value: string) {
+  fireEvent.input(screen.getByLabelText(label), { target: { value } });
+}
+
+beforeEach(() => {
+  for (const m of Object.values(mocks)) m.mockReset();
+  mocks.accountDirectory.mockResolvedValue({ status: "ok", data: "local" });
+  mocks.matchCandidates.mockResolvedValue({ status: "ok", data: [] });
+  mocks.patientForms.mockResolvedValue({
+    status: "ok",
+    data: [
+      {
+        form_id: 500,
+        patient_id: 100,
+        template_id: 42,
+        template_version: 1,
+        title: "Privacy Policy & GDPR Consent",
+        type: "disclaimer",
+        status: "pending",
+        blocking: true,
+        must_sign_before: "first_appointment",
+        consent_types: ["analytics", "marketing"],
+        template_sha256: "ab".repeat(32),
+        created_at: "2026-11-22T10:00:00Z",
+        signed_at: null,
+        signed_by: null,
+        attested_by_staff_id: null,
+        declined_at: null,
+        superseded_by: null,
+        consents: [],
+      },
+    ],
+  });
+});
+
+describe("checkWalkIn", () => {
+  it("names the first missing or malformed field with the seed's code", () => {
+    expect(checkWalkIn({ name: " ", email: "a@b.no", phone: "1" })).toMatchObject({ field: "name", code: "name_required" });
+    expect(checkWalkIn({ name: "A", email: "", phone: "1" })).toMatchObject({ field: "email", code: "email_required" });
+    expect(checkWalkIn({ name: "A", email: "a@b", phone: "1" })).toMatchObject({ field: "email", code: "invalid_email_format" });
+    expect(checkWalkIn({ name: "A", email: "a@b.no", phone: "" })).toMatchObject({ field: "phone", code: "phone_required" });
+    expect(checkWalkIn({ name: "A", email: "a@b.no", phone: "91234567" })).toBeNull();
+  });
+});
+
+describe("Onboard", () => {
+  it("shows each error next to its field and sends nothing until the form is complete", async () => {
+    renderOnboard();
+    expect(await screen.findByText(/local account directory/)).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    const name = screen.getByLabelText("Full name");
+    expect(name.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByText("Name is required. (name_required)")).toBeTruthy();
+    expect(name.getAttribute("aria-describedby")).toContain("onboard-name-error");
+
+    fill("Full name", "Kari Nordmann");
+    fill("E-mail", "kari@");
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    expect(screen.getByText("This is not a valid e-mail address. (invalid_email_format)")).toBeTruthy();
+    expect(mocks.onboardWalkIn).not.toHaveBeenCalled();
+  });
+
+  it("puts the core's field error under that field", async () => {
+    mocks.onboardWalkIn.mockResolvedValue({
+      status: "error",
+      error: { code: "invalid_phone_format", message: "Phone number is not valid.", field: "phone" },
+    });
+    renderOnboard();
+    fill("Full name", "Kari Nordmann");
+    fill("E-mail", "kari@example.com");
+    fill("Mobile phone", "12");
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    expect(await screen.findByText("Phone number is not valid. (invalid_phone_format)")).toBeTruthy();
+    expect(screen.getByLabelText("Mobile phone").getAttribute("aria-invalid")).toBe("true");
+  });
+
+  it("offers likely duplicates and asks for a check before creating", async () => {
+    mocks.matchCandidates.mockResolvedValue({
+      status: "ok",
+      data: [{ patient_person_id: 81, name: "Kari Nordmann", reasons: ["email"] }],
+    });
+    mocks.onboardWalkIn.mockResolvedValue({ status: "ok", data: onboarded });
+    renderOnboard();
+    fill("Full name", "Kari Nordmann");
+    fill("E-mail", "kari@example.com");
+    fill("Mobile phone", "91234567");
+    expect(await screen.findByText("Possibly already known", {}, { timeout: 2000 })).toBeTruthy();
+    expect(screen.getByText(/matches on: e-mail/)).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    expect(screen.getByText("Check the possible matches first.")).toBeTruthy();
+    expect(mocks.onboardWalkIn).not.toHaveBeenCalled();
+
+    fireEvent.click(screen.getByLabelText(/I have checked these/));
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    expect(await screen.findByRole("heading", { name: "Kari Nordmann is onboarded" })).toBeTruthy();
+    expect(mocks.onboardWalkIn).toHaveBeenCalledWith({ name: "Kari Nordmann", email: "kari@example.com", phone: "91234567" });
+    // The required forms, with the paper-signature action.
+    await waitFor(() => expect(screen.getByText("Privacy Policy & GDPR Consent")).toBeTruthy());
+    expect(screen.getByRole("button", { name: "Record paper signature" })).toBeTruthy();
+  });
+});
