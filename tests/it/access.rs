@@ -75,7 +75,7 @@ async fn world() -> World {
             .unwrap();
     }
     // Clinic B's own patient and consultation.
-    let person: i32 = sqlx::query_scalar("SELECT id FROM patient_persons ORDER BY id DESC LIMIT 1").fetch_one(&db.owner).await.unwrap();
+    let person: i32 = sqlx::query_scalar("SELECT id FROM patient_persons WHERE user_id IS NULL ORDER BY id DESC LIMIT 1").fetch_one(&db.owner).await.unwrap();
     sqlx::query("INSERT INTO patients (patient_person_id, organization_id, entry_point) VALUES ($1, $2, 'walk_in')")
         .bind(person)
         .bind(clinic_b)
@@ -94,22 +94,22 @@ async fn world() -> World {
 #[tokio::test]
 async fn patient_data_is_visible_only_within_the_clinic() {
     let w = world().await;
-    // Clinic A has the 8 demo persons; clinic B sees only its one patient.
+    // Clinic A has the 11 demo persons (8 referred, 3 walk-ins); clinic B sees only its one patient.
     for s in [&w.secretary, &w.doctor, &w.support, &w.admin] {
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(8), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(8));
-        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(8));
-        assert_eq!(attempt(&s.pool, "SELECT id FROM users").await, Rows(5));
-        assert_eq!(attempt(&s.pool, "SELECT user_id FROM user_organizations").await, Rows(5));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(11), "{}", s.login);
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(11));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(11));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM users").await, Rows(8));
+        assert_eq!(attempt(&s.pool, "SELECT user_id FROM user_organizations").await, Rows(8));
     }
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM patient_persons").await, Rows(1));
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM patients").await, Rows(1));
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM consultations").await, Rows(1));
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM referrals").await, Rows(0));
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM users").await, Rows(0));
-    // Consultations: clinic A's 8.
+    // Consultations: clinic A's 9 (8 referred, one walk-in booking).
     for s in [&w.secretary, &w.doctor, &w.support, &w.admin] {
-        assert_eq!(attempt(&s.pool, "SELECT id FROM consultations").await, Rows(8));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM consultations").await, Rows(9));
     }
 }
 
@@ -124,7 +124,7 @@ async fn only_support_and_admins_onboard_patients() {
     }
     for s in [&w.support, &w.admin] {
         assert_eq!(attempt(&s.pool, insert_person).await, Rows(1), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(8));
+        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(11));
         // Linking a person to another clinic is refused by row-level security.
         let other = format!(
             "INSERT INTO patients (patient_person_id, organization_id, entry_point) VALUES (1, {}, 'walk_in')",
