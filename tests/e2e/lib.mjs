@@ -446,7 +446,7 @@ export async function signIn(driver, who, { password = who.password } = {}) {
       el.value = "";
       el.dispatchEvent(new Event("input", { bubbles: true }));
     }, input);
-    await input.sendKeys(value);
+    if (value) await input.sendKeys(value);
   }
   await (await find(driver, "form button[type=submit]")).click();
 }

@@ -88,7 +88,7 @@ describe("sign-in errors", () => {
     await page.context().close();
   });
 
-  test("in Norwegian the labels and the field errors the console words itself are in bokmål", async () => {
+  test("in Norwegian the labels are in bokmål and a field error still sits under its field", async () => {
     const page = await openConsole(browser, ui.url, "nb");
     assert.equal(await page.locator("label[for=signin-username]").textContent(), "Brukernavn");
     assert.equal(await page.locator("label[for=signin-password]").textContent(), "Passord");
