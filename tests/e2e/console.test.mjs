@@ -187,7 +187,7 @@ describe("the console, end to end", () => {
       const patient = await text(driver, "#screen-title");
       assert.equal(patient, "Jonas Myhre", "the longest-waiting referral is picked");
       const id = Number(
-        psql(db.url, "SELECT id FROM consultations c JOIN patient_persons p ON p.id = c.patient_person_id WHERE p.name = 'Jonas Myhre'"),
+        psql(db.url, "SELECT c.id FROM consultations c JOIN patient_persons p ON p.id = c.patient_person_id WHERE p.name = 'Jonas Myhre'"),
       );
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "pending_sp");
       assert.equal(await text(driver, ".workspace .badge-state"), "Assigned");

@@ -395,7 +395,8 @@ export async function find(driver, css, timeoutMs = 20_000) {
 }
 
 export async function text(driver, css) {
-  return (await (await find(driver, css)).getText()).trim();
+  const element = await find(driver, css);
+  return driver.executeScript((el) => el.textContent.trim(), element);
 }
 
 /** Waits until `fn` (run in the page, with `args`) returns something truthy; returns it. */
