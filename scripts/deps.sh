@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing, on Debian 12: Tauri's build packages, the
 # PostgreSQL server, the test tools (Xvfb, WebKitWebDriver, ImageMagick, D-Bus and a keyring
-# daemon) and the UI's npm packages. Safe to run again; it only installs what is missing.
+# daemon, Chromium for the UI's browser tests, tauri-driver for the end-to-end tests) and the npm
+# packages of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,6 +11,7 @@ packages=(
     libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
     postgresql
     xvfb webkit2gtk-driver imagemagick dbus dbus-x11 gnome-keyring keyutils
+    chromium
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -26,10 +28,20 @@ fi
 command -v node >/dev/null || { echo "error: Node.js is needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "error: the Rust toolchain is needed (https://rustup.rs)" >&2; exit 1; }
 
-# npm packages from the committed lock, reinstalled when it changed. (`npm install --no-save`
+# npm packages from the committed locks, reinstalled when one changed. (`npm install --no-save`
 # rather than `npm ci`, which refuses a lock without other platforms' optional packages.)
-stamp="$root/ui/node_modules/.digimed-lock"
-if [ ! -f "$stamp" ] || ! cmp -s "$root/ui/package-lock.json" "$stamp"; then
-    (cd "$root/ui" && npm install --no-save --no-audit --no-fund --loglevel=error)
-    cp "$root/ui/package-lock.json" "$stamp"
+for dir in ui tests/e2e; do
+    stamp="$root/$dir/node_modules/.digimed-lock"
+    if [ ! -f "$stamp" ] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then
+        (cd "$root/$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
+        cp "$root/$dir/package-lock.json" "$stamp"
+    fi
+done
+
+# tauri-driver (the WebDriver front of the console for the end-to-end tests), built once into a
+# cache folder outside the checkout. The 2.x line: crates.io's newest is an alpha of the next.
+tools="${DIGIMED_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/digimed-tools}"
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+    echo "installing tauri-driver into $tools"
+    env -u CARGO_TARGET_DIR cargo install --quiet --locked tauri-driver --version '^2' --root "$tools"
 fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: every test — Rust unit and integration tests against a real PostgreSQL (one
-# fresh database per test), the UI's component tests, and the OS-keyring test on a private
-# D-Bus session. Uses DATABASE_URL when set (its non-owner logins must use password auth);
-# otherwise the project's private cluster.
+# fresh database per test), the UI's component tests, the UI's browser tests (Chromium, the
+# console's commands answered in the page), the end-to-end tests of the built console (WebKit
+# under Xvfb through tauri-driver, a database of their own with the demo data, `digimed serve`),
+# and the OS-keyring test on a private D-Bus session. Uses DATABASE_URL when set (its non-owner
+# logins must use password auth); otherwise the project's private cluster.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,8 +19,15 @@ echo "== UI: type check, build, component tests"
 npm --prefix ui run --silent build
 npm --prefix ui test --silent
 
+echo "== UI: browser tests (Chromium, the console's commands answered in the page)"
+npm --prefix ui run --silent test:browser
+
 echo "== Rust: unit and integration tests (real PostgreSQL)"
 cargo test --workspace --locked
+
+echo "== End to end: the built console under Xvfb through tauri-driver, on PostgreSQL with demo data"
+cargo build --locked -p digimed-cli -p digimed-console
+npm --prefix tests/e2e test --silent
 
 echo "== OS keyring (Secret Service on a private D-Bus session)"
 keyring_home="$(mktemp -d)"

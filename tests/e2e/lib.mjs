@@ -1,0 +1,518 @@
+// What the end-to-end run and the console benchmark share: the processes they start (Xvfb, a
+// private D-Bus session with a keyring, `digimed serve`, tauri-driver, and through it the console
+// itself) and stop again whatever happens, a throw-away database on the project's PostgreSQL,
+// and WebDriver helpers for the real webview.
+
+import { spawn, spawnSync } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Builder, By, until } from "selenium-webdriver";
+
+export { By, until };
+
+export const checkout = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(checkout, "target");
+export const bin = {
+  console: process.env.DIGIMED_CONSOLE_BIN ?? join(targetDir, "debug/digimed-console"),
+  digimed: process.env.DIGIMED_BIN ?? join(targetDir, "debug/digimed"),
+};
+
+/** Where screenshots go (git-ignored); DIGIMED_E2E_ARTIFACTS overrides. */
+export const artifacts = resolve(process.env.DIGIMED_E2E_ARTIFACTS ?? join(checkout, "tests/artifacts/e2e"));
+
+export function log(...parts) {
+  process.stderr.write(`[e2e] ${parts.join(" ")}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every one is started in a process group of its own and that whole group is stopped
+// on the way out — normal end, a failed assertion, an exception, Ctrl-C or SIGTERM.
+
+const started = [];
+
+export function startProcess(name, command, args, options = {}) {
+  const child = spawn(command, args, {
+    stdio: options.stdio ?? ["ignore", "pipe", "pipe"],
+    env: options.env ?? process.env,
+    detached: true,
+  });
+  child.label = name;
+  child.output = "";
+  const keep = (chunk) => {
+    child.output += chunk.toString();
+    if (child.output.length > 200_000) child.output = child.output.slice(-100_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.exited = new Promise((ok) => child.on("exit", (code, signal) => ok({ code, signal })));
+  child.on("error", (e) => {
+    child.output += `\n${e.message}`;
+  });
+  started.push(child);
+  return child;
+}
+
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops one started process and everything in its group: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProcess(child, graceMs = 3000) {
+  if (!child?.pid) return;
+  const index = started.indexOf(child);
+  if (index >= 0) started.splice(index, 1);
+  try {
+    process.kill(-child.pid, child.stopSignal ?? "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
+  if (groupAlive(child.pid)) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Stops every process still running, newest first. */
+export async function stopAll() {
+  for (const child of [...started].reverse()) await stopProcess(child);
+}
+
+const cleanups = [];
+/** Runs `fn` on the way out (after the processes are stopped), once. */
+export function onExit(fn) {
+  cleanups.push(fn);
+}
+
+export async function shutdown() {
+  await stopAll();
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()();
+    } catch (e) {
+      log("cleanup failed:", e.message);
+    }
+  }
+}
+
+process.on("exit", () => {
+  // Last resort when the run ends without `shutdown` (e.g. an uncaught error): no waiting here.
+  for (const child of started) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything`);
+    shutdown().finally(() => process.exit(130));
+  });
+}
+
+export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+export async function waitFor(what, check, timeoutMs = 20_000, everyMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+function run(command, args, options = {}) {
+  const r = spawnSync(command, args, { encoding: "utf8", ...options });
+  if (r.error) throw new Error(`${command}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The desktop: Xvfb, and a private D-Bus session bus with an unlocked throw-away keyring, all in
+// a temporary HOME so nothing of the machine's own settings or secrets is read or written.
+
+export async function startDesktop() {
+  const home = mkdtempSync(join(tmpdir(), "digimed-e2e-home-"));
+  onExit(() => rmSync(home, { recursive: true, force: true }));
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_RUNTIME_DIR: home,
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_CACHE_HOME: join(home, "cache"),
+  };
+  for (const dir of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME]) mkdirSync(dir, { recursive: true });
+
+  // Xvfb picks a free display itself and writes its number to fd 3.
+  const xvfb = startProcess("Xvfb", "Xvfb", ["-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    env,
+  });
+  let display = "";
+  xvfb.stdio[3].on("data", (d) => (display += d.toString()));
+  await waitFor("Xvfb to report its display", () => /\d+\n/.test(display) || xvfb.exitCode !== null, 15_000);
+  if (!/\d+\n/.test(display)) throw new Error(`Xvfb did not start: ${xvfb.output}`);
+  env.DISPLAY = `:${display.trim()}`;
+
+  const bus = startProcess("dbus-daemon", "dbus-daemon", ["--session", "--nofork", "--nopidfile", "--print-address=1"], { env });
+  await waitFor("the D-Bus session bus", () => bus.output.includes("unix:") || bus.exitCode !== null, 10_000);
+  const address = bus.output.split("\n").find((l) => l.startsWith("unix:"));
+  if (!address) throw new Error(`dbus-daemon did not start: ${bus.output}`);
+  env.DBUS_SESSION_BUS_ADDRESS = address.trim();
+
+  const keyring = startProcess("gnome-keyring-daemon", "gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env,
+  });
+  keyring.stdin.end("throw-away");
+  // The keyring owns its bus name once it is ready.
+  await waitFor(
+    "the keyring on the session bus",
+    () =>
+      spawnSync("dbus-send", ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"], {
+        env,
+        encoding: "utf8",
+      }).stdout?.includes("boolean true"),
+    10_000,
+    100,
+  ).catch(() => log("no keyring on the bus; the console will say that passwords cannot be remembered"));
+  log(`desktop ${env.DISPLAY}, private D-Bus session and keyring in ${home}`);
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The database: a database of its own on the server DATABASE_URL names (the project's private
+// cluster when scripts/test.sh started it), dropped again with its staff logins at the end.
+
+const pgbin = (() => {
+  const dirs = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b)) : [];
+  const last = dirs.at(-1);
+  return last ? `/usr/lib/postgresql/${last}/bin` : "";
+})();
+
+/** `url` with another database name. */
+export function withDatabase(url, name) {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** The server address the sign-in screen suggests: the URL without any user or password. */
+export function serverOf(url) {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.toString();
+}
+
+export function psql(url, sql) {
+  return run(join(pgbin, "psql"), [url, "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-c", sql]).trim();
+}
+
+const quoteIdent = (s) => `"${s.replace(/"/g, '""')}"`;
+
+/** Drops a database and the given login roles (cluster-wide), ignoring what is already gone. */
+export function dropDatabase(ownerUrl, name, logins = []) {
+  const admin = withDatabase(ownerUrl, "postgres");
+  psql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  for (const login of logins) psql(admin, `DROP ROLE IF EXISTS ${quoteIdent(login)}`);
+}
+
+/** `digimed …` on the database `url` names; returns standard output. */
+export function digimed(url, args, { input, env = {} } = {}) {
+  return run(bin.digimed, args, { env: { ...process.env, DATABASE_URL: url, ...env }, input });
+}
+
+/**
+ * A fresh demo database: migrated, data keys in a key file, the ICPC-2 list imported and the demo
+ * seeded with logins of its own domain. Returns its URL, key file and the demo's sign-ins.
+ */
+export function demoDatabase(ownerUrl) {
+  const suffix = randomBytes(4).toString("hex");
+  const name = `digimed_e2e_${suffix}`;
+  const work = mkdtempSync(join(tmpdir(), "digimed-e2e-keys-"));
+  const keyFile = join(work, "keys.json");
+  const env = { DIGIMED_KEY_FILE: keyFile };
+  psql(withDatabase(ownerUrl, "postgres"), `CREATE DATABASE ${quoteIdent(name)}`);
+  const url = withDatabase(ownerUrl, name);
+  let logins = [];
+  onExit(() => {
+    dropDatabase(ownerUrl, name, logins);
+    rmSync(work, { recursive: true, force: true });
+    log(`dropped database ${name} and its ${logins.length} logins`);
+  });
+  digimed(url, ["db", "migrate"], { env });
+  digimed(url, ["keys", "init"], { env });
+  const icpc2 = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "../shared/data/icpc2/ICPC2.json");
+  if (!existsSync(icpc2)) throw new Error(`the ICPC-2 list is needed at ${icpc2} (or set DIGIMED_ICPC2_FILE)`);
+  digimed(url, ["icpc2", "import", icpc2], { env });
+  const seeded = JSON.parse(digimed(url, ["db", "seed-demo", "--login-domain", `e2e-${suffix}.digimed.test`, "--json"], { env }));
+  logins = seeded.staff.map((s) => s.login);
+  // The first staff member of each role (the demo has two doctors).
+  const staff = Object.fromEntries([...seeded.staff].reverse().map((s) => [s.role, s]));
+  log(`database ${name}: demo seeded (${logins.length} staff logins)`);
+  return { name, url, keyFile, staff, partner: seeded.partner };
+}
+
+// ---------------------------------------------------------------------------------------------
+// `digimed serve` and the partner webhook.
+
+export async function startService(url, keyFile, env) {
+  const service = startProcess("digimed serve", bin.digimed, ["serve", "--listen", "127.0.0.1:0", "--no-webhook-worker"], {
+    env: { ...env, DATABASE_URL: url, DIGIMED_KEY_FILE: keyFile },
+  });
+  // It shuts down cleanly on Ctrl-C.
+  service.stopSignal = "SIGINT";
+  const address = await waitFor(
+    "digimed serve to listen",
+    () => {
+      if (service.exitCode !== null) throw new Error(`digimed serve stopped: ${service.output}`);
+      return service.output.match(/listening on (http:\/\/[\d.:]+)/)?.[1];
+    },
+    20_000,
+  );
+  log(`digimed serve at ${address}`);
+  return address;
+}
+
+/** Posts a referral to the service's Pridok webhook, signed as Standard Webhooks prescribes. */
+export async function postReferral(service, partner, referral) {
+  const body = JSON.stringify(referral);
+  const id = `msg_${randomBytes(8).toString("hex")}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const key = partner.secret.startsWith("whsec_") ? Buffer.from(partner.secret.slice(6), "base64") : Buffer.from(partner.secret, "utf8");
+  const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
+  const response = await fetch(`${service}/v1/webhooks/pridok?partner=${encodeURIComponent(partner.name)}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": `v1,${signature}`,
+    },
+    body,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** A synthetic national id number (month + 80) for a birth date in 1900–1999; passes the checks. */
+export function syntheticNationalId(year, month, day) {
+  const two = (n) => String(n).padStart(2, "0");
+  for (let individual = 100; individual < 500; individual++) {
+    const d = [...`${two(day)}${two(month + 80)}${two(year % 100)}${String(individual).padStart(3, "0")}`].map(Number);
+    const check = (w) => {
+      const r = 11 - (w.reduce((s, x, i) => s + x * d[i], 0) % 11);
+      return r === 11 ? 0 : r;
+    };
+    const k1 = check([3, 7, 6, 1, 8, 9, 4, 5, 2]);
+    if (k1 === 10) continue;
+    d.push(k1);
+    const k2 = check([5, 4, 3, 2, 7, 6, 5, 4, 3, 2]);
+    if (k2 === 10) continue;
+    d.push(k2);
+    return d.join("");
+  }
+  throw new Error("no synthetic national id for that date");
+}
+
+// ---------------------------------------------------------------------------------------------
+// tauri-driver and WebDriver sessions on the real console.
+
+function tauriDriverPath() {
+  if (process.env.TAURI_DRIVER) return process.env.TAURI_DRIVER;
+  // Where scripts/deps.sh installs it.
+  const tools = process.env.DIGIMED_TOOLS ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/root", ".cache"), "digimed-tools");
+  const local = join(tools, "bin/tauri-driver");
+  return existsSync(local) ? local : "tauri-driver";
+}
+
+/** Starts tauri-driver (which starts WebKitWebDriver) on free ports; returns its URL. */
+export async function startDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = startProcess("tauri-driver", tauriDriverPath(), ["--port", String(port), "--native-port", String(nativePort)], { env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    "tauri-driver to answer",
+    async () => {
+      if (driver.exitCode !== null) throw new Error(`tauri-driver stopped: ${driver.output}`);
+      try {
+        const r = await fetch(`${url}/status`);
+        return r.status < 500;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    100,
+  );
+  log(`tauri-driver at ${url}`);
+  return url;
+}
+
+/** Starts the console through WebDriver: a new session is a new console process. */
+export async function openConsole(driverUrl) {
+  if (!existsSync(bin.console)) throw new Error(`the console is not built: ${bin.console} (cargo build -p digimed-console)`);
+  const driver = await new Builder()
+    .usingServer(driverUrl)
+    .withCapabilities({ browserName: "wry", "tauri:options": { application: bin.console } })
+    .build();
+  await driver.manage().setTimeouts({ implicit: 0, script: 30_000 });
+  return driver;
+}
+
+export async function find(driver, css, timeoutMs = 20_000) {
+  return driver.wait(until.elementLocated(By.css(css)), timeoutMs, `waiting for ${css}`);
+}
+
+export async function text(driver, css) {
+  const element = await find(driver, css);
+  return driver.executeScript((el) => el.textContent.trim(), element);
+}
+
+/** Waits until `fn` (run in the page, with `args`) returns something truthy; returns it. */
+export async function waitInPage(driver, what, fn, args = [], timeoutMs = 20_000) {
+  return driver.wait(async () => driver.executeScript(`return (${fn})(...arguments)`, ...args), timeoutMs, `waiting for ${what}`);
+}
+
+/** Chooses an option of a <select> the way a person does, with the change event the UI listens to. */
+export async function choose(driver, css, value) {
+  await find(driver, css);
+  await driver.executeScript(
+    (css, value) => {
+      const select = document.querySelector(css);
+      select.value = value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    },
+    css,
+    value,
+  );
+}
+
+/** Switches the console's language with its own switch, wherever it is shown. */
+export async function setLanguage(driver, language) {
+  const css = (await driver.findElements(By.css("#shell-language"))).length ? "#shell-language" : "#signin-language";
+  await choose(driver, css, language);
+  await waitInPage(driver, `the page in ${language}`, (l) => document.documentElement.lang === l, [language]);
+}
+
+let shotNumber = 0;
+/** Saves what the console shows as tests/artifacts/e2e/NN-name.png and prints the path. */
+export async function screenshot(driver, name) {
+  mkdirSync(artifacts, { recursive: true });
+  // Let the last render and any transition settle.
+  await driver.executeAsyncScript((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 150))));
+  const path = join(artifacts, `${String(++shotNumber).padStart(2, "0")}-${name}.png`);
+  writeFileSync(path, await driver.takeScreenshot(), "base64");
+  console.log(`screenshot: ${path}`);
+  return path;
+}
+
+/** Fills the sign-in form and submits it. */
+export async function signIn(driver, who, { password = who.password } = {}) {
+  await find(driver, "#signin-username");
+  for (const [css, value] of [["#signin-username", who.login], ["#signin-password", password]]) {
+    const input = await find(driver, css);
+    await input.clear();
+    await driver.executeScript((el) => {
+      el.value = "";
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    }, input);
+    if (value) await input.sendKeys(value);
+  }
+  await (await find(driver, "form button[type=submit]")).click();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The console's processes, for the benchmark: the app and its WebKit children, by /proc.
+
+function children(pid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The pid of the running console (the one process whose executable is the built binary). */
+export function consolePid() {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) === bin.console) return Number(entry);
+    } catch {
+      // Not ours to read, or gone.
+    }
+  }
+  return null;
+}
+
+/** The app and every process below it, with their command names. */
+export function processTree(pid) {
+  const all = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift();
+    let name = "?";
+    try {
+      name = readFileSync(`/proc/${p}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    all.push({ pid: p, name });
+    queue.push(...children(p));
+  }
+  return all;
+}
+
+/** Proportional set size of a process in kB, from /proc/<pid>/smaps_rollup. */
+export function pssKb(pid) {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  return Number(rollup.match(/^Pss:\s+(\d+) kB/m)?.[1] ?? 0);
+}
+
+/** How long ago the process was spawned, in milliseconds (the kernel counts in 10 ms ticks). */
+export function processAgeMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  return uptime * 1000 - (startTicks * 1000) / clockTicks;
+}
+
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;

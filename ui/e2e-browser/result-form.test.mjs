@@ -1,0 +1,187 @@
+// The doctor's side: pick next, start, and the result form — ICPC-2 type-ahead that searches as
+// the doctor types, errors next to their field (the console's own and the core's), and a result
+// filed only when every field is right.
+
+import assert from "node:assert/strict";
+import { after, afterEach, before, beforeEach, describe, test } from "node:test";
+import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+
+let ui;
+let browser;
+let page;
+before(async () => {
+  ui = await serveUi();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.stop();
+});
+beforeEach(async () => {
+  page = await openConsole(browser, ui.url, "en");
+  await signIn(page, "doctor");
+  await page.locator(".data-table tbody tr").first().waitFor();
+});
+afterEach(async () => {
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+/** Opens Nora Vik's consultation, which the demo has in progress with this doctor. */
+async function openInProgress() {
+  const row = page.locator(".data-table tbody tr", { hasText: "Nora Vik" });
+  await row.locator("button", { hasText: "Open" }).click();
+  await page.locator(".result-form").waitFor();
+  assert.equal(await page.locator("#screen-title").textContent(), "Nora Vik");
+}
+
+async function submit() {
+  await page.locator(".result-form button[type=submit]").click();
+}
+
+async function errorOf(field) {
+  const error = page.locator(`#result-${field}-error`);
+  await error.waitFor({ timeout: 5000 });
+  const input = page.locator(`#result-${field}`);
+  assert.equal(await input.getAttribute("aria-invalid"), "true");
+  assert.match((await input.getAttribute("aria-describedby")) ?? "", new RegExp(`result-${field}-error`));
+  await page.waitForFunction((id) => document.activeElement?.id === id, `result-${field}`, { timeout: 2000 });
+  return (await error.textContent()).trim();
+}
+
+/** Types into the ICPC-2 field and waits for the suggestions of exactly that text. */
+async function typeCode(text) {
+  const input = page.locator("#result-icpc2");
+  await input.fill("");
+  await input.pressSequentially(text, { delay: 30 });
+  await page.locator("#result-icpc2-list").waitFor();
+  await page.waitForFunction(
+    (text) => {
+      const last = window.__digimed.calls.filter((c) => c.cmd === "icpc2_search").at(-1);
+      return last?.args.query === text && last.answered;
+    },
+    text,
+  );
+  // The answer is rendered on the next frames.
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+}
+
+async function options() {
+  return page.locator("#result-icpc2-list [role=option]").allTextContents();
+}
+
+describe("the doctor's result form", () => {
+  test("my consultations lists only mine; the one in progress has the result form", async () => {
+    const names = await page.locator(".data-table tbody tr td:first-child").allTextContents();
+    assert.deepEqual(names, ["Nora Vik"], "only the open consultations assigned to this doctor");
+    await shot(page, "doctor-mine-en");
+    await openInProgress();
+    await shot(page, "doctor-workspace-en");
+  });
+
+  test("the ICPC-2 field searches as the doctor types, by code and by words", async () => {
+    await openInProgress();
+    await typeCode("r7");
+    const byCode = await options();
+    assert.ok(byCode.length > 3, `several R7x codes (got ${byCode.length})`);
+    for (const o of byCode) assert.match(o, /^R7\d/);
+
+    await typeCode("hoste");
+    const byWord = await options();
+    assert.equal(byWord[0], "R05 Hoste", "the title that is the word itself comes first");
+    assert.ok(!byWord.some((o) => o.startsWith("R71 ")), "words match from their start: Kikhoste is not a hit");
+    // Words match from their start, accents folded as the core does: "ovre luftvei" finds R74.
+    await typeCode("ovre luftvei");
+    assert.deepEqual(await options(), ["R74 Akutt øvre luftveisinfeksjon"]);
+
+    await typeCode("qqzzy");
+    assert.equal(await page.locator("#result-icpc2-list .typeahead-empty").textContent(), "No matching code.");
+    assert.equal(await page.locator("#result-icpc2").getAttribute("aria-expanded"), "true");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.locator("#result-icpc2-list").count(), 0, "Escape closes the list");
+  });
+
+  test("arrow keys move through the suggestions and Enter chooses one", async () => {
+    await openInProgress();
+    await typeCode("r7");
+    const input = page.locator("#result-icpc2");
+    const first = await options();
+    assert.equal(await input.getAttribute("aria-activedescendant"), "result-icpc2-list-0");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await input.getAttribute("aria-activedescendant"), "result-icpc2-list-2");
+    assert.equal(await page.locator("#result-icpc2-list-2").getAttribute("aria-selected"), "true");
+    await page.keyboard.press("ArrowUp");
+    await shot(page, "doctor-typeahead-en");
+    await page.keyboard.press("Enter");
+    const chosen = first[1];
+    assert.equal(await input.inputValue(), chosen.slice(0, 3));
+    assert.equal(await page.locator(".typeahead-chosen").textContent(), chosen);
+    assert.equal(await page.locator("#result-icpc2-list").count(), 0);
+  });
+
+  test("errors appear next to their field, and nothing is filed until all are right", async () => {
+    await openInProgress();
+    // The form's own checks: a code and an outcome are required; the console is not called.
+    await submit();
+    assert.equal(await errorOf("icpc2"), "Required.");
+    assert.equal((await calls(page, "complete_with_result")).length, 0);
+
+    await typeCode("ovre luftvei");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.inputValue("#result-icpc2"), "R74");
+    await submit();
+    assert.equal(await errorOf("outcome"), "Required.");
+    assert.equal(await page.locator("#result-icpc2-error").count(), 0, "the fixed field's error is gone");
+    assert.equal((await calls(page, "complete_with_result")).length, 0);
+
+    // The core's checks come back with the field named, and are shown under that field.
+    await page.selectOption("#result-outcome", "helped");
+    await page.fill("#result-notes", "Sore throat for three days, no fever. Rest and fluids.");
+    await page.fill("#result-policy_number", "44-1002");
+    await submit();
+    assert.equal(await errorOf("policy_number"), "The policy number has digits only.");
+    await shot(page, "doctor-result-error-en");
+
+    await page.fill("#result-policy_number", "4410029381");
+    await page.fill("#result-patient_ssn", "12345678901");
+    await submit();
+    assert.match(await errorOf("patient_ssn"), /^The patient's national id is not valid/);
+    assert.equal(await page.locator("#result-policy_number-error").count(), 0);
+    const consultationId = (await calls(page, "complete_with_result"))[0].id;
+    assert.deepEqual(await page.evaluate((id) => window.__digimed.results(id), consultationId), [], "nothing filed");
+    assert.equal(await page.evaluate((id) => window.__digimed.consultation(id).state, consultationId), "in_progress");
+
+    await page.fill("#result-patient_ssn", "");
+    await submit();
+    await page.locator(".alert-info", { hasText: "Consultation completed and result filed." }).waitFor();
+    const sent = (await calls(page, "complete_with_result")).at(-1);
+    assert.deepEqual(sent.input, {
+      icpc2: "R74",
+      outcome: "helped",
+      notes: "Sore throat for three days, no fever. Rest and fluids.",
+      policy_number: "4410029381",
+      patient_ssn: null,
+      patient_job_description: null,
+    });
+    const filed = await page.evaluate((id) => window.__digimed.results(id), consultationId);
+    assert.equal(filed.length, 1);
+    assert.equal(filed[0].icpc2.code, "R74");
+    // Back on my consultations, which no longer lists the completed one.
+    await page.locator(".data-table tbody td.muted").waitFor();
+    assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Nora Vik" }).count(), 0);
+  });
+
+  test("pick next takes the longest-waiting referral; start shows the room links and the form", async () => {
+    await page.locator("button", { hasText: "Pick next" }).click();
+    await page.locator("#screen-title", { hasText: "Jonas Myhre" }).waitFor();
+    assert.equal((await page.locator(".workspace .badge-state").textContent()).trim(), "Assigned");
+    assert.equal(await page.locator(".result-form").count(), 0, "no result form before the consultation starts");
+    await page.locator("button", { hasText: "Start consultation" }).click();
+    await page.locator(".rooms").waitFor();
+    assert.match(await page.locator(".rooms").textContent(), /https:\/\/meet\.digimed\.test\/video\//);
+    assert.equal((await page.locator(".workspace .badge-state").textContent()).trim(), "In progress");
+    await page.locator(".result-form").waitFor();
+    await shot(page, "doctor-started-en");
+  });
+});

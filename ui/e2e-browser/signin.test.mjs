@@ -1,0 +1,121 @@
+// Sign-in: each error is shown next to the field it is about (or as one alert when it is about no
+// field), in the chosen language, and a successful sign-in leads to the signed-in frame.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { DEMO, calls, launch, openConsole, serveUi, shot } from "./support.mjs";
+
+let ui;
+let browser;
+before(async () => {
+  ui = await serveUi();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.stop();
+});
+
+async function submit(page, { server = DEMO.server, username = "", password = "", remember = false } = {}) {
+  await page.fill("#signin-server", server);
+  await page.fill("#signin-username", username);
+  await page.fill("#signin-password", password);
+  if (remember) await page.check("#signin-remember");
+  await page.locator("form button[type=submit]").click();
+}
+
+/** The error shown under `field`, after checking the field is marked invalid and points at it. */
+async function fieldError(page, field) {
+  const input = page.locator(`#signin-${field}`);
+  const error = page.locator(`#signin-${field}-error`);
+  await error.waitFor();
+  assert.equal(await input.getAttribute("aria-invalid"), "true");
+  assert.match((await input.getAttribute("aria-describedby")) ?? "", new RegExp(`signin-${field}-error`));
+  return (await error.textContent()).trim();
+}
+
+describe("sign-in errors", () => {
+  test("an empty username is reported under Username, which gets the focus", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, { username: "", password: "x" });
+    assert.equal(await fieldError(page, "username"), "Enter your username.");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-username");
+    assert.equal(await page.locator("#signin-password-error").count(), 0, "only the field at fault shows an error");
+    assert.equal(await page.locator(".signin-card .alert-error").count(), 0);
+    await shot(page, "signin-error-username-en");
+    await page.context().close();
+  });
+
+  test("a server that is no database URL is reported under Server", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, { server: "db.digimed-oslo.example", username: DEMO.secretary.login, password: "x" });
+    assert.match(await fieldError(page, "server"), /must be a database URL/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-server");
+    assert.equal(await page.locator("#signin-username-error").count(), 0);
+    await page.context().close();
+  });
+
+  test("a database that does not exist is reported under Server", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, {
+      server: "postgres://db.digimed-oslo.example:5432/digimedd",
+      username: DEMO.secretary.login,
+      password: DEMO.secretary.password,
+    });
+    assert.equal(await fieldError(page, "server"), "That database does not exist on the server.");
+    await page.context().close();
+  });
+
+  test("a wrong password is one alert about no field, and the password is cleared", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, { username: DEMO.secretary.login, password: "not-the-password" });
+    const alert = page.locator(".signin-card .alert-error");
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /Could not sign in.*Wrong username or password\./);
+    assert.equal(await page.locator(".field-error").count(), 0, "no field is blamed");
+    assert.equal(await page.inputValue("#signin-password"), "");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-password");
+    assert.equal(await page.locator(".shell-nav").count(), 0, "still signed out");
+    await shot(page, "signin-error-password-en");
+    await page.context().close();
+  });
+
+  test("a keyring that cannot save the password is reported under Remember me", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, { username: DEMO.secretary.login, password: DEMO.secretary.password, remember: true });
+    assert.match(await fieldError(page, "remember"), /could not be saved.*Untick "Remember me"/);
+    assert.equal(await page.locator(".shell-nav").count(), 0);
+    await page.context().close();
+  });
+
+  test("in Norwegian the labels are in bokmål and a field error still sits under its field", async () => {
+    const page = await openConsole(browser, ui.url, "nb");
+    assert.equal(await page.locator("label[for=signin-username]").textContent(), "Brukernavn");
+    assert.equal(await page.locator("label[for=signin-password]").textContent(), "Passord");
+    assert.equal(await page.locator("#signin-title").textContent(), "Logg inn");
+    await submit(page, { username: DEMO.secretary.login, password: "" });
+    assert.equal(await fieldError(page, "password"), "Enter your password.");
+    await shot(page, "signin-error-password-nb");
+    // Switching the language on the sign-in screen changes it at once.
+    await page.selectOption("#signin-language", "en");
+    assert.equal(await page.locator("label[for=signin-username]").textContent(), "Username");
+    await page.context().close();
+  });
+
+  test("the right password signs in, and the form sends exactly what was typed", async () => {
+    const page = await openConsole(browser, ui.url, "en");
+    await submit(page, { username: DEMO.secretary.login, password: DEMO.secretary.password });
+    await page.locator(".shell-nav").waitFor();
+    assert.equal(await page.locator(".shell-name").textContent(), DEMO.secretary.name);
+    const sent = await calls(page, "sign_in");
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0], {
+      server: DEMO.server,
+      username: DEMO.secretary.login,
+      password: DEMO.secretary.password,
+      remember: false,
+    });
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+  });
+});

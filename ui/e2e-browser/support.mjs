@@ -1,0 +1,114 @@
+// What the browser tests share: the built UI (with the stand-in backend) served on loopback,
+// Debian's Chromium driven by playwright-core, and signing in as a demo staff member.
+
+import { createServer } from "node:http";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+export const checkout = resolve(here, "../..");
+const dist = join(here, "dist");
+
+/** Screenshots of the browser tests, beside the end-to-end run's (git-ignored). */
+export const artifacts = resolve(checkout, "tests/artifacts/browser");
+
+/** The demo clinic's sign-ins (see harness/backend.ts). */
+export const DEMO = {
+  server: "postgres://db.digimed-oslo.example:5432/digimed",
+  secretary: { login: "sara.lie@demo.digimed.test", password: "demo-secretary", name: "Sara Lie" },
+  doctor: { login: "anders.moe@demo.digimed.test", password: "demo-doctor", name: "Dr. Anders Moe" },
+  customer_support: { login: "ola.brekke@demo.digimed.test", password: "demo-customer_support", name: "Ola Brekke" },
+  admin: { login: "hanne.strand@demo.digimed.test", password: "demo-admin", name: "Hanne Strand" },
+};
+
+/**
+ * The ICPC-2 list is licensed and not part of the repository: like the Rust tests, the browser
+ * tests read the copy beside the checkout (or DIGIMED_ICPC2_FILE).
+ */
+function icpc2List() {
+  const file = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "../shared/data/icpc2/ICPC2.json");
+  if (!existsSync(file)) throw new Error(`the ICPC-2 list is needed at ${file} (or set DIGIMED_ICPC2_FILE)`);
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
+
+/** Serves the built harness on 127.0.0.1 (a free port); returns its URL and a stop function. */
+export async function serveUi() {
+  if (!existsSync(join(dist, "index.html"))) {
+    throw new Error("the UI harness is not built: run `npm run test:browser` (it builds e2e-browser/dist first)");
+  }
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    const file = join(dist, path === "/" ? "index.html" : path);
+    if (!file.startsWith(dist) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, stop: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** Debian's Chromium, headless (no browser download: CHROMIUM_PATH or /usr/bin/chromium). */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    // Root (CI, containers) cannot use Chromium's sandbox.
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+}
+
+/**
+ * A fresh page on the console in `language` ("nb" or "en"), with the stand-in backend fed the
+ * ICPC-2 list. Each page is a new browser context: nothing is remembered between tests.
+ */
+export async function openConsole(browser, url, language = "en") {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: language === "nb" ? "nb-NO" : "en-GB",
+  });
+  await context.addInitScript(
+    ({ codes, language }) => {
+      window.__DIGIMED_ICPC2__ = codes;
+      localStorage.setItem("digimed.language", language);
+    },
+    { codes: icpc2List(), language },
+  );
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(url);
+  await page.locator("#signin-username").waitFor();
+  page.problems = problems;
+  return page;
+}
+
+/** Signs in through the form as one of DEMO's staff members and waits for the signed-in frame. */
+export async function signIn(page, role) {
+  const who = DEMO[role];
+  await page.fill("#signin-server", DEMO.server);
+  await page.fill("#signin-username", who.login);
+  await page.fill("#signin-password", who.password);
+  await page.locator("form button[type=submit]").click();
+  await page.locator(".shell-nav").waitFor();
+}
+
+/** Saves a screenshot under tests/artifacts/browser/ and returns its path. */
+export async function shot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Every command the UI sent so far, from the stand-in backend's log. */
+export function calls(page, cmd) {
+  return page.evaluate((cmd) => window.__digimed.calls.filter((c) => c.cmd === cmd).map((c) => c.args), cmd);
+}
