@@ -12,3 +12,7 @@ mod onboarding_http;
 mod entry_points;
 mod webhooks_out;
 mod results;
+mod hostile_http;
+mod hostile_search;
+mod access_http;
+mod log_scrub;

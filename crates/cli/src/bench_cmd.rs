@@ -44,6 +44,9 @@ pub enum BenchCommand {
     /// Onboarding (seed 002) at concurrency 1 and 8 next to a raw-SQL baseline doing the same
     /// inserts, on a throw-away database.
     Onboarding(crate::patients_cmd::BenchOnboardingArgs),
+    /// `digimed serve` on loopback under concurrent onboardings and signed referral webhooks:
+    /// requests/s, p50/p95/p99 latency and errors per kind; `--soak-minutes` also tracks memory.
+    Serve(crate::bench_serve::BenchServeArgs),
 }
 
 fn err(e: impl std::fmt::Display) -> Error {
@@ -54,6 +57,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> Result<(), Error> {
     let (historical, open, doctors, picks, listings, keep) = match command {
         BenchCommand::Queue { historical, open, doctors, picks, listings, keep } => (historical, open, doctors, picks, listings, keep),
         BenchCommand::Onboarding(args) => return crate::patients_cmd::bench_onboarding(config, args).await,
+        BenchCommand::Serve(args) => return crate::bench_serve::run(config, args).await,
     };
     let url = config.database_url()?;
     let base = db::connect_options(url)?;

@@ -2,6 +2,7 @@
 //! the console and the HTTP service.
 
 mod bench_cmd;
+mod bench_serve;
 mod patients_cmd;
 mod queue_cmd;
 
