@@ -80,9 +80,12 @@ fn oversized(field: &str) -> Vec<u8> {
     format!("{{\"{field}\": \"{}\"}}", "x".repeat(300 * 1024)).into_bytes()
 }
 
-/// The request classes every endpoint is tried with: (label, content type, body, status, code).
-/// `valid` is a valid body for the endpoint, `text_field` a string field of it.
-fn hostile_bodies(valid: &Value, text_field: &str) -> Vec<(String, Option<&'static str>, Vec<u8>, u16, &'static str)> {
+/// One hostile request class: (label, content type, body, expected status, expected code).
+type Hostile = (String, Option<&'static str>, Vec<u8>, u16, &'static str);
+
+/// The request classes every endpoint is tried with. `valid` is a valid body for the endpoint,
+/// `text_field` a string field of it.
+fn hostile_bodies(valid: &Value, text_field: &str) -> Vec<Hostile> {
     let valid_bytes = valid.to_string().into_bytes();
     let json_ct = Some("application/json");
     let with = |field: &str, value: Value| {

@@ -419,10 +419,9 @@ async fn bench(
         all.merge_from(h);
     }
     print_row("all", &all, secs);
-    let statuses = all.statuses.lock().unwrap();
+    let statuses: Vec<String> = all.statuses.lock().unwrap().iter().map(|(k, v)| format!("{k} x{v}")).collect();
     if !statuses.is_empty() {
-        let list: Vec<String> = statuses.iter().map(|(k, v)| format!("{k} x{v}")).collect();
-        println!("errors: {}", list.join(", "));
+        println!("errors: {}", statuses.join(", "));
     }
     if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
         let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
