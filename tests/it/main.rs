@@ -14,3 +14,7 @@ mod webhooks_out;
 mod results;
 mod report;
 mod consent_forms;
+mod hostile_http;
+mod hostile_search;
+mod access_http;
+mod log_scrub;

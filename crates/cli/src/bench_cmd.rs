@@ -47,6 +47,9 @@ pub enum BenchCommand {
     /// Insurer report export (.xlsx and .csv) of 100,000 consultations: time and peak memory,
     /// next to a raw-SQL read of the same rows.
     Report(crate::bench_report::BenchReportArgs),
+    /// `digimed serve` on loopback under concurrent onboardings and signed referral webhooks:
+    /// requests/s, p50/p95/p99 latency and errors per kind; `--soak-minutes` also tracks memory.
+    Serve(crate::bench_serve::BenchServeArgs),
 }
 
 fn err(e: impl std::fmt::Display) -> Error {
@@ -58,6 +61,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> Result<(), Error> {
         BenchCommand::Queue { historical, open, doctors, picks, listings, keep } => (historical, open, doctors, picks, listings, keep),
         BenchCommand::Onboarding(args) => return crate::patients_cmd::bench_onboarding(config, args).await,
         BenchCommand::Report(args) => return crate::bench_report::run(config, args).await,
+        BenchCommand::Serve(args) => return crate::bench_serve::run(config, args).await,
     };
     let url = config.database_url()?;
     let base = db::connect_options(url)?;

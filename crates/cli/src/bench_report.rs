@@ -124,7 +124,7 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
                 CASE WHEN s.state = 'cancelled' THEN 'Patient recovered' END,
                 s.created + s.wait
            FROM generate_series(1, $6) g
-          CROSS JOIN LATERAL (SELECT abs(hashint4(g)) AS h) x
+          CROSS JOIN LATERAL (SELECT abs(hashint8(g)) AS h) x
           CROSS JOIN LATERAL (
                 SELECT CASE WHEN g % 20 = 0 THEN 'cancelled' WHEN g % 20 = 1 THEN 'in_progress' ELSE 'completed' END AS state,
                        now() - interval '365 days' + (g::float8 / $6) * interval '364 days' AS created,

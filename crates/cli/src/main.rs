@@ -4,6 +4,7 @@
 mod bench_cmd;
 mod bench_report;
 mod consent_cmd;
+mod bench_serve;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;

@@ -114,11 +114,8 @@ pub async fn create_service_login(owner: &PgPool, login: &str, password: &Secret
     if taken {
         return Err(Error::field(ErrorCode::AlreadyExists, "login", "A login with this name already exists on this database server."));
     }
-    let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE digimed_service', $1::text, $2::text)")
-        .bind(login)
-        .bind(crate::staff::scram_verifier(password))
-        .fetch_one(owner)
-        .await?;
-    sqlx::raw_sql(&ddl).execute(owner).await?;
+    let mut tx = owner.begin().await?;
+    crate::staff::create_login_role(&mut tx, login, &crate::staff::scram_verifier(password), "digimed_service").await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -129,15 +129,7 @@ pub async fn add_staff(
             "A login with this e-mail address already exists on this database server.",
         ));
     }
-    // Identifiers and the verifier cannot be bind parameters in CREATE ROLE; quote them with the
-    // server's own functions.
-    let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE %I', $1::text, $2::text, $3::text)")
-        .bind(&login)
-        .bind(scram_verifier(password))
-        .bind(role.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::raw_sql(&ddl).execute(&mut *tx).await?;
+    create_login_role(&mut tx, &login, &scram_verifier(password), role.as_str()).await?;
     let id: i32 = sqlx::query_scalar(
         "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
     )
@@ -150,6 +142,33 @@ pub async fn add_staff(
     tx.commit().await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
     Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org })
+}
+
+/// Creates a login role whose password is `verifier`, a member of `in_role`, inside the caller's
+/// transaction. Identifiers and the verifier cannot be bind parameters of CREATE ROLE, so they
+/// are handed over as settings local to the transaction and the server builds the statement
+/// itself (quoting with `format`): the verifier never appears in the text of a statement, so
+/// neither the client's statement log nor the server's DDL log shows it.
+pub(crate) async fn create_login_role(conn: &mut sqlx::PgConnection, login: &str, verifier: &str, in_role: &str) -> Result<()> {
+    sqlx::query(
+        "SELECT set_config('digimed.new_login', $1, true), set_config('digimed.new_login_verifier', $2, true),
+                set_config('digimed.new_login_in_role', $3, true)",
+    )
+    .bind(login)
+    .bind(verifier)
+    .bind(in_role)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::raw_sql(
+        "DO $$ BEGIN
+           EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE %I', current_setting('digimed.new_login'),
+                          current_setting('digimed.new_login_verifier'), current_setting('digimed.new_login_in_role'));
+         END $$",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT set_config('digimed.new_login_verifier', '', true)").execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Lists staff (as the owner or any staff member).

@@ -1,7 +1,7 @@
 //! Errors as HTTP answers, in the seed's shape: `{"error": {"code", "message", "details"?}}`.
 //! The mapping from error code to HTTP status lives here and nowhere else.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use digimed_core::{Error, ErrorCode};
@@ -57,4 +57,44 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// The one place where answers the framework writes on its own (an unsupported method, a body
+/// over the limit read as raw bytes, a query string that does not parse, ...) are given the
+/// seed's error shape: every error answer that is not JSON already is rewritten here, keeping
+/// its status (and `Allow`, for 405). Installed on the whole router by [`crate::router`].
+pub async fn framework_errors_as_json(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This endpoint does not answer this HTTP method."),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge.as_str(), "The request body is too large."),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound.as_str(), "This endpoint was not found"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::InvalidJson.as_str(), "The request must have Content-Type: application/json.")
+        }
+        s if s.is_client_error() => (ErrorCode::InvalidInput.as_str(), "The request could not be read."),
+        _ => (ErrorCode::Internal.as_str(), "The request could not be completed."),
+    };
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), "request failed");
+    }
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let mut out = (status, Json(body)).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = resp.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
 }

@@ -26,6 +26,36 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+impl JsonObject {
+    /// Refuses a body with a field the endpoint does not take, so a misspelt field (say
+    /// `phone_number`) is not silently ignored. The message names the field only when it looks
+    /// like a field name, never repeating arbitrary text a caller sent.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) => {
+                let nameable = !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                let message = if nameable {
+                    format!("{k} is not a field of this request (it takes {}).", known.join(", "))
+                } else {
+                    format!("The body has a field this request does not take (it takes {}).", known.join(", "))
+                };
+                let field = if nameable { k.as_str() } else { "body" };
+                Err(ApiError(Error::field(ErrorCode::InvalidInput, field, message)))
+            }
+        }
+    }
+}
+
+/// Whether a request says its body is JSON (`application/json`, or a `+json` type).
+pub fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 fn json_rejection(r: &JsonRejection) -> Error {
     match r {
         JsonRejection::MissingJsonContentType(_) => {

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(error::framework_errors_as_json))
         .with_state(state)
 }
 

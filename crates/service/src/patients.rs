@@ -22,8 +22,10 @@ pub fn routes() -> Router<AppState> {
 async fn onboard(
     State(state): State<AppState>,
     caller: Caller,
-    JsonObject(body): JsonObject,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    body.only(&["name", "email", "phone", "organization_id"])?;
+    let JsonObject(body) = body;
     let input = OnboardInput {
         name: opt_string(&body, "name")?,
         email: opt_string(&body, "email")?,
@@ -51,8 +53,10 @@ async fn onboard(
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonObject(body): JsonObject,
+    body: JsonObject,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    body.only(&["patient_person_id", "organization_id"])?;
+    let JsonObject(body) = body;
     let input = LinkInput {
         patient_person_id: opt_int(&body, "patient_person_id")?,
         organization_id: opt_int(&body, "organization_id")?,
@@ -64,8 +68,10 @@ async fn create(
 async fn find_matches(
     State(state): State<AppState>,
     caller: Caller,
-    JsonObject(body): JsonObject,
+    body: JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    body.only(&["name", "email", "phone", "national_id", "date_of_birth"])?;
+    let JsonObject(body) = body;
     let date_of_birth = match opt_string(&body, "date_of_birth")? {
         None => None,
         Some(s) => Some(chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {

@@ -3,8 +3,10 @@
 //! `?partner=NAME`); the core does everything else (`referrals::receive`).
 //!
 //! Answers: 201 with `{"referral_id", "consultation_id", "patient_person_id"}` for a new referral,
-//! 200 with the same body for a replay, 401 for a missing, wrong or stale signature, and 422 naming
-//! the field for invalid content (nothing is written then).
+//! 200 with the same body for a replay, 401 for a missing, wrong or stale signature, 400 for a
+//! correctly signed body that is not JSON (or not sent as `application/json`), and 422 naming the
+//! field for invalid content (nothing is written then). Fields the seed does not name are kept
+//! with the stored payload.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -65,6 +67,12 @@ async fn receive(
         Ok(p) => p,
         Err(e) => return answer(e),
     };
+    if !crate::extract::has_json_content_type(&headers) {
+        return answer(digimed_core::Error::new(
+            digimed_core::ErrorCode::InvalidJson,
+            "The request must have Content-Type: application/json.",
+        ));
+    }
     match referrals::receive(&state.pool, &state.vault, &partner, &body).await {
         Ok(intake) => {
             let status = if intake.is_new() { StatusCode::CREATED } else { StatusCode::OK };

@@ -1,0 +1,483 @@
+//! `digimed bench serve`: drives the HTTP service the way the outside world does. A scratch
+//! database is created next to the one `DATABASE_URL` names (migrated, with a clinic, a support
+//! agent with an API token, a test partner with a webhook secret, and the service's own login),
+//! `digimed serve`'s router and outgoing-webhook worker are started in this process on a random
+//! loopback port, and N concurrent clients post onboardings and signed partner referrals, mixed,
+//! for D seconds. Prints requests per second, p50/p95/p99 latency and errors per kind of request.
+//! With `--soak-minutes`, runs that long and samples the process's resident memory as it goes.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use digimed_core::accounts::Accounts;
+use digimed_core::config::{AccountDirectory, Config};
+use digimed_core::keys::Vault;
+use digimed_core::referrals::{add_partner, NewPartner};
+use digimed_core::session::AppRole;
+use digimed_core::webhook_signature::{self, SigningKey};
+use digimed_core::{db, Error};
+use digimed_crypto::Secret;
+use digimed_domain::{Email, NationalId, PersonName};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+#[derive(Args)]
+pub struct BenchServeArgs {
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds of measured load (after a two-second warm-up).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Run this many minutes instead of `--seconds`, sampling the process's resident memory
+    /// every few seconds, and print its start, end and highest value.
+    #[arg(long)]
+    soak_minutes: Option<u64>,
+    /// Share of requests that are partner referral webhooks, in percent; the rest are onboardings.
+    #[arg(long, default_value_t = 50)]
+    referral_percent: u64,
+    /// Where patient accounts are created: a Clerk stand-in in this process that answers at
+    /// once, or the local account directory.
+    #[arg(long, value_enum, default_value_t = AccountsChoice::ClerkStandin)]
+    accounts: AccountsChoice,
+    /// Database connections of the service (as `digimed serve` opens).
+    #[arg(long, default_value_t = 16)]
+    connections: u32,
+    /// Keep the scratch database (and its logins) afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AccountsChoice {
+    ClerkStandin,
+    Local,
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("bench: {e}"))
+}
+
+pub async fn run(config: &Config, args: BenchServeArgs) -> Result<(), Error> {
+    let url = config.database_url()?;
+    let base = db::connect_options(url)?;
+    let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
+    let name = format!("digimed_bench_serve_{suffix}");
+    let mut admin = PgConnection::connect_with(&base.clone().disable_statement_logging()).await.map_err(Error::from)?;
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.map_err(Error::from)?;
+    let mut logins: Vec<String> = Vec::new();
+    let result = bench(config, &args, &base.clone().database(&name), &suffix, &mut logins).await;
+    if args.keep {
+        eprintln!("kept database {name}");
+    } else {
+        let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        for login in &logins {
+            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
+                .bind(login)
+                .fetch_one(&mut admin)
+                .await
+            {
+                let _ = admin.execute(ddl.as_str()).await;
+            }
+        }
+    }
+    result
+}
+
+/// Latencies in buckets 1 % wide (from 1 µs to about 27 hours), so that memory stays the same
+/// however long the run.
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    errors: AtomicU64,
+    statuses: Mutex<BTreeMap<String, u64>>,
+    max_us: AtomicU64,
+}
+
+const GROWTH: f64 = 1.01;
+
+impl Histogram {
+    fn new() -> Histogram {
+        Histogram {
+            buckets: (0..2600).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            statuses: Mutex::new(BTreeMap::new()),
+            max_us: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, d: Duration) {
+        let us = d.as_micros().max(1) as f64;
+        let i = ((us.ln() / GROWTH.ln()) as usize).min(self.buckets.len() - 1);
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.max_us.fetch_max(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn error(&self, what: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *self.statuses.lock().unwrap().entry(what).or_insert(0) += 1;
+    }
+
+    /// The latency below which `p` of the recorded requests fall, in milliseconds (upper edge
+    /// of the bucket).
+    fn percentile_ms(&self, p: f64) -> f64 {
+        let total = self.count.load(Ordering::Relaxed);
+        if total == 0 {
+            return 0.0;
+        }
+        let want = ((total as f64) * p).ceil() as u64;
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= want {
+                return GROWTH.powi(i as i32 + 1) / 1000.0;
+            }
+        }
+        self.max_us.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    fn merge_from(&self, other: &Histogram) {
+        for (a, b) in self.buckets.iter().zip(&other.buckets) {
+            a.fetch_add(b.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.count.fetch_add(other.count.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.errors.fetch_add(other.errors.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.max_us.fetch_max(other.max_us.load(Ordering::Relaxed), Ordering::Relaxed);
+        let mut mine = self.statuses.lock().unwrap();
+        for (k, v) in other.statuses.lock().unwrap().iter() {
+            *mine.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+}
+
+/// Distinct synthetic national ids, without remembering the ones handed out (the soak's memory
+/// must not grow with the number of requests).
+struct Ids(AtomicU64);
+
+impl Ids {
+    fn next(&self) -> NationalId {
+        let first = chrono::NaiveDate::from_ymd_opt(1930, 1, 1).expect("a date");
+        loop {
+            let n = self.0.fetch_add(1, Ordering::Relaxed);
+            let date = first + chrono::Days::new(n / 500);
+            let individual = (n % 500) as u16 + if chrono::Datelike::year(&date) >= 2000 { 500 } else { 0 };
+            if let Some(id) = NationalId::synthetic(date, individual) {
+                return id;
+            }
+        }
+    }
+}
+
+/// A stand-in for Clerk's Backend API that answers at once: no user is ever found, every
+/// creation succeeds.
+async fn clerk_standin() -> Result<(String, tokio::sync::oneshot::Sender<()>), Error> {
+    use axum::routing::{delete, get};
+    let next = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new()
+        .route(
+            "/v1/users",
+            get(|| async { axum::Json(serde_json::json!([])) }).post(move || {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                async move { axum::Json(serde_json::json!({"id": format!("user_bench{n:08}")})) }
+            }),
+        )
+        .route("/v1/users/{id}", delete(|| async { axum::Json(serde_json::json!({"deleted": true})) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok((format!("http://{addr}/v1"), tx))
+}
+
+/// The process's resident set size in KiB (Linux), if it can be read.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Onboarding,
+    Referral,
+}
+
+async fn bench(
+    config: &Config,
+    args: &BenchServeArgs,
+    opts: &sqlx::postgres::PgConnectOptions,
+    suffix: &str,
+    logins: &mut Vec<String>,
+) -> Result<(), Error> {
+    let owner = PgPoolOptions::new().max_connections(4).connect_with(opts.clone().disable_statement_logging()).await?;
+    db::migrate(&owner).await?;
+    let clinic = digimed_core::bench::setup_clinic(&owner).await?;
+    let vault = match Vault::load(&config.key_store) {
+        Ok(v) => v,
+        Err(_) => {
+            eprintln!("note: no data keys configured; the benchmark uses throw-away keys");
+            Vault::new(digimed_crypto::DataKeys::generate())
+        }
+    };
+
+    // The caller: a support agent with an API token.
+    let email = Email::parse(&format!("bench-{suffix}-support@bench.digimed.test")).map_err(err)?;
+    let password = Secret::new(digimed_core::patients::new_token());
+    let staff = digimed_core::staff::add_staff(
+        &owner,
+        &email,
+        &PersonName::parse("Bench Support").map_err(err)?,
+        AppRole::CustomerSupport,
+        Some(clinic),
+        &password,
+    )
+    .await?;
+    logins.push(staff.login.clone());
+    let token = digimed_core::api_tokens::create(&owner, &email, Some(1)).await?.token;
+    // The partner and its webhook secret.
+    let secret = digimed_core::patients::new_token();
+    let partner = NewPartner { name: "bench-pridok", clinic_id: clinic, is_test_partner: true, deadline_working_days: 2, deal_id: None };
+    add_partner(&owner, &vault, &partner, &secret).await?;
+    let key = SigningKey::from_secret(&secret)?;
+    // The service's own login, as `digimed api-token service-login` creates it.
+    let service_login = format!("digimed_bench_svc_{suffix}");
+    let service_password = Secret::new(digimed_core::patients::new_token());
+    digimed_core::api_tokens::create_service_login(&owner, &service_login, &service_password).await?;
+    logins.push(service_login.clone());
+    owner.close().await;
+
+    let (accounts, clerk_stop, accounts_label) = match args.accounts {
+        AccountsChoice::ClerkStandin => {
+            let (api_url, stop) = clerk_standin().await?;
+            let dir = AccountDirectory::Clerk { api_url, secret_key: Secret::new(format!("sk_test_bench_{suffix}")) };
+            (Accounts::from_config(&dir)?, Some(stop), "a Clerk stand-in in this process answering at once")
+        }
+        AccountsChoice::Local => (Accounts::Local, None, "the local account directory"),
+    };
+
+    // `digimed serve`, in this process: its pool, its outgoing-webhook worker, its router.
+    let pool = PgPoolOptions::new()
+        .max_connections(args.connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts.clone().application_name("digimed").username(&service_login).password(service_password.expose()))
+        .await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = digimed_service::webhooks::Worker::new(pool.clone(), vault.clone(), Default::default());
+    let worker = tokio::spawn(worker.run(stop_rx));
+    let state = digimed_service::AppState { pool: pool.clone(), vault, accounts, phone_country: "47".into() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
+    let base = format!("http://{}", listener.local_addr().map_err(err)?);
+    let (serve_stop, serve_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(digimed_service::serve(listener, state, async {
+        let _ = serve_rx.await;
+    }));
+
+    let soak = args.soak_minutes.map(|m| Duration::from_secs(m.max(1) * 60));
+    let measured = soak.unwrap_or(Duration::from_secs(args.seconds.max(1)));
+    let clients = args.clients.max(1);
+    let share = args.referral_percent.min(100);
+    println!(
+        "serve benchmark: {clients} concurrent clients, {} {}, {share}% signed referral webhooks and {}% onboardings,",
+        if soak.is_some() { measured.as_secs() / 60 } else { measured.as_secs() },
+        if soak.is_some() { "minute(s)" } else { "s" },
+        100 - share,
+    );
+    println!(
+        "  {} build, service with {} database connections, accounts in {accounts_label}",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        args.connections.max(1)
+    );
+
+    let hist = Arc::new([Histogram::new(), Histogram::new()]);
+    let ids = Arc::new(Ids(AtomicU64::new(0)));
+    let counter = Arc::new(AtomicU64::new(0));
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().map_err(err)?;
+    let warm_up = Duration::from_secs(2);
+    let start = Instant::now();
+    let measure_from = start + warm_up;
+    let deadline = measure_from + measured;
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, hist, ids, counter, base, key) = (http.clone(), hist.clone(), ids.clone(), counter.clone(), base.clone(), key.clone());
+        let (token, suffix) = (token.expose().clone(), suffix.to_string());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let kind = if (n * 37 % 100) < share { Kind::Referral } else { Kind::Onboarding };
+                let req = match kind {
+                    Kind::Onboarding => http
+                        .post(format!("{base}/v1/patients/onboard"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "name": format!("Bench Person {n}"),
+                            "email": format!("bench.{suffix}.{n}@example.com"),
+                            "phone": format!("+479{:07}", n % 10_000_000),
+                            "organization_id": clinic,
+                        })),
+                    Kind::Referral => {
+                        let body = serde_json::json!({
+                            "JournalGuid": uuid_from(n, &suffix),
+                            "PID": ids.next().as_str(),
+                            "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
+                            "MessageTimestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                            "Firstname": "Bench",
+                            "Lastname": format!("Referral{n}"),
+                            "PhoneNumber": format!("+474{:07}", n % 10_000_000),
+                        })
+                        .to_string();
+                        let ts = chrono::Utc::now().timestamp();
+                        let id = format!("msg_bench_{n}");
+                        let sig = webhook_signature::sign(&key, &id, ts, body.as_bytes());
+                        http.post(format!("{base}/v1/webhooks/pridok"))
+                            .header("content-type", "application/json")
+                            .header("webhook-id", id)
+                            .header("webhook-timestamp", ts.to_string())
+                            .header("webhook-signature", sig)
+                            .body(body)
+                    }
+                };
+                let h = &hist[kind as usize];
+                let t = Instant::now();
+                let outcome = req.send().await;
+                let outcome = match outcome {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        // Read the whole answer, as a caller would.
+                        resp.bytes().await.map(|_| status)
+                    }
+                    Err(e) => Err(e),
+                };
+                let elapsed = t.elapsed();
+                if t < measure_from {
+                    continue;
+                }
+                match outcome {
+                    Ok(status) if status.is_success() => h.record(elapsed),
+                    Ok(status) => h.error(format!("HTTP {}", status.as_u16())),
+                    Err(e) => h.error(if e.is_timeout() { "timeout".into() } else { "connection failed".into() }),
+                }
+            }
+        }));
+    }
+
+    // Memory, sampled every five seconds (a soak also prints one line a minute).
+    let sampler = {
+        let hist = hist.clone();
+        let every = Duration::from_secs(5);
+        tokio::spawn(async move {
+            let mut samples: Vec<(Duration, u64)> = Vec::new();
+            tokio::time::sleep_until(measure_from.into()).await;
+            let mut next_minute = 60;
+            loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                if let Some(kib) = rss_kib() {
+                    let at = now - measure_from;
+                    samples.push((at, kib));
+                    if soak.is_some() && at.as_secs() >= next_minute {
+                        let done: u64 = hist.iter().map(|h| h.count.load(Ordering::Relaxed)).sum();
+                        println!("  minute {:>3}: RSS {:>7.1} MiB, {done} requests answered", at.as_secs() / 60, mib(kib));
+                        next_minute += 60;
+                    }
+                }
+                tokio::time::sleep(every.min(deadline - now)).await;
+            }
+            if let Some(kib) = rss_kib() {
+                samples.push((deadline - measure_from, kib));
+            }
+            samples
+        })
+    };
+    for t in tasks {
+        t.await.map_err(err)?;
+    }
+    let samples = sampler.await.map_err(err)?;
+
+    // Requests started during the warm-up are not counted; the rate is over the measured time.
+    let secs = measured.as_secs_f64();
+    println!("{:<11} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}", "kind", "answered", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors");
+    let all = Histogram::new();
+    for (label, h) in [("onboarding", &hist[0]), ("referral", &hist[1])] {
+        print_row(label, h, secs);
+        all.merge_from(h);
+    }
+    print_row("all", &all, secs);
+    let statuses: Vec<String> = all.statuses.lock().unwrap().iter().map(|(k, v)| format!("{k} x{v}")).collect();
+    if !statuses.is_empty() {
+        println!("errors: {}", statuses.join(", "));
+    }
+    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+        let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
+        let min = samples.iter().map(|s| s.1).min().unwrap_or(0);
+        println!(
+            "memory (RSS of this process: service, clients and stand-in): start {:.1} MiB, end {:.1} MiB, max {:.1} MiB, min {:.1} MiB ({} samples)",
+            mib(first.1),
+            mib(last.1),
+            mib(max),
+            mib(min),
+            samples.len()
+        );
+        if samples.len() >= 4 {
+            // Second half against first half, to tell a plateau from a steady climb.
+            let half = samples.len() / 2;
+            let avg = |s: &[(Duration, u64)]| s.iter().map(|x| x.1 as f64).sum::<f64>() / s.len() as f64;
+            println!(
+                "  mean RSS first half {:.1} MiB, second half {:.1} MiB",
+                avg(&samples[..half]) / 1024.0,
+                avg(&samples[half..]) / 1024.0
+            );
+        }
+    }
+
+    let _ = serve_stop.send(());
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), worker).await;
+    if let Some(stop) = clerk_stop {
+        let _ = stop.send(());
+    }
+    pool.close().await;
+    let errors = all.errors.load(Ordering::Relaxed);
+    if errors > 0 {
+        eprintln!("note: {errors} request(s) failed");
+    }
+    Ok(())
+}
+
+/// One line of the table: requests answered (with success or not) and their rate; latencies of
+/// the successful ones; errors.
+fn print_row(label: &str, h: &Histogram, secs: f64) {
+    let n = h.count.load(Ordering::Relaxed) + h.errors.load(Ordering::Relaxed);
+    println!(
+        "{label:<11} {n:>9} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+        n as f64 / secs,
+        h.percentile_ms(0.50),
+        h.percentile_ms(0.95),
+        h.percentile_ms(0.99),
+        h.max_us.load(Ordering::Relaxed) as f64 / 1000.0,
+        h.errors.load(Ordering::Relaxed)
+    );
+}
+
+/// A referral's JournalGuid, unique per run and request.
+fn uuid_from(n: u64, suffix: &str) -> String {
+    let run = u64::from_str_radix(suffix, 16).unwrap_or(0);
+    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", (run >> 32) as u32, (run >> 16) as u16, run & 0xfff, (n >> 48) & 0xfff, n & 0xffff_ffff_ffff)
+}

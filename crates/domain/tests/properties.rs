@@ -1,0 +1,160 @@
+//! Properties of the parsers that take input from outside (forms, the onboarding API, partner
+//! referrals), tried on generated input: they never panic, what they accept comes back the same
+//! when parsed again, formatting does not change the value, and their errors never repeat what
+//! was typed.
+
+use chrono::NaiveDate;
+use digimed_domain::{Email, FieldError, NationalId, NationalIdKind, PersonName, Phone};
+use proptest::prelude::*;
+
+fn date(days_since_1920: u64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Days::new(days_since_1920)
+}
+
+/// A synthetic national id (the only kind fixtures may hold) and what it was made from.
+fn any_national_id() -> impl Strategy<Value = (NationalId, NaiveDate)> {
+    (0u64..(100 * 366), 0u16..1000).prop_filter_map("no such number", |(days, individual)| {
+        NationalId::synthetic(date(days), individual).map(|id| (id, date(days)))
+    })
+}
+
+fn digits(id: &NationalId) -> Vec<u8> {
+    id.expose().bytes().map(|b| b - b'0').collect()
+}
+
+fn text(d: &[u8]) -> String {
+    d.iter().map(|n| char::from(b'0' + n)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn national_id_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..40), allow in any::<bool>()) {
+        let _ = NationalId::parse(&String::from_utf8_lossy(&bytes), allow);
+    }
+
+    #[test]
+    fn national_id_is_eleven_ascii_digits_or_refused(input in "[0-9０-９٠-٩ a\\-.]{0,16}") {
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if !(compact.len() == 11 && compact.bytes().all(|b| b.is_ascii_digit())) {
+            prop_assert!(NationalId::parse(&input, true).is_err(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_valid_national_id_round_trips(
+        (id, born) in any_national_id(),
+        spaces in proptest::collection::vec((0usize..12, "[ \t]{1,2}"), 0..4),
+    ) {
+        prop_assert_eq!(id.kind(), NationalIdKind::Synthetic);
+        prop_assert_eq!(id.birth_date(), born);
+        // Whitespace anywhere, as people type it, gives the same number.
+        let mut typed = id.expose().to_string();
+        for (at, ws) in spaces {
+            typed.insert_str(at.min(typed.len()), &ws);
+        }
+        let again = NationalId::parse(&format!(" {typed} "), true);
+        prop_assert_eq!(again.as_ref(), Ok(&id));
+        let again = again.unwrap();
+        prop_assert_eq!(again.expose(), id.expose());
+    }
+
+    #[test]
+    fn any_single_digit_change_is_refused((id, _) in any_national_id(), at in 0usize..11, delta in 1u8..10) {
+        let mut d = digits(&id);
+        d[at] = (d[at] + delta) % 10;
+        prop_assert!(NationalId::parse(&text(&d), true).is_err());
+    }
+
+    #[test]
+    fn any_swap_of_two_different_neighbouring_digits_is_refused((id, _) in any_national_id(), at in 0usize..10) {
+        let mut d = digits(&id);
+        prop_assume!(d[at] != d[at + 1]);
+        d.swap(at, at + 1);
+        prop_assert!(NationalId::parse(&text(&d), true).is_err());
+    }
+
+    #[test]
+    fn national_ids_are_never_printed((id, _) in any_national_id(), other in "[0-9]{11}") {
+        let shown = format!("{id} {id:?} {:?}", Some(&id));
+        prop_assert!(!shown.contains(id.expose()));
+        if let Err(e) = NationalId::parse(&other, false) {
+            prop_assert!(!e.to_string().contains(&other));
+            prop_assert_eq!(FieldError::field(&e), "national_id");
+        }
+    }
+
+    #[test]
+    fn phones_are_e164_and_idempotent(input in any::<String>(), country in "[0-9]{0,3}") {
+        if let Ok(p) = Phone::parse(&input, &country) {
+            let s = p.as_str();
+            prop_assert!(s.starts_with('+') && (9..=16).contains(&s.len()), "{s}");
+            prop_assert!(s[1..].bytes().all(|b| b.is_ascii_digit()) && !s[1..].starts_with('0'), "{s}");
+            prop_assert_eq!(Phone::parse(s, "1"), Ok(p.clone()));
+        }
+    }
+
+    #[test]
+    fn phone_formatting_does_not_change_the_number(
+        (country, national) in prop_oneof![
+            ("47", "[49][0-9]{7}"),
+            ("31", "6[0-9]{8}"),
+            ("44", "7[0-9]{9}"),
+        ],
+        seps in proptest::collection::vec(prop_oneof![Just(""), Just(" "), Just("-"), Just("."), Just(" - ")], 10),
+    ) {
+        let e164 = format!("+{country}{national}");
+        let p = Phone::parse(&e164, "47").unwrap();
+        prop_assert_eq!(p.as_str(), e164.as_str());
+        // Separators between the national digits, a 00 prefix, or no prefix with the default country.
+        let spaced: String = national.chars().zip(seps.iter().cycle()).map(|(c, s)| format!("{c}{s}")).collect();
+        prop_assert_eq!(Phone::parse(&format!("+{country} {spaced}"), "47"), Ok(p.clone()));
+        prop_assert_eq!(Phone::parse(&format!("00{country}{spaced}"), "1"), Ok(p.clone()));
+        prop_assert_eq!(Phone::parse(&spaced, &country), Ok(p.clone()));
+    }
+
+    #[test]
+    fn phone_errors_never_repeat_the_input(input in "[0-9+][0-9 ]{3,7}[a-z]{1,3}") {
+        let e = Phone::parse(&input, "47").unwrap_err();
+        prop_assert!(!e.to_string().contains(input.trim()));
+    }
+
+    #[test]
+    fn emails_are_lower_case_ascii_and_idempotent(input in any::<String>()) {
+        if let Ok(e) = Email::parse(&input) {
+            let s = e.as_str();
+            prop_assert!(s.is_ascii() && s.len() <= 254 && s.matches('@').count() == 1, "{s}");
+            prop_assert_eq!(s.to_ascii_lowercase(), s);
+            prop_assert_eq!(Email::parse(s), Ok(e.clone()));
+        }
+    }
+
+    #[test]
+    fn email_case_and_surrounding_space_do_not_matter(
+        input in "[A-Za-z0-9_+-]{1,10}(\\.[A-Za-z0-9]{1,5})?@[A-Za-z0-9]{1,10}(-[a-z0-9]{1,4})?\\.[A-Za-z]{2,6}",
+        pad in "[ \t]{0,2}",
+    ) {
+        let e = Email::parse(&input).unwrap();
+        prop_assert_eq!(Email::parse(&format!("{pad}{}{pad}", input.to_uppercase())), Ok(e.clone()));
+        prop_assert_eq!(Email::parse(&input.to_lowercase()), Ok(e));
+    }
+
+    #[test]
+    fn email_errors_never_repeat_the_input(local in "[a-z]{5,12}", junk in "[@ ,;]{1,3}") {
+        let input = format!("{local}{junk}");
+        if let Err(e) = Email::parse(&input) {
+            prop_assert!(!e.to_string().contains(&local));
+        }
+    }
+
+    #[test]
+    fn names_are_normalised_once(input in any::<String>()) {
+        if let Ok(n) = PersonName::parse(&input) {
+            let s = n.as_str();
+            prop_assert!(!s.chars().any(char::is_control) && s.chars().count() <= 200);
+            prop_assert!(s == s.trim() && !s.contains("  "), "{s:?}");
+            prop_assert_eq!(PersonName::parse(s), Ok(n.clone()));
+        }
+    }
+}
