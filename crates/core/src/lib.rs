@@ -10,6 +10,7 @@ pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod intake;
 pub mod icpc2;
