@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::{commands, queue_commands};
+use crate::{commands, draft_commands, queue_commands};
 
 /// Where the bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
@@ -40,6 +40,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             queue_commands::screen,
             queue_commands::screenings,
             queue_commands::watch_queue,
+            draft_commands::draft_save,
+            draft_commands::draft_load,
+            draft_commands::draft_list,
+            draft_commands::draft_discard,
         ])
         .events(collect_events![queue_commands::QueueChanged])
         .error_handling(ErrorHandlingMode::Result)

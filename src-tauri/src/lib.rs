@@ -6,6 +6,7 @@
 
 mod bindings;
 mod commands;
+mod draft_commands;
 mod queue_commands;
 mod state;
 
