@@ -12,3 +12,8 @@ mod onboarding_http;
 mod entry_points;
 mod webhooks_out;
 mod results;
+mod faults_db;
+mod faults_restart;
+mod faults_webhooks;
+mod two_services;
+mod drafts;

@@ -3,6 +3,7 @@
 
 pub mod clerk_standin;
 pub mod service;
+pub mod subscriber;
 
 use std::str::FromStr;
 use std::sync::OnceLock;
