@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
-use crate::{admin_commands, commands, patient_commands, queue_commands};
+use crate::{admin_commands, commands, draft_commands, patient_commands, queue_commands};
 
 /// Where the bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
@@ -55,6 +55,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             admin_commands::outcomes_list,
             admin_commands::outcome_add,
             admin_commands::outcome_set_active,
+            draft_commands::draft_save,
+            draft_commands::draft_load,
+            draft_commands::draft_list,
+            draft_commands::draft_discard,
         ])
         .events(collect_events![queue_commands::QueueChanged, admin_commands::ReportProgress])
         .error_handling(ErrorHandlingMode::Result)

@@ -8,6 +8,7 @@ mod bindings;
 mod admin_commands;
 mod commands;
 mod patient_commands;
+mod draft_commands;
 mod queue_commands;
 mod state;
 

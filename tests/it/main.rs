@@ -18,3 +18,8 @@ mod hostile_http;
 mod hostile_search;
 mod access_http;
 mod log_scrub;
+mod faults_db;
+mod faults_restart;
+mod faults_webhooks;
+mod two_services;
+mod drafts;

@@ -433,6 +433,29 @@ async fn clerk_429_is_retried_after_the_retry_after_delay() {
 }
 
 #[tokio::test]
+async fn clerk_that_keeps_answering_429_ends_in_clerk_api_error_and_writes_nothing() {
+    let w = world().await;
+    let s = w.db.staff(AppRole::CustomerSupport, w.org1, "rl2-s").await;
+    let mut policy = quick_retries();
+    policy.max_delay = Duration::from_secs(3);
+    let accounts = Accounts::with_policy(
+        &AccountDirectory::Clerk { api_url: w.clerk.url.clone(), secret_key: Secret::new(w.clerk.secret_key.clone()) },
+        policy,
+    )
+    .unwrap();
+    let before = footprint(&w.db).await;
+    w.clerk.fail_always(Op::Create, Fault::TooManyRequests { retry_after_secs: 1 });
+    let e = run(&s.pool, &w.db, &accounts, &input("A B", "a@example.com", "91234567", w.org1)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::ClerkApiError);
+    assert!(e.retryable);
+    // Retried after the Retry-After, and bounded by the policy (three attempts in its time budget).
+    let refused = w.clerk.calls().iter().filter(|c| c.1 == 429).count();
+    assert!((2..=3).contains(&refused), "{refused} attempts");
+    assert_eq!(footprint(&w.db).await, before, "no rows");
+    assert!(w.clerk.users().is_empty(), "no orphan Clerk account");
+}
+
+#[tokio::test]
 async fn a_creation_that_reached_clerk_is_not_repeated() {
     let w = world().await;
     let s = w.db.staff(AppRole::CustomerSupport, w.org1, "cr-s").await;

@@ -4,6 +4,7 @@
 pub mod clerk_standin;
 pub mod http;
 pub mod service;
+pub mod subscriber;
 
 use std::str::FromStr;
 use std::sync::OnceLock;

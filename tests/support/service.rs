@@ -14,7 +14,12 @@ use crate::TestDb;
 
 /// Creates a login that is a member of `digimed_service` and returns a pool signed in as it.
 pub async fn service_pool(db: &TestDb) -> PgPool {
-    let login = format!("svc_{}", &db.name[2..]);
+    service_pool_named(db, "svc").await
+}
+
+/// Like [`service_pool`], for one more service login (`prefix` tells them apart).
+pub async fn service_pool_named(db: &TestDb, prefix: &str) -> PgPool {
+    let login = format!("{prefix}_{}", &db.name[2..]);
     let password = format!("svc-{}-Pw", uuid::Uuid::new_v4().simple());
     let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE digimed_service', $1::text, $2::text)")
         .bind(&login)
@@ -67,4 +72,39 @@ pub async fn start(db: &TestDb, accounts: Accounts) -> RunningService {
         let _ = rx.await;
     }));
     RunningService { base: format!("http://{addr}"), pool, _stop: tx }
+}
+
+/// A whole `digimed serve` in the test process: the HTTP service and its outbox worker on one
+/// pool, as the command runs them. Stops when dropped.
+pub struct Instance {
+    /// e.g. `http://127.0.0.1:40123`
+    pub base: String,
+    pub pool: PgPool,
+    _stop_http: tokio::sync::oneshot::Sender<()>,
+    stop_worker: tokio::sync::watch::Sender<bool>,
+}
+
+/// Starts the service on 127.0.0.1:0 and its outbox worker, both on `pool`.
+pub async fn start_instance(
+    pool: PgPool,
+    vault: digimed_core::keys::Vault,
+    accounts: Accounts,
+    worker: digimed_service::webhooks::WorkerOptions,
+) -> Instance {
+    let state = digimed_service::AppState { pool: pool.clone(), vault: vault.clone(), accounts, phone_country: "47".to_string() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(digimed_service::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(digimed_service::webhooks::Worker::new(pool.clone(), vault, worker).run(stop_rx));
+    Instance { base: format!("http://{addr}"), pool, _stop_http: tx, stop_worker }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.stop_worker.send(true);
+    }
 }

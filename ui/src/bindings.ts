@@ -83,6 +83,14 @@ export const commands = {
 	outcomeAdd: (label: string) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_add", { label })),
 	/**  Retires an outcome or brings it back (admins). */
 	outcomeSetActive: (code: string, active: boolean) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_set_active", { code, active })),
+	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
+	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
+	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
+	draftLoad: (kind: DraftKind, subjectId: number) => typedError<DraftContent | null, Error>(__TAURI_INVOKE("draft_load", { kind, subjectId })),
+	/**  Every draft of the signed-in staff member, newest first, without their content. */
+	draftList: () => typedError<DraftInfo[], Error>(__TAURI_INVOKE("draft_list")),
+	/**  Throws a draft away; `true` when there was one. */
+	draftDiscard: (kind: DraftKind, subjectId: number) => typedError<boolean, Error>(__TAURI_INVOKE("draft_discard", { kind, subjectId })),
 };
 
 /** Events */
@@ -187,6 +195,32 @@ export type DoctorOption = {
 	id: number,
 	name: string,
 };
+
+/**  A draft offered back to the UI. */
+export type DraftContent = {
+	kind: DraftKind,
+	subject_id: number,
+	payload: DraftPayload,
+	updated_at: string,
+};
+
+/**  A draft without its content, as a list of unfinished work shows it. */
+export type DraftInfo = {
+	kind: DraftKind,
+	subject_id: number,
+	created_at: string,
+	updated_at: string,
+};
+
+/**  What a draft is of. */
+export type DraftKind =
+/**  A consultation result; the subject is the consultation's id. */
+"consultation_result" |
+/**  The onboarding form; the subject is always 0. */
+"onboarding";
+
+/**  Whatever the form holds, as the UI saved it (any JSON value). */
+export type DraftPayload = unknown;
 
 /**  The error every core operation returns. */
 export type Error = {

@@ -23,6 +23,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("consultation_results", "notes_encrypted"),
     ("consultation_results", "policy_number_encrypted"),
     ("webhook_subscriptions", "secret_encrypted"),
+    ("drafts", "payload_encrypted"),
 ];
 
 /// Blind-index kinds; each hashes differently, so equal values of different kinds do not match.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod consents;
 pub mod db;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod forms;
 pub mod intake;

@@ -16,6 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::accounts::Accounts;
 use crate::acting::{self, Acting};
 use crate::automation::{self, RequiredForm};
+use crate::drafts::{self, DraftKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
 use crate::patients::{create_person, EntryPoint, NewPerson, PersonStatus};
@@ -189,7 +190,13 @@ pub async fn onboard(
     // Set only when this call created an account in the directory: undone if we fail, and also
     // if the caller goes away (the future is dropped) before the transaction committed.
     let mut pending = PendingAccount { accounts: accounts.clone(), pool: pool.clone(), id: None };
-    let outcome = onboard_in(&mut tx, vault, accounts, &req, entry_point, &mut pending.id).await;
+    let mut outcome = onboard_in(&mut tx, vault, accounts, &req, entry_point, &mut pending.id).await;
+    // The staff member's own half-filled form is done with once the patient is onboarded.
+    if outcome.is_ok() && matches!(acting, Acting::Direct) {
+        if let Err(e) = drafts::discard_in(&mut tx, DraftKind::Onboarding, 0).await {
+            outcome = Err(e);
+        }
+    }
     let outcome = match outcome {
         Ok(done) => tx.commit().await.map(|_| done).map_err(Error::from),
         Err(e) => {

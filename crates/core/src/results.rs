@@ -10,6 +10,7 @@ use digimed_domain::NationalId;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
+use crate::drafts::{self, DraftKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::icpc2::{self, Icpc2Code};
 use crate::keys::Vault;
@@ -160,6 +161,7 @@ pub async fn complete_with_result(
     let checked = check(&mut tx, consultation_id, input).await?;
     let consultation = queue::complete_in(&mut tx, me, consultation_id).await?;
     insert_version(&mut tx, vault, consultation_id, me.staff_id, 1, &checked).await?;
+    drafts::discard_in(&mut tx, DraftKind::ConsultationResult, consultation_id).await?;
     tx.commit().await?;
     Ok(consultation)
 }
@@ -176,6 +178,7 @@ pub async fn amend(pool: &PgPool, vault: &Vault, me: &StaffSession, consultation
         return Err(Error::new(ErrorCode::NotFound, "This consultation has no result to amend."));
     }
     insert_version(&mut tx, vault, consultation_id, me.staff_id, version, &checked).await?;
+    drafts::discard_in(&mut tx, DraftKind::ConsultationResult, consultation_id).await?;
     tx.commit().await?;
     Ok(version)
 }

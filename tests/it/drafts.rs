@@ -1,0 +1,179 @@
+//! Drafts of unfinished work: a doctor's consultation result and a support agent's onboarding
+//! form are kept encrypted in the database, readable only by their author, survive a new
+//! connection (a crashed console signing in again) and a killed one, stay when the filing fails,
+//! and are gone once the result is filed or the patient onboarded.
+
+use digimed_core::accounts::Accounts;
+use digimed_core::drafts::{self, DraftKind};
+use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::results::{self, ResultInput};
+use digimed_core::session::{current_staff, AppRole};
+use digimed_core::ErrorCode;
+use digimed_tests::{is_denied, TestDb};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::onboarding::{input, run};
+use crate::referrals::{body, nid, partner};
+
+const NOTE: &str = "Sore throat for three days, no fever";
+
+async fn rows(db: &TestDb) -> Vec<(i32, i32, String, i32, Vec<u8>)> {
+    sqlx::query_as("SELECT id, staff_id, kind, subject_id, payload_encrypted FROM drafts ORDER BY id")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_result_draft_is_encrypted_private_to_its_author_and_survives_reconnecting() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Draft Clinic").await;
+    let author = db.staff(AppRole::Doctor, clinic, "draft-doctor").await;
+    let colleague = db.staff(AppRole::Doctor, clinic, "draft-colleague").await;
+    let admin = db.staff(AppRole::Admin, clinic, "draft-admin").await;
+    let payload = json!({"icpc2": "R74", "outcome": "helped", "notes": NOTE});
+    let saved = drafts::save_draft(&author.pool, &db.vault, DraftKind::ConsultationResult, 17, &payload).await.unwrap();
+    assert_eq!((saved.kind, saved.subject_id), (DraftKind::ConsultationResult, 17));
+
+    // Stored encrypted, bound to its row.
+    let stored = rows(&db).await;
+    assert_eq!(stored.len(), 1);
+    let (id, staff_id, kind, subject, ciphertext) = stored[0].clone();
+    assert_eq!((staff_id, kind.as_str(), subject), (author.id, "consultation_result", 17));
+    let as_text = String::from_utf8_lossy(&ciphertext);
+    assert!(!as_text.contains("Sore throat") && !as_text.contains("R74"), "no plaintext in the table");
+    assert_eq!(db.vault.decrypt("drafts", "payload_encrypted", id as i64, &ciphertext).unwrap(), payload.to_string());
+    assert!(db.vault.decrypt("drafts", "payload_encrypted", id as i64 + 1, &ciphertext).is_err());
+
+    // Nobody else reads, changes or removes it, not even on a raw connection.
+    for other in [&colleague, &admin] {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM drafts").fetch_one(&other.pool).await.unwrap();
+        assert_eq!(n, 0, "{} sees no drafts of others", other.login);
+        let changed = sqlx::query("UPDATE drafts SET payload_encrypted = '\\x00'").execute(&other.pool).await.unwrap();
+        assert_eq!(changed.rows_affected(), 0);
+        let removed = sqlx::query("DELETE FROM drafts").execute(&other.pool).await.unwrap();
+        assert_eq!(removed.rows_affected(), 0);
+        let forged = sqlx::query("INSERT INTO drafts (staff_id, kind, subject_id, payload_encrypted) VALUES ($1, 'onboarding', 0, '\\x00')")
+            .bind(author.id)
+            .execute(&other.pool)
+            .await
+            .unwrap_err();
+        assert!(is_denied(&forged), "{forged}");
+    }
+    assert!(drafts::load_draft(&colleague.pool, &db.vault, DraftKind::ConsultationResult, 17).await.unwrap().is_none());
+    assert!(!drafts::discard_draft(&colleague.pool, DraftKind::ConsultationResult, 17).await.unwrap());
+    assert_eq!(rows(&db).await.len(), 1);
+
+    // A new session (the console crashed and the doctor signed in again) gets it back.
+    let again = db.connect_as(&author.login, author.password.expose()).await.unwrap();
+    let draft = drafts::load_draft(&again, &db.vault, DraftKind::ConsultationResult, 17).await.unwrap().expect("the draft");
+    assert_eq!(draft.payload, payload);
+    // So does the same session after its connections were killed.
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()")
+        .bind(&author.login)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let mut tries = 0;
+    let draft = loop {
+        tries += 1;
+        match drafts::load_draft(&author.pool, &db.vault, DraftKind::ConsultationResult, 17).await {
+            Ok(d) => break d.expect("the draft"),
+            // A connection killed while idle in the pool may be handed out once more.
+            Err(e) if e.retryable && tries < 3 => continue,
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(draft.payload, payload);
+
+    // Saving again replaces it; the list offers it back.
+    let newer = json!({"icpc2": "R74", "outcome": "referred_gp", "notes": NOTE});
+    let resaved = drafts::save_draft(&again, &db.vault, DraftKind::ConsultationResult, 17, &newer).await.unwrap();
+    assert_eq!(resaved.created_at, saved.created_at);
+    assert!(resaved.updated_at >= saved.updated_at);
+    assert_eq!(rows(&db).await.len(), 1);
+    assert_eq!(drafts::load_draft(&again, &db.vault, DraftKind::ConsultationResult, 17).await.unwrap().unwrap().payload, newer);
+    let listed = drafts::list_drafts(&again).await.unwrap();
+    assert_eq!(listed.iter().map(|d| (d.kind, d.subject_id)).collect::<Vec<_>>(), [(DraftKind::ConsultationResult, 17)]);
+    assert!(drafts::list_drafts(&colleague.pool).await.unwrap().is_empty());
+    assert!(drafts::discard_draft(&again, DraftKind::ConsultationResult, 17).await.unwrap());
+    assert!(rows(&db).await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_drafts_are_refused_naming_the_field_and_nothing_is_written() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Draft Checks").await;
+    let doctor = db.staff(AppRole::Doctor, clinic, "draft-checker").await;
+    let p = json!({"notes": "x"});
+    let e = drafts::save_draft(&doctor.pool, &db.vault, DraftKind::Onboarding, 5, &p).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("subject_id")));
+    let e = drafts::save_draft(&doctor.pool, &db.vault, DraftKind::ConsultationResult, 0, &p).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("subject_id")));
+    let huge = json!({"notes": "x".repeat(drafts::MAX_PAYLOAD_BYTES)});
+    let e = drafts::save_draft(&doctor.pool, &db.vault, DraftKind::ConsultationResult, 3, &huge).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::PayloadTooLarge, Some("payload")));
+    // The database owner is no staff member and keeps no drafts.
+    let e = drafts::save_draft(&db.owner, &db.vault, DraftKind::Onboarding, 0, &p).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    assert!(rows(&db).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_result_draft_outlives_a_failed_filing_and_is_gone_once_the_result_is_filed() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Draft Filing").await;
+    let p = partner(&db, clinic, true).await;
+    let r = digimed_core::referrals::receive(&db.owner, &db.vault, &p, body(nid(51).as_str(), Uuid::new_v4()).to_string().as_bytes())
+        .await
+        .unwrap();
+    let id = r.receipt().consultation_id;
+    sqlx::query(
+        "WITH i AS (INSERT INTO icpc2_imports (sha256, code_count) VALUES ('test', 1) RETURNING id)
+         INSERT INTO icpc2_codes (code, title, import_id) SELECT 'R74', 'Upper respiratory infection', id FROM i",
+    )
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let doctor = db.staff(AppRole::Doctor, clinic, "filing-doctor").await;
+    let me = current_staff(&doctor.pool).await.unwrap();
+    queue::pick(&doctor.pool, &me, id).await.unwrap();
+    queue::start(&doctor.pool, &me, &MeetingConfig { base_url: "https://meet.example.test".into() }, id).await.unwrap();
+    drafts::save_draft(&doctor.pool, &db.vault, DraftKind::ConsultationResult, id, &json!({"notes": NOTE})).await.unwrap();
+    drafts::save_draft(&doctor.pool, &db.vault, DraftKind::Onboarding, 0, &json!({"name": "Half Filled"})).await.unwrap();
+
+    let filed = |icpc2: &str| ResultInput { icpc2: icpc2.into(), outcome: "helped".into(), notes: Some(NOTE.into()), ..Default::default() };
+    let e = results::complete_with_result(&doctor.pool, &db.vault, &me, id, &filed("Z99")).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("icpc2"));
+    assert!(
+        drafts::load_draft(&doctor.pool, &db.vault, DraftKind::ConsultationResult, id).await.unwrap().is_some(),
+        "a refused filing keeps the draft"
+    );
+
+    results::complete_with_result(&doctor.pool, &db.vault, &me, id, &filed("R74")).await.unwrap();
+    assert!(drafts::load_draft(&doctor.pool, &db.vault, DraftKind::ConsultationResult, id).await.unwrap().is_none());
+    let left: Vec<String> = rows(&db).await.into_iter().map(|r| r.2).collect();
+    assert_eq!(left, ["onboarding"], "only the filed result's draft is gone");
+}
+
+#[tokio::test]
+async fn an_onboarding_draft_outlives_a_refused_onboarding_and_is_gone_once_onboarded() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Draft Onboarding").await;
+    let support = db.staff(AppRole::CustomerSupport, clinic, "draft-support").await;
+    let colleague = db.staff(AppRole::CustomerSupport, clinic, "draft-support2").await;
+    let form = json!({"name": "Half Filled", "email": "half.filled@example.com", "phone": "9123"});
+    for s in [&support, &colleague] {
+        drafts::save_draft(&s.pool, &db.vault, DraftKind::Onboarding, 0, &form).await.unwrap();
+    }
+
+    let e = run(&support.pool, &db, &Accounts::Local, &input("Half Filled", "half.filled@example.com", "9123", clinic)).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidPhoneFormat);
+    assert!(drafts::load_draft(&support.pool, &db.vault, DraftKind::Onboarding, 0).await.unwrap().is_some());
+
+    run(&support.pool, &db, &Accounts::Local, &input("Half Filled", "half.filled@example.com", "91234567", clinic)).await.unwrap();
+    assert!(drafts::load_draft(&support.pool, &db.vault, DraftKind::Onboarding, 0).await.unwrap().is_none(), "done with");
+    let left: Vec<i32> = rows(&db).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(left, [colleague.id], "a colleague's own form is theirs to finish");
+}
