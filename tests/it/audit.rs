@@ -72,6 +72,15 @@ async fn staff_cannot_write_or_forge_audit_rows() {
     assert!(is_denied(&e), "{e}");
     let e = sqlx::query("UPDATE audit_log SET actor = 'someone else'").execute(&admin.pool).await.unwrap_err();
     assert!(is_denied(&e), "{e}");
+    // Rows waiting for their transaction's commit cannot be written, read or removed directly.
+    for sql in [
+        "INSERT INTO audit_pending (occurred_at, actor, action, entity_type, entity_id, changes) VALUES (now(), 'x', 'CREATE', 'x', '1', '{}')",
+        "SELECT * FROM audit_pending",
+        "DELETE FROM audit_pending",
+    ] {
+        let e = sqlx::query(sql).execute(&admin.pool).await.unwrap_err();
+        assert!(is_denied(&e), "{sql}: {e}");
+    }
     // Writing in another staff member's name, or a role that does not exist, is refused.
     let colleague = db.staff(AppRole::Doctor, clinic, "audit-doctor").await;
     for actor in [colleague.login.as_str(), "no-such-role"] {

@@ -103,7 +103,8 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     let request = input("Kari Nordmann", "kari.kill@example.com", "91234567", org);
 
     // The org-patient link checks its organization (a key-share lock): hold that row, so the
-    // onboarding waits after it has written the user and the person.
+    // onboarding waits after it has written the user and the person (and their audit rows, which
+    // join the chained log at commit).
     let (blocker, blocker_pid) = hold(&db.owner, "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE", org).await;
     let task = {
         let (pool, vault, accounts, request) = (support.pool.clone(), db.vault.clone(), accounts.clone(), request.clone());
@@ -113,7 +114,7 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     };
     let pid = blocked_by(&db.owner, blocker_pid).await;
     let written = written_tables(&db.owner, pid).await;
-    for t in ["users", "patient_persons", "communication_preference_tokens", "audit_log"] {
+    for t in ["users", "patient_persons", "communication_preference_tokens", "audit_pending"] {
         assert!(written.contains(&t.to_string()), "{t} written before the link: {written:?}");
     }
     assert_eq!(clerk.users().len(), 1, "the Clerk account was created before the database writes");
