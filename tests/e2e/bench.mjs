@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   bin,
+  clearScreenshots,
   consolePid,
   digimed,
   dropDatabase,
@@ -107,7 +108,7 @@ async function coldStart(driverUrl, secretary, run) {
     // Memory once the queue is on screen and the webview has settled.
     await sleep(1500);
     const processes = processTree(pid).map((p) => ({ ...p, pssKb: pssKb(p.pid) }));
-    if (run === 1) await screenshot(driver, "bench-queue-10000-open");
+    if (run === 1) await screenshot(driver, `queue-${OPEN}-open`, { series: "bench" });
     return { toSignIn, toQueue, rows, header, processes };
   } finally {
     await driver.quit().catch(() => undefined);
@@ -119,6 +120,7 @@ async function coldStart(driverUrl, secretary, run) {
 async function main() {
   const owner = process.env.DATABASE_URL;
   if (!owner) throw new Error("DATABASE_URL must name the PostgreSQL server (scripts/bench-console.sh starts the project's own)");
+  clearScreenshots("bench");
   const desktop = await startDesktop();
   const secretary = await seed(owner);
   const env = { ...desktop, DIGIMED_SERVER: serverOf(secretary.url) };

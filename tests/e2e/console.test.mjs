@@ -4,11 +4,15 @@
 // every screen is saved as a screenshot (tests/artifacts/e2e/) in English and Norwegian.
 
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   By,
   choose,
+  clearScreenshots,
   demoDatabase,
+  fill,
   find,
   log,
   openConsole,
@@ -25,16 +29,20 @@ import {
   syntheticNationalId,
   text,
   waitInPage,
+  xlsxRows,
 } from "./lib.mjs";
 
 let db;
 let service;
 let driverUrl;
 let consoleEnv;
+/** The consultation the doctor completes, which the admin then finds in the insurer report. */
+let completedByDoctor = null;
 
 before(async () => {
   const owner = process.env.DATABASE_URL;
   assert.ok(owner, "DATABASE_URL must name the PostgreSQL server (scripts/test.sh starts the project's own)");
+  clearScreenshots();
   const desktop = await startDesktop();
   db = demoDatabase(owner);
   service = await startService(db.url, db.keyFile, desktop);
@@ -74,19 +82,6 @@ async function navItems(driver) {
   return driver.executeScript(() => [...document.querySelectorAll(".shell-nav .nav-item")].map((b) => b.textContent.trim()));
 }
 
-/** Opens each screen of the navigation in turn and saves a screenshot of it. */
-async function screenshotEveryScreen(driver, prefix) {
-  const items = await navItems(driver);
-  for (const [i, item] of items.entries()) {
-    const buttons = await driver.findElements(By.css(".shell-nav .nav-item"));
-    await buttons[i].click();
-    await waitInPage(driver, `${item} to open`, (t) => document.querySelector("#screen-title")?.textContent?.trim() !== undefined &&
-      document.querySelector('.shell-nav [aria-current="page"]')?.textContent?.trim() === t, [item]);
-    await screenshot(driver, `${prefix}-${item.toLowerCase().replace(/[^a-z0-9æøå]+/g, "-")}`);
-  }
-  return items;
-}
-
 describe("the console, end to end", () => {
   test("sign-in screen in both languages; a wrong password is refused by the database", async () => {
     await withConsole(async (driver) => {
@@ -120,8 +115,17 @@ describe("the console, end to end", () => {
       assert.ok(nav.includes("Referral queue") && !nav.includes("My consultations"), `secretary's screens: ${nav}`);
       assert.equal(await text(driver, ".shell-name"), "Sara Lie");
       const rows = await queueRows(driver);
-      // The demo's open consultations (completed and cancelled ones are not in the queue).
-      assert.deepEqual([...rows].sort(), ["Eirik Lunde", "Ingrid Solberg", "Jonas Myhre", "Magnus Haugen", "Nora Vik", "Sofie Berntsen"]);
+      // The demo's open consultations (completed and cancelled ones are not in the queue), with
+      // the walk-in Mari Eriksen's direct booking.
+      assert.deepEqual([...rows].sort(), [
+        "Eirik Lunde",
+        "Ingrid Solberg",
+        "Jonas Myhre",
+        "Magnus Haugen",
+        "Mari Eriksen",
+        "Nora Vik",
+        "Sofie Berntsen",
+      ]);
       assert.equal(rows[0], "Jonas Myhre", "longest waiting first");
       await screenshot(driver, "secretary-queue-en");
 
@@ -154,7 +158,7 @@ describe("the console, end to end", () => {
         receipt.body.consultation_id,
       );
       assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
-      assert.equal(await text(driver, ".screen-head .muted"), "7 open");
+      assert.equal(await text(driver, ".screen-head .muted"), "8 open");
       await screenshot(driver, "secretary-queue-live-referral-en");
 
       // The screening panel of the new referral, opened from the keyboard.
@@ -167,7 +171,7 @@ describe("the console, end to end", () => {
 
       await setLanguage(driver, "nb");
       assert.equal(await text(driver, "#screen-title"), "Henvisningskø");
-      assert.equal(await text(driver, ".screen-head .muted"), "7 åpne");
+      assert.equal(await text(driver, ".screen-head .muted"), "8 åpne");
       await screenshot(driver, "secretary-queue-nb");
     });
   });
@@ -226,6 +230,7 @@ describe("the console, end to end", () => {
       // The database has the consultation completed and one result version by this doctor (its
       // fields are encrypted; the core's own tests read them back).
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "completed");
+      completedByDoctor = id;
       assert.equal(
         psql(
           db.url,
@@ -241,22 +246,160 @@ describe("the console, end to end", () => {
     });
   });
 
-  for (const [role, expected] of [
-    ["customer_support", { name: "Ola Brekke", own: "Onboard patient" }],
-    ["admin", { name: "Hanne Strand", own: "Admin" }],
-  ]) {
-    test(`${role}: signs in and sees their own screens`, async () => {
-      await withConsole(async (driver) => {
-        await setLanguage(driver, "en");
-        await signIn(driver, db.staff[role]);
-        await find(driver, ".shell-nav");
-        assert.equal(await text(driver, ".shell-name"), expected.name);
-        const items = await screenshotEveryScreen(driver, `${role.replace("_", "-")}-en`);
-        assert.ok(items.includes(expected.own), `${role} sees ${expected.own} (has ${items})`);
-        assert.ok(!items.includes("Referral queue") && !items.includes("My consultations"), "no secretary or doctor screens");
-        await setLanguage(driver, "nb");
-        await screenshotEveryScreen(driver, `${role.replace("_", "-")}-nb`);
-      });
+  test("support agent: onboards a walk-in patient, records a paper signature, finds the patient in Consent status", async () => {
+    await withConsole(async (driver) => {
+      await setLanguage(driver, "en");
+      await signIn(driver, db.staff.customer_support);
+      await find(driver, "#onboard-name");
+      assert.equal(await text(driver, ".shell-name"), "Ola Brekke");
+      const nav = await navItems(driver);
+      assert.deepEqual(nav, ["Onboard patient", "Consent status"]);
+      // No Clerk key is set for the console here: the account goes to the local directory.
+      await waitInPage(driver, "the account directory notice", () => document.querySelector(".screen .notice-info"));
+      assert.match(await text(driver, ".screen .notice-info"), /local account directory/);
+      await screenshot(driver, "support-onboard-en");
+
+      // Nothing typed: the first field's error, with the seed's code, and nothing sent.
+      await (await find(driver, ".onboard-form button[type=submit]")).click();
+      assert.equal(await text(driver, "#onboard-name-error"), "Name is required. (name_required)");
+      await fill(driver, "#onboard-name", "Silje Berg");
+      await fill(driver, "#onboard-email", "silje.berg@example.com");
+      await fill(driver, "#onboard-phone", "412 34");
+      await (await find(driver, ".onboard-form button[type=submit]")).click();
+      // The core refuses the phone number under its field; no patient is created.
+      await waitInPage(driver, "the phone error", () => document.querySelector("#onboard-phone-error"));
+      assert.equal(await text(driver, "#onboard-phone-error"), "The phone number is not valid. (invalid_phone_format)");
+      assert.equal(psql(db.url, "SELECT count(*) FROM patient_persons WHERE name = 'Silje Berg'"), "0");
+      await screenshot(driver, "support-onboard-errors-en");
+
+      await fill(driver, "#onboard-phone", "412 34 520");
+      await (await find(driver, ".onboard-form button[type=submit]")).click();
+      await waitInPage(driver, "the result card with its forms", () => document.querySelectorAll(".onboard-result .form-item").length > 0, [], 30_000);
+      assert.equal(await text(driver, "#onboard-result-title"), "Silje Berg is onboarded");
+      const forms = await driver.executeScript(() =>
+        [...document.querySelectorAll(".onboard-result .form-item")].map((li) => `${li.querySelector(".form-title").textContent}: ${li.querySelector(".badge").textContent}`),
+      );
+      assert.deepEqual(forms, ["Privacy Policy & GDPR Consent: Unsigned", "Profile Sharing Consent: Unsigned"]);
+      const patientId = Number(
+        psql(db.url, "SELECT p.id FROM patients p JOIN patient_persons pp ON pp.id = p.patient_person_id WHERE pp.name = 'Silje Berg'"),
+      );
+      assert.equal(
+        psql(db.url, `SELECT string_agg(status, ',' ORDER BY id) FROM forms WHERE patient_id = ${patientId}`),
+        "pending,pending",
+        "the clinic's rule created both forms",
+      );
+      await screenshot(driver, "support-onboarded-en");
+
+      // The privacy form signed on paper: the text first, then the confirmation.
+      await driver.executeScript(() =>
+        [...document.querySelectorAll(".onboard-result .form-item")]
+          .find((li) => li.textContent.includes("Privacy Policy"))
+          .querySelector(".form-actions .button-primary")
+          .click(),
+      );
+      await waitInPage(driver, "the form text", () => document.querySelector("[role=dialog] .form-text")?.textContent.length > 0);
+      assert.match(await text(driver, "[role=dialog] .form-text"), /^We process your personal data to provide care\./);
+      await (await find(driver, "[role=dialog] button[type=submit]")).click();
+      assert.equal(await text(driver, "#sign-confirm-error"), "Confirm that the patient signed this text.");
+      await screenshot(driver, "support-paper-signature-en");
+      await (await find(driver, "#sign-confirm")).click();
+      await (await find(driver, "[role=dialog] button[type=submit]")).click();
+      await waitInPage(driver, "the signature notice", () => document.querySelector(".onboard-result .alert-success"));
+      assert.equal(
+        psql(db.url, `SELECT status || ' ' || signed_by FROM forms f JOIN form_templates t ON t.id = f.template_id WHERE f.patient_id = ${patientId} AND t.key = 'privacy_gdpr'`),
+        "signed staff_attested",
+      );
+      assert.equal(
+        psql(db.url, `SELECT string_agg(consent_type, ',' ORDER BY consent_type) FROM consents WHERE patient_id = ${patientId} AND withdrawn_at IS NULL`),
+        "analytics,marketing",
+      );
+      await screenshot(driver, "support-paper-signed-en");
+      await setLanguage(driver, "nb");
+      await screenshot(driver, "support-onboarded-nb");
+
+      // Consent status: she still waits for profile sharing, beside the demo's walk-ins.
+      await setLanguage(driver, "en");
+      const buttons = await driver.findElements(By.css(".shell-nav .nav-item"));
+      await buttons[1].click();
+      await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
+      const waiting = await driver.executeScript(() =>
+        [...document.querySelectorAll("table[aria-labelledby=waiting-title] tbody tr")].map((tr) =>
+          [...tr.querySelectorAll("td")].slice(0, 2).map((td) => td.textContent.trim()).join(": "),
+        ),
+      );
+      assert.deepEqual(waiting, [
+        "Lars Nilsen: Profile Sharing Consent",
+        "Mari Eriksen: Privacy Policy & GDPR Consent, Profile Sharing Consent",
+        "Silje Berg: Profile Sharing Consent",
+      ]);
+      assert.equal(await text(driver, "#waiting-title"), "Patients waiting for forms (3)");
+      await screenshot(driver, "support-consent-status-en");
+      await driver.executeScript(() =>
+        [...document.querySelectorAll("button.row-link")].find((b) => b.textContent === "Silje Berg").click(),
+      );
+      await waitInPage(driver, "her forms and history", () => document.querySelectorAll(".side-panel .form-item").length === 2 && document.querySelectorAll(".side-panel .timeline li").length > 0);
+      assert.equal(await text(driver, "#consent-panel-title"), "Silje Berg");
+      await screenshot(driver, "support-consent-patient-en");
+      await setLanguage(driver, "nb");
+      assert.equal(await text(driver, "#waiting-title"), "Pasienter som mangler signatur (3)");
+      await screenshot(driver, "support-consent-patient-nb");
+      await (await find(driver, ".side-panel-head button")).click();
+      await screenshot(driver, "support-consent-status-nb");
+      await (await driver.findElements(By.css(".shell-nav .nav-item")))[0].click();
+      await find(driver, "#onboard-name");
+      await screenshot(driver, "support-onboard-nb");
     });
-  }
+  });
+
+  test("admin: exports the insurer report, which holds the consultation the doctor completed", async () => {
+    await withConsole(async (driver) => {
+      await setLanguage(driver, "en");
+      await signIn(driver, db.staff.admin);
+      await find(driver, "#report-partner");
+      assert.equal(await text(driver, ".shell-name"), "Hanne Strand");
+      assert.deepEqual(await navItems(driver), ["Admin", "Consent status"]);
+      await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
+      await screenshot(driver, "admin-en");
+
+      const today = new Date();
+      const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+      const from = iso(new Date(today.getTime() - 7 * 86_400_000));
+      const to = iso(today);
+      await choose(driver, "#report-partner", "fjordtrygd");
+      await fill(driver, "#report-from", from);
+      await fill(driver, "#report-to", to);
+      await (await find(driver, "form[aria-labelledby=report-title] button[type=submit]")).click();
+      await waitInPage(driver, "the report summary", () => document.querySelector(".report-summary") || document.querySelector("form[aria-labelledby=report-title] .alert-error, #report-to-error, #report-partner-error"), [], 60_000);
+      const error = await driver.executeScript(() => document.querySelector("form[aria-labelledby=report-title] .alert-error, .field-error")?.textContent);
+      assert.equal(error ?? null, null, "the export succeeded");
+      const expected = join(consoleEnv.HOME, "Downloads", `insurer-report-fjordtrygd-${from}-${to}.xlsx`);
+      assert.equal(await text(driver, ".report-summary .file-path"), expected);
+      await screenshot(driver, "admin-report-exported-en");
+
+      // The file is in the Downloads folder, and it has the consultation the doctor completed.
+      assert.ok(existsSync(expected), `${expected} exists`);
+      assert.ok(completedByDoctor, "the doctor completed a consultation earlier in this run");
+      const completed = String(completedByDoctor);
+      const rows = xlsxRows(expected);
+      assert.deepEqual(rows[0].slice(0, 3), ["Consultation", "State", "Created"]);
+      const count = Number(await driver.executeScript(() => document.querySelector(".report-summary strong").textContent.match(/\d+/)[0]));
+      assert.equal(rows.length - 1, count, "a row per consultation counted in the summary");
+      const row = rows.find((r) => r[0] === completed);
+      assert.ok(row, `consultation ${completed} is in the report`);
+      const header = rows[0];
+      const cell = (name) => row[header.indexOf(name)];
+      assert.equal(cell("State"), "completed");
+      assert.equal(cell("ICPC-2 code"), "R74");
+      assert.equal(cell("Outcome"), "Helped");
+      assert.equal(cell("Policy number"), "4410029381");
+
+      await setLanguage(driver, "nb");
+      await screenshot(driver, "admin-report-exported-nb");
+      await (await driver.findElements(By.css(".shell-nav .nav-item")))[1].click();
+      await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
+      await screenshot(driver, "admin-consent-status-nb");
+      await setLanguage(driver, "en");
+      await screenshot(driver, "admin-consent-status-en");
+    });
+  });
 });

@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { inflateRawSync } from "node:zlib";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -171,6 +172,8 @@ export async function startDesktop() {
     XDG_CACHE_HOME: join(home, "cache"),
   };
   for (const dir of [env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME]) mkdirSync(dir, { recursive: true });
+  // The user folders a desktop session has (xdg-user-dirs): the console saves reports in Downloads.
+  writeFileSync(join(env.XDG_CONFIG_HOME, "user-dirs.dirs"), 'XDG_DOWNLOAD_DIR="$HOME/Downloads"\n');
 
   // Xvfb picks a free display itself and writes its number to fd 3.
   const xvfb = startProcess("Xvfb", "Xvfb", ["-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp"], {
@@ -425,16 +428,104 @@ export async function setLanguage(driver, language) {
   await waitInPage(driver, `the page in ${language}`, (l) => document.documentElement.lang === l, [language]);
 }
 
-let shotNumber = 0;
-/** Saves what the console shows as tests/artifacts/e2e/NN-name.png and prints the path. */
-export async function screenshot(driver, name) {
+const shotNumbers = new Map();
+
+/**
+ * Removes the screenshots an earlier run of `series` left (NN-name.png for the end-to-end run,
+ * bench-NN-name.png for the benchmark), so the folder shows one run only.
+ */
+export function clearScreenshots(series = "") {
+  if (!existsSync(artifacts)) return;
+  const pattern = new RegExp(`^${series ? `${series}-` : ""}\\d{2,}-.+\\.png$`);
+  for (const file of readdirSync(artifacts)) if (pattern.test(file)) rmSync(join(artifacts, file));
+}
+
+/**
+ * Saves what the console shows as tests/artifacts/e2e/NN-name.png (or SERIES-NN-name.png, so
+ * that the benchmark's screenshots do not take the end-to-end run's numbers) and prints the path.
+ */
+export async function screenshot(driver, name, { series = "" } = {}) {
   mkdirSync(artifacts, { recursive: true });
   // Let the last render and any transition settle.
   await driver.executeAsyncScript((done) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 150))));
-  const path = join(artifacts, `${String(++shotNumber).padStart(2, "0")}-${name}.png`);
+  const n = (shotNumbers.get(series) ?? 0) + 1;
+  shotNumbers.set(series, n);
+  const path = join(artifacts, `${series ? `${series}-` : ""}${String(n).padStart(2, "0")}-${name}.png`);
   writeFileSync(path, await driver.takeScreenshot(), "base64");
   console.log(`screenshot: ${path}`);
   return path;
+}
+
+/** Types into an input the way the UI sees typing: the value set, then an input event. */
+export async function fill(driver, css, value) {
+  await find(driver, css);
+  await driver.executeScript(
+    (css, value) => {
+      const input = document.querySelector(css);
+      input.value = value;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    css,
+    value,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a workbook (.xlsx: a zip of XML parts) without a spreadsheet library.
+
+/** The files of a zip archive, by name (stored or deflated entries, as workbooks use). */
+export function unzip(path) {
+  const zip = readFileSync(path);
+  let end = zip.length - 22;
+  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error(`${path} is not a zip archive`);
+  const entries = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const files = new Map();
+  for (let i = 0; i < entries; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${path}: broken central directory`);
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    if (method !== 0 && method !== 8) throw new Error(`${path}: ${name} uses compression method ${method}`);
+    files.set(name, method === 8 ? inflateRawSync(data) : data);
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return files;
+}
+
+const xmlText = (s) =>
+  s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+
+/** The rows of a workbook's `n`th sheet as arrays of cell texts (numbers as written in the file). */
+export function xlsxRows(path, n = 1) {
+  const files = unzip(path);
+  const sheet = files.get(`xl/worksheets/sheet${n}.xml`)?.toString("utf8");
+  if (!sheet) throw new Error(`${path} has no sheet ${n}`);
+  const shared = [...(files.get("xl/sharedStrings.xml")?.toString("utf8") ?? "").matchAll(/<si>([\s\S]*?)<\/si>/g)].map((m) =>
+    xmlText([...m[1].matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => t[1]).join("")),
+  );
+  const column = (ref) => [...ref.replace(/\d+$/, "")].reduce((c, ch) => c * 26 + ch.charCodeAt(0) - 64, 0) - 1;
+  return [...sheet.matchAll(/<row[^>]*>([\s\S]*?)<\/row>/g)].map((row) => {
+    const cells = [];
+    for (const c of row[1].matchAll(/<c r="([A-Z]+\d+)"([^>]*?)(?:\/>|>([\s\S]*?)<\/c>)/g)) {
+      const type = / t="(\w+)"/.exec(c[2])?.[1];
+      const body = c[3] ?? "";
+      const value = /<v>([\s\S]*?)<\/v>/.exec(body)?.[1];
+      let text = "";
+      if (type === "s") text = shared[Number(value)] ?? "";
+      else if (type === "inlineStr") text = xmlText([...body.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => t[1]).join(""));
+      else text = value === undefined ? "" : xmlText(value);
+      cells[column(c[1])] = text;
+    }
+    return Array.from(cells, (v) => v ?? "");
+  });
 }
 
 /** Fills the sign-in form and submits it. */

@@ -27,8 +27,9 @@ afterEach(async () => {
 });
 
 // The demo's open consultations, longest waiting first: received 69, 33, 24, 15 and 6 hours ago,
-// and Nora Vik's, whose clock stopped when it started two hours after it was received.
-const LONGEST_FIRST = ["Jonas Myhre", "Eirik Lunde", "Sofie Berntsen", "Magnus Haugen", "Ingrid Solberg", "Nora Vik"];
+// Nora Vik's, whose clock stopped when it started two hours after it was received, and the walk-in
+// Mari Eriksen's, booked directly an hour ago (no partner, no deadline).
+const LONGEST_FIRST = ["Jonas Myhre", "Eirik Lunde", "Sofie Berntsen", "Magnus Haugen", "Ingrid Solberg", "Nora Vik", "Mari Eriksen"];
 
 const rows = {
   first: () => page.locator("table[role=grid] tbody tr[id]").first(),
@@ -56,7 +57,7 @@ function row(name) {
 describe("the secretary's queue", () => {
   test("lists the open consultations, longest waiting first, with state, doctor and deadline", async () => {
     assert.deepEqual(await patients(), LONGEST_FIRST);
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "6 open");
+    assert.equal(await page.locator(".screen-head .muted").textContent(), "7 open");
     // Completed and cancelled consultations are not in the queue.
     assert.equal(await row("Henrik Aasen").count(), 0);
     assert.equal(await row("Thea Kristiansen").count(), 0);
@@ -67,6 +68,9 @@ describe("the secretary's queue", () => {
     assert.equal((await row("Nora Vik").locator("td").nth(2).textContent()).trim(), "In progress");
     assert.equal((await row("Nora Vik").locator("td").nth(5).textContent()).trim(), "Deadline met");
     assert.equal((await row("Sofie Berntsen").locator("td").nth(5).textContent()).trim(), "On track");
+    const mari = (await row("Mari Eriksen").locator("td").allTextContents()).map((s) => s.trim());
+    assert.deepEqual(mari.slice(0, 4), ["Mari Eriksen", "—", "Assigned", "Dr. Kari Dahl"]);
+    assert.equal(mari[5], "", "a direct booking has no contractual deadline");
     await shot(page, "queue-secretary-en");
   });
 
@@ -93,7 +97,7 @@ describe("the secretary's queue", () => {
     assert.equal(sent.assigned_doctor_id, null);
 
     await page.selectOption("#queue-doctor", { label: "Dr. Kari Dahl" });
-    await waitForPatients(["Eirik Lunde"]);
+    await waitForPatients(["Eirik Lunde", "Mari Eriksen"]);
     sent = (await calls(page, "queue_list")).at(-1).filter;
     assert.equal(sent.assigned_doctor_id, 3);
     assert.equal(sent.unassigned_only, false);
@@ -124,9 +128,9 @@ describe("the secretary's queue", () => {
     await page.keyboard.press("ArrowUp");
     assert.equal(await selected(), LONGEST_FIRST[1]);
     await page.keyboard.press("End");
-    assert.equal(await selected(), LONGEST_FIRST[5]);
+    assert.equal(await selected(), LONGEST_FIRST.at(-1));
     await page.keyboard.press("ArrowDown");
-    assert.equal(await selected(), LONGEST_FIRST[5], "the last row stays selected");
+    assert.equal(await selected(), LONGEST_FIRST.at(-1), "the last row stays selected");
     await page.keyboard.press("Home");
     assert.equal(await selected(), LONGEST_FIRST[0]);
     await page.keyboard.press("ArrowDown");
@@ -148,7 +152,7 @@ describe("the secretary's queue", () => {
     assert.equal((await calls(page, "queue_list")).length, before + 1, "one event, one reload");
     // It has waited least of all, so it comes last.
     assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]);
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "7 open");
+    assert.equal(await page.locator(".screen-head .muted").textContent(), "8 open");
     const cells = (await row("Line Danser").locator("td").allTextContents()).map((s) => s.trim());
     assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
     assert.match(cells[4], /^0 mins?$/);
@@ -172,7 +176,7 @@ describe("the secretary's queue", () => {
   test("in Norwegian, the queue shows bokmål labels and durations", async () => {
     await page.selectOption("#shell-language", "nb");
     await page.locator("#screen-title", { hasText: "Henvisningskø" }).waitFor();
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "6 åpne");
+    assert.equal(await page.locator(".screen-head .muted").textContent(), "7 åpne");
     const waiting = (await row("Jonas Myhre").locator("td").nth(4).textContent()).trim();
     assert.match(waiting, /^2 d(ager|\.)?,? 21 t/);
     await shot(page, "queue-secretary-nb");

@@ -8,18 +8,34 @@ import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
   AppStatus,
   CallOutcome,
+  Consent,
+  ConsentStatus,
   Consultation,
   ConsultationState,
+  Count,
   DoctorOption,
   Error as AppError,
+  Form,
+  FormText,
   Icpc2Code,
+  MatchCandidate,
+  MatchInput,
+  Onboarded,
+  Outcome,
+  PartnerOption,
+  PatientWaiting,
   QueueEvent,
   QueueFilter,
+  ReportFormat,
+  ReportProgress,
+  ReportSummary,
   ResultInput,
   ResultVersion,
   ScreeningEntry,
   StaffSession,
   Started,
+  TimelineEntry,
+  WalkIn,
 } from "../../src/bindings";
 
 /** One ICPC-2 entry as the directorate's file has it; the tests inject the list beside the checkout. */
@@ -48,6 +64,18 @@ export interface Controls {
   consultation(id: number): Consultation | undefined;
   /** The results filed for a consultation. */
   results(id: number): ResultVersion[];
+  /** The forms of an org-patient link, as the stand-in database holds them. */
+  forms(patientId: number): Form[];
+  /** The org-patient links of the clinic: id, person and name. */
+  patients(): { id: number; patient_person_id: number; name: string }[];
+  /** The list of outcomes as the stand-in database holds it. */
+  outcomes(): Outcome[];
+  /**
+   * Holds the next report export after its first progress event, until `releaseReport`: the
+   * test sees the progress bar without depending on how fast anything runs.
+   */
+  holdReport(): void;
+  releaseReport(): void;
 }
 
 const SERVER = "postgres://db.digimed-oslo.example:5432/digimed";
@@ -64,7 +92,7 @@ const STAFF: Staff[] = [
   { staff_id: 3, login: "kari.dahl@demo.digimed.test", name: "Dr. Kari Dahl", role: "doctor" },
   { staff_id: 4, login: "ola.brekke@demo.digimed.test", name: "Ola Brekke", role: "customer_support" },
   { staff_id: 5, login: "hanne.strand@demo.digimed.test", name: "Hanne Strand", role: "admin" },
-].map((s) => ({ ...s, email: s.login, password: `demo-${s.role}` }) as Staff);
+].map((s) => ({ ...s, email: s.login, organization_id: CLINIC, password: `demo-${s.role}` }) as Staff);
 
 const PEOPLE = [
   "Ingrid Solberg",
@@ -76,6 +104,66 @@ const PEOPLE = [
   "Thea Kristiansen",
   "Jonas Myhre",
 ];
+/** The referred patients' contact details, as the demo has them (not every one has an e-mail). */
+const CONTACTS: { email: string | null; phone: string }[] = [
+  { email: "ingrid.solberg@example.com", phone: "+4741234501" },
+  { email: "magnus.haugen@example.com", phone: "+4741234502" },
+  { email: null, phone: "+4741234503" },
+  { email: "eirik.lunde@example.com", phone: "+4741234504" },
+  { email: null, phone: "+4741234505" },
+  { email: "henrik.aasen@example.com", phone: "+4741234506" },
+  { email: "thea.kristiansen@example.com", phone: "+4741234507" },
+  { email: null, phone: "+4741234508" },
+];
+
+/** Walk-in patients onboarded at the desk: how many of their two forms they signed, and when. */
+const WALK_INS = [
+  { name: "Mari Eriksen", email: "mari.eriksen@example.com", phone: "+4741234511", signed: 0, daysAgo: 3 },
+  { name: "Lars Nilsen", email: "lars.nilsen@example.com", phone: "+4741234512", signed: 1, daysAgo: 8 },
+  { name: "Emma Johansen", email: "emma.johansen@example.com", phone: "+4741234513", signed: 2, daysAgo: 20 },
+];
+
+/** The demo's consent form templates (shared by the clinics). */
+const TEMPLATES = [
+  {
+    id: 1,
+    title: "Privacy Policy & GDPR Consent",
+    consent_types: ["analytics", "marketing"],
+    must_sign_before: "first_appointment",
+    body: "We process your personal data to provide care. You may consent to anonymous analytics and to receiving news from us. You can withdraw consent at any time.",
+  },
+  {
+    id: 2,
+    title: "Profile Sharing Consent",
+    consent_types: ["profile_sharing"],
+    must_sign_before: "first_appointment",
+    body: "I allow this clinic to see my health profile (date of birth, blood type, allergies, chronic conditions and insurance) that I registered with another clinic.",
+  },
+  {
+    id: 3,
+    title: "Terms of Service",
+    consent_types: [],
+    must_sign_before: null,
+    body: "Consultations are given by licensed health personnel. Cancel at least 24 hours in advance.",
+  },
+];
+const DAY = 24 * 3_600_000;
+const DEFAULT_PHONE_COUNTRY = "47";
+
+interface Person {
+  id: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  user_id: number | null;
+}
+
+interface PatientRow {
+  id: number;
+  person: Person;
+  created_at: string;
+}
+
 const STATES: ConsultationState[] = [
   "ready_for_pickup",
   "ready_for_pickup",
@@ -125,7 +213,20 @@ class Clinic {
   results: ResultVersion[] = [];
   codes: Icpc2Code[];
   signedIn: Staff | null = null;
+  persons: Person[] = [];
+  patients: PatientRow[] = [];
+  forms: Form[] = [];
+  outcomes: Outcome[] = [
+    { code: "referred_gp", label: "Referred GP", active: true },
+    { code: "helped", label: "Helped", active: true },
+    { code: "unable", label: "Unable", active: true },
+  ];
+  /** Each template's text hash, as the database stores it (computed once the page is up). */
+  hashes = new Map<number, string>();
+  ready: Promise<void>;
   private nextId = 1;
+  private nextFormId = 1;
+  private nextConsentId = 1;
 
   constructor(icpc2: Icpc2Entry[]) {
     this.codes = icpc2.map((e) => ({
@@ -154,7 +255,124 @@ class Clinic {
         c.cancelled_at = new Date(created + 40 * 60_000).toISOString();
         c.cancel_reason = "Patient recovered before the call";
       }
+      const contact = CONTACTS[i]!;
+      const person = this.addPerson(name, contact.email, contact.phone);
+      c.patient_person_id = person.id;
+      this.link(person, created);
+      if (state === "completed") {
+        const code = this.codes.find((x) => x.code === "R74");
+        if (code) {
+          this.results.push({
+            id: this.results.length + 1,
+            consultation_id: c.id,
+            version: 1,
+            author_staff_id: doctor.staff_id,
+            icpc2: code,
+            outcome: "helped",
+            patient_ssn: null,
+            patient_is_minor: false,
+            patient_job_description: "Teacher",
+            notes: "Sore throat and cough for three days, no fever. Advised rest and fluids.",
+            policy_number: "4410029381",
+            created_at: c.ends_at!,
+          });
+        }
+      }
     });
+    // The walk-ins: Mari has signed nothing and is booked with Dr. Kari Dahl, Lars signed the
+    // privacy form only, Emma signed both.
+    const kari = STAFF.find((s) => s.name === "Dr. Kari Dahl")!;
+    for (const w of WALK_INS) {
+      const person = this.addPerson(w.name, w.email, w.phone);
+      const when = now - w.daysAgo * DAY;
+      const patient = this.link(person, when);
+      this.createForm(patient, TEMPLATES[0]!, when);
+      this.createForm(patient, TEMPLATES[1]!, when);
+      for (const form of this.forms.filter((f) => f.patient_id === patient.id).slice(0, w.signed)) {
+        this.signForm(form, "patient", null, when + HOUR);
+      }
+      if (w.signed === 0) {
+        const c = this.create(w.name, now - HOUR);
+        Object.assign(c, { patient_person_id: person.id, partner_id: null, referral_id: null, category: "direct", deadline_at: null, partner_name: null });
+        this.assign(c, kari, now - 50 * 60_000);
+      }
+    }
+    this.ready = Promise.all(
+      TEMPLATES.map(async (t) => {
+        const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t.body));
+        this.hashes.set(t.id, [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+      }),
+    ).then(() => {
+      for (const f of this.forms) f.template_sha256 = this.hashes.get(f.template_id)!;
+    });
+  }
+
+  addPerson(name: string, email: string | null, phone: string | null): Person {
+    const person: Person = { id: 101 + this.persons.length, name, email, phone, user_id: email ? 501 + this.persons.length : null };
+    this.persons.push(person);
+    return person;
+  }
+
+  link(person: Person, at: number): PatientRow {
+    const row: PatientRow = { id: this.patients.length + 1, person, created_at: new Date(at).toISOString() };
+    this.patients.push(row);
+    return row;
+  }
+
+  createForm(patient: PatientRow, t: (typeof TEMPLATES)[number], at: number): Form {
+    const form: Form = {
+      form_id: this.nextFormId++,
+      patient_id: patient.id,
+      template_id: t.id,
+      template_version: 1,
+      title: t.title,
+      type: "disclaimer",
+      status: "pending",
+      blocking: true,
+      must_sign_before: t.must_sign_before,
+      consent_types: t.consent_types,
+      template_sha256: this.hashes.get(t.id) ?? "",
+      created_at: new Date(at).toISOString(),
+      signed_at: null,
+      signed_by: null,
+      attested_by_staff_id: null,
+      declined_at: null,
+      superseded_by: null,
+      consents: [],
+    };
+    this.forms.push(form);
+    return form;
+  }
+
+  signForm(form: Form, by: "patient" | "staff_attested", staff: Staff | null, at = Date.now()) {
+    const when = new Date(at).toISOString();
+    form.status = "signed";
+    form.signed_at = when;
+    form.signed_by = by;
+    form.attested_by_staff_id = by === "staff_attested" ? staff!.staff_id : null;
+    form.consents = form.consent_types.map(
+      (consent_type) =>
+        ({ id: this.nextConsentId++, form_id: form.form_id, consent_type, granted_at: when, withdrawn_at: null, withdraw_reason: null }) satisfies Consent,
+    );
+  }
+
+  patient(id: number): PatientRow {
+    const p = this.patients.find((x) => x.id === id);
+    if (!p) throw error("not_found", "patient was not found");
+    return p;
+  }
+
+  form(id: number): Form {
+    const f = this.forms.find((x) => x.form_id === id);
+    if (!f) throw error("not_found", "form was not found");
+    return f;
+  }
+
+  /** The core's lock_pending: only a pending form may change. */
+  pending(id: number): Form {
+    const f = this.form(id);
+    if (f.status !== "pending") throw error("invalid_state_transition", `This form is already ${f.status}; it cannot change.`);
+    return f;
   }
 
   create(name: string, created: number): Consultation {
@@ -205,8 +423,9 @@ class Clinic {
     let deadline_status: Consultation["deadline_status"] = "none";
     if (deadline !== null) {
       if (started !== null) deadline_status = started <= deadline ? "met" : "breached";
+      else if (c.state === "cancelled") deadline_status = "none";
       else if (now > deadline) deadline_status = "breached";
-      else deadline_status = deadline - now < DEADLINE_NEAR ? "near" : "on_track";
+      else deadline_status = deadline - now <= DEADLINE_NEAR ? "near" : "on_track";
     }
     return {
       ...c,
@@ -302,7 +521,7 @@ function completeWithResult(clinic: Clinic, id: number, input: ResultInput): Con
   clinic.transition(c, ["in_progress"], "completed");
   const code = clinic.codes.find((x) => x.code === input.icpc2.trim().toUpperCase());
   if (!code) throw error("invalid_input", "This is not a code of the imported ICPC-2 list.", "icpc2");
-  if (!["referred_gp", "helped", "unable"].includes(input.outcome)) {
+  if (!clinic.outcomes.some((o) => o.active && o.code === input.outcome)) {
     throw error("invalid_input", "Choose one of the listed outcomes.", "outcome");
   }
   const ssn = input.patient_ssn?.trim() || null;
@@ -351,6 +570,310 @@ function search(clinic: Clinic, query: string): Icpc2Code[] {
     })
     .sort((a, b) => rank(a) - rank(b) || a.title.length - b.title.length || a.code.localeCompare(b.code))
     .slice(0, 10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patients: onboarding, forms and consents (crates/core/src/{onboarding,forms,consents}.rs and
+// the domain's name, e-mail and phone rules).
+
+/** PersonName::parse: trimmed, inner whitespace collapsed, at most 200 characters. */
+function parseName(input: string): string {
+  const trimmed = input.trim();
+  if (!trimmed) throw error("name_required", "A name is required.", "name");
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(trimmed)) throw error("invalid_name", "The name contains control characters.", "name");
+  const name = trimmed.split(/\s+/).join(" ");
+  if ([...name].length > 200) throw error("name_too_long", "The name is longer than 200 characters.", "name");
+  return name;
+}
+
+/** Email::parse: lower-cased; a plain local part and a domain with a letters-only top level. */
+function parseEmail(input: string): string {
+  const trimmed = input.trim();
+  if (!trimmed) throw error("email_required", "An e-mail address is required.", "email");
+  const address = trimmed.toLowerCase();
+  const invalid = () => error("invalid_email_format", "The e-mail address is not valid.", "email");
+  if (address.length > 254 || !/^[\x00-\x7f]*$/.test(address)) throw invalid();
+  const at = address.indexOf("@");
+  if (at < 0) throw invalid();
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  const localOk =
+    local.length > 0 && local.length <= 64 && /^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+$/.test(local) && !local.startsWith(".") && !local.endsWith(".") && !local.includes("..");
+  const labels = domain.split(".");
+  const tld = labels[labels.length - 1]!;
+  const domainOk =
+    labels.length >= 2 &&
+    labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith("-") && !l.endsWith("-") && /^[a-z0-9-]+$/.test(l)) &&
+    tld.length >= 2 &&
+    /^[a-z]+$/.test(tld);
+  if (!localOk || !domainOk) throw invalid();
+  return address;
+}
+
+/** Phone::parse: to E.164, numbers without a country code get +47; Norwegian numbers have 8 digits. */
+function parsePhone(input: string, country = DEFAULT_PHONE_COUNTRY): string {
+  const trimmed = input.trim();
+  if (!trimmed) throw error("phone_required", "A phone number is required.", "phone");
+  const compact = trimmed.replace(/\(0\)/g, "").replace(/[\s\-.()]/g, "");
+  let number: string;
+  if (compact.startsWith("00")) number = `+${compact.slice(2)}`;
+  else if (compact.startsWith("+")) number = compact;
+  else number = `+${country}${compact.startsWith("0") ? compact.slice(1) : compact}`;
+  const digits = number.slice(1);
+  const wellFormed = digits.length >= 8 && digits.length <= 15 && /^\d+$/.test(digits) && !digits.startsWith("0");
+  const fixed = [["47", 8], ["31", 9]] as const;
+  const lengthOk = fixed.every(([cc, len]) => !digits.startsWith(cc) || digits.length - cc.length === len);
+  if (!wellFormed || !lengthOk) throw error("invalid_phone_format", "The phone number is not valid.", "phone");
+  return number;
+}
+
+function matchCandidates(clinic: Clinic, input: MatchInput): MatchCandidate[] {
+  const quiet = <T>(f: () => T): T | null => {
+    try {
+      return f();
+    } catch {
+      return null;
+    }
+  };
+  const email = input.email ? quiet(() => parseEmail(input.email!)) : null;
+  const phone = input.phone ? quiet(() => parsePhone(input.phone!)) : null;
+  const nid = input.national_id && validNationalId(input.national_id.trim()) ? input.national_id.trim() : null;
+  const name = input.name ? quiet(() => parseName(input.name!)) : null;
+  if (!email && !phone && !nid && !(name && input.date_of_birth)) {
+    throw error("invalid_input", "Give at least an e-mail address, a phone number, a national id, or a name with a date of birth.", "email");
+  }
+  clinic.requireRole("admin", "customer_support");
+  // The demo's persons have no date of birth or national id on record here: e-mail and phone match.
+  return clinic.persons
+    .map((p) => ({
+      patient_person_id: p.id,
+      name: p.name,
+      reasons: [...(email && p.email === email ? ["email"] : []), ...(phone && p.phone === phone ? ["phone"] : [])],
+    }))
+    .filter((c) => c.reasons.length > 0);
+}
+
+function onboardWalkIn(clinic: Clinic, input: WalkIn): Onboarded {
+  const name = parseName(input.name ?? "");
+  const email = parseEmail(input.email ?? "");
+  const phone = parsePhone(input.phone ?? "");
+  const me = clinic.me();
+  if (me.role !== "admin" && me.role !== "customer_support") throw error("forbidden", "Only admins and customer support can onboard patients.");
+  const known = clinic.persons.find((p) => p.email === email);
+  const existing = known && clinic.patients.find((p) => p.person === known);
+  if (existing) {
+    throw error("patient_already_exists", "Patient with this email already exists in this organization");
+  }
+  const person = known ?? clinic.addPerson(name, email, phone);
+  const now = Date.now();
+  const patient = clinic.link(person, now);
+  // The clinic's rules: a new person signs privacy and profile sharing, a known one profile sharing.
+  const templates = known ? [TEMPLATES[1]!] : [TEMPLATES[0]!, TEMPLATES[1]!];
+  const forms = templates.map((t) => clinic.createForm(patient, t, now));
+  const at = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return {
+    user_id: person.user_id!,
+    patient_person_id: person.id,
+    patient: { id: patient.id, patient_person_id: person.id, profile_shared: true, organization_id: CLINIC, created_at: at, updated_at: at },
+    person: { id: person.id, user_id: person.user_id, name: person.name, date_of_birth: null, blood_type: null, allergies: [], chronic_conditions: [] },
+    user_created: !known,
+    organization_added: true,
+    required_forms: forms.map((f) => ({
+      form_id: f.form_id,
+      template_id: f.template_id,
+      title: f.title,
+      type: f.type,
+      status: f.status,
+      must_sign_before: f.must_sign_before,
+      consent_types: f.consent_types,
+    })),
+  };
+}
+
+function attestSignature(clinic: Clinic, formId: number, sha: string): Form {
+  const me = clinic.requireRole("customer_support", "admin");
+  const presented = sha.trim().toLowerCase();
+  if (!presented) {
+    throw error("invalid_input", "Name the text that was signed by its SHA-256 (template_sha256 of the form).", "template_sha256");
+  }
+  if (!/^[0-9a-f]{64}$/.test(presented)) throw error("invalid_input", "template_sha256 must be 64 hexadecimal characters.", "template_sha256");
+  const form = clinic.pending(formId);
+  if (presented !== form.template_sha256) {
+    throw error(
+      "form_template_changed",
+      "The signature is for another text of this form than the one on record; show the patient the current text and sign again.",
+      "template_sha256",
+    );
+  }
+  clinic.signForm(form, "staff_attested", me);
+  return form;
+}
+
+function withdrawConsent(clinic: Clinic, consentId: number, rawReason: string): Consent {
+  clinic.requireRole("customer_support", "admin");
+  const reason = rawReason.trim();
+  if (!reason) throw error("invalid_input", "Say why the consent is withdrawn.", "reason");
+  if ([...reason].length > 500) throw error("invalid_input", "The reason may have at most 500 characters.", "reason");
+  const consent = clinic.forms.flatMap((f) => f.consents).find((c) => c.id === consentId);
+  if (!consent) throw error("not_found", "consent was not found");
+  if (consent.withdrawn_at) throw error("invalid_state_transition", "This consent was already withdrawn.");
+  consent.withdrawn_at = new Date().toISOString();
+  consent.withdraw_reason = reason;
+  return consent;
+}
+
+function consentStatus(clinic: Clinic): ConsentStatus {
+  const me = clinic.requireRole("customer_support", "admin");
+  const open = (personId: number) =>
+    clinic.consultations
+      .filter((c) => c.patient_person_id === personId && OPEN.includes(c.state))
+      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id)[0];
+  const waiting: PatientWaiting[] = clinic.patients
+    .map((p) => {
+      const pending = clinic.forms
+        .filter((f) => f.patient_id === p.id && f.status === "pending" && f.blocking)
+        .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.form_id - b.form_id);
+      const booking = open(p.person.id);
+      return {
+        patient_id: p.id,
+        patient_person_id: p.person.id,
+        name: p.person.name,
+        pending_forms: pending.map((f) => ({ form_id: f.form_id, title: f.title, must_sign_before: f.must_sign_before, created_at: f.created_at })),
+        oldest_pending_since: pending[0]?.created_at ?? "",
+        next_booking: booking
+          ? { consultation_id: booking.id, state: booking.state, created_at: booking.created_at, deadline_at: booking.deadline_at }
+          : null,
+      };
+    })
+    .filter((p) => p.pending_forms.length > 0)
+    .sort((a, b) => Date.parse(a.oldest_pending_since) - Date.parse(b.oldest_pending_since) || a.patient_id - b.patient_id);
+  const byForm = TEMPLATES.map((t) => {
+    const of = (status: string) => clinic.forms.filter((f) => f.template_id === t.id && f.status === status).length;
+    return { template_id: t.id, title: t.title, pending: of("pending"), signed: of("signed"), declined: of("declined"), superseded: of("superseded") };
+  })
+    .filter((c) => c.pending + c.signed + c.declined + c.superseded > 0)
+    .sort((a, b) => a.title.localeCompare(b.title) || a.template_id - b.template_id);
+  return { organization_id: me.organization_id, generated_at: new Date().toISOString(), patients_waiting: waiting, by_form: byForm };
+}
+
+function consentTimeline(clinic: Clinic, patientId: number): TimelineEntry[] {
+  clinic.requireRole("customer_support", "admin");
+  clinic.patient(patientId);
+  const entries: TimelineEntry[] = [];
+  const add = (at: string | null, event: string, f: Form, consent: Consent | null, detail: string | null) => {
+    if (at) entries.push({ at, event, form_id: f.form_id, title: f.title, consent_id: consent?.id ?? null, consent_type: consent?.consent_type ?? null, detail });
+  };
+  for (const f of clinic.forms.filter((x) => x.patient_id === patientId)) {
+    add(f.created_at, "form_created", f, null, `version ${f.template_version}`);
+    add(f.signed_at, "form_signed", f, null, f.signed_by);
+    add(f.declined_at, "form_declined", f, null, null);
+    for (const c of f.consents) {
+      add(c.granted_at, "consent_granted", f, c, null);
+      add(c.withdrawn_at, "consent_withdrawn", f, c, c.withdraw_reason);
+    }
+  }
+  return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.form_id - b.form_id || a.event.localeCompare(b.event));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The administrator: the insurer report (crates/core/src/report.rs) and outcomes (outcomes.rs).
+
+/** What the report export waits for between its first and last progress event, when held. */
+const reportGate = { held: false, release: null as (() => void) | null };
+
+function isoDay(s: string, field: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
+  const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== Number(m[3])) {
+    throw error("invalid_input", "Write the date as YYYY-MM-DD, e.g. 2026-01-31.", field);
+  }
+  return t;
+}
+
+function percentile(values: number[], p: number): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil((sorted.length * p) / 100)) - 1]!;
+}
+
+async function reportExport(clinic: Clinic, partner: string, from: string, to: string, format: ReportFormat): Promise<ReportSummary> {
+  const name = partner.trim();
+  if (!name) throw error("invalid_input", "Choose the partner the report is for.", "partner");
+  const start = isoDay(from, "from");
+  const end = isoDay(to, "to");
+  if (end < start) throw error("invalid_input", "The period ends before it starts.", "to");
+  if ((end - start) / DAY > 3 * 366) throw error("invalid_input", "A report covers at most three years; split the period.", "to");
+  clinic.me();
+  if (name !== PARTNER.name) throw error("not_found", `There is no partner named '${name}'.`, "partner");
+  clinic.requireRole("admin");
+  // Norwegian local dates; near enough here: the demo's consultations are hours apart.
+  const rows = clinic.consultations
+    .filter((c) => c.partner_id === PARTNER.id && Date.parse(c.created_at) >= start && Date.parse(c.created_at) < end + DAY)
+    .map((c) => clinic.view(c));
+  const total = rows.length;
+  const progress = (p: ReportProgress) => emit("report-progress", p);
+  if (total > 0) await progress({ done: 1, total });
+  if (reportGate.held) {
+    await new Promise<void>((ok) => (reportGate.release = ok));
+    reportGate.held = false;
+  }
+  await progress({ done: total, total });
+  const count = (keys: string[], label: (k: string) => string): Count[] =>
+    [...new Set(keys)].sort().map((key) => ({ key, label: label(key), count: keys.filter((k) => k === key).length }));
+  const results = rows.map((c) => clinic.results.filter((r) => r.consultation_id === c.id).at(-1)).filter((r) => r !== undefined);
+  const started = rows.filter((c) => c.starts_at);
+  const ext = format === "csv" ? "csv" : "xlsx";
+  const file = `/home/hanne/Downloads/insurer-report-${name}-${from}-${to}.${ext}`;
+  return {
+    partner: name,
+    from,
+    to,
+    format,
+    file,
+    summary_file: format === "csv" ? file.replace(/\.csv$/, "-summary.csv") : null,
+    consultations: total,
+    by_state: count(
+      rows.map((c) => c.state),
+      (k) => k.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()),
+    ),
+    by_outcome: count(
+      results.map((r) => r.outcome),
+      (k) => clinic.outcomes.find((o) => o.code === k)?.label ?? k,
+    ),
+    by_chapter: count(
+      results.map((r) => r.icpc2.chapter),
+      (k) => k,
+    ),
+    waiting_median_seconds: percentile(started.map((c) => c.waiting_seconds), 50),
+    waiting_p90_seconds: percentile(started.map((c) => c.waiting_seconds), 90),
+    treatment_median_seconds: percentile(rows.flatMap((c) => (c.treatment_seconds === null ? [] : [c.treatment_seconds])), 50),
+    treatment_p90_seconds: percentile(rows.flatMap((c) => (c.treatment_seconds === null ? [] : [c.treatment_seconds])), 90),
+    deadline_breaches: rows.filter((c) => c.deadline_status === "breached").length,
+    generated_at: new Date().toISOString(),
+  };
+}
+
+/** outcomes::code_for: `Referred to specialist` → `referred_to_specialist`. */
+function outcomeCode(label: string): string {
+  return fold(label).replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+}
+
+function outcomeAdd(clinic: Clinic, raw: string): Outcome {
+  const label = raw.trim();
+  if (!label) throw error("invalid_input", "Write the outcome as the doctors should see it.", "label");
+  if ([...label].length > 80) throw error("invalid_input", "An outcome may have at most 80 characters.", "label");
+  const code = outcomeCode(label);
+  if (!/^[a-z]/.test(code)) throw error("invalid_input", "Start the outcome with a letter.", "label");
+  if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators may change the list of outcomes.");
+  if (clinic.outcomes.some((o) => o.code === code)) throw error("already_exists", `The outcome '${code}' already exists.`, "label");
+  const outcome = { code, label, active: true };
+  clinic.outcomes.push(outcome);
+  return outcome;
+}
+
+function outcomesList(clinic: Clinic): Outcome[] {
+  clinic.me();
+  return [...clinic.outcomes].sort((a, b) => Number(!a.active) - Number(!b.active) || a.label.localeCompare(b.label)).map((o) => ({ ...o }));
 }
 
 function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unknown {
@@ -458,6 +981,61 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
     case "screenings":
       clinic.me();
       return clinic.screenings.filter((s) => s.consultation_id === id);
+    case "account_directory":
+      // No Clerk key in the demo: patient accounts go to the local account directory.
+      return "local";
+    case "match_candidates":
+      return matchCandidates(clinic, args.input as MatchInput);
+    case "onboard_walk_in":
+      return onboardWalkIn(clinic, args.input as WalkIn);
+    case "patient_forms": {
+      clinic.requireRole("customer_support", "admin");
+      const patient = clinic.patient(Number(args.patientId));
+      return clinic.forms.filter((f) => f.patient_id === patient.id);
+    }
+    case "form_text": {
+      clinic.requireRole("customer_support", "admin");
+      const form = clinic.form(Number(args.formId));
+      const template = TEMPLATES.find((t) => t.id === form.template_id)!;
+      return {
+        form_id: form.form_id,
+        title: form.title,
+        template_version: form.template_version,
+        body: template.body,
+        template_sha256: form.template_sha256,
+      } satisfies FormText;
+    }
+    case "form_attest_signature":
+      return attestSignature(clinic, Number(args.formId), String(args.templateSha256 ?? ""));
+    case "form_decline": {
+      clinic.requireRole("customer_support", "admin");
+      const form = clinic.pending(Number(args.formId));
+      form.status = "declined";
+      form.declined_at = new Date().toISOString();
+      return form;
+    }
+    case "consent_withdraw":
+      return withdrawConsent(clinic, Number(args.consentId), String(args.reason ?? ""));
+    case "consent_status":
+      return consentStatus(clinic);
+    case "consent_timeline":
+      return consentTimeline(clinic, Number(args.patientId));
+    case "partners":
+      clinic.me();
+      return [{ id: PARTNER.id, name: PARTNER.name }] satisfies PartnerOption[];
+    case "report_export":
+      return reportExport(clinic, String(args.partner ?? ""), String(args.from ?? ""), String(args.to ?? ""), args.format as ReportFormat);
+    case "outcomes_list":
+      return outcomesList(clinic);
+    case "outcome_add":
+      return outcomeAdd(clinic, String(args.label ?? ""));
+    case "outcome_set_active": {
+      if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators may change the list of outcomes.");
+      const outcome = clinic.outcomes.find((o) => o.code === String(args.code ?? "").trim());
+      if (!outcome) throw error("not_found", "There is no such outcome.", "code");
+      outcome.active = Boolean(args.active);
+      return { ...outcome };
+    }
     default:
       throw error("internal", `The stand-in backend has no command ${cmd}.`);
   }
@@ -475,9 +1053,10 @@ export function install() {
       calls.push(call);
       // Commands answer asynchronously, as they do over the real IPC bridge.
       return new Promise((resolve, reject) =>
-        setTimeout(() => {
+        setTimeout(async () => {
           try {
-            resolve(handle(clinic, cmd, args));
+            await clinic.ready;
+            resolve(await handle(clinic, cmd, args));
           } catch (e) {
             reject(e);
           } finally {
@@ -501,5 +1080,15 @@ export function install() {
       return c && clinic.view(c);
     },
     results: (id) => clinic.results.filter((r) => r.consultation_id === id),
+    forms: (patientId) => clinic.forms.filter((f) => f.patient_id === patientId),
+    patients: () => clinic.patients.map((p) => ({ id: p.id, patient_person_id: p.person.id, name: p.person.name })),
+    outcomes: () => clinic.outcomes.map((o) => ({ ...o })),
+    holdReport: () => {
+      reportGate.held = true;
+    },
+    releaseReport: () => {
+      reportGate.release?.();
+      reportGate.release = null;
+    },
   };
 }

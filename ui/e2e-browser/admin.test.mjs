@@ -1,0 +1,143 @@
+// The administrator's screen: the insurer report export (partner, period, format; a progress bar
+// fed by the console's ReportProgress event; the summary of what was saved) and the list of
+// consultation outcomes (add, refuse a duplicate next to the field, retire).
+
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+
+let ui;
+let browser;
+let page;
+before(async () => {
+  ui = await serveUi();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.stop();
+});
+afterEach(async () => {
+  if (page) {
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+    page = null;
+  }
+});
+
+async function open(language) {
+  page = await openConsole(browser, ui.url, language);
+  await signIn(page, "admin");
+  await page.locator("#report-partner option").first().waitFor({ state: "attached" });
+  await page.locator(".outcome-list li").first().waitFor();
+  return page;
+}
+
+const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+
+async function outcomes() {
+  return page.locator(".outcome-list li").evaluateAll((items) =>
+    items.map((li) => `${li.querySelector("span").textContent} ${li.querySelector("code").textContent} ${li.querySelector("button").textContent}`),
+  );
+}
+
+describe("the admin screen", () => {
+  test("exports the insurer report with a progress bar, then shows the summary", async () => {
+    await open("en");
+    assert.equal(await page.inputValue("#report-partner"), "fjordtrygd", "the clinic's partner is chosen");
+    const today = new Date();
+    assert.equal(await page.inputValue("#report-to"), iso(today), "the period ends today by default");
+    const from = iso(new Date(today.getTime() - 7 * 86_400_000));
+    await page.fill("#report-from", from);
+    await page.evaluate(() => window.__digimed.holdReport());
+    await page.locator("#report-title ~ button[type=submit], form[aria-labelledby=report-title] button[type=submit]").click();
+
+    // While the file is written: the progress bar and the count so far.
+    const label = page.locator("label[for=report-progress]");
+    await label.waitFor();
+    await page.waitForFunction(() => document.querySelector("label[for=report-progress]")?.textContent === "Writing 1 of 8 consultations");
+    assert.equal(await page.locator("#report-progress").getAttribute("max"), "100");
+    assert.equal(await page.locator("#report-progress").evaluate((p) => p.value), 13);
+    assert.equal(await page.locator("form[aria-labelledby=report-title] button[type=submit]").textContent(), "Exporting…");
+    await shot(page, "admin-report-progress-en");
+
+    await page.evaluate(() => window.__digimed.releaseReport());
+    const summary = page.locator(".report-summary");
+    await summary.waitFor();
+    assert.equal(await page.locator("#report-progress").count(), 0, "the bar goes when the export is done");
+    assert.equal(await summary.locator("strong").textContent(), "8 consultations saved");
+    assert.equal(await summary.locator(".file-path").textContent(), `/home/hanne/Downloads/insurer-report-fjordtrygd-${from}-${iso(today)}.xlsx`);
+    const facts = await summary.locator("dt").evaluateAll((dts) => dts.map((dt) => `${dt.textContent}: ${dt.nextElementSibling.textContent}`));
+    assert.equal(facts[0], "Waiting time, median: 2 hrs");
+    assert.equal(facts[3], "Deadline breaches: 1");
+    assert.ok(facts.includes("Helped: 1"), `the outcomes are counted (${facts})`);
+    assert.deepEqual(await calls(page, "report_export"), [{ partner: "fjordtrygd", from, to: iso(today), format: "xlsx" }]);
+    await shot(page, "admin-report-summary-en");
+  });
+
+  test("a period that ends before it starts is refused next to To, and no file is named", async () => {
+    await open("en");
+    await page.fill("#report-from", "2026-03-01");
+    await page.fill("#report-to", "2026-02-01");
+    await page.check("input[name=report-format][value=csv]");
+    await page.locator("form[aria-labelledby=report-title] button[type=submit]").click();
+    await page.locator("#report-to-error").waitFor();
+    assert.equal(await page.locator("#report-to-error").textContent(), "The period ends before it starts.");
+    assert.equal(await page.locator("#report-to").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "report-to");
+    assert.equal(await page.locator(".report-summary").count(), 0);
+    assert.equal((await calls(page, "report_export"))[0].format, "csv");
+    await shot(page, "admin-report-error-en");
+  });
+
+  test("adds an outcome, refuses a duplicate next to the field, and retires one", async () => {
+    await open("en");
+    assert.deepEqual(await outcomes(), ["Helped helped Retire", "Referred GP referred_gp Retire", "Unable unable Retire"]);
+
+    await page.fill("#outcome-label", "  helped ");
+    await page.locator("#outcome-label ~ button, form:has(#outcome-label) button[type=submit]").click();
+    await page.locator("#outcome-label-error").waitFor();
+    assert.equal(await page.locator("#outcome-label-error").textContent(), "The outcome 'helped' already exists.");
+    assert.equal(await page.locator("#outcome-label").getAttribute("aria-invalid"), "true");
+    assert.equal((await page.evaluate(() => window.__digimed.outcomes())).length, 3, "nothing added");
+    await shot(page, "admin-outcome-duplicate-en");
+
+    await page.fill("#outcome-label", "Referred to specialist");
+    await page.locator("form:has(#outcome-label) button[type=submit]").click();
+    await page.locator(".outcome-list li", { hasText: "Referred to specialist" }).waitFor();
+    assert.equal(await page.locator("#outcome-label-error").count(), 0);
+    assert.equal(await page.inputValue("#outcome-label"), "");
+    assert.deepEqual(await outcomes(), [
+      "Helped helped Retire",
+      "Referred GP referred_gp Retire",
+      "Referred to specialist referred_to_specialist Retire",
+      "Unable unable Retire",
+    ]);
+
+    await page.locator(".outcome-list li", { hasText: "Unable" }).locator("button").click();
+    await page.locator(".outcome-list li.retired", { hasText: "Unable" }).waitFor();
+    assert.equal((await outcomes()).at(-1), "Unable unable Restore", "a retired outcome goes last");
+    await shot(page, "admin-outcomes-en");
+  });
+
+  test("in Norwegian", async () => {
+    await open("nb");
+    assert.equal(await page.locator("#screen-title").textContent(), "Administrasjon");
+    assert.equal(await page.locator("#outcomes-title").textContent(), "Utfall av konsultasjoner");
+    await page.evaluate(() => window.__digimed.holdReport());
+    await page.locator("form[aria-labelledby=report-title] button[type=submit]").click();
+    await page.waitForFunction(() => document.querySelector("label[for=report-progress]")?.textContent === "Skriver 1 av 8 konsultasjoner");
+    await shot(page, "admin-report-progress-nb");
+    await page.evaluate(() => window.__digimed.releaseReport());
+    await page.locator(".report-summary").waitFor();
+    assert.equal(await page.locator(".report-summary strong").textContent(), "8 konsultasjoner lagret");
+    await page.fill("#outcome-label", "Hjulpet");
+    await page.locator("form:has(#outcome-label) button[type=submit]").click();
+    await page.locator(".outcome-list li", { hasText: "Hjulpet" }).waitFor();
+    await page.fill("#outcome-label", "hjulpet!");
+    await page.locator("form:has(#outcome-label) button[type=submit]").click();
+    await page.locator("#outcome-label-error").waitFor();
+    assert.equal(await page.locator("#outcome-label-error").textContent(), "The outcome 'hjulpet' already exists.");
+    await shot(page, "admin-nb");
+  });
+});
