@@ -268,7 +268,7 @@ describe("the console, end to end", () => {
       await (await find(driver, ".onboard-form button[type=submit]")).click();
       // The core refuses the phone number under its field; no patient is created.
       await waitInPage(driver, "the phone error", () => document.querySelector("#onboard-phone-error"));
-      assert.equal(await text(driver, "#onboard-phone-error"), "The phone number is not valid. (invalid_phone_format)");
+      assert.equal(await text(driver, "#onboard-phone-error"), "This is not a valid phone number. (invalid_phone_format)");
       assert.equal(psql(db.url, "SELECT count(*) FROM patient_persons WHERE name = 'Silje Berg'"), "0");
       await screenshot(driver, "support-onboard-errors-en");
 

@@ -79,7 +79,7 @@ describe("onboarding a walk-in patient", () => {
     // A phone number the console cannot judge goes to the core, which refuses it under the field.
     await page.fill("#onboard-phone", "412 34");
     await submit();
-    assert.equal(await fieldError("phone"), "The phone number is not valid. (invalid_phone_format)");
+    assert.equal(await fieldError("phone"), "This is not a valid phone number. (invalid_phone_format)");
     assert.equal((await calls(page, "onboard_walk_in")).length, 1);
     assert.equal(await patientCount(), before, "a refused onboarding writes nothing");
     await shot(page, "onboard-error-phone-en");

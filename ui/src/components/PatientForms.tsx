@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, type Form, type FormText } from "../bindings";
 import { describeError, toAppError, type AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
-import { useI18n } from "../i18n";
+import { useI18n, type MessageKey } from "../i18n";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
 
@@ -20,7 +20,7 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
   const [forms, setForms] = useState<Form[] | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [action, setAction] = useState<Action | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<MessageKey | null>(null);
 
   async function load() {
     try {
@@ -51,7 +51,7 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
     }
   }
 
-  function done(message: string) {
+  function done(message: MessageKey) {
     setAction(null);
     setNotice(message);
     void load();
@@ -69,7 +69,7 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
       )}
       {notice && (
         <p class="alert alert-success" role="status">
-          {notice}
+          {t(notice)}
         </p>
       )}
       {forms === null && !error && <p class="muted">{t("common.loading")}</p>}
@@ -135,17 +135,17 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
         </ul>
       )}
       {action?.kind === "sign" && (
-        <SignDialog form={action.form} text={action.text} onClose={() => setAction(null)} onDone={() => done(t("forms.signedNotice"))} />
+        <SignDialog form={action.form} text={action.text} onClose={() => setAction(null)} onDone={() => done("forms.signedNotice")} />
       )}
       {action?.kind === "decline" && (
-        <DeclineDialog form={action.form} onClose={() => setAction(null)} onDone={() => done(t("forms.declinedNotice"))} />
+        <DeclineDialog form={action.form} onClose={() => setAction(null)} onDone={() => done("forms.declinedNotice")} />
       )}
       {action?.kind === "withdraw" && (
         <WithdrawDialog
           consentId={action.consentId}
           consentType={action.consentType}
           onClose={() => setAction(null)}
-          onDone={() => done(t("consent.withdrawnNotice"))}
+          onDone={() => done("consent.withdrawnNotice")}
         />
       )}
     </div>

@@ -149,7 +149,10 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                 {timeline.map((e, i) => (
                   <li key={i}>
                     <time dateTime={e.at}>{formatDateTime(e.at, locale)}</time>{" "}
-                    <span>{t(`timeline.${e.event}` as "timeline.form_created", { title: e.title, type: e.consent_type ?? "" })}</span>
+                    <span>{t(`timeline.${e.event}` as "timeline.form_created", {
+                        title: e.title,
+                        type: e.consent_type ? t(`consent.${e.consent_type}` as "consent.analytics") || e.consent_type : "",
+                      })}</span>
                     {e.detail && e.event === "consent_withdrawn" ? <span class="muted"> — {e.detail}</span> : null}
                   </li>
                 ))}

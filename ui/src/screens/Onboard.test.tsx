@@ -119,7 +119,7 @@ describe("Onboard", () => {
     fill("E-mail", "kari@example.com");
     fill("Mobile phone", "12");
     fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
-    expect(await screen.findByText("Phone number is not valid. (invalid_phone_format)")).toBeTruthy();
+    expect(await screen.findByText("This is not a valid phone number. (invalid_phone_format)")).toBeTruthy();
     expect(screen.getByLabelText("Mobile phone").getAttribute("aria-invalid")).toBe("true");
   });
 

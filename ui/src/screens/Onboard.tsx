@@ -62,7 +62,9 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     return () => clearTimeout(timer);
   }, [values.name, values.email, values.phone]);
 
-  const message = (e: AppError) => (e.message ? describeError(e, t) : t(`onboard.error.${e.code}` as "onboard.error.name_required"));
+  // The seed's codes are said in the console's language; any other error keeps the core's words.
+  const message = (e: AppError) =>
+    t(`onboard.error.${e.code}` as "onboard.error.name_required") || (e.message ? describeError(e, t) : e.code);
   const fieldError = (f: Field) => (error?.field === f ? message(error) : null);
 
   function set(f: Field, v: string) {
@@ -155,7 +157,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                   aria-describedby={[`onboard-${f}-hint`, fieldError(f) ? `onboard-${f}-error` : ""].filter(Boolean).join(" ")}
                 />
                 <p id={`onboard-${f}-hint`} class="hint">
-                  {t(`onboard.${f}Hint` as "onboard.nameHint")}
+                  {t(f === "email" && directory === "local" ? "onboard.emailHintLocal" : (`onboard.${f}Hint` as "onboard.nameHint"))}
                 </p>
                 <FieldError id={`onboard-${f}-error`} message={fieldError(f) && `${fieldError(f)} (${error?.code})`} />
               </div>

@@ -93,7 +93,10 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
         <Icpc2TypeAhead
           id="result-icpc2"
           value={icpc2}
-          onChange={setIcpc2}
+          onChange={(code) => {
+            setIcpc2(code);
+            if (code) setError((e) => (e?.field === "icpc2" ? null : e));
+          }}
           invalid={!!fieldError("icpc2")}
           describedBy={["result-icpc2-hint", describedBy("icpc2")].filter(Boolean).join(" ")}
         />
