@@ -92,7 +92,7 @@ describe("the admin screen", () => {
 
   test("adds an outcome, refuses a duplicate next to the field, and retires one", async () => {
     await open("en");
-    assert.deepEqual(await outcomes(), ["Helped helped Retire", "Referred GP referred_gp Retire", "Unable unable Retire"]);
+    assert.deepEqual(await outcomes(), ["Helped helped Retire", "Referred to GP referred_gp Retire", "Unable to help unable Retire"]);
 
     await page.fill("#outcome-label", "  helped ");
     await page.locator("#outcome-label ~ button, form:has(#outcome-label) button[type=submit]").click();
@@ -109,14 +109,14 @@ describe("the admin screen", () => {
     assert.equal(await page.inputValue("#outcome-label"), "");
     assert.deepEqual(await outcomes(), [
       "Helped helped Retire",
-      "Referred GP referred_gp Retire",
+      "Referred to GP referred_gp Retire",
       "Referred to specialist referred_to_specialist Retire",
-      "Unable unable Retire",
+      "Unable to help unable Retire",
     ]);
 
     await page.locator(".outcome-list li", { hasText: "Unable" }).locator("button").click();
     await page.locator(".outcome-list li.retired", { hasText: "Unable" }).waitFor();
-    assert.equal((await outcomes()).at(-1), "Unable unable Restore", "a retired outcome goes last");
+    assert.equal((await outcomes()).at(-1), "Unable to help unable Restore", "a retired outcome goes last");
     await shot(page, "admin-outcomes-en");
   });
 

@@ -159,7 +159,10 @@ export function ReportExport() {
             <dd>{dur(summary.treatment_median_seconds)}</dd>
             <dt>{t("report.breaches")}</dt>
             <dd>{summary.deadline_breaches}</dd>
-            {summary.by_outcome.map((o) => [<dt key={`dt-${o.key}`}>{o.label}</dt>, <dd key={`dd-${o.key}`}>{o.count}</dd>])}
+            {summary.by_outcome.map((o) => [
+              <dt key={`dt-${o.key}`}>{t(`outcome.${o.key}` as "outcome.helped") || o.label}</dt>,
+              <dd key={`dd-${o.key}`}>{o.count}</dd>,
+            ])}
           </dl>
         </div>
       )}
@@ -217,7 +220,7 @@ function Outcomes() {
       <ul class="outcome-list">
         {list?.map((o) => (
           <li key={o.code} class={o.active ? "" : "retired"}>
-            <span>{o.label}</span> <code class="muted">{o.code}</code>
+            <span>{t(`outcome.${o.code}` as "outcome.helped") || o.label}</span> <code class="muted">{o.code}</code>
             <button type="button" class="button button-link" onClick={() => toggle(o)}>
               {o.active ? t("outcomes.retire") : t("outcomes.restore")}
             </button>
