@@ -131,13 +131,15 @@ describe("the admin screen", () => {
     await page.evaluate(() => window.__digimed.releaseReport());
     await page.locator(".report-summary").waitFor();
     assert.equal(await page.locator(".report-summary strong").textContent(), "8 konsultasjoner lagret");
-    await page.fill("#outcome-label", "Hjulpet");
+    // The seed's outcomes are named in Norwegian; an added one by its own label.
+    assert.ok((await page.locator(".outcome-list li").allTextContents()).some((t) => t.startsWith("Hjulpet")));
+    await page.fill("#outcome-label", "Henvist til spesialist");
     await page.locator("form:has(#outcome-label) button[type=submit]").click();
-    await page.locator(".outcome-list li", { hasText: "Hjulpet" }).waitFor();
-    await page.fill("#outcome-label", "hjulpet!");
+    await page.locator(".outcome-list li", { hasText: "Henvist til spesialist" }).waitFor();
+    await page.fill("#outcome-label", "henvist til spesialist!");
     await page.locator("form:has(#outcome-label) button[type=submit]").click();
     await page.locator("#outcome-label-error").waitFor();
-    assert.equal(await page.locator("#outcome-label-error").textContent(), "The outcome 'hjulpet' already exists.");
+    assert.equal(await page.locator("#outcome-label-error").textContent(), "The outcome 'henvist_til_spesialist' already exists.");
     await shot(page, "admin-nb");
   });
 });
