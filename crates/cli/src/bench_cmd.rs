@@ -16,7 +16,9 @@ use digimed_core::{db, Error};
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
+use sqlx::{Executor, PgPool};
+
+use crate::scratch::Scratch;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -63,31 +65,12 @@ pub async fn run(config: &Config, command: BenchCommand) -> Result<(), Error> {
         BenchCommand::Report(args) => return crate::bench_report::run(config, args).await,
         BenchCommand::Serve(args) => return crate::bench_serve::run(config, args).await,
     };
-    let url = config.database_url()?;
-    let base = db::connect_options(url)?;
-    let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
-    let name = format!("digimed_bench_{suffix}");
-    let mut admin = PgConnection::connect_with(&base.clone().disable_statement_logging()).await.map_err(Error::from)?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.map_err(Error::from)?;
-    let opts = base.clone().database(&name).disable_statement_logging();
-    let owner = PgPoolOptions::new().max_connections(4).connect_with(opts.clone()).await.map_err(Error::from)?;
-    let mut logins: Vec<String> = Vec::new();
-    let result = bench(&owner, &opts, &suffix, historical, open, doctors, picks, listings, &mut logins).await;
+    let mut scratch = Scratch::create(config, "digimed_bench").await?;
+    let owner = PgPoolOptions::new().max_connections(4).connect_with(scratch.options.clone()).await.map_err(Error::from)?;
+    let (opts, suffix) = (scratch.options.clone(), scratch.suffix.clone());
+    let result = bench(&owner, &opts, &suffix, historical, open, doctors, picks, listings, &mut scratch.logins).await;
     owner.close().await;
-    if keep {
-        eprintln!("kept database {name}");
-    } else {
-        let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-        for login in &logins {
-            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
-                .bind(login)
-                .fetch_one(&mut admin)
-                .await
-            {
-                let _ = admin.execute(ddl.as_str()).await;
-            }
-        }
-    }
+    scratch.finish(keep).await;
     result
 }
 

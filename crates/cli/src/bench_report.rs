@@ -18,7 +18,9 @@ use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Row};
+use sqlx::{Executor, PgPool, Row};
+
+use crate::scratch::Scratch;
 
 #[derive(Args)]
 pub struct BenchReportArgs {
@@ -38,30 +40,12 @@ const CODES: [&str; 12] = ["R74", "R05", "A03", "L03", "D01", "P74", "S18", "N01
 const OUTCOMES: [&str; 3] = ["helped", "referred_gp", "unable"];
 
 pub async fn run(config: &Config, args: BenchReportArgs) -> Result<(), Error> {
-    let base = db::connect_options(config.database_url()?)?;
-    let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
-    let name = format!("digimed_bench_{suffix}");
-    let mut admin = PgConnection::connect_with(&base.clone().disable_statement_logging()).await?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-    let opts = base.clone().database(&name).disable_statement_logging();
-    let owner = PgPoolOptions::new().max_connections(4).connect_with(opts.clone()).await?;
-    let mut logins = Vec::new();
-    let result = bench(&owner, &opts, &suffix, args.consultations, &mut logins).await;
+    let mut scratch = Scratch::create(config, "digimed_bench").await?;
+    let owner = PgPoolOptions::new().max_connections(4).connect_with(scratch.options.clone()).await?;
+    let (opts, suffix) = (scratch.options.clone(), scratch.suffix.clone());
+    let result = bench(&owner, &opts, &suffix, args.consultations, &mut scratch.logins).await;
     owner.close().await;
-    if args.keep {
-        eprintln!("kept database {name}");
-    } else {
-        let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-        for login in &logins {
-            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
-                .bind(login)
-                .fetch_one(&mut admin)
-                .await
-            {
-                let _ = admin.execute(ddl.as_str()).await;
-            }
-        }
-    }
+    scratch.finish(args.keep).await;
     result
 }
 

@@ -22,7 +22,9 @@ use digimed_core::{db, Error};
 use digimed_crypto::Secret;
 use digimed_domain::{Email, NationalId, PersonName};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+use sqlx::ConnectOptions;
+
+use crate::scratch::Scratch;
 
 #[derive(Args)]
 pub struct BenchServeArgs {
@@ -62,28 +64,10 @@ fn err(e: impl std::fmt::Display) -> Error {
 }
 
 pub async fn run(config: &Config, args: BenchServeArgs) -> Result<(), Error> {
-    let url = config.database_url()?;
-    let base = db::connect_options(url)?;
-    let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
-    let name = format!("digimed_bench_serve_{suffix}");
-    let mut admin = PgConnection::connect_with(&base.clone().disable_statement_logging()).await.map_err(Error::from)?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.map_err(Error::from)?;
-    let mut logins: Vec<String> = Vec::new();
-    let result = bench(config, &args, &base.clone().database(&name), &suffix, &mut logins).await;
-    if args.keep {
-        eprintln!("kept database {name}");
-    } else {
-        let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-        for login in &logins {
-            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
-                .bind(login)
-                .fetch_one(&mut admin)
-                .await
-            {
-                let _ = admin.execute(ddl.as_str()).await;
-            }
-        }
-    }
+    let mut scratch = Scratch::create(config, "digimed_bench_serve").await?;
+    let (opts, suffix) = (scratch.options.clone(), scratch.suffix.clone());
+    let result = bench(config, &args, &opts, &suffix, &mut scratch.logins).await;
+    scratch.finish(args.keep).await;
     result
 }
 

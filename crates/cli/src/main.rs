@@ -8,6 +8,7 @@ mod bench_serve;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
+mod scratch;
 
 use std::io::Read;
 use std::process::ExitCode;

@@ -1,0 +1,48 @@
+//! A throw-away database for the benchmarks, created next to the one `DATABASE_URL` names and
+//! dropped afterwards together with the staff logins the benchmark created in it.
+
+use digimed_core::config::Config;
+use digimed_core::{db, Error};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+pub struct Scratch {
+    /// Connection options for the scratch database, as the owner.
+    pub options: PgConnectOptions,
+    /// A suffix unique to this run, for names (logins, e-mail addresses) made in it.
+    pub suffix: String,
+    /// Logins created in the run; dropped with the database.
+    pub logins: Vec<String>,
+    name: String,
+    server: PgConnection,
+}
+
+impl Scratch {
+    pub async fn create(config: &Config, prefix: &str) -> Result<Scratch, Error> {
+        let base = db::connect_options(config.database_url()?)?;
+        let suffix = format!("{:x}", std::process::id() as u64 ^ chrono::Utc::now().timestamp_micros() as u64);
+        let name = format!("{prefix}_{suffix}");
+        let mut server = PgConnection::connect_with(&base.clone().disable_statement_logging()).await?;
+        server.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        let options = base.database(&name).disable_statement_logging();
+        Ok(Scratch { options, suffix, logins: Vec::new(), name, server })
+    }
+
+    /// Drops the database and the run's logins, unless `keep`.
+    pub async fn finish(mut self, keep: bool) {
+        if keep {
+            eprintln!("kept database {}", self.name);
+            return;
+        }
+        let _ = self.server.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await;
+        for login in &self.logins {
+            if let Ok(ddl) = sqlx::query_scalar::<_, String>("SELECT format('DROP ROLE IF EXISTS %I', $1::text)")
+                .bind(login)
+                .fetch_one(&mut self.server)
+                .await
+            {
+                let _ = self.server.execute(ddl.as_str()).await;
+            }
+        }
+    }
+}
