@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type MatchCandidate, type Onboarded } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { PatientForms } from "../components/PatientForms";
+import { DraftOffer, useDraft } from "../drafts/useDraft";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 
@@ -29,6 +30,10 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [done, setDone] = useState<Onboarded | null>(null);
   const [directory, setDirectory] = useState<string | null>(null);
   const lookup = useRef(0);
+  // A half-filled form is kept as an encrypted draft until the patient is onboarded.
+  const draft = useDraft("onboarding", 0, values, (d) => setValues({ name: d.name ?? "", email: d.email ?? "", phone: d.phone ?? "" }), {
+    enabled: !done,
+  });
 
   useEffect(() => {
     commands
@@ -144,6 +149,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       ) : (
         <div class="onboard-layout">
           <form class="card form onboard-form" onSubmit={submit} noValidate aria-label={t("screen.onboard")}>
+            <DraftOffer offer={draft.offer} onRestore={draft.restore} onDiscard={draft.discard} />
             {FIELDS.map((f) => (
               <div class={cls(f)} key={f}>
                 <label for={`onboard-${f}`}>{t(`onboard.${f}` as "onboard.name")}</label>

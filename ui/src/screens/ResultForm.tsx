@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type ResultInput } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { Icpc2TypeAhead } from "../components/Icpc2TypeAhead";
+import { DraftOffer, useDraft } from "../drafts/useDraft";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 
@@ -41,6 +42,21 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
   const [ssn, setSsn] = useState("");
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [filed, setFiled] = useState(false);
+  // The half-written result is kept as an encrypted draft until it is filed.
+  const draft = useDraft(
+    "consultation_result",
+    props.consultationId,
+    { icpc2, outcome, notes, policy, ssn },
+    (d) => {
+      setIcpc2(d.icpc2 ?? "");
+      setOutcome(d.outcome ?? "");
+      setNotes(d.notes ?? "");
+      setPolicy(d.policy ?? "");
+      setSsn(d.ssn ?? "");
+    },
+    { enabled: !filed },
+  );
 
   const fieldError = (f: Field) => (error?.field === f ? error.message : null);
   const describedBy = (f: Field) => (error?.field === f ? `result-${f}-error` : undefined);
@@ -72,6 +88,7 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
       const r = await commands.completeWithResult(props.consultationId, input);
       if (r.status === "ok") {
         setError(null);
+        setFiled(true);
         props.onCompleted(r.data);
       } else {
         setError(r.error);
@@ -88,6 +105,7 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
   return (
     <form class="form result-form" onSubmit={submit} noValidate aria-labelledby="result-title">
       <h2 id="result-title">{t("doctor.result")}</h2>
+      <DraftOffer offer={draft.offer} onRestore={draft.restore} onDiscard={draft.discard} />
       <div class={cls("icpc2")}>
         <label for="result-icpc2">{t("result.icpc2")}</label>
         <Icpc2TypeAhead
