@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use digimed_core::audit::{self, AuditEntry, ChainReport};
 use digimed_core::outcomes::{self, Outcome};
+use digimed_core::staff::{self, StaffMember};
+use digimed_core::webhooks::{self, Delivery};
 use digimed_core::referrals::{self, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::{Error, ErrorCode};
@@ -84,4 +87,36 @@ pub async fn outcome_add(state: State<'_, ConsoleState>, label: String) -> Resul
 pub async fn outcome_set_active(state: State<'_, ConsoleState>, code: String, active: bool) -> Result<Outcome, Error> {
     let (pool, _) = state.require().await?;
     outcomes::set_active(&pool, &code, active).await
+}
+
+/// The clinic's staff members.
+#[tauri::command]
+#[specta::specta]
+pub async fn staff_list(state: State<'_, ConsoleState>) -> Result<Vec<StaffMember>, Error> {
+    let (pool, _) = state.require().await?;
+    staff::list_staff(&pool).await
+}
+
+/// The newest outgoing webhook deliveries of the clinic (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn webhook_deliveries(state: State<'_, ConsoleState>) -> Result<Vec<Delivery>, Error> {
+    let (pool, _) = state.require().await?;
+    webhooks::deliveries(&pool, 50).await
+}
+
+/// The newest audit rows, before `before_id` when given (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_recent(state: State<'_, ConsoleState>, before_id: Option<f64>) -> Result<Vec<AuditEntry>, Error> {
+    let (pool, _) = state.require().await?;
+    audit::recent(&pool, 50, before_id.map(|id| id as i64)).await
+}
+
+/// Recomputes the audit log's hash chain and reports the first broken row (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn audit_verify(state: State<'_, ConsoleState>) -> Result<ChainReport, Error> {
+    let (pool, _) = state.require().await?;
+    audit::verify_chain(&pool).await
 }

@@ -120,6 +120,18 @@ describe("the admin screen", () => {
     await shot(page, "admin-outcomes-en");
   });
 
+  test("reads the audit log, checks its chain, and lists the staff", async () => {
+    await open("en");
+    await page.locator(".audit-table tbody tr").first().waitFor();
+    assert.equal(await page.locator(".audit-table tbody tr").count(), 3);
+    await page.getByRole("button", { name: "Verify the chain" }).click();
+    await page.getByText("The chain is intact: 3 rows checked.").waitFor();
+    const staff = await page.locator("table[aria-labelledby=staff-title] tbody tr").count();
+    assert.equal(staff, 5, "the demo clinic's five staff members");
+    assert.ok(await page.getByText("No events have been sent to subscribers yet.").isVisible());
+    await shot(page, "admin-audit-en");
+  });
+
   test("in Norwegian", async () => {
     await open("nb");
     assert.equal(await page.locator("#screen-title").textContent(), "Administrasjon");

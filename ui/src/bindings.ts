@@ -83,6 +83,14 @@ export const commands = {
 	outcomeAdd: (label: string) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_add", { label })),
 	/**  Retires an outcome or brings it back (admins). */
 	outcomeSetActive: (code: string, active: boolean) => typedError<Outcome, Error>(__TAURI_INVOKE("outcome_set_active", { code, active })),
+	/**  The clinic's staff members. */
+	staffList: () => typedError<StaffMember[], Error>(__TAURI_INVOKE("staff_list")),
+	/**  The newest outgoing webhook deliveries of the clinic (admins). */
+	webhookDeliveries: () => typedError<Delivery[], Error>(__TAURI_INVOKE("webhook_deliveries")),
+	/**  The newest audit rows, before `before_id` when given (admins). */
+	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
+	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
+	auditVerify: () => typedError<ChainReport, Error>(__TAURI_INVOKE("audit_verify")),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -113,8 +121,30 @@ export type AppStatus = {
 	version: string,
 };
 
+/**  One row of the audit log as an administrator reads it (encrypted values were never copied in). */
+export type AuditEntry = {
+	id: number | null,
+	occurred_at: string,
+	actor: string,
+	/**  How the service authenticated the caller it acted for (e.g. `api-token:12`). */
+	acting_for: string | null,
+	action: string,
+	entity_type: string,
+	entity_id: string,
+	/**  The recorded change, as JSON text. */
+	changes: string,
+};
+
 /**  A call attempt or note from screening. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
+
+export type ChainReport = {
+	/**  Rows checked. */
+	rows: number,
+	/**  The first row whose link or content does not match, if any. */
+	first_broken_id: string | null,
+	problem: string | null,
+};
 
 /**  Where patient login accounts are created. */
 export type ClerkMode =
@@ -189,6 +219,19 @@ export type DeadlineStatus =
 "breached" |
 /**  Started within the deadline. */
 "met";
+
+export type Delivery = {
+	id: number | null,
+	event_id: string,
+	event_type: string,
+	subscription_id: number,
+	status: string,
+	attempts: number,
+	last_status: number | null,
+	last_error: string | null,
+	next_attempt_at: string,
+	delivered_at: string | null,
+};
 
 /**  A doctor the secretary can assign a consultation to. */
 export type DoctorOption = {
@@ -512,6 +555,15 @@ export type ScreeningEntry = {
 	call_outcome: CallOutcome | null,
 	note: string | null,
 	created_at: string,
+};
+
+export type StaffMember = {
+	id: number,
+	login: string,
+	email: string,
+	name: string,
+	role: AppRole,
+	organization_id: number,
 };
 
 /**  Who is signed in. */

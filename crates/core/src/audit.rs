@@ -18,6 +18,55 @@ pub struct ChainReport {
     pub problem: Option<String>,
 }
 
+/// One row of the audit log as an administrator reads it (encrypted values were never copied in).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AuditEntry {
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub id: i64,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    /// How the service authenticated the caller it acted for (e.g. `api-token:12`).
+    pub acting_for: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    /// The recorded change, as JSON text.
+    pub changes: String,
+}
+
+type EntryRow = (i64, chrono::DateTime<chrono::Utc>, String, Option<String>, String, String, String, String);
+
+/// The newest audit rows (before `before_id`, when given), newest first. Only admins may read
+/// the log; anyone else is refused by the database.
+pub async fn recent(pool: &PgPool, limit: i64, before_id: Option<i64>) -> Result<Vec<AuditEntry>> {
+    let rows: Vec<EntryRow> = sqlx::query_as(
+        "SELECT id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes::text
+           FROM audit_log WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit.clamp(1, 500))
+    .bind(before_id)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| match crate::error::Error::from(e) {
+        e if e.code == crate::error::ErrorCode::Forbidden => crate::error::Error::forbidden("Only administrators read the audit log."),
+        e => e,
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes)| AuditEntry {
+            id,
+            occurred_at,
+            actor,
+            acting_for,
+            action,
+            entity_type,
+            entity_id,
+            changes,
+        })
+        .collect())
+}
+
 impl ChainReport {
     pub fn intact(&self) -> bool {
         self.first_broken_id.is_none()

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::session::AppRole;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StaffMember {
     pub id: i32,
     pub login: String,

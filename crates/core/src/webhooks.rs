@@ -47,8 +47,11 @@ pub async fn add_subscription(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Delivery {
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub id: i64,
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub event_id: uuid::Uuid,
     pub event_type: String,
     pub subscription_id: i32,

@@ -1036,6 +1036,29 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       outcome.active = Boolean(args.active);
       return { ...outcome };
     }
+    case "staff_list":
+      clinic.me();
+      return STAFF.map((m) => ({ id: m.staff_id, login: m.login, email: m.email, name: m.name, role: m.role, organization_id: m.organization_id }));
+    case "webhook_deliveries":
+      if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
+      return [];
+    case "audit_recent": {
+      if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators read the audit log.");
+      const now = Date.now();
+      return [3, 2, 1].map((id) => ({
+        id,
+        occurred_at: new Date(now - (4 - id) * 60_000).toISOString(),
+        actor: "ola.brekke@demo.digimed.test",
+        acting_for: null,
+        action: "CREATE",
+        entity_type: "patients",
+        entity_id: String(10 + id),
+        changes: "{}",
+      }));
+    }
+    case "audit_verify":
+      if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
+      return { rows: 3, first_broken_id: null, problem: null };
     default:
       throw error("internal", `The stand-in backend has no command ${cmd}.`);
   }

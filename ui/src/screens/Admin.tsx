@@ -1,9 +1,20 @@
 import type { Ref } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { commands, events, type Outcome, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
+import {
+  commands,
+  events,
+  type AuditEntry,
+  type ChainReport,
+  type Delivery,
+  type Outcome,
+  type PartnerOption,
+  type ReportFormat,
+  type ReportSummary,
+  type StaffMember,
+} from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { describeError, toAppError, type AppError } from "../errors";
-import { formatDuration } from "../i18n/format";
+import { formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
 
 /** The administrator's screen: the insurer report and the list of outcomes. */
@@ -17,6 +28,11 @@ export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       <div class="admin-grid">
         <ReportExport />
         <Outcomes />
+      </div>
+      <AuditLog />
+      <div class="admin-grid">
+        <StaffList />
+        <Deliveries />
       </div>
     </section>
   );
@@ -248,6 +264,184 @@ function Outcomes() {
           {t("outcomes.add")}
         </button>
       </form>
+    </div>
+  );
+}
+
+/** The newest rows of the audit log, and a check of its hash chain. */
+function AuditLog() {
+  const { t, locale } = useI18n();
+  const [rows, setRows] = useState<AuditEntry[] | null>(null);
+  const [report, setReport] = useState<ChainReport | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
+
+  async function load(before: number | null) {
+    try {
+      const r = await commands.auditRecent(before);
+      if (r.status === "ok") setRows((old) => (before === null ? r.data : [...(old ?? []), ...r.data]));
+      else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    }
+  }
+  useEffect(() => {
+    void load(null);
+  }, []);
+
+  async function verify() {
+    setChecking(true);
+    try {
+      const r = await commands.auditVerify();
+      if (r.status === "ok") setReport(r.data);
+      else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setChecking(false);
+    }
+  }
+
+  const last = rows && rows.length > 0 ? rows[rows.length - 1] : undefined;
+  return (
+    <div class="card admin-wide" aria-labelledby="audit-title">
+      <div class="side-panel-head">
+        <h2 id="audit-title">{t("audit.title")}</h2>
+        <button type="button" class="button button-secondary" aria-disabled={checking} onClick={verify}>
+          {checking ? t("audit.verifying") : t("audit.verify")}
+        </button>
+      </div>
+      {report && (
+        <p class={`alert ${report.first_broken_id ? "alert-error" : "alert-success"}`} role="status">
+          {report.first_broken_id
+            ? t("audit.broken", { id: report.first_broken_id, problem: report.problem ?? "" })
+            : t("audit.intact", { rows: report.rows })}
+        </p>
+      )}
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <table class="data-table audit-table" aria-labelledby="audit-title">
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">{t("audit.when")}</th>
+            <th scope="col">{t("audit.who")}</th>
+            <th scope="col">{t("audit.action")}</th>
+            <th scope="col">{t("audit.what")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows?.map((r) => (
+            <tr key={r.id}>
+              <td class="num">{r.id}</td>
+              <td>{formatDateTime(r.occurred_at, locale)}</td>
+              <td>
+                {r.actor}
+                {r.acting_for ? <span class="muted"> ({r.acting_for})</span> : null}
+              </td>
+              <td>{r.action}</td>
+              <td>
+                {r.entity_type} {r.entity_id}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {last && rows && rows.length % 50 === 0 && (
+        <button type="button" class="button button-secondary" onClick={() => load(last.id)}>
+          {t("audit.more")}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The clinic's staff and their roles. */
+function StaffList() {
+  const { t } = useI18n();
+  const [staff, setStaff] = useState<StaffMember[] | null>(null);
+  useEffect(() => {
+    commands
+      .staffList()
+      .then((r) => r.status === "ok" && setStaff(r.data))
+      .catch(() => undefined);
+  }, []);
+  return (
+    <div class="card" aria-labelledby="staff-title">
+      <h2 id="staff-title">{t("staff.title")}</h2>
+      <table class="data-table" aria-labelledby="staff-title">
+        <thead>
+          <tr>
+            <th scope="col">{t("staff.name")}</th>
+            <th scope="col">{t("staff.role")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {staff?.map((s) => (
+            <tr key={s.id}>
+              <td>
+                {s.name}
+                <br />
+                <span class="muted">{s.login}</span>
+              </td>
+              <td>{t(`role.${s.role}`)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="hint">{t("staff.hint")}</p>
+    </div>
+  );
+}
+
+/** The newest outgoing webhook deliveries and their state. */
+function Deliveries() {
+  const { t, locale } = useI18n();
+  const [rows, setRows] = useState<Delivery[] | null>(null);
+  useEffect(() => {
+    commands
+      .webhookDeliveries()
+      .then((r) => r.status === "ok" && setRows(r.data))
+      .catch(() => undefined);
+  }, []);
+  return (
+    <div class="card" aria-labelledby="deliveries-title">
+      <h2 id="deliveries-title">{t("deliveries.title")}</h2>
+      {rows !== null && rows.length === 0 ? (
+        <p class="muted">{t("deliveries.none")}</p>
+      ) : (
+        <table class="data-table" aria-labelledby="deliveries-title">
+          <thead>
+            <tr>
+              <th scope="col">{t("deliveries.event")}</th>
+              <th scope="col">{t("deliveries.status")}</th>
+              <th scope="col">{t("deliveries.attempts")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows?.map((d) => (
+              <tr key={d.id}>
+                <td>{d.event_type}</td>
+                <td>
+                  {t(`deliveries.status.${d.status}` as "deliveries.status.pending")}
+                  <br />
+                  <span class="muted">
+                    {d.delivered_at
+                      ? formatDateTime(d.delivered_at, locale)
+                      : d.last_status
+                        ? `HTTP ${d.last_status}`
+                        : d.last_error ?? ""}
+                  </span>
+                </td>
+                <td class="num">{d.attempts}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </div>
   );
 }
