@@ -1,43 +1,11 @@
 //! The `digimed` tool as an operator meets it: bad input gets one clear line naming the problem
 //! and a non-zero exit, and nothing is half-created.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
 use digimed_tests::TestDb;
 
-fn digimed(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digimed"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("DIGIMED_KEY_FILE")
-        .env_remove("CLERK_SECRET_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run digimed");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
+mod common;
 
-fn one_error_line(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "exactly one line on stderr, got: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    lines[0].to_string()
-}
-
-fn db_url(db: &TestDb) -> String {
-    let url = digimed_tests::server_url();
-    match url.split_once('?') {
-        Some((base, q)) => format!("{}/{}?{q}", base.rsplit_once('/').unwrap().0, db.name),
-        None => format!("{}/{}", url.rsplit_once('/').unwrap().0, db.name),
-    }
-}
+use common::{db_url, digimed_with_input as digimed, one_error_line};
 
 #[tokio::test]
 async fn staff_add_refuses_bad_input_and_creates_nothing() {

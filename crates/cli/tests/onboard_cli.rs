@@ -1,37 +1,16 @@
 //! `digimed onboard --json` prints what the API answers (`{"data": ...}` or the seed's
 //! `{"error": ...}`), and `digimed api-token create` prints a token once.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use digimed_tests::TestDb;
 
+mod common;
+
+use common::{db_url, digimed_with_input};
+
 fn digimed(args: &[&str], env: &[(&str, &str)]) -> Output {
     digimed_with_input(args, env, "")
-}
-
-fn digimed_with_input(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digimed"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("DIGIMED_KEY_FILE")
-        .env_remove("CLERK_SECRET_KEY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run digimed");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn db_url(db: &TestDb) -> String {
-    let url = digimed_tests::server_url();
-    match url.split_once('?') {
-        Some((base, q)) => format!("{}/{}?{q}", base.rsplit_once('/').unwrap().0, db.name),
-        None => format!("{}/{}", url.rsplit_once('/').unwrap().0, db.name),
-    }
 }
 
 #[tokio::test]
