@@ -99,6 +99,8 @@ export const en = {
   "queue.colWaiting": "Waiting",
   "queue.colDeadline": "Deadline",
   "queue.empty": "No open consultations match these filters.",
+  "queue.countFirst": "the {count} waiting longest",
+  "queue.more": "Show {count} more",
   "queue.count": "{count} open",
   "queue.unknownPatient": "Patient #{id}",
   "queue.details": "Consultation #{id}",

@@ -101,6 +101,8 @@ export const nb: Messages = {
   "queue.colWaiting": "Ventetid",
   "queue.colDeadline": "Frist",
   "queue.empty": "Ingen åpne konsultasjoner passer filtrene.",
+  "queue.countFirst": "de {count} som har ventet lengst",
+  "queue.more": "Vis {count} til",
   "queue.count": "{count} åpne",
   "queue.unknownPatient": "Pasient #{id}",
   "queue.details": "Konsultasjon #{id}",

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Consultation } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { sortByWaiting } from "../queue/live";
-import { Queue } from "./Queue";
+import { QUEUE_PAGE, Queue } from "./Queue";
 
 const mocks = vi.hoisted(() => ({
   queueList: vi.fn(),
@@ -104,6 +104,16 @@ describe("sortByWaiting", () => {
 });
 
 describe("Queue", () => {
+  it("shows the longest waiting page first and more on request", async () => {
+    const many = Array.from({ length: QUEUE_PAGE }, (_, i) => consultation(100 + i, { patient_name: `Patient ${i}`, created_at: ago(10_000 - i) }));
+    mocks.queueList.mockResolvedValue({ status: "ok", data: many });
+    renderQueue();
+    expect(await screen.findByText(`the ${QUEUE_PAGE} waiting longest`)).toBeTruthy();
+    expect(mocks.queueList).toHaveBeenLastCalledWith(expect.objectContaining({ limit: QUEUE_PAGE, sort: "waiting_longest" }));
+    fireEvent.click(screen.getByRole("button", { name: `Show ${QUEUE_PAGE} more` }));
+    await waitFor(() => expect(mocks.queueList).toHaveBeenLastCalledWith(expect.objectContaining({ limit: 2 * QUEUE_PAGE })));
+  });
+
   it("lists the longest waiting first and switches order", async () => {
     renderQueue();
     await waitFor(() => expect(bodyNames()).toEqual(["Long Wait", "Middle Wait", "Short Wait"]));

@@ -21,6 +21,9 @@ const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wron
 
 type DoctorFilter = "" | "unassigned" | `${number}`;
 
+/** How many open consultations the queue shows at first, and adds at a time. */
+export const QUEUE_PAGE = 100;
+
 /** The secretary's referral screening queue: open consultations, live, longest waiting first. */
 export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t, locale } = useI18n();
@@ -34,6 +37,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [selectedId, setSelectedId] = useState<number | null>(null);
   const [openId, setOpenId] = useState<number | null>(null);
   const [dialog, setDialog] = useState<"assign" | "cancel" | null>(null);
+  // The longest waiting first, a page at a time: enough to work from, light to draw.
+  const [limit, setLimit] = useState(QUEUE_PAGE);
 
   const load = useCallback(async () => {
     const result = await commands.queueList({
@@ -42,7 +47,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       unassigned_only: doctorFilter === "unassigned",
       partner_id: null,
       sort: "waiting_longest",
-      limit: 500,
+      limit,
       offset: null,
     });
     if (result.status === "ok") {
@@ -51,7 +56,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     } else {
       setError(result.error);
     }
-  }, [stateFilter, doctorFilter]);
+  }, [stateFilter, doctorFilter, limit]);
 
   useEffect(() => {
     void load().catch((e: unknown) => setError(toAppError(e)));
@@ -98,7 +103,11 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           {t("screen.referrals")}
         </h1>
         <span class="live-dot">{t("common.live")}</span>
-        {rows && <span class="muted">{t("queue.count", { count: rows.length })}</span>}
+        {rows && (
+          <span class="muted">
+            {rows.length >= limit ? t("queue.countFirst", { count: rows.length }) : t("queue.count", { count: rows.length })}
+          </span>
+        )}
       </div>
 
       <div class="toolbar" role="group" aria-label={t("queue.filters")}>
@@ -220,6 +229,13 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               ))}
             </tbody>
           </table>
+          {rows && rows.length >= limit && (
+            <div class="table-more">
+              <button type="button" class="button button-secondary" onClick={() => setLimit((l) => l + QUEUE_PAGE)}>
+                {t("queue.more", { count: QUEUE_PAGE })}
+              </button>
+            </div>
+          )}
         </div>
 
         {open && (
