@@ -53,11 +53,7 @@ pub async fn report_export(
         .map_err(|_| Error::new(ErrorCode::Configuration, "There is no Downloads folder to save the report in."))?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::new(ErrorCode::Configuration, format!("The folder {} cannot be created: {e}", dir.display())))?;
-    let ext = match format {
-        report::ReportFormat::Xlsx => "xlsx",
-        report::ReportFormat::Csv => "csv",
-    };
-    let out = dir.join(format!("insurer-report-{}-{}-{}.{ext}", request.partner, request.from, request.to));
+    let out = dir.join(report::default_file_name(&request, format));
     let emitter = app.clone();
     let mut progress = move |done: u32, total: u32| {
         let _ = ReportProgress { done, total }.emit(&emitter);

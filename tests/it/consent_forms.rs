@@ -5,7 +5,7 @@
 
 use digimed_core::acting::Acting;
 use digimed_core::api_tokens;
-use digimed_core::forms::{self, SignedBy};
+use digimed_core::forms::{self, NewTemplate, SignedBy};
 use digimed_core::onboarding::Onboarded;
 use digimed_core::queue::{self, MeetingConfig, NewBooking};
 use digimed_core::session::{current_staff, AppRole};
@@ -351,4 +351,45 @@ async fn the_patient_apps_api_lists_signs_and_withdraws() {
     .await
     .unwrap();
     assert!(acting_for.unwrap_or_default().starts_with("api-token:"), "the audit log says on whose behalf");
+}
+
+#[tokio::test]
+async fn template_writing_refuses_bad_fields_other_roles_and_an_older_version() {
+    let w = world().await;
+    let admin = w.db.staff(AppRole::Admin, w.org1, "cf-tpl-admin").await;
+    let good = NewTemplate {
+        key: "terms".into(),
+        title: "Terms of Service".into(),
+        form_type: "disclaimer".into(),
+        consent_types: vec![],
+        must_sign_before: None,
+    };
+    let before = count(&w, "form_templates").await;
+    for (bad, field) in [
+        (NewTemplate { key: "Terms!".into(), ..good.clone() }, "key"),
+        (NewTemplate { title: " ".into(), ..good.clone() }, "title"),
+        (NewTemplate { consent_types: vec!["telepathy".into()], ..good.clone() }, "consent_types"),
+        (NewTemplate { must_sign_before: Some("next_week".into()), ..good.clone() }, "must_sign_before"),
+    ] {
+        let e = forms::create_template(&admin.pool, &bad).await.unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
+    }
+    assert_eq!(forms::create_template(&w.support1.pool, &good).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(count(&w, "form_templates").await, before, "nothing written");
+
+    let t = forms::create_template(&admin.pool, &good).await.unwrap();
+    assert_eq!(t.organization_id, Some(w.org1));
+    let e = forms::create_template(&admin.pool, &good).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("key")));
+    assert_eq!(forms::add_version(&admin.pool, t.id, "  ").await.unwrap_err().field.as_deref(), Some("body"));
+    let v1 = forms::add_version(&admin.pool, t.id, "First text.").await.unwrap();
+    let v2 = forms::add_version(&admin.pool, t.id, "Second text.").await.unwrap();
+    forms::publish(&admin.pool, v2.id).await.unwrap();
+    // An older draft cannot be published over a newer published text.
+    let e = forms::publish(&admin.pool, v1.id).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidStateTransition);
+    assert_eq!(forms::publish(&admin.pool, 999_999).await.unwrap_err().code, ErrorCode::NotFound);
+    let listed = forms::list_templates(&admin.pool).await.unwrap();
+    let mine = listed.iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!(mine.versions.iter().filter(|v| v.published_at.is_some()).map(|v| v.version).collect::<Vec<_>>(), [2]);
 }

@@ -367,6 +367,9 @@ async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     let specialist = summary.by_outcome.iter().find(|o| o.key == "referred_to_specialist").map(|o| o.count);
     assert_eq!(specialist, Some(1));
 
+    assert_eq!(outcomes::set_active(&c.admin.pool, "no_such_outcome", false).await.unwrap_err().field.as_deref(), Some("code"));
+    assert_eq!(outcomes::set_active(&c.secretary.pool, "helped", false).await.unwrap_err().code, ErrorCode::Forbidden);
+
     // A retired outcome cannot be named by a new result, and the refusal names the field.
     outcomes::set_active(&c.admin.pool, "referred_to_specialist", false).await.unwrap();
     let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().unwrap();

@@ -12,7 +12,7 @@ use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::queue::{self, QueueFilter};
 use digimed_core::session::{current_staff, AppRole, StaffSession};
-use digimed_core::{db, Error};
+use digimed_core::Error;
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -87,21 +87,7 @@ async fn bench(
     logins: &mut Vec<String>,
 ) -> Result<(), Error> {
     let t = Instant::now();
-    db::migrate(owner).await?;
-    let clinic: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench clinic', 'clinic') RETURNING id")
-        .fetch_one(owner)
-        .await?;
-    let insurer: i32 =
-        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench insurer', 'insurer_partner') RETURNING id")
-            .fetch_one(owner)
-            .await?;
-    let partner: i32 = sqlx::query_scalar(
-        "INSERT INTO partners (organization_id, clinic_id, name, is_test_partner) VALUES ($1, $2, 'bench', true) RETURNING id",
-    )
-    .bind(insurer)
-    .bind(clinic)
-    .fetch_one(owner)
-    .await?;
+    let crate::scratch::BenchClinic { clinic, partner } = crate::scratch::bench_clinic(owner).await?;
 
     // Staff: the doctors who pick and a secretary who lists, each with their own login.
     let mut staff = Vec::new();

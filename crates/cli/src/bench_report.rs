@@ -13,7 +13,7 @@ use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::report::{self, ReportRequest};
 use digimed_core::session::AppRole;
-use digimed_core::{db, Error};
+use digimed_core::Error;
 use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 use futures_util::TryStreamExt;
@@ -51,21 +51,7 @@ pub async fn run(config: &Config, args: BenchReportArgs) -> Result<(), Error> {
 
 async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, logins: &mut Vec<String>) -> Result<(), Error> {
     let t = Instant::now();
-    db::migrate(owner).await?;
-    let clinic: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench clinic', 'clinic') RETURNING id")
-        .fetch_one(owner)
-        .await?;
-    let insurer: i32 =
-        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench insurer', 'insurer_partner') RETURNING id")
-            .fetch_one(owner)
-            .await?;
-    let partner: i32 = sqlx::query_scalar(
-        "INSERT INTO partners (organization_id, clinic_id, name, is_test_partner) VALUES ($1, $2, 'bench', true) RETURNING id",
-    )
-    .bind(insurer)
-    .bind(clinic)
-    .fetch_one(owner)
-    .await?;
+    let crate::scratch::BenchClinic { clinic, partner } = crate::scratch::bench_clinic(owner).await?;
     let mut accounts = Vec::new();
     for (role, who) in [(AppRole::Admin, "admin"), (AppRole::Doctor, "doctor")] {
         let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;

@@ -46,3 +46,28 @@ impl Scratch {
         }
     }
 }
+
+/// The benchmarks' clinic and its insurer partner `bench` (the owner migrates first).
+pub struct BenchClinic {
+    pub clinic: i32,
+    pub partner: i32,
+}
+
+pub async fn bench_clinic(owner: &sqlx::PgPool) -> Result<BenchClinic, Error> {
+    db::migrate(owner).await?;
+    let clinic: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench clinic', 'clinic') RETURNING id")
+        .fetch_one(owner)
+        .await?;
+    let insurer: i32 =
+        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench insurer', 'insurer_partner') RETURNING id")
+            .fetch_one(owner)
+            .await?;
+    let partner: i32 = sqlx::query_scalar(
+        "INSERT INTO partners (organization_id, clinic_id, name, is_test_partner) VALUES ($1, $2, 'bench', true) RETURNING id",
+    )
+    .bind(insurer)
+    .bind(clinic)
+    .fetch_one(owner)
+    .await?;
+    Ok(BenchClinic { clinic, partner })
+}

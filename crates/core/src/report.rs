@@ -62,6 +62,12 @@ impl ReportRequest {
     }
 }
 
+/// The file name a report is saved under when nobody names one:
+/// `insurer-report-<partner>-<from>-<to>.<ext>`.
+pub fn default_file_name(request: &ReportRequest, format: ReportFormat) -> String {
+    format!("insurer-report-{}-{}-{}.{}", request.partner, request.from, request.to, format.extension())
+}
+
 /// The file format, chosen by the file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -72,6 +78,13 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Xlsx => "xlsx",
+            ReportFormat::Csv => "csv",
+        }
+    }
+
     pub fn from_path(path: &Path) -> Result<ReportFormat> {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("xlsx") => Ok(ReportFormat::Xlsx),
