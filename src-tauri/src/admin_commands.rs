@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use digimed_core::audit::{self, AuditEntry, ChainReport};
+use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
 use digimed_core::outcomes::{self, Outcome};
 use digimed_core::staff::{self, StaffMember};
 use digimed_core::webhooks::{self, Delivery};
@@ -115,4 +116,48 @@ pub async fn audit_recent(state: State<'_, ConsoleState>, before_id: Option<f64>
 pub async fn audit_verify(state: State<'_, ConsoleState>) -> Result<ChainReport, Error> {
     let (pool, _) = state.require().await?;
     audit::verify_chain(&pool).await
+}
+
+/// The form templates of the clinic (and the shared ones), each with its versions.
+#[tauri::command]
+#[specta::specta]
+pub async fn form_templates(state: State<'_, ConsoleState>) -> Result<Vec<Template>, Error> {
+    let (pool, _) = state.require().await?;
+    forms::list_templates(&pool).await
+}
+
+/// The kinds of consent a template may grant.
+#[tauri::command]
+#[specta::specta]
+pub async fn consent_kinds(state: State<'_, ConsoleState>) -> Result<Vec<ConsentKind>, Error> {
+    let (pool, _) = state.require().await?;
+    forms::consent_kinds(&pool).await
+}
+
+/// Creates a form template of the clinic, without text yet (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn form_template_create(state: State<'_, ConsoleState>, template: NewTemplate) -> Result<Template, Error> {
+    let (pool, _) = state.require().await?;
+    forms::create_template(&pool, &template).await
+}
+
+/// Adds a draft version with a new text to a template (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn form_template_add_version(
+    state: State<'_, ConsoleState>,
+    template_id: i32,
+    body: String,
+) -> Result<TemplateVersion, Error> {
+    let (pool, _) = state.require().await?;
+    forms::add_version(&pool, template_id, &body).await
+}
+
+/// Publishes a draft version; pending forms of older versions are superseded (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn form_template_publish(state: State<'_, ConsoleState>, version_id: i32) -> Result<Published, Error> {
+    let (pool, _) = state.require().await?;
+    forms::publish(&pool, version_id).await
 }

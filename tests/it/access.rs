@@ -317,3 +317,39 @@ async fn illegal_state_transitions_are_refused_naming_the_state() {
         .unwrap_err();
     assert!(e.to_string().contains("completed"));
 }
+
+#[tokio::test]
+async fn form_templates_are_written_by_admins_of_their_own_clinic() {
+    let w = world().await;
+    let a: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
+    let admin_b = w.db.staff(AppRole::Admin, w.clinic_b, "m-admin-b").await;
+    let own: i32 = sqlx::query_scalar("INSERT INTO form_templates (organization_id, key, title) VALUES ($1, 'clinic_a_terms', 'Clinic A terms') RETURNING id")
+        .bind(a)
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    let shared: i32 = sqlx::query_scalar("SELECT id FROM form_templates WHERE organization_id IS NULL ORDER BY id LIMIT 1").fetch_one(&w.db.owner).await.unwrap();
+    let version = |t: i32| format!("INSERT INTO form_template_versions (template_id, version, body) VALUES ({t}, 9, 'Text')");
+    let template = |org: i32| format!("INSERT INTO form_templates (organization_id, key, title) VALUES ({org}, 'new_form', 'New form')");
+    for s in [&w.secretary, &w.doctor, &w.support] {
+        assert_eq!(attempt(&s.pool, &template(a)).await, Denied);
+        assert_eq!(attempt(&s.pool, &version(own)).await, Denied);
+        assert_eq!(attempt(&s.pool, &version(shared)).await, Denied);
+        assert_eq!(attempt(&s.pool, "UPDATE form_template_versions SET published_at = now() WHERE published_at IS NULL").await, Denied);
+    }
+    // Clinic A's admin: its own clinic's templates and the shared ones.
+    assert_eq!(attempt(&w.admin.pool, &template(a)).await, Rows(1));
+    assert_eq!(attempt(&w.admin.pool, &version(own)).await, Rows(1));
+    assert_eq!(attempt(&w.admin.pool, &version(shared)).await, Rows(1));
+    assert_eq!(attempt(&w.admin.pool, &format!("UPDATE form_templates SET title = 'Renamed' WHERE id = {own}")).await, Rows(1));
+    // Clinic B's admin: not clinic A's, whether new, revised or renamed; the shared ones, yes.
+    assert_eq!(attempt(&admin_b.pool, &template(a)).await, Denied);
+    assert_eq!(attempt(&admin_b.pool, &version(own)).await, Denied);
+    assert_eq!(attempt(&admin_b.pool, &format!("UPDATE form_templates SET title = 'Renamed' WHERE id = {own}")).await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, &version(shared)).await, Rows(1));
+    assert_eq!(attempt(&admin_b.pool, &template(w.clinic_b)).await, Rows(1));
+    // Everyone still reads the templates (forms name them).
+    for s in [&w.secretary, &w.doctor, &w.support, &admin_b] {
+        assert_eq!(attempt(&s.pool, "SELECT id FROM form_templates").await, Rows(4));
+    }
+}

@@ -393,3 +393,63 @@ async fn template_writing_refuses_bad_fields_other_roles_and_an_older_version() 
     let mine = listed.iter().find(|x| x.id == t.id).unwrap();
     assert_eq!(mine.versions.iter().filter(|v| v.published_at.is_some()).map(|v| v.version).collect::<Vec<_>>(), [2]);
 }
+
+#[tokio::test]
+async fn an_admin_writes_the_templates_of_their_own_clinic_and_the_shared_ones_only() {
+    let w = world().await;
+    let admin1 = w.db.staff(AppRole::Admin, w.org1, "cf-own-admin1").await;
+    let admin2 = w.db.staff(AppRole::Admin, w.org2, "cf-own-admin2").await;
+    let new = NewTemplate {
+        key: "video_consent".into(),
+        title: "Video consultation consent".into(),
+        form_type: String::new(),
+        consent_types: vec!["analytics".into()],
+        must_sign_before: Some("first_appointment".into()),
+    };
+    let t = forms::create_template(&admin1.pool, &new).await.unwrap();
+    assert_eq!((t.form_type.as_str(), t.versions.len()), ("disclaimer", 0), "an empty type is a disclaimer; no text yet");
+    let draft = forms::add_version(&admin1.pool, t.id, "I agree to consultations by video.\nLine two.").await.unwrap();
+    assert_eq!((draft.version, draft.published_at), (1, None));
+    assert_eq!(draft.body, "I agree to consultations by video.\nLine two.");
+
+    // Another clinic's admin neither sees it nor writes it; nothing changes.
+    let versions_before = count(&w, "form_template_versions").await;
+    assert!(!forms::list_templates(&admin2.pool).await.unwrap().iter().any(|x| x.id == t.id));
+    let e = forms::add_version(&admin2.pool, t.id, "Sneaked in.").await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
+    assert_eq!(forms::publish(&admin2.pool, draft.id).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(count(&w, "form_template_versions").await, versions_before);
+    let still: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT published_at FROM form_template_versions WHERE id = $1").bind(draft.id).fetch_one(&w.db.owner).await.unwrap();
+    assert_eq!(still, None, "the draft is still a draft");
+
+    // The shared template (organization_id NULL) is every clinic's to revise.
+    let shared_draft = forms::add_version(&admin2.pool, w.privacy, "Privacy, revised by clinic two.").await.unwrap();
+    assert_eq!(shared_draft.version, 2);
+
+    // A text too long is refused naming the field, and nothing is written.
+    let long = "x".repeat(forms::MAX_BODY_CHARS + 1);
+    let e = forms::add_version(&admin1.pool, t.id, &long).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("body")));
+    assert_eq!(count(&w, "form_template_versions").await, versions_before + 1);
+
+    // Publishing returns the text and the count; the list shows bodies and states.
+    let p = forms::publish(&admin1.pool, draft.id).await.unwrap();
+    assert_eq!((p.superseded, p.version.body.as_str()), (0, draft.body.as_str()));
+    let listed = forms::list_templates(&admin1.pool).await.unwrap();
+    let mine = listed.iter().find(|x| x.id == t.id).unwrap();
+    assert_eq!(mine.versions.len(), 1);
+    assert!(mine.versions[0].published_at.is_some());
+    assert_eq!(mine.versions[0].sha256, draft.sha256);
+    let kinds = forms::consent_kinds(&admin1.pool).await.unwrap();
+    assert_eq!(kinds.iter().map(|k| k.code.as_str()).collect::<Vec<_>>(), ["analytics", "marketing", "profile_sharing"]);
+    // Every step is in the audit log in the admin's name.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE actor = $1 AND entity_type IN ('form_templates', 'form_template_versions')",
+    )
+    .bind(&admin1.login)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    assert!(audited >= 3, "create, add a version, publish: {audited} audit rows");
+}

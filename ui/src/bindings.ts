@@ -91,6 +91,16 @@ export const commands = {
 	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
 	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
 	auditVerify: () => typedError<ChainReport, Error>(__TAURI_INVOKE("audit_verify")),
+	/**  The form templates of the clinic (and the shared ones), each with its versions. */
+	formTemplates: () => typedError<Template[], Error>(__TAURI_INVOKE("form_templates")),
+	/**  The kinds of consent a template may grant. */
+	consentKinds: () => typedError<ConsentKind[], Error>(__TAURI_INVOKE("consent_kinds")),
+	/**  Creates a form template of the clinic, without text yet (admins). */
+	formTemplateCreate: (template: NewTemplate) => typedError<Template, Error>(__TAURI_INVOKE("form_template_create", { template })),
+	/**  Adds a draft version with a new text to a template (admins). */
+	formTemplateAddVersion: (templateId: number, body: string) => typedError<TemplateVersion, Error>(__TAURI_INVOKE("form_template_add_version", { templateId, body })),
+	/**  Publishes a draft version; pending forms of older versions are superseded (admins). */
+	formTemplatePublish: (versionId: number) => typedError<Published, Error>(__TAURI_INVOKE("form_template_publish", { versionId })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -160,6 +170,12 @@ export type Consent = {
 	granted_at: string,
 	withdrawn_at: string | null,
 	withdraw_reason: string | null,
+};
+
+/**  A kind of consent a template's signature can grant (`consent_types`). */
+export type ConsentKind = {
+	code: string,
+	label: string,
 };
 
 export type ConsentStatus = {
@@ -352,6 +368,18 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
+/**  A new form template of the signed-in admin's organization. */
+export type NewTemplate = {
+	/**  A stable name, e.g. `privacy_policy`. */
+	key: string,
+	title: string,
+	/**  e.g. `disclaimer`. */
+	form_type: string,
+	consent_types: string[],
+	/**  `first_appointment`, or none. */
+	must_sign_before: string | null,
+};
+
 /**  The patient's oldest open consultation at the organization. */
 export type NextBooking = {
 	consultation_id: number,
@@ -431,6 +459,12 @@ export type Profile = {
 	blood_type: string | null,
 	allergies: string[],
 	chronic_conditions: string[],
+};
+
+export type Published = {
+	version: TemplateVersion,
+	/**  Pending forms of older versions replaced by a form of this version. */
+	superseded: number,
 };
 
 /**  A queue change, as the console's event. Carries ids and state only, never patient data. */
@@ -582,6 +616,28 @@ export type Started = {
 	consultation: Consultation,
 	video_join_url: string,
 	chat_join_url: string,
+};
+
+export type Template = {
+	id: number,
+	organization_id: number | null,
+	key: string,
+	title: string,
+	type: string,
+	consent_types: string[],
+	must_sign_before: string | null,
+	versions: TemplateVersion[],
+};
+
+export type TemplateVersion = {
+	id: number,
+	template_id: number,
+	version: number,
+	/**  The text the patient reads and signs. */
+	body: string,
+	sha256: string,
+	/**  None while the version is a draft. */
+	published_at: string | null,
 };
 
 /**  One event in a patient's consent history. */

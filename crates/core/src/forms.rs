@@ -352,9 +352,29 @@ pub struct TemplateVersion {
     pub id: i32,
     pub template_id: i32,
     pub version: i32,
+    /// The text the patient reads and signs.
+    pub body: String,
     pub sha256: String,
+    /// None while the version is a draft.
     pub published_at: Option<DateTime<Utc>>,
 }
+
+/// A kind of consent a template's signature can grant (`consent_types`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConsentKind {
+    pub code: String,
+    pub label: String,
+}
+
+/// The kinds of consent a template may grant, by code.
+pub async fn consent_kinds(pool: &PgPool) -> Result<Vec<ConsentKind>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT code, label FROM consent_types ORDER BY code").fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(code, label)| ConsentKind { code, label }).collect())
+}
+
+/// The longest text a template version may have, in characters.
+pub const MAX_BODY_CHARS: usize = 20_000;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -420,7 +440,7 @@ pub async fn create_template(pool: &PgPool, t: &NewTemplate) -> Result<Template>
     .await
     .map_err(|e| match Error::from(e) {
         e if e.code == ErrorCode::AlreadyExists => Error::field(ErrorCode::AlreadyExists, "key", format!("A template '{key}' already exists.")),
-        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates."),
+        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates, and only those of their own clinic."),
         e => e,
     })?;
     template(pool, id).await
@@ -430,6 +450,9 @@ pub async fn create_template(pool: &PgPool, t: &NewTemplate) -> Result<Template>
 pub async fn add_version(pool: &PgPool, template_id: i32, body: &str) -> Result<TemplateVersion> {
     if body.trim().is_empty() {
         return Err(Error::invalid("body", "Write the text the patient will read and sign."));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Error::invalid("body", format!("The text may have at most {MAX_BODY_CHARS} characters.")));
     }
     let row: (i32, i32, Vec<u8>, Option<DateTime<Utc>>) = sqlx::query_as(
         "INSERT INTO form_template_versions (template_id, version, body)
@@ -442,10 +465,10 @@ pub async fn add_version(pool: &PgPool, template_id: i32, body: &str) -> Result<
     .await
     .map_err(|e| match Error::from(e) {
         e if e.code == ErrorCode::NotFound => Error::not_found("form template"),
-        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates."),
+        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates, and only those of their own clinic."),
         e => e,
     })?;
-    Ok(TemplateVersion { id: row.0, template_id, version: row.1, sha256: hex::encode(row.2), published_at: row.3 })
+    Ok(TemplateVersion { id: row.0, template_id, version: row.1, body: body.to_string(), sha256: hex::encode(row.2), published_at: row.3 })
 }
 
 /// Publishes a draft version (from then on it cannot change) and lets it supersede the pending
@@ -470,8 +493,8 @@ pub async fn publish(pool: &PgPool, version_id: i32) -> Result<Published> {
             format!("Version {} is already published; a new text needs a new version.", newest.unwrap_or_default()),
         ));
     }
-    let (sha, published_at): (Vec<u8>, DateTime<Utc>) = sqlx::query_as(
-        "UPDATE form_template_versions SET published_at = now() WHERE id = $1 RETURNING body_sha256, published_at",
+    let (body, sha, published_at): (String, Vec<u8>, DateTime<Utc>) = sqlx::query_as(
+        "UPDATE form_template_versions SET published_at = now() WHERE id = $1 RETURNING body, body_sha256, published_at",
     )
     .bind(version_id)
     .fetch_one(&mut *tx)
@@ -502,7 +525,7 @@ pub async fn publish(pool: &PgPool, version_id: i32) -> Result<Published> {
     .await?;
     tx.commit().await?;
     Ok(Published {
-        version: TemplateVersion { id: version_id, template_id, version, sha256: hex::encode(sha), published_at: Some(published_at) },
+        version: TemplateVersion { id: version_id, template_id, version, body, sha256: hex::encode(sha), published_at: Some(published_at) },
         superseded: superseded as u32,
     })
 }
@@ -518,8 +541,8 @@ async fn templates_where(pool: &PgPool, condition: &str, id: Option<i32>) -> Res
     .fetch_all(pool)
     .await?;
     let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-    let versions: Vec<(i32, i32, i32, Vec<u8>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT id, template_id, version, body_sha256, published_at FROM form_template_versions
+    let versions: Vec<(i32, i32, i32, String, Vec<u8>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT id, template_id, version, body, body_sha256, published_at FROM form_template_versions
           WHERE template_id = ANY($1) ORDER BY version",
     )
     .bind(&ids)
@@ -538,7 +561,14 @@ async fn templates_where(pool: &PgPool, condition: &str, id: Option<i32>) -> Res
             versions: versions
                 .iter()
                 .filter(|v| v.1 == id)
-                .map(|v| TemplateVersion { id: v.0, template_id: v.1, version: v.2, sha256: hex::encode(&v.3), published_at: v.4 })
+                .map(|v| TemplateVersion {
+                    id: v.0,
+                    template_id: v.1,
+                    version: v.2,
+                    body: v.3.clone(),
+                    sha256: hex::encode(&v.4),
+                    published_at: v.5,
+                })
                 .collect(),
         })
         .collect())

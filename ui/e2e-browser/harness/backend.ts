@@ -9,6 +9,7 @@ import type {
   AppStatus,
   CallOutcome,
   Consent,
+  ConsentKind,
   ConsentStatus,
   Consultation,
   ConsultationState,
@@ -20,10 +21,12 @@ import type {
   Icpc2Code,
   MatchCandidate,
   MatchInput,
+  NewTemplate,
   Onboarded,
   Outcome,
   PartnerOption,
   PatientWaiting,
+  Published,
   QueueEvent,
   QueueFilter,
   ReportFormat,
@@ -34,6 +37,8 @@ import type {
   ScreeningEntry,
   StaffSession,
   Started,
+  Template,
+  TemplateVersion,
   TimelineEntry,
   WalkIn,
 } from "../../src/bindings";
@@ -70,6 +75,8 @@ export interface Controls {
   patients(): { id: number; patient_person_id: number; name: string }[];
   /** The list of outcomes as the stand-in database holds it. */
   outcomes(): Outcome[];
+  /** The form templates and their versions as the stand-in database holds them. */
+  templates(): Template[];
   /**
    * Holds the next report export after its first progress event, until `releaseReport`: the
    * test sees the progress bar without depending on how fast anything runs.
@@ -127,6 +134,7 @@ const WALK_INS = [
 const TEMPLATES = [
   {
     id: 1,
+    key: "privacy_gdpr",
     title: "Privacy Policy & GDPR Consent",
     consent_types: ["analytics", "marketing"],
     must_sign_before: "first_appointment",
@@ -134,6 +142,7 @@ const TEMPLATES = [
   },
   {
     id: 2,
+    key: "profile_sharing",
     title: "Profile Sharing Consent",
     consent_types: ["profile_sharing"],
     must_sign_before: "first_appointment",
@@ -141,6 +150,7 @@ const TEMPLATES = [
   },
   {
     id: 3,
+    key: "terms_of_service",
     title: "Terms of Service",
     consent_types: [],
     must_sign_before: null,
@@ -177,6 +187,11 @@ const STATES: ConsultationState[] = [
 const OPEN: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
 const HOUR = 3_600_000;
 const DEADLINE_NEAR = 4 * HOUR;
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 function error(code: AppError["code"], message: string, field?: string): AppError {
   return field ? { code, message, field } : { code, message };
@@ -223,9 +238,12 @@ class Clinic {
   ];
   /** Each template's text hash, as the database stores it (computed once the page is up). */
   hashes = new Map<number, string>();
+  /** The form templates with their versions (the demo's are shared by the clinics). */
+  templates: Template[] = [];
+  nextVersionId = 1;
   ready: Promise<void>;
   private nextId = 1;
-  private nextFormId = 1;
+  nextFormId = 1;
   private nextConsentId = 1;
 
   constructor(icpc2: Icpc2Entry[]) {
@@ -297,13 +315,24 @@ class Clinic {
         this.assign(c, kari, now - 50 * 60_000);
       }
     }
+    const seeded = new Date(now - 60 * DAY).toISOString();
+    this.templates = TEMPLATES.map((t) => ({
+      id: t.id,
+      organization_id: null,
+      key: t.key,
+      title: t.title,
+      type: "disclaimer",
+      consent_types: [...t.consent_types],
+      must_sign_before: t.must_sign_before,
+      versions: [{ id: this.nextVersionId++, template_id: t.id, version: 1, body: t.body, sha256: "", published_at: seeded }],
+    }));
     this.ready = Promise.all(
       TEMPLATES.map(async (t) => {
-        const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t.body));
-        this.hashes.set(t.id, [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+        this.hashes.set(t.id, await sha256(t.body));
       }),
     ).then(() => {
       for (const f of this.forms) f.template_sha256 = this.hashes.get(f.template_id)!;
+      for (const t of this.templates) t.versions[0]!.sha256 = this.hashes.get(t.id)!;
     });
   }
 
@@ -876,6 +905,101 @@ function outcomesList(clinic: Clinic): Outcome[] {
   return [...clinic.outcomes].sort((a, b) => Number(!a.active) - Number(!b.active) || a.label.localeCompare(b.label)).map((o) => ({ ...o }));
 }
 
+// Form templates (crates/core/src/forms.rs): the same checks, codes and messages.
+const CONSENT_KINDS: ConsentKind[] = [
+  { code: "analytics", label: "Analytics" },
+  { code: "marketing", label: "Marketing" },
+  { code: "profile_sharing", label: "Profile sharing" },
+];
+const SLUG = /^[a-z][a-z0-9_]*$/;
+const TEMPLATE_FORBIDDEN = "Only administrators may write form templates, and only those of their own clinic.";
+
+function templatesList(clinic: Clinic): Template[] {
+  clinic.me();
+  const visible = clinic.templates.filter((t) => t.organization_id === null || t.organization_id === CLINIC);
+  return JSON.parse(JSON.stringify([...visible].sort((a, b) => a.title.localeCompare(b.title) || a.id - b.id))) as Template[];
+}
+
+function templateCreate(clinic: Clinic, input: NewTemplate): Template {
+  const key = String(input.key ?? "").trim();
+  if (!SLUG.test(key)) throw error("invalid_input", "Use lower-case letters, digits and _ , starting with a letter (e.g. privacy_policy).", "key");
+  const title = String(input.title ?? "").trim();
+  if (!title || [...title].length > 200) throw error("invalid_input", "Give the form a title of at most 200 characters.", "title");
+  const type = String(input.form_type ?? "").trim() || "disclaimer";
+  if (!SLUG.test(type)) throw error("invalid_input", "Use lower-case letters, digits and _ (e.g. disclaimer).", "form_type");
+  const must = (input.must_sign_before ?? "").trim() || null;
+  if (must && must !== "first_appointment") throw error("invalid_input", "Use first_appointment, or leave it empty.", "must_sign_before");
+  const consents = (input.consent_types ?? []).map((c) => c.trim()).filter(Boolean);
+  const unknown = consents.find((c) => !CONSENT_KINDS.some((k) => k.code === c));
+  if (unknown) {
+    throw error("invalid_input", `'${unknown}' is not a known kind of consent (${CONSENT_KINDS.map((k) => k.code).join(", ")}).`, "consent_types");
+  }
+  if (clinic.me().role !== "admin") throw error("forbidden", TEMPLATE_FORBIDDEN);
+  if (clinic.templates.some((t) => t.organization_id === CLINIC && t.key === key)) {
+    throw error("already_exists", `A template '${key}' already exists.`, "key");
+  }
+  const template: Template = {
+    id: Math.max(...clinic.templates.map((t) => t.id)) + 1,
+    organization_id: CLINIC,
+    key,
+    title,
+    type,
+    consent_types: consents,
+    must_sign_before: must,
+    versions: [],
+  };
+  clinic.templates.push(template);
+  return JSON.parse(JSON.stringify(template)) as Template;
+}
+
+async function templateAddVersion(clinic: Clinic, templateId: number, body: string): Promise<TemplateVersion> {
+  if (!body.trim()) throw error("invalid_input", "Write the text the patient will read and sign.", "body");
+  if ([...body].length > 20_000) throw error("invalid_input", "The text may have at most 20000 characters.", "body");
+  const template = clinic.templates.find((t) => t.id === templateId);
+  if (!template) throw error("not_found", "form template was not found");
+  if (clinic.me().role !== "admin") throw error("forbidden", TEMPLATE_FORBIDDEN);
+  const version: TemplateVersion = {
+    id: clinic.nextVersionId++,
+    template_id: template.id,
+    version: Math.max(0, ...template.versions.map((v) => v.version)) + 1,
+    body,
+    sha256: await sha256(body),
+    published_at: null,
+  };
+  template.versions.push(version);
+  return { ...version };
+}
+
+function templatePublish(clinic: Clinic, versionId: number): Published {
+  const template = clinic.templates.find((t) => t.versions.some((v) => v.id === versionId));
+  const version = template?.versions.find((v) => v.id === versionId);
+  if (!template || !version) throw error("not_found", "form template version was not found");
+  if (version.published_at) throw error("invalid_state_transition", `Version ${version.version} is already published.`);
+  const newest = Math.max(0, ...template.versions.filter((v) => v.published_at).map((v) => v.version));
+  if (newest > version.version) {
+    throw error("invalid_state_transition", `Version ${newest} is already published; a new text needs a new version.`);
+  }
+  if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators may publish form templates.");
+  const now = new Date().toISOString();
+  version.published_at = now;
+  let superseded = 0;
+  for (const old of clinic.forms.filter((f) => f.template_id === template.id && f.status === "pending" && f.template_version !== version.version)) {
+    const fresh: Form = {
+      ...old,
+      form_id: clinic.nextFormId++,
+      template_version: version.version,
+      template_sha256: version.sha256,
+      created_at: now,
+      consents: [],
+    };
+    clinic.forms.push(fresh);
+    old.status = "superseded";
+    old.superseded_by = fresh.form_id;
+    superseded++;
+  }
+  return { version: { ...version }, superseded };
+}
+
 function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unknown {
   const id = Number(args.id);
   switch (cmd) {
@@ -1056,6 +1180,17 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
         changes: "{}",
       }));
     }
+    case "form_templates":
+      return templatesList(clinic);
+    case "consent_kinds":
+      clinic.me();
+      return CONSENT_KINDS.map((k) => ({ ...k }));
+    case "form_template_create":
+      return templateCreate(clinic, (args.template ?? {}) as NewTemplate);
+    case "form_template_add_version":
+      return templateAddVersion(clinic, Number(args.templateId), String(args.body ?? ""));
+    case "form_template_publish":
+      return templatePublish(clinic, Number(args.versionId));
     case "audit_verify":
       if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
       return { rows: 3, first_broken_id: null, problem: null };
@@ -1106,6 +1241,7 @@ export function install() {
     forms: (patientId) => clinic.forms.filter((f) => f.patient_id === patientId),
     patients: () => clinic.patients.map((p) => ({ id: p.id, patient_person_id: p.person.id, name: p.person.name })),
     outcomes: () => clinic.outcomes.map((o) => ({ ...o })),
+    templates: () => JSON.parse(JSON.stringify(clinic.templates)) as Template[],
     holdReport: () => {
       reportGate.held = true;
     },

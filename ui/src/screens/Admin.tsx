@@ -16,8 +16,9 @@ import { FieldError } from "../components/FieldError";
 import { describeError, toAppError, type AppError } from "../errors";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
+import { FormTemplates } from "./AdminForms";
 
-/** The administrator's screen: the insurer report and the list of outcomes. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the audit log, staff and deliveries. */
 export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   return (
@@ -29,6 +30,7 @@ export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         <ReportExport />
         <Outcomes />
       </div>
+      <FormTemplates />
       <AuditLog />
       <div class="admin-grid">
         <StaffList />

@@ -1,0 +1,184 @@
+// The administrator's form templates: the demo's templates and their versions, a new draft text
+// (refused empty), publishing it behind a warning that pending forms are superseded (and how
+// many were), a new template (a bad key refused next to the field, a duplicate by the backend),
+// the keyboard through the dialog, and the same in Norwegian.
+
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, test } from "node:test";
+import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+
+let ui;
+let browser;
+let page;
+before(async () => {
+  ui = await serveUi();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await ui?.stop();
+});
+afterEach(async () => {
+  if (page) {
+    assert.deepEqual(page.problems, []);
+    await page.context().close();
+    page = null;
+  }
+});
+
+async function open(language) {
+  page = await openConsole(browser, ui.url, language);
+  await signIn(page, "admin");
+  await page.locator(".template-item").first().waitFor();
+  return page;
+}
+
+const privacy = () => page.locator(".template-item", { hasText: "Privacy Policy & GDPR Consent" });
+
+async function versions(item) {
+  return item.locator(".version-table tbody tr").evaluateAll((rows) =>
+    rows.map((r) => [...r.querySelectorAll("td")].map((td, i) => (i === 2 ? "" : td.textContent.trim())).filter(Boolean).join(" | ")),
+  );
+}
+
+describe("form templates on the admin screen", () => {
+  test("writes a new version, publishes it after the warning, and says how many forms were superseded", async () => {
+    await open("en");
+    const titles = await page.locator(".template-item h3").allTextContents();
+    assert.deepEqual(titles, [
+      "Privacy Policy & GDPR Consent privacy_gdpr",
+      "Profile Sharing Consent profile_sharing",
+      "Terms of Service terms_of_service",
+    ]);
+    assert.match(await privacy().locator(".template-facts").textContent(), /Shared by the clinics · grants Analytics, Marketing · sign before the first appointment/);
+    assert.equal((await versions(privacy()))[0].split(" | ")[1].startsWith("Published, in use"), true);
+    await shot(page, "admin-templates-en");
+
+    // The text of a version can be read; a new one is written as a draft, never empty.
+    await privacy().locator(".version-table summary").first().click();
+    assert.match(await privacy().locator(".version-body").first().textContent(), /^We process your personal data/);
+    await privacy().locator(".new-version summary").click();
+    const body = privacy().getByLabel("Text of the new version of Privacy Policy & GDPR Consent");
+    await privacy().getByRole("button", { name: "Save draft version" }).click();
+    const bodyError = privacy().locator(".new-version .field-error");
+    await bodyError.waitFor();
+    assert.equal(await bodyError.textContent(), "Write the text the patient will read and sign.");
+    assert.equal(await body.getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), "TEXTAREA");
+    assert.deepEqual(await calls(page, "form_template_add_version"), [], "nothing was sent");
+
+    await body.fill("We process your personal data to provide care.\nYou may withdraw any consent in the app.");
+    await privacy().getByRole("button", { name: "Save draft version" }).click();
+    await privacy().getByText("Draft version 2 saved. Publish it when it is ready.").waitFor();
+    assert.equal(await bodyError.count(), 0);
+    assert.equal(await body.inputValue(), "");
+    const drafted = await versions(privacy());
+    assert.equal(drafted.length, 2);
+    assert.equal(drafted[1], "2 | Draft | Publish version 2");
+    await shot(page, "admin-templates-draft-en");
+
+    // Publishing warns first; Escape leaves without publishing and gives the focus back.
+    const publish = privacy().getByRole("button", { name: "Publish version 2" });
+    await publish.click();
+    const dialog = page.getByRole("dialog", { name: "Publish version 2 of Privacy Policy & GDPR Consent?" });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent(), /Publishing supersedes the pending forms of older versions/);
+    await shot(page, "admin-templates-publish-en");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Publish version 2");
+    assert.deepEqual(await calls(page, "form_template_publish"), []);
+
+    // With the keyboard: Enter opens the dialog, the focus is on Publish, Enter publishes.
+    await page.keyboard.press("Enter");
+    await dialog.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Publish");
+    await page.keyboard.press("Enter");
+    const done = page.locator("#templates-published");
+    await done.waitFor();
+    // Mari Eriksen's privacy form was still pending; Lars and Emma had signed theirs.
+    assert.equal(await done.textContent(), "Version 2 of Privacy Policy & GDPR Consent is published. Pending forms of older versions superseded: 1.");
+    const rows = await versions(privacy());
+    assert.match(rows[0], /^1 \| Published, replaced/);
+    assert.match(rows[1], /^2 \| Published, in use/);
+    const mari = (await page.evaluate(() => window.__digimed.patients())).find((p) => p.name === "Mari Eriksen");
+    const forms = await page.evaluate((id) => window.__digimed.forms(id), mari.id);
+    assert.deepEqual(
+      forms.filter((f) => f.template_id === 1).map((f) => `${f.status} v${f.template_version}`),
+      ["superseded v1", "pending v2"],
+    );
+    await shot(page, "admin-templates-published-en");
+  });
+
+  test("creates a template: a bad key is refused next to it, a taken key by the backend", async () => {
+    await open("en");
+    const form = page.locator("form.new-template");
+    await form.getByLabel("Title").fill("Video consultation consent");
+    await form.getByLabel("Key").fill("Video Consent");
+    await form.getByRole("button", { name: "Create template" }).click();
+    await page.locator("#new-template-key-error").waitFor();
+    assert.equal(await page.locator("#new-template-key-error").textContent(), "Use lower-case letters, digits and _, starting with a letter (e.g. privacy_policy).");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-template-key");
+    assert.deepEqual(await calls(page, "form_template_create"), []);
+
+    await form.getByLabel("Key").fill("video_consent");
+    await form.getByLabel("Analytics").check();
+    await form.getByLabel("Must be signed before the first appointment").check();
+    await form.getByRole("button", { name: "Create template" }).click();
+    await form.getByText("Video consultation consent is created. Write its text as a first version.").waitFor();
+    assert.deepEqual(await calls(page, "form_template_create"), [
+      {
+        template: {
+          key: "video_consent",
+          title: "Video consultation consent",
+          form_type: "disclaimer",
+          consent_types: ["analytics"],
+          must_sign_before: "first_appointment",
+        },
+      },
+    ]);
+    const item = page.locator(".template-item", { hasText: "video_consent" });
+    await item.waitFor();
+    assert.match(await item.textContent(), /This clinic's · grants Analytics · sign before the first appointment/);
+    assert.ok(await item.getByText("No text yet: write a first version below.").isVisible());
+    assert.equal(await form.getByLabel("Key").inputValue(), "", "the form is empty again");
+
+    await form.getByLabel("Title").fill("Another video consent");
+    await form.getByLabel("Key").fill("video_consent");
+    await form.getByRole("button", { name: "Create template" }).click();
+    await page.locator("#new-template-key-error").waitFor();
+    assert.equal(await page.locator("#new-template-key-error").textContent(), "A template 'video_consent' already exists.");
+    assert.equal((await page.evaluate(() => window.__digimed.templates())).length, 4, "nothing more was added");
+    await shot(page, "admin-templates-new-en");
+  });
+
+  test("in Norwegian", async () => {
+    await open("nb");
+    assert.equal(await page.locator("#templates-title").textContent(), "Skjemamaler");
+    await privacy().locator(".new-version summary").click();
+    await privacy().getByLabel("Tekst i ny versjon av Privacy Policy & GDPR Consent").fill("Vi behandler personopplysningene dine for å gi deg helsehjelp.");
+    await privacy().getByRole("button", { name: "Lagre utkast" }).click();
+    await privacy().getByText("Utkast til versjon 2 er lagret. Publiser det når det er klart.").waitFor();
+    await privacy().getByRole("button", { name: "Publiser versjon 2" }).click();
+    const dialog = page.getByRole("dialog", { name: "Publisere versjon 2 av Privacy Policy & GDPR Consent?" });
+    await dialog.waitFor();
+    assert.match(await dialog.textContent(), /Publisering erstatter ventende skjemaer av eldre versjoner/);
+    await shot(page, "admin-templates-publish-nb");
+    await dialog.getByRole("button", { name: "Publiser", exact: true }).click();
+    await page.locator("#templates-published").waitFor();
+    assert.equal(
+      await page.locator("#templates-published").textContent(),
+      "Versjon 2 av Privacy Policy & GDPR Consent er publisert. Ventende skjemaer av eldre versjoner erstattet: 1.",
+    );
+    // An empty form: the first field in order, Title, is named first.
+    await page.locator("form.new-template").getByRole("button", { name: "Opprett mal" }).click();
+    await page.locator("#new-template-title-error").waitFor();
+    assert.equal(await page.locator("#new-template-title-error").textContent(), "Gi skjemaet en tittel.");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-template-title");
+    await page.locator("form.new-template").getByLabel("Tittel").fill("Samtykke til video");
+    await page.locator("form.new-template").getByRole("button", { name: "Opprett mal" }).click();
+    await page.locator("#new-template-key-error").waitFor();
+    assert.equal(await page.locator("#new-template-key-error").textContent(), "Bruk små bokstaver, sifre og _, og begynn med en bokstav (f.eks. privacy_policy).");
+    await shot(page, "admin-templates-nb");
+  });
+});
