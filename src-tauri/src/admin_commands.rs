@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use digimed_core::audit::{self, AuditEntry, ChainReport};
+use digimed_core::automation::{self, AppliesTo, OnboardingRule};
 use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
 use digimed_core::outcomes::{self, Outcome};
 use digimed_core::staff::{self, StaffMember};
@@ -160,4 +161,49 @@ pub async fn form_template_add_version(
 pub async fn form_template_publish(state: State<'_, ConsoleState>, version_id: i32) -> Result<Published, Error> {
     let (pool, _) = state.require().await?;
     forms::publish(&pool, version_id).await
+}
+
+/// The clinic's onboarding rules and the forms each requires.
+#[tauri::command]
+#[specta::specta]
+pub async fn onboarding_rules(state: State<'_, ConsoleState>) -> Result<Vec<OnboardingRule>, Error> {
+    let (pool, _) = state.require().await?;
+    automation::onboarding_rules(&pool).await
+}
+
+/// Adds an onboarding rule to the clinic (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn onboarding_rule_add(state: State<'_, ConsoleState>, name: String, applies_to: AppliesTo) -> Result<OnboardingRule, Error> {
+    let (pool, _) = state.require().await?;
+    automation::add_onboarding_rule(&pool, &name, applies_to).await
+}
+
+/// Makes a rule require a form template (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn rule_require_form(
+    state: State<'_, ConsoleState>,
+    rule_id: i32,
+    template_id: i32,
+    blocking: bool,
+) -> Result<OnboardingRule, Error> {
+    let (pool, _) = state.require().await?;
+    automation::require_form(&pool, rule_id, template_id, blocking).await
+}
+
+/// Makes a required form blocking or not (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn rule_form_set_blocking(state: State<'_, ConsoleState>, action_id: i32, blocking: bool) -> Result<OnboardingRule, Error> {
+    let (pool, _) = state.require().await?;
+    automation::set_form_blocking(&pool, action_id, blocking).await
+}
+
+/// Stops requiring a form (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn rule_form_remove(state: State<'_, ConsoleState>, action_id: i32) -> Result<OnboardingRule, Error> {
+    let (pool, _) = state.require().await?;
+    automation::remove_form(&pool, action_id).await
 }

@@ -23,3 +23,4 @@ mod faults_restart;
 mod faults_webhooks;
 mod two_services;
 mod drafts;
+mod automation_rules;

@@ -101,6 +101,16 @@ export const commands = {
 	formTemplateAddVersion: (templateId: number, body: string) => typedError<TemplateVersion, Error>(__TAURI_INVOKE("form_template_add_version", { templateId, body })),
 	/**  Publishes a draft version; pending forms of older versions are superseded (admins). */
 	formTemplatePublish: (versionId: number) => typedError<Published, Error>(__TAURI_INVOKE("form_template_publish", { versionId })),
+	/**  The clinic's onboarding rules and the forms each requires. */
+	onboardingRules: () => typedError<OnboardingRule[], Error>(__TAURI_INVOKE("onboarding_rules")),
+	/**  Adds an onboarding rule to the clinic (admins). */
+	onboardingRuleAdd: (name: string, appliesTo: AppliesTo) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("onboarding_rule_add", { name, appliesTo })),
+	/**  Makes a rule require a form template (admins). */
+	ruleRequireForm: (ruleId: number, templateId: number, blocking: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_require_form", { ruleId, templateId, blocking })),
+	/**  Makes a required form blocking or not (admins). */
+	ruleFormSetBlocking: (actionId: number, blocking: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_set_blocking", { actionId, blocking })),
+	/**  Stops requiring a form (admins). */
+	ruleFormRemove: (actionId: number) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_remove", { actionId })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -130,6 +140,15 @@ export type AppStatus = {
 	clerk: ClerkMode,
 	version: string,
 };
+
+/**  Whom a `patient.onboarded` rule applies to (`automation_rules.person_is_new`). */
+export type AppliesTo =
+/**  Every onboarded patient (NULL). */
+"everyone" |
+/**  Only persons new to the system (true). */
+"new_persons" |
+/**  Only persons already known at another clinic (false). */
+"known_persons";
 
 /**  One row of the audit log as an administrator reads it (encrypted values were never copied in). */
 export type AuditEntry = {
@@ -399,6 +418,19 @@ export type Onboarded = {
 	required_forms: RequiredForm[],
 };
 
+/**  One `patient.onboarded` rule of a clinic, with the forms it requires. */
+export type OnboardingRule = {
+	id: number,
+	organization_id: number,
+	name: string,
+	applies_to: AppliesTo,
+	position: number,
+	active: boolean,
+	forms: RuleForm[],
+	/**  The rule also queues the welcome e-mail. */
+	welcome_email: boolean,
+};
+
 export type Outcome = {
 	code: string,
 	label: string,
@@ -579,6 +611,19 @@ export type ResultVersion = {
 	notes: string | null,
 	policy_number: string | null,
 	created_at: string,
+};
+
+/**  A form a rule requires (a `create_form` action). */
+export type RuleForm = {
+	action_id: number,
+	position: number,
+	template_id: number,
+	title: string,
+	key: string,
+	/**  A blocking form must be signed before the patient's first consultation starts. */
+	blocking: boolean,
+	/**  False while the template has no published version: onboarding skips it until then. */
+	published: boolean,
 };
 
 /**  A screening entry: a call attempt (with its outcome) or a note. Notes are stored encrypted. */

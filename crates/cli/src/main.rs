@@ -8,6 +8,7 @@ mod bench_serve;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
+mod rules_cmd;
 mod scratch;
 
 use std::io::Read;
@@ -106,6 +107,11 @@ enum Command {
     Forms {
         #[command(subcommand)]
         command: consent_cmd::FormsCommand,
+    },
+    /// The forms a clinic requires when a patient is onboarded (its onboarding rules).
+    Rules {
+        #[command(subcommand)]
+        command: rules_cmd::RulesCommand,
     },
     /// The outcomes a consultation result may name.
     Outcome {
@@ -343,6 +349,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Bench { command } => bench_cmd::run(&config, command).await?,
         Command::Report { command } => report_cmd::report(&config, command).await?,
         Command::Outcome { command } => report_cmd::outcome(&config, command).await?,
+        Command::Rules { command } => rules_cmd::rules(&config, command).await?,
         Command::Consent { command } => consent_cmd::consent(&config, command).await?,
         Command::Forms { command } => consent_cmd::forms_cmd(&config, command).await?,
         Command::Onboard(args) => patients_cmd::onboard(&config, args).await?,

@@ -4,9 +4,9 @@
 //! and queue a welcome e-mail.
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::outbox;
 
 /// A form the patient must sign, as the onboarding response shows it (seed 002).
@@ -149,4 +149,262 @@ pub const WELCOME_EMAIL_EVENT: &str = "patient.welcome_email_requested";
 
 pub fn welcome_payload(patient_id: i32, organization_id: i32) -> serde_json::Value {
     serde_json::json!({"patient_id": patient_id, "organization_id": organization_id})
+}
+
+// ---------------------------------------------------------------------------------------------
+// The onboarding rules as admins keep them: which forms a clinic requires when a patient is
+// onboarded. The database lets an administrator change only their own clinic's rules, and name
+// only their own clinic's or the shared templates; every change is in the audit log (triggers).
+
+/// Whom a `patient.onboarded` rule applies to (`automation_rules.person_is_new`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum AppliesTo {
+    /// Every onboarded patient (NULL).
+    Everyone,
+    /// Only persons new to the system (true).
+    NewPersons,
+    /// Only persons already known at another clinic (false).
+    KnownPersons,
+}
+
+impl AppliesTo {
+    fn from_column(v: Option<bool>) -> Self {
+        match v {
+            None => AppliesTo::Everyone,
+            Some(true) => AppliesTo::NewPersons,
+            Some(false) => AppliesTo::KnownPersons,
+        }
+    }
+    fn to_column(self) -> Option<bool> {
+        match self {
+            AppliesTo::Everyone => None,
+            AppliesTo::NewPersons => Some(true),
+            AppliesTo::KnownPersons => Some(false),
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim() {
+            "everyone" => Ok(AppliesTo::Everyone),
+            "new_persons" => Ok(AppliesTo::NewPersons),
+            "known_persons" => Ok(AppliesTo::KnownPersons),
+            _ => Err(Error::invalid("applies_to", "Use everyone, new_persons or known_persons.")),
+        }
+    }
+}
+
+/// A form a rule requires (a `create_form` action).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RuleForm {
+    pub action_id: i32,
+    pub position: i32,
+    pub template_id: i32,
+    pub title: String,
+    pub key: String,
+    /// A blocking form must be signed before the patient's first consultation starts.
+    pub blocking: bool,
+    /// False while the template has no published version: onboarding skips it until then.
+    pub published: bool,
+}
+
+/// One `patient.onboarded` rule of a clinic, with the forms it requires.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OnboardingRule {
+    pub id: i32,
+    pub organization_id: i32,
+    pub name: String,
+    pub applies_to: AppliesTo,
+    pub position: i32,
+    pub active: bool,
+    pub forms: Vec<RuleForm>,
+    /// The rule also queues the welcome e-mail.
+    pub welcome_email: bool,
+}
+
+type RuleRow = (i32, i32, String, Option<bool>, i32, bool);
+type RuleActionRow = (i32, i32, i32, String, Option<i32>, Option<String>, Option<String>, bool, bool);
+
+async fn rules_where(conn: &mut PgConnection, condition: &str, id: Option<i32>) -> Result<Vec<OnboardingRule>> {
+    let rules: Vec<RuleRow> = sqlx::query_as(&format!(
+        "SELECT id, organization_id, name, person_is_new, position, active FROM automation_rules
+          WHERE trigger_event = 'patient.onboarded' AND {condition} ORDER BY organization_id, position, id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<i32> = rules.iter().map(|r| r.0).collect();
+    let actions: Vec<RuleActionRow> = sqlx::query_as(
+        "SELECT a.id, a.rule_id, a.position, a.action, t.id, t.title, t.key, a.blocking,
+                EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL)
+           FROM automation_actions a LEFT JOIN form_templates t ON t.id = a.template_id
+          WHERE a.rule_id = ANY($1) ORDER BY a.position, a.id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rules
+        .into_iter()
+        .map(|(id, organization_id, name, person_is_new, position, active)| {
+            let mine = actions.iter().filter(|a| a.1 == id);
+            OnboardingRule {
+                id,
+                organization_id,
+                name,
+                applies_to: AppliesTo::from_column(person_is_new),
+                position,
+                active,
+                forms: mine
+                    .clone()
+                    .filter_map(|a| match (&a.3[..], a.4) {
+                        ("create_form", Some(template_id)) => Some(RuleForm {
+                            action_id: a.0,
+                            position: a.2,
+                            template_id,
+                            title: a.5.clone().unwrap_or_default(),
+                            key: a.6.clone().unwrap_or_default(),
+                            blocking: a.7,
+                            published: a.8,
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
+                welcome_email: mine.clone().any(|a| a.3 == "send_welcome_email"),
+            }
+        })
+        .collect())
+}
+
+async fn one_rule(conn: &mut PgConnection, rule_id: i32) -> Result<OnboardingRule> {
+    rules_where(conn, "id = $1", Some(rule_id)).await?.pop().ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))
+}
+
+const RULES_FORBIDDEN: &str = "Only administrators may change the onboarding rules, and only their own clinic's.";
+
+fn forbidden_as_rules(e: sqlx::Error) -> Error {
+    match Error::from(e) {
+        e if e.code == ErrorCode::Forbidden => Error::forbidden(RULES_FORBIDDEN),
+        e => e,
+    }
+}
+
+/// The `patient.onboarded` rules of the signed-in staff member's clinic (every clinic's for the
+/// database owner), in the order they run, with the forms each requires.
+pub async fn onboarding_rules(pool: &PgPool) -> Result<Vec<OnboardingRule>> {
+    let mut conn = pool.acquire().await?;
+    rules_where(&mut conn, "(organization_id = current_staff_org() OR current_staff_org() IS NULL) AND $1::int IS NULL", None).await
+}
+
+/// Adds an (active) onboarding rule to the admin's clinic, after its other rules; it requires
+/// no form until one is added.
+pub async fn add_onboarding_rule(pool: &PgPool, name: &str, applies_to: AppliesTo) -> Result<OnboardingRule> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("name", "Name the rule in at most 200 characters (e.g. New patients sign the privacy policy)."));
+    }
+    let mut tx = pool.begin().await?;
+    let id: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
+         SELECT current_staff_org(), $1, 'patient.onboarded', $2,
+                coalesce((SELECT max(position) FROM automation_rules WHERE organization_id = current_staff_org()), 0) + 1
+          WHERE current_staff_org() IS NOT NULL
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(applies_to.to_column())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(forbidden_as_rules)?;
+    let id = id.ok_or_else(|| Error::forbidden("Sign in as an administrator of a clinic to add its onboarding rules."))?;
+    let rule = one_rule(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(rule)
+}
+
+/// Makes a rule require a form template (shared, or of the rule's clinic, with a published
+/// version), after the forms it already requires.
+pub async fn require_form(pool: &PgPool, rule_id: i32, template_id: i32, blocking: bool) -> Result<OnboardingRule> {
+    let mut tx = pool.begin().await?;
+    let org: Option<i32> = sqlx::query_scalar(
+        "SELECT organization_id FROM automation_rules WHERE id = $1 AND trigger_event = 'patient.onboarded' FOR UPDATE",
+    )
+    .bind(rule_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(forbidden_as_rules)?;
+    let org = org.ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))?;
+    let template: Option<(String, bool)> = sqlx::query_as(
+        "SELECT t.title, EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL)
+           FROM form_templates t WHERE t.id = $1 AND (t.organization_id IS NULL OR t.organization_id = $2)",
+    )
+    .bind(template_id)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (title, published) =
+        template.ok_or_else(|| Error::field(ErrorCode::NotFound, "template_id", "There is no such form template for this clinic."))?;
+    if !published {
+        return Err(Error::invalid(
+            "template_id",
+            format!("'{title}' has no published version yet; publish its text first, or onboarding would skip it."),
+        ));
+    }
+    let taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM automation_actions WHERE rule_id = $1 AND action = 'create_form' AND template_id = $2)",
+    )
+    .bind(rule_id)
+    .bind(template_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if taken {
+        return Err(Error::field(ErrorCode::AlreadyExists, "template_id", format!("This rule already requires '{title}'.")));
+    }
+    sqlx::query(
+        "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking)
+         SELECT $1, coalesce(max(position), 0) + 1, 'create_form', $2, $3 FROM automation_actions WHERE rule_id = $1",
+    )
+    .bind(rule_id)
+    .bind(template_id)
+    .bind(blocking)
+    .execute(&mut *tx)
+    .await
+    .map_err(forbidden_as_rules)?;
+    let rule = one_rule(&mut tx, rule_id).await?;
+    tx.commit().await?;
+    Ok(rule)
+}
+
+/// Makes a required form blocking (signed before the first consultation) or not.
+pub async fn set_form_blocking(pool: &PgPool, action_id: i32, blocking: bool) -> Result<OnboardingRule> {
+    let mut tx = pool.begin().await?;
+    let rule_id: Option<i32> = sqlx::query_scalar(
+        "UPDATE automation_actions SET blocking = $2 WHERE id = $1 AND action = 'create_form' RETURNING rule_id",
+    )
+    .bind(action_id)
+    .bind(blocking)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(forbidden_as_rules)?;
+    let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
+    let rule = one_rule(&mut tx, rule_id).await?;
+    tx.commit().await?;
+    Ok(rule)
+}
+
+/// Stops requiring a form; patients onboarded from then on do not get it. Forms already
+/// created stay as they are.
+pub async fn remove_form(pool: &PgPool, action_id: i32) -> Result<OnboardingRule> {
+    let mut tx = pool.begin().await?;
+    let rule_id: Option<i32> =
+        sqlx::query_scalar("DELETE FROM automation_actions WHERE id = $1 AND action = 'create_form' RETURNING rule_id")
+            .bind(action_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(forbidden_as_rules)?;
+    let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
+    let rule = one_rule(&mut tx, rule_id).await?;
+    tx.commit().await?;
+    Ok(rule)
 }

@@ -20,8 +20,10 @@ import type {
   FormText,
   Icpc2Code,
   MatchCandidate,
+  AppliesTo,
   MatchInput,
   NewTemplate,
+  OnboardingRule,
   Onboarded,
   Outcome,
   PartnerOption,
@@ -77,6 +79,8 @@ export interface Controls {
   outcomes(): Outcome[];
   /** The form templates and their versions as the stand-in database holds them. */
   templates(): Template[];
+  /** The clinic's onboarding rules as the stand-in database holds them. */
+  rules(): OnboardingRule[];
   /**
    * Holds the next report export after its first progress event, until `releaseReport`: the
    * test sees the progress bar without depending on how fast anything runs.
@@ -241,6 +245,9 @@ class Clinic {
   /** The form templates with their versions (the demo's are shared by the clinics). */
   templates: Template[] = [];
   nextVersionId = 1;
+  /** The clinic's onboarding rules, as `digimed db seed-demo` writes them. */
+  rules: OnboardingRule[] = [];
+  nextActionId = 1;
   ready: Promise<void>;
   private nextId = 1;
   nextFormId = 1;
@@ -326,6 +333,38 @@ class Clinic {
       must_sign_before: t.must_sign_before,
       versions: [{ id: this.nextVersionId++, template_id: t.id, version: 1, body: t.body, sha256: "", published_at: seeded }],
     }));
+    const ruleForm = (t: (typeof TEMPLATES)[number], position: number) => ({
+      action_id: this.nextActionId++,
+      position,
+      template_id: t.id,
+      title: t.title,
+      key: t.key,
+      blocking: true,
+      published: true,
+    });
+    this.rules = [
+      {
+        id: 1,
+        organization_id: CLINIC,
+        name: "New patients sign privacy and profile sharing",
+        applies_to: "new_persons",
+        position: 1,
+        active: true,
+        forms: [ruleForm(TEMPLATES[0]!, 1), ruleForm(TEMPLATES[1]!, 2)],
+        welcome_email: true,
+      },
+      {
+        id: 2,
+        organization_id: CLINIC,
+        name: "Patients known elsewhere sign profile sharing",
+        applies_to: "known_persons",
+        position: 2,
+        active: true,
+        forms: [ruleForm(TEMPLATES[1]!, 1)],
+        welcome_email: false,
+      },
+    ];
+    this.nextActionId = 10;
     this.ready = Promise.all(
       TEMPLATES.map(async (t) => {
         this.hashes.set(t.id, await sha256(t.body));
@@ -1000,6 +1039,71 @@ function templatePublish(clinic: Clinic, versionId: number): Published {
   return { version: { ...version }, superseded };
 }
 
+// Onboarding rules (crates/core/src/automation.rs): the same checks, codes and messages.
+const RULES_FORBIDDEN = "Only administrators may change the onboarding rules, and only their own clinic's.";
+
+function copyRule(rule: OnboardingRule): OnboardingRule {
+  return JSON.parse(JSON.stringify(rule)) as OnboardingRule;
+}
+
+function ruleOf(clinic: Clinic, ruleId: number): OnboardingRule {
+  if (clinic.me().role !== "admin") throw error("forbidden", RULES_FORBIDDEN);
+  const rule = clinic.rules.find((r) => r.id === ruleId);
+  if (!rule) throw error("not_found", "There is no such onboarding rule in your clinic.", "rule_id");
+  return rule;
+}
+
+function actionOf(clinic: Clinic, actionId: number): { rule: OnboardingRule; index: number } {
+  if (clinic.me().role !== "admin") throw error("forbidden", RULES_FORBIDDEN);
+  for (const rule of clinic.rules) {
+    const index = rule.forms.findIndex((f) => f.action_id === actionId);
+    if (index >= 0) return { rule, index };
+  }
+  throw error("not_found", "This rule does not require that form (any more).", "action_id");
+}
+
+function ruleRequireForm(clinic: Clinic, ruleId: number, templateId: number, blocking: boolean): OnboardingRule {
+  const rule = ruleOf(clinic, ruleId);
+  const template = clinic.templates.find((t) => t.id === templateId && (t.organization_id === null || t.organization_id === CLINIC));
+  if (!template) throw error("not_found", "There is no such form template for this clinic.", "template_id");
+  if (!template.versions.some((v) => v.published_at)) {
+    throw error("invalid_input", `'${template.title}' has no published version yet; publish its text first, or onboarding would skip it.`, "template_id");
+  }
+  if (rule.forms.some((f) => f.template_id === templateId)) {
+    throw error("already_exists", `This rule already requires '${template.title}'.`, "template_id");
+  }
+  rule.forms.push({
+    action_id: clinic.nextActionId++,
+    position: Math.max(0, ...rule.forms.map((f) => f.position)) + (rule.welcome_email ? 2 : 1),
+    template_id: template.id,
+    title: template.title,
+    key: template.key,
+    blocking,
+    published: true,
+  });
+  return copyRule(rule);
+}
+
+function onboardingRuleAdd(clinic: Clinic, rawName: string, appliesTo: AppliesTo): OnboardingRule {
+  const name = rawName.trim();
+  if (!name || [...name].length > 200) {
+    throw error("invalid_input", "Name the rule in at most 200 characters (e.g. New patients sign the privacy policy).", "name");
+  }
+  if (clinic.me().role !== "admin") throw error("forbidden", RULES_FORBIDDEN);
+  const rule: OnboardingRule = {
+    id: Math.max(0, ...clinic.rules.map((r) => r.id)) + 1,
+    organization_id: CLINIC,
+    name,
+    applies_to: appliesTo,
+    position: Math.max(0, ...clinic.rules.map((r) => r.position)) + 1,
+    active: true,
+    forms: [],
+    welcome_email: false,
+  };
+  clinic.rules.push(rule);
+  return copyRule(rule);
+}
+
 function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unknown {
   const id = Number(args.id);
   switch (cmd) {
@@ -1191,6 +1295,23 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       return templateAddVersion(clinic, Number(args.templateId), String(args.body ?? ""));
     case "form_template_publish":
       return templatePublish(clinic, Number(args.versionId));
+    case "onboarding_rules":
+      clinic.me();
+      return clinic.rules.map(copyRule);
+    case "onboarding_rule_add":
+      return onboardingRuleAdd(clinic, String(args.name ?? ""), args.appliesTo as AppliesTo);
+    case "rule_require_form":
+      return ruleRequireForm(clinic, Number(args.ruleId), Number(args.templateId), Boolean(args.blocking));
+    case "rule_form_set_blocking": {
+      const { rule, index } = actionOf(clinic, Number(args.actionId));
+      rule.forms[index]!.blocking = Boolean(args.blocking);
+      return copyRule(rule);
+    }
+    case "rule_form_remove": {
+      const { rule, index } = actionOf(clinic, Number(args.actionId));
+      rule.forms.splice(index, 1);
+      return copyRule(rule);
+    }
     case "audit_verify":
       if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
       return { rows: 3, first_broken_id: null, problem: null };
@@ -1242,6 +1363,7 @@ export function install() {
     patients: () => clinic.patients.map((p) => ({ id: p.id, patient_person_id: p.person.id, name: p.person.name })),
     outcomes: () => clinic.outcomes.map((o) => ({ ...o })),
     templates: () => JSON.parse(JSON.stringify(clinic.templates)) as Template[],
+    rules: () => JSON.parse(JSON.stringify(clinic.rules)) as OnboardingRule[],
     holdReport: () => {
       reportGate.held = true;
     },

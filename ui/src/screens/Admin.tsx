@@ -17,10 +17,12 @@ import { describeError, toAppError, type AppError } from "../errors";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { FormTemplates } from "./AdminForms";
+import { OnboardingRules } from "./AdminRules";
 
-/** The administrator's screen: the insurer report, outcomes, form templates, the audit log, staff and deliveries. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, the audit log, staff and deliveries. */
 export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
+  const [templatesChanged, setTemplatesChanged] = useState(0);
   return (
     <section class="screen" aria-labelledby="screen-title">
       <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
@@ -30,7 +32,8 @@ export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         <ReportExport />
         <Outcomes />
       </div>
-      <FormTemplates />
+      <FormTemplates onChanged={() => setTemplatesChanged((n) => n + 1)} />
+      <OnboardingRules templatesChanged={templatesChanged} />
       <AuditLog />
       <div class="admin-grid">
         <StaffList />

@@ -44,8 +44,11 @@ export function checkVersionBody(body: string, t: Translate): AppError | null {
   return null;
 }
 
-/** Form templates: their versions, a new template, a new draft text, publishing a draft. */
-export function FormTemplates() {
+/**
+ * Form templates: their versions, a new template, a new draft text, publishing a draft.
+ * `onChanged` hears of a new template or a published version (the onboarding rules offer them).
+ */
+export function FormTemplates(props: { onChanged?: () => void }) {
   const { t } = useI18n();
   const [templates, setTemplates] = useState<Template[] | null>(null);
   const [kinds, setKinds] = useState<ConsentKind[]>([]);
@@ -101,6 +104,7 @@ export function FormTemplates() {
         onCreated={() => {
           setPublished(null);
           void load();
+          props.onChanged?.();
         }}
       />
       {publishing && (
@@ -112,6 +116,7 @@ export function FormTemplates() {
             setPublished({ title: publishing.template.title, result });
             setPublishing(null);
             void load();
+            props.onChanged?.();
           }}
         />
       )}

@@ -1,0 +1,324 @@
+import { useEffect, useState } from "preact/hooks";
+import { commands, type AppliesTo, type OnboardingRule, type RuleForm, type Template } from "../bindings";
+import { FieldError } from "../components/FieldError";
+import { describeError, toAppError, type AppError } from "../errors";
+import type { Translate } from "../i18n";
+import { useI18n } from "../i18n";
+
+const APPLIES: AppliesTo[] = ["new_persons", "known_persons", "everyone"];
+
+/** Checks a new rule before it is sent, as the core does. */
+export function checkRuleName(name: string, t: Translate): AppError | null {
+  const trimmed = name.trim();
+  if (!trimmed || [...trimmed].length > 200) return { code: "invalid_input", message: t("rules.nameInvalid"), field: "name" };
+  return null;
+}
+
+/**
+ * Which forms the clinic requires of a patient at onboarding, rule by rule; admins change them.
+ * `templatesChanged` changes when a template was created or published on the same screen.
+ */
+export function OnboardingRules(props: { templatesChanged?: number }) {
+  const { t } = useI18n();
+  const [rules, setRules] = useState<OnboardingRule[] | null>(null);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [error, setError] = useState<AppError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  async function load() {
+    try {
+      const [r, tpl] = await Promise.all([commands.onboardingRules(), commands.formTemplates()]);
+      if (r.status === "ok") setRules(r.data);
+      else setError(r.error);
+      if (tpl.status === "ok") setTemplates(tpl.data);
+    } catch (e) {
+      setError(toAppError(e));
+    }
+  }
+  useEffect(() => {
+    void load();
+  }, []);
+  useEffect(() => {
+    if (!props.templatesChanged) return;
+    commands
+      .formTemplates()
+      .then((r) => r.status === "ok" && setTemplates(r.data))
+      .catch(() => undefined);
+  }, [props.templatesChanged]);
+
+  function replace(rule: OnboardingRule) {
+    setRules((old) => (old ?? []).map((r) => (r.id === rule.id ? rule : r)));
+  }
+
+  return (
+    <div class="card admin-wide" aria-labelledby="rules-title">
+      <h2 id="rules-title">{t("rules.title")}</h2>
+      <p class="hint">{t("rules.hint")}</p>
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <p class="sr-only" role="status">
+        {notice ?? ""}
+      </p>
+      {rules !== null && rules.length === 0 && <p class="muted">{t("rules.none")}</p>}
+      <ul class="rule-list">
+        {rules?.map((rule) => (
+          <RuleItem
+            key={rule.id}
+            rule={rule}
+            templates={templates}
+            onChanged={(r, message) => {
+              replace(r);
+              setError(null);
+              setNotice(message);
+            }}
+            onError={setError}
+          />
+        ))}
+      </ul>
+      <NewRuleForm
+        onAdded={(rule) => {
+          setRules((old) => [...(old ?? []), rule]);
+          setNotice(t("rules.added", { name: rule.name }));
+        }}
+      />
+    </div>
+  );
+}
+
+function RuleItem(props: {
+  rule: OnboardingRule;
+  templates: Template[];
+  onChanged: (r: OnboardingRule, notice: string) => void;
+  onError: (e: AppError) => void;
+}) {
+  const { t } = useI18n();
+  const rule = props.rule;
+  const id = `rule-${rule.id}`;
+  const choices = props.templates.filter((tpl) => !rule.forms.some((f) => f.template_id === tpl.id));
+  const [template, setTemplate] = useState("");
+  const [blocking, setBlocking] = useState(true);
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function call(p: Promise<{ status: "ok"; data: OnboardingRule } | { status: "error"; error: AppError }>, notice: string) {
+    try {
+      const r = await p;
+      if (r.status === "ok") props.onChanged(r.data, notice);
+      else props.onError(r.error);
+    } catch (e) {
+      props.onError(toAppError(e));
+    }
+  }
+
+  async function add(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    if (!template) {
+      setError({ code: "invalid_input", message: t("rules.chooseTemplate"), field: "template_id" });
+      document.getElementById(`${id}-template`)?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await commands.ruleRequireForm(rule.id, Number(template), blocking);
+      if (r.status === "ok") {
+        setError(null);
+        setTemplate("");
+        setBlocking(true);
+        const title = props.templates.find((x) => x.id === Number(template))?.title ?? "";
+        props.onChanged(r.data, t("rules.required", { title }));
+      } else {
+        setError(r.error);
+        if (r.error.field === "template_id") document.getElementById(`${id}-template`)?.focus();
+      }
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const templateError = error?.field === "template_id" ? error.message : null;
+  return (
+    <li class="rule-item" aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`}>{rule.name}</h3>
+      <p class="template-facts">
+        {t(`rules.appliesTo.${rule.applies_to}` as "rules.appliesTo.everyone")}
+        {rule.active ? "" : ` · ${t("rules.inactive")}`}
+        {rule.welcome_email ? ` · ${t("rules.welcomeEmail")}` : ""}
+      </p>
+      {rule.forms.length === 0 ? (
+        <p class="muted">{t("rules.noForms")}</p>
+      ) : (
+        <ul class="rule-forms" aria-label={t("rules.formsOf", { name: rule.name })}>
+          {rule.forms.map((f) => (
+            <RuleFormRow
+              key={f.action_id}
+              form={f}
+              rule={rule}
+              onBlocking={(b) =>
+                call(
+                  commands.ruleFormSetBlocking(f.action_id, b),
+                  t(b ? "rules.nowBlocking" : "rules.nowNotBlocking", { title: f.title }),
+                )
+              }
+              onRemove={() => call(commands.ruleFormRemove(f.action_id), t("rules.removed", { title: f.title }))}
+            />
+          ))}
+        </ul>
+      )}
+      <form class="form rule-add" onSubmit={add} noValidate>
+        <div class={`field${templateError ? " has-error" : ""}`}>
+          <label for={`${id}-template`}>{t("rules.addForm")}</label>
+          <select
+            id={`${id}-template`}
+            value={template}
+            onChange={(e) => setTemplate((e.target as HTMLSelectElement).value)}
+            aria-invalid={!!templateError}
+            aria-describedby={templateError ? `${id}-template-error` : undefined}
+          >
+            <option value="">{t("rules.chooseTemplateOption")}</option>
+            {choices.map((tpl) => (
+              <option key={tpl.id} value={String(tpl.id)}>
+                {tpl.title}
+              </option>
+            ))}
+          </select>
+          <FieldError id={`${id}-template-error`} message={templateError} />
+        </div>
+        <div class="field field-check">
+          <input
+            id={`${id}-blocking`}
+            type="checkbox"
+            checked={blocking}
+            onChange={(e) => setBlocking((e.target as HTMLInputElement).checked)}
+          />
+          <div>
+            <label for={`${id}-blocking`}>{t("rules.blockingNew")}</label>
+          </div>
+        </div>
+        {error && !templateError && (
+          <div class="alert alert-error" role="alert">
+            {describeError(error, t)}
+          </div>
+        )}
+        <button type="submit" class="button button-secondary" aria-disabled={busy}>
+          {t("rules.require")}
+        </button>
+      </form>
+    </li>
+  );
+}
+
+function RuleFormRow(props: {
+  form: RuleForm;
+  rule: OnboardingRule;
+  onBlocking: (b: boolean) => void;
+  onRemove: () => void;
+}) {
+  const { t } = useI18n();
+  const f = props.form;
+  const box = `rule-form-${f.action_id}-blocking`;
+  return (
+    <li>
+      <span class="rule-form-title">
+        {f.title} <code class="muted">{f.key}</code>
+        {!f.published && <span class="badge badge-form-pending">{t("rules.unpublished")}</span>}
+      </span>
+      <span class="rule-form-blocking">
+        <input
+          id={box}
+          type="checkbox"
+          checked={f.blocking}
+          aria-label={t("rules.blockingFor", { title: f.title })}
+          onChange={(e) => props.onBlocking((e.target as HTMLInputElement).checked)}
+        />{" "}
+        <label for={box}>{t("rules.blocking")}</label>
+      </span>
+      <button
+        type="button"
+        class="button button-link"
+        aria-label={t("rules.removeFrom", { title: f.title, name: props.rule.name })}
+        onClick={props.onRemove}
+      >
+        {t("rules.remove")}
+      </button>
+    </li>
+  );
+}
+
+function NewRuleForm(props: { onAdded: (r: OnboardingRule) => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState("");
+  const [applies, setApplies] = useState<AppliesTo>("new_persons");
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    const problem = checkRuleName(name, t);
+    if (problem) {
+      setError(problem);
+      document.getElementById("new-rule-name")?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await commands.onboardingRuleAdd(name, applies);
+      if (r.status === "ok") {
+        setError(null);
+        setName("");
+        props.onAdded(r.data);
+      } else {
+        setError(r.error);
+        if (r.error.field === "name") document.getElementById("new-rule-name")?.focus();
+      }
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const nameError = error?.field === "name" ? error.message : null;
+  return (
+    <form class="form new-rule" onSubmit={submit} noValidate aria-labelledby="new-rule-heading">
+      <h3 id="new-rule-heading">{t("rules.new")}</h3>
+      <div class="field-row">
+        <div class={`field${nameError ? " has-error" : ""}`}>
+          <label for="new-rule-name">{t("rules.name")}</label>
+          <input
+            id="new-rule-name"
+            value={name}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+            aria-invalid={!!nameError}
+            aria-describedby={nameError ? "new-rule-name-error" : undefined}
+          />
+          <FieldError id="new-rule-name-error" message={nameError} />
+        </div>
+        <div class="field">
+          <label for="new-rule-applies">{t("rules.appliesToLabel")}</label>
+          <select id="new-rule-applies" value={applies} onChange={(e) => setApplies((e.target as HTMLSelectElement).value as AppliesTo)}>
+            {APPLIES.map((a) => (
+              <option key={a} value={a}>
+                {t(`rules.appliesTo.${a}` as "rules.appliesTo.everyone")}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {error && !nameError && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <button type="submit" class="button button-secondary" aria-disabled={busy}>
+        {t("rules.addRule")}
+      </button>
+    </form>
+  );
+}
