@@ -9,7 +9,7 @@ use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, T
 use digimed_core::outcomes::{self, Outcome};
 use digimed_core::staff::{self, StaffMember};
 use digimed_core::webhooks::{self, Delivery};
-use digimed_core::referrals::{self, PartnerOption};
+use digimed_core::referrals::{self, CreatedPartner, PartnerInput, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -206,4 +206,14 @@ pub async fn rule_form_set_blocking(state: State<'_, ConsoleState>, action_id: i
 pub async fn rule_form_remove(state: State<'_, ConsoleState>, action_id: i32) -> Result<OnboardingRule, Error> {
     let (pool, _) = state.require().await?;
     automation::remove_form(&pool, action_id).await
+}
+
+/// Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
+/// returned this once and stored only encrypted with the data keys (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn partner_add(state: State<'_, ConsoleState>, partner: PartnerInput) -> Result<CreatedPartner, Error> {
+    let (pool, _) = state.require().await?;
+    let vault = state.vault().await?;
+    referrals::create_partner(&pool, &vault, &partner).await
 }

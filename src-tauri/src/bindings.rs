@@ -69,6 +69,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             admin_commands::rule_require_form,
             admin_commands::rule_form_set_blocking,
             admin_commands::rule_form_remove,
+            admin_commands::partner_add,
             draft_commands::draft_save,
             draft_commands::draft_load,
             draft_commands::draft_list,

@@ -353,3 +353,29 @@ async fn form_templates_are_written_by_admins_of_their_own_clinic() {
         assert_eq!(attempt(&s.pool, "SELECT id FROM form_templates").await, Rows(4));
     }
 }
+
+#[tokio::test]
+async fn partners_are_added_and_changed_by_admins_of_the_clinic_they_serve() {
+    let w = world().await;
+    let a: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
+    let admin_b = w.db.staff(AppRole::Admin, w.clinic_b, "m-partner-admin-b").await;
+    let org: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('nordvakt', 'insurer_partner') RETURNING id")
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    let insert = |clinic: i32| format!("INSERT INTO partners (organization_id, clinic_id, name) VALUES ({org}, {clinic}, 'nordvakt')");
+    for s in [&w.secretary, &w.doctor, &w.support] {
+        assert_eq!(attempt(&s.pool, &insert(a)).await, Denied);
+        assert_eq!(attempt(&s.pool, "UPDATE partners SET deadline_working_days = 5").await, Denied);
+    }
+    assert_eq!(attempt(&w.admin.pool, &insert(a)).await, Rows(1));
+    assert_eq!(attempt(&w.admin.pool, "UPDATE partners SET deadline_working_days = 5").await, Rows(1));
+    // Clinic B's admin: not for clinic A, not clinic A's partner (re-pointed or its secret replaced).
+    assert_eq!(attempt(&admin_b.pool, &insert(a)).await, Denied);
+    assert_eq!(attempt(&admin_b.pool, "UPDATE partners SET deadline_working_days = 5").await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, &format!("UPDATE partners SET clinic_id = {}", w.clinic_b)).await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, "UPDATE partners SET webhook_secret_encrypted = '\\x00'").await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, &insert(w.clinic_b)).await, Rows(1));
+    // Everyone still reads the partners' names.
+    assert_eq!(attempt(&admin_b.pool, "SELECT id, name FROM partners").await, Rows(1));
+}

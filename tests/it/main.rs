@@ -24,3 +24,4 @@ mod faults_webhooks;
 mod two_services;
 mod drafts;
 mod automation_rules;
+mod partners;

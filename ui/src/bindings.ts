@@ -111,6 +111,11 @@ export const commands = {
 	ruleFormSetBlocking: (actionId: number, blocking: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_set_blocking", { actionId, blocking })),
 	/**  Stops requiring a form (admins). */
 	ruleFormRemove: (actionId: number) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_remove", { actionId })),
+	/**
+	 *  Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
+	 *  returned this once and stored only encrypted with the data keys (admins).
+	 */
+	partnerAdd: (partner: PartnerInput) => typedError<CreatedPartner, Error>(__TAURI_INVOKE("partner_add", { partner })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -242,6 +247,12 @@ export type Count = {
 	key: string,
 	label: string,
 	count: number,
+};
+
+/**  A partner just created, with its webhook secret: shown this once, stored only encrypted. */
+export type CreatedPartner = {
+	partner: Partner,
+	secret: string,
 };
 
 /**  Whether the contractual deadline (to start the consultation) is kept. */
@@ -435,6 +446,30 @@ export type Outcome = {
 	code: string,
 	label: string,
 	active: boolean,
+};
+
+/**  A referral partner and the clinic that serves its referrals. */
+export type Partner = {
+	id: number,
+	name: string,
+	organization_id: number,
+	clinic_id: number,
+	/**  Accepts synthetic (test) national id numbers. */
+	is_test_partner: boolean,
+	/**  The contractual time to start a consultation, in working days. */
+	deadline_working_days: number,
+};
+
+/**  A partner an administrator adds to their own clinic from the console. */
+export type PartnerInput = {
+	/**  e.g. `pridok`. */
+	name: string,
+	/**  The contractual time to start a consultation, in working days (1 to 60). */
+	deadline_working_days: number,
+	/**  Accepts synthetic (test) national id numbers. */
+	is_test_partner: boolean,
+	/**  The webhook secret agreed with the partner; none or empty: a new one is generated. */
+	secret: string | null,
 };
 
 /**  A partner as a list of choices shows it. */

@@ -82,11 +82,8 @@ pub async fn list_partners(pool: &PgPool) -> Result<Vec<PartnerOption>> {
     Ok(rows.into_iter().map(|(id, name)| PartnerOption { id, name }).collect())
 }
 
-/// Creates a partner (and its organization) with its webhook secret encrypted, or replaces the
-/// secret and settings of an existing partner of that name. Runs as the database owner or an admin.
-pub async fn add_partner(pool: &PgPool, vault: &Vault, p: &NewPartner<'_>, secret: &str) -> Result<Partner> {
-    SigningKey::from_secret(secret)?;
-    let name = p.name.trim();
+fn check_new_partner(name: &str, deadline_working_days: i32) -> Result<&str> {
+    let name = name.trim();
     let valid_name = !name.is_empty()
         && name.len() <= 63
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -98,9 +95,60 @@ pub async fn add_partner(pool: &PgPool, vault: &Vault, p: &NewPartner<'_>, secre
             "A partner name is lower-case letters, digits, '-' and '_' (e.g. pridok).",
         ));
     }
-    if !(1..=60).contains(&p.deadline_working_days) {
+    if !(1..=60).contains(&deadline_working_days) {
         return Err(Error::field(ErrorCode::InvalidInput, "deadline_days", "The deadline is 1 to 60 working days."));
     }
+    Ok(name)
+}
+
+/// Inserts a new partner (and its insurer organization, unless one of that name exists) with
+/// its webhook secret encrypted for its own row; returns its id.
+async fn insert_partner(conn: &mut PgConnection, vault: &Vault, name: &str, clinic_id: i32, p: &NewPartner<'_>, secret: &str) -> Result<i32> {
+    let org: i32 = match sqlx::query_scalar::<_, i32>("SELECT id FROM organizations WHERE name = $1 AND kind = 'insurer_partner'")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        Some(org) => org,
+        None => sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ($1, 'insurer_partner') RETURNING id")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?,
+    };
+    let id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO partners (id, organization_id, clinic_id, name, webhook_secret_encrypted, is_test_partner,
+                               deadline_working_days, deal_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(clinic_id)
+    .bind(name)
+    .bind(vault.encrypt("partners", "webhook_secret_encrypted", id as i64, secret.trim()))
+    .bind(p.is_test_partner)
+    .bind(p.deadline_working_days)
+    .bind(p.deal_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+async fn partner_row(conn: &mut PgConnection, id: i32) -> Result<Partner> {
+    Ok(sqlx::query_as::<_, PartnerRow>(&format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map(partner_from)?)
+}
+
+/// Creates a partner (and its organization) with its webhook secret encrypted, or replaces the
+/// secret and settings of an existing partner of that name. Runs as the database owner or an admin.
+pub async fn add_partner(pool: &PgPool, vault: &Vault, p: &NewPartner<'_>, secret: &str) -> Result<Partner> {
+    SigningKey::from_secret(secret)?;
+    let name = check_new_partner(p.name, p.deadline_working_days)?;
     let mut tx = pool.begin().await?;
     let clinic: Option<i32> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1 AND kind = 'clinic'")
         .bind(p.clinic_id)
@@ -129,48 +177,75 @@ pub async fn add_partner(pool: &PgPool, vault: &Vault, p: &NewPartner<'_>, secre
             .await?;
             id
         }
-        None => {
-            let org: i32 = match sqlx::query_scalar::<_, i32>(
-                "SELECT id FROM organizations WHERE name = $1 AND kind = 'insurer_partner'",
-            )
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
-            {
-                Some(org) => org,
-                None => sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ($1, 'insurer_partner') RETURNING id")
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            };
-            let id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int")
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO partners (id, organization_id, clinic_id, name, webhook_secret_encrypted, is_test_partner,
-                                       deadline_working_days, deal_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(org)
-            .bind(p.clinic_id)
-            .bind(name)
-            .bind(vault.encrypt("partners", "webhook_secret_encrypted", id as i64, secret.trim()))
-            .bind(p.is_test_partner)
-            .bind(p.deadline_working_days)
-            .bind(p.deal_id)
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
+        None => insert_partner(&mut tx, vault, name, p.clinic_id, p, secret).await?,
     };
-    let partner = sqlx::query_as::<_, PartnerRow>(&format!("SELECT {PARTNER_COLUMNS} FROM partners WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map(partner_from)?;
+    let partner = partner_row(&mut tx, id).await?;
     tx.commit().await?;
     Ok(partner)
+}
+
+/// A partner an administrator adds to their own clinic from the console.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PartnerInput {
+    /// e.g. `pridok`.
+    pub name: String,
+    /// The contractual time to start a consultation, in working days (1 to 60).
+    pub deadline_working_days: i32,
+    /// Accepts synthetic (test) national id numbers.
+    pub is_test_partner: bool,
+    /// The webhook secret agreed with the partner; none or empty: a new one is generated.
+    pub secret: Option<String>,
+}
+
+/// A partner just created, with its webhook secret: shown this once, stored only encrypted.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CreatedPartner {
+    pub partner: Partner,
+    pub secret: String,
+}
+
+/// A new Standard Webhooks secret: `whsec_` and 32 random bytes in base64.
+pub fn generate_webhook_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// Adds a new partner to the signed-in administrator's clinic, with the webhook secret given or
+/// a generated one, encrypted. Unlike [`add_partner`] it never replaces an existing partner: a
+/// name already taken is refused. The database lets an admin add partners only to their clinic.
+pub async fn create_partner(pool: &PgPool, vault: &Vault, input: &PartnerInput) -> Result<CreatedPartner> {
+    let name = check_new_partner(&input.name, input.deadline_working_days)?;
+    let secret = match input.secret.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(given) => given.to_string(),
+        None => generate_webhook_secret(),
+    };
+    SigningKey::from_secret(&secret)?;
+    let mut tx = pool.begin().await?;
+    let clinic: Option<i32> = sqlx::query_scalar("SELECT current_staff_org()").fetch_one(&mut *tx).await?;
+    let clinic = clinic.ok_or_else(|| {
+        Error::forbidden("Sign in as an administrator of a clinic to add its partners (the database owner uses `digimed partner add`).")
+    })?;
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM partners WHERE name = $1)")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken {
+        return Err(Error::field(ErrorCode::AlreadyExists, "name", format!("A partner '{name}' already exists.")));
+    }
+    let p = NewPartner { name, clinic_id: clinic, is_test_partner: input.is_test_partner, deadline_working_days: input.deadline_working_days, deal_id: None };
+    let id = insert_partner(&mut tx, vault, name, clinic, &p, &secret).await.map_err(|e| match e {
+        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may add partners, and only to their own clinic."),
+        e if e.code == ErrorCode::AlreadyExists => Error::field(ErrorCode::AlreadyExists, "name", format!("A partner '{name}' already exists.")),
+        e => e,
+    })?;
+    let partner = partner_row(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(CreatedPartner { partner, secret })
 }
 
 /// Finds the partner whose webhook secret signed this message (Standard Webhooks headers).

@@ -13,6 +13,7 @@ import type {
   ConsentStatus,
   Consultation,
   ConsultationState,
+  CreatedPartner,
   Count,
   DoctorOption,
   Error as AppError,
@@ -26,6 +27,7 @@ import type {
   OnboardingRule,
   Onboarded,
   Outcome,
+  PartnerInput,
   PartnerOption,
   PatientWaiting,
   Published,
@@ -81,6 +83,8 @@ export interface Controls {
   templates(): Template[];
   /** The clinic's onboarding rules as the stand-in database holds them. */
   rules(): OnboardingRule[];
+  /** The clinic's partners, with the webhook secret each was given (the real one keeps it encrypted). */
+  partners(): { id: number; name: string; deadline_working_days: number; is_test_partner: boolean; secret: string }[];
   /**
    * Holds the next report export after its first progress event, until `releaseReport`: the
    * test sees the progress bar without depending on how fast anything runs.
@@ -248,6 +252,8 @@ class Clinic {
   /** The clinic's onboarding rules, as `digimed db seed-demo` writes them. */
   rules: OnboardingRule[] = [];
   nextActionId = 1;
+  /** The clinic's referral partners. */
+  partners = [{ ...PARTNER, deadline_working_days: 2, is_test_partner: true, secret: "" }];
   ready: Promise<void>;
   private nextId = 1;
   nextFormId = 1;
@@ -1104,6 +1110,49 @@ function onboardingRuleAdd(clinic: Clinic, rawName: string, appliesTo: AppliesTo
   return copyRule(rule);
 }
 
+// Partners (crates/core/src/referrals.rs create_partner): the same checks, codes and messages.
+function newSecret(): string {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  return `whsec_${btoa(String.fromCharCode(...key))}`;
+}
+
+function partnerAdd(clinic: Clinic, input: PartnerInput): CreatedPartner {
+  const name = String(input.name ?? "").trim();
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
+    throw error("invalid_input", "A partner name is lower-case letters, digits, '-' and '_' (e.g. pridok).", "name");
+  }
+  const days = Number(input.deadline_working_days);
+  if (!Number.isInteger(days) || days < 1 || days > 60) throw error("invalid_input", "The deadline is 1 to 60 working days.", "deadline_days");
+  const given = (input.secret ?? "").trim();
+  const secret = given || newSecret();
+  if (secret.startsWith("whsec_")) {
+    let bytes: string;
+    try {
+      bytes = atob(secret.slice(6));
+    } catch {
+      throw error("invalid_input", "A whsec_ secret must be followed by base64.", "secret");
+    }
+    if (bytes.length < 24) throw error("invalid_input", "The webhook secret is too short; use at least 24 random bytes.", "secret");
+  } else if (new TextEncoder().encode(secret).length < 24) {
+    throw error("invalid_input", "The webhook secret is too short; use at least 24 random bytes.", "secret");
+  }
+  if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators may add partners, and only to their own clinic.");
+  if (clinic.partners.some((p) => p.name === name)) throw error("already_exists", `A partner '${name}' already exists.`, "name");
+  const partner = { id: Math.max(0, ...clinic.partners.map((p) => p.id)) + 1, name, deadline_working_days: days, is_test_partner: Boolean(input.is_test_partner), secret };
+  clinic.partners.push(partner);
+  return {
+    partner: {
+      id: partner.id,
+      name,
+      organization_id: 10 + partner.id,
+      clinic_id: CLINIC,
+      is_test_partner: partner.is_test_partner,
+      deadline_working_days: days,
+    },
+    secret,
+  };
+}
+
 function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unknown {
   const id = Number(args.id);
   switch (cmd) {
@@ -1250,7 +1299,9 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       return consentTimeline(clinic, Number(args.patientId));
     case "partners":
       clinic.me();
-      return [{ id: PARTNER.id, name: PARTNER.name }] satisfies PartnerOption[];
+      return clinic.partners.map((p) => ({ id: p.id, name: p.name })).sort((a, b) => a.name.localeCompare(b.name)) satisfies PartnerOption[];
+    case "partner_add":
+      return partnerAdd(clinic, (args.partner ?? {}) as PartnerInput);
     case "report_export":
       return reportExport(clinic, String(args.partner ?? ""), String(args.from ?? ""), String(args.to ?? ""), args.format as ReportFormat);
     case "outcomes_list":
@@ -1364,6 +1415,7 @@ export function install() {
     outcomes: () => clinic.outcomes.map((o) => ({ ...o })),
     templates: () => JSON.parse(JSON.stringify(clinic.templates)) as Template[],
     rules: () => JSON.parse(JSON.stringify(clinic.rules)) as OnboardingRule[],
+    partners: () => clinic.partners.map((p) => ({ ...p })),
     holdReport: () => {
       reportGate.held = true;
     },

@@ -17,9 +17,10 @@ import { describeError, toAppError, type AppError } from "../errors";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { FormTemplates } from "./AdminForms";
+import { Partners } from "./AdminPartners";
 import { OnboardingRules } from "./AdminRules";
 
-/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, the audit log, staff and deliveries. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners, the audit log, staff and deliveries. */
 export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [templatesChanged, setTemplatesChanged] = useState(0);
@@ -34,6 +35,9 @@ export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       </div>
       <FormTemplates onChanged={() => setTemplatesChanged((n) => n + 1)} />
       <OnboardingRules templatesChanged={templatesChanged} />
+      <div class="admin-grid">
+        <Partners />
+      </div>
       <AuditLog />
       <div class="admin-grid">
         <StaffList />

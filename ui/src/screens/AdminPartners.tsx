@@ -1,0 +1,190 @@
+import { useEffect, useState } from "preact/hooks";
+import { commands, type CreatedPartner, type PartnerInput, type PartnerOption } from "../bindings";
+import { FieldError } from "../components/FieldError";
+import { describeError, toAppError, type AppError } from "../errors";
+import type { Translate } from "../i18n";
+import { useI18n } from "../i18n";
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** Checks a new partner before it is sent, as the core does (it checks the secret itself). */
+export function checkPartner(input: PartnerInput, t: Translate): AppError | null {
+  const invalid = (field: string, message: string): AppError => ({ code: "invalid_input", message, field });
+  if (!NAME.test(input.name.trim())) return invalid("name", t("partners.nameInvalid"));
+  const days = input.deadline_working_days;
+  if (!Number.isInteger(days) || days < 1 || days > 60) return invalid("deadline_days", t("partners.daysInvalid"));
+  if (input.secret !== null && !input.secret.trim()) return invalid("secret", t("partners.secretRequired"));
+  return null;
+}
+
+/** The clinic's referral partners, and a new one with its webhook secret (shown once). */
+export function Partners() {
+  const { t } = useI18n();
+  const [partners, setPartners] = useState<PartnerOption[] | null>(null);
+  const [name, setName] = useState("");
+  const [days, setDays] = useState("2");
+  const [test, setTest] = useState(false);
+  const [generate, setGenerate] = useState(true);
+  const [secret, setSecret] = useState("");
+  const [error, setError] = useState<AppError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<CreatedPartner | null>(null);
+
+  async function load() {
+    try {
+      const r = await commands.partners();
+      if (r.status === "ok") setPartners(r.data);
+    } catch {
+      // The list is also the report's; its own error shows there.
+    }
+  }
+  useEffect(() => {
+    void load();
+  }, []);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    const input: PartnerInput = {
+      name,
+      deadline_working_days: Number(days),
+      is_test_partner: test,
+      secret: generate ? null : secret,
+    };
+    const problem = checkPartner(input, t);
+    if (problem) {
+      setError(problem);
+      document.getElementById(`partner-${problem.field}`)?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const r = await commands.partnerAdd(input);
+      if (r.status === "ok") {
+        setError(null);
+        setName("");
+        setDays("2");
+        setTest(false);
+        setSecret("");
+        setGenerate(true);
+        setCreated(r.data);
+        void load();
+      } else {
+        setError(r.error);
+        if (r.error.field) document.getElementById(`partner-${r.error.field}`)?.focus();
+      }
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fieldError = (f: string) => (error?.field === f ? error.message : null);
+  const general = error && !["name", "deadline_days", "secret"].includes(error.field ?? "") ? error : null;
+  return (
+    <div class="card" aria-labelledby="partners-title">
+      <h2 id="partners-title">{t("partners.title")}</h2>
+      <ul class="partner-list">
+        {partners?.map((p) => (
+          <li key={p.id}>
+            <span>{p.name}</span>
+          </li>
+        ))}
+      </ul>
+      {created && (
+        <div class="alert alert-success partner-secret" role="status">
+          <p>
+            <strong>{t("partners.created", { name: created.partner.name })}</strong>
+          </p>
+          <p>{t("partners.secretOnce")}</p>
+          <div class="field">
+            <label for="partner-new-secret">{t("partners.secretOf", { name: created.partner.name })}</label>
+            <input
+              id="partner-new-secret"
+              class="secret-value"
+              readOnly
+              value={created.secret}
+              onFocus={(e) => (e.target as HTMLInputElement).select()}
+            />
+          </div>
+          <button type="button" class="button button-secondary" onClick={() => setCreated(null)}>
+            {t("partners.secretNoted")}
+          </button>
+        </div>
+      )}
+      <form class="form partner-form" onSubmit={submit} noValidate aria-labelledby="partner-new-heading">
+        <h3 id="partner-new-heading">{t("partners.new")}</h3>
+        <div class={`field${fieldError("name") ? " has-error" : ""}`}>
+          <label for="partner-name">{t("partners.name")}</label>
+          <input
+            id="partner-name"
+            value={name}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+            aria-invalid={!!fieldError("name")}
+            aria-describedby={fieldError("name") ? "partner-name-error" : "partner-name-hint"}
+          />
+          <p class="hint" id="partner-name-hint">
+            {t("partners.nameHint")}
+          </p>
+          <FieldError id="partner-name-error" message={fieldError("name")} />
+        </div>
+        <div class={`field${fieldError("deadline_days") ? " has-error" : ""}`}>
+          <label for="partner-deadline_days">{t("partners.days")}</label>
+          <input
+            id="partner-deadline_days"
+            type="number"
+            min={1}
+            max={60}
+            value={days}
+            onInput={(e) => setDays((e.target as HTMLInputElement).value)}
+            aria-invalid={!!fieldError("deadline_days")}
+            aria-describedby={fieldError("deadline_days") ? "partner-deadline_days-error" : undefined}
+          />
+          <FieldError id="partner-deadline_days-error" message={fieldError("deadline_days")} />
+        </div>
+        <div class="field field-check">
+          <input id="partner-test" type="checkbox" checked={test} onChange={(e) => setTest((e.target as HTMLInputElement).checked)} />
+          <div>
+            <label for="partner-test">{t("partners.test")}</label>
+          </div>
+        </div>
+        <fieldset class={`field${fieldError("secret") ? " has-error" : ""}`}>
+          <legend>{t("partners.secret")}</legend>
+          <label class="radio">
+            <input type="radio" name="partner-secret-kind" checked={generate} onChange={() => setGenerate(true)} /> {t("partners.generate")}
+          </label>
+          <label class="radio">
+            <input type="radio" name="partner-secret-kind" checked={!generate} onChange={() => setGenerate(false)} /> {t("partners.enter")}
+          </label>
+          {!generate && (
+            <div class="field">
+              <label for="partner-secret">{t("partners.secretGiven")}</label>
+              <input
+                id="partner-secret"
+                type="password"
+                autoComplete="off"
+                value={secret}
+                onInput={(e) => setSecret((e.target as HTMLInputElement).value)}
+                aria-invalid={!!fieldError("secret")}
+                aria-describedby={fieldError("secret") ? "partner-secret-error" : "partner-secret-hint"}
+              />
+              <p class="hint" id="partner-secret-hint">
+                {t("partners.secretHint")}
+              </p>
+            </div>
+          )}
+          <FieldError id="partner-secret-error" message={fieldError("secret")} />
+        </fieldset>
+        {general && (
+          <div class="alert alert-error" role="alert">
+            {describeError(general, t)}
+          </div>
+        )}
+        <button type="submit" class="button button-secondary" aria-disabled={busy}>
+          {busy ? t("common.saving") : t("partners.add")}
+        </button>
+      </form>
+    </div>
+  );
+}
