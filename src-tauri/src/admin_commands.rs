@@ -217,3 +217,12 @@ pub async fn partner_add(state: State<'_, ConsoleState>, partner: PartnerInput) 
     let vault = state.vault().await?;
     referrals::create_partner(&pool, &vault, &partner).await
 }
+
+/// Deactivates a staff member of the clinic (their login can no longer sign in) or reactivates
+/// them (admins; never themselves).
+#[tauri::command]
+#[specta::specta]
+pub async fn staff_set_active(state: State<'_, ConsoleState>, staff_id: i32, active: bool) -> Result<StaffMember, Error> {
+    let (pool, _) = state.require().await?;
+    staff::set_active(&pool, staff_id, active).await
+}

@@ -70,6 +70,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             admin_commands::rule_form_set_blocking,
             admin_commands::rule_form_remove,
             admin_commands::partner_add,
+            admin_commands::staff_set_active,
             draft_commands::draft_save,
             draft_commands::draft_load,
             draft_commands::draft_list,

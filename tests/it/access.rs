@@ -379,3 +379,22 @@ async fn partners_are_added_and_changed_by_admins_of_the_clinic_they_serve() {
     // Everyone still reads the partners' names.
     assert_eq!(attempt(&admin_b.pool, "SELECT id, name FROM partners").await, Rows(1));
 }
+
+#[tokio::test]
+async fn staff_are_deactivated_by_admins_of_their_own_clinic_only_and_never_themselves() {
+    let w = world().await;
+    let admin_b = w.db.staff(AppRole::Admin, w.clinic_b, "m-staff-admin-b").await;
+    let deactivate = |id: i32| format!("UPDATE staff SET active = false WHERE id = {id}");
+    for s in [&w.secretary, &w.doctor, &w.support] {
+        assert_eq!(attempt(&s.pool, &deactivate(w.other_doctor.id)).await, Denied);
+    }
+    assert_eq!(attempt(&w.admin.pool, &deactivate(w.other_doctor.id)).await, Rows(1));
+    // Another clinic's admin sees no row to change; their own clinic's, yes.
+    assert_eq!(attempt(&admin_b.pool, &deactivate(w.other_doctor.id)).await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, &format!("UPDATE staff SET name = 'Renamed' WHERE id = {}", w.doctor.id)).await, Rows(0));
+    assert_eq!(attempt(&admin_b.pool, &deactivate(w.doctor_b.id)).await, Rows(1));
+    // Nobody deactivates their own login.
+    assert_eq!(attempt(&w.admin.pool, &deactivate(w.admin.id)).await, Refused("P0001".into()));
+    // Staff still read the staff list.
+    assert!(matches!(attempt(&w.secretary.pool, "SELECT id FROM staff").await, Rows(n) if n >= 6));
+}

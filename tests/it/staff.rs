@@ -1,7 +1,7 @@
 //! Staff logins: creation, sign-in, password rules, and that a clinic role cannot be changed.
 
 use digimed_core::session::{sign_in, AppRole};
-use digimed_core::staff::add_staff;
+use digimed_core::staff::{add_staff, list_staff, set_active};
 use digimed_core::ErrorCode;
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
@@ -117,4 +117,55 @@ async fn the_clinic_role_cannot_be_changed_with_set() {
     // Nor can a staff member grant themselves another clinic role.
     let e = sqlx::query(&format!("GRANT admin TO \"{}\"", s.login)).execute(&mut *conn).await.unwrap_err();
     assert!(is_denied(&e), "{e}");
+}
+
+#[tokio::test]
+async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_follows() {
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Testklinikken").await;
+    let other = db.clinic("Andreklinikken").await;
+    let admin = db.staff(AppRole::Admin, clinic, "active-admin").await;
+    let doctor = db.staff(AppRole::Doctor, clinic, "active-doctor").await;
+    let secretary = db.staff(AppRole::Secretary, clinic, "active-secretary").await;
+    let admin_other = db.staff(AppRole::Admin, other, "active-admin-other").await;
+
+    // The admin's list is their own clinic's staff, all active.
+    let listed = list_staff(&admin.pool).await.unwrap();
+    assert_eq!(listed.iter().map(|s| (s.id, s.active)).collect::<Vec<_>>(), [(admin.id, true), (doctor.id, true), (secretary.id, true)]);
+
+    let off = set_active(&admin.pool, doctor.id, false).await.unwrap();
+    assert!(!off.active);
+    // The login can no longer sign in, and an open connection no longer counts as staff.
+    let e = sign_in(&db.server(), &doctor.login, &doctor.password).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unauthorized);
+    let org: Option<i32> = sqlx::query_scalar("SELECT current_staff_org()").fetch_one(&doctor.pool).await.unwrap();
+    assert_eq!(org, None);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = $1 AND entity_type = 'staff' AND entity_id = $2")
+        .bind(&admin.login)
+        .bind(doctor.id.to_string())
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1, "the change is audited in the admin's name");
+
+    let on = set_active(&admin.pool, doctor.id, true).await.unwrap();
+    assert!(on.active);
+    let (_pool, session) = sign_in(&db.server(), &doctor.login, &doctor.password).await.expect("signs in again");
+    assert_eq!(session.staff_id, doctor.id);
+
+    // Never themselves; not another clinic's staff; not as another role; nothing changes.
+    let e = set_active(&admin.pool, admin.id, false).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("staff_id")));
+    let e = set_active(&admin_other.pool, doctor.id, false).await.unwrap_err();
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("staff_id")));
+    assert_eq!(set_active(&admin.pool, 999_999, false).await.unwrap_err().field.as_deref(), Some("staff_id"));
+    assert_eq!(set_active(&secretary.pool, doctor.id, false).await.unwrap_err().code, ErrorCode::Forbidden);
+    let active: Vec<bool> = sqlx::query_scalar("SELECT active FROM staff ORDER BY id").fetch_all(&db.owner).await.unwrap();
+    assert!(active.iter().all(|a| *a), "everyone is still active");
+    let can_login: Vec<bool> = sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = ANY($1)")
+        .bind(vec![admin.login.clone(), doctor.login.clone(), secretary.login.clone()])
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(can_login, [true, true, true]);
 }

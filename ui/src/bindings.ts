@@ -116,6 +116,11 @@ export const commands = {
 	 *  returned this once and stored only encrypted with the data keys (admins).
 	 */
 	partnerAdd: (partner: PartnerInput) => typedError<CreatedPartner, Error>(__TAURI_INVOKE("partner_add", { partner })),
+	/**
+	 *  Deactivates a staff member of the clinic (their login can no longer sign in) or reactivates
+	 *  them (admins; never themselves).
+	 */
+	staffSetActive: (staffId: number, active: boolean) => typedError<StaffMember, Error>(__TAURI_INVOKE("staff_set_active", { staffId, active })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -678,6 +683,8 @@ export type StaffMember = {
 	name: string,
 	role: AppRole,
 	organization_id: number,
+	/**  False once deactivated: the login can no longer sign in. */
+	active: boolean,
 };
 
 /**  Who is signed in. */

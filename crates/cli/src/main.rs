@@ -166,6 +166,10 @@ enum StaffCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Deactivates a staff member (by id): their login can no longer sign in.
+    Deactivate { id: i32 },
+    /// Reactivates a deactivated staff member (by id).
+    Reactivate { id: i32 },
 }
 
 #[derive(Subcommand)]
@@ -282,9 +286,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::to_string_pretty(&staff).map_err(|e| Error::internal(e.to_string()))?);
             } else {
                 for s in staff {
-                    println!("{:>4}  {:<17} {:<36} {}", s.id, s.role.as_str(), s.login, s.name);
+                    println!("{:>4}  {:<17} {:<36} {}{}", s.id, s.role.as_str(), s.login, s.name, if s.active { "" } else { " (deactivated)" });
                 }
             }
+        }
+        Command::Staff { command: command @ (StaffCommand::Deactivate { .. } | StaffCommand::Reactivate { .. }) } => {
+            let (id, active) = match command {
+                StaffCommand::Reactivate { id } => (id, true),
+                StaffCommand::Deactivate { id } => (id, false),
+                _ => unreachable!("matched above"),
+            };
+            let pool = owner_pool(&config).await?;
+            let s = digimed_core::staff::set_active(&pool, id, active).await?;
+            println!("{} ({}) is {}", s.name, s.login, if s.active { "active again" } else { "deactivated; the login can no longer sign in" });
         }
         Command::Keys { command: KeysCommand::Init } => {
             if config.key_store.load().is_ok() {

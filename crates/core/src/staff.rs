@@ -23,6 +23,8 @@ pub struct StaffMember {
     pub name: String,
     pub role: AppRole,
     pub organization_id: i32,
+    /// False once deactivated: the login can no longer sign in.
+    pub active: bool,
 }
 
 /// Minimum rules for a staff password: long enough, not trivially repetitive, not the login.
@@ -142,7 +144,7 @@ pub async fn add_staff(
     .await?;
     tx.commit().await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
-    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org })
+    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org, active: true })
 }
 
 /// Creates a login role whose password is `verifier`, a member of `in_role`, inside the caller's
@@ -172,18 +174,48 @@ pub(crate) async fn create_login_role(conn: &mut sqlx::PgConnection, login: &str
     Ok(())
 }
 
-/// Lists staff (as the owner or any staff member).
+/// Lists staff: the signed-in staff member's clinic, or every clinic's for the owner.
 pub async fn list_staff(pool: &PgPool) -> Result<Vec<StaffMember>> {
-    let rows: Vec<(i32, String, String, String, String, i32)> = sqlx::query_as(
-        "SELECT id, login_role, email, name, role, organization_id FROM staff ORDER BY id",
+    let rows: Vec<(i32, String, String, String, String, i32, bool)> = sqlx::query_as(
+        "SELECT id, login_role, email, name, role, organization_id, active FROM staff
+          WHERE current_staff_org() IS NULL OR organization_id = current_staff_org() ORDER BY id",
     )
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(id, login, email, name, role, organization_id)| {
-            Ok(StaffMember { id, login, email, name, role: AppRole::parse(&role)?, organization_id })
+        .map(|(id, login, email, name, role, organization_id, active)| {
+            Ok(StaffMember { id, login, email, name, role: AppRole::parse(&role)?, organization_id, active })
         })
         .collect()
+}
+
+/// Deactivates a staff member (their login can no longer sign in) or reactivates them. An admin
+/// changes only their own clinic's staff and never deactivates themselves; the database holds
+/// both rules and takes the login's LOGIN right away or gives it back in the same transaction.
+pub async fn set_active(pool: &PgPool, staff_id: i32, active: bool) -> Result<StaffMember> {
+    let mut tx = pool.begin().await?;
+    let me: Option<i32> = sqlx::query_scalar("SELECT current_staff_id()").fetch_one(&mut *tx).await?;
+    if !active && me == Some(staff_id) {
+        return Err(Error::invalid("staff_id", "You cannot deactivate your own login; another administrator can."));
+    }
+    let row: Option<(i32, String, String, String, String, i32, bool)> = sqlx::query_as(
+        "UPDATE staff SET active = $2 WHERE id = $1 RETURNING id, login_role, email, name, role, organization_id, active",
+    )
+    .bind(staff_id)
+    .bind(active)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| match Error::from(e) {
+        e if e.code == ErrorCode::Forbidden => {
+            Error::forbidden("Only administrators may deactivate or reactivate staff, and only their own clinic's.")
+        }
+        e => e,
+    })?;
+    let (id, login, email, name, role, organization_id, active) =
+        row.ok_or_else(|| Error::field(ErrorCode::NotFound, "staff_id", "There is no such staff member in your clinic."))?;
+    tx.commit().await?;
+    tracing::info!(staff_id = id, active, "staff member's activity changed");
+    Ok(StaffMember { id, login, email, name, role: AppRole::parse(&role)?, organization_id, active })
 }
 
 #[cfg(test)]

@@ -252,6 +252,8 @@ class Clinic {
   /** The clinic's onboarding rules, as `digimed db seed-demo` writes them. */
   rules: OnboardingRule[] = [];
   nextActionId = 1;
+  /** The staff members who were deactivated. */
+  inactive = new Set<number>();
   /** The clinic's referral partners. */
   partners = [{ ...PARTNER, deadline_working_days: 2, is_test_partner: true, secret: "" }];
   ready: Promise<void>;
@@ -566,7 +568,8 @@ function signIn(clinic: Clinic, args: Record<string, unknown>): StaffSession {
   }
   if (url.pathname !== "/digimed") throw error("configuration", "That database does not exist on the server.", "server");
   const staff = STAFF.find((s) => s.login === username && s.password === password);
-  if (!staff) throw error("unauthorized", "Wrong username or password.");
+  // A deactivated login can no longer sign in (NOLOGIN), and says no more than a wrong password.
+  if (!staff || clinic.inactive.has(staff.staff_id)) throw error("unauthorized", "Wrong username or password.");
   if (args.remember) throw error("keys_unavailable", "The password could not be saved: no keyring. Untick \"Remember me\" to sign in without saving it.", "remember");
   clinic.signedIn = staff;
   const { password: _, ...session } = staff;
@@ -1110,6 +1113,18 @@ function onboardingRuleAdd(clinic: Clinic, rawName: string, appliesTo: AppliesTo
   return copyRule(rule);
 }
 
+function staffMember(clinic: Clinic, m: Staff) {
+  return {
+    id: m.staff_id,
+    login: m.login,
+    email: m.email,
+    name: m.name,
+    role: m.role,
+    organization_id: m.organization_id,
+    active: !clinic.inactive.has(m.staff_id),
+  };
+}
+
 // Partners (crates/core/src/referrals.rs create_partner): the same checks, codes and messages.
 function newSecret(): string {
   const key = crypto.getRandomValues(new Uint8Array(32));
@@ -1317,7 +1332,19 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
     }
     case "staff_list":
       clinic.me();
-      return STAFF.map((m) => ({ id: m.staff_id, login: m.login, email: m.email, name: m.name, role: m.role, organization_id: m.organization_id }));
+      return STAFF.map((m) => staffMember(clinic, m));
+    case "staff_set_active": {
+      const me = clinic.me();
+      const staffId = Number(args.staffId);
+      const active = Boolean(args.active);
+      if (!active && staffId === me.staff_id) throw error("invalid_input", "You cannot deactivate your own login; another administrator can.", "staff_id");
+      if (me.role !== "admin") throw error("forbidden", "Only administrators may deactivate or reactivate staff, and only their own clinic's.");
+      const member = STAFF.find((m) => m.staff_id === staffId);
+      if (!member) throw error("not_found", "There is no such staff member in your clinic.", "staff_id");
+      if (active) clinic.inactive.delete(staffId);
+      else clinic.inactive.add(staffId);
+      return staffMember(clinic, member);
+    }
     case "webhook_deliveries":
       if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
       return [];

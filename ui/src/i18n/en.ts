@@ -222,7 +222,7 @@ export const en = {
   "staff.title": "Staff",
   "staff.name": "Name",
   "staff.role": "Role",
-  "staff.hint": "New staff get their own database login with `digimed staff add`.",
+  "staff.hint": "New staff get their own database login with `digimed staff add`. A deactivated login cannot sign in until it is reactivated.",
   "deliveries.title": "Webhook deliveries",
   "deliveries.none": "No events have been sent to subscribers yet.",
   "deliveries.event": "Event",
@@ -384,6 +384,15 @@ export const en = {
   "partners.secretOnce": "Give the partner this webhook secret now. It is stored only encrypted and is not shown again.",
   "partners.secretOf": "Webhook secret of {name}",
   "partners.secretNoted": "I have passed it on",
+  "staff.status": "Status",
+  "staff.active": "Active",
+  "staff.inactive": "Deactivated",
+  "staff.deactivate": "Deactivate",
+  "staff.reactivate": "Reactivate",
+  "staff.deactivateWho": "Deactivate {name}",
+  "staff.reactivateWho": "Reactivate {name}",
+  "staff.deactivated": "{name} is deactivated and can no longer sign in.",
+  "staff.reactivated": "{name} can sign in again.",
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -11,6 +11,7 @@ import {
   type ReportFormat,
   type ReportSummary,
   type StaffMember,
+  type StaffSession,
 } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { describeError, toAppError, type AppError } from "../errors";
@@ -21,7 +22,7 @@ import { Partners } from "./AdminPartners";
 import { OnboardingRules } from "./AdminRules";
 
 /** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners, the audit log, staff and deliveries. */
-export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
+export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [templatesChanged, setTemplatesChanged] = useState(0);
   return (
@@ -40,7 +41,7 @@ export function Admin(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       </div>
       <AuditLog />
       <div class="admin-grid">
-        <StaffList />
+        <StaffList me={props.session?.staff_id ?? null} />
         <Deliveries />
       </div>
     </section>
@@ -368,35 +369,76 @@ function AuditLog() {
   );
 }
 
-/** The clinic's staff and their roles. */
-function StaffList() {
+/** The clinic's staff and their roles; admins deactivate and reactivate them (never themselves). */
+export function StaffList(props: { me: number | null }) {
   const { t } = useI18n();
   const [staff, setStaff] = useState<StaffMember[] | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const [notice, setNotice] = useState("");
   useEffect(() => {
     commands
       .staffList()
       .then((r) => r.status === "ok" && setStaff(r.data))
       .catch(() => undefined);
   }, []);
+
+  async function toggle(s: StaffMember) {
+    try {
+      const r = await commands.staffSetActive(s.id, !s.active);
+      if (r.status === "ok") {
+        setError(null);
+        setStaff((old) => (old ?? []).map((x) => (x.id === r.data.id ? r.data : x)));
+        setNotice(t(r.data.active ? "staff.reactivated" : "staff.deactivated", { name: r.data.name }));
+      } else setError(r.error);
+    } catch (e) {
+      setError(toAppError(e));
+    }
+  }
+
   return (
     <div class="card" aria-labelledby="staff-title">
       <h2 id="staff-title">{t("staff.title")}</h2>
-      <table class="data-table" aria-labelledby="staff-title">
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      <p class="sr-only" role="status">
+        {notice}
+      </p>
+      <table class="data-table staff-table" aria-labelledby="staff-title">
         <thead>
           <tr>
             <th scope="col">{t("staff.name")}</th>
             <th scope="col">{t("staff.role")}</th>
+            <th scope="col">{t("staff.status")}</th>
           </tr>
         </thead>
         <tbody>
           {staff?.map((s) => (
-            <tr key={s.id}>
+            <tr key={s.id} class={s.active ? "" : "retired"}>
               <td>
                 {s.name}
                 <br />
                 <span class="muted">{s.login}</span>
               </td>
               <td>{t(`role.${s.role}`)}</td>
+              <td>
+                <span class="staff-status">{s.active ? t("staff.active") : t("staff.inactive")}</span>
+                {s.id !== props.me && (
+                  <>
+                    <br />
+                    <button
+                      type="button"
+                      class="button button-link"
+                      aria-label={t(s.active ? "staff.deactivateWho" : "staff.reactivateWho", { name: s.name })}
+                      onClick={() => toggle(s)}
+                    >
+                      {s.active ? t("staff.deactivate") : t("staff.reactivate")}
+                    </button>
+                  </>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

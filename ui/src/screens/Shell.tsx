@@ -99,7 +99,7 @@ export function Shell(props: {
           ) : screen?.id === "consent" ? (
             <ConsentStatus headingRef={heading} />
           ) : screen?.id === "admin" ? (
-            <Admin headingRef={heading} />
+            <Admin session={session} headingRef={heading} />
           ) : screen ? (
             <Placeholder title={t(screen.title)} headingRef={heading} />
           ) : (
