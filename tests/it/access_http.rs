@@ -265,3 +265,140 @@ async fn the_partner_webhook_by_every_kind_of_signature() {
     let referrals: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals").fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(referrals, 1);
 }
+
+/// The policy for the patient app's form endpoints, by bearer caller. Columns:
+/// `GET /v1/patients/{id}/forms`, `GET /v1/patients/{id}/consent-timeline`, `GET /v1/forms/{id}`,
+/// `POST /v1/forms/{id}/sign`, `POST /v1/forms/{id}/decline`, `POST /v1/consents/{id}/withdraw`.
+/// The patient is one of this clinic's: its secretaries and doctors read the forms but sign,
+/// decline and withdraw nothing; another clinic's admin does not see the patient at all.
+#[rustfmt::skip]
+const FORMS_POLICY: &[(Caller, [u16; 6])] = &[
+    //                      list  timeline text  sign  decline withdraw
+    (NoToken,               [401,  401,     401,  401,  401,    401]),
+    (NotBearer,             [401,  401,     401,  401,  401,    401]),
+    (Malformed,             [401,  401,     401,  401,  401,    401]),
+    (Unknown,               [401,  401,     401,  401,  401,    401]),
+    (Expired,               [401,  401,     401,  401,  401,    401]),
+    (Revoked,               [401,  401,     401,  401,  401,    401]),
+    (Deactivated,           [401,  401,     401,  401,  401,    401]),
+    (Secretary,             [200,  200,     200,  403,  403,    403]),
+    (Doctor,                [200,  200,     200,  403,  403,    403]),
+    (CustomerSupport,       [200,  200,     200,  200,  200,    200]),
+    (Admin,                 [200,  200,     200,  200,  200,    200]),
+    (AdminOfAnotherClinic,  [404,  404,     404,  404,  404,    404]),
+];
+
+#[tokio::test]
+async fn the_form_endpoints_by_every_bearer_caller() {
+    use digimed_core::forms::{self, SignedBy};
+    let w = world().await;
+    let accounts = standin_accounts(&w.clerk);
+    for (i, (caller, expected)) in FORMS_POLICY.iter().enumerate() {
+        let auth = w.authorization(*caller).await;
+        let auth = auth.as_deref();
+        // Two patients of this clinic, each with the two forms the rules require; one of the
+        // second patient's forms is signed, so that there is a consent to withdraw.
+        let mut patients = Vec::new();
+        for k in 0..2 {
+            let n = 100 + 2 * i + k;
+            let p = input(
+                "Form Case",
+                &format!("form.case.{n}@example.com"),
+                &format!("5{:07}", n),
+                w.org1,
+            );
+            let done = onboarding::onboard(
+                &w.db.owner,
+                &Acting::Direct,
+                &w.db.vault,
+                &accounts,
+                &p,
+                EntryPoint::WalkIn,
+                "47",
+            )
+            .await
+            .unwrap();
+            let listed = forms::list_for_patient(&w.db.owner, &Acting::Direct, done.patient.id)
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 2, "the rules require two forms");
+            patients.push((done.patient.id, listed));
+        }
+        let (patient, forms_a) = &patients[0];
+        let (_, forms_b) = &patients[1];
+        let signed = forms::sign(
+            &w.db.owner,
+            &Acting::Direct,
+            forms_b[0].form_id,
+            SignedBy::Patient,
+            &forms_b[0].template_sha256,
+        )
+        .await
+        .unwrap();
+        let consent = signed.consents[0].id;
+        let calls = [
+            ("GET", format!("/v1/patients/{patient}/forms"), json!(null)),
+            (
+                "GET",
+                format!("/v1/patients/{patient}/consent-timeline"),
+                json!(null),
+            ),
+            (
+                "GET",
+                format!("/v1/forms/{}", forms_a[0].form_id),
+                json!(null),
+            ),
+            (
+                "POST",
+                format!("/v1/forms/{}/sign", forms_a[0].form_id),
+                json!({"template_sha256": forms_a[0].template_sha256}),
+            ),
+            (
+                "POST",
+                format!("/v1/forms/{}/decline", forms_a[1].form_id),
+                json!({}),
+            ),
+            (
+                "POST",
+                format!("/v1/consents/{consent}/withdraw"),
+                json!({"reason": "Changed my mind"}),
+            ),
+        ];
+        let mut got = [0u16; 6];
+        for (((method, path, body), want), got) in calls.iter().zip(expected).zip(got.iter_mut()) {
+            let before = (footprint(&w.db).await, consent_rows(&w.db).await);
+            let (status, v) = w.call(method, path, auth, body).await;
+            *got = status;
+            if status >= 400 {
+                let want_code = match status {
+                    401 => "unauthorized",
+                    403 => "forbidden",
+                    _ => "not_found",
+                };
+                assert_eq!(error_code(&v), want_code, "{caller:?} {method} {path}: {v}");
+                assert_eq!(
+                    (footprint(&w.db).await, consent_rows(&w.db).await),
+                    before,
+                    "{caller:?} {method} {path} was refused but wrote something"
+                );
+            } else if status == *want {
+                assert!(!v["data"].is_null(), "{caller:?} {path}: {v}");
+            }
+        }
+        assert_eq!(
+            &got, expected,
+            "{caller:?}: statuses of list, timeline, text, sign, decline, withdraw"
+        );
+    }
+}
+
+/// The forms' and consents' states, to tell that a refused call changed nothing.
+async fn consent_rows(db: &TestDb) -> (String, String) {
+    sqlx::query_as(
+        "SELECT (SELECT coalesce(string_agg(id || ':' || status, ',' ORDER BY id), '') FROM forms),
+                (SELECT coalesce(string_agg(id || ':' || (withdrawn_at IS NOT NULL), ',' ORDER BY id), '') FROM consents)",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap()
+}

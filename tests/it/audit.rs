@@ -125,3 +125,134 @@ async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
     assert_eq!(r.first_broken_id.as_deref(), Some(last.to_string().as_str()), "{r:?}");
     assert!(r.problem.unwrap().contains("missing"));
 }
+
+/// A committing transaction does not wait while another chains: it leaves its rows waiting, and
+/// the next commit (or `seal_pending`) chains them, in one order, with the chain intact.
+#[tokio::test]
+async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_next() {
+    use digimed_core::audit::seal_pending;
+    use std::time::Duration;
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    let ready: Vec<i32> = sqlx::query_scalar(
+        "SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 3",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(ready.len(), 3, "the demo has ready consultations");
+    let cancel = |id: i32| {
+        sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1")
+            .bind(id)
+            .execute(&secretary.pool)
+    };
+    let pending =
+        || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_pending").fetch_one(&db.owner);
+    let logged = |id: i32| {
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT max(id) FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE'",
+        )
+        .bind(id.to_string())
+        .fetch_one(&db.owner)
+    };
+
+    // Someone holds the chain's head (as a committing transaction does while it chains).
+    let mut holder = db.owner.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    // The secretary's change commits regardless (a bound, so a wait fails instead of hanging).
+    tokio::time::timeout(Duration::from_secs(60), cancel(ready[0]))
+        .await
+        .expect("the commit did not wait for the chain")
+        .unwrap();
+    assert_eq!(
+        logged(ready[0]).await.unwrap(),
+        None,
+        "not chained while the head was held"
+    );
+    assert!(
+        pending().await.unwrap() >= 1,
+        "the committed change's audit row waits"
+    );
+    holder.rollback().await.unwrap();
+
+    // The next audited commit finds the head free and chains the waiting row before its own.
+    cancel(ready[1]).await.unwrap();
+    assert_eq!(pending().await.unwrap(), 0);
+    let (first, second) = (
+        logged(ready[0]).await.unwrap().unwrap(),
+        logged(ready[1]).await.unwrap().unwrap(),
+    );
+    assert!(
+        first < second,
+        "the waiting row is chained first: {first} < {second}"
+    );
+
+    // When nothing else commits, sealing chains what waits.
+    let mut holder = db.owner.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    cancel(ready[2]).await.unwrap();
+    assert_eq!(
+        seal_pending(&db.owner).await.unwrap(),
+        0,
+        "nothing is chained while another holds the head"
+    );
+    holder.rollback().await.unwrap();
+    assert!(seal_pending(&db.owner).await.unwrap() >= 1);
+    assert_eq!(pending().await.unwrap(), 0);
+    assert!(logged(ready[2]).await.unwrap().is_some());
+    let report = verify_chain(&db.owner).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}
+
+/// Many audited transactions committing at once: every row reaches the log exactly once and the
+/// chain verifies.
+#[tokio::test]
+async fn concurrent_audited_commits_all_reach_an_intact_chain() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let pool = db.owner.clone();
+        tasks.push(tokio::spawn(async move {
+            for j in 0..5 {
+                sqlx::query(
+                    "SELECT audit_append(current_user, 'CREATE', 'concurrency_check', $1, '{}')",
+                )
+                .bind(format!("{i}-{j}"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    digimed_core::audit::seal_pending(&db.owner).await.unwrap();
+    let (logged, pending): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(DISTINCT entity_id) FROM audit_log WHERE entity_type = 'concurrency_check'),
+                (SELECT count(*) FROM audit_pending)",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!((logged, pending), (120, 0));
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(after - before, 120);
+    let report = verify_chain(&db.owner).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}

@@ -296,6 +296,9 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     assert_unavailable(status, retry_after, &v);
     let (status, retry_after, v) = referral(71).await;
     assert_unavailable(status, retry_after, &v);
+    let health = http.get(format!("{}/healthz", service.base)).send().await.expect("the service answers (no hang)");
+    let (status, retry_after) = (health.status().as_u16(), health.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()));
+    assert_unavailable(status, retry_after, &health.json::<Value>().await.unwrap_or(Value::Null));
     let e = queue::list(&console, &QueueFilter::default()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::DatabaseUnavailable, "{e:?}");
     assert!(e.retryable);
@@ -306,6 +309,16 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
 
     // It comes back; nothing of ours is restarted.
     cluster.start().await;
+    let health = http
+        .get(format!("{}/healthz", service.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (health.status().as_u16(), health.text().await.unwrap()),
+        (200, "ok".to_string()),
+        "healthy again"
+    );
     let (status, _, v) = onboard(3).await;
     assert_eq!(status, 201, "the same service instance serves again: {v}");
     let (status, _, v) = referral(72).await;

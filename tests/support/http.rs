@@ -26,6 +26,7 @@ pub const WRITTEN_TABLES: &[&str] = &[
     "line_items",
     "outbox",
     "audit_log",
+    "audit_pending",
 ];
 
 /// Row counts of [`WRITTEN_TABLES`], named, so a failed comparison says which table changed.

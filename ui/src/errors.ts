@@ -24,16 +24,38 @@ export function toAppError(value: unknown): AppError {
   return { code: "internal", message };
 }
 
-// Codes whose meaning is fully fixed by the code itself, so the console can say it in the
-// chosen language. Every other error, and any error about a particular field, shows the core's
-// own message, which is more specific.
-const TRANSLATED: Partial<Record<ErrorCode, MessageKey>> = {
+// Codes whose meaning is fully fixed by the code itself, so the console always says them in the
+// chosen language.
+const ALWAYS_TRANSLATED: Partial<Record<ErrorCode, MessageKey>> = {
   unauthorized: "error.unauthorized",
   database_unavailable: "error.database_unavailable",
 };
 
+// Codes with a general sentence in every language. The core's own message is more specific (it
+// names the state, the form or the limit) but is written in English, so it is shown when the
+// console speaks English, and the sentence is shown otherwise.
+const GENERAL: Partial<Record<ErrorCode, MessageKey>> = {
+  forbidden: "error.forbidden",
+  not_found: "error.not_found",
+  already_exists: "error.already_exists",
+  patient_already_exists: "error.patient_already_exists",
+  invalid_state_transition: "error.invalid_state_transition",
+  forms_unsigned: "error.forms_unsigned",
+  form_template_changed: "error.form_template_changed",
+  clerk_api_error: "error.clerk_api_error",
+  keys_unavailable: "error.keys_unavailable",
+  configuration: "error.configuration",
+  payload_too_large: "error.payload_too_large",
+  invalid_input: "error.invalid_input",
+  weak_password: "error.weak_password",
+  internal: "error.internal",
+};
+
 /** The text to show a person for an error. */
 export function describeError(error: AppError, t: Translate): string {
-  const key = error.field ? undefined : TRANSLATED[error.code];
-  return key ? t(key) : error.message;
+  const always = error.field ? undefined : ALWAYS_TRANSLATED[error.code];
+  if (always) return t(always);
+  const general = error.field && error.code === "invalid_input" ? "error.invalid_field" : GENERAL[error.code];
+  if (general && t("error.showCoreMessages") !== "yes") return t(general);
+  return error.message;
 }

@@ -4,6 +4,9 @@
 //! `digimed serve`'s router and outgoing-webhook worker are started in this process on a random
 //! loopback port, and N concurrent clients post onboardings and signed partner referrals, mixed,
 //! for D seconds. Prints requests per second, p50/p95/p99 latency and errors per kind of request.
+//! Clients send as soon as their previous answer arrived (closed loop: the figures are those of
+//! a saturated service), or with `--rate`, on a fixed schedule (open loop: the latency a caller
+//! meets at that load).
 //! With `--soak-minutes`, runs that long and samples the process's resident memory as it goes.
 
 use std::collections::BTreeMap;
@@ -38,6 +41,12 @@ pub struct BenchServeArgs {
     /// every few seconds, and print its start, end and highest value.
     #[arg(long)]
     soak_minutes: Option<u64>,
+    /// Offered load in requests per second, shared evenly by the clients, each sending on a fixed
+    /// schedule (open loop) instead of as soon as its previous answer arrived (closed loop, the
+    /// default). Latency then counts from when a request was due, so a request held up behind a
+    /// slow one is not hidden.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Share of requests that are partner referral webhooks, in percent; the rest are onboardings.
     #[arg(long, default_value_t = 50)]
     referral_percent: u64,
@@ -184,6 +193,16 @@ async fn clerk_standin() -> Result<(String, tokio::sync::oneshot::Sender<()>), E
     Ok((format!("http://{addr}/v1"), tx))
 }
 
+/// CPU time (user and system) this process has used so far (Linux), if it can be read.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel reports in clock ticks, 100 per second on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// The process's resident set size in KiB (Linux), if it can be read.
 fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -275,6 +294,9 @@ async fn bench(
     let measured = soak.unwrap_or(Duration::from_secs(args.seconds.max(1)));
     let clients = args.clients.max(1);
     let share = args.referral_percent.min(100);
+    let rate = args.rate.filter(|r| r.is_finite() && *r > 0.0);
+    // With a rate, each client sends every `clients / rate` seconds, the clients staggered.
+    let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
     println!(
         "serve benchmark: {clients} concurrent clients, {} {}, {share}% signed referral webhooks and {}% onboardings,",
         if soak.is_some() { measured.as_secs() / 60 } else { measured.as_secs() },
@@ -286,6 +308,10 @@ async fn bench(
         if cfg!(debug_assertions) { "debug" } else { "release" },
         args.connections.max(1)
     );
+    match rate {
+        Some(r) => println!("  open loop: {r:.0} requests/s offered, latency counted from when each request was due"),
+        None => println!("  closed loop: each client sends as soon as its previous answer arrived"),
+    }
 
     let hist = Arc::new([Histogram::new(), Histogram::new()]);
     let ids = Arc::new(Ids(AtomicU64::new(0)));
@@ -296,11 +322,22 @@ async fn bench(
     let measure_from = start + warm_up;
     let deadline = measure_from + measured;
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    let cpu_before = cpu_time();
+    for client in 0..clients {
         let (http, hist, ids, counter, base, key) = (http.clone(), hist.clone(), ids.clone(), counter.clone(), base.clone(), key.clone());
         let (token, suffix) = (token.expose().clone(), suffix.to_string());
         tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
+            // When this client's next request is due (open loop only).
+            let mut due = interval.map(|i| start + i.mul_f64(client as f64 / clients as f64));
+            loop {
+                if let Some(at) = due {
+                    if at >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until(at.into()).await;
+                } else if Instant::now() >= deadline {
+                    break;
+                }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let kind = if (n * 37 % 100) < share { Kind::Referral } else { Kind::Onboarding };
                 let req = match kind {
@@ -336,7 +373,12 @@ async fn bench(
                     }
                 };
                 let h = &hist[kind as usize];
-                let t = Instant::now();
+                // Open loop: from when the request was due, which is before now if the client
+                // is behind its schedule.
+                let t = due.unwrap_or_else(Instant::now);
+                if let (Some(d), Some(i)) = (due.as_mut(), interval) {
+                    *d += i;
+                }
                 let outcome = req.send().await;
                 let outcome = match outcome {
                     Ok(resp) => {
@@ -394,6 +436,10 @@ async fn bench(
     }
     let samples = sampler.await.map_err(err)?;
 
+    let cpu_used = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+
     // Requests started during the warm-up are not counted; the rate is over the measured time.
     let secs = measured.as_secs_f64();
     println!("{:<11} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}", "kind", "answered", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors");
@@ -403,6 +449,14 @@ async fn bench(
         all.merge_from(h);
     }
     print_row("all", &all, secs);
+    // Every request sent, the warm-up's included, as the CPU time includes the warm-up.
+    let sent = counter.load(Ordering::Relaxed);
+    if let Some(cpu) = cpu_used.filter(|_| sent > 0) {
+        println!(
+            "CPU of this process (service, clients and stand-in; the database server not included): {:.2} ms per request",
+            cpu.as_secs_f64() * 1000.0 / sent as f64
+        );
+    }
     let statuses: Vec<String> = all.statuses.lock().unwrap().iter().map(|(k, v)| format!("{k} x{v}")).collect();
     if !statuses.is_empty() {
         println!("errors: {}", statuses.join(", "));

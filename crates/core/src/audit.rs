@@ -35,11 +35,21 @@ pub struct AuditEntry {
     pub changes: String,
 }
 
+/// Chains the audit rows that are waiting (committed, in `audit_pending`) onto the log, unless
+/// another transaction is chaining at this moment (it then takes them). Returns how many rows
+/// this call chained. Committing transactions do this themselves; `digimed serve` calls it every
+/// second, and reading or verifying the log calls it first.
+pub async fn seal_pending(pool: &PgPool) -> Result<u32> {
+    let n: i32 = sqlx::query_scalar("SELECT audit_seal_pending()").fetch_one(pool).await?;
+    Ok(n.max(0) as u32)
+}
+
 type EntryRow = (i64, chrono::DateTime<chrono::Utc>, String, Option<String>, String, String, String, String);
 
 /// The newest audit rows (before `before_id`, when given), newest first. Only admins may read
 /// the log; anyone else is refused by the database.
 pub async fn recent(pool: &PgPool, limit: i64, before_id: Option<i64>) -> Result<Vec<AuditEntry>> {
+    seal_pending(pool).await?;
     let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes::text
            FROM audit_log WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1",
@@ -92,6 +102,7 @@ type AuditRow = (i64, i64, String, String, String, String, String, String, Vec<u
 
 /// Recomputes the whole chain, in id order, and reports the first broken row.
 pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport> {
+    seal_pending(pool).await?;
     let mut rows = sqlx::query_as::<_, AuditRow>(
         "SELECT id, (extract(epoch FROM occurred_at) * 1000000)::bigint, actor, coalesce(acting_for, ''),
                 action, entity_type, entity_id, changes::text, prev_hash, hash

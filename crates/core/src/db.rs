@@ -25,12 +25,16 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
     })
 }
 
+/// How long a caller waits for a free connection, or for one to the server to open, before it
+/// is told the database is unavailable (a retryable error: 503 over HTTP).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Opens a pool. Fails fast with a clear message when the server cannot be reached.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
     let opts = connect_options(url)?.application_name("digimed");
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(opts)
         .await
         .map_err(|e| match e {

@@ -4,8 +4,8 @@
 
 pub mod error;
 pub mod extract;
-pub mod patients;
 mod forms;
+pub mod patients;
 pub mod pridok;
 pub mod webhooks;
 
@@ -37,14 +37,39 @@ pub struct AppState {
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .merge(patients::routes())
         .merge(forms::routes())
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response(error::framework_errors_as_json))
+        .layer(axum::middleware::map_response(
+            error::framework_errors_as_json,
+        ))
         .with_state(state)
+}
+
+/// How long `/healthz` waits for the database before it answers 503.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /healthz`: "ok" when the service can reach its database within two seconds; otherwise
+/// the retryable 503 `database_unavailable` (in the seed's error shape), so that a load balancer
+/// or monitor sees what callers would meet.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {
+        Ok(Ok(_)) => Ok("ok"),
+        Ok(Err(e)) => Err(ApiError(digimed_core::Error::from(e))),
+        Err(_) => Err(ApiError(
+            digimed_core::Error::new(
+                digimed_core::ErrorCode::DatabaseUnavailable,
+                "The database did not answer in time.",
+            )
+            .retryable(),
+        )),
+    }
 }
 
 /// Serves until `shutdown` resolves.
@@ -53,7 +78,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -83,8 +83,9 @@ impl Worker {
         }
     }
 
-    /// One pass: fan out new events, then attempt due deliveries. Returns deliveries attempted.
+    /// One pass: chain waiting audit rows, fan out new events, then attempt due deliveries. Returns deliveries attempted.
     pub async fn tick(&self) -> Result<usize> {
+        digimed_core::audit::seal_pending(&self.pool).await?;
         self.fan_out().await?;
         self.deliver_due().await
     }

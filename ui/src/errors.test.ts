@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { describeError, toAppError } from "./errors";
+import { translate } from "./i18n";
+import type { Language } from "./i18n";
+
+const t = (language: Language) => (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) =>
+  translate(language, key, vars);
+
+describe("describeError", () => {
+  const state = {
+    code: "invalid_state_transition" as const,
+    message: "The consultation is in_progress; it cannot be cancelled.",
+    field: null,
+  };
+
+  it("shows the core's specific message in English", () => {
+    expect(describeError(state, t("en"))).toBe(state.message);
+  });
+
+  it("says it in Norwegian, without the core's English message, in bokmål", () => {
+    const text = describeError(state, t("nb"));
+    expect(text).toBe(translate("nb", "error.invalid_state_transition"));
+    expect(text).not.toContain("cannot");
+  });
+
+  it("always translates wrong credentials and an unreachable database", () => {
+    const e = { code: "unauthorized" as const, message: "password authentication failed", field: null };
+    expect(describeError(e, t("en"))).toBe("Wrong username or password.");
+    expect(describeError(e, t("nb"))).toBe("Feil brukernavn eller passord.");
+  });
+
+  it("keeps a field's invalid value as a field error in bokmål", () => {
+    const e = { code: "invalid_input" as const, message: "The login must be 1–63 letters.", field: "login" };
+    expect(describeError(e, t("en"))).toBe(e.message);
+    expect(describeError(e, t("nb"))).toBe("Denne verdien er ikke gyldig.");
+  });
+
+  it("turns what is not the typed error into an internal one, shown in the chosen language", () => {
+    const e = toAppError("command not allowed");
+    expect(e.code).toBe("internal");
+    expect(describeError(e, t("en"))).toBe("command not allowed");
+    expect(describeError(e, t("nb"))).toBe(translate("nb", "error.internal"));
+  });
+});
