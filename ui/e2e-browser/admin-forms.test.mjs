@@ -86,13 +86,15 @@ describe("form templates on the admin screen", () => {
     await shot(page, "admin-templates-publish-en");
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Publish version 2");
+    // The focus returns to the button that opened it.
+    await page.waitForFunction(() => document.activeElement?.textContent === "Publish version 2", null, { timeout: 5000 });
     assert.deepEqual(await calls(page, "form_template_publish"), []);
 
     // With the keyboard: Enter opens the dialog, the focus is on Publish, Enter publishes.
     await page.keyboard.press("Enter");
     await dialog.waitFor();
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Publish");
+    // The dialog moves the focus to its Publish button as it opens.
+    await page.waitForFunction(() => document.activeElement?.textContent === "Publish", null, { timeout: 5000 });
     await page.keyboard.press("Enter");
     const done = page.locator("#templates-published");
     await done.waitFor();

@@ -55,7 +55,8 @@ const GENERAL: Partial<Record<ErrorCode, MessageKey>> = {
 export function describeError(error: AppError, t: Translate): string {
   const always = error.field ? undefined : ALWAYS_TRANSLATED[error.code];
   if (always) return t(always);
-  const general = error.field && error.code === "invalid_input" ? "error.invalid_field" : GENERAL[error.code];
+  // A field's error sits under its field and says what the field needs; it is kept as written.
+  const general = error.field ? undefined : GENERAL[error.code];
   if (general && t("error.showCoreMessages") !== "yes") return t(general);
   return error.message;
 }

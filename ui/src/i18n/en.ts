@@ -52,7 +52,6 @@ export const en = {
   "error.configuration": "The console is not set up correctly. Contact IT.",
   "error.payload_too_large": "This is too large to save.",
   "error.invalid_input": "Something in the form is not valid. Check the fields and try again.",
-  "error.invalid_field": "This value is not valid.",
   "error.weak_password": "The password is too weak.",
   "error.internal": "Something went wrong; nothing was saved. Please try again, or contact IT if it keeps happening.",
 

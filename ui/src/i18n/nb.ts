@@ -52,7 +52,6 @@ export const nb: Messages = {
   "error.configuration": "Konsollen er ikke riktig satt opp. Kontakt IT.",
   "error.payload_too_large": "Dette er for stort til å lagres.",
   "error.invalid_input": "Noe i skjemaet er ikke gyldig. Sjekk feltene og prøv igjen.",
-  "error.invalid_field": "Denne verdien er ikke gyldig.",
   "error.weak_password": "Passordet er for svakt.",
   "error.internal": "Noe gikk galt; ingenting ble lagret. Prøv igjen, eller kontakt IT hvis det gjentar seg.",
 
