@@ -7,6 +7,9 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
   AppStatus,
+  DraftContent,
+  DraftInfo,
+  DraftKind,
   CallOutcome,
   Consent,
   ConsentKind,
@@ -254,6 +257,8 @@ class Clinic {
   nextActionId = 1;
   /** The staff members who were deactivated. */
   inactive = new Set<number>();
+  /** The signed-in staff member's drafts (the database keeps each author's own, encrypted). */
+  drafts = new Map<string, { kind: DraftKind; subject_id: number; payload: unknown; created_at: string; updated_at: string }>();
   /** The clinic's referral partners. */
   partners = [{ ...PARTNER, deadline_working_days: 2, is_test_partner: true, secret: "" }];
   ready: Promise<void>;
@@ -1278,8 +1283,12 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       return "local";
     case "match_candidates":
       return matchCandidates(clinic, args.input as MatchInput);
-    case "onboard_walk_in":
-      return onboardWalkIn(clinic, args.input as WalkIn);
+    case "onboard_walk_in": {
+      const done = onboardWalkIn(clinic, args.input as WalkIn);
+      // As the core does: the staff member's half-filled form is done with.
+      clinic.drafts.delete("onboarding:0");
+      return done;
+    }
     case "patient_forms": {
       clinic.requireRole("customer_support", "admin");
       const patient = clinic.patient(Number(args.patientId));
@@ -1390,6 +1399,29 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       rule.forms.splice(index, 1);
       return copyRule(rule);
     }
+    case "draft_save": {
+      clinic.me();
+      const kind = args.kind as DraftKind;
+      const subject = Number(args.subjectId);
+      const key = `${kind}:${subject}`;
+      const now = new Date().toISOString();
+      const draft = { kind, subject_id: subject, payload: args.payload, created_at: clinic.drafts.get(key)?.created_at ?? now, updated_at: now };
+      clinic.drafts.set(key, draft);
+      return { kind, subject_id: subject, created_at: draft.created_at, updated_at: now } satisfies DraftInfo;
+    }
+    case "draft_load": {
+      clinic.me();
+      const draft = clinic.drafts.get(`${String(args.kind)}:${Number(args.subjectId)}`);
+      return draft ? ({ kind: draft.kind, subject_id: draft.subject_id, payload: draft.payload, updated_at: draft.updated_at } satisfies DraftContent) : null;
+    }
+    case "draft_list":
+      clinic.me();
+      return [...clinic.drafts.values()]
+        .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
+        .map(({ kind, subject_id, created_at, updated_at }) => ({ kind, subject_id, created_at, updated_at }) satisfies DraftInfo);
+    case "draft_discard":
+      clinic.me();
+      return clinic.drafts.delete(`${String(args.kind)}:${Number(args.subjectId)}`);
     case "audit_verify":
       if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
       return { rows: 3, first_broken_id: null, problem: null };
