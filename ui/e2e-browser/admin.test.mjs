@@ -79,6 +79,11 @@ describe("the admin screen", () => {
     await open("en");
     await page.fill("#report-from", "2026-03-01");
     await page.fill("#report-to", "2026-02-01");
+    // Whatever format the date fields use, the period is said in the console's language.
+    assert.equal(
+      await page.locator("#report-period").textContent(),
+      "Consultations received from 1 Mar 2026 to 1 Feb 2026, both included (Norwegian time).",
+    );
     await page.check("input[name=report-format][value=csv]");
     await page.locator("form[aria-labelledby=report-title] button[type=submit]").click();
     await page.locator("#report-to-error").waitFor();

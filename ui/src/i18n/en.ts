@@ -289,6 +289,7 @@ export const en = {
   "report.partner": "Partner",
   "report.from": "From",
   "report.to": "To (included)",
+  "report.period": "Consultations received from {from} to {to}, both included (Norwegian time).",
   "report.format": "File format",
   "report.format.xlsx": "Excel workbook (.xlsx)",
   "report.format.csv": "CSV (.csv)",

@@ -289,6 +289,7 @@ export const nb: Messages = {
   "report.partner": "Partner",
   "report.from": "Fra",
   "report.to": "Til og med",
+  "report.period": "Konsultasjoner mottatt fra {from} til og med {to} (norsk tid).",
   "report.format": "Filformat",
   "report.format.xlsx": "Excel-arbeidsbok (.xlsx)",
   "report.format.csv": "CSV (.csv)",

@@ -15,7 +15,7 @@ import {
 } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { describeError, toAppError, type AppError } from "../errors";
-import { formatDateTime, formatDuration } from "../i18n/format";
+import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { FormTemplates } from "./AdminForms";
 import { Partners } from "./AdminPartners";
@@ -149,6 +149,12 @@ export function ReportExport() {
           </div>
         ))}
       </div>
+      {/* The date fields show the system's format; the period is said here in the console's language. */}
+      {isCalendarDate(from) && isCalendarDate(to) && (
+        <p class="hint" id="report-period" role="status">
+          {t("report.period", { from: formatDate(from, locale, "UTC"), to: formatDate(to, locale, "UTC") })}
+        </p>
+      )}
       <fieldset class="field">
         <legend>{t("report.format")}</legend>
         {(["xlsx", "csv"] as const).map((f) => (
@@ -495,4 +501,9 @@ function Deliveries() {
       )}
     </div>
   );
+}
+
+/** A `YYYY-MM-DD` value, as a date field gives when it holds a whole date. */
+function isCalendarDate(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value));
 }
