@@ -11,6 +11,7 @@ mod patient_commands;
 mod draft_commands;
 mod queue_commands;
 mod state;
+mod timing;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
 pub use commands::{AppStatus, ClerkMode};
@@ -18,6 +19,8 @@ pub use state::ConsoleState;
 
 /// Starts the console, or with `--write-bindings` regenerates `ui/src/bindings.ts` and exits.
 pub fn run() {
+    timing::started();
+    webview_memory_settings();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -42,14 +45,39 @@ pub fn run() {
         }
     }
 
+    timing::mark("main");
     let builder = specta_builder();
     tauri::Builder::default()
         .manage(ConsoleState::default())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            // Whether Clerk is configured may take a keyring round trip: read it while the
+            // window and its page load, so the sign-in screen need not wait for it.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri::Manager;
+                timing::timed(
+                    "Clerk configuration read (keyring)",
+                    handle.state::<ConsoleState>().clerk_configured(),
+                )
+                .await;
+            });
+            timing::mark("window set up");
             Ok(())
         })
         .run(tauri::generate_context!())
         .expect("the console window could not be started");
+}
+
+/// WebKitGTK's accelerated compositing keeps GPU (or, without a GPU, software GL) surfaces and a
+/// compositor per page: well over 100 MB in the web process for a console of forms and tables,
+/// which needs none of it. Without it WebKit paints the page directly. Set before GTK and WebKit
+/// start (no other thread runs yet); `WEBKIT_DISABLE_COMPOSITING_MODE=0` in the environment turns
+/// compositing back on.
+fn webview_memory_settings() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
 }
