@@ -70,14 +70,15 @@ pub fn run() {
         .expect("the console window could not be started");
 }
 
-/// WebKitGTK's accelerated compositing keeps GPU (or, without a GPU, software GL) surfaces and a
-/// compositor per page: well over 100 MB in the web process for a console of forms and tables,
-/// which needs none of it. Without it WebKit paints the page directly. Set before GTK and WebKit
-/// start (no other thread runs yet); `WEBKIT_DISABLE_COMPOSITING_MODE=0` in the environment turns
-/// compositing back on.
+/// WebKitGTK paints with the GPU by default, and where there is none (a virtual machine, a remote
+/// desktop, Xvfb) with software OpenGL: the web process then holds GL contexts, shader code and
+/// GPU-sized tile buffers, about 50 MB more than painting the same tiles on the CPU, which is
+/// ample for a console of forms and tables. Compositing stays on, so scrolling and painting keep
+/// their speed. Set before GTK and WebKit start (no other thread runs yet);
+/// `WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` in the environment paints with the GPU again.
 fn webview_memory_settings() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    if std::env::var_os("WEBKIT_SKIA_ENABLE_CPU_RENDERING").is_none() {
+        std::env::set_var("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1");
     }
 }
