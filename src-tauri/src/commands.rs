@@ -1,7 +1,6 @@
 //! The commands the UI calls. Each one is a thin adapter: arguments in, one core call, the core's
 //! typed error out.
 
-use digimed_core::config::{AccountDirectory, Config};
 use digimed_core::session::{self, StaffSession};
 use digimed_core::{Error, ErrorCode};
 use digimed_crypto::{KeyringError, Secret};
@@ -9,6 +8,7 @@ use serde::Serialize;
 use tauri::State;
 
 use crate::state::{ConsoleState, SignedIn};
+use crate::timing::timed;
 
 /// Keyring service under which the console keeps remembered staff passwords.
 pub const KEYRING_SERVICE: &str = "digimed-console";
@@ -49,15 +49,15 @@ fn env_var(name: &str) -> Option<String> {
 /// Describes this installation: default server, demo mode, where patient accounts go, version.
 #[tauri::command]
 #[specta::specta]
-pub async fn app_status() -> AppStatus {
-    // The core's configuration decides where patient accounts go (CLERK_SECRET_KEY, or a Clerk
-    // key kept in the keyring); if it cannot be read, only the environment variable counts.
-    let clerk = tauri::async_runtime::spawn_blocking(|| match Config::from_env() {
-        Ok(config) => matches!(config.accounts, AccountDirectory::Clerk { .. }),
-        Err(_) => env_var("CLERK_SECRET_KEY").is_some(),
-    })
-    .await
-    .unwrap_or(false);
+pub async fn app_status(app: tauri::AppHandle) -> AppStatus {
+    use tauri::Manager;
+    // Where patient accounts go is read once, from the start of the process (see `run`).
+    let state = app.state::<ConsoleState>();
+    let clerk = timed(
+        "app_status: Clerk configuration known",
+        state.clerk_configured(),
+    )
+    .await;
     AppStatus {
         default_server: env_var("DIGIMED_SERVER"),
         demo: env_var("DIGIMED_DEMO").as_deref() == Some("1"),
@@ -117,15 +117,23 @@ pub async fn sign_in(
     if password.expose().is_empty() && !username.trim().is_empty() && !server.trim().is_empty() {
         let lookup = account.clone();
         // An unreadable keyring is the same as nothing saved: the core then asks for the password.
-        if let Ok(Some(saved)) =
-            keyring(move || digimed_crypto::keyring_get(KEYRING_SERVICE, &lookup)).await
+        if let Ok(Some(saved)) = timed(
+            "sign_in: saved password read (keyring)",
+            keyring(move || digimed_crypto::keyring_get(KEYRING_SERVICE, &lookup)),
+        )
+        .await
         {
             password = saved;
             from_keyring = true;
         }
     }
 
-    let (pool, session) = match session::sign_in(&server, &username, &password).await {
+    let signed_in = timed(
+        "sign_in: connected and staff read (database)",
+        session::sign_in(&server, &username, &password),
+    )
+    .await;
+    let (pool, session) = match signed_in {
         Ok(signed_in) => signed_in,
         Err(e) if from_keyring && e.code == ErrorCode::Unauthorized => {
             // The saved password no longer works (it was changed); forget it rather than retry it.
@@ -140,11 +148,21 @@ pub async fn sign_in(
         Err(e) => return Err(e),
     };
 
-    let stored = if remember {
-        keyring(move || digimed_crypto::keyring_set(KEYRING_SERVICE, &account, &password)).await
-    } else {
-        keyring(move || digimed_crypto::keyring_delete(KEYRING_SERVICE, &account).map(|_| ())).await
-    };
+    let stored = timed(
+        "sign_in: saved password kept or forgotten (keyring)",
+        async {
+            if remember {
+                keyring(move || digimed_crypto::keyring_set(KEYRING_SERVICE, &account, &password))
+                    .await
+            } else {
+                keyring(move || {
+                    digimed_crypto::keyring_delete(KEYRING_SERVICE, &account).map(|_| ())
+                })
+                .await
+            }
+        },
+    )
+    .await;
     if let Err(e) = stored {
         if remember {
             pool.close().await;

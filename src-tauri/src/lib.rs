@@ -11,6 +11,7 @@ mod patient_commands;
 mod draft_commands;
 mod queue_commands;
 mod state;
+mod timing;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
 pub use commands::{AppStatus, ClerkMode};
@@ -18,6 +19,8 @@ pub use state::ConsoleState;
 
 /// Starts the console, or with `--write-bindings` regenerates `ui/src/bindings.ts` and exits.
 pub fn run() {
+    timing::started();
+    webview_memory_settings();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -42,14 +45,40 @@ pub fn run() {
         }
     }
 
+    timing::mark("main");
     let builder = specta_builder();
     tauri::Builder::default()
         .manage(ConsoleState::default())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            // Whether Clerk is configured may take a keyring round trip: read it while the
+            // window and its page load, so the sign-in screen need not wait for it.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri::Manager;
+                timing::timed(
+                    "Clerk configuration read (keyring)",
+                    handle.state::<ConsoleState>().clerk_configured(),
+                )
+                .await;
+            });
+            timing::mark("window set up");
             Ok(())
         })
         .run(tauri::generate_context!())
         .expect("the console window could not be started");
+}
+
+/// WebKitGTK paints with the GPU by default, and where there is none (a virtual machine, a remote
+/// desktop, Xvfb) with software OpenGL: the web process then holds GL contexts, shader code and
+/// GPU-sized tile buffers, about 50 MB more than painting the same tiles on the CPU, which is
+/// ample for a console of forms and tables. Compositing stays on, so scrolling and painting keep
+/// their speed. Set before GTK and WebKit start (no other thread runs yet);
+/// `WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` in the environment paints with the GPU again.
+fn webview_memory_settings() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_SKIA_ENABLE_CPU_RENDERING").is_none() {
+        std::env::set_var("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1");
+    }
 }

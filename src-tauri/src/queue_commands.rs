@@ -15,6 +15,7 @@ use tauri::{AppHandle, State};
 use tauri_specta::Event;
 
 use crate::state::ConsoleState;
+use crate::timing::timed;
 
 /// A queue change, as the console's event. Carries ids and state only, never patient data.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
@@ -35,7 +36,7 @@ pub async fn queue_list(
     filter: QueueFilter,
 ) -> Result<Vec<Consultation>, Error> {
     let (pool, _) = state.require().await?;
-    queue::list(&pool, &filter).await
+    timed("queue_list (database)", queue::list(&pool, &filter)).await
 }
 
 /// One consultation.
@@ -141,7 +142,7 @@ pub async fn icpc2_search(
 #[specta::specta]
 pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>, Error> {
     let (pool, _) = state.require().await?;
-    Ok(staff::list_staff(&pool)
+    Ok(timed("doctors (database)", staff::list_staff(&pool))
         .await?
         .into_iter()
         .filter(|s| s.role == AppRole::Doctor)
@@ -183,7 +184,11 @@ pub async fn screenings(
 #[specta::specta]
 pub async fn watch_queue(app: AppHandle, state: State<'_, ConsoleState>) -> Result<(), Error> {
     let (pool, _) = state.require().await?;
-    let mut watcher = QueueWatcher::connect(&pool).await?;
+    let mut watcher = timed(
+        "watch_queue: listening (database)",
+        QueueWatcher::connect(&pool),
+    )
+    .await?;
     let task = tauri::async_runtime::spawn(async move {
         loop {
             match watcher.next().await {

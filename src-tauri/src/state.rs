@@ -5,7 +5,7 @@ use digimed_core::keys::Vault;
 use digimed_core::session::StaffSession;
 use digimed_core::Error;
 use sqlx::PgPool;
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::{Mutex, OnceCell, RwLock};
 
 /// A staff member signed in to the clinic database as their own login role.
 pub struct SignedIn {
@@ -21,6 +21,9 @@ pub struct ConsoleState {
     vault: Mutex<Option<Vault>>,
     /// The background task forwarding queue changes to the UI, while one runs.
     watcher: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Whether patient accounts go to Clerk: read once (it may ask the OS keyring), starting
+    /// while the window is created so that the sign-in screen does not wait for it.
+    clerk_configured: OnceCell<bool>,
 }
 
 impl ConsoleState {
@@ -80,6 +83,27 @@ impl ConsoleState {
         .map_err(|_| Error::internal("Loading the data keys stopped unexpectedly."))??;
         *slot = Some(vault.clone());
         Ok(vault)
+    }
+
+    /// Whether a Clerk secret key is configured (`CLERK_SECRET_KEY`, or a key kept in the OS
+    /// keyring). The first call reads it; later and concurrent calls share that answer.
+    pub async fn clerk_configured(&self) -> bool {
+        *self
+            .clerk_configured
+            .get_or_init(|| async {
+                tauri::async_runtime::spawn_blocking(|| match Config::from_env() {
+                    Ok(config) => {
+                        matches!(
+                            config.accounts,
+                            digimed_core::config::AccountDirectory::Clerk { .. }
+                        )
+                    }
+                    Err(_) => std::env::var("CLERK_SECRET_KEY").is_ok_and(|v| !v.trim().is_empty()),
+                })
+                .await
+                .unwrap_or(false)
+            })
+            .await
     }
 
     /// Remembers the queue watcher task, stopping any earlier one.

@@ -15,6 +15,7 @@ import {
   clearScreenshots,
   consolePid,
   digimed,
+  driverOutput,
   dropDatabase,
   find,
   log,
@@ -91,13 +92,13 @@ async function coldStart(driverUrl, secretary, run) {
     await (await find(driver, "#signin-username")).sendKeys(secretary.login);
     await (await find(driver, "#signin-password")).sendKeys(secretary.password);
     // Sign-in → first queue rows, timed in the page from the click to the first rendered row.
-    const toQueue = await driver.executeAsyncScript((done) => {
+    const { toQueue, submittedAt } = await driver.executeAsyncScript((done) => {
       const t0 = performance.now();
       const rendered = () => document.querySelector("table[role=grid] tbody tr[id]");
       const observer = new MutationObserver(() => {
         if (rendered()) {
           observer.disconnect();
-          done(performance.now() - t0);
+          done({ toQueue: performance.now() - t0, submittedAt: t0 });
         }
       });
       observer.observe(document.body, { childList: true, subtree: true });
@@ -105,11 +106,33 @@ async function coldStart(driverUrl, secretary, run) {
     });
     const rows = await driver.executeScript(() => document.querySelectorAll("table[role=grid] tbody tr[id]").length);
     const header = await driver.executeScript(() => document.querySelector(".screen-head .muted")?.textContent ?? "");
+    // Where the time went: the page's own clock (navigation, the bundle, the console's User Timing
+    // marks) placed on the process's clock, the spawn being the process's start time.
+    const page = await driver.executeScript(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      return {
+        origin: performance.timeOrigin,
+        now: Date.now(),
+        domContentLoaded: nav?.domContentLoadedEventEnd ?? null,
+        resources: performance.getEntriesByType("resource").map((r) => ({ name: r.name.split("/").pop(), end: r.responseEnd, bytes: r.decodedBodySize })),
+        marks: performance.getEntriesByType("mark").map((m) => ({ name: m.name.replace(/^digimed:/, ""), at: m.startTime })),
+      };
+    });
+    const spawnEpoch = page.now - processAgeMs(pid);
+    const originAfterSpawn = page.origin - spawnEpoch;
     // Memory once the queue is on screen and the webview has settled.
     await sleep(1500);
     const processes = processTree(pid).map((p) => ({ ...p, pssKb: pssKb(p.pid) }));
     if (run === 1) await screenshot(driver, `queue-${OPEN}-open`, { series: "bench" });
-    return { toSignIn, toQueue, rows, header, processes };
+    // What the first queue page weighs over IPC: the same request the screen makes, asked again.
+    const ipc = await driver.executeAsyncScript((done) => {
+      const filter = { states: [], assigned_doctor_id: null, unassigned_only: false, partner_id: null, sort: "waiting_longest", limit: 100, offset: null };
+      window.__TAURI_INTERNALS__.invoke("queue_list", { filter }).then(
+        (page) => done({ rows: page.rows?.length ?? page.length, bytes: JSON.stringify(page).length }),
+        (e) => done({ error: JSON.stringify(e) }),
+      );
+    });
+    return { toSignIn, toQueue, submittedAt, rows, header, processes, page, originAfterSpawn, ipc };
   } finally {
     await driver.quit().catch(() => undefined);
     // The next run must be a cold start of a new process.
@@ -123,7 +146,8 @@ async function main() {
   clearScreenshots("bench");
   const desktop = await startDesktop();
   const secretary = await seed(owner);
-  const env = { ...desktop, DIGIMED_SERVER: serverOf(secretary.url) };
+  // The console logs how long it waited on the database and the keyring (see src-tauri/src/timing.rs).
+  const env = { ...desktop, DIGIMED_SERVER: serverOf(secretary.url), RUST_LOG: "info,digimed_console::timing=debug" };
   delete env.DATABASE_URL;
   const driverUrl = await startDriver(env);
 
@@ -152,6 +176,31 @@ async function main() {
   console.log(`  PSS, app + WebKit processes           ${pss.toFixed(0).padStart(6)} MB   (target < ${TARGET_PSS_MB} MB) ${mark(pss < TARGET_PSS_MB)}`);
   for (const p of last.processes) console.log(`      ${p.name.padEnd(22)} ${(p.pssKb / 1024).toFixed(1).padStart(7)} MB`);
   console.log("  (cold start leaves out the time spent typing the username and password)");
+  console.log("");
+  console.log(`where the time went (run ${results.length}):`);
+  const { page, originAfterSpawn, submittedAt, ipc } = last;
+  const afterSpawn = (t) => (t === null || t === undefined ? "      -" : (originAfterSpawn + t).toFixed(0).padStart(6));
+  const afterSubmit = (t) => (t === undefined ? "      -" : `+${(t - submittedAt).toFixed(0).padStart(5)}`);
+  const markAt = (name) => page.marks.find((m) => m.name === name)?.at;
+  console.log(`  spawn → page load starts              ${originAfterSpawn.toFixed(0).padStart(6)} ms`);
+  for (const r of page.resources) console.log(`  ${`${r.name} loaded (${(r.bytes / 1024).toFixed(0)} kB)`.padEnd(37)} ${afterSpawn(r.end)} ms`);
+  console.log(`  DOMContentLoaded                      ${afterSpawn(page.domContentLoaded)} ms`);
+  console.log(`  entry module runs                     ${afterSpawn(markAt("script"))} ms`);
+  console.log(`  installation status known             ${afterSpawn(markAt("status"))} ms`);
+  console.log(`  sign-in form shown                    ${afterSpawn(markAt("signin"))} ms`);
+  console.log(`  sign-in command answered              ${afterSubmit(markAt("signed-in"))} ms after submit`);
+  console.log(`  first queue page arrived              ${afterSubmit(markAt("queue-data"))} ms after submit`);
+  console.log(`  queue rows on screen                  ${afterSubmit(markAt("queue-rows"))} ms after submit`);
+  console.log(`  first queue page over IPC             ${ipc.error ? ipc.error : `${ipc.rows} rows, ${(ipc.bytes / 1024).toFixed(0)} kB of JSON`}`);
+  // The console's own timings of the last run (milliseconds since its main() began).
+  // eslint-disable-next-line no-control-regex
+  const all = driverOutput().split("\n").filter((l) => l.includes("digimed_console::timing")).map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").replace(/^.*digimed_console::timing: /, ""));
+  const lastStart = all.findLastIndex((l) => l.startsWith("main "));
+  const timings = lastStart < 0 ? [] : all.slice(lastStart);
+  if (timings.length) {
+    console.log("  the console's own timings (ms since main):");
+    for (const l of timings) console.log(`      ${l}`);
+  }
 }
 
 main()

@@ -358,11 +358,19 @@ function tauriDriverPath() {
   return existsSync(local) ? local : "tauri-driver";
 }
 
+let driverProcess = null;
+
+/** What tauri-driver, WebKitWebDriver and the consoles they started wrote to stdout and stderr. */
+export function driverOutput() {
+  return driverProcess?.output ?? "";
+}
+
 /** Starts tauri-driver (which starts WebKitWebDriver) on free ports; returns its URL. */
 export async function startDriver(env) {
   const port = await freePort();
   const nativePort = await freePort();
   const driver = startProcess("tauri-driver", tauriDriverPath(), ["--port", String(port), "--native-port", String(nativePort)], { env });
+  driverProcess = driver;
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     "tauri-driver to answer",

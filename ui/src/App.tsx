@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, type AppStatus, type StaffSession } from "./bindings";
 import { toAppError } from "./errors";
 import { useI18n } from "./i18n";
+import { markStart } from "./perf";
 import { Shell } from "./screens/Shell";
 import { SignIn } from "./screens/SignIn";
 
@@ -15,6 +16,7 @@ export function App() {
     let current = true;
     commands.appStatus().then(
       (value) => {
+        markStart("status");
         if (current) setStatus(value);
       },
       (e: unknown) => {

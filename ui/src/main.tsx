@@ -1,4 +1,5 @@
 import { render } from "preact";
+import { markStart } from "./perf";
 import { App } from "./App";
 import { I18nProvider } from "./i18n";
 import "./styles/base.css";
@@ -7,6 +8,7 @@ import "./styles/shell.css";
 import "./styles/queue.css";
 import "./styles/patients.css";
 
+markStart("script");
 const root = document.getElementById("app");
 if (!root) throw new Error("missing #app element");
 render(

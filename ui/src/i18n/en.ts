@@ -117,6 +117,7 @@ export const en = {
   "queue.colDeadline": "Deadline",
   "queue.empty": "No open consultations match these filters.",
   "queue.countFirst": "the {count} waiting longest",
+  "queue.countFirstShortest": "the {count} waiting shortest",
   "queue.more": "Show {count} more",
   "queue.count": "{count} open",
   "queue.unknownPatient": "Patient #{id}",

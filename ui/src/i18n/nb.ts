@@ -117,6 +117,7 @@ export const nb: Messages = {
   "queue.colDeadline": "Frist",
   "queue.empty": "Ingen åpne konsultasjoner passer filtrene.",
   "queue.countFirst": "de {count} som har ventet lengst",
+  "queue.countFirstShortest": "de {count} som har ventet kortest",
   "queue.more": "Vis {count} til",
   "queue.count": "{count} åpne",
   "queue.unknownPatient": "Pasient #{id}",

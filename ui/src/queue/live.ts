@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { commands, events, type Consultation, type DeadlineStatus } from "../bindings";
 import type { MessageKey } from "../i18n";
 
@@ -51,7 +51,8 @@ export function useNow(intervalMs = 60_000): number {
 export function useQueueChanges(onChange: () => void): void {
   const latest = useRef(onChange);
   latest.current = onChange;
-  useEffect(() => {
+  // Started before the screen's first paint, beside its first queue request.
+  useLayoutEffect(() => {
     let stop: (() => void) | null = null;
     let active = true;
     try {

@@ -119,6 +119,8 @@ describe("Queue", () => {
     await waitFor(() => expect(bodyNames()).toEqual(["Long Wait", "Middle Wait", "Short Wait"]));
     fireEvent.change(screen.getByLabelText("Sort"), { target: { value: "shortest" } });
     await waitFor(() => expect(bodyNames()).toEqual(["Short Wait", "Middle Wait", "Long Wait"]));
+    // The database orders the whole queue, so the page asked for is the shortest waiting one.
+    expect(mocks.queueList).toHaveBeenLastCalledWith(expect.objectContaining({ sort: "waiting_shortest" }));
   });
 
   it("shows the waiting clock and the near and breached deadline badges", async () => {

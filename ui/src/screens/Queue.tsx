@@ -1,5 +1,5 @@
 import type { Ref } from "preact";
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   commands,
   type CallOutcome,
@@ -14,6 +14,7 @@ import { FieldError } from "../components/FieldError";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
+import { markStart } from "../perf";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
@@ -46,23 +47,27 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       assigned_doctor_id: doctorFilter && doctorFilter !== "unassigned" ? Number(doctorFilter) : null,
       unassigned_only: doctorFilter === "unassigned",
       partner_id: null,
-      sort: "waiting_longest",
+      // The database orders the whole queue, so a page holds the longest (or shortest) waiting.
+      sort: order === "shortest" ? "waiting_shortest" : "waiting_longest",
       limit,
       offset: null,
     });
     if (result.status === "ok") {
+      markStart("queue-data");
       setRows(result.data);
       setError(null);
     } else {
       setError(result.error);
     }
-  }, [stateFilter, doctorFilter, limit]);
+  }, [stateFilter, doctorFilter, order, limit]);
 
-  useEffect(() => {
+  // Layout effects: the requests leave before the screen is first painted, so the database works
+  // while the webview paints instead of after it.
+  useLayoutEffect(() => {
     void load().catch((e: unknown) => setError(toAppError(e)));
   }, [load]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     commands.doctors().then(
       (r) => r.status === "ok" && setDoctors(r.data),
       () => undefined,
@@ -70,6 +75,10 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   }, []);
 
   useQueueChanges(() => void load().catch(() => undefined));
+
+  useEffect(() => {
+    if (rows && rows.length > 0) markStart("queue-rows");
+  }, [rows]);
 
   const sorted = useMemo(() => sortByWaiting(rows ?? [], now, order), [rows, now, order]);
   const selectedIndex = sorted.findIndex((c) => c.id === selectedId);
@@ -105,7 +114,9 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         <span class="live-dot">{t("common.live")}</span>
         {rows && (
           <span class="muted">
-            {rows.length >= limit ? t("queue.countFirst", { count: rows.length }) : t("queue.count", { count: rows.length })}
+            {rows.length >= limit
+              ? t(order === "shortest" ? "queue.countFirstShortest" : "queue.countFirst", { count: rows.length })
+              : t("queue.count", { count: rows.length })}
           </span>
         )}
       </div>

@@ -5,6 +5,7 @@ import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
+import { markStart } from "../perf";
 
 /** The server and username of the last login that asked to be remembered (never the password). */
 export const LAST_LOGIN_KEY = "digimed.lastLogin";
@@ -56,6 +57,8 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
   const [savedCheck, setSavedCheck] = useState(0);
+
+  useEffect(() => markStart("signin"), []);
 
   const refs = {
     server: useRef<HTMLInputElement>(null),
@@ -109,6 +112,7 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
     let failure: AppError | null = null;
     try {
       const result = await commands.signIn(server, username, password, remember);
+      markStart("signed-in");
       if (result.status === "ok") {
         writeLastLogin(remember ? { server: server.trim(), username: username.trim() } : null);
         props.onSignedIn(result.data);
