@@ -89,6 +89,12 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
     let referral_nid = nid(90);
     let (referral_phone, referral_email) = ("+4747382910", "ref.scrubbed@example.com");
 
+    // Other tests in this process, on other threads without this subscriber, hit the same
+    // callsites; one that registered a callsite while this subscriber was being set up can leave
+    // it cached as "nobody listens". Recompute the cache now that the subscriber is in place, so
+    // that nothing logged below escapes the capture.
+    tracing::callsite::rebuild_interest_cache();
+
     // Onboarding: Clerk fails twice (500, then 429) before it works.
     clerk.fail_next(Op::Find, Fault::ServerError);
     clerk.fail_next(Op::Find, Fault::TooManyRequests { retry_after_secs: 0 });
