@@ -7,7 +7,7 @@ use digimed_core::audit::{self, AuditEntry, ChainReport};
 use digimed_core::automation::{self, AppliesTo, OnboardingRule};
 use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
 use digimed_core::outcomes::{self, Outcome};
-use digimed_core::staff::{self, StaffMember};
+use digimed_core::staff::{self, NewStaffInput, StaffMember};
 use digimed_core::webhooks::{self, Delivery};
 use digimed_core::referrals::{self, CreatedPartner, PartnerInput, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
@@ -225,4 +225,12 @@ pub async fn partner_add(state: State<'_, ConsoleState>, partner: PartnerInput) 
 pub async fn staff_set_active(state: State<'_, ConsoleState>, staff_id: i32, active: bool) -> Result<StaffMember, Error> {
     let (pool, _) = state.require().await?;
     staff::set_active(&pool, staff_id, active).await
+}
+
+/// Adds a staff member, with their login, to the administrator's own clinic.
+#[tauri::command]
+#[specta::specta]
+pub async fn staff_add(state: State<'_, ConsoleState>, input: NewStaffInput) -> Result<StaffMember, Error> {
+    let (pool, _) = state.require().await?;
+    staff::add_to_own_clinic(&pool, &input).await
 }

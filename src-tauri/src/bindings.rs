@@ -71,6 +71,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             admin_commands::rule_form_remove,
             admin_commands::partner_add,
             admin_commands::staff_set_active,
+            admin_commands::staff_add,
             draft_commands::draft_save,
             draft_commands::draft_load,
             draft_commands::draft_list,

@@ -169,3 +169,83 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
         .unwrap();
     assert_eq!(can_login, [true, true, true]);
 }
+
+/// An administrator adds a staff member to their own clinic from the console: the login is
+/// created with the row, signs in with its password and holds the role given. Bad input is
+/// refused naming the field, other roles are refused, and an existing login (another clinic's
+/// staff member, the owner) can never be attached to the clinic. Nothing is written by a refusal.
+#[tokio::test]
+async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
+    use digimed_core::staff::{add_to_own_clinic, NewStaffInput};
+    let db = TestDb::new().await;
+    let clinic = db.clinic("Testklinikken").await;
+    let other = db.clinic("Andreklinikken").await;
+    let admin = db.staff(AppRole::Admin, clinic, "add-admin").await;
+    let elsewhere = db.staff(AppRole::Doctor, other, "add-elsewhere").await;
+    let staff_rows = || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM staff").fetch_one(&db.owner);
+    let input = |email: &str, role: &str, password: &str| NewStaffInput {
+        email: email.to_string(),
+        name: "Ny Lege".to_string(),
+        role: role.to_string(),
+        password: password.to_string(),
+    };
+    let new_email = format!("new-doctor@{}", db.login_domain());
+    db.forget_login_later(&new_email);
+
+    let before = staff_rows().await.unwrap();
+    for (bad, field, code) in [
+        (input("not an address", "doctor", "a-long-enough-password"), "email", ErrorCode::InvalidEmailFormat),
+        (input(&new_email, "surgeon", "a-long-enough-password"), "role", ErrorCode::UnknownRole),
+        (input(&new_email, "doctor", "short"), "password", ErrorCode::WeakPassword),
+        (input(&elsewhere.login, "doctor", "a-long-enough-password"), "email", ErrorCode::AlreadyExists),
+    ] {
+        let e = add_to_own_clinic(&admin.pool, &bad).await.unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), (code, Some(field)), "{e:?}");
+    }
+    let secretary = db.staff(AppRole::Secretary, clinic, "add-secretary").await;
+    let before = before + 1;
+    let e = add_to_own_clinic(&secretary.pool, &input(&new_email, "doctor", "a-long-enough-password")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
+    assert_eq!(staff_rows().await.unwrap(), before, "nothing written by a refusal");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&new_email)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert!(!exists, "no login left behind by a refusal");
+
+    // Added: a doctor of the admin's clinic who signs in with the password given.
+    let added = add_to_own_clinic(&admin.pool, &input(&new_email, "doctor", "a-long-enough-password")).await.unwrap();
+    assert_eq!((added.role, added.organization_id, added.active), (AppRole::Doctor, clinic, true));
+    let (_pool, session) =
+        sign_in(&db.server(), &added.login, &Secret::new("a-long-enough-password".to_string())).await.expect("the new login signs in");
+    assert_eq!((session.role, session.staff_id), (AppRole::Doctor, added.id));
+    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_log WHERE entity_type = 'staff' AND action = 'CREATE' AND entity_id = $1")
+        .bind(added.id.to_string())
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(actor, admin.login, "the audit log names the admin who added them");
+
+    // Straight at the table, an admin cannot attach an existing login or add to another clinic.
+    let owner_login: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&db.owner).await.unwrap();
+    for (login, org) in [(elsewhere.login.as_str(), clinic), (owner_login.as_str(), clinic), ("fresh@example.com", other)] {
+        let e = sqlx::query(
+            "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, 'X', 'admin', $2)",
+        )
+        .bind(login)
+        .bind(org)
+        .execute(&admin.pool)
+        .await
+        .unwrap_err();
+        assert!(is_denied(&e) || e.to_string().contains("email"), "{login} in {org}: {e}");
+    }
+    // Without a password, no login is made and the row is refused.
+    let e = sqlx::query("INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ('nopw@example.com', 'nopw@example.com', 'X', 'doctor', $1)")
+        .bind(clinic)
+        .execute(&admin.pool)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("needs a password"), "{e}");
+    assert_eq!(staff_rows().await.unwrap(), before + 1);
+}

@@ -1,4 +1,5 @@
-// Deactivating and reactivating staff on the admin screen: the admin's own row has no button, a
+// Adding a staff member on the admin screen: each field's error under its field, then the new
+// login signs in. Deactivating and reactivating staff on the admin screen: the admin's own row has no button, a
 // deactivated doctor can no longer sign in, and is let in again once reactivated; in Norwegian.
 
 import assert from "node:assert/strict";
@@ -71,5 +72,65 @@ describe("staff on the admin screen", () => {
     assert.ok(await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).isVisible());
     await row("Sara Lie").scrollIntoViewIfNeeded();
     await shot(page, "admin-staff-nb");
+  });
+
+  test("adds a staff member: errors under their fields, then the new login signs in", async () => {
+    await open("en");
+    const form = page.locator(".staff-form");
+    const errorOf = async (f) => {
+      await page.locator(`#staff-new-${f}-error`).waitFor();
+      assert.equal(await page.locator(`#staff-new-${f}`).getAttribute("aria-invalid"), "true");
+      assert.match(await page.locator(`#staff-new-${f}`).getAttribute("aria-describedby"), new RegExp(`staff-new-${f}-error`));
+      return (await page.locator(`#staff-new-${f}-error`).textContent()).trim();
+    };
+    await page.fill("#staff-new-email", "not an address");
+    await page.fill("#staff-new-name", "Siv Nordby");
+    await page.selectOption("#staff-new-role", "secretary");
+    await page.fill("#staff-new-password", "Fjord-Morning-42");
+    await form.getByRole("button", { name: "Add staff member" }).click();
+    assert.equal(await errorOf("email"), "This is not a valid e-mail address.");
+    await page.waitForFunction(() => document.activeElement?.id === "staff-new-email");
+
+    await page.fill("#staff-new-email", DEMO.doctor.login);
+    await form.getByRole("button", { name: "Add staff member" }).click();
+    assert.equal(await errorOf("email"), "A login with this e-mail address already exists on this database server.");
+
+    await page.fill("#staff-new-email", "siv.nordby@demo.digimed.test");
+    await page.fill("#staff-new-password", "short");
+    await form.getByRole("button", { name: "Add staff member" }).click();
+    assert.equal(await errorOf("password"), "The password must have at least 12 characters.");
+    await form.scrollIntoViewIfNeeded();
+    await shot(page, "admin-staff-add-error-en");
+
+    await page.fill("#staff-new-password", "Fjord-Morning-42");
+    await form.getByRole("button", { name: "Add staff member" }).click();
+    await form.locator(".alert-success").waitFor();
+    assert.equal(await form.locator(".alert-success").textContent(), "Siv Nordby is added and signs in as siv.nordby@demo.digimed.test.");
+    assert.equal(await page.inputValue("#staff-new-password"), "", "the password is not left in the form");
+    await row("Siv Nordby").getByText("Secretary").waitFor();
+    const sent = await calls(page, "staff_add");
+    assert.deepEqual(sent.at(-1), {
+      input: { email: "siv.nordby@demo.digimed.test", name: "Siv Nordby", role: "secretary", password: "Fjord-Morning-42" },
+    });
+    await shot(page, "admin-staff-added-en");
+
+    await signOut();
+    await page.fill("#signin-server", DEMO.server);
+    await page.fill("#signin-username", "siv.nordby@demo.digimed.test");
+    await page.fill("#signin-password", "Fjord-Morning-42");
+    await page.locator("form button[type=submit]").click();
+    await page.locator(".shell-nav").waitFor();
+    assert.match(await page.locator(".role-badge").textContent(), /Secretary/);
+  });
+
+  test("the add form in Norwegian", async () => {
+    await open("nb");
+    const form = page.locator(".staff-form");
+    await form.scrollIntoViewIfNeeded();
+    assert.equal(await page.locator("label[for=staff-new-password]").textContent(), "Første passord");
+    await form.getByRole("button", { name: "Legg til ansatt" }).click();
+    await page.locator("#staff-new-email-error").waitFor();
+    assert.equal(await page.locator("#staff-new-email-error").textContent(), "E-post må fylles ut.");
+    await shot(page, "admin-staff-add-nb");
   });
 });

@@ -121,6 +121,8 @@ export const commands = {
 	 *  them (admins; never themselves).
 	 */
 	staffSetActive: (staffId: number, active: boolean) => typedError<StaffMember, Error>(__TAURI_INVOKE("staff_set_active", { staffId, active })),
+	/**  Adds a staff member, with their login, to the administrator's own clinic. */
+	staffAdd: (input: NewStaffInput) => typedError<StaffMember, Error>(__TAURI_INVOKE("staff_add", { input })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -401,6 +403,16 @@ export type MatchInput = {
 	phone: string | null,
 	national_id: string | null,
 	date_of_birth: string | null,
+};
+
+/**  A new staff member as the administrator typed them in. */
+export type NewStaffInput = {
+	email: string,
+	name: string,
+	/**  `secretary`, `doctor`, `customer_support` or `admin`. */
+	role: string,
+	/**  The first password, which the staff member changes; never logged or stored in plain text. */
+	password: string,
 };
 
 /**  A new form template of the signed-in admin's organization. */

@@ -147,6 +147,75 @@ pub async fn add_staff(
     Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org, active: true })
 }
 
+/// A new staff member as the administrator typed them in.
+#[derive(Clone, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NewStaffInput {
+    pub email: String,
+    pub name: String,
+    /// `secretary`, `doctor`, `customer_support` or `admin`.
+    pub role: String,
+    /// The first password, which the staff member changes; never logged or stored in plain text.
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewStaffInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStaffInput").field("email", &self.email).field("role", &self.role).field("password", &"[redacted]").finish()
+    }
+}
+
+/// Adds a staff member to the signed-in administrator's own clinic (the console's Admin screen).
+/// The administrator inserts the `staff` row; the database creates its login role (named by the
+/// e-mail address, in the clinic role given) from the password's SCRAM verifier, in the same
+/// transaction, and refuses a login that already exists anywhere on the server.
+pub async fn add_to_own_clinic(pool: &PgPool, input: &NewStaffInput) -> Result<StaffMember> {
+    let email = Email::parse(&input.email).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "email", e.to_string()))?;
+    let name = PersonName::parse(&input.name).map_err(|e| Error::field(ErrorCode::InvalidName, "name", e.to_string()))?;
+    let role = AppRole::parse(&input.role)?;
+    let password = Secret::new(input.password.clone());
+    let (email, name, password) = (&email, &name, &password);
+    check_password(password, email)?;
+    let login = email.as_str().to_string();
+    let mut tx = pool.begin().await?;
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&login)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken {
+        return Err(Error::field(
+            ErrorCode::AlreadyExists,
+            "email",
+            "A login with this e-mail address already exists on this database server.",
+        ));
+    }
+    sqlx::query("SELECT set_config('digimed.new_login_verifier', $1, true)")
+        .bind(scram_verifier(password))
+        .execute(&mut *tx)
+        .await?;
+    let row: (i32, i32) = sqlx::query_as(
+        "INSERT INTO staff (login_role, email, name, role, organization_id)
+         VALUES ($1, $1, $2, $3, current_staff_org()) RETURNING id, organization_id",
+    )
+    .bind(&login)
+    .bind(name.as_str())
+    .bind(role.as_str())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match Error::from(e) {
+        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may add staff, and only to their own clinic."),
+        e if e.code == ErrorCode::AlreadyExists => {
+            Error::field(ErrorCode::AlreadyExists, "email", "A staff member with this e-mail address already exists.")
+        }
+        e => e,
+    })?;
+    sqlx::query("SELECT set_config('digimed.new_login_verifier', '', true)").execute(&mut *tx).await?;
+    tx.commit().await?;
+    let (id, organization_id) = row;
+    tracing::info!(staff_id = id, role = role.as_str(), "staff member added by an administrator");
+    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id, active: true })
+}
+
 /// Creates a login role whose password is `verifier`, a member of `in_role`, inside the caller's
 /// transaction. Identifiers and the verifier cannot be bind parameters of CREATE ROLE, so they
 /// are handed over as settings local to the transaction and the server builds the statement

@@ -7,6 +7,7 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type {
   AppStatus,
+  NewStaffInput,
   DraftContent,
   DraftInfo,
   DraftKind,
@@ -1130,6 +1131,38 @@ function staffMember(clinic: Clinic, m: Staff) {
   };
 }
 
+// Staff added by an administrator (crates/core/src/staff.rs add_to_own_clinic): the same checks,
+// codes and messages.
+function staffAdd(clinic: Clinic, input: NewStaffInput) {
+  const email = parseEmail(input.email ?? "");
+  const name = parseName(input.name ?? "");
+  const role = String(input.role ?? "").trim();
+  if (!["secretary", "doctor", "customer_support", "admin"].includes(role)) {
+    throw error("unknown_role", `Unknown role "${role}"; choose one of secretary, doctor, customer_support, admin.`, "role");
+  }
+  const password = input.password ?? "";
+  const weak = (m: string) => error("weak_password", m, "password");
+  if (!password.trim()) throw weak("The password is empty.");
+  if ([...password].length < 12) throw weak("The password must have at least 12 characters.");
+  if (new Set(password).size < 5) throw weak("The password repeats too few different characters.");
+  if (password.toLowerCase().includes(email.split("@")[0]!)) throw weak("The password must not contain the login name.");
+  if (clinic.me().role !== "admin") throw error("forbidden", "Only administrators may add staff, and only to their own clinic.");
+  if (STAFF.some((m) => m.login === email)) {
+    throw error("already_exists", "A login with this e-mail address already exists on this database server.", "email");
+  }
+  const member = {
+    staff_id: Math.max(...STAFF.map((m) => m.staff_id)) + 1,
+    login: email,
+    email,
+    name,
+    role,
+    organization_id: CLINIC,
+    password,
+  } as Staff;
+  STAFF.push(member);
+  return staffMember(clinic, member);
+}
+
 // Partners (crates/core/src/referrals.rs create_partner): the same checks, codes and messages.
 function newSecret(): string {
   const key = crypto.getRandomValues(new Uint8Array(32));
@@ -1354,6 +1387,8 @@ function handle(clinic: Clinic, cmd: string, args: Record<string, unknown>): unk
       else clinic.inactive.add(staffId);
       return staffMember(clinic, member);
     }
+    case "staff_add":
+      return staffAdd(clinic, args.input as NewStaffInput);
     case "webhook_deliveries":
       if (clinic.me().role !== "admin") throw error("forbidden", "Your role is not allowed to do this.");
       return [];

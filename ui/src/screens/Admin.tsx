@@ -1,4 +1,4 @@
-import type { Ref } from "preact";
+import type { JSX, Ref } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import {
   commands,
@@ -14,9 +14,9 @@ import {
   type StaffSession,
 } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, toAppError, type AppError, type ErrorCode } from "../errors";
 import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
-import { useI18n } from "../i18n";
+import { useI18n, type MessageKey } from "../i18n";
 import { FormTemplates } from "./AdminForms";
 import { Partners } from "./AdminPartners";
 import { OnboardingRules } from "./AdminRules";
@@ -450,7 +450,120 @@ export function StaffList(props: { me: number | null }) {
         </tbody>
       </table>
       <p class="hint">{t("staff.hint")}</p>
+      <AddStaff onAdded={(m) => setStaff((old) => [...(old ?? []), m])} />
     </div>
+  );
+}
+
+const STAFF_FIELDS = ["email", "name", "role", "password"] as const;
+type StaffField = (typeof STAFF_FIELDS)[number];
+
+/** Adds a staff member, with their own login, to the administrator's clinic. */
+function AddStaff(props: { onAdded: (m: StaffMember) => void }) {
+  const { t } = useI18n();
+  const empty: Record<StaffField, string> = { email: "", name: "", role: "doctor", password: "" };
+  const [values, setValues] = useState(empty);
+  const [error, setError] = useState<AppError | null>(null);
+  const [added, setAdded] = useState<StaffMember | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (busy) return;
+    setBusy(true);
+    setAdded(null);
+    try {
+      const r = await commands.staffAdd(values);
+      if (r.status === "ok") {
+        setError(null);
+        setValues(empty);
+        setAdded(r.data);
+        props.onAdded(r.data);
+      } else {
+        setError(r.error);
+        if (r.error.field) document.getElementById(`staff-new-${r.error.field}`)?.focus();
+      }
+    } catch (err) {
+      setError(toAppError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // The name and address errors are those of the onboarding form, said in the chosen language.
+  const SAID: Partial<Record<ErrorCode, MessageKey>> = {
+    name_required: "onboard.error.name_required",
+    invalid_name: "onboard.error.invalid_name",
+    name_too_long: "onboard.error.name_too_long",
+    email_required: "onboard.error.email_required",
+    invalid_email_format: "onboard.error.invalid_email_format",
+  };
+  const fieldError = (f: StaffField) => {
+    if (error?.field !== f) return null;
+    const key = SAID[error.code];
+    return key ? t(key) : error.message;
+  };
+  const general = error && !STAFF_FIELDS.includes(error.field as StaffField) ? error : null;
+  const field = (f: StaffField, input: JSX.Element, hint?: string) => (
+    <div class={`field${fieldError(f) ? " has-error" : ""}`} key={f}>
+      <label for={`staff-new-${f}`}>{t(`staff.new.${f}` as "staff.new.email")}</label>
+      {input}
+      {hint && (
+        <p class="hint" id={`staff-new-${f}-hint`}>
+          {hint}
+        </p>
+      )}
+      <FieldError id={`staff-new-${f}-error`} message={fieldError(f)} />
+    </div>
+  );
+  const described = (f: StaffField, hint?: boolean) =>
+    [fieldError(f) ? `staff-new-${f}-error` : "", hint ? `staff-new-${f}-hint` : ""].filter(Boolean).join(" ") || undefined;
+  const set = (f: StaffField) => (e: Event) => setValues((v) => ({ ...v, [f]: (e.target as HTMLInputElement).value }));
+
+  return (
+    <form class="form staff-form" onSubmit={submit} noValidate aria-labelledby="staff-new-heading">
+      <h3 id="staff-new-heading">{t("staff.new.title")}</h3>
+      {added && (
+        <div class="alert alert-success" role="status">
+          {t("staff.new.added", { name: added.name, login: added.login })}
+        </div>
+      )}
+      {field(
+        "email",
+        <input id="staff-new-email" type="email" autoComplete="off" value={values.email} onInput={set("email")}
+          aria-invalid={!!fieldError("email")} aria-describedby={described("email", true)} />,
+        t("staff.new.emailHint"),
+      )}
+      {field(
+        "name",
+        <input id="staff-new-name" autoComplete="off" value={values.name} onInput={set("name")}
+          aria-invalid={!!fieldError("name")} aria-describedby={described("name")} />,
+      )}
+      {field(
+        "role",
+        <select id="staff-new-role" value={values.role} onChange={set("role")} aria-invalid={!!fieldError("role")} aria-describedby={described("role")}>
+          {(["secretary", "doctor", "customer_support", "admin"] as const).map((r) => (
+            <option key={r} value={r}>
+              {t(`role.${r}`)}
+            </option>
+          ))}
+        </select>,
+      )}
+      {field(
+        "password",
+        <input id="staff-new-password" type="password" autoComplete="new-password" value={values.password} onInput={set("password")}
+          aria-invalid={!!fieldError("password")} aria-describedby={described("password", true)} />,
+        t("staff.new.passwordHint"),
+      )}
+      {general && (
+        <div class="alert alert-error" role="alert">
+          {describeError(general, t)}
+        </div>
+      )}
+      <button type="submit" class="button button-primary" aria-disabled={busy}>
+        {busy ? t("common.saving") : t("staff.new.submit")}
+      </button>
+    </form>
   );
 }
 
