@@ -387,6 +387,12 @@ pub async fn set_form_blocking(pool: &PgPool, action_id: i32, blocking: bool) ->
     .fetch_optional(&mut *tx)
     .await
     .map_err(forbidden_as_rules)?;
+    changed_rule(tx, rule_id).await
+}
+
+/// The rule whose form requirement was just changed (none: the action was not one of its forms),
+/// read back in the same transaction, which is then committed.
+async fn changed_rule(mut tx: sqlx::Transaction<'static, sqlx::Postgres>, rule_id: Option<i32>) -> Result<OnboardingRule> {
     let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
     let rule = one_rule(&mut tx, rule_id).await?;
     tx.commit().await?;
@@ -403,8 +409,5 @@ pub async fn remove_form(pool: &PgPool, action_id: i32) -> Result<OnboardingRule
             .fetch_optional(&mut *tx)
             .await
             .map_err(forbidden_as_rules)?;
-    let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
-    let rule = one_rule(&mut tx, rule_id).await?;
-    tx.commit().await?;
-    Ok(rule)
+    changed_rule(tx, rule_id).await
 }

@@ -121,17 +121,7 @@ pub async fn add_staff(
         }
     };
     let login = email.as_str().to_string();
-    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-        .bind(&login)
-        .fetch_one(&mut *tx)
-        .await?;
-    if taken {
-        return Err(Error::field(
-            ErrorCode::AlreadyExists,
-            "email",
-            "A login with this e-mail address already exists on this database server.",
-        ));
-    }
+    ensure_login_free(&mut tx, &login).await?;
     create_login_role(&mut tx, &login, &scram_verifier(password), role.as_str()).await?;
     let id: i32 = sqlx::query_scalar(
         "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
@@ -178,17 +168,7 @@ pub async fn add_to_own_clinic(pool: &PgPool, input: &NewStaffInput) -> Result<S
     check_password(password, email)?;
     let login = email.as_str().to_string();
     let mut tx = pool.begin().await?;
-    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-        .bind(&login)
-        .fetch_one(&mut *tx)
-        .await?;
-    if taken {
-        return Err(Error::field(
-            ErrorCode::AlreadyExists,
-            "email",
-            "A login with this e-mail address already exists on this database server.",
-        ));
-    }
+    ensure_login_free(&mut tx, &login).await?;
     sqlx::query("SELECT set_config('digimed.new_login_verifier', $1, true)")
         .bind(scram_verifier(password))
         .execute(&mut *tx)
@@ -214,6 +194,23 @@ pub async fn add_to_own_clinic(pool: &PgPool, input: &NewStaffInput) -> Result<S
     let (id, organization_id) = row;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member added by an administrator");
     Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id, active: true })
+}
+
+/// Refuses, naming the e-mail field, a login name already used anywhere on the database server
+/// (login roles belong to the whole cluster, not to one database).
+async fn ensure_login_free(conn: &mut sqlx::PgConnection, login: &str) -> Result<()> {
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(login)
+        .fetch_one(&mut *conn)
+        .await?;
+    if taken {
+        return Err(Error::field(
+            ErrorCode::AlreadyExists,
+            "email",
+            "A login with this e-mail address already exists on this database server.",
+        ));
+    }
+    Ok(())
 }
 
 /// Creates a login role whose password is `verifier`, a member of `in_role`, inside the caller's
