@@ -2,7 +2,7 @@
 # Installs what the project needs and is missing, on Debian 12: Tauri's build packages, the
 # PostgreSQL server, the test tools (Xvfb, WebKitWebDriver, ImageMagick, D-Bus and a keyring
 # daemon, Chromium for the UI's browser tests, tauri-driver for the end-to-end tests) and the npm
-# packages of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
+# packages of the reference data (the ICPC-2 list), of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -30,7 +30,7 @@ command -v cargo >/dev/null || { echo "error: the Rust toolchain is needed (http
 
 # npm packages from the committed locks, reinstalled when one changed. (`npm install --no-save`
 # rather than `npm ci`, which refuses a lock without other platforms' optional packages.)
-for dir in ui tests/e2e; do
+for dir in data ui tests/e2e; do
     stamp="$root/$dir/node_modules/.digimed-lock"
     if [ ! -f "$stamp" ] || ! cmp -s "$root/$dir/package-lock.json" "$stamp"; then
         (cd "$root/$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)

@@ -21,9 +21,8 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug"
 if [ "$demo" = 1 ]; then
     "$bin/digimed" db migrate
     [ -f "$DIGIMED_KEY_FILE" ] || "$bin/digimed" keys init
-    # The ICPC-2 list is licensed and not part of the product; import the copy beside the checkout.
-    icpc2="$root/../shared/data/icpc2/ICPC2.json"
-    [ -f "$icpc2" ] && "$bin/digimed" icpc2 import "$icpc2"
+    # The ICPC-2 list, from the npm package pinned in data/package-lock.json (see data/README.md).
+    "$bin/digimed" icpc2 import "$root/data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json"
     creds="$root/.run/demo-credentials.txt"
     if [ ! -s "$creds" ]; then
         umask 077

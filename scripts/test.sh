@@ -22,11 +22,15 @@ npm --prefix ui test --silent
 echo "== UI: browser tests (Chromium, the console's commands answered in the page)"
 npm --prefix ui run --silent test:browser
 
+# One build of every crate, tests included, with one feature set: the stages below reuse it and
+# compile nothing again (the console and `digimed` binaries come out of this build too).
+echo "== Rust: build everything once"
+cargo build --workspace --all-targets --locked
+
 echo "== Rust: unit and integration tests (real PostgreSQL)"
 cargo test --workspace --locked
 
 echo "== End to end: the built console under Xvfb through tauri-driver, on PostgreSQL with demo data"
-cargo build --locked -p digimed-cli -p digimed-console
 npm --prefix tests/e2e test --silent
 
 echo "== OS keyring (Secret Service on a private D-Bus session)"
@@ -41,5 +45,5 @@ HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_hom
         # A throw-away login keyring, unlocked with a throw-away password.
         printf "throw-away" | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
         sleep 1
-        cargo test --locked -p digimed-crypto keyring_round_trip -- --ignored
+        cargo test --workspace --locked --lib -- --ignored --exact store::tests::keyring_round_trip
     '

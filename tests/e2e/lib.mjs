@@ -275,8 +275,8 @@ export function demoDatabase(ownerUrl) {
   });
   digimed(url, ["db", "migrate"], { env });
   digimed(url, ["keys", "init"], { env });
-  const icpc2 = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "../shared/data/icpc2/ICPC2.json");
-  if (!existsSync(icpc2)) throw new Error(`the ICPC-2 list is needed at ${icpc2} (or set DIGIMED_ICPC2_FILE)`);
+  const icpc2 = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json");
+  if (!existsSync(icpc2)) throw new Error(`the ICPC-2 list is needed at ${icpc2} (scripts/deps.sh installs it; or set DIGIMED_ICPC2_FILE)`);
   digimed(url, ["icpc2", "import", icpc2], { env });
   const seeded = JSON.parse(digimed(url, ["db", "seed-demo", "--login-domain", `e2e-${suffix}.digimed.test`, "--json"], { env }));
   logins = seeded.staff.map((s) => s.login);

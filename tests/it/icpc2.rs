@@ -7,7 +7,7 @@ use digimed_core::ErrorCode;
 use digimed_tests::TestDb;
 
 fn shared_list() -> Vec<u8> {
-    std::fs::read(digimed_tests::icpc2_file()).expect("the ICPC-2 list in ../shared/data/icpc2")
+    std::fs::read(digimed_tests::icpc2_file()).expect("the ICPC-2 list (scripts/deps.sh installs it)")
 }
 
 #[tokio::test]

@@ -17,7 +17,6 @@ mod consent_forms;
 mod hostile_http;
 mod hostile_search;
 mod access_http;
-mod log_scrub;
 mod faults_db;
 mod faults_restart;
 mod faults_webhooks;

@@ -19,66 +19,7 @@ use digimed_tests::service::{quick_retries, standin_accounts};
 use digimed_tests::TestDb;
 use sqlx::PgPool;
 
-/// Consent templates and onboarding rules for a clinic, as an admin would set them up.
-pub async fn seed_rules(db: &TestDb, orgs: &[i32]) -> (i32, i32) {
-    let mut ids = Vec::new();
-    for (key, title, consents) in [
-        ("privacy_gdpr", "Privacy Policy & GDPR Consent", vec!["analytics", "marketing"]),
-        ("profile_sharing", "Profile Sharing Consent", vec!["profile_sharing"]),
-    ] {
-        let id: i32 = sqlx::query_scalar(
-            "INSERT INTO form_templates (key, title, type, consent_types, must_sign_before)
-             VALUES ($1, $2, 'disclaimer', $3, 'first_appointment') RETURNING id",
-        )
-        .bind(key)
-        .bind(title)
-        .bind(consents)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-        sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, 'Text.', now())")
-            .bind(id)
-            .execute(&db.owner)
-            .await
-            .unwrap();
-        ids.push(id);
-    }
-    for org in orgs {
-        let new_rule: i32 = sqlx::query_scalar(
-            "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
-             VALUES ($1, 'new', 'patient.onboarded', true, 1) RETURNING id",
-        )
-        .bind(org)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO automation_actions (rule_id, position, action, template_id) VALUES
-               ($1, 1, 'create_form', $2), ($1, 2, 'create_form', $3), ($1, 3, 'send_welcome_email', NULL)",
-        )
-        .bind(new_rule)
-        .bind(ids[0])
-        .bind(ids[1])
-        .execute(&db.owner)
-        .await
-        .unwrap();
-        let known_rule: i32 = sqlx::query_scalar(
-            "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
-             VALUES ($1, 'known', 'patient.onboarded', false, 2) RETURNING id",
-        )
-        .bind(org)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-        sqlx::query("INSERT INTO automation_actions (rule_id, position, action, template_id) VALUES ($1, 1, 'create_form', $2)")
-            .bind(known_rule)
-            .bind(ids[1])
-            .execute(&db.owner)
-            .await
-            .unwrap();
-    }
-    (ids[0], ids[1])
-}
+pub use digimed_tests::fixtures::seed_rules;
 
 pub fn input(name: &str, email: &str, phone: &str, org: i32) -> OnboardInput {
     OnboardInput {

@@ -10,37 +10,7 @@ use digimed_tests::{Role, TestDb};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-pub const SECRET: &str = "whsec_c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=";
-
-pub async fn partner(db: &TestDb, clinic: i32, test_partner: bool) -> Partner {
-    let name = if test_partner { "pridok-test" } else { "pridok" };
-    add_partner(
-        &db.owner,
-        &db.vault,
-        &NewPartner { name, clinic_id: clinic, is_test_partner: test_partner, deadline_working_days: 2, deal_id: None },
-        SECRET,
-    )
-    .await
-    .expect("add partner")
-}
-
-pub fn nid(n: u16) -> NationalId {
-    NationalId::synthetic_sequence(u64::from(n) + 7).next().unwrap()
-}
-
-pub fn body(pid: &str, guid: Uuid) -> Value {
-    json!({
-        "JournalGuid": guid.to_string(),
-        "PID": pid,
-        "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
-        "MessageTimestamp": "2026-11-08T22:51:10.1127156Z",
-        "Firstname": "Line",
-        "Lastname": "Danser",
-        "Email": "line.danser@example.com",
-        "PhoneNumber": "+4712345678",
-        "Urgency": {"level": 2, "note": "kept as sent"}
-    })
-}
+pub use digimed_tests::fixtures::{partner, referral_body as body, nid, SECRET};
 
 async fn counts(db: &TestDb) -> Vec<i64> {
     let mut out = Vec::new();

@@ -2,6 +2,7 @@
 //! migrated once per schema version), staff logins with unique names, and raw connections as them.
 
 pub mod clerk_standin;
+pub mod fixtures;
 pub mod http;
 pub mod service;
 pub mod subscriber;
@@ -70,9 +71,11 @@ async fn ensure_template() {
     sqlx::query("SELECT pg_advisory_unlock(8312001)").execute(&mut admin).await.unwrap();
 }
 
-/// The ICPC-2 list the tests and the demo use (not part of the repository; see its README).
+/// The ICPC-2 list the tests and the demo use: `DIGIMED_ICPC2_FILE`, or the npm package pinned in
+/// `data/package-lock.json` (installed by `scripts/deps.sh`; see `data/README.md`).
 pub fn icpc2_file() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/icpc2/ICPC2.json").to_string()
+    std::env::var("DIGIMED_ICPC2_FILE")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json").to_string())
 }
 
 /// A fresh database of its own, migrated, owned by the server's owner login.
@@ -148,9 +151,10 @@ impl TestDb {
         digimed_core::demo::seed_demo(&self.owner, &self.vault, &opts).await.expect("seed the demo")
     }
 
-    /// Imports the ICPC-2 list from the copy beside the checkout (`../shared/data/icpc2`).
+    /// Imports the ICPC-2 list (see [`icpc2_file`]).
     pub async fn import_icpc2(&self) {
-        let file = std::fs::read(icpc2_file()).expect("the ICPC-2 list in ../shared/data/icpc2");
+        let path = icpc2_file();
+        let file = std::fs::read(&path).unwrap_or_else(|e| panic!("the ICPC-2 list at {path} ({e}); `scripts/deps.sh` installs it"));
         digimed_core::icpc2::import(&self.owner, &file).await.expect("import ICPC-2");
     }
 

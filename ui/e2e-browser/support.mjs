@@ -24,12 +24,12 @@ export const DEMO = {
 };
 
 /**
- * The ICPC-2 list is licensed and not part of the repository: like the Rust tests, the browser
- * tests read the copy beside the checkout (or DIGIMED_ICPC2_FILE).
+ * The ICPC-2 list, from the npm package pinned in data/package-lock.json (or DIGIMED_ICPC2_FILE),
+ * as the Rust tests read it.
  */
 function icpc2List() {
-  const file = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "../shared/data/icpc2/ICPC2.json");
-  if (!existsSync(file)) throw new Error(`the ICPC-2 list is needed at ${file} (or set DIGIMED_ICPC2_FILE)`);
+  const file = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json");
+  if (!existsSync(file)) throw new Error(`the ICPC-2 list is needed at ${file} (scripts/deps.sh installs it; or set DIGIMED_ICPC2_FILE)`);
   return JSON.parse(readFileSync(file, "utf8"));
 }
 

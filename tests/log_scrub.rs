@@ -18,8 +18,7 @@ use serde_json::json;
 use tracing_subscriber::util::SubscriberInitExt;
 use uuid::Uuid;
 
-use crate::onboarding::seed_rules;
-use crate::referrals::{body as referral_body, nid, partner, SECRET};
+use digimed_tests::fixtures::{nid, partner, referral_body, seed_rules, SECRET};
 
 /// A `MakeWriter` appending everything to one shared buffer.
 #[derive(Clone, Default)]
@@ -48,20 +47,20 @@ impl Captured {
     }
 }
 
-// A single-threaded runtime: the service, its spawned tasks, the Clerk stand-in and the
-// database connections all run on this test's thread, where the capturing subscriber is the
-// default, and no other test's output can mix in.
-#[tokio::test(flavor = "current_thread")]
+// This test is a process of its own (a test target with no other test in it): the capturing
+// subscriber is the process's global default from before anything logs, so every callsite is
+// registered with it, and no other test's output can mix in or be missed.
+#[tokio::test]
 async fn logs_carry_no_patient_data_and_no_secrets() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
+    // Also turns `log` records (reqwest, hyper) into events for this subscriber.
+    tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
         .with_writer(captured.clone())
         .with_ansi(false)
         .with_target(true)
-        .finish();
-    // Also turns `log` records (reqwest, hyper) into events for this subscriber.
-    let _guard = subscriber.set_default();
+        .finish()
+        .init();
 
     let db = TestDb::new().await;
     let org = db.clinic("Scrub Clinic").await;
@@ -88,12 +87,6 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
     let (phone, phone_typed) = ("+4791827364", "918 27 364");
     let referral_nid = nid(90);
     let (referral_phone, referral_email) = ("+4747382910", "ref.scrubbed@example.com");
-
-    // Other tests in this process, on other threads without this subscriber, hit the same
-    // callsites; one that registered a callsite while this subscriber was being set up can leave
-    // it cached as "nobody listens". Recompute the cache now that the subscriber is in place, so
-    // that nothing logged below escapes the capture.
-    tracing::callsite::rebuild_interest_cache();
 
     // Onboarding: Clerk fails twice (500, then 429) before it works.
     clerk.fail_next(Op::Find, Fault::ServerError);
