@@ -20,5 +20,5 @@ db-stop:
 
 # Removes the private database cluster and demo keys (the demo is created anew on `make run`).
 clean-db:
-	-@scripts/pg.sh stop
+	@scripts/pg.sh destroy
 	rm -rf .pgdata .run

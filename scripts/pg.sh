@@ -3,6 +3,7 @@
 #   scripts/pg.sh start      create (initdb) and start it; idempotent
 #   scripts/pg.sh url [DB]   print the owner's URL for database DB (default: digimed)
 #   scripts/pg.sh stop       stop it
+#   scripts/pg.sh destroy    stop it and remove its data (the cluster is made anew on `start`)
 # Data lives in .pgdata/ and the socket in .run/pg/ (both ignored by git); it listens on no TCP
 # port. The owner `digimed` is trusted on the socket; every other login (staff) needs its password.
 set -euo pipefail
@@ -69,5 +70,9 @@ case "${1:-}" in
     start) start; url digimed ;;
     url) url "${2:-digimed}" ;;
     stop) as_pg "$pgbin/pg_ctl" -D "$data" -m fast stop ;;
-    *) echo "usage: scripts/pg.sh start|url [DB]|stop" >&2; exit 2 ;;
+    destroy)
+        if as_pg "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then as_pg "$pgbin/pg_ctl" -D "$data" -m fast stop >/dev/null; fi
+        rm -rf "$data" "$home/.run/pg"
+        ;;
+    *) echo "usage: scripts/pg.sh start|url [DB]|stop|destroy" >&2; exit 2 ;;
 esac

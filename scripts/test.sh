@@ -44,6 +44,13 @@ HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_hom
     dbus-run-session -- bash -c '
         # A throw-away login keyring, unlocked with a throw-away password.
         printf "throw-away" | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &
-        sleep 1
-        cargo test --workspace --locked --lib -- --ignored --exact store::tests::keyring_round_trip
+        # Wait until the daemon owns the Secret Service name on the bus (at most 10 s).
+        for _ in $(seq 100); do
+            dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+                org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break
+            sleep 0.1
+        done
+        cargo test --workspace --locked --lib -- --ignored --exact store::tests::keyring_round_trip 2>&1 | tee "$HOME/keyring.log"
+        # A renamed test would otherwise pass by running nothing.
+        grep -q "^test store::tests::keyring_round_trip ... ok" "$HOME/keyring.log" || { echo "the keyring test did not run and pass" >&2; exit 1; }
     '

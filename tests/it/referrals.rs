@@ -2,10 +2,9 @@
 //! concurrent replays), what a referral creates, Standard Webhooks signatures.
 
 use chrono::{NaiveDate, Utc};
-use digimed_core::referrals::{self, add_partner, Intake, NewPartner, Partner};
+use digimed_core::referrals::{self, Intake};
 use digimed_core::webhook_signature::{self, SignatureError, SignedHeaders, SigningKey};
 use digimed_core::ErrorCode;
-use digimed_domain::NationalId;
 use digimed_tests::{Role, TestDb};
 use serde_json::{json, Value};
 use uuid::Uuid;
