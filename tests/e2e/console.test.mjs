@@ -27,7 +27,7 @@ import {
   startDriver,
   startService,
   syntheticNationalId,
-  text,
+  textBecomes,
   waitInPage,
   xlsxRows,
 } from "./lib.mjs";
@@ -86,22 +86,21 @@ describe("the console, end to end", () => {
   test("sign-in screen in both languages; a wrong password is refused by the database", async () => {
     await withConsole(async (driver) => {
       await setLanguage(driver, "nb");
-      assert.equal(await text(driver, "#signin-title"), "Logg inn");
+      await textBecomes(driver, "#signin-title", "Logg inn");
       const server = await driver.findElement(By.css("#signin-server")).getAttribute("value");
       assert.equal(server, serverOf(db.url), "the server the installation suggests is filled in");
       await screenshot(driver, "signin-nb");
       await setLanguage(driver, "en");
-      assert.equal(await text(driver, "#signin-title"), "Sign in");
+      await textBecomes(driver, "#signin-title", "Sign in");
       await screenshot(driver, "signin-en");
 
       await signIn(driver, db.staff.secretary, { password: "not-the-password" });
-      const alert = await text(driver, ".signin-card .alert-error");
-      assert.match(alert, /Wrong username or password/);
+      await textBecomes(driver, ".signin-card .alert-error", /Wrong username or password/);
       assert.equal((await driver.findElements(By.css(".shell-nav"))).length, 0);
       await screenshot(driver, "signin-wrong-password-en");
 
       await signIn(driver, { ...db.staff.secretary, login: "" });
-      assert.equal(await text(driver, "#signin-username-error"), "Enter your username.");
+      await textBecomes(driver, "#signin-username-error", "Enter your username.");
       await screenshot(driver, "signin-missing-username-en");
     });
   });
@@ -113,7 +112,7 @@ describe("the console, end to end", () => {
       await find(driver, "table[role=grid] tbody tr[id]");
       const nav = await navItems(driver);
       assert.ok(nav.includes("Referral queue") && !nav.includes("My consultations"), `secretary's screens: ${nav}`);
-      assert.equal(await text(driver, ".shell-name"), "Sara Lie");
+      await textBecomes(driver, ".shell-name", "Sara Lie");
       const rows = await queueRows(driver);
       // The demo's open consultations (completed and cancelled ones are not in the queue), with
       // the walk-in Mari Eriksen's direct booking.
@@ -158,20 +157,20 @@ describe("the console, end to end", () => {
         receipt.body.consultation_id,
       );
       assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
-      assert.equal(await text(driver, ".screen-head .muted"), "8 open");
+      await textBecomes(driver, ".screen-head .muted", "8 open");
       await screenshot(driver, "secretary-queue-live-referral-en");
 
       // The screening panel of the new referral, opened from the keyboard.
       await driver.executeScript(() => document.querySelector("table[role=grid]").focus());
       await driver.actions().sendKeys("\uE010").perform(); // End: the newest is last
       await driver.actions().sendKeys("\uE007").perform(); // Enter
-      assert.equal(await text(driver, "#panel-title"), "Line Danser");
+      await textBecomes(driver, "#panel-title", "Line Danser");
       await find(driver, ".side-panel .facts");
       await screenshot(driver, "secretary-referral-panel-en");
 
       await setLanguage(driver, "nb");
-      assert.equal(await text(driver, "#screen-title"), "Henvisningskø");
-      assert.equal(await text(driver, ".screen-head .muted"), "8 åpne");
+      await textBecomes(driver, "#screen-title", "Henvisningskø");
+      await textBecomes(driver, ".screen-head .muted", "8 åpne");
       await screenshot(driver, "secretary-queue-nb");
     });
   });
@@ -188,25 +187,23 @@ describe("the console, end to end", () => {
 
       await (await find(driver, ".screen-head .button-primary")).click(); // Pick next
       await waitInPage(driver, "the picked consultation", () => document.querySelector(".workspace .badge-state"));
-      const patient = await text(driver, "#screen-title");
-      assert.equal(patient, "Jonas Myhre", "the longest-waiting referral is picked");
+      await textBecomes(driver, "#screen-title", "Jonas Myhre", { message: "the longest-waiting referral is picked" });
       const id = Number(
         psql(db.url, "SELECT c.id FROM consultations c JOIN patient_persons p ON p.id = c.patient_person_id WHERE p.name = 'Jonas Myhre'"),
       );
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "pending_sp");
-      assert.equal(await text(driver, ".workspace .badge-state"), "Assigned");
+      await textBecomes(driver, ".workspace .badge-state", "Assigned");
       await screenshot(driver, "doctor-picked-en");
 
       await (await find(driver, ".workspace .card .button-primary")).click(); // Start
-      await find(driver, ".rooms");
-      assert.match(await text(driver, ".rooms"), /https?:\/\//);
+      await textBecomes(driver, ".rooms", /https?:\/\//);
       await find(driver, ".result-form");
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "in_progress");
       await screenshot(driver, "doctor-started-en");
 
       // Nothing chosen yet: the form says so next to the field, and nothing reaches the database.
       await (await find(driver, ".result-form button[type=submit]")).click();
-      assert.equal(await text(driver, "#result-icpc2-error"), "Required.");
+      await textBecomes(driver, "#result-icpc2-error", "Required.");
 
       const code = await find(driver, "#result-icpc2");
       await code.sendKeys("ovre luftvei");
@@ -217,14 +214,13 @@ describe("the console, end to end", () => {
       assert.equal(suggestions[0], "R74 Akutt øvre luftveisinfeksjon");
       await screenshot(driver, "doctor-icpc2-typeahead-en");
       await code.sendKeys("\uE007"); // Enter chooses the highlighted suggestion
-      assert.equal(await text(driver, ".typeahead-chosen"), "R74 Akutt øvre luftveisinfeksjon");
+      await textBecomes(driver, ".typeahead-chosen", "R74 Akutt øvre luftveisinfeksjon");
       await choose(driver, "#result-outcome", "helped");
       await (await find(driver, "#result-notes")).sendKeys("Sore throat for three days, no fever. Rest and fluids.");
       await (await find(driver, "#result-policy_number")).sendKeys("4410029381");
       await screenshot(driver, "doctor-result-form-en");
       await (await find(driver, ".result-form button[type=submit]")).click();
-      await waitInPage(driver, "the completed notice", () => document.querySelector(".alert-info"));
-      assert.equal(await text(driver, ".alert-info"), "Consultation completed and result filed.");
+      await textBecomes(driver, ".alert-info", "Consultation completed and result filed.");
       await screenshot(driver, "doctor-completed-en");
 
       // The database has the consultation completed and one result version by this doctor (its
@@ -241,7 +237,7 @@ describe("the console, end to end", () => {
       );
 
       await setLanguage(driver, "nb");
-      assert.equal(await text(driver, "#screen-title"), "Mine konsultasjoner");
+      await textBecomes(driver, "#screen-title", "Mine konsultasjoner");
       await screenshot(driver, "doctor-my-consultations-nb");
     });
   });
@@ -251,31 +247,29 @@ describe("the console, end to end", () => {
       await setLanguage(driver, "en");
       await signIn(driver, db.staff.customer_support);
       await find(driver, "#onboard-name");
-      assert.equal(await text(driver, ".shell-name"), "Ola Brekke");
+      await textBecomes(driver, ".shell-name", "Ola Brekke");
       const nav = await navItems(driver);
       assert.deepEqual(nav, ["Onboard patient", "Consent status"]);
       // No Clerk key is set for the console here: the account goes to the local directory.
-      await waitInPage(driver, "the account directory notice", () => document.querySelector(".screen .notice-info"));
-      assert.match(await text(driver, ".screen .notice-info"), /local account directory/);
+      await textBecomes(driver, ".screen .notice-info", /local account directory/);
       await screenshot(driver, "support-onboard-en");
 
       // Nothing typed: the first field's error, with the seed's code, and nothing sent.
       await (await find(driver, ".onboard-form button[type=submit]")).click();
-      assert.equal(await text(driver, "#onboard-name-error"), "Name is required. (name_required)");
+      await textBecomes(driver, "#onboard-name-error", "Name is required. (name_required)");
       await fill(driver, "#onboard-name", "Silje Berg");
       await fill(driver, "#onboard-email", "silje.berg@example.com");
       await fill(driver, "#onboard-phone", "412 34");
       await (await find(driver, ".onboard-form button[type=submit]")).click();
       // The core refuses the phone number under its field; no patient is created.
-      await waitInPage(driver, "the phone error", () => document.querySelector("#onboard-phone-error"));
-      assert.equal(await text(driver, "#onboard-phone-error"), "This is not a valid phone number. (invalid_phone_format)");
+      await textBecomes(driver, "#onboard-phone-error", "This is not a valid phone number. (invalid_phone_format)");
       assert.equal(psql(db.url, "SELECT count(*) FROM patient_persons WHERE name = 'Silje Berg'"), "0");
       await screenshot(driver, "support-onboard-errors-en");
 
       await fill(driver, "#onboard-phone", "412 34 520");
       await (await find(driver, ".onboard-form button[type=submit]")).click();
       await waitInPage(driver, "the result card with its forms", () => document.querySelectorAll(".onboard-result .form-item").length > 0, [], 30_000);
-      assert.equal(await text(driver, "#onboard-result-title"), "Silje Berg is onboarded");
+      await textBecomes(driver, "#onboard-result-title", "Silje Berg is onboarded");
       const forms = await driver.executeScript(() =>
         [...document.querySelectorAll(".onboard-result .form-item")].map((li) => `${li.querySelector(".form-title").textContent}: ${li.querySelector(".badge").textContent}`),
       );
@@ -298,9 +292,9 @@ describe("the console, end to end", () => {
           .click(),
       );
       await waitInPage(driver, "the form text", () => document.querySelector("[role=dialog] .form-text")?.textContent.length > 0);
-      assert.match(await text(driver, "[role=dialog] .form-text"), /^We process your personal data to provide care\./);
+      await textBecomes(driver, "[role=dialog] .form-text", /^We process your personal data to provide care\./);
       await (await find(driver, "[role=dialog] button[type=submit]")).click();
-      assert.equal(await text(driver, "#sign-confirm-error"), "Confirm that the patient signed this text.");
+      await textBecomes(driver, "#sign-confirm-error", "Confirm that the patient signed this text.");
       await screenshot(driver, "support-paper-signature-en");
       await (await find(driver, "#sign-confirm")).click();
       await (await find(driver, "[role=dialog] button[type=submit]")).click();
@@ -332,16 +326,16 @@ describe("the console, end to end", () => {
         "Mari Eriksen: Privacy Policy & GDPR Consent, Profile Sharing Consent",
         "Silje Berg: Profile Sharing Consent",
       ]);
-      assert.equal(await text(driver, "#waiting-title"), "Patients waiting for forms (3)");
+      await textBecomes(driver, "#waiting-title", "Patients waiting for forms (3)");
       await screenshot(driver, "support-consent-status-en");
       await driver.executeScript(() =>
         [...document.querySelectorAll("button.row-link")].find((b) => b.textContent === "Silje Berg").click(),
       );
       await waitInPage(driver, "her forms and history", () => document.querySelectorAll(".side-panel .form-item").length === 2 && document.querySelectorAll(".side-panel .timeline li").length > 0);
-      assert.equal(await text(driver, "#consent-panel-title"), "Silje Berg");
+      await textBecomes(driver, "#consent-panel-title", "Silje Berg");
       await screenshot(driver, "support-consent-patient-en");
       await setLanguage(driver, "nb");
-      assert.equal(await text(driver, "#waiting-title"), "Pasienter som mangler signatur (3)");
+      await textBecomes(driver, "#waiting-title", "Pasienter som mangler signatur (3)");
       await screenshot(driver, "support-consent-patient-nb");
       await (await find(driver, ".side-panel-head button")).click();
       await screenshot(driver, "support-consent-status-nb");
@@ -356,7 +350,7 @@ describe("the console, end to end", () => {
       await setLanguage(driver, "en");
       await signIn(driver, db.staff.admin);
       await find(driver, "#report-partner");
-      assert.equal(await text(driver, ".shell-name"), "Hanne Strand");
+      await textBecomes(driver, ".shell-name", "Hanne Strand");
       assert.deepEqual(await navItems(driver), ["Admin", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
@@ -373,7 +367,7 @@ describe("the console, end to end", () => {
       const error = await driver.executeScript(() => document.querySelector("form[aria-labelledby=report-title] .alert-error, .field-error")?.textContent);
       assert.equal(error ?? null, null, "the export succeeded");
       const expected = join(consoleEnv.HOME, "Downloads", `insurer-report-fjordtrygd-${from}-${to}.xlsx`);
-      assert.equal(await text(driver, ".report-summary .file-path"), expected);
+      await textBecomes(driver, ".report-summary .file-path", expected);
       await screenshot(driver, "admin-report-exported-en");
 
       // The file is in the Downloads folder, and it has the consultation the doctor completed.

@@ -3,6 +3,7 @@
 // itself) and stop again whatever happens, a throw-away database on the project's PostgreSQL,
 // and WebDriver helpers for the real webview.
 
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -408,6 +409,30 @@ export async function find(driver, css, timeoutMs = 20_000) {
 export async function text(driver, css) {
   const element = await find(driver, css);
   return driver.executeScript((el) => el.textContent.trim(), element);
+}
+
+/**
+ * Waits until the text (trimmed) of the first element `css` finds is `expected` (a string,
+ * exactly) or matches it (a RegExp), and returns it. Right after a click or a key press the page
+ * may still show the old text (an earlier error, a title not yet changed): `text` would read that.
+ * Fails with what was expected and the last text seen.
+ */
+export async function textBecomes(driver, css, expected, { message = "", timeoutMs = 20_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await driver.executeScript((css) => document.querySelector(css)?.textContent.trim() ?? null, css);
+    if (seen !== null && (expected instanceof RegExp ? expected.test(seen) : seen === expected)) return seen;
+    if (Date.now() >= deadline) {
+      const show = (v) => (v instanceof RegExp ? String(v) : JSON.stringify(v));
+      throw new assert.AssertionError({
+        message: `${message ? `${message}: ` : ""}${css}: expected ${show(expected)}, last seen ${seen === null ? "no such element" : show(seen)} (after ${timeoutMs} ms)`,
+        actual: seen,
+        expected,
+        operator: expected instanceof RegExp ? "match" : "strictEqual",
+      });
+    }
+    await sleep(50);
+  }
 }
 
 /** Waits until `fn` (run in the page, with `args`) returns something truthy; returns it. */

@@ -5,7 +5,20 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import {
+  attributeBecomes,
+  calls,
+  countBecomes,
+  eventually,
+  focusBecomes,
+  launch,
+  openConsole,
+  serveUi,
+  shot,
+  signIn,
+  textBecomes,
+  valueBecomes,
+} from "./support.mjs";
 
 let ui;
 let browser;
@@ -56,25 +69,27 @@ describe("form templates on the admin screen", () => {
 
     // The text of a version can be read; a new one is written as a draft, never empty.
     await privacy().locator(".version-table summary").first().click();
-    assert.match(await privacy().locator(".version-body").first().textContent(), /^We process your personal data/);
+    await textBecomes(privacy().locator(".version-body").first(), /^We process your personal data/);
     await privacy().locator(".new-version summary").click();
     const body = privacy().getByLabel("Text of the new version of Privacy Policy & GDPR Consent");
     await privacy().getByRole("button", { name: "Save draft version" }).click();
     const bodyError = privacy().locator(".new-version .field-error");
-    await bodyError.waitFor();
-    assert.equal(await bodyError.textContent(), "Write the text the patient will read and sign.");
-    assert.equal(await body.getAttribute("aria-invalid"), "true");
-    assert.equal(await page.evaluate(() => document.activeElement?.tagName), "TEXTAREA");
+    await textBecomes(bodyError, "Write the text the patient will read and sign.");
+    await attributeBecomes(body, "aria-invalid", "true");
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.tagName), "TEXTAREA"));
     assert.deepEqual(await calls(page, "form_template_add_version"), [], "nothing was sent");
 
     await body.fill("We process your personal data to provide care.\nYou may withdraw any consent in the app.");
     await privacy().getByRole("button", { name: "Save draft version" }).click();
     await privacy().getByText("Draft version 2 saved. Publish it when it is ready.").waitFor();
-    assert.equal(await bodyError.count(), 0);
-    assert.equal(await body.inputValue(), "");
-    const drafted = await versions(privacy());
-    assert.equal(drafted.length, 2);
-    assert.equal(drafted[1], "2 | Draft | Publish version 2");
+    await countBecomes(bodyError, 0);
+    await valueBecomes(body, "");
+    // The list of versions is read again after the save.
+    await eventually(async () => {
+      const drafted = await versions(privacy());
+      assert.equal(drafted.length, 2);
+      assert.equal(drafted[1], "2 | Draft | Publish version 2");
+    });
     await shot(page, "admin-templates-draft-en");
 
     // Publishing warns first; Escape leaves without publishing and gives the focus back.
@@ -82,7 +97,7 @@ describe("form templates on the admin screen", () => {
     await publish.click();
     const dialog = page.getByRole("dialog", { name: "Publish version 2 of Privacy Policy & GDPR Consent?" });
     await dialog.waitFor();
-    assert.match(await dialog.textContent(), /Publishing supersedes the pending forms of older versions/);
+    await textBecomes(dialog, /Publishing supersedes the pending forms of older versions/);
     await shot(page, "admin-templates-publish-en");
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
@@ -97,12 +112,13 @@ describe("form templates on the admin screen", () => {
     await page.waitForFunction(() => document.activeElement?.textContent === "Publish", null, { timeout: 5000 });
     await page.keyboard.press("Enter");
     const done = page.locator("#templates-published");
-    await done.waitFor();
     // Mari Eriksen's privacy form was still pending; Lars and Emma had signed theirs.
-    assert.equal(await done.textContent(), "Version 2 of Privacy Policy & GDPR Consent is published. Pending forms of older versions superseded: 1.");
-    const rows = await versions(privacy());
-    assert.match(rows[0], /^1 \| Published, replaced/);
-    assert.match(rows[1], /^2 \| Published, in use/);
+    await textBecomes(done, "Version 2 of Privacy Policy & GDPR Consent is published. Pending forms of older versions superseded: 1.");
+    await eventually(async () => {
+      const rows = await versions(privacy());
+      assert.match(rows[0], /^1 \| Published, replaced/);
+      assert.match(rows[1], /^2 \| Published, in use/);
+    });
     const mari = (await page.evaluate(() => window.__digimed.patients())).find((p) => p.name === "Mari Eriksen");
     const forms = await page.evaluate((id) => window.__digimed.forms(id), mari.id);
     assert.deepEqual(
@@ -118,9 +134,8 @@ describe("form templates on the admin screen", () => {
     await form.getByLabel("Title").fill("Video consultation consent");
     await form.getByLabel("Key").fill("Video Consent");
     await form.getByRole("button", { name: "Create template" }).click();
-    await page.locator("#new-template-key-error").waitFor();
-    assert.equal(await page.locator("#new-template-key-error").textContent(), "Use lower-case letters, digits and _, starting with a letter (e.g. privacy_policy).");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-template-key");
+    await textBecomes(page.locator("#new-template-key-error"), "Use lower-case letters, digits and _, starting with a letter (e.g. privacy_policy).");
+    await focusBecomes(page, "new-template-key");
     assert.deepEqual(await calls(page, "form_template_create"), []);
 
     await form.getByLabel("Key").fill("video_consent");
@@ -140,16 +155,15 @@ describe("form templates on the admin screen", () => {
       },
     ]);
     const item = page.locator(".template-item", { hasText: "video_consent" });
-    await item.waitFor();
-    assert.match(await item.textContent(), /This clinic's · grants Analytics · sign before the first appointment/);
+    await textBecomes(item, /This clinic's · grants Analytics · sign before the first appointment/);
+    await item.getByText("No text yet: write a first version below.").waitFor();
     assert.ok(await item.getByText("No text yet: write a first version below.").isVisible());
-    assert.equal(await form.getByLabel("Key").inputValue(), "", "the form is empty again");
+    await valueBecomes(form.getByLabel("Key"), "", "the form is empty again");
 
     await form.getByLabel("Title").fill("Another video consent");
     await form.getByLabel("Key").fill("video_consent");
     await form.getByRole("button", { name: "Create template" }).click();
-    await page.locator("#new-template-key-error").waitFor();
-    assert.equal(await page.locator("#new-template-key-error").textContent(), "A template 'video_consent' already exists.");
+    await textBecomes(page.locator("#new-template-key-error"), "A template 'video_consent' already exists.");
     assert.equal((await page.evaluate(() => window.__digimed.templates())).length, 4, "nothing more was added");
     await shot(page, "admin-templates-new-en");
   });
@@ -164,23 +178,20 @@ describe("form templates on the admin screen", () => {
     await privacy().getByRole("button", { name: "Publiser versjon 2" }).click();
     const dialog = page.getByRole("dialog", { name: "Publisere versjon 2 av Privacy Policy & GDPR Consent?" });
     await dialog.waitFor();
-    assert.match(await dialog.textContent(), /Publisering erstatter ventende skjemaer av eldre versjoner/);
+    await textBecomes(dialog, /Publisering erstatter ventende skjemaer av eldre versjoner/);
     await shot(page, "admin-templates-publish-nb");
     await dialog.getByRole("button", { name: "Publiser", exact: true }).click();
-    await page.locator("#templates-published").waitFor();
-    assert.equal(
-      await page.locator("#templates-published").textContent(),
+    await textBecomes(
+      page.locator("#templates-published"),
       "Versjon 2 av Privacy Policy & GDPR Consent er publisert. Ventende skjemaer av eldre versjoner erstattet: 1.",
     );
     // An empty form: the first field in order, Title, is named first.
     await page.locator("form.new-template").getByRole("button", { name: "Opprett mal" }).click();
-    await page.locator("#new-template-title-error").waitFor();
-    assert.equal(await page.locator("#new-template-title-error").textContent(), "Gi skjemaet en tittel.");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-template-title");
+    await textBecomes(page.locator("#new-template-title-error"), "Gi skjemaet en tittel.");
+    await focusBecomes(page, "new-template-title");
     await page.locator("form.new-template").getByLabel("Tittel").fill("Samtykke til video");
     await page.locator("form.new-template").getByRole("button", { name: "Opprett mal" }).click();
-    await page.locator("#new-template-key-error").waitFor();
-    assert.equal(await page.locator("#new-template-key-error").textContent(), "Bruk små bokstaver, sifre og _, og begynn med en bokstav (f.eks. privacy_policy).");
+    await textBecomes(page.locator("#new-template-key-error"), "Bruk små bokstaver, sifre og _, og begynn med en bokstav (f.eks. privacy_policy).");
     await shot(page, "admin-templates-nb");
   });
 });

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import { attributeBecomes, calls, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -57,11 +57,11 @@ describe("forms required at onboarding", () => {
 
     // Nothing chosen: refused next to the list, nothing sent.
     const select = newRule().getByLabel("Require another form");
-    assert.deepEqual(await select.locator("option").allTextContents(), ["Choose a form template", "Terms of Service"]);
+    // The templates to choose from are a list of their own, read beside the rules.
+    await eventually(async () => assert.deepEqual(await select.locator("option").allTextContents(), ["Choose a form template", "Terms of Service"]));
     await newRule().getByRole("button", { name: "Require form" }).click();
-    await newRule().locator(".field-error").waitFor();
-    assert.equal(await newRule().locator(".field-error").textContent(), "Choose the form to require.");
-    assert.equal(await select.getAttribute("aria-invalid"), "true");
+    await textBecomes(newRule().locator(".field-error"), "Choose the form to require.");
+    await attributeBecomes(select, "aria-invalid", "true");
     assert.deepEqual(await calls(page, "rule_require_form"), []);
 
     // The terms, not blocking.
@@ -70,8 +70,8 @@ describe("forms required at onboarding", () => {
     await newRule().getByRole("button", { name: "Require form" }).click();
     await newRule().locator(".rule-forms li", { hasText: "Terms of Service" }).waitFor();
     assert.deepEqual(await calls(page, "rule_require_form"), [{ ruleId: 1, templateId: 3, blocking: false }]);
-    assert.equal((await required(newRule())).at(-1), "Terms of Service terms_of_service not blocking");
-    assert.equal(await page.getByRole("status").filter({ hasText: "required" }).textContent(), "Terms of Service is now required.");
+    await eventually(async () => assert.equal((await required(newRule())).at(-1), "Terms of Service terms_of_service not blocking"));
+    await textBecomes(page.getByRole("status").filter({ hasText: "required" }), "Terms of Service is now required.");
 
     // Privacy no longer blocking, with the keyboard; profile sharing removed.
     await newRule().getByLabel("Blocking: Privacy Policy & GDPR Consent").focus();
@@ -79,10 +79,12 @@ describe("forms required at onboarding", () => {
     await page.waitForFunction(() => document.querySelector(".sr-only[role=status]")?.textContent === "Privacy Policy & GDPR Consent is no longer blocking.");
     await newRule().getByRole("button", { name: "Remove Profile Sharing Consent from New patients sign privacy and profile sharing" }).click();
     await page.waitForFunction(() => document.querySelector(".sr-only[role=status]")?.textContent === "Profile Sharing Consent is no longer required.");
-    assert.deepEqual(await required(newRule()), [
-      "Privacy Policy & GDPR Consent privacy_gdpr not blocking",
-      "Terms of Service terms_of_service not blocking",
-    ]);
+    await eventually(async () =>
+      assert.deepEqual(await required(newRule()), [
+        "Privacy Policy & GDPR Consent privacy_gdpr not blocking",
+        "Terms of Service terms_of_service not blocking",
+      ]),
+    );
     const stored = await page.evaluate(() => window.__digimed.rules());
     assert.deepEqual(stored[0].forms.map((f) => [f.template_id, f.blocking]), [[1, false], [3, false]]);
     assert.deepEqual(stored[1].forms.map((f) => f.template_id), [2], "the other rule is unchanged");
@@ -102,12 +104,11 @@ describe("forms required at onboarding", () => {
     await page.waitForFunction(() => [...document.querySelectorAll(".rule-item select option")].some((o) => o.textContent === "Video consultation consent"));
     await select.selectOption({ label: "Video consultation consent" });
     await newRule().getByRole("button", { name: "Require form" }).click();
-    await newRule().locator(".field-error").waitFor();
-    assert.equal(
-      await newRule().locator(".field-error").textContent(),
+    await textBecomes(
+      newRule().locator(".field-error"),
       "'Video consultation consent' has no published version yet; publish its text first, or onboarding would skip it.",
     );
-    assert.equal(await select.getAttribute("aria-invalid"), "true");
+    await attributeBecomes(select, "aria-invalid", "true");
     assert.equal((await page.evaluate(() => window.__digimed.rules()))[0].forms.length, 2, "nothing added");
     await newRule().scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-unpublished-en");
@@ -116,14 +117,14 @@ describe("forms required at onboarding", () => {
     await page.getByLabel("Applies to").selectOption("everyone");
     await page.getByRole("button", { name: "Add rule" }).click();
     const every = page.locator(".rule-item", { hasText: "Everyone signs the terms" });
-    await every.waitFor();
-    assert.match(await every.textContent(), /Every onboarded patient/);
+    await textBecomes(every, /Every onboarded patient/);
+    await every.getByText("This rule requires no form.").waitFor();
     assert.ok(await every.getByText("This rule requires no form.").isVisible());
     assert.deepEqual(await calls(page, "onboarding_rule_add"), [{ name: "Everyone signs the terms", appliesTo: "everyone" }]);
     await every.getByLabel("Require another form").selectOption({ label: "Terms of Service" });
     await every.getByRole("button", { name: "Require form" }).click();
     await every.locator(".rule-forms li", { hasText: "Terms of Service" }).waitFor();
-    assert.equal(await every.locator(".rule-forms input").isChecked(), true, "blocking unless unticked");
+    await eventually(async () => assert.equal(await every.locator(".rule-forms input").isChecked(), true, "blocking unless unticked"));
     await every.scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-new-en");
   });
@@ -133,13 +134,11 @@ describe("forms required at onboarding", () => {
     assert.equal(await page.locator("#rules-title").textContent(), "Skjemaer som kreves ved registrering");
     assert.match(await newRule().locator(".template-facts").textContent(), /Pasienter som er nye hos Digimed · sender også velkomst-e-posten/);
     await newRule().getByRole("button", { name: "Krev skjema" }).click();
-    await newRule().locator(".field-error").waitFor();
-    assert.equal(await newRule().locator(".field-error").textContent(), "Velg skjemaet som skal kreves.");
+    await textBecomes(newRule().locator(".field-error"), "Velg skjemaet som skal kreves.");
     await newRule().getByLabel("Blokkerende: Profile Sharing Consent").uncheck();
     await page.waitForFunction(() => document.querySelector(".sr-only[role=status]")?.textContent === "Profile Sharing Consent er ikke lenger blokkerende.");
     await page.getByRole("button", { name: "Legg til regel" }).click();
-    await page.locator("#new-rule-name-error").waitFor();
-    assert.equal(await page.locator("#new-rule-name-error").textContent(), "Gi regelen et navn på høyst 200 tegn.");
+    await textBecomes(page.locator("#new-rule-name-error"), "Gi regelen et navn på høyst 200 tegn.");
     await page.locator("#rules-title").scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-nb");
   });

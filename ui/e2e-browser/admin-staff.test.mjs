@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { DEMO, calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import { DEMO, attributeBecomes, calls, launch, openConsole, serveUi, shot, signIn, textBecomes, valueBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -45,7 +45,10 @@ describe("staff on the admin screen", () => {
     assert.equal(await row("Hanne Strand").locator("button").count(), 0, "no button to deactivate oneself");
     await row("Dr. Anders Moe").getByRole("button", { name: "Deactivate Dr. Anders Moe" }).click();
     await row("Dr. Anders Moe").getByText("Deactivated", { exact: true }).waitFor();
-    assert.equal(await page.locator(".staff-table ~ [role=status], [aria-labelledby=staff-title] [role=status]").first().textContent(), "Dr. Anders Moe is deactivated and can no longer sign in.");
+    await textBecomes(
+      page.locator(".staff-table ~ [role=status], [aria-labelledby=staff-title] [role=status]").first(),
+      "Dr. Anders Moe is deactivated and can no longer sign in.",
+    );
     assert.deepEqual(await calls(page, "staff_set_active"), [{ staffId: 2, active: false }]);
     await row("Dr. Anders Moe").scrollIntoViewIfNeeded();
     await shot(page, "admin-staff-deactivated-en");
@@ -55,8 +58,7 @@ describe("staff on the admin screen", () => {
     await page.fill("#signin-username", DEMO.doctor.login);
     await page.fill("#signin-password", DEMO.doctor.password);
     await page.locator("form button[type=submit]").click();
-    await page.locator(".signin-card .alert-error").waitFor();
-    assert.match(await page.locator(".signin-card .alert-error").textContent(), /Wrong username or password\./);
+    await textBecomes(page.locator(".signin-card .alert-error"), /Wrong username or password\./);
 
     await signIn(page, "admin");
     await row("Dr. Anders Moe").getByRole("button", { name: "Reactivate Dr. Anders Moe" }).click();
@@ -69,6 +71,7 @@ describe("staff on the admin screen", () => {
     await open("nb");
     await row("Sara Lie").getByRole("button", { name: "Deaktiver Sara Lie" }).click();
     await row("Sara Lie").getByText("Deaktivert", { exact: true }).waitFor();
+    await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).waitFor();
     assert.ok(await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).isVisible());
     await row("Sara Lie").scrollIntoViewIfNeeded();
     await shot(page, "admin-staff-nb");
@@ -77,36 +80,35 @@ describe("staff on the admin screen", () => {
   test("adds a staff member: errors under their fields, then the new login signs in", async () => {
     await open("en");
     const form = page.locator(".staff-form");
-    const errorOf = async (f) => {
-      await page.locator(`#staff-new-${f}-error`).waitFor();
-      assert.equal(await page.locator(`#staff-new-${f}`).getAttribute("aria-invalid"), "true");
-      assert.match(await page.locator(`#staff-new-${f}`).getAttribute("aria-describedby"), new RegExp(`staff-new-${f}-error`));
-      return (await page.locator(`#staff-new-${f}-error`).textContent()).trim();
+    // The error under field `f` once it says `expected` (an earlier attempt's may still be shown), the field marked invalid and pointing at it.
+    const errorIs = async (f, expected) => {
+      await textBecomes(page.locator(`#staff-new-${f}-error`), expected);
+      await attributeBecomes(page.locator(`#staff-new-${f}`), "aria-invalid", "true");
+      await attributeBecomes(page.locator(`#staff-new-${f}`), "aria-describedby", new RegExp(`staff-new-${f}-error`));
     };
     await page.fill("#staff-new-email", "not an address");
     await page.fill("#staff-new-name", "Siv Nordby");
     await page.selectOption("#staff-new-role", "secretary");
     await page.fill("#staff-new-password", "Fjord-Morning-42");
     await form.getByRole("button", { name: "Add staff member" }).click();
-    assert.equal(await errorOf("email"), "This is not a valid e-mail address.");
+    await errorIs("email", "This is not a valid e-mail address.");
     await page.waitForFunction(() => document.activeElement?.id === "staff-new-email");
 
     await page.fill("#staff-new-email", DEMO.doctor.login);
     await form.getByRole("button", { name: "Add staff member" }).click();
-    assert.equal(await errorOf("email"), "A login with this e-mail address already exists on this database server.");
+    await errorIs("email", "A login with this e-mail address already exists on this database server.");
 
     await page.fill("#staff-new-email", "siv.nordby@demo.digimed.test");
     await page.fill("#staff-new-password", "short");
     await form.getByRole("button", { name: "Add staff member" }).click();
-    assert.equal(await errorOf("password"), "The password must have at least 12 characters.");
+    await errorIs("password", "The password must have at least 12 characters.");
     await form.scrollIntoViewIfNeeded();
     await shot(page, "admin-staff-add-error-en");
 
     await page.fill("#staff-new-password", "Fjord-Morning-42");
     await form.getByRole("button", { name: "Add staff member" }).click();
-    await form.locator(".alert-success").waitFor();
-    assert.equal(await form.locator(".alert-success").textContent(), "Siv Nordby is added and signs in as siv.nordby@demo.digimed.test.");
-    assert.equal(await page.inputValue("#staff-new-password"), "", "the password is not left in the form");
+    await textBecomes(form.locator(".alert-success"), "Siv Nordby is added and signs in as siv.nordby@demo.digimed.test.");
+    await valueBecomes(page.locator("#staff-new-password"), "", "the password is not left in the form");
     await row("Siv Nordby").getByText("Secretary").waitFor();
     const sent = await calls(page, "staff_add");
     assert.deepEqual(sent.at(-1), {
@@ -120,7 +122,7 @@ describe("staff on the admin screen", () => {
     await page.fill("#signin-password", "Fjord-Morning-42");
     await page.locator("form button[type=submit]").click();
     await page.locator(".shell-nav").waitFor();
-    assert.match(await page.locator(".role-badge").textContent(), /Secretary/);
+    await textBecomes(page.locator(".role-badge"), /Secretary/);
   });
 
   test("the add form in Norwegian", async () => {
@@ -129,8 +131,7 @@ describe("staff on the admin screen", () => {
     await form.scrollIntoViewIfNeeded();
     assert.equal(await page.locator("label[for=staff-new-password]").textContent(), "Første passord");
     await form.getByRole("button", { name: "Legg til ansatt" }).click();
-    await page.locator("#staff-new-email-error").waitFor();
-    assert.equal(await page.locator("#staff-new-email-error").textContent(), "E-post må fylles ut.");
+    await textBecomes(page.locator("#staff-new-email-error"), "E-post må fylles ut.");
     await shot(page, "admin-staff-add-nb");
   });
 });

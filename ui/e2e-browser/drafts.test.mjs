@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import { calls, countBecomes, eventually, launch, openConsole, serveUi, shot, signIn, valueBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -37,6 +37,17 @@ async function savedDrafts(count) {
   return calls(page, "draft_save");
 }
 
+/**
+ * Waits until the stand-in backend has answered `count` requests for a kept draft, and the answer
+ * is rendered: until then no offer can be shown, and typing is not kept yet.
+ */
+async function draftsLoaded(count) {
+  await page.waitForFunction((n) => window.__digimed.calls.filter((c) => c.cmd === "draft_load" && c.answered).length >= n, count, {
+    timeout: 10000,
+  });
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+}
+
 const offer = () => page.locator(".draft-offer");
 
 describe("drafts", () => {
@@ -50,6 +61,7 @@ describe("drafts", () => {
       page = await openConsole(browser, ui.url, language);
       await signIn(page, "customer_support");
       await page.locator("#onboard-name").waitFor();
+      await draftsLoaded(1);
       assert.equal(await offer().count(), 0, "nothing to offer before anything was typed");
       await page.fill("#onboard-name", "Kristin Walk-In");
       await page.fill("#onboard-email", "kristin.walkin@example.com");
@@ -61,23 +73,23 @@ describe("drafts", () => {
       await nav(words.consent);
       await nav(words.onboard);
       await offer().waitFor();
-      assert.equal(await page.inputValue("#onboard-name"), "");
+      await valueBecomes(page.locator("#onboard-name"), "");
       await shot(page, `draft-offer-onboarding-${language}`);
       await offer().getByRole("button", { name: words.restore }).click();
-      assert.equal(await offer().count(), 0);
-      assert.equal(await page.inputValue("#onboard-name"), "Kristin Walk-In");
-      assert.equal(await page.inputValue("#onboard-email"), "kristin.walkin@example.com");
+      await countBecomes(offer(), 0);
+      await valueBecomes(page.locator("#onboard-name"), "Kristin Walk-In");
+      await valueBecomes(page.locator("#onboard-email"), "kristin.walkin@example.com");
 
       // Thrown away on request: not offered again.
       await nav(words.consent);
       await nav(words.onboard);
       await offer().waitFor();
       await offer().getByRole("button", { name: words.discard }).click();
-      assert.deepEqual(await calls(page, "draft_discard"), [{ kind: "onboarding", subjectId: 0 }]);
+      await eventually(async () => assert.deepEqual(await calls(page, "draft_discard"), [{ kind: "onboarding", subjectId: 0 }]));
       await nav(words.consent);
       await nav(words.onboard);
       await page.locator("#onboard-name").waitFor();
-      await page.waitForFunction(() => window.__digimed.calls.filter((c) => c.cmd === "draft_load").length >= 4);
+      await draftsLoaded(4);
       assert.equal(await offer().count(), 0);
     });
   }
@@ -89,6 +101,7 @@ describe("drafts", () => {
     await row().waitFor();
     await row().locator("button", { hasText: "Open" }).click();
     await page.locator(".result-form").waitFor();
+    await draftsLoaded(1);
     await page.fill("#result-notes", "Cough for a week; lungs clear. Follow up if fever.");
     const saved = await savedDrafts(1);
     assert.equal(saved.at(-1).kind, "consultation_result");
@@ -100,6 +113,6 @@ describe("drafts", () => {
     await offer().waitFor();
     await shot(page, "draft-offer-result-en");
     await offer().getByRole("button", { name: "Continue where you left off" }).click();
-    assert.equal(await page.inputValue("#result-notes"), "Cough for a week; lungs clear. Follow up if fever.");
+    await valueBecomes(page.locator("#result-notes"), "Cough for a week; lungs clear. Follow up if fever.");
   });
 });

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DEMO, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import { DEMO, countBecomes, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -44,10 +44,10 @@ describe("navigation by role", () => {
         }
         // The first screen is open, marked current, and its heading says which it is.
         const current = page.locator('.shell-nav [aria-current="page"]');
-        assert.equal(await current.count(), 1);
-        assert.equal((await current.textContent()).trim(), items[0]);
-        assert.equal(await page.locator(".role-badge").textContent(), OWN[role].badge[language]);
-        assert.equal(await page.locator(".shell-name").textContent(), DEMO[role].name);
+        await countBecomes(current, 1);
+        await textBecomes(current, items[0]);
+        await textBecomes(page.locator(".role-badge"), OWN[role].badge[language]);
+        await textBecomes(page.locator(".shell-name"), DEMO[role].name);
         await shot(page, `nav-${role}-${language}`);
         assert.deepEqual(page.problems, []);
         await page.context().close();
@@ -69,7 +69,8 @@ describe("navigation by role", () => {
       );
       // Focus moves to the new screen's heading, as a page load would.
       await page.waitForFunction(() => document.activeElement?.id === "screen-title", null, { timeout: 2000 });
-      assert.equal((await page.locator("#screen-title").textContent()).trim(), item);
+      // The heading may be the previous screen's element, focused already: wait for its new text.
+      await textBecomes(page.locator("#screen-title"), item);
     }
     await page.context().close();
   });
@@ -79,9 +80,11 @@ describe("navigation by role", () => {
     await signIn(page, "doctor");
     await page.locator(".shell-user button", { hasText: "Sign out" }).click();
     await page.locator("#signin-username").waitFor();
-    assert.equal(await page.locator(".shell-nav").count(), 0);
-    const signedOut = await page.evaluate(() => window.__digimed.calls.some((c) => c.cmd === "sign_out"));
-    assert.ok(signedOut, "the UI told the console to close the session");
+    await countBecomes(page.locator(".shell-nav"), 0);
+    await eventually(async () => {
+      const signedOut = await page.evaluate(() => window.__digimed.calls.some((c) => c.cmd === "sign_out"));
+      assert.ok(signedOut, "the UI told the console to close the session");
+    });
     await page.context().close();
   });
 });

@@ -4,7 +4,20 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import {
+  attributeBecomes,
+  calls,
+  countBecomes,
+  eventually,
+  focusBecomes,
+  launch,
+  openConsole,
+  serveUi,
+  shot,
+  signIn,
+  textBecomes,
+  valueBecomes,
+} from "./support.mjs";
 
 let ui;
 let browser;
@@ -36,13 +49,14 @@ async function submit() {
   await page.locator(".onboard-form button[type=submit]").click();
 }
 
-/** The error under a field, once shown, and that the field points at it and is marked invalid. */
-async function fieldError(field) {
-  const error = page.locator(`#onboard-${field}-error`);
-  await error.waitFor();
-  assert.equal(await page.locator(`#onboard-${field}`).getAttribute("aria-invalid"), "true");
-  assert.match(await page.locator(`#onboard-${field}`).getAttribute("aria-describedby"), new RegExp(`onboard-${field}-error`));
-  return (await error.textContent()).trim();
+/**
+ * Waits until the error under a field says `expected` (an earlier attempt's may still be shown),
+ * and that the field points at it and is marked invalid.
+ */
+async function fieldErrorIs(field, expected) {
+  await textBecomes(page.locator(`#onboard-${field}-error`), expected);
+  await attributeBecomes(page.locator(`#onboard-${field}`), "aria-invalid", "true");
+  await attributeBecomes(page.locator(`#onboard-${field}`), "aria-describedby", new RegExp(`onboard-${field}-error`));
 }
 
 async function patientCount() {
@@ -54,32 +68,32 @@ describe("onboarding a walk-in patient", () => {
     await open("en");
     const before = await patientCount();
     // Clerk is not configured in the demo: the screen says where the login account goes.
-    assert.match(await page.locator(".screen .notice-info").textContent(), /local account directory/);
+    await textBecomes(page.locator(".screen .notice-info"), /local account directory/);
 
     await submit();
-    assert.equal(await fieldError("name"), "Name is required. (name_required)");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "onboard-name", "the field with the error gets the focus");
+    await fieldErrorIs("name", "Name is required. (name_required)");
+    await focusBecomes(page, "onboard-name"); // the field with the error gets the focus
     await shot(page, "onboard-error-name-en");
 
     await page.fill("#onboard-name", "Kari Nordmann");
-    assert.equal(await page.locator("#onboard-name-error").count(), 0, "typing in the field clears its error");
+    await countBecomes(page.locator("#onboard-name-error"), 0, "typing in the field clears its error");
     await submit();
-    assert.equal(await fieldError("email"), "E-mail is required. (email_required)");
+    await fieldErrorIs("email", "E-mail is required. (email_required)");
 
     await page.fill("#onboard-email", "kari.nordmann@example");
     await submit();
-    assert.equal(await fieldError("email"), "This is not a valid e-mail address. (invalid_email_format)");
+    await fieldErrorIs("email", "This is not a valid e-mail address. (invalid_email_format)");
 
     await page.fill("#onboard-email", "kari.nordmann@example.com");
     await submit();
-    assert.equal(await fieldError("phone"), "Phone is required. (phone_required)");
+    await fieldErrorIs("phone", "Phone is required. (phone_required)");
     assert.equal(await page.locator("#onboard-name-error, #onboard-email-error").count(), 0, "one error at a time, in the seed's order");
     assert.equal((await calls(page, "onboard_walk_in")).length, 0, "nothing is sent while a field is missing or malformed");
 
     // A phone number the console cannot judge goes to the core, which refuses it under the field.
     await page.fill("#onboard-phone", "412 34");
     await submit();
-    assert.equal(await fieldError("phone"), "This is not a valid phone number. (invalid_phone_format)");
+    await fieldErrorIs("phone", "This is not a valid phone number. (invalid_phone_format)");
     assert.equal((await calls(page, "onboard_walk_in")).length, 1);
     assert.equal(await patientCount(), before, "a refused onboarding writes nothing");
     await shot(page, "onboard-error-phone-en");
@@ -87,15 +101,16 @@ describe("onboarding a walk-in patient", () => {
     // Corrected, it goes through: the result card lists the forms to sign.
     await page.fill("#onboard-phone", "412 34 599");
     await submit();
-    await page.locator(".onboard-result").waitFor();
-    assert.equal(await page.locator("#onboard-result-title").textContent(), "Kari Nordmann is onboarded");
-    assert.match(await page.locator(".onboard-result").textContent(), /A new login account was created\. Patient number \d+\./);
+    await textBecomes(page.locator("#onboard-result-title"), "Kari Nordmann is onboarded");
+    await textBecomes(page.locator(".onboard-result"), /A new login account was created\. Patient number \d+\./);
     await page.locator(".onboard-result .form-item").first().waitFor();
-    const forms = await page.locator(".onboard-result .form-item .form-title").allTextContents();
-    assert.deepEqual(forms, ["Privacy Policy & GDPR Consent", "Profile Sharing Consent"]);
-    const badges = await page.locator(".onboard-result .form-item .badge").allTextContents();
-    assert.deepEqual(badges, ["Unsigned", "Unsigned"]);
-    assert.equal(await page.locator(".onboard-result .form-actions button", { hasText: "Record paper signature" }).count(), 2);
+    await eventually(async () => {
+      const forms = await page.locator(".onboard-result .form-item .form-title").allTextContents();
+      assert.deepEqual(forms, ["Privacy Policy & GDPR Consent", "Profile Sharing Consent"]);
+      const badges = await page.locator(".onboard-result .form-item .badge").allTextContents();
+      assert.deepEqual(badges, ["Unsigned", "Unsigned"]);
+    });
+    await countBecomes(page.locator(".onboard-result .form-actions button", { hasText: "Record paper signature" }), 2);
     assert.deepEqual((await calls(page, "onboard_walk_in")).at(-1), {
       input: { name: "Kari Nordmann", email: "kari.nordmann@example.com", phone: "412 34 599" },
     });
@@ -104,7 +119,8 @@ describe("onboarding a walk-in patient", () => {
 
     // "Onboard another patient" starts over with an empty form.
     await page.locator(".onboard-result button", { hasText: "Onboard another patient" }).click();
-    assert.equal(await page.inputValue("#onboard-name"), "");
+    await page.locator("#onboard-name").waitFor();
+    await valueBecomes(page.locator("#onboard-name"), "");
   });
 
   test("likely duplicates must be acknowledged before a patient is created", async () => {
@@ -115,22 +131,23 @@ describe("onboarding a walk-in patient", () => {
     await page.fill("#onboard-email", "lars.nielsen@example.org");
     await page.fill("#onboard-phone", "412 34 512");
     await page.locator(".candidates").waitFor();
-    assert.equal(await page.locator("#candidates-title").textContent(), "Possibly already known");
-    const candidates = (await page.locator(".candidates li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
-    assert.deepEqual(candidates, ["Lars Nilsen matches on: phone"]);
+    await textBecomes(page.locator("#candidates-title"), "Possibly already known");
+    // The matches are looked up again as the fields change: wait for those of all three.
+    await eventually(async () => {
+      const candidates = (await page.locator(".candidates li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
+      assert.deepEqual(candidates, ["Lars Nilsen matches on: phone"]);
+    });
 
     await submit();
     const error = page.locator("#onboard-candidates-error");
-    await error.waitFor();
-    assert.equal(await error.textContent(), "Check the possible matches first.");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "onboard-confirm-new");
+    await textBecomes(error, "Check the possible matches first.");
+    await focusBecomes(page, "onboard-confirm-new");
     assert.equal((await calls(page, "onboard_walk_in")).length, 0, "not sent before the matches are acknowledged");
     await shot(page, "onboard-candidates-en");
 
     await page.check("#onboard-confirm-new");
     await submit();
-    await page.locator(".onboard-result").waitFor();
-    assert.equal(await page.locator("#onboard-result-title").textContent(), "Lars Nielsen is onboarded");
+    await textBecomes(page.locator("#onboard-result-title"), "Lars Nielsen is onboarded");
     assert.equal(await patientCount(), before + 1);
   });
 
@@ -141,19 +158,21 @@ describe("onboarding a walk-in patient", () => {
     await page.fill("#onboard-email", "Emma.Johansen@example.com");
     await page.fill("#onboard-phone", "+47 412 34 513");
     await page.locator(".candidates").waitFor();
-    const candidates = (await page.locator(".candidates li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
-    assert.deepEqual(candidates, ["Emma Johansen matches on: e-mail, phone"]);
+    // The matches are looked up again as the fields change: wait for those of all three.
+    await eventually(async () => {
+      const candidates = (await page.locator(".candidates li").allTextContents()).map((s) => s.replace(/\s+/g, " ").trim());
+      assert.deepEqual(candidates, ["Emma Johansen matches on: e-mail, phone"]);
+    });
     // Changing a field takes the acknowledgement back.
     await page.check("#onboard-confirm-new");
     await page.fill("#onboard-phone", "+47 412 34 51");
-    assert.equal(await page.isChecked("#onboard-confirm-new"), false);
+    await eventually(async () => assert.equal(await page.isChecked("#onboard-confirm-new"), false));
     await page.fill("#onboard-phone", "+47 412 34 513");
     await page.check("#onboard-confirm-new");
     await submit();
     const alert = page.locator(".onboard-form .alert-error");
-    await alert.waitFor();
-    assert.match(await alert.textContent(), /^Patient with this email already exists in this organization/);
-    assert.match(await alert.textContent(), /Look the patient up in Consent status instead\./);
+    await textBecomes(alert, /^Patient with this email already exists in this organization/);
+    await textBecomes(alert, /Look the patient up in Consent status instead\./);
     assert.equal(await patientCount(), before);
   });
 
@@ -162,19 +181,21 @@ describe("onboarding a walk-in patient", () => {
     assert.equal(await page.locator("#screen-title").textContent(), "Registrer pasient");
     assert.equal(await page.locator("label[for=onboard-name]").textContent(), "Fullt navn");
     await submit();
-    assert.equal(await fieldError("name"), "Navn må fylles ut. (name_required)");
+    await fieldErrorIs("name", "Navn må fylles ut. (name_required)");
     await page.fill("#onboard-name", "Ola Nordmann");
     await page.fill("#onboard-email", "ola.nordmann@");
     await submit();
-    assert.equal(await fieldError("email"), "Dette er ikke en gyldig e-postadresse. (invalid_email_format)");
+    await fieldErrorIs("email", "Dette er ikke en gyldig e-postadresse. (invalid_email_format)");
     await shot(page, "onboard-error-email-nb");
     await page.fill("#onboard-email", "ola.nordmann@example.com");
     await page.fill("#onboard-phone", "98765432");
     await submit();
     await page.locator(".onboard-result .form-item").first().waitFor();
-    assert.equal(await page.locator("#onboard-result-title").textContent(), "Ola Nordmann er registrert");
-    assert.match(await page.locator(".onboard-result h3").textContent(), /Skjemaer som skal signeres/);
-    assert.deepEqual(await page.locator(".onboard-result .form-item .badge").allTextContents(), ["Ikke signert", "Ikke signert"]);
+    await textBecomes(page.locator("#onboard-result-title"), "Ola Nordmann er registrert");
+    await textBecomes(page.locator(".onboard-result h3"), /Skjemaer som skal signeres/);
+    await eventually(async () =>
+      assert.deepEqual(await page.locator(".onboard-result .form-item .badge").allTextContents(), ["Ikke signert", "Ikke signert"]),
+    );
     await shot(page, "onboard-result-nb");
   });
 });

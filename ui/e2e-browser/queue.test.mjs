@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, afterEach, describe, test } from "node:test";
-import { calls, launch, openConsole, serveUi, shot, signIn } from "./support.mjs";
+import { attributeBecomes, calls, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -57,7 +57,7 @@ function row(name) {
 describe("the secretary's queue", () => {
   test("lists the open consultations, longest waiting first, with state, doctor and deadline", async () => {
     assert.deepEqual(await patients(), LONGEST_FIRST);
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "7 open");
+    await textBecomes(page.locator(".screen-head .muted"), "7 open");
     // Completed and cancelled consultations are not in the queue.
     assert.equal(await row("Henrik Aasen").count(), 0);
     assert.equal(await row("Thea Kristiansen").count(), 0);
@@ -77,10 +77,10 @@ describe("the secretary's queue", () => {
   test("sorts shortest waiting first on request, and back", async () => {
     await page.selectOption("#queue-sort", "shortest");
     await waitForPatients([...LONGEST_FIRST].reverse());
-    assert.equal(await page.locator("th[aria-sort]").getAttribute("aria-sort"), "ascending");
+    await attributeBecomes(page.locator("th[aria-sort]"), "aria-sort", "ascending");
     await page.selectOption("#queue-sort", "longest");
     await waitForPatients(LONGEST_FIRST);
-    assert.equal(await page.locator("th[aria-sort]").getAttribute("aria-sort"), "descending");
+    await attributeBecomes(page.locator("th[aria-sort]"), "aria-sort", "descending");
   });
 
   test("filters by state and by doctor, asking the console for just those", async () => {
@@ -104,39 +104,39 @@ describe("the secretary's queue", () => {
 
     await page.selectOption("#queue-state", "ready_for_pickup");
     await waitForPatients([]);
-    assert.equal(
-      (await page.locator("table[role=grid] tbody td.muted").textContent()).trim(),
-      "No open consultations match these filters.",
-    );
+    // An empty list is also what shows while the queue is read again: wait for the answer.
+    await textBecomes(page.locator("table[role=grid] tbody td.muted"), "No open consultations match these filters.");
   });
 
   test("moves through the rows with the arrow keys, Home and End, and opens one with Enter", async () => {
     const grid = page.locator("table[role=grid]");
     await grid.focus();
-    const selected = async () => {
-      const id = await grid.getAttribute("aria-activedescendant");
-      const marked = await page.locator('tbody tr[aria-selected="true"] td:first-child').allTextContents();
-      assert.equal(marked.length, 1, "exactly one row is selected");
-      assert.equal(await page.locator(`#${id} td:first-child`).textContent(), marked[0]);
-      return marked[0];
-    };
+    // Waits until the row `expected` is the one selected, and the grid names it as its active descendant.
+    const selects = (expected, message) =>
+      eventually(async () => {
+        const id = await grid.getAttribute("aria-activedescendant");
+        const marked = await page.locator('tbody tr[aria-selected="true"] td:first-child').allTextContents();
+        assert.equal(marked.length, 1, "exactly one row is selected");
+        assert.ok(id, "the grid names its active row");
+        assert.deepEqual(await page.locator(`#${id} td:first-child`).allTextContents(), marked);
+        assert.equal(marked[0], expected, message);
+      });
     await page.keyboard.press("ArrowDown");
-    assert.equal(await selected(), LONGEST_FIRST[0]);
+    await selects(LONGEST_FIRST[0]);
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("ArrowDown");
-    assert.equal(await selected(), LONGEST_FIRST[2]);
+    await selects(LONGEST_FIRST[2]);
     await page.keyboard.press("ArrowUp");
-    assert.equal(await selected(), LONGEST_FIRST[1]);
+    await selects(LONGEST_FIRST[1]);
     await page.keyboard.press("End");
-    assert.equal(await selected(), LONGEST_FIRST.at(-1));
+    await selects(LONGEST_FIRST.at(-1));
     await page.keyboard.press("ArrowDown");
-    assert.equal(await selected(), LONGEST_FIRST.at(-1), "the last row stays selected");
+    await selects(LONGEST_FIRST.at(-1), "the last row stays selected");
     await page.keyboard.press("Home");
-    assert.equal(await selected(), LONGEST_FIRST[0]);
+    await selects(LONGEST_FIRST[0]);
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Enter");
-    await page.locator("#panel-title").waitFor();
-    assert.equal(await page.locator("#panel-title").textContent(), LONGEST_FIRST[1]);
+    await textBecomes(page.locator("#panel-title"), LONGEST_FIRST[1]);
     await page.locator(".side-panel .facts").waitFor();
     await shot(page, "queue-panel-en");
   });
@@ -151,12 +151,14 @@ describe("the secretary's queue", () => {
     await row("Line Danser").waitFor({ timeout: 5000 });
     assert.equal((await calls(page, "queue_list")).length, before + 1, "one event, one reload");
     // It has waited least of all, so it comes last.
-    assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]);
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "8 open");
-    const cells = (await row("Line Danser").locator("td").allTextContents()).map((s) => s.trim());
-    assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
-    assert.match(cells[4], /^0 mins?$/);
-    assert.equal(cells[5], "On track");
+    await eventually(async () => assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]));
+    await textBecomes(page.locator(".screen-head .muted"), "8 open");
+    await eventually(async () => {
+      const cells = (await row("Line Danser").locator("td").allTextContents()).map((s) => s.trim());
+      assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
+      assert.match(cells[4], /^0 mins?$/);
+      assert.equal(cells[5], "On track");
+    });
     await shot(page, "queue-live-referral-en");
 
     // An event about another clinic's change reloads too, and shows what the console returns.
@@ -176,9 +178,8 @@ describe("the secretary's queue", () => {
   test("in Norwegian, the queue shows bokmål labels and durations", async () => {
     await page.selectOption("#shell-language", "nb");
     await page.locator("#screen-title", { hasText: "Henvisningskø" }).waitFor();
-    assert.equal(await page.locator(".screen-head .muted").textContent(), "7 åpne");
-    const waiting = (await row("Jonas Myhre").locator("td").nth(4).textContent()).trim();
-    assert.match(waiting, /^2 d(ager|\.)?,? 21 t/);
+    await textBecomes(page.locator(".screen-head .muted"), "7 åpne");
+    await textBecomes(row("Jonas Myhre").locator("td").nth(4), /^2 d(ager|\.)?,? 21 t/);
     await shot(page, "queue-secretary-nb");
   });
 });

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DEMO, calls, launch, openConsole, serveUi, shot } from "./support.mjs";
+import { DEMO, attributeBecomes, calls, focusBecomes, launch, openConsole, serveUi, shot, textBecomes, valueBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -24,22 +24,23 @@ async function submit(page, { server = DEMO.server, username = "", password = ""
   await page.locator("form button[type=submit]").click();
 }
 
-/** The error shown under `field`, after checking the field is marked invalid and points at it. */
-async function fieldError(page, field) {
+/**
+ * Waits until the error shown under `field` says `expected` (a string, or a RegExp it matches), and
+ * the field is marked invalid and points at it.
+ */
+async function fieldErrorIs(page, field, expected) {
   const input = page.locator(`#signin-${field}`);
-  const error = page.locator(`#signin-${field}-error`);
-  await error.waitFor();
-  assert.equal(await input.getAttribute("aria-invalid"), "true");
-  assert.match((await input.getAttribute("aria-describedby")) ?? "", new RegExp(`signin-${field}-error`));
-  return (await error.textContent()).trim();
+  await textBecomes(page.locator(`#signin-${field}-error`), expected);
+  await attributeBecomes(input, "aria-invalid", "true");
+  await attributeBecomes(input, "aria-describedby", new RegExp(`signin-${field}-error`));
 }
 
 describe("sign-in errors", () => {
   test("an empty username is reported under Username, which gets the focus", async () => {
     const page = await openConsole(browser, ui.url, "en");
     await submit(page, { username: "", password: "x" });
-    assert.equal(await fieldError(page, "username"), "Enter your username.");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-username");
+    await fieldErrorIs(page, "username", "Enter your username.");
+    await focusBecomes(page, "signin-username");
     assert.equal(await page.locator("#signin-password-error").count(), 0, "only the field at fault shows an error");
     assert.equal(await page.locator(".signin-card .alert-error").count(), 0);
     await shot(page, "signin-error-username-en");
@@ -49,8 +50,8 @@ describe("sign-in errors", () => {
   test("a server that is no database URL is reported under Server", async () => {
     const page = await openConsole(browser, ui.url, "en");
     await submit(page, { server: "db.digimed-oslo.example", username: DEMO.secretary.login, password: "x" });
-    assert.match(await fieldError(page, "server"), /must be a database URL/);
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-server");
+    await fieldErrorIs(page, "server", /must be a database URL/);
+    await focusBecomes(page, "signin-server");
     assert.equal(await page.locator("#signin-username-error").count(), 0);
     await page.context().close();
   });
@@ -62,7 +63,7 @@ describe("sign-in errors", () => {
       username: DEMO.secretary.login,
       password: DEMO.secretary.password,
     });
-    assert.equal(await fieldError(page, "server"), "That database does not exist on the server.");
+    await fieldErrorIs(page, "server", "That database does not exist on the server.");
     await page.context().close();
   });
 
@@ -70,11 +71,10 @@ describe("sign-in errors", () => {
     const page = await openConsole(browser, ui.url, "en");
     await submit(page, { username: DEMO.secretary.login, password: "not-the-password" });
     const alert = page.locator(".signin-card .alert-error");
-    await alert.waitFor();
-    assert.match(await alert.textContent(), /Could not sign in.*Wrong username or password\./);
+    await textBecomes(alert, /Could not sign in.*Wrong username or password\./);
     assert.equal(await page.locator(".field-error").count(), 0, "no field is blamed");
-    assert.equal(await page.inputValue("#signin-password"), "");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "signin-password");
+    await valueBecomes(page.locator("#signin-password"), "");
+    await focusBecomes(page, "signin-password");
     assert.equal(await page.locator(".shell-nav").count(), 0, "still signed out");
     await shot(page, "signin-error-password-en");
     await page.context().close();
@@ -83,7 +83,7 @@ describe("sign-in errors", () => {
   test("a keyring that cannot save the password is reported under Remember me", async () => {
     const page = await openConsole(browser, ui.url, "en");
     await submit(page, { username: DEMO.secretary.login, password: DEMO.secretary.password, remember: true });
-    assert.match(await fieldError(page, "remember"), /could not be saved.*Untick "Remember me"/);
+    await fieldErrorIs(page, "remember", /could not be saved.*Untick "Remember me"/);
     assert.equal(await page.locator(".shell-nav").count(), 0);
     await page.context().close();
   });
@@ -94,11 +94,11 @@ describe("sign-in errors", () => {
     assert.equal(await page.locator("label[for=signin-password]").textContent(), "Passord");
     assert.equal(await page.locator("#signin-title").textContent(), "Logg inn");
     await submit(page, { username: DEMO.secretary.login, password: "" });
-    assert.equal(await fieldError(page, "password"), "Enter your password.");
+    await fieldErrorIs(page, "password", "Enter your password.");
     await shot(page, "signin-error-password-nb");
     // Switching the language on the sign-in screen changes it at once.
     await page.selectOption("#signin-language", "en");
-    assert.equal(await page.locator("label[for=signin-username]").textContent(), "Username");
+    await textBecomes(page.locator("label[for=signin-username]"), "Username");
     await page.context().close();
   });
 
@@ -106,7 +106,7 @@ describe("sign-in errors", () => {
     const page = await openConsole(browser, ui.url, "en");
     await submit(page, { username: DEMO.secretary.login, password: DEMO.secretary.password });
     await page.locator(".shell-nav").waitFor();
-    assert.equal(await page.locator(".shell-name").textContent(), DEMO.secretary.name);
+    await textBecomes(page.locator(".shell-name"), DEMO.secretary.name);
     const sent = await calls(page, "sign_in");
     assert.equal(sent.length, 1);
     assert.deepEqual(sent[0], {

@@ -1,6 +1,7 @@
 // What the browser tests share: the built UI (with the stand-in backend) served on loopback,
 // Debian's Chromium driven by playwright-core, and signing in as a demo staff member.
 
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { extname, join, normalize, resolve } from "node:path";
@@ -111,4 +112,93 @@ export async function shot(page, name) {
 /** Every command the UI sent so far, from the stand-in backend's log. */
 export function calls(page, cmd) {
   return page.evaluate((cmd) => window.__digimed.calls.filter((c) => c.cmd === cmd).map((c) => c.args), cmd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for the state a test asserts. What is on the page right after a click or a key press may
+// still be the old state (an error from the previous attempt, a list before its reload, a status
+// line not yet changed): these poll until the new state is there, and fail with the last one seen.
+
+/** How long the waiting helpers wait for a state before they fail. */
+export const WAIT_MS = 5000;
+
+const pause = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * Runs `check` until it stops throwing an assertion error (any other error ends the wait at once),
+ * for at most `timeoutMs`; then the last assertion error is thrown. Returns what `check` returns.
+ * `check` reads the page without waiting itself (evaluate, count, allTextContents, evaluateAll).
+ */
+export async function eventually(check, timeoutMs = WAIT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (!(e instanceof assert.AssertionError) || Date.now() >= deadline) throw e;
+    }
+    await pause(50);
+  }
+}
+
+const show = (v) => (v instanceof RegExp ? String(v) : JSON.stringify(v));
+
+/** What every element `locator` finds has right now (its text, an attribute or its value), without waiting for any. */
+function readEach(locator, kind, name) {
+  return locator.evaluateAll(
+    (els, [kind, name]) => els.map((el) => (kind === "text" ? el.textContent.trim() : kind === "value" ? el.value : el.getAttribute(name))),
+    [kind, name],
+  );
+}
+
+/**
+ * Waits until the one element `locator` finds has `expected` (a string, exactly; a RegExp,
+ * matched) as its text (trimmed), attribute `name` or value; returns what it has then.
+ */
+async function becomes(locator, kind, name, expected, what, timeoutMs) {
+  return eventually(async () => {
+    const found = await readEach(locator, kind, name);
+    const seen = found.length === 1 ? found[0] : null;
+    if (found.length !== 1 || !(expected instanceof RegExp ? expected.test(seen ?? "") : seen === expected)) {
+      const last = found.length === 1 ? show(seen) : found.length === 0 ? "no such element" : `${found.length} elements`;
+      throw new assert.AssertionError({
+        message: `${what ?? locator}: expected ${show(expected)}, last seen ${last}`,
+        actual: found.length === 1 ? seen : last,
+        expected,
+        operator: expected instanceof RegExp ? "match" : "strictEqual",
+      });
+    }
+    return seen;
+  }, timeoutMs);
+}
+
+/** Waits until the text of the one element `locator` finds, trimmed, is `expected` (string) or matches it (RegExp). */
+export function textBecomes(locator, expected, what, timeoutMs = WAIT_MS) {
+  return becomes(locator, "text", null, expected, what, timeoutMs);
+}
+
+/** Waits until the attribute `name` of the one element `locator` finds is `expected` (string or RegExp). */
+export function attributeBecomes(locator, name, expected, what, timeoutMs = WAIT_MS) {
+  return becomes(locator, "attribute", name, expected, what ?? `${name} of ${locator}`, timeoutMs);
+}
+
+/** Waits until the value of the one input `locator` finds is `expected` (string or RegExp); returns it. */
+export function valueBecomes(locator, expected, what, timeoutMs = WAIT_MS) {
+  return becomes(locator, "value", null, expected, what ?? `value of ${locator}`, timeoutMs);
+}
+
+/** Waits until `locator` finds exactly `expected` elements. */
+export async function countBecomes(locator, expected, what, timeoutMs = WAIT_MS) {
+  await eventually(async () => {
+    const n = await locator.count();
+    assert.equal(n, expected, `${what ?? `elements found by ${locator}`}: expected ${expected}, last seen ${n}`);
+  }, timeoutMs);
+}
+
+/** Waits until the element with the focus has the id `id`. */
+export async function focusBecomes(page, id, timeoutMs = WAIT_MS) {
+  await eventually(async () => {
+    const focused = await page.evaluate(() => document.activeElement?.id);
+    assert.equal(focused, id, `the focus: expected on #${id}, last seen on ${focused ? `#${focused}` : "no element with an id"}`);
+  }, timeoutMs);
 }
