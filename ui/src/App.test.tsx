@@ -1,19 +1,11 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { AppStatus, StaffSession } from "./bindings";
+import { commands, type AppStatus, type StaffSession } from "./bindings";
 import { App } from "./App";
 import { I18nProvider } from "./i18n";
 
-const mocks = vi.hoisted(() => ({
-  appStatus: vi.fn(),
-  signIn: vi.fn(),
-  signOut: vi.fn(),
-  rememberedPassword: vi.fn(),
-  accountDirectory: vi.fn(),
-  matchCandidates: vi.fn(),
-  consentStatus: vi.fn(),
-}));
-vi.mock("./bindings", () => ({ commands: mocks }));
+vi.mock("./bindings", () => import("./test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const status: AppStatus = { default_server: "postgres://db/clinic", demo: false, clerk: "configured", version: "0.1.0" };
 const support: StaffSession = {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AppStatus, type StaffSession } from "./bindings";
-import { toAppError } from "./errors";
+import { logError, toAppError } from "./errors";
 import { useI18n } from "./i18n";
 import { markStart } from "./perf";
 import { Shell } from "./screens/Shell";
@@ -55,7 +55,9 @@ export function App() {
       session={session}
       onSignOut={async () => {
         try {
-          await commands.signOut();
+          const r = await commands.signOut();
+          // The sign-in screen follows either way, and has no place for this; so it is logged.
+          if (r.status === "error") logError("signing out failed", r.error);
         } finally {
           setSession(null);
         }

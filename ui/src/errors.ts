@@ -60,3 +60,12 @@ export function describeError(error: AppError, t: Translate): string {
   if (general && t("error.showCoreMessages") !== "yes") return t(general);
   return error.message;
 }
+
+/**
+ * For the few failures a person cannot be shown (the screen they concern is gone, or the work is a
+ * background help): logs `reason` with the error, so it is never silently lost.
+ */
+export function logError(reason: string, error: unknown): void {
+  const e = toAppError(error);
+  console.error(`Digimed console: ${reason} (${e.code}: ${e.message})`);
+}

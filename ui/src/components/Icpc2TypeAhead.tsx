@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type Icpc2Code } from "../bindings";
+import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
+import { callCommand } from "../useCommand";
 
 /** How long typing must pause before a search is sent. */
 export const SEARCH_DEBOUNCE_MS = 120;
@@ -23,6 +25,8 @@ export function Icpc2TypeAhead(props: {
   const [active, setActive] = useState(-1);
   const [searched, setSearched] = useState(false);
   const [label, setLabel] = useState("");
+  // A failed search, said as such rather than as "no codes match".
+  const [problem, setProblem] = useState<AppError | null>(null);
   const sequence = useRef(0);
   const listId = `${props.id}-list`;
 
@@ -31,23 +35,32 @@ export function Icpc2TypeAhead(props: {
     if (!query || query === props.value) {
       setResults([]);
       setSearched(false);
+      setProblem(null);
       return;
     }
     const mine = ++sequence.current;
     const timer = setTimeout(() => {
-      commands.icpc2Search(query).then(
-        (r) => {
+      callCommand(commands.icpc2Search(query), {
+        ok: (codes) => {
           if (mine !== sequence.current) return;
-          setResults(r.status === "ok" ? r.data : []);
-          setActive(r.status === "ok" && r.data.length > 0 ? 0 : -1);
+          setResults(codes);
+          setActive(codes.length > 0 ? 0 : -1);
           setSearched(true);
+          setProblem(null);
           setOpen(true);
         },
-        () => undefined,
-      );
+        failed: (e) => {
+          if (mine !== sequence.current) return;
+          setResults([]);
+          setActive(-1);
+          setSearched(false);
+          setOpen(false);
+          setProblem(e);
+        },
+      });
     }, SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [text]);
+  }, [text, props.value]);
 
   function choose(code: Icpc2Code) {
     sequence.current++;
@@ -105,6 +118,11 @@ export function Icpc2TypeAhead(props: {
         onBlur={() => setTimeout(() => setOpen(false), 150)}
       />
       {label && <p class="typeahead-chosen">{label}</p>}
+      {problem && (
+        <p class="hint typeahead-problem" role="alert">
+          {describeError(problem, t)}
+        </p>
+      )}
       {showList && (
         <ul id={listId} role="listbox" class="typeahead-list" aria-label={t("result.icpc2Results")}>
           {results.length === 0 && <li class="muted typeahead-empty">{t("result.icpc2None")}</li>}

@@ -1,8 +1,9 @@
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Form, type FormText } from "../bindings";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
 import { useI18n, type MessageKey } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
 
@@ -22,39 +23,34 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
   const [action, setAction] = useState<Action | null>(null);
   const [notice, setNotice] = useState<MessageKey | null>(null);
 
-  async function load() {
-    try {
-      const r = await commands.patientForms(props.patientId);
-      if (r.status === "ok") {
-        setForms(r.data);
+  const load = useCallback(() => {
+    callCommand(commands.patientForms(props.patientId), {
+      ok: (list) => {
+        setForms(list);
         setError(null);
-      } else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    }
-  }
+      },
+      failed: setError,
+    });
+  }, [props.patientId]);
 
   useEffect(() => {
     setForms(null);
     setNotice(null);
-    void load();
-  }, [props.patientId]);
+    load();
+  }, [load]);
 
-  async function openSign(form: Form) {
+  function openSign(form: Form) {
     setAction({ kind: "sign", form, text: null });
-    try {
-      const r = await commands.formText(form.form_id);
-      if (r.status === "ok") setAction({ kind: "sign", form, text: r.data });
-      else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    }
+    callCommand(commands.formText(form.form_id), {
+      ok: (text) => setAction({ kind: "sign", form, text }),
+      failed: setError,
+    });
   }
 
   function done(message: MessageKey) {
     setAction(null);
     setNotice(message);
-    void load();
+    load();
     props.onChanged?.();
   }
 
@@ -155,25 +151,15 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
 function SignDialog(props: { form: Form; text: FormText | null; onClose: () => void; onDone: () => void }) {
   const { t } = useI18n();
   const [confirmed, setConfirmed] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
+  const { busy, error, setError, run } = useCommand();
+  function submit(e: Event) {
     e.preventDefault();
     if (!props.text || busy) return;
     if (!confirmed) {
       setError({ code: "invalid_input", field: "confirm", message: t("forms.confirmRequired") });
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.formAttestSignature(props.form.form_id, props.text.template_sha256);
-      if (r.status === "ok") props.onDone();
-      else setError(r.error);
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    run(commands.formAttestSignature(props.form.form_id, props.text.template_sha256), { ok: props.onDone });
   }
   return (
     <Dialog id="sign-dialog" title={t("forms.recordPaperTitle", { title: props.form.title })} onClose={props.onClose}>
@@ -216,16 +202,11 @@ function SignDialog(props: { form: Form; text: FormText | null; onClose: () => v
 
 function DeclineDialog(props: { form: Form; onClose: () => void; onDone: () => void }) {
   const { t } = useI18n();
-  const [error, setError] = useState<AppError | null>(null);
-  async function submit(e: Event) {
+  const { busy, error, run } = useCommand();
+  function submit(e: Event) {
     e.preventDefault();
-    try {
-      const r = await commands.formDecline(props.form.form_id);
-      if (r.status === "ok") props.onDone();
-      else setError(r.error);
-    } catch (err) {
-      setError(toAppError(err));
-    }
+    if (busy) return;
+    run(commands.formDecline(props.form.form_id), { ok: props.onDone });
   }
   return (
     <Dialog id="decline-dialog" title={t("forms.declineTitle", { title: props.form.title })} onClose={props.onClose}>
@@ -252,22 +233,17 @@ function DeclineDialog(props: { form: Form; onClose: () => void; onDone: () => v
 function WithdrawDialog(props: { consentId: number; consentType: string; onClose: () => void; onDone: () => void }) {
   const { t } = useI18n();
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<AppError | null>(null);
-  async function submit(e: Event) {
+  const { busy, error, setError, run, fieldError } = useCommand();
+  function submit(e: Event) {
     e.preventDefault();
+    if (busy) return;
     if (!reason.trim()) {
       setError({ code: "invalid_input", field: "reason", message: t("consent.reasonRequired") });
       return;
     }
-    try {
-      const r = await commands.consentWithdraw(props.consentId, reason);
-      if (r.status === "ok") props.onDone();
-      else setError(r.error);
-    } catch (err) {
-      setError(toAppError(err));
-    }
+    run(commands.consentWithdraw(props.consentId, reason), { ok: props.onDone });
   }
-  const fieldMessage = error?.field === "reason" ? error.message : null;
+  const fieldMessage = fieldError("reason");
   return (
     <Dialog
       id="withdraw-dialog"

@@ -1,16 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { commands } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { ResultForm } from "../screens/ResultForm";
 
-const mocks = vi.hoisted(() => ({
-  icpc2Search: vi.fn(),
-  completeWithResult: vi.fn(),
-  draftLoad: vi.fn(),
-  draftSave: vi.fn(),
-  draftDiscard: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 function renderForm() {
   render(
@@ -23,7 +18,10 @@ function renderForm() {
 beforeEach(() => {
   for (const m of Object.values(mocks)) m.mockReset();
   mocks.icpc2Search.mockResolvedValue({ status: "ok", data: [] });
-  mocks.draftSave.mockResolvedValue({ status: "ok", data: {} });
+  mocks.draftSave.mockResolvedValue({
+    status: "ok",
+    data: { kind: "consultation_result", subject_id: 42, created_at: "2026-11-22T10:00:00Z", updated_at: "2026-11-22T10:00:00Z" },
+  });
   mocks.draftDiscard.mockResolvedValue({ status: "ok", data: true });
 });
 
@@ -42,8 +40,8 @@ describe("drafts of a consultation result", () => {
     expect(await screen.findByText(/An unfinished version of this form was kept/)).toBeTruthy();
     expect(mocks.draftLoad).toHaveBeenCalledWith("consultation_result", 42);
     fireEvent.click(screen.getByRole("button", { name: "Continue where you left off" }));
-    expect((screen.getByLabelText("Notes") as HTMLTextAreaElement).value).toBe("Cough for a week.");
-    expect((screen.getByLabelText("Policy number") as HTMLInputElement).value).toBe("123456");
+    expect(screen.getByLabelText<HTMLTextAreaElement>("Notes").value).toBe("Cough for a week.");
+    expect(screen.getByLabelText<HTMLInputElement>("Policy number").value).toBe("123456");
     expect(screen.queryByText(/An unfinished version/)).toBeNull();
   });
 
@@ -55,7 +53,7 @@ describe("drafts of a consultation result", () => {
     renderForm();
     fireEvent.click(await screen.findByRole("button", { name: "Discard it" }));
     expect(mocks.draftDiscard).toHaveBeenCalledWith("consultation_result", 42);
-    expect((screen.getByLabelText("Notes") as HTMLTextAreaElement).value).toBe("");
+    expect(screen.getByLabelText<HTMLTextAreaElement>("Notes").value).toBe("");
   });
 
   it("keeps what is typed once typing pauses, and nothing before anything is typed", async () => {

@@ -1,6 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { commands, events, type Consultation, type DeadlineStatus } from "../bindings";
+import { toAppError, type AppError } from "../errors";
 import type { MessageKey } from "../i18n";
+import { callCommand } from "../useCommand";
 
 /** Seconds the consultation has waited at `now`: fixed once it started, else counted from `created_at`. */
 export function waitingSeconds(c: Consultation, now: number): number {
@@ -46,31 +48,34 @@ export function useNow(intervalMs = 60_000): number {
 
 /**
  * Calls `onChange` whenever the database reports a queue change. Starts the console's watcher
- * (one per signed-in session) and listens for its events; nothing is polled.
+ * (one per signed-in session) and listens for its events; nothing is polled. Returns why the
+ * screen is not live, when the watcher or the listener could not start, for the screen to show.
  */
-export function useQueueChanges(onChange: () => void): void {
+export function useQueueChanges(onChange: () => void): AppError | null {
   const latest = useRef(onChange);
   latest.current = onChange;
+  const [notLive, setNotLive] = useState<AppError | null>(null);
   // Started before the screen's first paint, beside its first queue request.
   useLayoutEffect(() => {
     let stop: (() => void) | null = null;
     let active = true;
-    try {
-      void commands.watchQueue?.()?.catch?.(() => undefined);
-      const listening = events?.queueChanged?.listen?.(() => latest.current());
-      listening?.then(
+    const failed = (e: AppError) => {
+      if (active) setNotLive(e);
+    };
+    callCommand(commands.watchQueue(), { failed });
+    events.queueChanged
+      .listen(() => latest.current())
+      .then(
         (unlisten) => {
           if (active) stop = unlisten;
           else unlisten();
         },
-        () => undefined,
+        (e: unknown) => failed(toAppError(e)),
       );
-    } catch {
-      // Without the desktop shell (tests, a plain browser) there are no live events.
-    }
     return () => {
       active = false;
       stop?.();
     };
   }, []);
+  return notLive;
 }

@@ -1,17 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Template } from "../bindings";
+import { commands, type Template } from "../bindings";
 import { I18nProvider, translate } from "../i18n";
 import { checkNewTemplate, checkVersionBody, FormTemplates, MAX_BODY_CHARS, NewTemplateForm } from "./AdminForms";
 
-const mocks = vi.hoisted(() => ({
-  formTemplates: vi.fn(),
-  consentKinds: vi.fn(),
-  formTemplateCreate: vi.fn(),
-  formTemplateAddVersion: vi.fn(),
-  formTemplatePublish: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate("en", key, vars);
 

@@ -9,10 +9,11 @@ import {
 } from "../bindings";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 
 /** The longest text a version may have (forms::MAX_BODY_CHARS). */
 export const MAX_BODY_CHARS = 20_000;
@@ -56,21 +57,12 @@ export function FormTemplates(props: { onChanged?: () => void }) {
   const [publishing, setPublishing] = useState<{ template: Template; version: TemplateVersion } | null>(null);
   const [published, setPublished] = useState<{ title: string; result: Published } | null>(null);
 
-  async function load() {
-    try {
-      const r = await commands.formTemplates();
-      if (r.status === "ok") setTemplates(r.data);
-      else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    }
+  function load() {
+    callCommand(commands.formTemplates(), { ok: setTemplates, failed: setError });
   }
   useEffect(() => {
-    void load();
-    commands
-      .consentKinds()
-      .then((r) => r.status === "ok" && setKinds(r.data))
-      .catch(() => undefined);
+    load();
+    callCommand(commands.consentKinds(), { ok: setKinds, failed: setError });
   }, []);
 
   return (
@@ -95,7 +87,7 @@ export function FormTemplates(props: { onChanged?: () => void }) {
             template={tpl}
             kinds={kinds}
             onPublish={(version) => setPublishing({ template: tpl, version })}
-            onChanged={() => void load()}
+            onChanged={load}
           />
         ))}
       </ul>
@@ -103,7 +95,7 @@ export function FormTemplates(props: { onChanged?: () => void }) {
         kinds={kinds}
         onCreated={() => {
           setPublished(null);
-          void load();
+          load();
           props.onChanged?.();
         }}
       />
@@ -115,7 +107,7 @@ export function FormTemplates(props: { onChanged?: () => void }) {
           onDone={(result) => {
             setPublished({ title: publishing.template.title, result });
             setPublishing(null);
-            void load();
+            load();
             props.onChanged?.();
           }}
         />
@@ -138,14 +130,13 @@ function TemplateItem(props: {
   const { t, locale } = useI18n();
   const tpl = props.template;
   const [body, setBody] = useState("");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run, fieldError } = useCommand();
   const [added, setAdded] = useState<number | null>(null);
   const newest = tpl.versions.filter((v) => v.published_at).map((v) => v.version);
   const newestPublished = newest.length ? Math.max(...newest) : 0;
   const id = `template-${tpl.id}`;
 
-  async function addVersion(e: Event) {
+  function addVersion(e: Event) {
     e.preventDefault();
     if (busy) return;
     const problem = checkVersionBody(body, t);
@@ -155,26 +146,19 @@ function TemplateItem(props: {
       document.getElementById(`${id}-body`)?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.formTemplateAddVersion(tpl.id, body);
-      if (r.status === "ok") {
+    run(commands.formTemplateAddVersion(tpl.id, body), {
+      ok: (version) => {
         setBody("");
-        setError(null);
-        setAdded(r.data.version);
+        setAdded(version.version);
         props.onChanged();
-      } else {
-        setError(r.error);
-        if (r.error.field === "body") document.getElementById(`${id}-body`)?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+      },
+      failed: (err) => {
+        if (err.field === "body") document.getElementById(`${id}-body`)?.focus();
+      },
+    });
   }
 
-  const bodyError = error?.field === "body" ? error.message : null;
+  const bodyError = fieldError("body");
   return (
     <li class="template-item" aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>
@@ -280,22 +264,12 @@ function PublishDialog(props: {
   onDone: (p: Published) => void;
 }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, run } = useCommand();
 
-  async function confirm(e: Event) {
+  function confirm(e: Event) {
     e.preventDefault();
     if (busy) return;
-    setBusy(true);
-    try {
-      const r = await commands.formTemplatePublish(props.version.id);
-      if (r.status === "ok") props.onDone(r.data);
-      else setError(r.error);
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    run(commands.formTemplatePublish(props.version.id), { ok: props.onDone });
   }
 
   return (
@@ -331,13 +305,12 @@ const EMPTY: NewTemplate = { key: "", title: "", form_type: "disclaimer", consen
 export function NewTemplateForm(props: { kinds: ConsentKind[]; onCreated: (t: Template) => void }) {
   const { t } = useI18n();
   const [input, setInput] = useState<NewTemplate>(EMPTY);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, setError, run, fieldError, generalError } = useCommand();
   const [created, setCreated] = useState<Template | null>(null);
 
   const set = (patch: Partial<NewTemplate>) => setInput((old) => ({ ...old, ...patch }));
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     setCreated(null);
@@ -347,27 +320,19 @@ export function NewTemplateForm(props: { kinds: ConsentKind[]; onCreated: (t: Te
       document.getElementById(`new-template-${problem.field}`)?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.formTemplateCreate(input);
-      if (r.status === "ok") {
-        setError(null);
+    run(commands.formTemplateCreate(input), {
+      ok: (template) => {
         setInput(EMPTY);
-        setCreated(r.data);
-        props.onCreated(r.data);
-      } else {
-        setError(r.error);
-        if (r.error.field) document.getElementById(`new-template-${r.error.field}`)?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+        setCreated(template);
+        props.onCreated(template);
+      },
+      failed: (err) => {
+        if (err.field) document.getElementById(`new-template-${err.field}`)?.focus();
+      },
+    });
   }
 
-  const fieldError = (f: string) => (error?.field === f ? error.message : null);
-  const general = error && !["key", "title", "form_type", "consent_types", "must_sign_before"].includes(error.field ?? "") ? error : null;
+  const general = generalError(["key", "title", "form_type", "consent_types", "must_sign_before"]);
   const text = (f: "key" | "title" | "form_type", hint?: string) => (
     <div class={`field${fieldError(f) ? " has-error" : ""}`}>
       <label for={`new-template-${f}`}>{t(`templates.field.${f}` as "templates.field.key")}</label>

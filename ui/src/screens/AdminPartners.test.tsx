@@ -1,10 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { commands } from "../bindings";
 import { I18nProvider, translate } from "../i18n";
 import { checkPartner, Partners } from "./AdminPartners";
 
-const mocks = vi.hoisted(() => ({ partners: vi.fn(), partnerAdd: vi.fn() }));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate("en", key, vars);
 
@@ -49,7 +50,7 @@ describe("Partners", () => {
     renderPartners();
     fireEvent.input(await screen.findByLabelText("Name"), { target: { value: "nordvakt" } });
     fireEvent.click(screen.getByRole("button", { name: "Add partner" }));
-    const secret = (await screen.findByLabelText("Webhook secret of nordvakt")) as HTMLInputElement;
+    const secret = await screen.findByLabelText<HTMLInputElement>("Webhook secret of nordvakt");
     expect(secret.value).toBe("whsec_dGhpcy1pcy1ub3QtYS1yZWFsLXNlY3JldC0xMjM0NTY=");
     expect(secret.readOnly).toBe(true);
     expect(mocks.partnerAdd).toHaveBeenCalledWith({ name: "nordvakt", deadline_working_days: 2, is_test_partner: false, secret: null });

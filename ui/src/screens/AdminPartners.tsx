@@ -1,9 +1,10 @@
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type CreatedPartner, type PartnerInput, type PartnerOption } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -26,23 +27,15 @@ export function Partners() {
   const [test, setTest] = useState(false);
   const [generate, setGenerate] = useState(true);
   const [secret, setSecret] = useState("");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, setError, run, fieldError, generalError } = useCommand();
   const [created, setCreated] = useState<CreatedPartner | null>(null);
 
-  async function load() {
-    try {
-      const r = await commands.partners();
-      if (r.status === "ok") setPartners(r.data);
-    } catch {
-      // The list is also the report's; its own error shows there.
-    }
-  }
-  useEffect(() => {
-    void load();
-  }, []);
+  const load = useCallback(() => {
+    callCommand(commands.partners(), { ok: setPartners, failed: setError });
+  }, [setError]);
+  useEffect(load, [load]);
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     const input: PartnerInput = {
@@ -57,31 +50,23 @@ export function Partners() {
       document.getElementById(`partner-${problem.field}`)?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.partnerAdd(input);
-      if (r.status === "ok") {
-        setError(null);
+    run(commands.partnerAdd(input), {
+      ok: (partner) => {
         setName("");
         setDays("2");
         setTest(false);
         setSecret("");
         setGenerate(true);
-        setCreated(r.data);
-        void load();
-      } else {
-        setError(r.error);
-        if (r.error.field) document.getElementById(`partner-${r.error.field}`)?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+        setCreated(partner);
+        load();
+      },
+      failed: (err) => {
+        if (err.field) document.getElementById(`partner-${err.field}`)?.focus();
+      },
+    });
   }
 
-  const fieldError = (f: string) => (error?.field === f ? error.message : null);
-  const general = error && !["name", "deadline_days", "secret"].includes(error.field ?? "") ? error : null;
+  const general = generalError(["name", "deadline_days", "secret"]);
   return (
     <div class="card" aria-labelledby="partners-title">
       <h2 id="partners-title">{t("partners.title")}</h2>

@@ -1,18 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { OnboardingRule, Template } from "../bindings";
+import { commands, type OnboardingRule, type Template } from "../bindings";
 import { I18nProvider, translate } from "../i18n";
 import { checkRuleName, OnboardingRules } from "./AdminRules";
 
-const mocks = vi.hoisted(() => ({
-  onboardingRules: vi.fn(),
-  formTemplates: vi.fn(),
-  onboardingRuleAdd: vi.fn(),
-  ruleRequireForm: vi.fn(),
-  ruleFormSetBlocking: vi.fn(),
-  ruleFormRemove: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate("en", key, vars);
 
@@ -67,7 +60,7 @@ describe("checkRuleName", () => {
 describe("OnboardingRules", () => {
   it("offers only the templates the rule does not require yet, and asks for one before sending", async () => {
     renderRules();
-    const select = (await screen.findByLabelText("Require another form")) as HTMLSelectElement;
+    const select = await screen.findByLabelText<HTMLSelectElement>("Require another form");
     expect([...select.options].map((o) => o.textContent)).toEqual(["Choose a form template", "Terms of Service"]);
     fireEvent.click(screen.getByRole("button", { name: "Require form" }));
     await waitFor(() => expect(select.getAttribute("aria-invalid")).toBe("true"));
@@ -93,7 +86,7 @@ describe("OnboardingRules", () => {
   it("names each form's controls, and removes one", async () => {
     mocks.ruleFormRemove.mockResolvedValue({ status: "ok", data: { ...rule, forms: [rule.forms[0]!] } });
     renderRules();
-    const blocking = (await screen.findByLabelText("Blocking: Profile Sharing")) as HTMLInputElement;
+    const blocking = await screen.findByLabelText<HTMLInputElement>("Blocking: Profile Sharing");
     expect(blocking.checked).toBe(true);
     fireEvent.click(screen.getByRole("button", { name: "Remove Profile Sharing from New patients sign privacy and profile sharing" }));
     await waitFor(() => expect(screen.queryByLabelText("Blocking: Profile Sharing")).toBeNull());

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AppliesTo, type OnboardingRule, type RuleForm, type Template } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand, type CommandResult } from "../useCommand";
 
 const APPLIES: AppliesTo[] = ["new_persons", "known_persons", "everyone"];
 
@@ -25,25 +26,12 @@ export function OnboardingRules(props: { templatesChanged?: number }) {
   const [error, setError] = useState<AppError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  async function load() {
-    try {
-      const [r, tpl] = await Promise.all([commands.onboardingRules(), commands.formTemplates()]);
-      if (r.status === "ok") setRules(r.data);
-      else setError(r.error);
-      if (tpl.status === "ok") setTemplates(tpl.data);
-    } catch (e) {
-      setError(toAppError(e));
-    }
-  }
   useEffect(() => {
-    void load();
+    callCommand(commands.onboardingRules(), { ok: setRules, failed: setError });
   }, []);
+  // The templates a rule may require; read again when one was created or published on this screen.
   useEffect(() => {
-    if (!props.templatesChanged) return;
-    commands
-      .formTemplates()
-      .then((r) => r.status === "ok" && setTemplates(r.data))
-      .catch(() => undefined);
+    callCommand(commands.formTemplates(), { ok: setTemplates, failed: setError });
   }, [props.templatesChanged]);
 
   function replace(rule: OnboardingRule) {
@@ -100,20 +88,13 @@ function RuleItem(props: {
   const choices = props.templates.filter((tpl) => !rule.forms.some((f) => f.template_id === tpl.id));
   const [template, setTemplate] = useState("");
   const [blocking, setBlocking] = useState(true);
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, setError, run, fieldError, generalError } = useCommand();
 
-  async function call(p: Promise<{ status: "ok"; data: OnboardingRule } | { status: "error"; error: AppError }>, notice: string) {
-    try {
-      const r = await p;
-      if (r.status === "ok") props.onChanged(r.data, notice);
-      else props.onError(r.error);
-    } catch (e) {
-      props.onError(toAppError(e));
-    }
+  function call(p: Promise<CommandResult<OnboardingRule>>, notice: string) {
+    callCommand(p, { ok: (r) => props.onChanged(r, notice), failed: props.onError });
   }
 
-  async function add(e: Event) {
+  function add(e: Event) {
     e.preventDefault();
     if (busy) return;
     if (!template) {
@@ -121,27 +102,21 @@ function RuleItem(props: {
       document.getElementById(`${id}-template`)?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.ruleRequireForm(rule.id, Number(template), blocking);
-      if (r.status === "ok") {
-        setError(null);
+    run(commands.ruleRequireForm(rule.id, Number(template), blocking), {
+      ok: (changed) => {
         setTemplate("");
         setBlocking(true);
         const title = props.templates.find((x) => x.id === Number(template))?.title ?? "";
-        props.onChanged(r.data, t("rules.required", { title }));
-      } else {
-        setError(r.error);
-        if (r.error.field === "template_id") document.getElementById(`${id}-template`)?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+        props.onChanged(changed, t("rules.required", { title }));
+      },
+      failed: (err) => {
+        if (err.field === "template_id") document.getElementById(`${id}-template`)?.focus();
+      },
+    });
   }
 
-  const templateError = error?.field === "template_id" ? error.message : null;
+  const templateError = fieldError("template_id");
+  const general = generalError(["template_id"]);
   return (
     <li class="rule-item" aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`}>{rule.name}</h3>
@@ -200,9 +175,9 @@ function RuleItem(props: {
             <label for={`${id}-blocking`}>{t("rules.blockingNew")}</label>
           </div>
         </div>
-        {error && !templateError && (
+        {general && (
           <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
+            {describeError(general, t)}
           </div>
         )}
         <button type="submit" class="button button-secondary" aria-disabled={busy}>
@@ -254,10 +229,9 @@ function NewRuleForm(props: { onAdded: (r: OnboardingRule) => void }) {
   const { t } = useI18n();
   const [name, setName] = useState("");
   const [applies, setApplies] = useState<AppliesTo>("new_persons");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run, fieldError } = useCommand();
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     const problem = checkRuleName(name, t);
@@ -266,25 +240,18 @@ function NewRuleForm(props: { onAdded: (r: OnboardingRule) => void }) {
       document.getElementById("new-rule-name")?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.onboardingRuleAdd(name, applies);
-      if (r.status === "ok") {
-        setError(null);
+    run(commands.onboardingRuleAdd(name, applies), {
+      ok: (added) => {
         setName("");
-        props.onAdded(r.data);
-      } else {
-        setError(r.error);
-        if (r.error.field === "name") document.getElementById("new-rule-name")?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+        props.onAdded(added);
+      },
+      failed: (err) => {
+        if (err.field === "name") document.getElementById("new-rule-name")?.focus();
+      },
+    });
   }
 
-  const nameError = error?.field === "name" ? error.message : null;
+  const nameError = fieldError("name");
   return (
     <form class="form new-rule" onSubmit={submit} noValidate aria-labelledby="new-rule-heading">
       <h3 id="new-rule-heading">{t("rules.new")}</h3>

@@ -1,11 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { StaffMember } from "../bindings";
+import { commands, type StaffMember } from "../bindings";
 import { I18nProvider } from "../i18n";
-import { StaffList } from "./Admin";
+import { StaffList } from "./AdminStaff";
 
-const mocks = vi.hoisted(() => ({ staffList: vi.fn(), staffSetActive: vi.fn() }));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const member = (id: number, name: string, role: StaffMember["role"], active = true): StaffMember => ({
   id,

@@ -2,9 +2,10 @@ import type { Ref } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { commands, type ConsentStatus as Status, type PatientWaiting, type TimelineEntry } from "../bindings";
 import { PatientForms } from "../components/PatientForms";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
+import { callCommand } from "../useCommand";
 
 /** Patients whose blocking forms are unsigned, form counts, and one patient's forms and history. */
 export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
@@ -14,35 +15,34 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [selected, setSelected] = useState<PatientWaiting | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
 
-  async function load() {
-    try {
-      const r = await commands.consentStatus();
-      if (r.status === "ok") {
-        setStatus(r.data);
+  function load() {
+    callCommand(commands.consentStatus(), {
+      ok: (data) => {
+        setStatus(data);
         setError(null);
-      } else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    }
+      },
+      failed: setError,
+    });
   }
 
-  async function loadTimeline(patientId: number) {
-    try {
-      const r = await commands.consentTimeline(patientId);
-      setTimeline(r.status === "ok" ? r.data : []);
-    } catch {
-      setTimeline([]);
-    }
+  // A history that cannot be read is shown empty, and the error says why.
+  function loadTimeline(patientId: number) {
+    callCommand(commands.consentTimeline(patientId), {
+      ok: setTimeline,
+      failed: (e) => {
+        setTimeline([]);
+        setError(e);
+      },
+    });
   }
 
-  useEffect(() => {
-    void load();
-  }, []);
+  useEffect(() => load(), []);
 
+  const selectedId = selected?.patient_id;
   useEffect(() => {
     setTimeline(null);
-    if (selected) void loadTimeline(selected.patient_id);
-  }, [selected?.patient_id]);
+    if (selectedId !== undefined) loadTimeline(selectedId);
+  }, [selectedId]);
 
   const now = status ? new Date(status.generated_at).getTime() : Date.now();
   const age = (since: string) => formatDuration(Math.max(0, (now - new Date(since).getTime()) / 1000), locale);
@@ -138,8 +138,8 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               </button>
             </div>
             <PatientForms patientId={selected.patient_id} name={selected.name} onChanged={() => {
-              void load();
-              void loadTimeline(selected.patient_id);
+              load();
+              loadTimeline(selected.patient_id);
             }} />
             <h3>{t("consentStatus.timeline")}</h3>
             {timeline === null ? (

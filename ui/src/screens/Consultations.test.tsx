@@ -1,27 +1,12 @@
 import { fireEvent, render, screen } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Consultation, StaffSession } from "../bindings";
+import { commands, events, type Consultation, type StaffSession } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { Consultations } from "./Consultations";
 
-const mocks = vi.hoisted(() => ({
-  queueList: vi.fn(),
-  pickNext: vi.fn(),
-  consultationGet: vi.fn(),
-  start: vi.fn(),
-  watchQueue: vi.fn(),
-  listen: vi.fn(),
-}));
-vi.mock("../bindings", () => ({
-  commands: {
-    queueList: mocks.queueList,
-    pickNext: mocks.pickNext,
-    consultationGet: mocks.consultationGet,
-    start: mocks.start,
-    watchQueue: mocks.watchQueue,
-  },
-  events: { queueChanged: { listen: mocks.listen } },
-}));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
+const listen = vi.mocked(events.queueChanged.listen);
 
 const doctor: StaffSession = {
   staff_id: 2,
@@ -62,8 +47,7 @@ const picked: Consultation = {
 beforeEach(() => {
   for (const m of Object.values(mocks)) m.mockReset();
   mocks.queueList.mockResolvedValue({ status: "ok", data: [] });
-  mocks.watchQueue.mockResolvedValue({ status: "ok", data: null });
-  mocks.listen.mockResolvedValue(() => undefined);
+  listen.mockReset();
 });
 
 function renderScreen() {

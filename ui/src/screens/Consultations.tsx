@@ -4,6 +4,7 @@ import { commands, type Consultation, type StaffSession, type Started } from "..
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds } from "../queue/live";
 import { ResultForm } from "./ResultForm";
@@ -18,7 +19,8 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
   const [picking, setPicking] = useState(false);
   const [openId, setOpenId] = useState<number | null>(null);
 
-  const load = useCallback(async () => {
+  // Rejects when the call itself fails; `load` shows that as the screen's error.
+  const fetchMine = useCallback(async () => {
     const r = await commands.queueList({
       states: [],
       assigned_doctor_id: props.session.staff_id,
@@ -29,32 +31,34 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
       offset: null,
     });
     if (r.status === "ok") setMine(r.data);
-    else setError(r.error);
+    else setError(toAppError(r.error));
   }, [props.session.staff_id]);
+  const load = useCallback(() => {
+    fetchMine().catch((e: unknown) => setError(toAppError(e)));
+  }, [fetchMine]);
 
-  useEffect(() => {
-    void load().catch((e: unknown) => setError(toAppError(e)));
-  }, [load]);
-  useQueueChanges(() => void load().catch(() => undefined));
+  useEffect(load, [load]);
+  const notLive = useQueueChanges(load);
 
-  async function pickNext() {
+  // The picked consultation opens once the list holds it.
+  async function pickAndOpen() {
+    const r = await commands.pickNext();
+    if (r.status === "error") setError(toAppError(r.error));
+    else if (r.data === null) setNotice(t("doctor.queueEmpty"));
+    else {
+      setError(null);
+      await fetchMine();
+      setOpenId(r.data.id);
+    }
+  }
+
+  function pickNext() {
     if (picking) return;
     setPicking(true);
     setNotice(null);
-    try {
-      const r = await commands.pickNext();
-      if (r.status === "error") setError(r.error);
-      else if (r.data === null) setNotice(t("doctor.queueEmpty"));
-      else {
-        setError(null);
-        await load();
-        setOpenId(r.data.id);
-      }
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setPicking(false);
-    }
+    pickAndOpen()
+      .catch((e: unknown) => setError(toAppError(e)))
+      .finally(() => setPicking(false));
   }
 
   if (openId !== null) {
@@ -64,12 +68,12 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
         headingRef={props.headingRef}
         onBack={() => {
           setOpenId(null);
-          void load();
+          load();
         }}
         onCompleted={() => {
           setNotice(t("doctor.completed"));
           setOpenId(null);
-          void load();
+          load();
         }}
       />
     );
@@ -100,6 +104,11 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
       {error && (
         <div class="alert alert-error" role="alert">
           {describeError(error, t)}
+        </div>
+      )}
+      {notLive && (
+        <div class="alert alert-error" role="alert">
+          {t("common.notLive", { reason: describeError(notLive, t) })}
         </div>
       )}
       <div class="card table-card">
@@ -166,41 +175,30 @@ function Workspace(props: {
   const now = useNow();
   const [c, setC] = useState<Consultation | null>(null);
   const [rooms, setRooms] = useState<Started | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
-  const [starting, setStarting] = useState(false);
+  const { busy: starting, error, setError, run } = useCommand();
 
   useEffect(() => {
-    commands.consultationGet(props.id).then(
-      (r) => (r.status === "ok" ? setC(r.data) : setError(r.error)),
-      (e: unknown) => setError(toAppError(e)),
-    );
-  }, [props.id]);
+    callCommand(commands.consultationGet(props.id), { ok: setC, failed: setError });
+  }, [props.id, setError]);
 
   useEffect(() => {
     document.getElementById("screen-title")?.focus();
   }, []);
 
-  async function start() {
+  function start() {
     if (starting) return;
-    setStarting(true);
-    try {
-      const r = await commands.start(props.id);
-      if (r.status === "ok") {
-        setRooms(r.data);
+    run(commands.start(props.id), {
+      ok: (started) => {
+        setRooms(started);
         // State changes return the row without the display names; keep the ones already shown.
         setC((prev) => ({
-          ...r.data.consultation,
-          patient_name: r.data.consultation.patient_name ?? prev?.patient_name ?? null,
-          partner_name: r.data.consultation.partner_name ?? prev?.partner_name ?? null,
-          doctor_name: r.data.consultation.doctor_name ?? prev?.doctor_name ?? null,
+          ...started.consultation,
+          patient_name: started.consultation.patient_name ?? prev?.patient_name ?? null,
+          partner_name: started.consultation.partner_name ?? prev?.partner_name ?? null,
+          doctor_name: started.consultation.doctor_name ?? prev?.doctor_name ?? null,
         }));
-        setError(null);
-      } else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setStarting(false);
-    }
+      },
+    });
   }
 
   const name = c ? (c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })) : "";

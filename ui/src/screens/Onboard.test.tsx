@@ -1,16 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Onboarded } from "../bindings";
+import { commands, type Onboarded } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { checkWalkIn, Onboard } from "./Onboard";
 
-const mocks = vi.hoisted(() => ({
-  accountDirectory: vi.fn(),
-  matchCandidates: vi.fn(),
-  onboardWalkIn: vi.fn(),
-  patientForms: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const onboarded: Onboarded = {
   user_id: 43,
@@ -23,7 +18,7 @@ const onboarded: Onboarded = {
     created_at: "2026-11-22T10:00:00Z",
     updated_at: "2026-11-22T10:00:00Z",
   },
-  person: { id: 81, user_id: 43, name: "Kari Nordmann" } as Onboarded["person"],
+  person: { id: 81, user_id: 43, name: "Kari Nordmann" },
   user_created: true,
   organization_added: true,
   required_forms: [

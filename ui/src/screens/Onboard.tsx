@@ -4,8 +4,9 @@ import { commands, type MatchCandidate, type Onboarded } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { PatientForms } from "../components/PatientForms";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, logError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 
 type Field = "name" | "email" | "phone";
 const FIELDS: readonly Field[] = ["name", "email", "phone"];
@@ -23,10 +24,9 @@ export function checkWalkIn(v: Record<Field, string>): AppError | null {
 export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [values, setValues] = useState<Record<Field, string>>({ name: "", email: "", phone: "" });
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, setError, run } = useCommand();
   const [candidates, setCandidates] = useState<MatchCandidate[]>([]);
   const [confirmedNew, setConfirmedNew] = useState(false);
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<Onboarded | null>(null);
   const [directory, setDirectory] = useState<string | null>(null);
   const lookup = useRef(0);
@@ -35,37 +35,38 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     enabled: !done,
   });
 
+  // Where patient accounts go; the e-mail hint depends on it, and the error says why it is missing.
   useEffect(() => {
-    commands
-      .accountDirectory()
-      .then((r) => r.status === "ok" && setDirectory(r.data))
-      .catch(() => undefined);
-  }, []);
+    callCommand(commands.accountDirectory(), { ok: setDirectory, failed: setError });
+  }, [setError]);
 
   // Likely duplicates are looked up as the agent types (after a short pause), never on every key.
+  const { name, email, phone } = values;
   useEffect(() => {
     const n = ++lookup.current;
-    const { name, email, phone } = values;
     if (!name.trim() && !email.trim() && !phone.trim()) {
       setCandidates([]);
       return;
     }
-    const timer = setTimeout(async () => {
-      try {
-        const r = await commands.matchCandidates({
-          name: name.trim() || null,
-          email: email.trim() || null,
-          phone: phone.trim() || null,
-          national_id: null,
-          date_of_birth: null,
-        });
-        if (n === lookup.current && r.status === "ok") setCandidates(r.data);
-      } catch {
-        // The check is a help, not a gate: onboarding itself refuses a patient already here.
-      }
+    const timer = setTimeout(() => {
+      const query = {
+        name: name.trim() || null,
+        email: email.trim() || null,
+        phone: phone.trim() || null,
+        national_id: null,
+        date_of_birth: null,
+      };
+      callCommand(commands.matchCandidates(query), {
+        ok: (found) => {
+          if (n === lookup.current) setCandidates(found);
+        },
+        // The check is a help, not a gate (onboarding itself refuses a patient already here), so a
+        // failed lookup must not stop the agent; it is logged.
+        failed: (e) => logError("looking up likely duplicates failed", e),
+      });
     }, 350);
     return () => clearTimeout(timer);
-  }, [values.name, values.email, values.phone]);
+  }, [name, email, phone]);
 
   // The seed's codes are said in the console's language; any other error keeps the core's words.
   const message = (e: AppError) =>
@@ -78,7 +79,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     if (error?.field === f) setError(null);
   }
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     const local = checkWalkIn(values);
@@ -92,21 +93,12 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       document.getElementById("onboard-confirm-new")?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.onboardWalkIn({ name: values.name, email: values.email, phone: values.phone });
-      if (r.status === "ok") {
-        setDone(r.data);
-        setError(null);
-      } else {
-        setError(r.error);
-        if (r.error.field) document.getElementById(`onboard-${r.error.field}`)?.focus();
-      }
-    } catch (err) {
-      setError(toAppError(err));
-    } finally {
-      setBusy(false);
-    }
+    run(commands.onboardWalkIn({ name: values.name, email: values.email, phone: values.phone }), {
+      ok: setDone,
+      failed: (e) => {
+        if (e.field) document.getElementById(`onboard-${e.field}`)?.focus();
+      },
+    });
   }
 
   function again() {
@@ -149,7 +141,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       ) : (
         <div class="onboard-layout">
           <form class="card form onboard-form" onSubmit={submit} noValidate aria-label={t("screen.onboard")}>
-            <DraftOffer offer={draft.offer} onRestore={draft.restore} onDiscard={draft.discard} />
+            <DraftOffer offer={draft.offer} problem={draft.problem} onRestore={draft.restore} onDiscard={draft.discard} />
             {FIELDS.map((f) => (
               <div class={cls(f)} key={f}>
                 <label for={`onboard-${f}`}>{t(`onboard.${f}` as "onboard.name")}</label>

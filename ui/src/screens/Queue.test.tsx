@@ -1,26 +1,13 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { Consultation } from "../bindings";
+import { commands, events, type Consultation } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { sortByWaiting } from "../queue/live";
 import { QUEUE_PAGE, Queue } from "./Queue";
 
-const mocks = vi.hoisted(() => ({
-  queueList: vi.fn(),
-  doctors: vi.fn(),
-  screenings: vi.fn(),
-  watchQueue: vi.fn(),
-  listen: vi.fn(),
-}));
-vi.mock("../bindings", () => ({
-  commands: {
-    queueList: mocks.queueList,
-    doctors: mocks.doctors,
-    screenings: mocks.screenings,
-    watchQueue: mocks.watchQueue,
-  },
-  events: { queueChanged: { listen: mocks.listen } },
-}));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
+const listen = vi.mocked(events.queueChanged.listen);
 
 const MINUTE = 60_000;
 
@@ -84,8 +71,7 @@ beforeEach(() => {
   mocks.queueList.mockResolvedValue({ status: "ok", data: rows });
   mocks.doctors.mockResolvedValue({ status: "ok", data: [{ id: 9, name: "Dr. Dahl" }] });
   mocks.screenings.mockResolvedValue({ status: "ok", data: [] });
-  mocks.watchQueue.mockResolvedValue({ status: "ok", data: null });
-  mocks.listen.mockResolvedValue(() => undefined);
+  listen.mockReset();
 });
 
 describe("sortByWaiting", () => {
@@ -157,8 +143,8 @@ describe("Queue", () => {
   it("re-reads the queue when a live change arrives", async () => {
     renderQueue();
     await screen.findByText("Long Wait");
-    await waitFor(() => expect(mocks.listen).toHaveBeenCalled());
-    const onChange = mocks.listen.mock.calls[0]![0] as () => void;
+    await waitFor(() => expect(listen).toHaveBeenCalled());
+    const onChange = listen.mock.calls[0]![0] as () => void;
     const before = mocks.queueList.mock.calls.length;
     onChange();
     await waitFor(() => expect(mocks.queueList.mock.calls.length).toBe(before + 1));

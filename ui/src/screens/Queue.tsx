@@ -6,16 +6,18 @@ import {
   type Consultation,
   type ConsultationState,
   type DoctorOption,
+  type QueueFilter,
   type ScreeningEntry,
 } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { markStart } from "../perf";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
+import { callCommand, useCommand } from "../useCommand";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
@@ -32,6 +34,9 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [rows, setRows] = useState<Consultation[] | null>(null);
   const [doctors, setDoctors] = useState<DoctorOption[]>([]);
   const [error, setError] = useState<AppError | null>(null);
+  // Kept apart from `error`, which each queue read clears: without the doctors the filter and the
+  // assign dialog have no one to offer.
+  const [doctorsError, setDoctorsError] = useState<AppError | null>(null);
   const [stateFilter, setStateFilter] = useState<"" | ConsultationState>("");
   const [doctorFilter, setDoctorFilter] = useState<DoctorFilter>("");
   const [order, setOrder] = useState<WaitingOrder>("longest");
@@ -41,8 +46,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   // The longest waiting first, a page at a time: enough to work from, light to draw.
   const [limit, setLimit] = useState(QUEUE_PAGE);
 
-  const load = useCallback(async () => {
-    const result = await commands.queueList({
+  const load = useCallback(() => {
+    const filter: QueueFilter = {
       states: stateFilter ? [stateFilter] : [],
       assigned_doctor_id: doctorFilter && doctorFilter !== "unassigned" ? Number(doctorFilter) : null,
       unassigned_only: doctorFilter === "unassigned",
@@ -51,30 +56,26 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       sort: order === "shortest" ? "waiting_shortest" : "waiting_longest",
       limit,
       offset: null,
+    };
+    callCommand(commands.queueList(filter), {
+      ok: (data) => {
+        markStart("queue-data");
+        setRows(data);
+        setError(null);
+      },
+      failed: setError,
     });
-    if (result.status === "ok") {
-      markStart("queue-data");
-      setRows(result.data);
-      setError(null);
-    } else {
-      setError(result.error);
-    }
   }, [stateFilter, doctorFilter, order, limit]);
 
   // Layout effects: the requests leave before the screen is first painted, so the database works
   // while the webview paints instead of after it.
-  useLayoutEffect(() => {
-    void load().catch((e: unknown) => setError(toAppError(e)));
-  }, [load]);
+  useLayoutEffect(load, [load]);
 
   useLayoutEffect(() => {
-    commands.doctors().then(
-      (r) => r.status === "ok" && setDoctors(r.data),
-      () => undefined,
-    );
+    callCommand(commands.doctors(), { ok: setDoctors, failed: setDoctorsError });
   }, []);
 
-  useQueueChanges(() => void load().catch(() => undefined));
+  const notLive = useQueueChanges(load);
 
   useEffect(() => {
     if (rows && rows.length > 0) markStart("queue-rows");
@@ -169,6 +170,16 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       {error && (
         <div class="alert alert-error" role="alert">
           {describeError(error, t)}
+        </div>
+      )}
+      {doctorsError && (
+        <div class="alert alert-error" role="alert">
+          {describeError(doctorsError, t)}
+        </div>
+      )}
+      {notLive && (
+        <div class="alert alert-error" role="alert">
+          {t("common.notLive", { reason: describeError(notLive, t) })}
         </div>
       )}
 
@@ -267,7 +278,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           onClose={() => setDialog(null)}
           onDone={() => {
             setDialog(null);
-            void load();
+            load();
           }}
         />
       )}
@@ -278,7 +289,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           onDone={() => {
             setDialog(null);
             setOpenId(null);
-            void load();
+            load();
           }}
         />
       )}
@@ -298,16 +309,12 @@ function QueuePanel(props: {
   const [history, setHistory] = useState<ScreeningEntry[]>([]);
   const [outcome, setOutcome] = useState<"" | CallOutcome>("");
   const [note, setNote] = useState("");
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy: saving, error, setError, run } = useCommand();
   const [saved, setSaved] = useState(false);
 
   const loadHistory = useCallback(() => {
-    commands.screenings(c.id).then(
-      (r) => r.status === "ok" && setHistory(r.data),
-      () => undefined,
-    );
-  }, [c.id]);
+    callCommand(commands.screenings(c.id), { ok: setHistory, failed: setError });
+  }, [c.id, setError]);
 
   useEffect(() => {
     setOutcome("");
@@ -315,29 +322,20 @@ function QueuePanel(props: {
     setError(null);
     setSaved(false);
     loadHistory();
-  }, [loadHistory]);
+  }, [loadHistory, setError]);
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (saving) return;
-    setSaving(true);
     setSaved(false);
-    try {
-      const r = await commands.screen(c.id, outcome || null, note.trim() ? note : null);
-      if (r.status === "ok") {
+    run(commands.screen(c.id, outcome || null, note.trim() ? note : null), {
+      ok: () => {
         setOutcome("");
         setNote("");
-        setError(null);
         setSaved(true);
         loadHistory();
-      } else {
-        setError(r.error);
-      }
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setSaving(false);
-    }
+      },
+    });
   }
 
   const noteError = error && (error.field === "note" || error.field === "outcome") ? error : null;
@@ -451,26 +449,16 @@ function AssignDialog(props: {
   const { t } = useI18n();
   const c = props.consultation;
   const [doctor, setDoctor] = useState(c.assigned_doctor_id ? String(c.assigned_doctor_id) : "");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useCommand();
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     if (!doctor) {
       setError({ code: "invalid_input", field: "doctor_id", message: t("queue.chooseDoctorError") });
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.assign(c.id, Number(doctor));
-      if (r.status === "ok") props.onDone();
-      else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(false);
-    }
+    run(commands.assign(c.id, Number(doctor)), { ok: props.onDone });
   }
 
   const fieldError = error?.field === "doctor_id" ? error : null;
@@ -517,11 +505,10 @@ function CancelDialog(props: { consultation: Consultation; onClose: () => void; 
   const { t } = useI18n();
   const c = props.consultation;
   const [reason, setReason] = useState("");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useCommand();
   const input = useRef<HTMLTextAreaElement>(null);
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     if (!reason.trim()) {
@@ -529,16 +516,7 @@ function CancelDialog(props: { consultation: Consultation; onClose: () => void; 
       input.current?.focus();
       return;
     }
-    setBusy(true);
-    try {
-      const r = await commands.cancel(c.id, reason);
-      if (r.status === "ok") props.onDone();
-      else setError(r.error);
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(false);
-    }
+    run(commands.cancel(c.id, reason), { ok: props.onDone });
   }
 
   const fieldError = error?.field === "reason" ? error : null;

@@ -1,13 +1,11 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { commands } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { ResultForm } from "./ResultForm";
 
-const mocks = vi.hoisted(() => ({
-  icpc2Search: vi.fn(),
-  completeWithResult: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const CODES = [
   { code: "R74", title: "Upper respiratory infection acute", chapter: "R", component: "diagnosis" },

@@ -3,8 +3,9 @@ import { commands, type Consultation, type ResultInput } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { Icpc2TypeAhead } from "../components/Icpc2TypeAhead";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError } from "../errors";
 import { useI18n } from "../i18n";
+import { callCommand, useCommand } from "../useCommand";
 
 /** The seed's outcomes, named in the console's languages; admins may add more, shown by their own label. */
 export const OUTCOMES = ["referred_gp", "helped", "unable"] as const;
@@ -21,28 +22,31 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
   const [choices, setChoices] = useState<{ code: string; label: string | null }[]>(
     OUTCOMES.map((code) => ({ code, label: null })),
   );
-
-  // The active outcomes of the clinic's list (an admin may have added some).
-  useEffect(() => {
-    let live = true;
-    commands
-      .outcomesList?.()
-      ?.then((r) => {
-        if (live && r.status === "ok" && r.data.length > 0) {
-          setChoices(r.data.filter((o) => o.active).map((o) => ({ code: o.code, label: KNOWN.includes(o.code) ? null : o.label })));
-        }
-      })
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, []);
   const [notes, setNotes] = useState("");
   const [policy, setPolicy] = useState("");
   const [ssn, setSsn] = useState("");
-  const [error, setError] = useState<AppError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run, fieldError, generalError } = useCommand();
   const [filed, setFiled] = useState(false);
+
+  // The active outcomes of the clinic's list (an admin may have added some). Without it the
+  // seed's outcomes are offered, and the error says why the list may be short.
+  useEffect(() => {
+    let live = true;
+    callCommand(commands.outcomesList(), {
+      ok: (list) => {
+        if (live && list.length > 0) {
+          setChoices(list.filter((o) => o.active).map((o) => ({ code: o.code, label: KNOWN.includes(o.code) ? null : o.label })));
+        }
+      },
+      failed: (e) => {
+        if (live) setError(e);
+      },
+    });
+    return () => {
+      live = false;
+    };
+  }, [setError]);
+
   // The half-written result is kept as an encrypted draft until it is filed.
   const draft = useDraft(
     "consultation_result",
@@ -58,11 +62,10 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
     { enabled: !filed },
   );
 
-  const fieldError = (f: Field) => (error?.field === f ? error.message : null);
   const describedBy = (f: Field) => (error?.field === f ? `result-${f}-error` : undefined);
-  const generalError = error && !(error.field && FIELDS.includes(error.field)) ? error : null;
+  const general = generalError(FIELDS);
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
     if (busy) return;
     if (!icpc2) {
@@ -83,29 +86,22 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
       patient_ssn: ssn.trim() || null,
       patient_job_description: null,
     };
-    setBusy(true);
-    try {
-      const r = await commands.completeWithResult(props.consultationId, input);
-      if (r.status === "ok") {
-        setError(null);
+    run(commands.completeWithResult(props.consultationId, input), {
+      ok: (c) => {
         setFiled(true);
-        props.onCompleted(r.data);
-      } else {
-        setError(r.error);
-        if (r.error.field) document.getElementById(`result-${r.error.field}`)?.focus();
-      }
-    } catch (e) {
-      setError(toAppError(e));
-    } finally {
-      setBusy(false);
-    }
+        props.onCompleted(c);
+      },
+      failed: (e) => {
+        if (e.field) document.getElementById(`result-${e.field}`)?.focus();
+      },
+    });
   }
 
   const cls = (f: Field) => `field${fieldError(f) ? " has-error" : ""}`;
   return (
     <form class="form result-form" onSubmit={submit} noValidate aria-labelledby="result-title">
       <h2 id="result-title">{t("doctor.result")}</h2>
-      <DraftOffer offer={draft.offer} onRestore={draft.restore} onDiscard={draft.discard} />
+      <DraftOffer offer={draft.offer} problem={draft.problem} onRestore={draft.restore} onDiscard={draft.discard} />
       <div class={cls("icpc2")}>
         <label for="result-icpc2">{t("result.icpc2")}</label>
         <Icpc2TypeAhead
@@ -185,9 +181,9 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
           <FieldError id="result-patient_ssn-error" message={fieldError("patient_ssn")} />
         </div>
       </div>
-      {generalError && (
+      {general && (
         <div class="alert alert-error" role="alert">
-          {describeError(generalError, t)}
+          {describeError(general, t)}
         </div>
       )}
       <div>

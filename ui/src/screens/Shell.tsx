@@ -3,6 +3,7 @@ import type { AppStatus, StaffSession } from "../bindings";
 import { LanguageSelect } from "../components/LanguageSelect";
 import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
+import { logError } from "../errors";
 import { useI18n } from "../i18n";
 import { screensFor, type ScreenId } from "../nav";
 import { Admin } from "./Admin";
@@ -36,14 +37,14 @@ export function Shell(props: {
     heading.current?.focus();
   }, [current]);
 
-  async function signOut() {
+  function signOut() {
     if (signingOut) return;
     setSigningOut(true);
-    try {
-      await props.onSignOut();
-    } finally {
-      setSigningOut(false);
-    }
+    props
+      .onSignOut()
+      // The shell is gone once signed out, so there is nowhere left to show this.
+      .catch((e: unknown) => logError("signing out failed", e))
+      .finally(() => setSigningOut(false));
   }
 
   return (

@@ -1,15 +1,12 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import type { AppStatus, Error as AppError, StaffSession } from "../bindings";
+import { commands, type AppStatus, type Error as AppError, type StaffSession } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { SignIn } from "./SignIn";
 
 // The screen talks to the shell only through the generated bindings, so they are the one thing to mock.
-const mocks = vi.hoisted(() => ({
-  signIn: vi.fn(),
-  rememberedPassword: vi.fn(),
-}));
-vi.mock("../bindings", () => ({ commands: mocks }));
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
 
 const status: AppStatus = {
   default_server: "postgres://localhost:5432/digimed",
@@ -125,7 +122,7 @@ describe("SignIn", () => {
   });
 
   it("shows a busy button while signing in and ignores a second press", async () => {
-    let finish: (value: unknown) => void = () => {};
+    let finish: (value: Awaited<ReturnType<typeof commands.signIn>>) => void = () => {};
     mocks.signIn.mockReturnValue(new Promise((resolve) => (finish = resolve)));
     renderSignIn();
     fill("Username", "kari");

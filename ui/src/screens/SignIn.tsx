@@ -3,9 +3,10 @@ import { commands, type AppStatus, type StaffSession } from "../bindings";
 import { LanguageSelect } from "../components/LanguageSelect";
 import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
-import { describeError, toAppError, type AppError } from "../errors";
+import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { markStart } from "../perf";
+import { callCommand, useCommand } from "../useCommand";
 
 /** The server and username of the last login that asked to be remembered (never the password). */
 export const LAST_LOGIN_KEY = "digimed.lastLogin";
@@ -54,8 +55,7 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
   const [remember, setRemember] = useState(false);
   const [saved, setSaved] = useState(false);
   const [keyringProblem, setKeyringProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<AppError | null>(null);
+  const { busy, error, setError, run } = useCommand();
   const [savedCheck, setSavedCheck] = useState(0);
 
   useEffect(() => markStart("signin"), []);
@@ -75,20 +75,18 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
       return;
     }
     let current = true;
-    const timer = setTimeout(async () => {
-      try {
-        const result = await commands.rememberedPassword(server, username);
-        if (!current) return;
-        if (result.status === "ok") {
-          setSaved(result.data);
+    const timer = setTimeout(() => {
+      callCommand(commands.rememberedPassword(server, username), {
+        ok: (isSaved) => {
+          if (!current) return;
+          setSaved(isSaved);
           setKeyringProblem(null);
-          if (result.data) setRemember(true);
-        } else {
-          keyringUnavailable(toAppError(result.error).message);
-        }
-      } catch (e) {
-        if (current) keyringUnavailable(toAppError(e).message);
-      }
+          if (isSaved) setRemember(true);
+        },
+        failed: (e) => {
+          if (current) keyringUnavailable(e.message);
+        },
+      });
     }, 200);
     return () => {
       current = false;
@@ -104,30 +102,24 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
 
   const errorField = fieldOf(error);
 
-  async function submit(event: Event) {
+  function submit(event: Event) {
     event.preventDefault();
     if (busy) return;
-    setBusy(true);
     setError(null);
-    let failure: AppError | null = null;
-    try {
-      const result = await commands.signIn(server, username, password, remember);
-      markStart("signed-in");
-      if (result.status === "ok") {
+    run(commands.signIn(server, username, password, remember), {
+      ok: (session) => {
+        markStart("signed-in");
         writeLastLogin(remember ? { server: server.trim(), username: username.trim() } : null);
-        props.onSignedIn(result.data);
-        return;
-      }
-      failure = toAppError(result.error);
-    } catch (e) {
-      failure = toAppError(e);
-    }
-    setBusy(false);
-    setError(failure);
-    setPassword("");
-    setSavedCheck((n) => n + 1);
-    const field = fieldOf(failure);
-    (field ? refs[field] : refs.password).current?.focus();
+        props.onSignedIn(session);
+      },
+      failed: (failure) => {
+        markStart("signed-in");
+        setPassword("");
+        setSavedCheck((n) => n + 1);
+        const field = fieldOf(failure);
+        (field ? refs[field] : refs.password).current?.focus();
+      },
+    });
   }
 
   const describedBy = (field: FieldName, ...extra: string[]) =>

@@ -1,0 +1,58 @@
+import { useEffect, useState } from "preact/hooks";
+import { commands, type Delivery } from "../bindings";
+import { describeError, type AppError } from "../errors";
+import { formatDateTime } from "../i18n/format";
+import { useI18n } from "../i18n";
+import { callCommand } from "../useCommand";
+
+/** The newest outgoing webhook deliveries and their state. */
+export function Deliveries() {
+  const { t, locale } = useI18n();
+  const [rows, setRows] = useState<Delivery[] | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  useEffect(() => {
+    callCommand(commands.webhookDeliveries(), { ok: setRows, failed: setError });
+  }, []);
+  return (
+    <div class="card" aria-labelledby="deliveries-title">
+      <h2 id="deliveries-title">{t("deliveries.title")}</h2>
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+      {rows !== null && rows.length === 0 ? (
+        <p class="muted">{t("deliveries.none")}</p>
+      ) : (
+        <table class="data-table" aria-labelledby="deliveries-title">
+          <thead>
+            <tr>
+              <th scope="col">{t("deliveries.event")}</th>
+              <th scope="col">{t("deliveries.status")}</th>
+              <th scope="col">{t("deliveries.attempts")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows?.map((d) => (
+              <tr key={d.id}>
+                <td>{d.event_type}</td>
+                <td>
+                  {t(`deliveries.status.${d.status}` as "deliveries.status.pending")}
+                  <br />
+                  <span class="muted">
+                    {d.delivered_at
+                      ? formatDateTime(d.delivered_at, locale)
+                      : d.last_status
+                        ? `HTTP ${d.last_status}`
+                        : d.last_error ?? ""}
+                  </span>
+                </td>
+                <td class="num">{d.attempts}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+// Test-only: a complete stand-in for the generated bindings, for Vitest component tests.
+//
+//   vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+//   import { commands, events } from "../bindings";
+//   const mocks = vi.mocked(commands);
+//
+// Every command is a `vi.fn()` with a default answer: an empty list, `null`, `false`, or, for a
+// command whose answer a test must choose (a sign-in, a saved form), an error naming the command.
+// Each test overrides what it needs; `mockReset()` brings the default answer back.
+import { vi, type Mock } from "vitest";
+import type { commands, events } from "./bindings";
+
+type Commands = typeof commands;
+type Answer<K extends keyof Commands> = Awaited<ReturnType<Commands[K]>>;
+
+function ok<T>(data: T) {
+  return { status: "ok" as const, data };
+}
+
+/** The answer of a command no test should reach without choosing its answer. */
+function unanswered(name: keyof Commands) {
+  return { status: "error" as const, error: { code: "internal" as const, message: `commands.${name} has no answer in this test` } };
+}
+
+const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
+  appStatus: { default_server: null, demo: false, clerk: "configured", version: "0.0.0-test" },
+  rememberedPassword: ok(false),
+  signIn: unanswered("signIn"),
+  signOut: ok(null),
+  queueList: ok([]),
+  consultationGet: unanswered("consultationGet"),
+  pickNext: ok(null),
+  pick: unanswered("pick"),
+  assign: unanswered("assign"),
+  cancel: unanswered("cancel"),
+  start: unanswered("start"),
+  completeWithResult: unanswered("completeWithResult"),
+  resultRead: ok([]),
+  icpc2Search: ok([]),
+  doctors: ok([]),
+  screen: unanswered("screen"),
+  screenings: ok([]),
+  watchQueue: ok(null),
+  matchCandidates: ok([]),
+  onboardWalkIn: unanswered("onboardWalkIn"),
+  accountDirectory: ok("clerk"),
+  patientForms: ok([]),
+  formText: unanswered("formText"),
+  formAttestSignature: unanswered("formAttestSignature"),
+  formDecline: unanswered("formDecline"),
+  consentWithdraw: unanswered("consentWithdraw"),
+  consentStatus: ok({ organization_id: 1, generated_at: "2026-11-22T10:00:00Z", patients_waiting: [], by_form: [] }),
+  consentTimeline: ok([]),
+  partners: ok([]),
+  reportExport: unanswered("reportExport"),
+  outcomesList: ok([]),
+  outcomeAdd: unanswered("outcomeAdd"),
+  outcomeSetActive: unanswered("outcomeSetActive"),
+  staffList: ok([]),
+  webhookDeliveries: ok([]),
+  auditRecent: ok([]),
+  auditVerify: ok({ rows: 0, first_broken_id: null, problem: null }),
+  formTemplates: ok([]),
+  consentKinds: ok([]),
+  formTemplateCreate: unanswered("formTemplateCreate"),
+  formTemplateAddVersion: unanswered("formTemplateAddVersion"),
+  formTemplatePublish: unanswered("formTemplatePublish"),
+  onboardingRules: ok([]),
+  onboardingRuleAdd: unanswered("onboardingRuleAdd"),
+  ruleRequireForm: unanswered("ruleRequireForm"),
+  ruleFormSetBlocking: unanswered("ruleFormSetBlocking"),
+  ruleFormRemove: unanswered("ruleFormRemove"),
+  partnerAdd: unanswered("partnerAdd"),
+  staffSetActive: unanswered("staffSetActive"),
+  staffAdd: unanswered("staffAdd"),
+  draftSave: ok({ kind: "consultation_result", subject_id: 0, created_at: "2026-11-22T10:00:00Z", updated_at: "2026-11-22T10:00:00Z" }),
+  draftLoad: ok(null),
+  draftList: ok([]),
+  draftDiscard: ok(false),
+};
+
+export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };
+
+/** Every command of the bindings as a `vi.fn()` answering its default (a fresh copy each call). */
+export function mockCommands(): MockCommands {
+  const entries = Object.entries(DEFAULTS).map(([name, answer]) => [name, vi.fn(() => Promise.resolve(structuredClone(answer)))]);
+  return Object.fromEntries(entries) as MockCommands;
+}
+
+type Events = typeof events;
+
+/** Every event of the bindings; `listen` resolves to an unlisten function, as Tauri's does. */
+export function mockEvents(): Events {
+  const event = () =>
+    Object.assign(vi.fn(), {
+      listen: vi.fn(() => Promise.resolve(() => undefined)),
+      once: vi.fn(() => Promise.resolve(() => undefined)),
+      emit: vi.fn(() => Promise.resolve()),
+      emitTo: vi.fn(() => Promise.resolve()),
+    });
+  return { queueChanged: event(), reportProgress: event() };
+}
+
+/** The module `vi.mock` puts in place of `bindings.ts`: its commands and events, all mocked. */
+export function mockBindings(): { commands: MockCommands; events: Events } {
+  return { commands: mockCommands(), events: mockEvents() };
+}
