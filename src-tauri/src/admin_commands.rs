@@ -11,7 +11,7 @@ use digimed_core::staff::{self, NewStaffInput, StaffMember};
 use digimed_core::webhooks::{self, Delivery};
 use digimed_core::referrals::{self, CreatedPartner, PartnerInput, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
-use digimed_core::{Error, ErrorCode};
+use digimed_core::{ClinicTx, Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
 use tauri_specta::Event;
@@ -29,8 +29,7 @@ pub struct ReportProgress {
 #[tauri::command]
 #[specta::specta]
 pub async fn partners(state: State<'_, ConsoleState>) -> Result<Vec<PartnerOption>, Error> {
-    let (pool, _) = state.require().await?;
-    referrals::list_partners(&pool).await
+    state.act(async |tx| referrals::list_partners(tx).await).await
 }
 
 /// Exports the insurer report of a partner and period into the user's Downloads folder as
@@ -60,87 +59,77 @@ pub async fn report_export(
     let mut progress = move |done: u32, total: u32| {
         let _ = ReportProgress { done, total }.emit(&emitter);
     };
-    report::export(&pool, &vault, &request, &out, &mut progress).await
+    report::export(ClinicTx::begin(&pool).await?, &vault, &request, &out, &mut progress).await
 }
 
 /// The outcomes a result may name.
 #[tauri::command]
 #[specta::specta]
 pub async fn outcomes_list(state: State<'_, ConsoleState>) -> Result<Vec<Outcome>, Error> {
-    let (pool, _) = state.require().await?;
-    outcomes::list(&pool).await
+    state.act(async |tx| outcomes::list(tx).await).await
 }
 
 /// Adds an outcome (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn outcome_add(state: State<'_, ConsoleState>, label: String) -> Result<Outcome, Error> {
-    let (pool, _) = state.require().await?;
-    outcomes::add(&pool, &label).await
+    state.act(async |tx| outcomes::add(tx, &label).await).await
 }
 
 /// Retires an outcome or brings it back (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn outcome_set_active(state: State<'_, ConsoleState>, code: String, active: bool) -> Result<Outcome, Error> {
-    let (pool, _) = state.require().await?;
-    outcomes::set_active(&pool, &code, active).await
+    state.act(async |tx| outcomes::set_active(tx, &code, active).await).await
 }
 
 /// The clinic's staff members.
 #[tauri::command]
 #[specta::specta]
 pub async fn staff_list(state: State<'_, ConsoleState>) -> Result<Vec<StaffMember>, Error> {
-    let (pool, _) = state.require().await?;
-    staff::list_staff(&pool).await
+    state.act(async |tx| staff::list_staff(tx).await).await
 }
 
 /// The newest outgoing webhook deliveries of the clinic (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn webhook_deliveries(state: State<'_, ConsoleState>) -> Result<Vec<Delivery>, Error> {
-    let (pool, _) = state.require().await?;
-    webhooks::deliveries(&pool, 50).await
+    state.act(async |tx| webhooks::deliveries(tx, 50).await).await
 }
 
 /// The newest audit rows, before `before_id` when given (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn audit_recent(state: State<'_, ConsoleState>, before_id: Option<f64>) -> Result<Vec<AuditEntry>, Error> {
-    let (pool, _) = state.require().await?;
-    audit::recent(&pool, 50, before_id.map(|id| id as i64)).await
+    state.act(async |tx| audit::recent(tx, 50, before_id.map(|id| id as i64)).await).await
 }
 
 /// Recomputes the audit log's hash chain and reports the first broken row (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn audit_verify(state: State<'_, ConsoleState>) -> Result<ChainReport, Error> {
-    let (pool, _) = state.require().await?;
-    audit::verify_chain(&pool).await
+    state.act(async |tx| audit::verify_chain(tx).await).await
 }
 
 /// The form templates of the clinic (and the shared ones), each with its versions.
 #[tauri::command]
 #[specta::specta]
 pub async fn form_templates(state: State<'_, ConsoleState>) -> Result<Vec<Template>, Error> {
-    let (pool, _) = state.require().await?;
-    forms::list_templates(&pool).await
+    state.act(async |tx| forms::list_templates(tx).await).await
 }
 
 /// The kinds of consent a template may grant.
 #[tauri::command]
 #[specta::specta]
 pub async fn consent_kinds(state: State<'_, ConsoleState>) -> Result<Vec<ConsentKind>, Error> {
-    let (pool, _) = state.require().await?;
-    forms::consent_kinds(&pool).await
+    state.act(async |tx| forms::consent_kinds(tx).await).await
 }
 
 /// Creates a form template of the clinic, without text yet (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn form_template_create(state: State<'_, ConsoleState>, template: NewTemplate) -> Result<Template, Error> {
-    let (pool, _) = state.require().await?;
-    forms::create_template(&pool, &template).await
+    state.act(async |tx| forms::create_template(tx, &template).await).await
 }
 
 /// Adds a draft version with a new text to a template (admins).
@@ -151,32 +140,28 @@ pub async fn form_template_add_version(
     template_id: i32,
     body: String,
 ) -> Result<TemplateVersion, Error> {
-    let (pool, _) = state.require().await?;
-    forms::add_version(&pool, template_id, &body).await
+    state.act(async |tx| forms::add_version(tx, template_id, &body).await).await
 }
 
 /// Publishes a draft version; pending forms of older versions are superseded (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn form_template_publish(state: State<'_, ConsoleState>, version_id: i32) -> Result<Published, Error> {
-    let (pool, _) = state.require().await?;
-    forms::publish(&pool, version_id).await
+    state.act(async |tx| forms::publish(tx, version_id).await).await
 }
 
 /// The clinic's onboarding rules and the forms each requires.
 #[tauri::command]
 #[specta::specta]
 pub async fn onboarding_rules(state: State<'_, ConsoleState>) -> Result<Vec<OnboardingRule>, Error> {
-    let (pool, _) = state.require().await?;
-    automation::onboarding_rules(&pool).await
+    state.act(async |tx| automation::onboarding_rules(tx).await).await
 }
 
 /// Adds an onboarding rule to the clinic (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn onboarding_rule_add(state: State<'_, ConsoleState>, name: String, applies_to: AppliesTo) -> Result<OnboardingRule, Error> {
-    let (pool, _) = state.require().await?;
-    automation::add_onboarding_rule(&pool, &name, applies_to).await
+    state.act(async |tx| automation::add_onboarding_rule(tx, &name, applies_to).await).await
 }
 
 /// Makes a rule require a form template (admins).
@@ -188,24 +173,21 @@ pub async fn rule_require_form(
     template_id: i32,
     blocking: bool,
 ) -> Result<OnboardingRule, Error> {
-    let (pool, _) = state.require().await?;
-    automation::require_form(&pool, rule_id, template_id, blocking).await
+    state.act(async |tx| automation::require_form(tx, rule_id, template_id, blocking).await).await
 }
 
 /// Makes a required form blocking or not (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn rule_form_set_blocking(state: State<'_, ConsoleState>, action_id: i32, blocking: bool) -> Result<OnboardingRule, Error> {
-    let (pool, _) = state.require().await?;
-    automation::set_form_blocking(&pool, action_id, blocking).await
+    state.act(async |tx| automation::set_form_blocking(tx, action_id, blocking).await).await
 }
 
 /// Stops requiring a form (admins).
 #[tauri::command]
 #[specta::specta]
 pub async fn rule_form_remove(state: State<'_, ConsoleState>, action_id: i32) -> Result<OnboardingRule, Error> {
-    let (pool, _) = state.require().await?;
-    automation::remove_form(&pool, action_id).await
+    state.act(async |tx| automation::remove_form(tx, action_id).await).await
 }
 
 /// Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
@@ -213,9 +195,8 @@ pub async fn rule_form_remove(state: State<'_, ConsoleState>, action_id: i32) ->
 #[tauri::command]
 #[specta::specta]
 pub async fn partner_add(state: State<'_, ConsoleState>, partner: PartnerInput) -> Result<CreatedPartner, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    referrals::create_partner(&pool, &vault, &partner).await
+    state.act(async |tx| referrals::create_partner(tx, &vault, &partner).await).await
 }
 
 /// Deactivates a staff member of the clinic (their login can no longer sign in) or reactivates
@@ -223,14 +204,12 @@ pub async fn partner_add(state: State<'_, ConsoleState>, partner: PartnerInput) 
 #[tauri::command]
 #[specta::specta]
 pub async fn staff_set_active(state: State<'_, ConsoleState>, staff_id: i32, active: bool) -> Result<StaffMember, Error> {
-    let (pool, _) = state.require().await?;
-    staff::set_active(&pool, staff_id, active).await
+    state.act(async |tx| staff::set_active(tx, staff_id, active).await).await
 }
 
 /// Adds a staff member, with their login, to the administrator's own clinic.
 #[tauri::command]
 #[specta::specta]
 pub async fn staff_add(state: State<'_, ConsoleState>, input: NewStaffInput) -> Result<StaffMember, Error> {
-    let (pool, _) = state.require().await?;
-    staff::add_to_own_clinic(&pool, &input).await
+    state.act(async |tx| staff::add_to_own_clinic(tx, &input).await).await
 }

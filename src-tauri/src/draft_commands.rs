@@ -33,9 +33,8 @@ pub async fn draft_save(
     subject_id: i32,
     payload: DraftPayload,
 ) -> Result<DraftInfo, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    drafts::save_draft(&pool, &vault, kind, subject_id, &payload.0).await
+    state.act(async |tx| drafts::save_draft(tx, &vault, kind, subject_id, &payload.0).await).await
 }
 
 /// The draft of `kind` for `subject_id`, to offer back; `null` when there is none.
@@ -46,9 +45,9 @@ pub async fn draft_load(
     kind: DraftKind,
     subject_id: i32,
 ) -> Result<Option<DraftContent>, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    Ok(drafts::load_draft(&pool, &vault, kind, subject_id)
+    Ok(state
+        .act(async |tx| drafts::load_draft(tx, &vault, kind, subject_id).await)
         .await?
         .map(|d| DraftContent {
             kind: d.kind,
@@ -62,8 +61,7 @@ pub async fn draft_load(
 #[tauri::command]
 #[specta::specta]
 pub async fn draft_list(state: State<'_, ConsoleState>) -> Result<Vec<DraftInfo>, Error> {
-    let (pool, _) = state.require().await?;
-    drafts::list_drafts(&pool).await
+    state.act(async |tx| drafts::list_drafts(tx).await).await
 }
 
 /// Throws a draft away; `true` when there was one.
@@ -74,6 +72,5 @@ pub async fn draft_discard(
     kind: DraftKind,
     subject_id: i32,
 ) -> Result<bool, Error> {
-    let (pool, _) = state.require().await?;
-    drafts::discard_draft(&pool, kind, subject_id).await
+    state.act(async |tx| drafts::discard_draft(tx, kind, subject_id).await).await
 }

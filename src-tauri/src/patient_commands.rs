@@ -3,13 +3,12 @@
 //! consent-status view. Thin adapters over the core.
 
 use digimed_core::accounts::Accounts;
-use digimed_core::acting::Acting;
 use digimed_core::config::Config;
 use digimed_core::consents::{self, ConsentStatus, TimelineEntry};
 use digimed_core::forms::{self, Consent, Form, FormText, SignedBy};
 use digimed_core::onboarding::{self, MatchCandidate, MatchInput, OnboardInput, Onboarded};
 use digimed_core::patients::EntryPoint;
-use digimed_core::Error;
+use digimed_core::{ClinicTx, Error};
 use serde::Deserialize;
 use tauri::State;
 
@@ -31,9 +30,8 @@ fn phone_country() -> Result<String, Error> {
 #[tauri::command]
 #[specta::specta]
 pub async fn match_candidates(state: State<'_, ConsoleState>, input: MatchInput) -> Result<Vec<MatchCandidate>, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    onboarding::match_candidates(&pool, &Acting::Direct, &vault, &input, &phone_country()?).await
+    state.act(async |tx| onboarding::match_candidates(tx, &vault, &input, &phone_country()?).await).await
 }
 
 /// Onboards a walk-in patient into the staff member's clinic (seed 002, in one transaction).
@@ -43,6 +41,7 @@ pub async fn onboard_walk_in(state: State<'_, ConsoleState>, input: WalkIn) -> R
     let (pool, me) = state.require().await?;
     let vault = state.vault().await?;
     let config = Config::from_env()?;
+    let tx = ClinicTx::begin(&pool).await?;
     let accounts = Accounts::from_config(&config.accounts)?;
     let request = OnboardInput {
         name: Some(input.name),
@@ -50,7 +49,7 @@ pub async fn onboard_walk_in(state: State<'_, ConsoleState>, input: WalkIn) -> R
         phone: Some(input.phone),
         organization_id: Some(me.organization_id as i64),
     };
-    onboarding::onboard(&pool, &Acting::Direct, &vault, &accounts, &request, EntryPoint::WalkIn, &config.default_phone_country).await
+    onboarding::onboard(tx, &vault, &accounts, &request, EntryPoint::WalkIn, &config.default_phone_country).await
 }
 
 /// Whether patient accounts go to Clerk or to the local account directory (shown in the UI).
@@ -65,54 +64,48 @@ pub async fn account_directory() -> Result<String, Error> {
 #[tauri::command]
 #[specta::specta]
 pub async fn patient_forms(state: State<'_, ConsoleState>, patient_id: i32) -> Result<Vec<Form>, Error> {
-    let (pool, _) = state.require().await?;
-    forms::list_for_patient(&pool, &Acting::Direct, patient_id).await
+    state.act(async |tx| forms::list_for_patient(tx, patient_id).await).await
 }
 
 /// The text of a form, with the hash a signature names.
 #[tauri::command]
 #[specta::specta]
 pub async fn form_text(state: State<'_, ConsoleState>, form_id: i32) -> Result<FormText, Error> {
-    let (pool, _) = state.require().await?;
-    forms::text(&pool, &Acting::Direct, form_id).await
+    state.act(async |tx| forms::text(tx, form_id).await).await
 }
 
 /// Records a paper signature of the text with this hash, attested by the signed-in staff member.
 #[tauri::command]
 #[specta::specta]
 pub async fn form_attest_signature(state: State<'_, ConsoleState>, form_id: i32, template_sha256: String) -> Result<Form, Error> {
-    let (pool, _) = state.require().await?;
-    forms::sign(&pool, &Acting::Direct, form_id, SignedBy::StaffAttested, &template_sha256).await
+    state.act(async |tx| forms::sign(tx, form_id, SignedBy::StaffAttested, &template_sha256).await).await
 }
 
 /// Records that the patient declined a form.
 #[tauri::command]
 #[specta::specta]
 pub async fn form_decline(state: State<'_, ConsoleState>, form_id: i32) -> Result<Form, Error> {
-    let (pool, _) = state.require().await?;
-    forms::decline(&pool, &Acting::Direct, form_id).await
+    state.act(async |tx| forms::decline(tx, form_id).await).await
 }
 
 /// Withdraws a consent, with the patient's reason.
 #[tauri::command]
 #[specta::specta]
 pub async fn consent_withdraw(state: State<'_, ConsoleState>, consent_id: i32, reason: String) -> Result<Consent, Error> {
-    let (pool, _) = state.require().await?;
-    forms::withdraw(&pool, &Acting::Direct, consent_id, &reason).await
+    state.act(async |tx| forms::withdraw(tx, consent_id, &reason).await).await
 }
 
 /// The consent-status view of the staff member's clinic.
 #[tauri::command]
 #[specta::specta]
 pub async fn consent_status(state: State<'_, ConsoleState>) -> Result<ConsentStatus, Error> {
-    let (pool, me) = state.require().await?;
-    consents::status(&pool, &Acting::Direct, me.organization_id).await
+    let clinic = state.require().await?.1.organization_id;
+    state.act(async |tx| consents::status(tx, clinic).await).await
 }
 
 /// A patient's forms and consents over time.
 #[tauri::command]
 #[specta::specta]
 pub async fn consent_timeline(state: State<'_, ConsoleState>, patient_id: i32) -> Result<Vec<TimelineEntry>, Error> {
-    let (pool, _) = state.require().await?;
-    consents::timeline(&pool, &Acting::Direct, patient_id).await
+    state.act(async |tx| consents::timeline(tx, patient_id).await).await
 }

@@ -35,8 +35,7 @@ pub async fn queue_list(
     state: State<'_, ConsoleState>,
     filter: QueueFilter,
 ) -> Result<Vec<Consultation>, Error> {
-    let (pool, _) = state.require().await?;
-    timed("queue_list (database)", queue::list(&pool, &filter)).await
+    timed("queue_list (database)", state.act(async |tx| queue::list(tx, &filter).await)).await
 }
 
 /// One consultation.
@@ -46,24 +45,21 @@ pub async fn consultation_get(
     state: State<'_, ConsoleState>,
     id: i32,
 ) -> Result<Consultation, Error> {
-    let (pool, _) = state.require().await?;
-    queue::get(&pool, id).await
+    state.act(async |tx| queue::get(tx, id).await).await
 }
 
 /// The doctor picks the oldest unassigned consultation; `null` when the queue is empty.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_next(state: State<'_, ConsoleState>) -> Result<Option<Consultation>, Error> {
-    let (pool, me) = state.require().await?;
-    queue::pick_next(&pool, &me).await
+    state.act(async |tx| queue::pick_next(tx).await).await
 }
 
 /// The doctor picks a specific consultation.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick(state: State<'_, ConsoleState>, id: i32) -> Result<Consultation, Error> {
-    let (pool, me) = state.require().await?;
-    queue::pick(&pool, &me, id).await
+    state.act(async |tx| queue::pick(tx, id).await).await
 }
 
 /// Assigns or reassigns a consultation to a doctor.
@@ -74,8 +70,7 @@ pub async fn assign(
     id: i32,
     doctor_id: i32,
 ) -> Result<Consultation, Error> {
-    let (pool, me) = state.require().await?;
-    queue::assign(&pool, &me, id, doctor_id).await
+    state.act(async |tx| queue::assign(tx, id, doctor_id).await).await
 }
 
 /// Cancels a consultation; the core checks the reason.
@@ -86,16 +81,14 @@ pub async fn cancel(
     id: i32,
     reason: String,
 ) -> Result<Consultation, Error> {
-    let (pool, me) = state.require().await?;
-    queue::cancel(&pool, &me, id, &reason).await
+    state.act(async |tx| queue::cancel(tx, id, &reason).await).await
 }
 
 /// The assigned doctor starts the consultation; returns the video and chat join links.
 #[tauri::command]
 #[specta::specta]
 pub async fn start(state: State<'_, ConsoleState>, id: i32) -> Result<Started, Error> {
-    let (pool, me) = state.require().await?;
-    queue::start(&pool, &me, &MeetingConfig::from_env(), id).await
+    state.act(async |tx| queue::start(tx, &MeetingConfig::from_env(), id).await).await
 }
 
 /// The assigned doctor completes the consultation and files its result.
@@ -106,9 +99,8 @@ pub async fn complete_with_result(
     id: i32,
     input: ResultInput,
 ) -> Result<Consultation, Error> {
-    let (pool, me) = state.require().await?;
     let vault = state.vault().await?;
-    results::complete_with_result(&pool, &vault, &me, id, &input).await
+    state.act(async |tx| results::complete_with_result(tx, &vault, id, &input).await).await
 }
 
 /// The result versions of a consultation (each read is audited).
@@ -118,9 +110,8 @@ pub async fn result_read(
     state: State<'_, ConsoleState>,
     id: i32,
 ) -> Result<Vec<ResultVersion>, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    results::read(&pool, &vault, id).await
+    state.act(async |tx| results::read(tx, &vault, id).await).await
 }
 
 /// ICPC-2 codes matching what the doctor has typed so far.
@@ -130,19 +121,17 @@ pub async fn icpc2_search(
     state: State<'_, ConsoleState>,
     query: String,
 ) -> Result<Vec<Icpc2Code>, Error> {
-    let (pool, _) = state.require().await?;
     if query.trim().is_empty() {
         return Ok(Vec::new());
     }
-    icpc2::search(&pool, query.trim(), 12).await
+    state.act(async |tx| icpc2::search(tx, query.trim(), 12).await).await
 }
 
 /// The clinic's doctors, for the assign dialog and the doctor filter.
 #[tauri::command]
 #[specta::specta]
 pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>, Error> {
-    let (pool, _) = state.require().await?;
-    Ok(timed("doctors (database)", staff::list_staff(&pool))
+    Ok(timed("doctors (database)", state.act(async |tx| staff::list_staff(tx).await))
         .await?
         .into_iter()
         .filter(|s| s.role == AppRole::Doctor)
@@ -162,9 +151,8 @@ pub async fn screen(
     outcome: Option<CallOutcome>,
     note: Option<String>,
 ) -> Result<ScreeningEntry, Error> {
-    let (pool, me) = state.require().await?;
     let vault = state.vault().await?;
-    queue::screen(&pool, &vault, &me, id, outcome, note.as_deref()).await
+    state.act(async |tx| queue::screen(tx, &vault, id, outcome, note.as_deref()).await).await
 }
 
 /// The screening history of a consultation, newest last.
@@ -174,9 +162,8 @@ pub async fn screenings(
     state: State<'_, ConsoleState>,
     id: i32,
 ) -> Result<Vec<ScreeningEntry>, Error> {
-    let (pool, _) = state.require().await?;
     let vault = state.vault().await?;
-    queue::screenings(&pool, &vault, id).await
+    state.act(async |tx| queue::screenings(tx, &vault, id).await).await
 }
 
 /// Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out.

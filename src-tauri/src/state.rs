@@ -3,7 +3,7 @@
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::session::StaffSession;
-use digimed_core::Error;
+use digimed_core::{ClinicTx, Error};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, OnceCell, RwLock};
 
@@ -67,6 +67,16 @@ impl ConsoleState {
                     "You are not signed in. Sign in again.",
                 )
             })
+    }
+
+    /// Runs `op` in a transaction acting as the signed-in staff member, committed when `op`
+    /// succeeds. Every command that touches the clinic database goes through here.
+    pub async fn act<T>(&self, op: impl AsyncFnOnce(&mut ClinicTx) -> Result<T, Error>) -> Result<T, Error> {
+        let (pool, _) = self.require().await?;
+        let mut tx = ClinicTx::begin(&pool).await?;
+        let out = op(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// The data keys from the configured key store, loaded once.

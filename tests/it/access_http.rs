@@ -2,8 +2,8 @@
 //! the expected status written out below as the policy a reader can check. Callers refused
 //! (401/403) must also leave every table as it was.
 
+use digimed_core::{ClinicTx, Acting};
 use chrono::Utc;
-use digimed_core::acting::Acting;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
 use digimed_core::session::AppRole;
@@ -152,8 +152,7 @@ impl World {
     async fn person_elsewhere(&self, n: usize) -> i32 {
         let accounts = standin_accounts(&self.clerk);
         let i = input("Else Where", &format!("else.{n}@example.com"), &format!("9{:07}", 1_000 + n), self.org2);
-        onboarding::onboard(&self.db.owner, &Acting::Direct, &self.db.vault, &accounts, &i, EntryPoint::WalkIn, "47")
-            .await
+        digimed_tests::own(&self.db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &self.db.vault, &accounts, &i, EntryPoint::WalkIn, "47").await).await
             .unwrap()
             .patient_person_id
     }
@@ -307,33 +306,16 @@ async fn the_form_endpoints_by_every_bearer_caller() {
                 &format!("5{:07}", n),
                 w.org1,
             );
-            let done = onboarding::onboard(
-                &w.db.owner,
-                &Acting::Direct,
-                &w.db.vault,
-                &accounts,
-                &p,
-                EntryPoint::WalkIn,
-                "47",
-            )
-            .await
+            let done = digimed_tests::own(&w.db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &w.db.vault, &accounts, &p, EntryPoint::WalkIn, "47").await).await
             .unwrap();
-            let listed = forms::list_for_patient(&w.db.owner, &Acting::Direct, done.patient.id)
-                .await
+            let listed = ClinicTx::run(&w.db.owner, async |tx| forms::list_for_patient(tx, done.patient.id).await).await
                 .unwrap();
             assert_eq!(listed.len(), 2, "the rules require two forms");
             patients.push((done.patient.id, listed));
         }
         let (patient, forms_a) = &patients[0];
         let (_, forms_b) = &patients[1];
-        let signed = forms::sign(
-            &w.db.owner,
-            &Acting::Direct,
-            forms_b[0].form_id,
-            SignedBy::Patient,
-            &forms_b[0].template_sha256,
-        )
-        .await
+        let signed = ClinicTx::run(&w.db.owner, async |tx| forms::sign(tx, forms_b[0].form_id, SignedBy::Patient, &forms_b[0].template_sha256).await).await
         .unwrap();
         let consent = signed.consents[0].id;
         let calls = [

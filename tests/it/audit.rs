@@ -1,7 +1,7 @@
 //! The audit log: written by the database for every change, in the same transaction, in the
 //! actor's name, hash-chained so that changes, removals and insertions are found.
 
-use digimed_core::audit::verify_chain;
+use digimed_core::ClinicTx;
 use digimed_core::session::AppRole;
 use digimed_tests::{is_denied, TestDb};
 
@@ -39,7 +39,7 @@ async fn writes_are_audited_in_the_actors_name_without_secrets() {
     .await
     .unwrap();
     assert_eq!(leaked, 0);
-    let report = verify_chain(&db.owner).await.unwrap();
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
     assert!(report.rows > 50);
 }
@@ -57,7 +57,7 @@ async fn a_rolled_back_change_leaves_no_audit_row() {
     tx.rollback().await.unwrap();
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     assert_eq!(before, after);
-    assert!(verify_chain(&db.owner).await.unwrap().intact());
+    assert!(ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap().intact());
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn staff_cannot_write_or_forge_audit_rows() {
     let secretary = db.staff(AppRole::Secretary, clinic, "audit-sec").await;
     let e = sqlx::query("SELECT * FROM audit_log").fetch_all(&secretary.pool).await.unwrap_err();
     assert!(is_denied(&e), "{e}");
-    let report = verify_chain(&admin.pool).await.unwrap();
+    let report = ClinicTx::run(&admin.pool, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact());
 }
 
@@ -103,11 +103,11 @@ async fn staff_cannot_write_or_forge_audit_rows() {
 async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
     let db = TestDb::new().await;
     db.seed_demo().await;
-    assert!(verify_chain(&db.owner).await.unwrap().intact());
+    assert!(ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap().intact());
     // Someone with the owner's power switches the guard off and edits history.
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&db.owner).await.unwrap();
     sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE id = 20").execute(&db.owner).await.unwrap();
-    let r = verify_chain(&db.owner).await.unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert_eq!(r.first_broken_id.as_deref(), Some("20"), "{r:?}");
     assert!(r.problem.unwrap().contains("changed"));
 
@@ -115,13 +115,13 @@ async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
     db.seed_demo().await;
     sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only").execute(&db.owner).await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE id = 30").execute(&db.owner).await.unwrap();
-    let r = verify_chain(&db.owner).await.unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert_eq!(r.first_broken_id.as_deref(), Some("31"), "{r:?}");
 
     let last: i64 = sqlx::query_scalar("SELECT max(id) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE id >= 31").execute(&db.owner).await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE id = 30").execute(&db.owner).await.unwrap();
-    let r = verify_chain(&db.owner).await.unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert_eq!(r.first_broken_id.as_deref(), Some(last.to_string().as_str()), "{r:?}");
     assert!(r.problem.unwrap().contains("missing"));
 }
@@ -130,7 +130,7 @@ async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
 /// the next commit (or `seal_pending`) chains them, in one order, with the chain intact.
 #[tokio::test]
 async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_next() {
-    use digimed_core::audit::seal_pending;
+    
     use std::time::Duration;
     let db = TestDb::new().await;
     db.seed_demo().await;
@@ -199,15 +199,15 @@ async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_ne
         .unwrap();
     cancel(ready[2]).await.unwrap();
     assert_eq!(
-        seal_pending(&db.owner).await.unwrap(),
+        ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap(),
         0,
         "nothing is chained while another holds the head"
     );
     holder.rollback().await.unwrap();
-    assert!(seal_pending(&db.owner).await.unwrap() >= 1);
+    assert!(ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap() >= 1);
     assert_eq!(pending().await.unwrap(), 0);
     assert!(logged(ready[2]).await.unwrap().is_some());
-    let report = verify_chain(&db.owner).await.unwrap();
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
 }
 
@@ -239,7 +239,7 @@ async fn concurrent_audited_commits_all_reach_an_intact_chain() {
     for t in tasks {
         t.await.unwrap();
     }
-    digimed_core::audit::seal_pending(&db.owner).await.unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap();
     let (logged, pending): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(DISTINCT entity_id) FROM audit_log WHERE entity_type = 'concurrency_check'),
                 (SELECT count(*) FROM audit_pending)",
@@ -253,6 +253,6 @@ async fn concurrent_audited_commits_all_reach_an_intact_chain() {
         .await
         .unwrap();
     assert_eq!(after - before, 120);
-    let report = verify_chain(&db.owner).await.unwrap();
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
 }

@@ -3,12 +3,12 @@
 //! profile-sharing consent (read as the new organization's staff on raw connections), the
 //! booking guard on a first consultation, the consent-status view, and the patient app's API.
 
-use digimed_core::acting::Acting;
+use digimed_core::ClinicTx;
 use digimed_core::api_tokens;
 use digimed_core::forms::{self, NewTemplate, SignedBy};
 use digimed_core::onboarding::Onboarded;
 use digimed_core::queue::{self, MeetingConfig, NewBooking};
-use digimed_core::session::{current_staff, AppRole};
+use digimed_core::session::AppRole;
 use digimed_core::{consents, ErrorCode};
 use digimed_crypto::Secret;
 use digimed_domain::Email;
@@ -58,17 +58,16 @@ async fn count(w: &World, table: &str) -> i64 {
 async fn signing_grants_the_forms_consents_and_records_who_signed() {
     let w = world().await;
     let done = onboard(&w, &w.support1, w.org1, "Kari Nordmann", "kari@example.com").await;
-    let listed = forms::list_for_patient(&w.support1.pool, &Acting::Direct, done.patient.id).await.unwrap();
+    let listed = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, done.patient.id).await).await.unwrap();
     assert_eq!(listed.iter().map(|f| f.status.as_str()).collect::<Vec<_>>(), ["pending", "pending"]);
     let privacy = &done.required_forms[0];
     assert_eq!(privacy.consent_types, ["analytics", "marketing"]);
     // The text shown is the text whose hash is signed.
-    let text = forms::text(&w.support1.pool, &Acting::Direct, privacy.form_id).await.unwrap();
+    let text = ClinicTx::run(&w.support1.pool, async |tx| forms::text(tx, privacy.form_id).await).await.unwrap();
     assert_eq!(text.body, "Text.");
     assert_eq!(text.template_sha256, sha_of(&listed, privacy.form_id));
 
-    let signed = forms::sign(&w.support1.pool, &Acting::Direct, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256)
-        .await
+    let signed = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await).await
         .unwrap();
     assert_eq!(signed.status, "signed");
     assert_eq!(signed.signed_by.as_deref(), Some("staff_attested"));
@@ -85,23 +84,22 @@ async fn signing_grants_the_forms_consents_and_records_who_signed() {
     assert_eq!(hex::encode(stored), text.template_sha256);
 
     // Signed once: signing again or declining is refused.
-    let again = forms::sign(&w.support1.pool, &Acting::Direct, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await;
+    let again = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await).await;
     assert_eq!(again.unwrap_err().code, ErrorCode::InvalidStateTransition);
-    assert_eq!(forms::decline(&w.support1.pool, &Acting::Direct, privacy.form_id).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
+    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, privacy.form_id).await).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
 
     // Withdrawing marketing is recorded with its time and reason; once.
     let marketing = signed.consents.iter().find(|c| c.consent_type == "marketing").unwrap();
-    let e = forms::withdraw(&w.support1.pool, &Acting::Direct, marketing.id, "  ").await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "  ").await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("reason"));
-    let withdrawn = forms::withdraw(&w.support1.pool, &Acting::Direct, marketing.id, "No newsletters, please").await.unwrap();
+    let withdrawn = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "No newsletters, please").await).await.unwrap();
     assert!(withdrawn.withdrawn_at.is_some());
     assert_eq!(withdrawn.withdraw_reason.as_deref(), Some("No newsletters, please"));
-    let twice = forms::withdraw(&w.support1.pool, &Acting::Direct, marketing.id, "again").await.unwrap_err();
+    let twice = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "again").await).await.unwrap_err();
     assert_eq!(twice.code, ErrorCode::InvalidStateTransition);
 
     // The timeline tells it in order.
-    let events: Vec<(String, Option<String>)> = consents::timeline(&w.support1.pool, &Acting::Direct, done.patient.id)
-        .await
+    let events: Vec<(String, Option<String>)> = ClinicTx::run(&w.support1.pool, async |tx| consents::timeline(tx, done.patient.id).await).await
         .unwrap()
         .into_iter()
         .filter(|e| e.form_id == privacy.form_id)
@@ -138,15 +136,15 @@ async fn the_database_refuses_consents_without_a_signature_and_signatures_for_an
     // Through the core: a well-formed but wrong hash names the field, and nothing is written.
     let before = (count(&w, "consents").await, count(&w, "audit_log").await);
     let wrong = hex::encode([7u8; 32]);
-    let e = forms::sign(&w.support1.pool, &Acting::Direct, form, SignedBy::StaffAttested, &wrong).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &wrong).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::FormTemplateChanged, Some("template_sha256")));
-    let e = forms::sign(&w.support1.pool, &Acting::Direct, form, SignedBy::StaffAttested, "not-hex").await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, "not-hex").await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("template_sha256")));
     assert_eq!((count(&w, "consents").await, count(&w, "audit_log").await), before);
     let status: String = sqlx::query_scalar("SELECT status FROM forms WHERE id = $1").bind(form).fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(status, "pending");
     // Staff of another organization cannot even see the form.
-    let e = forms::decline(&w.support2.pool, &Acting::Direct, form).await.unwrap_err();
+    let e = ClinicTx::run(&w.support2.pool, async |tx| forms::decline(tx, form).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
 }
 
@@ -156,42 +154,42 @@ async fn declining_and_a_newer_version_superseding_pending_forms() {
     let a = onboard(&w, &w.support1, w.org1, "Anne Pending", "anne@example.com").await;
     let b = onboard(&w, &w.support1, w.org1, "Bjorn Signed", "bjorn@example.com").await;
     let c = onboard(&w, &w.support1, w.org1, "Cato Declined", "cato@example.com").await;
-    let listed_b = forms::list_for_patient(&w.support1.pool, &Acting::Direct, b.patient.id).await.unwrap();
+    let listed_b = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, b.patient.id).await).await.unwrap();
     let old_sha = sha_of(&listed_b, b.required_forms[0].form_id);
-    forms::sign(&w.support1.pool, &Acting::Direct, b.required_forms[0].form_id, SignedBy::StaffAttested, &old_sha).await.unwrap();
-    let declined = forms::decline(&w.support1.pool, &Acting::Direct, c.required_forms[0].form_id).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, b.required_forms[0].form_id, SignedBy::StaffAttested, &old_sha).await).await.unwrap();
+    let declined = ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, c.required_forms[0].form_id).await).await.unwrap();
     assert_eq!(declined.status, "declined");
     assert!(declined.declined_at.is_some());
     assert!(declined.consents.is_empty());
 
     // The admin writes version 2 of the privacy text and publishes it.
     let admin = w.db.staff(AppRole::Admin, w.org1, "cf-admin").await;
-    assert_eq!(forms::add_version(&w.support1.pool, w.privacy, "New text.").await.unwrap_err().code, ErrorCode::Forbidden);
-    let v2 = forms::add_version(&admin.pool, w.privacy, "Text, version two.").await.unwrap();
+    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::add_version(tx, w.privacy, "New text.").await).await.unwrap_err().code, ErrorCode::Forbidden);
+    let v2 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, w.privacy, "Text, version two.").await).await.unwrap();
     assert_eq!(v2.version, 2);
-    let published = forms::publish(&admin.pool, v2.id).await.unwrap();
+    let published = ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap();
     assert_eq!(published.superseded, 1, "only Anne's privacy form was still pending in this clinic");
-    assert_eq!(forms::publish(&admin.pool, v2.id).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
+    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
     // A published version is immutable.
     let e = sqlx::query("UPDATE form_template_versions SET body = 'changed' WHERE id = $1").bind(v2.id).execute(&admin.pool).await.unwrap_err();
     assert!(e.to_string().contains("published"), "{e}");
 
-    let forms_a = forms::list_for_patient(&w.support1.pool, &Acting::Direct, a.patient.id).await.unwrap();
+    let forms_a = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, a.patient.id).await).await.unwrap();
     let old = forms_a.iter().find(|f| f.form_id == a.required_forms[0].form_id).unwrap();
     assert_eq!(old.status, "superseded");
     let fresh = forms_a.iter().find(|f| Some(f.form_id) == old.superseded_by).unwrap();
     assert_eq!((fresh.status.as_str(), fresh.template_version), ("pending", 2));
     assert_eq!(fresh.template_sha256, v2.sha256);
     // The superseded form cannot be signed any more; the new one not with the old text's hash.
-    let e = forms::sign(&w.support1.pool, &Acting::Direct, old.form_id, SignedBy::StaffAttested, &old.template_sha256).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, old.form_id, SignedBy::StaffAttested, &old.template_sha256).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
-    let e = forms::sign(&w.support1.pool, &Acting::Direct, fresh.form_id, SignedBy::StaffAttested, &old_sha).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &old_sha).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::FormTemplateChanged);
-    forms::sign(&w.support1.pool, &Acting::Direct, fresh.form_id, SignedBy::StaffAttested, &v2.sha256).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &v2.sha256).await).await.unwrap();
     // Bjorn's signed and Cato's declined forms stay as they were.
-    let b_now = forms::list_for_patient(&w.support1.pool, &Acting::Direct, b.patient.id).await.unwrap();
+    let b_now = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, b.patient.id).await).await.unwrap();
     assert_eq!(b_now.iter().find(|f| f.form_id == b.required_forms[0].form_id).unwrap().status, "signed");
-    let c_now = forms::list_for_patient(&w.support1.pool, &Acting::Direct, c.patient.id).await.unwrap();
+    let c_now = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, c.patient.id).await).await.unwrap();
     assert_eq!(c_now.iter().find(|f| f.form_id == c.required_forms[0].form_id).unwrap().status, "declined");
 }
 
@@ -219,16 +217,15 @@ async fn the_profile_follows_the_sharing_consent_for_the_new_organizations_staff
     };
     assert_eq!(read().await, (false, None, None), "only the name before the consent");
 
-    let listed = forms::list_for_patient(&w.support2.pool, &Acting::Direct, second.patient.id).await.unwrap();
-    let signed = forms::sign(&w.support2.pool, &Acting::Direct, sharing, SignedBy::StaffAttested, &sha_of(&listed, sharing))
-        .await
+    let listed = ClinicTx::run(&w.support2.pool, async |tx| forms::list_for_patient(tx, second.patient.id).await).await.unwrap();
+    let signed = ClinicTx::run(&w.support2.pool, async |tx| forms::sign(tx, sharing, SignedBy::StaffAttested, &sha_of(&listed, sharing)).await).await
         .unwrap();
     assert_eq!(read().await, (true, Some("A+".into()), Some(vec!["penicillin".into()])));
     let shared: bool = sqlx::query_scalar("SELECT profile_shared FROM patients WHERE id = $1").bind(second.patient.id).fetch_one(&w.db.owner).await.unwrap();
     assert!(shared);
 
     let consent = signed.consents[0].id;
-    forms::withdraw(&w.support2.pool, &Acting::Direct, consent, "Patient asked to stop sharing").await.unwrap();
+    ClinicTx::run(&w.support2.pool, async |tx| forms::withdraw(tx, consent, "Patient asked to stop sharing").await).await.unwrap();
     assert_eq!(read().await, (false, None, None), "hidden again at once");
     // Nobody turns it back on by hand, not even an admin on a raw connection.
     let admin2 = w.db.staff(AppRole::Admin, w.org2, "cf-admin2").await;
@@ -242,9 +239,7 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
     let w = world().await;
     let done = onboard(&w, &w.support1, w.org1, "Per Venter", "per@example.com").await;
     let secretary = w.db.staff(AppRole::Secretary, w.org1, "cf-secretary").await;
-    let secretary_me = current_staff(&secretary.pool).await.unwrap();
     let doctor = w.db.staff(AppRole::Doctor, w.org1, "cf-doctor").await;
-    let doctor_me = current_staff(&doctor.pool).await.unwrap();
     let booking = NewBooking {
         patient_person_id: done.patient_person_id,
         partner_id: None,
@@ -252,37 +247,37 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
         primary_channel: None,
         doctor_id: Some(doctor.id),
     };
-    let booked = queue::book(&secretary.pool, &secretary_me, &booking).await.unwrap();
+    let booked = ClinicTx::run(&secretary.pool, async |tx| queue::book(tx, &booking).await).await.unwrap();
 
     // The consent-status view: Per waits for two forms and has a booking.
-    let status = consents::status(&w.support1.pool, &Acting::Direct, w.org1).await.unwrap();
+    let status = ClinicTx::run(&w.support1.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
     let per = status.patients_waiting.iter().find(|p| p.patient_id == done.patient.id).expect("Per is waiting");
     assert_eq!(per.pending_forms.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(), ["Privacy Policy & GDPR Consent", "Profile Sharing Consent"]);
     assert_eq!(per.next_booking.as_ref().map(|b| b.consultation_id), Some(booked.id));
     let privacy_counts = status.by_form.iter().find(|f| f.title == "Privacy Policy & GDPR Consent").unwrap();
     assert_eq!((privacy_counts.pending, privacy_counts.signed), (1, 0));
     // Another clinic's staff see nothing of it.
-    let other = consents::status(&w.support2.pool, &Acting::Direct, w.org1).await.unwrap();
+    let other = ClinicTx::run(&w.support2.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
     assert!(other.patients_waiting.is_empty() && other.by_form.is_empty());
 
     // The doctor cannot start it; the refusal names the forms; nothing changes.
-    let e = queue::start(&doctor.pool, &doctor_me, &MeetingConfig::from_env(), booked.id).await.unwrap_err();
+    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::FormsUnsigned, "{e:?}");
     assert!(e.message.contains("Privacy Policy & GDPR Consent") && e.message.contains("Profile Sharing Consent"), "{}", e.message);
     let state: String = sqlx::query_scalar("SELECT state FROM consultations WHERE id = $1").bind(booked.id).fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(state, "pending_sp");
 
     // One signed is not enough; both are.
-    let listed = forms::list_for_patient(&w.support1.pool, &Acting::Direct, done.patient.id).await.unwrap();
+    let listed = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, done.patient.id).await).await.unwrap();
     for f in &listed[..1] {
-        forms::sign(&w.support1.pool, &Acting::Direct, f.form_id, SignedBy::StaffAttested, &f.template_sha256).await.unwrap();
+        ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, f.form_id, SignedBy::StaffAttested, &f.template_sha256).await).await.unwrap();
     }
-    let e = queue::start(&doctor.pool, &doctor_me, &MeetingConfig::from_env(), booked.id).await.unwrap_err();
+    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
     assert!(e.message.contains("Profile Sharing Consent") && !e.message.contains("Privacy"), "{}", e.message);
-    forms::sign(&w.support1.pool, &Acting::Direct, listed[1].form_id, SignedBy::StaffAttested, &listed[1].template_sha256).await.unwrap();
-    queue::start(&doctor.pool, &doctor_me, &MeetingConfig::from_env(), booked.id).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, listed[1].form_id, SignedBy::StaffAttested, &listed[1].template_sha256).await).await.unwrap();
+    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap();
 
-    let status = consents::status(&w.support1.pool, &Acting::Direct, w.org1).await.unwrap();
+    let status = ClinicTx::run(&w.support1.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
     assert!(status.patients_waiting.iter().all(|p| p.patient_id != done.patient.id));
     let privacy_counts = status.by_form.iter().find(|f| f.title == "Privacy Policy & GDPR Consent").unwrap();
     assert_eq!((privacy_counts.pending, privacy_counts.signed), (0, 1));
@@ -294,7 +289,7 @@ async fn the_patient_apps_api_lists_signs_and_withdraws() {
     let done = onboard(&w, &w.support1, w.org1, "Siri App", "siri@example.com").await;
     let svc = service::start(&w.db, w.accounts.clone()).await;
     let email = Email::parse(&w.support1.login).unwrap();
-    let token: Secret<String> = api_tokens::create(&w.db.owner, &email, Some(30)).await.unwrap().token;
+    let token: Secret<String> = ClinicTx::run(&w.db.owner, async |tx| api_tokens::create(tx, &email, Some(30)).await).await.unwrap().token;
     let http = reqwest::Client::new();
     let get = |path: String, token: Option<Secret<String>>| {
         let mut req = http.get(format!("{}{path}", svc.base));
@@ -371,25 +366,25 @@ async fn template_writing_refuses_bad_fields_other_roles_and_an_older_version() 
         (NewTemplate { consent_types: vec!["telepathy".into()], ..good.clone() }, "consent_types"),
         (NewTemplate { must_sign_before: Some("next_week".into()), ..good.clone() }, "must_sign_before"),
     ] {
-        let e = forms::create_template(&admin.pool, &bad).await.unwrap_err();
+        let e = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &bad).await).await.unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
     }
-    assert_eq!(forms::create_template(&w.support1.pool, &good).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap_err().code, ErrorCode::Forbidden);
     assert_eq!(count(&w, "form_templates").await, before, "nothing written");
 
-    let t = forms::create_template(&admin.pool, &good).await.unwrap();
+    let t = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap();
     assert_eq!(t.organization_id, Some(w.org1));
-    let e = forms::create_template(&admin.pool, &good).await.unwrap_err();
+    let e = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("key")));
-    assert_eq!(forms::add_version(&admin.pool, t.id, "  ").await.unwrap_err().field.as_deref(), Some("body"));
-    let v1 = forms::add_version(&admin.pool, t.id, "First text.").await.unwrap();
-    let v2 = forms::add_version(&admin.pool, t.id, "Second text.").await.unwrap();
-    forms::publish(&admin.pool, v2.id).await.unwrap();
+    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "  ").await).await.unwrap_err().field.as_deref(), Some("body"));
+    let v1 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "First text.").await).await.unwrap();
+    let v2 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "Second text.").await).await.unwrap();
+    ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap();
     // An older draft cannot be published over a newer published text.
-    let e = forms::publish(&admin.pool, v1.id).await.unwrap_err();
+    let e = ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v1.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
-    assert_eq!(forms::publish(&admin.pool, 999_999).await.unwrap_err().code, ErrorCode::NotFound);
-    let listed = forms::list_templates(&admin.pool).await.unwrap();
+    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, 999_999).await).await.unwrap_err().code, ErrorCode::NotFound);
+    let listed = ClinicTx::run(&admin.pool, async |tx| forms::list_templates(tx).await).await.unwrap();
     let mine = listed.iter().find(|x| x.id == t.id).unwrap();
     assert_eq!(mine.versions.iter().filter(|v| v.published_at.is_some()).map(|v| v.version).collect::<Vec<_>>(), [2]);
 }
@@ -406,42 +401,42 @@ async fn an_admin_writes_the_templates_of_their_own_clinic_and_the_shared_ones_o
         consent_types: vec!["analytics".into()],
         must_sign_before: Some("first_appointment".into()),
     };
-    let t = forms::create_template(&admin1.pool, &new).await.unwrap();
+    let t = ClinicTx::run(&admin1.pool, async |tx| forms::create_template(tx, &new).await).await.unwrap();
     assert_eq!((t.form_type.as_str(), t.versions.len()), ("disclaimer", 0), "an empty type is a disclaimer; no text yet");
-    let draft = forms::add_version(&admin1.pool, t.id, "I agree to consultations by video.\nLine two.").await.unwrap();
+    let draft = ClinicTx::run(&admin1.pool, async |tx| forms::add_version(tx, t.id, "I agree to consultations by video.\nLine two.").await).await.unwrap();
     assert_eq!((draft.version, draft.published_at), (1, None));
     assert_eq!(draft.body, "I agree to consultations by video.\nLine two.");
 
     // Another clinic's admin neither sees it nor writes it; nothing changes.
     let versions_before = count(&w, "form_template_versions").await;
-    assert!(!forms::list_templates(&admin2.pool).await.unwrap().iter().any(|x| x.id == t.id));
-    let e = forms::add_version(&admin2.pool, t.id, "Sneaked in.").await.unwrap_err();
+    assert!(!ClinicTx::run(&admin2.pool, async |tx| forms::list_templates(tx).await).await.unwrap().iter().any(|x| x.id == t.id));
+    let e = ClinicTx::run(&admin2.pool, async |tx| forms::add_version(tx, t.id, "Sneaked in.").await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
-    assert_eq!(forms::publish(&admin2.pool, draft.id).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(ClinicTx::run(&admin2.pool, async |tx| forms::publish(tx, draft.id).await).await.unwrap_err().code, ErrorCode::NotFound);
     assert_eq!(count(&w, "form_template_versions").await, versions_before);
     let still: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT published_at FROM form_template_versions WHERE id = $1").bind(draft.id).fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(still, None, "the draft is still a draft");
 
     // The shared template (organization_id NULL) is every clinic's to revise.
-    let shared_draft = forms::add_version(&admin2.pool, w.privacy, "Privacy, revised by clinic two.").await.unwrap();
+    let shared_draft = ClinicTx::run(&admin2.pool, async |tx| forms::add_version(tx, w.privacy, "Privacy, revised by clinic two.").await).await.unwrap();
     assert_eq!(shared_draft.version, 2);
 
     // A text too long is refused naming the field, and nothing is written.
     let long = "x".repeat(forms::MAX_BODY_CHARS + 1);
-    let e = forms::add_version(&admin1.pool, t.id, &long).await.unwrap_err();
+    let e = ClinicTx::run(&admin1.pool, async |tx| forms::add_version(tx, t.id, &long).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("body")));
     assert_eq!(count(&w, "form_template_versions").await, versions_before + 1);
 
     // Publishing returns the text and the count; the list shows bodies and states.
-    let p = forms::publish(&admin1.pool, draft.id).await.unwrap();
+    let p = ClinicTx::run(&admin1.pool, async |tx| forms::publish(tx, draft.id).await).await.unwrap();
     assert_eq!((p.superseded, p.version.body.as_str()), (0, draft.body.as_str()));
-    let listed = forms::list_templates(&admin1.pool).await.unwrap();
+    let listed = ClinicTx::run(&admin1.pool, async |tx| forms::list_templates(tx).await).await.unwrap();
     let mine = listed.iter().find(|x| x.id == t.id).unwrap();
     assert_eq!(mine.versions.len(), 1);
     assert!(mine.versions[0].published_at.is_some());
     assert_eq!(mine.versions[0].sha256, draft.sha256);
-    let kinds = forms::consent_kinds(&admin1.pool).await.unwrap();
+    let kinds = ClinicTx::run(&admin1.pool, async |tx| forms::consent_kinds(tx).await).await.unwrap();
     assert_eq!(kinds.iter().map(|k| k.code.as_str()).collect::<Vec<_>>(), ["analytics", "marketing", "profile_sharing"]);
     // Every step is in the audit log in the admin's name.
     let audited: i64 = sqlx::query_scalar(

@@ -2,7 +2,7 @@
 //! or national id anywhere; a ciphertext moved to another row does not decrypt; key rotation
 //! leaves every field readable under the new key.
 
-use digimed_core::keys::{reencrypt_all, Vault, ENCRYPTED_COLUMNS};
+use digimed_core::keys::{Vault, ENCRYPTED_COLUMNS};
 use digimed_crypto::DataKeys;
 use digimed_tests::TestDb;
 
@@ -92,7 +92,7 @@ async fn rotation_reencrypts_every_field_and_keeps_it_readable() {
     let mut keys = DataKeys::from_json(db.vault.keys().to_json().expose()).unwrap();
     let new_id = keys.rotate();
     let rotated = Vault::new(keys);
-    let report = reencrypt_all(&db.owner, &rotated, 3).await.unwrap();
+    let report = digimed_tests::rotate_all(&db.owner, &rotated, 3).await.unwrap();
     let total: usize = before.iter().map(|v| v.len()).sum();
     assert_eq!(report.reencrypted as usize, total);
     for ((table, column), old) in ENCRYPTED_COLUMNS.iter().zip(before) {
@@ -108,7 +108,7 @@ async fn rotation_reencrypts_every_field_and_keeps_it_readable() {
         }
     }
     // A second pass finds nothing left to do.
-    let again = reencrypt_all(&db.owner, &rotated, 100).await.unwrap();
+    let again = digimed_tests::rotate_all(&db.owner, &rotated, 100).await.unwrap();
     assert_eq!(again.reencrypted, 0);
     assert_eq!(again.already_current as usize, total);
 }

@@ -5,9 +5,9 @@
 //! is left, the caller gets the retryable `database_unavailable`, and a retry succeeds with
 //! exactly one of each in the end.
 
+use digimed_core::{ClinicTx, Acting};
 use std::time::Duration;
 
-use digimed_core::acting::Acting;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
 use digimed_core::queue::{self, ConsultationState, MeetingConfig};
@@ -109,7 +109,7 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     let task = {
         let (pool, vault, accounts, request) = (support.pool.clone(), db.vault.clone(), accounts.clone(), request.clone());
         tokio::spawn(async move {
-            onboarding::onboard(&pool, &Acting::Direct, &vault, &accounts, &request, EntryPoint::WalkIn, "47").await
+            digimed_tests::own(&pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &vault, &accounts, &request, EntryPoint::WalkIn, "47").await).await
         })
     };
     let pid = blocked_by(&db.owner, blocker_pid).await;
@@ -127,8 +127,7 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     assert!(clerk.users().is_empty(), "the Clerk account was deleted again");
     assert_eq!(clerk.deleted().len(), 1);
 
-    let done = onboarding::onboard(&support.pool, &Acting::Direct, &db.vault, &accounts, &request, EntryPoint::WalkIn, "47")
-        .await
+    let done = digimed_tests::own(&support.pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, &accounts, &request, EntryPoint::WalkIn, "47").await).await
         .expect("a retry succeeds");
     assert!(done.user_created);
     for (table, n) in [("users", 1), ("patient_persons", 1), ("patients", 1), ("user_organizations", 1)] {
@@ -150,8 +149,7 @@ async fn waiting() -> Waiting {
     let db = TestDb::new().await;
     let clinic = db.clinic("Kill Queue").await;
     let p = partner(&db, clinic, true).await;
-    let r = digimed_core::referrals::receive(&db.owner, &db.vault, &p, body(nid(41).as_str(), Uuid::new_v4()).to_string().as_bytes())
-        .await
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::receive(tx, &db.vault, &p, body(nid(41).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
         .unwrap();
     let doctor = db.staff(AppRole::Doctor, clinic, "kill-doctor").await;
     let me = current_staff(&doctor.pool).await.unwrap();
@@ -166,8 +164,8 @@ async fn a_pick_killed_half_way_leaves_the_consultation_waiting_and_a_retry_pick
     // pick waits after it has changed the consultation.
     let (blocker, blocker_pid) = hold(&w.db.owner, "SELECT 1 FROM staff WHERE id = $1 FOR UPDATE", w.doctor.id).await;
     let task = {
-        let (pool, me) = (w.doctor.pool.clone(), w.me.clone());
-        tokio::spawn(async move { queue::pick_next(&pool, &me).await })
+        let (pool, _me) = (w.doctor.pool.clone(), w.me.clone());
+        tokio::spawn(async move { ClinicTx::run(&pool, async |tx| queue::pick_next(tx).await).await })
     };
     let pid = blocked_by(&w.db.owner, blocker_pid).await;
     assert!(written_tables(&w.db.owner, pid).await.contains(&"consultations".to_string()));
@@ -186,10 +184,10 @@ async fn a_pick_killed_half_way_leaves_the_consultation_waiting_and_a_retry_pick
     assert_eq!((state.as_str(), doctor), ("ready_for_pickup", None), "the pick was rolled back");
     assert_eq!(count(&w.db, "SELECT count(*) FROM audit_log").await, audit_before, "no audit row of a pick that did not happen");
 
-    let picked = queue::pick_next(&w.doctor.pool, &w.me).await.expect("a retry succeeds").expect("the consultation is still waiting");
+    let picked = ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await).await.expect("a retry succeeds").expect("the consultation is still waiting");
     assert_eq!((picked.id, picked.state, picked.assigned_doctor_id), (w.consultation, ConsultationState::PendingSp, Some(w.doctor.id)));
     assert_eq!(count(&w.db, "SELECT count(*) FROM consultations WHERE assigned_doctor_id IS NOT NULL").await, 1);
-    assert!(queue::pick_next(&w.doctor.pool, &w.me).await.unwrap().is_none(), "nothing else to pick");
+    assert!(ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().is_none(), "nothing else to pick");
 }
 
 #[tokio::test]
@@ -202,9 +200,9 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     .execute(&w.db.owner)
     .await
     .unwrap();
-    queue::pick(&w.doctor.pool, &w.me, w.consultation).await.unwrap();
+    ClinicTx::run(&w.doctor.pool, async |tx| queue::pick(tx, w.consultation).await).await.unwrap();
     let meeting = MeetingConfig { base_url: "https://meet.example.test".into() };
-    queue::start(&w.doctor.pool, &w.me, &meeting, w.consultation).await.unwrap();
+    ClinicTx::run(&w.doctor.pool, async |tx| queue::start(tx, &meeting, w.consultation).await).await.unwrap();
     let result = ResultInput {
         icpc2: "R74".into(),
         outcome: "helped".into(),
@@ -217,8 +215,8 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     // filing waits after it has completed the consultation.
     let (blocker, blocker_pid) = hold(&w.db.owner, "SELECT 1 FROM staff WHERE id = $1 FOR UPDATE", w.doctor.id).await;
     let task = {
-        let (pool, vault, me, id, result) = (w.doctor.pool.clone(), w.db.vault.clone(), w.me.clone(), w.consultation, result.clone());
-        tokio::spawn(async move { results::complete_with_result(&pool, &vault, &me, id, &result).await })
+        let (pool, vault, _me, id, result) = (w.doctor.pool.clone(), w.db.vault.clone(), w.me.clone(), w.consultation, result.clone());
+        tokio::spawn(async move { ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &result).await).await })
     };
     let pid = blocked_by(&w.db.owner, blocker_pid).await;
     let written = written_tables(&w.db.owner, pid).await;
@@ -238,11 +236,10 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     assert_eq!(count(&w.db, "SELECT count(*) FROM consultation_results").await, 0, "no partial result");
     assert_eq!(count(&w.db, "SELECT count(*) FROM audit_log").await, audit_before);
 
-    let done = results::complete_with_result(&w.doctor.pool, &w.db.vault, &w.me, w.consultation, &result)
-        .await
+    let done = ClinicTx::run(&w.doctor.pool, async |tx| results::complete_with_result(tx, &w.db.vault, w.consultation, &result).await).await
         .expect("a retry succeeds");
     assert_eq!(done.state, ConsultationState::Completed);
-    let versions = results::read(&w.doctor.pool, &w.db.vault, w.consultation).await.unwrap();
+    let versions = ClinicTx::run(&w.doctor.pool, async |tx| results::read(tx, &w.db.vault, w.consultation).await).await.unwrap();
     assert_eq!(versions.len(), 1, "exactly one result");
     assert_eq!((versions[0].version, versions[0].notes.as_deref()), (1, Some("Rest and fluids.")));
 }

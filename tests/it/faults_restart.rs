@@ -6,6 +6,7 @@
 //! same console session work again, webhook deliveries queued before the restart go out, and the
 //! console's live queue (`QueueWatcher`) resumes.
 
+use digimed_core::ClinicTx;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use chrono::Utc;
 use digimed_core::accounts::Accounts;
 use digimed_core::keys::Vault;
 use digimed_core::queue::{self, QueueEvent, QueueFilter, QueueWatcher};
-use digimed_core::referrals::{add_partner, NewPartner};
+use digimed_core::referrals::NewPartner;
 use digimed_core::session::{self, AppRole};
 use digimed_core::{api_tokens, db, staff, ErrorCode};
 use digimed_crypto::{DataKeys, Secret};
@@ -178,23 +179,15 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     let password = Secret::new(format!("pw-{}-Long-enough", Uuid::new_v4().simple()));
     let support_email = Email::parse("support@restart.digimed.test").unwrap();
     let doctor_email = Email::parse("doctor@restart.digimed.test").unwrap();
-    staff::add_staff(&owner, &support_email, &PersonName::parse("Sigrid Support").unwrap(), AppRole::CustomerSupport, Some(org), &password)
-        .await
+    ClinicTx::run(&owner, async |tx| staff::add_staff(tx, &support_email, &PersonName::parse("Sigrid Support").unwrap(), AppRole::CustomerSupport, Some(org), &password).await).await
         .unwrap();
-    let doctor = staff::add_staff(&owner, &doctor_email, &PersonName::parse("Dag Doctor").unwrap(), AppRole::Doctor, Some(org), &password)
-        .await
+    let doctor = ClinicTx::run(&owner, async |tx| staff::add_staff(tx, &doctor_email, &PersonName::parse("Dag Doctor").unwrap(), AppRole::Doctor, Some(org), &password).await).await
         .unwrap();
-    add_partner(
-        &owner,
-        &vault,
-        &NewPartner { name: "pridok-test", clinic_id: org, is_test_partner: true, deadline_working_days: 2, deal_id: None },
-        SECRET,
-    )
-    .await
+    ClinicTx::run(&owner, async |tx| digimed_core::referrals::add_partner(tx, &vault, &NewPartner { name: "pridok-test", clinic_id: org, is_test_partner: true, deadline_working_days: 2, deal_id: None }, SECRET).await).await
     .unwrap();
     let subscriber = Subscriber::start(Behaviour::Ok).await;
-    digimed_core::webhooks::add_subscription(&owner, &vault, org, &subscriber.url, &[]).await.unwrap();
-    let token = api_tokens::create(&owner, &support_email, Some(1)).await.unwrap().token;
+    ClinicTx::run(&owner, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &subscriber.url, &[]).await).await.unwrap();
+    let token = ClinicTx::run(&owner, async |tx| api_tokens::create(tx, &support_email, Some(1)).await).await.unwrap().token;
 
     // `digimed serve`: the service login, the pool as the command opens it, the HTTP service and
     // the outbox worker (retrying for as long as this test takes).
@@ -253,7 +246,7 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
                 .header("content-type", "application/json")
                 .header("webhook-id", &id)
                 .header("webhook-timestamp", ts.to_string())
-                .header("webhook-signature", digimed_core::webhook_signature::sign(&key, &id, ts, raw.as_bytes()))
+                .header("webhook-signature", digimed_core::webhook_signature::sign(&key, &id, ts, &raw))
                 .body(raw)
                 .send()
                 .await
@@ -299,7 +292,7 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     let health = http.get(format!("{}/healthz", service.base)).send().await.expect("the service answers (no hang)");
     let (status, retry_after) = (health.status().as_u16(), health.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()));
     assert_unavailable(status, retry_after, &health.json::<Value>().await.unwrap_or(Value::Null));
-    let e = queue::list(&console, &QueueFilter::default()).await.unwrap_err();
+    let e = ClinicTx::run(&console, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::DatabaseUnavailable, "{e:?}");
     assert!(e.retryable);
     assert!(
@@ -324,7 +317,7 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     let (status, _, v) = referral(72).await;
     assert_eq!(status, 201, "{v}");
     let consultation = v["consultation_id"].as_i64().unwrap() as i32;
-    assert_eq!(queue::list(&console, &QueueFilter::default()).await.unwrap().len(), 1, "the console session reads again");
+    assert_eq!(ClinicTx::run(&console, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap().len(), 1, "the console session reads again");
 
     // The queued delivery and every later one go out.
     until(

@@ -3,8 +3,8 @@
 //! that is not an object, unknown fields, SQL-looking text, empty bodies, wrong methods. Every
 //! such request gets a 4xx in the seed's error shape, and none writes a row anywhere.
 
+use digimed_core::{ClinicTx, Acting};
 use chrono::Utc;
-use digimed_core::acting::Acting;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
 use digimed_core::session::AppRole;
@@ -42,16 +42,7 @@ async fn world() -> World {
     partner(&db, org1, true).await;
     let clerk = ClerkStandin::start().await;
     let accounts = standin_accounts(&clerk);
-    let done = onboarding::onboard(
-        &db.owner,
-        &Acting::Direct,
-        &db.vault,
-        &accounts,
-        &input("Else Where", "else.where@example.com", "91234560", org2),
-        EntryPoint::WalkIn,
-        "47",
-    )
-    .await
+    let done = digimed_tests::own(&db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, &accounts, &input("Else Where", "else.where@example.com", "91234560", org2), EntryPoint::WalkIn, "47").await).await
     .unwrap();
     let svc = service::start(&db, accounts).await;
     let (_, support) = staff_token(&db, AppRole::CustomerSupport, org1, "hostile-support").await;
@@ -263,7 +254,7 @@ async fn the_pridok_webhook_refuses_hostile_bodies_and_writes_nothing() {
     let a = signed(&w, PRIDOK, Some("application/json"), extra.to_string().as_bytes()).await;
     assert_eq!(a.status, 201, "{}", a.json());
     let referral = a.json()["referral_id"].as_i64().unwrap() as i32;
-    let stored = digimed_core::referrals::raw_payload(&w.db.owner, &w.db.vault, referral).await.unwrap();
+    let stored = ClinicTx::run(&w.db.owner, async |tx| digimed_core::referrals::raw_payload(tx, &w.db.vault, referral).await).await.unwrap();
     assert_eq!(stored["Surplus"], json!({"nested": [sql]}));
 }
 

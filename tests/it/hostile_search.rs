@@ -3,7 +3,7 @@
 //! is a search and never an error; every code is found by its own code and by its own title
 //! typed in any case. A modest number of cases, each a real query on PostgreSQL.
 
-use digimed_core::icpc2::search;
+use digimed_core::ClinicTx;
 use digimed_tests::TestDb;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -30,7 +30,7 @@ async fn any_query_is_a_search_and_never_an_error() {
     let queries = draw(hostile, 160);
     for q in &queries {
         for limit in [1, 10, 1000] {
-            let found = search(&db.owner, q, limit).await.unwrap_or_else(|e| panic!("{q:?}: {e:?}"));
+            let found = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::search(tx, q, limit).await).await.unwrap_or_else(|e| panic!("{q:?}: {e:?}"));
             assert!(found.len() as i64 <= limit.clamp(1, 100), "{q:?}");
             let mut codes: Vec<&str> = found.iter().map(|c| c.code.as_str()).collect();
             codes.sort();
@@ -51,10 +51,10 @@ async fn every_code_is_found_by_its_code_and_its_title() {
     for (i, upper, pad) in picks {
         let (code, title) = &all[i];
         let typed_code = format!("{pad}{}{pad}", if upper { code.clone() } else { code.to_lowercase() });
-        let found = search(&db.owner, &typed_code, 10).await.unwrap();
+        let found = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::search(tx, &typed_code, 10).await).await.unwrap();
         assert_eq!(found.first().map(|c| c.code.as_str()), Some(code.as_str()), "{typed_code:?}");
         let typed_title = if upper { title.to_uppercase() } else { title.to_lowercase() };
-        let found = search(&db.owner, &typed_title, 100).await.unwrap();
+        let found = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::search(tx, &typed_title, 100).await).await.unwrap();
         assert!(found.iter().any(|c| &c.code == code), "{code} by its title {typed_title:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! The ICPC-2 list: imported from the published file (never copied into the repository), idempotently, and
 //! searched by code or title words regardless of case and Norwegian letters.
 
-use digimed_core::icpc2::{import, lookup, search};
+use digimed_core::ClinicTx;
+use digimed_core::icpc2::lookup;
 use digimed_core::session::AppRole;
 use digimed_core::ErrorCode;
 use digimed_tests::TestDb;
@@ -14,12 +15,12 @@ fn published_list() -> Vec<u8> {
 async fn import_is_idempotent_and_records_the_file() {
     let db = TestDb::new().await;
     let file = published_list();
-    let first = import(&db.owner, &file).await.unwrap();
+    let first = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &file).await).await.unwrap();
     assert_eq!(first.codes, 708);
     assert!(!first.unchanged);
     // The import records which file it was: the SHA-256 of the bytes read.
     assert_eq!(first.sha256, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file)));
-    let again = import(&db.owner, &file).await.unwrap();
+    let again = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &file).await).await.unwrap();
     assert!(again.unchanged);
     let (imports, codes): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM icpc2_imports), (SELECT count(*) FROM icpc2_codes WHERE retired_at IS NULL)",
@@ -29,17 +30,17 @@ async fn import_is_idempotent_and_records_the_file() {
     .unwrap();
     assert_eq!((imports, codes), (1, 708));
     // Chapter and component come from the code.
-    let r74 = lookup(&mut *db.owner.acquire().await.unwrap(), "r74").await.unwrap();
+    let r74 = ClinicTx::run(&db.owner, async |tx| lookup(tx, "r74").await).await.unwrap();
     assert_eq!((r74.chapter.as_str(), r74.component.as_str()), ("R", "diagnosis"));
-    let a01 = lookup(&mut *db.owner.acquire().await.unwrap(), "A01").await.unwrap();
+    let a01 = ClinicTx::run(&db.owner, async |tx| lookup(tx, "A01").await).await.unwrap();
     assert_eq!(a01.component, "symptom");
 
     // A newer list without a code retires it; results can no longer use it.
     let mut list: Vec<serde_json::Value> = serde_json::from_slice(&file).unwrap();
     list.retain(|e| e["code"] != "A01");
-    let r = import(&db.owner, &serde_json::to_vec(&list).unwrap()).await.unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &serde_json::to_vec(&list).unwrap()).await).await.unwrap();
     assert_eq!(r.retired, 1);
-    let e = lookup(&mut *db.owner.acquire().await.unwrap(), "A01").await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| lookup(tx, "A01").await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("icpc2"));
 }
 
@@ -53,7 +54,7 @@ async fn a_bad_file_is_refused_whole() {
         (br#"[{"code": "A01", "text": "Ok"}, {"code": "A01", "text": "Twice"}]"#, "code"),
         (br#"[{"code": "A01", "text": "  "}]"#, "text"),
     ] {
-        let e = import(&db.owner, bad).await.unwrap_err();
+        let e = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, bad).await).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidInput);
         assert_eq!(e.field.as_deref(), Some(field), "{}", String::from_utf8_lossy(bad));
     }
@@ -64,12 +65,12 @@ async fn a_bad_file_is_refused_whole() {
 #[tokio::test]
 async fn search_by_code_and_words_tolerates_case_and_norwegian_letters() {
     let db = TestDb::new().await;
-    import(&db.owner, &published_list()).await.unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &published_list()).await).await.unwrap();
     let clinic = db.clinic("Testklinikken").await;
     let doctor = db.staff(AppRole::Doctor, clinic, "icpc-doctor").await;
     let first = |q: &'static str| {
         let pool = doctor.pool.clone();
-        async move { search(&pool, q, 10).await.unwrap() }
+        async move { ClinicTx::run(&pool, async |tx| digimed_core::icpc2::search(tx, q, 10).await).await.unwrap() }
     };
     assert_eq!(first("R74").await[0].code, "R74");
     assert_eq!(first("r74").await[0].code, "R74");

@@ -3,10 +3,10 @@
 //! two onboardings of one e-mail address, and the compensation when the database fails after
 //! Clerk created the account.
 
+use digimed_core::{ClinicTx, Acting};
 use std::time::{Duration, Instant};
 
 use digimed_core::accounts::Accounts;
-use digimed_core::acting::Acting;
 use digimed_core::config::AccountDirectory;
 use digimed_core::forms::{self, SignedBy};
 use digimed_core::onboarding::{self, LinkInput, MatchInput, OnboardInput, Onboarded};
@@ -31,7 +31,7 @@ pub fn input(name: &str, email: &str, phone: &str, org: i32) -> OnboardInput {
 }
 
 pub async fn run(pool: &PgPool, db: &TestDb, accounts: &Accounts, i: &OnboardInput) -> Result<Onboarded, Error> {
-    onboarding::onboard(pool, &Acting::Direct, &db.vault, accounts, i, EntryPoint::WalkIn, "47").await
+    digimed_tests::own(pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, accounts, i, EntryPoint::WalkIn, "47").await).await
 }
 
 pub async fn count(db: &TestDb, table: &str) -> i64 {
@@ -246,9 +246,9 @@ async fn profile_is_hidden_from_a_new_org_until_shared() {
     assert_eq!(blood, None);
     // Signing the profile-sharing form (a paper signature attested in the clinic) opens it.
     let sharing = second.required_forms.iter().find(|f| f.consent_types == ["profile_sharing"]).expect("the sharing form");
-    let listed = forms::list_for_patient(&s2.pool, &Acting::Direct, second.patient.id).await.unwrap();
+    let listed = ClinicTx::run(&s2.pool, async |tx| forms::list_for_patient(tx, second.patient.id).await).await.unwrap();
     let sha = listed.iter().find(|f| f.form_id == sharing.form_id).unwrap().template_sha256.clone();
-    forms::sign(&s2.pool, &Acting::Direct, sharing.form_id, SignedBy::StaffAttested, &sha).await.unwrap();
+    ClinicTx::run(&s2.pool, async |tx| forms::sign(tx, sharing.form_id, SignedBy::StaffAttested, &sha).await).await.unwrap();
     let (_, blood, phone) = read(sec2.pool.clone()).await;
     assert_eq!(blood.as_deref(), Some("O+"));
     assert!(phone.is_some());
@@ -529,34 +529,16 @@ async fn regular_creation_links_an_existing_person() {
     let s1 = w.db.staff(AppRole::CustomerSupport, w.org1, "link-s1").await;
     let s2 = w.db.staff(AppRole::CustomerSupport, w.org2, "link-s2").await;
     let first = run(&s1.pool, &w.db, &w.accounts, &input("Link Me", "link@example.com", "91234567", w.org1)).await.unwrap();
-    let linked = onboarding::link_existing(
-        &s2.pool,
-        &Acting::Direct,
-        &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None },
-        EntryPoint::ExistingPersonLink,
-    )
-    .await
+    let linked = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
     .unwrap();
     assert_eq!(linked.patient.organization_id, w.org2);
     assert!(linked.organization_added);
     assert_eq!(linked.required_forms.len(), 1);
     assert!(linked.person.profile.is_none());
-    let again = onboarding::link_existing(
-        &s2.pool,
-        &Acting::Direct,
-        &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None },
-        EntryPoint::ExistingPersonLink,
-    )
-    .await
+    let again = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
     .unwrap_err();
     assert_eq!(again.code, ErrorCode::PatientAlreadyExists);
-    let missing = onboarding::link_existing(
-        &s2.pool,
-        &Acting::Direct,
-        &LinkInput { patient_person_id: Some(999_999), organization_id: None },
-        EntryPoint::ExistingPersonLink,
-    )
-    .await
+    let missing = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(999_999), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
     .unwrap_err();
     assert_eq!(missing.code, ErrorCode::NotFound);
 }
@@ -575,7 +557,7 @@ async fn duplicate_candidates_are_found_by_email_phone_and_name_with_birth_date(
         .unwrap();
     let find = |m: MatchInput, pool: PgPool| {
         let vault = w.db.vault.clone();
-        async move { onboarding::match_candidates(&pool, &Acting::Direct, &vault, &m, "47").await }
+        async move { ClinicTx::run(&pool, async |tx| onboarding::match_candidates(tx, &vault, &m, "47").await).await }
     };
     let by_phone = find(MatchInput { phone: Some("+47 91234567".into()), ..Default::default() }, s2.pool.clone()).await.unwrap();
     assert_eq!(by_phone.len(), 1);

@@ -1,6 +1,7 @@
 //! The onboarding API through the real HTTP service on 127.0.0.1: bearer tokens, the seed's
 //! JSON bodies and error codes, and the HTTP statuses.
 
+use digimed_core::ClinicTx;
 use digimed_core::api_tokens;
 use digimed_core::session::AppRole;
 use digimed_domain::Email;
@@ -36,7 +37,7 @@ impl Api {
     async fn token(&self, role: AppRole, org: i32, who: &str) -> Secret<String> {
         let s = self.db.staff(role, org, who).await;
         let email = Email::parse(&s.login).unwrap();
-        api_tokens::create(&self.db.owner, &email, Some(30)).await.unwrap().token
+        ClinicTx::run(&self.db.owner, async |tx| api_tokens::create(tx, &email, Some(30)).await).await.unwrap().token
     }
 
     async fn post(&self, path: &str, token: Option<&Secret<String>>, body: serde_json::Value) -> (u16, serde_json::Value) {
@@ -178,7 +179,7 @@ async fn who_may_call_and_how_bad_requests_are_answered() {
         .fetch_one(&a.db.owner)
         .await
         .unwrap();
-    api_tokens::revoke(&a.db.owner, token_id).await.unwrap();
+    ClinicTx::run(&a.db.owner, async |tx| api_tokens::revoke(tx, token_id).await).await.unwrap();
     let (status, _) = a.post("/v1/patients/onboard", Some(&support), body("C D", "c@example.com", "91234560", a.org1)).await;
     assert_eq!(status, 401);
 }

@@ -3,6 +3,7 @@
 //! bad input and taken names refused with nothing written, only admins and only for their own
 //! clinic, and the change audited.
 
+use digimed_core::ClinicTx;
 use chrono::Utc;
 use digimed_core::referrals::{self, PartnerInput};
 use digimed_core::session::AppRole;
@@ -22,7 +23,7 @@ async fn an_admin_adds_a_partner_of_their_clinic_with_a_secret_shown_once() {
     let clinic = db.clinic("Partner Clinic").await;
     let admin = db.staff(AppRole::Admin, clinic, "pa-admin").await;
 
-    let created = referrals::create_partner(&admin.pool, &db.vault, &input(" nordvakt ", None)).await.unwrap();
+    let created = ClinicTx::run(&admin.pool, async |tx| referrals::create_partner(tx, &db.vault, &input(" nordvakt ", None)).await).await.unwrap();
     assert_eq!((created.partner.name.as_str(), created.partner.clinic_id, created.partner.deadline_working_days), ("nordvakt", clinic, 3));
     assert!(created.secret.starts_with("whsec_") && created.secret.len() == 50, "{} characters", created.secret.len());
     // Stored only encrypted: the ciphertext is not the secret, and decrypts to it for its row.
@@ -36,15 +37,15 @@ async fn an_admin_adds_a_partner_of_their_clinic_with_a_secret_shown_once() {
     // The partner's webhooks signed with it are recognised.
     let now = Utc::now();
     let ts = now.timestamp().to_string();
-    let sig = webhook_signature::sign(&SigningKey::from_secret(&created.secret).unwrap(), "msg_1", now.timestamp(), b"{}");
+    let sig = webhook_signature::sign(&SigningKey::from_secret(&created.secret).unwrap(), "msg_1", now.timestamp(), "{}");
     let h = SignedHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&sig) };
-    assert_eq!(referrals::authenticate(&db.owner, &db.vault, None, &h, b"{}", now).await.unwrap().id, created.partner.id);
+    assert_eq!(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, b"{}", now).await).await.unwrap().id, created.partner.id);
     // Two generated secrets differ; a given one is kept as given.
-    let second = referrals::create_partner(&admin.pool, &db.vault, &input("vardvakt", None)).await.unwrap();
+    let second = ClinicTx::run(&admin.pool, async |tx| referrals::create_partner(tx, &db.vault, &input("vardvakt", None)).await).await.unwrap();
     assert_ne!(second.secret, created.secret);
-    let given = referrals::create_partner(&admin.pool, &db.vault, &input("agreed", Some("  an-agreed-secret-of-enough-length  "))).await.unwrap();
+    let given = ClinicTx::run(&admin.pool, async |tx| referrals::create_partner(tx, &db.vault, &input("agreed", Some("  an-agreed-secret-of-enough-length  "))).await).await.unwrap();
     assert_eq!(given.secret, "an-agreed-secret-of-enough-length");
-    assert!(referrals::list_partners(&admin.pool).await.unwrap().iter().any(|p| p.name == "nordvakt"));
+    assert!(ClinicTx::run(&admin.pool, async |tx| referrals::list_partners(tx).await).await.unwrap().iter().any(|p| p.name == "nordvakt"));
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = $1 AND entity_type = 'partners'")
         .bind(&admin.login)
         .fetch_one(&db.owner)
@@ -65,7 +66,7 @@ async fn bad_input_taken_names_other_roles_and_clinics_are_refused_and_nothing_i
     let b = db.clinic("Clinic B").await;
     let admin_a = db.staff(AppRole::Admin, a, "pa-admin-a").await;
     let admin_b = db.staff(AppRole::Admin, b, "pa-admin-b").await;
-    let theirs = referrals::create_partner(&admin_a.pool, &db.vault, &input("fjordtrygd", None)).await.unwrap();
+    let theirs = ClinicTx::run(&admin_a.pool, async |tx| referrals::create_partner(tx, &db.vault, &input("fjordtrygd", None)).await).await.unwrap();
     let before = (count(&db, "partners").await, count(&db, "organizations").await);
 
     let field = |e: digimed_core::Error| (e.code, e.field);
@@ -77,27 +78,21 @@ async fn bad_input_taken_names_other_roles_and_clinics_are_refused_and_nothing_i
         (input("nordvakt", Some("short")), "secret"),
         (input("nordvakt", Some("whsec_not base64!")), "secret"),
     ] {
-        assert_eq!(field(referrals::create_partner(&admin_a.pool, &db.vault, &bad).await.unwrap_err()), (ErrorCode::InvalidInput, Some(f.into())));
+        assert_eq!(field(ClinicTx::run(&admin_a.pool, async |tx| referrals::create_partner(tx, &db.vault, &bad).await).await.unwrap_err()), (ErrorCode::InvalidInput, Some(f.into())));
     }
     // A name taken (by any clinic) is refused, not replaced.
-    let e = referrals::create_partner(&admin_b.pool, &db.vault, &input("fjordtrygd", None)).await.unwrap_err();
+    let e = ClinicTx::run(&admin_b.pool, async |tx| referrals::create_partner(tx, &db.vault, &input("fjordtrygd", None)).await).await.unwrap_err();
     assert_eq!(field(e), (ErrorCode::AlreadyExists, Some("name".into())));
     // Other roles may not; the owner is sent to the CLI.
     for role in [AppRole::Secretary, AppRole::Doctor, AppRole::CustomerSupport] {
         let s = db.staff(role, a, &format!("pa-{}", role.as_str().replace('_', "-"))).await;
-        assert_eq!(referrals::create_partner(&s.pool, &db.vault, &input("nordvakt", None)).await.unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(ClinicTx::run(&s.pool, async |tx| referrals::create_partner(tx, &db.vault, &input("nordvakt", None)).await).await.unwrap_err().code, ErrorCode::Forbidden);
     }
-    assert_eq!(referrals::create_partner(&db.owner, &db.vault, &input("nordvakt", None)).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&db.owner, async |tx| referrals::create_partner(tx, &db.vault, &input("nordvakt", None)).await).await.unwrap_err().code, ErrorCode::Forbidden);
     assert_eq!((count(&db, "partners").await, count(&db, "organizations").await), before, "nothing written");
 
     // Clinic B's admin cannot take clinic A's partner over with the CLI's add-or-replace either.
-    let e = referrals::add_partner(
-        &admin_b.pool,
-        &db.vault,
-        &referrals::NewPartner { name: "fjordtrygd", clinic_id: b, is_test_partner: false, deadline_working_days: 2, deal_id: None },
-        "a-secret-of-clinic-b-0123456789",
-    )
-    .await
+    let e = ClinicTx::run(&admin_b.pool, async |tx| referrals::add_partner(tx, &db.vault, &referrals::NewPartner { name: "fjordtrygd", clinic_id: b, is_test_partner: false, deadline_working_days: 2, deal_id: None }, "a-secret-of-clinic-b-0123456789").await).await
     .unwrap_err();
     assert!(matches!(e.code, ErrorCode::AlreadyExists | ErrorCode::Forbidden), "{e:?}");
     let still: (i32, Vec<u8>) = sqlx::query_as("SELECT clinic_id, webhook_secret_encrypted FROM partners WHERE id = $1")

@@ -2,6 +2,7 @@
 //! operations, refusals of illegal transitions and of other doctors' consultations (also on a
 //! raw connection), and live notifications that survive a dropped connection.
 
+use digimed_core::ClinicTx;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,8 +30,7 @@ async fn clinic() -> Clinic {
     let db = TestDb::new().await;
     let clinic = db.clinic("Oslo").await;
     let p = partner(&db, clinic, true).await;
-    let r = referrals::receive(&db.owner, &db.vault, &p, body(nid(11).as_str(), Uuid::new_v4()).to_string().as_bytes())
-        .await
+    let r = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(11).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
         .unwrap();
     Clinic { db, clinic, person: r.receipt().patient_person_id, partner_id: p.id }
 }
@@ -96,7 +96,7 @@ async fn sixty_four_pickers_take_each_of_a_thousand_consultations_exactly_once()
             let (pool, me) = (pool.clone(), me.clone());
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(x) = queue::pick_next(&pool, &me).await.expect("pick") {
+                while let Some(x) = ClinicTx::run(&pool, async |tx| queue::pick_next(tx).await).await.expect("pick") {
                     assert_eq!(x.state, ConsultationState::PendingSp);
                     assert_eq!(x.assigned_doctor_id, Some(me.staff_id));
                     mine.push((x.id, me.staff_id));
@@ -137,14 +137,14 @@ async fn a_doctor_picks_starts_and_completes() {
     let referral_consultation: i32 =
         sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
     // Oldest first: the three were created an hour ago, the referral's consultation just now.
-    let picked = queue::pick_next(&doc.pool, &me).await.unwrap().unwrap();
+    let picked = ClinicTx::run(&doc.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
     assert_eq!(picked.id, ids[0]);
     assert_ne!(picked.id, referral_consultation);
     assert!(picked.assigned_at.is_some());
-    let specific = queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
+    let specific = ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap();
     assert_eq!(specific.assigned_doctor_id, Some(me.staff_id));
 
-    let started = queue::start(&doc.pool, &me, &meeting(), picked.id).await.unwrap();
+    let started = ClinicTx::run(&doc.pool, async |tx| queue::start(tx, &meeting(), picked.id).await).await.unwrap();
     assert_eq!(started.consultation.state, ConsultationState::InProgress);
     assert!(started.video_join_url.starts_with("https://meet.example.test/video/"));
     assert!(started.chat_join_url.starts_with("https://meet.example.test/chat/"));
@@ -157,17 +157,17 @@ async fn a_doctor_picks_starts_and_completes() {
     .unwrap();
     assert_eq!(rooms, 2);
     // Starting twice is refused, naming the state.
-    let e = queue::start(&doc.pool, &me, &meeting(), picked.id).await.unwrap_err();
+    let e = ClinicTx::run(&doc.pool, async |tx| queue::start(tx, &meeting(), picked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     assert!(e.message.contains("in progress"), "{}", e.message);
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // Completing needs the result, filed in the same transaction.
-    let e = queue::complete(&doc.pool, &me, picked.id).await.unwrap_err();
+    let e = ClinicTx::run(&doc.pool, async |tx| queue::complete(tx, picked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     icpc2_code(&c.db.owner).await;
     let result = ResultInput { icpc2: "R74".into(), outcome: "helped".into(), ..Default::default() };
-    let done = results::complete_with_result(&doc.pool, &c.db.vault, &me, picked.id, &result).await.unwrap();
+    let done = ClinicTx::run(&doc.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await).await.unwrap();
     assert_eq!(done.state, ConsultationState::Completed);
     assert!(done.treatment_seconds.unwrap() >= 1);
     assert_eq!(done.deadline_status, DeadlineStatus::Met);
@@ -181,9 +181,9 @@ async fn a_doctor_picks_starts_and_completes() {
     assert_eq!(events, ["consultation.started", "consultation.completed"]);
 
     // History and a follow-up for the same patient.
-    let history = queue::history(&doc.pool, c.person).await.unwrap();
+    let history = ClinicTx::run(&doc.pool, async |tx| queue::history(tx, c.person).await).await.unwrap();
     assert_eq!(history.len(), 4);
-    let follow = queue::book_follow_up(&doc.pool, &me, picked.id).await.unwrap();
+    let follow = ClinicTx::run(&doc.pool, async |tx| queue::book_follow_up(tx, picked.id).await).await.unwrap();
     assert_eq!((follow.follow_up_of, follow.state, follow.assigned_doctor_id), (Some(picked.id), ConsultationState::PendingSp, Some(me.staff_id)));
     assert_eq!(follow.patient_person_id, c.person);
 }
@@ -192,43 +192,43 @@ async fn a_doctor_picks_starts_and_completes() {
 async fn illegal_transitions_are_refused_naming_the_state() {
     let c = clinic().await;
     let (doc, me) = c.member(Role::Doctor, "dora").await;
-    let (sec, sme) = c.member(Role::Secretary, "sara").await;
+    let (sec, _sme) = c.member(Role::Secretary, "sara").await;
     let ids = c.waiting(4).await;
 
     // Completing or starting what is not picked.
-    let e = queue::complete(&doc.pool, &me, ids[0]).await.unwrap_err();
+    let e = ClinicTx::run(&doc.pool, async |tx| queue::complete(tx, ids[0]).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     assert!(e.message.contains("ready for pickup"), "{}", e.message);
-    let e = queue::start(&doc.pool, &me, &meeting(), ids[0]).await.unwrap_err();
+    let e = ClinicTx::run(&doc.pool, async |tx| queue::start(tx, &meeting(), ids[0]).await).await.unwrap_err();
     assert!(e.message.contains("ready for pickup"), "{}", e.message);
 
     // Completing a cancelled consultation.
-    queue::pick(&doc.pool, &me, ids[1]).await.unwrap();
-    queue::cancel(&sec.pool, &sme, ids[1], "Patient recovered").await.unwrap();
-    let e = queue::complete(&doc.pool, &me, ids[1]).await.unwrap_err();
+    ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[1]).await).await.unwrap();
+    ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[1], "Patient recovered").await).await.unwrap();
+    let e = ClinicTx::run(&doc.pool, async |tx| queue::complete(tx, ids[1]).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     assert!(e.message.contains("cancelled"), "{}", e.message);
-    let e = queue::cancel(&sec.pool, &sme, ids[1], "again").await.unwrap_err();
+    let e = ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[1], "again").await).await.unwrap_err();
     assert!(e.message.contains("cancelled"), "{}", e.message);
-    let e = queue::assign(&sec.pool, &sme, ids[1], me.staff_id).await.unwrap_err();
+    let e = ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[1], me.staff_id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
 
     // Picking what another doctor has.
-    queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
-    let (_other, ome) = c.member(Role::Doctor, "otto").await;
-    let e = queue::pick(&_other.pool, &ome, ids[2]).await.unwrap_err();
+    ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap();
+    let (_other, _ome) = c.member(Role::Doctor, "otto").await;
+    let e = ClinicTx::run(&_other.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
-    let e = queue::start(&_other.pool, &ome, &meeting(), ids[2]).await.unwrap_err();
+    let e = ClinicTx::run(&_other.pool, async |tx| queue::start(tx, &meeting(), ids[2]).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden, "{}", e.message);
-    let e = queue::complete(&_other.pool, &ome, ids[2]).await.unwrap_err();
+    let e = ClinicTx::run(&_other.pool, async |tx| queue::complete(tx, ids[2]).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
-    let e = queue::cancel(&_other.pool, &ome, ids[2], "not mine").await.unwrap_err();
+    let e = ClinicTx::run(&_other.pool, async |tx| queue::cancel(tx, ids[2], "not mine").await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 
     // Roles: a secretary does not pick, a doctor does not assign.
-    assert_eq!(queue::pick_next(&sec.pool, &sme).await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(queue::assign(&doc.pool, &me, ids[3], me.staff_id).await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(queue::cancel(&sec.pool, &sme, ids[3], "  ").await.unwrap_err().field.as_deref(), Some("reason"));
+    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::pick_next(tx).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&doc.pool, async |tx| queue::assign(tx, ids[3], me.staff_id).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[3], "  ").await).await.unwrap_err().field.as_deref(), Some("reason"));
 
     // The database itself refuses every transition outside the legal ones (owner, no RLS).
     let legal: HashSet<(&str, &str)> = [
@@ -316,10 +316,10 @@ async fn drive_to(owner: &PgPool, id: i32, state: ConsultationState, doctor: i32
 #[tokio::test]
 async fn a_doctor_cannot_touch_another_doctors_consultation_on_a_raw_connection() {
     let c = clinic().await;
-    let (anna, ame) = c.member(Role::Doctor, "anna").await;
+    let (anna, _ame) = c.member(Role::Doctor, "anna").await;
     let (bent, _) = c.member(Role::Doctor, "bent").await;
     let id = c.waiting(1).await[0];
-    queue::pick(&anna.pool, &ame, id).await.unwrap();
+    ClinicTx::run(&anna.pool, async |tx| queue::pick(tx, id).await).await.unwrap();
     for sql in [
         "UPDATE consultations SET state = 'in_progress', starts_at = now() WHERE id = $1",
         "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'x' WHERE id = $1",
@@ -330,7 +330,7 @@ async fn a_doctor_cannot_touch_another_doctors_consultation_on_a_raw_connection(
         assert_eq!(r.rows_affected(), 0, "{sql}");
     }
     // Not even the assigned doctor rewrites when a consultation started (it is reported).
-    queue::start(&anna.pool, &ame, &meeting(), id).await.unwrap();
+    ClinicTx::run(&anna.pool, async |tx| queue::start(tx, &meeting(), id).await).await.unwrap();
     let e = sqlx::query("UPDATE consultations SET starts_at = starts_at - interval '1 day' WHERE id = $1")
         .bind(id)
         .execute(&anna.pool)
@@ -361,8 +361,7 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     let referral_consultation: i32 =
         sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
 
-    let entry = queue::screen(&sec.pool, &c.db.vault, &sme, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00"))
-        .await
+    let entry = ClinicTx::run(&sec.pool, async |tx| queue::screen(tx, &c.db.vault, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00")).await).await
         .unwrap();
     assert_eq!(entry.call_outcome, Some(CallOutcome::NoAnswer));
     let ct: Vec<u8> = sqlx::query_scalar("SELECT note_encrypted FROM consultation_screenings WHERE id = $1")
@@ -371,37 +370,37 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&ct).contains("16:00"), "notes are stored encrypted");
-    let read = queue::screenings(&sec.pool, &c.db.vault, referral_consultation).await.unwrap();
+    let read = ClinicTx::run(&sec.pool, async |tx| queue::screenings(tx, &c.db.vault, referral_consultation).await).await.unwrap();
     assert_eq!(read[0].note.as_deref(), Some("Try after 16:00"));
     let supervisor: Option<i32> = sqlx::query_scalar("SELECT supervisor_staff_id FROM referrals").fetch_one(&c.db.owner).await.unwrap();
     assert_eq!(supervisor, Some(sme.staff_id));
 
-    let a = queue::assign(&sec.pool, &sme, ids[0], d1.staff_id).await.unwrap();
+    let a = ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[0], d1.staff_id).await).await.unwrap();
     assert_eq!((a.state, a.assigned_doctor_id), (ConsultationState::PendingSp, Some(d1.staff_id)));
-    let b = queue::assign(&sec.pool, &sme, ids[0], d2.staff_id).await.unwrap();
+    let b = ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[0], d2.staff_id).await).await.unwrap();
     assert_eq!(b.assigned_doctor_id, Some(d2.staff_id));
-    let e = queue::assign(&sec.pool, &sme, ids[1], sme.staff_id).await.unwrap_err();
+    let e = ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[1], sme.staff_id).await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("doctor_id"));
-    let back = queue::release(&sec.pool, &sme, ids[0]).await.unwrap();
+    let back = ClinicTx::run(&sec.pool, async |tx| queue::release(tx, ids[0]).await).await.unwrap();
     assert_eq!((back.state, back.assigned_doctor_id), (ConsultationState::ReadyForPickup, None));
-    let x = queue::cancel(&sec.pool, &sme, ids[2], "Patient did not want a consultation").await.unwrap();
+    let x = ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[2], "Patient did not want a consultation").await).await.unwrap();
     assert_eq!(x.state, ConsultationState::Cancelled);
 
     // The list: open only, oldest first, filters, deadline flags.
-    let all = queue::list(&sec.pool, &QueueFilter::default()).await.unwrap();
+    let all = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap();
     assert_eq!(all.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[0], ids[1], referral_consultation]);
     assert_eq!(all[2].patient_name.as_deref(), Some("Line Danser"));
     assert_eq!(all[2].partner_name.as_deref(), Some("pridok-test"));
     assert!(all.windows(2).all(|w| w[0].waiting_seconds >= w[1].waiting_seconds));
-    queue::assign(&sec.pool, &sme, ids[1], d1.staff_id).await.unwrap();
-    let mine = queue::list(&sec.pool, &QueueFilter { assigned_doctor_id: Some(d1.staff_id), ..Default::default() }).await.unwrap();
+    ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[1], d1.staff_id).await).await.unwrap();
+    let mine = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { assigned_doctor_id: Some(d1.staff_id), ..Default::default() }).await).await.unwrap();
     assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[1]]);
     assert_eq!(mine[0].doctor_name.as_deref(), Some("dag"));
-    let unassigned = queue::list(&sec.pool, &QueueFilter { unassigned_only: true, ..Default::default() }).await.unwrap();
+    let unassigned = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { unassigned_only: true, ..Default::default() }).await).await.unwrap();
     assert_eq!(unassigned.len(), 2);
     sqlx::query("UPDATE consultations SET deadline_at = now() - interval '1 hour' WHERE id = $1").bind(ids[0]).execute(&c.db.owner).await.unwrap();
     sqlx::query("UPDATE consultations SET deadline_at = now() + interval '1 hour' WHERE id = $1").bind(ids[1]).execute(&c.db.owner).await.unwrap();
-    let by_deadline = queue::list(&sec.pool, &QueueFilter { sort: queue::QueueSort::Deadline, ..Default::default() }).await.unwrap();
+    let by_deadline = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { sort: queue::QueueSort::Deadline, ..Default::default() }).await).await.unwrap();
     assert_eq!(by_deadline[0].id, ids[0]);
     assert_eq!(by_deadline[0].deadline_status, DeadlineStatus::Breached);
     assert_eq!(by_deadline[1].deadline_status, DeadlineStatus::Near);
@@ -409,7 +408,7 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     // Another clinic sees none of it.
     let bergen = c.db.clinic("Bergen").await;
     let other = c.db.staff(Role::Secretary, bergen, "siri").await;
-    assert!(queue::list(&other.pool, &QueueFilter::default()).await.unwrap().is_empty());
+    assert!(ClinicTx::run(&other.pool, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap().is_empty());
 }
 
 async fn next_event(w: &mut QueueWatcher) -> queue::QueueEvent {
@@ -424,7 +423,7 @@ async fn live_events_survive_a_dropped_connection() {
     let ids = c.waiting(3).await;
     let mut w = QueueWatcher::connect(&sec.pool).await.unwrap();
 
-    queue::pick(&doc.pool, &me, ids[0]).await.unwrap();
+    ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[0]).await).await.unwrap();
     let e = next_event(&mut w).await;
     assert_eq!((e.kind, e.consultation_id, e.state), (QueueEventKind::Update, ids[0], Some(ConsultationState::PendingSp)));
     assert_eq!(e.assigned_doctor_id, Some(me.staff_id));
@@ -433,7 +432,7 @@ async fn live_events_survive_a_dropped_connection() {
     let pid = w.backend_pid().await.unwrap();
     let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(&c.db.owner).await.unwrap();
     assert!(killed);
-    queue::pick(&doc.pool, &me, ids[1]).await.unwrap();
+    ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[1]).await).await.unwrap();
     let mut seen = Vec::new();
     while !seen.iter().any(|e: &queue::QueueEvent| e.consultation_id == ids[1] && e.state == Some(ConsultationState::PendingSp)) {
         seen.push(next_event(&mut w).await);
@@ -441,7 +440,7 @@ async fn live_events_survive_a_dropped_connection() {
     assert!(w.reconnects() >= 1);
     assert!(seen.iter().any(|e| e.kind == QueueEventKind::Resync));
     // And it keeps listening afterwards.
-    queue::pick(&doc.pool, &me, ids[2]).await.unwrap();
+    ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap();
     loop {
         let e = next_event(&mut w).await;
         if e.consultation_id == ids[2] && e.kind == QueueEventKind::Update {
@@ -449,9 +448,8 @@ async fn live_events_survive_a_dropped_connection() {
         }
     }
     // A new referral arrives as an insert.
-    let p = referrals::partner_by_name(&c.db.owner, "pridok-test").await.unwrap();
-    let r = referrals::receive(&c.db.owner, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes())
-        .await
+    let p = ClinicTx::run(&c.db.owner, async |tx| referrals::partner_by_name(tx, "pridok-test").await).await.unwrap();
+    let r = ClinicTx::run(&c.db.owner, async |tx| referrals::receive(tx, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
         .unwrap();
     let e = next_event(&mut w).await;
     assert_eq!((e.kind, e.consultation_id), (QueueEventKind::Insert, r.receipt().consultation_id));
@@ -460,10 +458,10 @@ async fn live_events_survive_a_dropped_connection() {
 #[tokio::test]
 async fn a_secretary_books_a_consultation_for_a_patient_of_the_clinic() {
     let c = clinic().await;
-    let (sec, sme) = c.member(Role::Secretary, "sara").await;
+    let (sec, _sme) = c.member(Role::Secretary, "sara").await;
     let (doc, dme) = c.member(Role::Doctor, "dora").await;
     let booking = queue::NewBooking { patient_person_id: c.person, partner_id: Some(c.partner_id), ..Default::default() };
-    let b = queue::book(&sec.pool, &sme, &booking).await.unwrap();
+    let b = ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &booking).await).await.unwrap();
     assert_eq!((b.state, b.category.as_str(), b.partner_id), (ConsultationState::ReadyForPickup, "insurance", Some(c.partner_id)));
     let deadline_ok: bool = sqlx::query_scalar("SELECT deadline_at = add_working_days(created_at, 2) FROM consultations WHERE id = $1")
         .bind(b.id)
@@ -479,13 +477,13 @@ async fn a_secretary_books_a_consultation_for_a_patient_of_the_clinic() {
         enabled_channels: vec!["phone".into()],
         ..Default::default()
     };
-    let d = queue::book(&sec.pool, &sme, &direct).await.unwrap();
+    let d = ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &direct).await).await.unwrap();
     assert_eq!((d.state, d.category.as_str(), d.assigned_doctor_id, d.primary_channel.as_str()), (ConsultationState::PendingSp, "direct", Some(dme.staff_id), "phone"));
     assert_eq!(d.deadline_at, None);
     // Refusals: a doctor does not book; unknown patient; a channel that is not enabled.
-    assert_eq!(queue::book(&doc.pool, &dme, &booking).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&doc.pool, async |tx| queue::book(tx, &booking).await).await.unwrap_err().code, ErrorCode::Forbidden);
     let stranger = queue::NewBooking { patient_person_id: c.person + 1000, ..Default::default() };
-    assert_eq!(queue::book(&sec.pool, &sme, &stranger).await.unwrap_err().field.as_deref(), Some("patient_person_id"));
+    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &stranger).await).await.unwrap_err().field.as_deref(), Some("patient_person_id"));
     let bad = queue::NewBooking { patient_person_id: c.person, primary_channel: Some("phone".into()), ..Default::default() };
-    assert_eq!(queue::book(&sec.pool, &sme, &bad).await.unwrap_err().field.as_deref(), Some("primary_channel"));
+    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &bad).await).await.unwrap_err().field.as_deref(), Some("primary_channel"));
 }

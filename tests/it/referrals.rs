@@ -1,6 +1,7 @@
 //! Partner referral intake (issue 4): validation of every field, idempotence (also under
 //! concurrent replays), what a referral creates, Standard Webhooks signatures.
 
+use digimed_core::ClinicTx;
 use chrono::{NaiveDate, Utc};
 use digimed_core::referrals::{self, Intake};
 use digimed_core::webhook_signature::{self, SignatureError, SignedHeaders, SigningKey};
@@ -27,7 +28,7 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
     let id = nid(1);
     let guid = Uuid::new_v4();
     let raw = body(id.as_str(), guid).to_string();
-    let intake = referrals::receive(&db.owner, &db.vault, &p, raw.as_bytes()).await.unwrap();
+    let intake = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap();
     let Intake::Created(r) = intake else { panic!("a new referral is created") };
 
     let (state, org, partner_id, category, deadline_ok, referral_id): (String, i32, i32, String, bool, i32) = sqlx::query_as(
@@ -72,7 +73,7 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
     assert_eq!(event["consultation_id"], json!(r.consultation_id));
 
     // The raw payload is stored encrypted, unknown fields included, and never in plain text.
-    let stored = referrals::raw_payload(&db.owner, &db.vault, r.referral_id).await.unwrap();
+    let stored = ClinicTx::run(&db.owner, async |tx| referrals::raw_payload(tx, &db.vault, r.referral_id).await).await.unwrap();
     assert_eq!(stored["Urgency"]["note"], json!("kept as sent"));
     let ct: Vec<u8> = sqlx::query_scalar("SELECT payload_encrypted FROM referrals WHERE id = $1")
         .bind(r.referral_id)
@@ -94,16 +95,15 @@ async fn a_replay_answers_the_same_and_writes_nothing() {
     let clinic = db.clinic("Oslo").await;
     let p = partner(&db, clinic, true).await;
     let raw = body(nid(2).as_str(), Uuid::new_v4()).to_string();
-    let first = referrals::receive(&db.owner, &db.vault, &p, raw.as_bytes()).await.unwrap();
+    let first = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap();
     assert!(first.is_new());
     let before = counts(&db).await;
-    let again = referrals::receive(&db.owner, &db.vault, &p, raw.as_bytes()).await.unwrap();
+    let again = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap();
     assert_eq!(again, Intake::Replayed(first.receipt()));
     assert_eq!(counts(&db).await, before, "a replay writes nothing, not even an audit row");
 
     // Another referral for the same person reuses the person.
-    let other = referrals::receive(&db.owner, &db.vault, &p, body(nid(2).as_str(), Uuid::new_v4()).to_string().as_bytes())
-        .await
+    let other = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(2).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
         .unwrap();
     assert!(other.is_new());
     assert_eq!(other.receipt().patient_person_id, first.receipt().patient_person_id);
@@ -121,7 +121,7 @@ async fn concurrent_replays_create_one_referral() {
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let (pool, vault, p, raw) = (db.owner.clone(), db.vault.clone(), p.clone(), raw.clone());
-        tasks.push(tokio::spawn(async move { referrals::receive(&pool, &vault, &p, raw.as_bytes()).await }));
+        tasks.push(tokio::spawn(async move { ClinicTx::run(&pool, async |tx| referrals::receive(tx, &vault, &p, raw.as_bytes()).await).await }));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -174,29 +174,29 @@ async fn every_invalid_field_is_named_and_nothing_is_written() {
         } else {
             b[field] = value.clone();
         }
-        let e = referrals::receive(&db.owner, &db.vault, &p, b.to_string().as_bytes()).await.unwrap_err();
+        let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (code, Some(field)), "{field} = {value}");
         assert!(!e.message.contains(nid(4).as_str()), "messages never repeat the national id");
     }
     // A synthetic number from a partner not marked as a test partner.
-    let e = referrals::receive(&db.owner, &db.vault, &strict, good.to_string().as_bytes()).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &strict, good.to_string().as_bytes()).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::SyntheticNationalIdNotAllowed, Some("PID")));
     // Several invalid fields: the first is named, all are listed.
     let mut b = good.clone();
     b["PID"] = json!("123");
     b["PhoneNumber"] = json!("nope");
-    let e = referrals::receive(&db.owner, &db.vault, &p, b.to_string().as_bytes()).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("PID"));
     assert_eq!(e.details.unwrap()["fields"].as_array().unwrap().len(), 2);
     // Not JSON, or not an object.
     for raw in ["not json", "[1,2]"] {
-        let e = referrals::receive(&db.owner, &db.vault, &p, raw.as_bytes()).await.unwrap_err();
+        let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap_err();
         assert_eq!((e.code, e.field), (ErrorCode::InvalidJson, None));
     }
     // The optional e-mail may be absent or null.
     let mut b = good.clone();
     b["Email"] = json!(null);
-    assert!(referrals::receive(&db.owner, &db.vault, &p, b.to_string().as_bytes()).await.unwrap().is_new());
+    assert!(ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap().is_new());
     let after = counts(&db).await;
     assert_eq!(after[3], before[3] + 1, "only the one valid referral was written");
 }
@@ -210,31 +210,33 @@ async fn signatures_are_accepted_rejected_and_expire() {
     let raw = body(nid(5).as_str(), Uuid::new_v4()).to_string();
     let key = SigningKey::from_secret(SECRET).unwrap();
     let ts = now.timestamp().to_string();
-    let sig = webhook_signature::sign(&key, "msg_1", now.timestamp(), raw.as_bytes());
+    let sig = webhook_signature::sign(&key, "msg_1", now.timestamp(), &raw);
     let h = SignedHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&sig) };
 
-    let found = referrals::authenticate(&db.owner, &db.vault, None, &h, raw.as_bytes(), now).await.unwrap();
+    let found = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), now).await).await.unwrap();
     assert_eq!(found.id, p.id);
-    let named = referrals::authenticate(&db.owner, &db.vault, Some("pridok-test"), &h, raw.as_bytes(), now).await.unwrap();
+    let named = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, Some("pridok-test"), &h, raw.as_bytes(), now).await).await.unwrap();
     assert_eq!(named.id, p.id);
 
     let refuse = |e: digimed_core::Error| assert_eq!(e.code, ErrorCode::Unauthorized);
     // Tampered body, wrong secret, missing signature, expired and future timestamps.
-    refuse(referrals::authenticate(&db.owner, &db.vault, None, &h, b"{}", now).await.unwrap_err());
-    let wrong = webhook_signature::sign(&SigningKey::from_secret("some-other-secret-0123456789").unwrap(), "msg_1", now.timestamp(), raw.as_bytes());
-    refuse(referrals::authenticate(&db.owner, &db.vault, None, &SignedHeaders { signature: Some(&wrong), ..h }, raw.as_bytes(), now).await.unwrap_err());
-    refuse(referrals::authenticate(&db.owner, &db.vault, None, &SignedHeaders { signature: None, ..h }, raw.as_bytes(), now).await.unwrap_err());
+    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, b"{}", now).await).await.unwrap_err());
+    let wrong = webhook_signature::sign(&SigningKey::from_secret("some-other-secret-0123456789").unwrap(), "msg_1", now.timestamp(), &raw);
+    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: Some(&wrong), ..h }, raw.as_bytes(), now).await).await.unwrap_err());
+    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: None, ..h }, raw.as_bytes(), now).await).await.unwrap_err());
     let later = now + chrono::Duration::seconds(301);
-    let e = referrals::authenticate(&db.owner, &db.vault, None, &h, raw.as_bytes(), later).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), later).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Unauthorized, Some("webhook-timestamp")));
     let earlier = now - chrono::Duration::seconds(301);
-    refuse(referrals::authenticate(&db.owner, &db.vault, None, &h, raw.as_bytes(), earlier).await.unwrap_err());
-    refuse(referrals::authenticate(&db.owner, &db.vault, Some("nobody"), &h, raw.as_bytes(), now).await.unwrap_err());
+    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), earlier).await).await.unwrap_err());
+    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, Some("nobody"), &h, raw.as_bytes(), now).await).await.unwrap_err());
 
     // The core verify function directly.
-    assert_eq!(webhook_signature::verify(&key, &h, raw.as_bytes(), now.timestamp()), Ok(()));
+    assert_eq!(webhook_signature::verify(&key, &h, raw.as_bytes()), Ok(()));
+    let old = (now.timestamp() - 400).to_string();
+    let old_sig = webhook_signature::sign(&key, "msg_1", now.timestamp() - 400, &raw);
     assert_eq!(
-        webhook_signature::verify(&key, &h, raw.as_bytes(), now.timestamp() + 400),
+        webhook_signature::verify(&key, &SignedHeaders { timestamp: Some(&old), signature: Some(&old_sig), ..h }, raw.as_bytes()),
         Err(SignatureError::TimestampOutOfTolerance)
     );
 }
@@ -250,18 +252,16 @@ async fn an_admin_imports_a_referral_for_their_own_clinic_only() {
     let raw = body(nid(6).as_str(), Uuid::new_v4()).to_string();
     // The person already exists at another clinic: the referral links, not duplicates.
     let existing = {
-        let other = referrals::receive(&db.owner, &db.vault, &p, body(nid(6).as_str(), Uuid::new_v4()).to_string().as_bytes())
-            .await
+        let other = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(6).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
             .unwrap();
         sqlx::query("DELETE FROM patients WHERE patient_person_id = $1").bind(other.receipt().patient_person_id).execute(&db.owner).await.ok();
         other.receipt().patient_person_id
     };
-    let partner_seen = referrals::partner_by_name(&admin.pool, "pridok-test").await.unwrap();
-    let r = referrals::receive(&admin.pool, &db.vault, &partner_seen, raw.as_bytes()).await.unwrap();
+    let partner_seen = ClinicTx::run(&admin.pool, async |tx| referrals::partner_by_name(tx, "pridok-test").await).await.unwrap();
+    let r = ClinicTx::run(&admin.pool, async |tx| referrals::receive(tx, &db.vault, &partner_seen, raw.as_bytes()).await).await.unwrap();
     assert!(r.is_new());
     assert_eq!(r.receipt().patient_person_id, existing);
-    let e = referrals::receive(&elsewhere.pool, &db.vault, &partner_seen, body(nid(7).as_str(), Uuid::new_v4()).to_string().as_bytes())
-        .await
+    let e = ClinicTx::run(&elsewhere.pool, async |tx| referrals::receive(tx, &db.vault, &partner_seen, body(nid(7).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 }
@@ -305,7 +305,7 @@ async fn the_webhook_answers_201_200_401_and_422_over_http() {
         let http = http.clone();
         async move {
             let id = format!("msg_{}", Uuid::new_v4().simple());
-            let sig = webhook_signature::sign(&key, &id, ts, raw.as_bytes());
+            let sig = webhook_signature::sign(&key, &id, ts, &raw);
             let r = http
                 .post(url)
                 .header("content-type", "application/json")
@@ -340,7 +340,7 @@ async fn the_webhook_answers_201_200_401_and_422_over_http() {
     assert_eq!(post(raw.clone(), now + 400, key.clone(), url.clone()).await.0, 401);
     let unsigned = http.post(&url).header("content-type", "application/json").body(raw.clone()).send().await.unwrap();
     assert_eq!(unsigned.status().as_u16(), 401);
-    let tampered_sig = webhook_signature::sign(&key, "msg_x", now, raw.as_bytes());
+    let tampered_sig = webhook_signature::sign(&key, "msg_x", now, &raw);
     let tampered = http
         .post(&url)
         .header("webhook-id", "msg_x")

@@ -2,6 +2,7 @@
 //! row, the summary's counts and percentiles, the newest result version used, exports only by
 //! the clinic's admins (audited), field errors without a file, and outcomes admins add.
 
+use digimed_core::{ClinicTx, Acting};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use digimed_core::outcomes;
 use digimed_core::queue::{self, MeetingConfig};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::results::{self, ResultInput};
-use digimed_core::session::{current_staff, AppRole, StaffSession};
+use digimed_core::session::AppRole;
 use digimed_core::ErrorCode;
 use digimed_tests::{Staff, TestDb};
 
@@ -19,7 +20,6 @@ struct Clinic {
     db: TestDb,
     partner: String,
     doctor: Staff,
-    doctor_me: StaffSession,
     secretary: Staff,
     admin: Staff,
     dir: PathBuf,
@@ -30,12 +30,11 @@ async fn clinic() -> Clinic {
     let creds = db.seed_demo().await;
     let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
     let doctor = db.staff(AppRole::Doctor, oslo, "rep-doctor").await;
-    let doctor_me = current_staff(&doctor.pool).await.unwrap();
     let secretary = db.staff(AppRole::Secretary, oslo, "rep-secretary").await;
     let admin = db.staff(AppRole::Admin, oslo, "rep-admin").await;
     let dir = std::env::temp_dir().join(format!("digimed-report-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    Clinic { db, partner: creds.partner_name, doctor, doctor_me, secretary, admin, dir }
+    Clinic { db, partner: creds.partner_name, doctor, secretary, admin, dir }
 }
 
 impl Drop for Clinic {
@@ -50,9 +49,9 @@ fn input(icpc2: &str, outcome: &str, policy: &str) -> ResultInput {
 
 /// Picks, starts and completes the oldest waiting consultation with the given result.
 async fn complete(c: &Clinic, result: ResultInput) -> i32 {
-    let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().expect("a consultation to pick");
-    queue::start(&c.doctor.pool, &c.doctor_me, &MeetingConfig::from_env(), picked.id).await.unwrap();
-    results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, picked.id, &result).await.unwrap();
+    let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await).await.unwrap();
     picked.id
 }
 
@@ -62,7 +61,7 @@ fn period(c: &Clinic) -> ReportRequest {
 }
 
 async fn export(c: &Clinic, who: &Staff, file: &str) -> digimed_core::Result<ReportSummary> {
-    report::export(&who.pool, &c.db.vault, &period(c), &c.dir.join(file), &mut |_, _| {}).await
+    digimed_tests::own(&who.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(c), &c.dir.join(file), &mut |_, _| {}).await).await
 }
 
 /// What the report should say about each consultation, computed here from the owner's view of
@@ -213,11 +212,11 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     let c = clinic().await;
     let a = complete(&c, input("R74", "helped", "11111111")).await;
     // An outcome label a spreadsheet would take for a formula.
-    outcomes::add(&c.admin.pool, "=Referred elsewhere").await.unwrap();
+    ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "=Referred elsewhere").await).await.unwrap();
     complete(&c, input("L03", "referred_elsewhere", "22222222")).await;
     complete(&c, input("R05", "unable", "33333333")).await;
     // An amendment: the report shows the newest version.
-    results::amend(&c.doctor.pool, &c.db.vault, &c.doctor_me, a, &input("A04", "referred_gp", "11111112")).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, a, &input("A04", "referred_gp", "11111112")).await).await.unwrap();
 
     let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
     let want = expected(&c).await;
@@ -332,11 +331,11 @@ async fn only_the_clinics_admins_export_and_a_refusal_leaves_no_file_and_no_audi
 async fn bad_requests_name_their_field_and_write_nothing() {
     let c = clinic().await;
     let missing = ReportRequest { partner: "no-such-partner".into(), ..period(&c) };
-    let e = report::export(&c.admin.pool, &c.db.vault, &missing, &c.dir.join("r.xlsx"), &mut |_, _| {}).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &missing, &c.dir.join("r.xlsx"), &mut |_, _| {}).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("partner")));
-    let e = report::export(&c.admin.pool, &c.db.vault, &period(&c), &c.dir.join("r.pdf"), &mut |_, _| {}).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(&c), &c.dir.join("r.pdf"), &mut |_, _| {}).await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("out"));
-    let e = report::export(&c.admin.pool, &c.db.vault, &period(&c), &c.dir.join("nowhere/r.csv"), &mut |_, _| {}).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(&c), &c.dir.join("nowhere/r.csv"), &mut |_, _| {}).await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("out"));
     assert_eq!(ReportRequest::parse(&c.partner, "2026-02-01", "2026-01-01").unwrap_err().field.as_deref(), Some("to"));
     assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0);
@@ -346,12 +345,12 @@ async fn bad_requests_name_their_field_and_write_nothing() {
 #[tokio::test]
 async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     let c = clinic().await;
-    let added = outcomes::add(&c.admin.pool, "Referred to specialist").await.unwrap();
+    let added = ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "Referred to specialist").await).await.unwrap();
     assert_eq!(added.code, "referred_to_specialist");
-    let e = outcomes::add(&c.admin.pool, "referred to specialist").await.unwrap_err();
+    let e = ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "referred to specialist").await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("label")));
-    assert_eq!(outcomes::add(&c.secretary.pool, "Sent home").await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(outcomes::add(&c.admin.pool, "  ").await.unwrap_err().field.as_deref(), Some("label"));
+    assert_eq!(ClinicTx::run(&c.secretary.pool, async |tx| outcomes::add(tx, "Sent home").await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "  ").await).await.unwrap_err().field.as_deref(), Some("label"));
     // The change to the list is audited in the admin's name.
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE entity_type = 'result_outcomes' AND entity_id = 'referred_to_specialist' AND actor = $1",
@@ -367,15 +366,14 @@ async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     let specialist = summary.by_outcome.iter().find(|o| o.key == "referred_to_specialist").map(|o| o.count);
     assert_eq!(specialist, Some(1));
 
-    assert_eq!(outcomes::set_active(&c.admin.pool, "no_such_outcome", false).await.unwrap_err().field.as_deref(), Some("code"));
-    assert_eq!(outcomes::set_active(&c.secretary.pool, "helped", false).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "no_such_outcome", false).await).await.unwrap_err().field.as_deref(), Some("code"));
+    assert_eq!(ClinicTx::run(&c.secretary.pool, async |tx| outcomes::set_active(tx, "helped", false).await).await.unwrap_err().code, ErrorCode::Forbidden);
 
     // A retired outcome cannot be named by a new result, and the refusal names the field.
-    outcomes::set_active(&c.admin.pool, "referred_to_specialist", false).await.unwrap();
-    let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().unwrap();
-    queue::start(&c.doctor.pool, &c.doctor_me, &MeetingConfig::from_env(), picked.id).await.unwrap();
-    let e = results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, picked.id, &input("K86", "referred_to_specialist", "43"))
-        .await
+    ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "referred_to_specialist", false).await).await.unwrap();
+    let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    let e = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &input("K86", "referred_to_specialist", "43")).await).await
         .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("outcome"));
 }

@@ -2,10 +2,11 @@
 //! from the imported list only, a minor's national id, reads only by the author and admins (each
 //! audited), amendments that keep history, and exact order totals.
 
+use digimed_core::ClinicTx;
 use chrono::{Duration, Utc};
 use digimed_core::queue::{self, MeetingConfig};
 use digimed_core::results::{self, ResultInput};
-use digimed_core::session::{current_staff, AppRole, StaffSession};
+use digimed_core::session::AppRole;
 use digimed_core::ErrorCode;
 use digimed_domain::NationalId;
 use digimed_tests::{is_denied, Staff, TestDb};
@@ -13,7 +14,6 @@ use digimed_tests::{is_denied, Staff, TestDb};
 struct Clinic {
     db: TestDb,
     doctor: Staff,
-    doctor_me: StaffSession,
     colleague: Staff,
     secretary: Staff,
     admin: Staff,
@@ -24,17 +24,16 @@ async fn clinic() -> Clinic {
     db.seed_demo().await;
     let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
     let doctor = db.staff(AppRole::Doctor, oslo, "r-doctor").await;
-    let doctor_me = current_staff(&doctor.pool).await.unwrap();
     let colleague = db.staff(AppRole::Doctor, oslo, "r-colleague").await;
     let secretary = db.staff(AppRole::Secretary, oslo, "r-secretary").await;
     let admin = db.staff(AppRole::Admin, oslo, "r-admin").await;
-    Clinic { db, doctor, doctor_me, colleague, secretary, admin }
+    Clinic { db, doctor, colleague, secretary, admin }
 }
 
 /// Picks and starts the oldest waiting consultation as the clinic's doctor.
 async fn started(c: &Clinic) -> i32 {
-    let picked = queue::pick_next(&c.doctor.pool, &c.doctor_me).await.unwrap().expect("a consultation to pick");
-    queue::start(&c.doctor.pool, &c.doctor_me, &MeetingConfig::from_env(), picked.id).await.unwrap();
+    let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
     picked.id
 }
 
@@ -57,11 +56,10 @@ async fn every_outcome_is_filed_with_completion_and_read_back_by_its_author() {
     let c = clinic().await;
     for (code, outcome) in [("R74", "referred_gp"), ("r05", "helped"), ("A04", "unable")] {
         let id = started(&c).await;
-        let done = results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &input(code, outcome))
-            .await
+        let done = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input(code, outcome)).await).await
             .unwrap();
         assert_eq!(done.state.as_str(), "completed");
-        let read = results::read(&c.doctor.pool, &c.db.vault, id).await.unwrap();
+        let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].icpc2.code, code.to_uppercase());
         assert_eq!(read[0].outcome, outcome);
@@ -82,7 +80,7 @@ async fn bad_fields_are_refused_by_name_and_nothing_is_written() {
         (ResultInput { policy_number: Some("12AB".into()), ..input("R74", "helped") }, "policy_number"),
     ];
     for (bad, field) in cases {
-        let e = results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &bad).await.unwrap_err();
+        let e = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &bad).await).await.unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
     }
     assert_eq!(state_of(&c, id).await, "in_progress");
@@ -102,8 +100,8 @@ async fn a_minors_result_carries_their_national_id() {
         .find_map(|k| NationalId::synthetic((Utc::now() - Duration::days(365 * 9)).date_naive(), 500 + k))
         .unwrap();
     let with_child = ResultInput { patient_ssn: Some(child.as_str().into()), ..input("R74", "helped") };
-    results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &with_child).await.unwrap();
-    let read = results::read(&c.doctor.pool, &c.db.vault, id).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &with_child).await).await.unwrap();
+    let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
     assert_eq!(read[0].patient_ssn.as_deref(), Some(child.as_str()));
     assert!(read[0].patient_is_minor);
     // Stored only encrypted.
@@ -119,7 +117,7 @@ async fn a_minors_result_carries_their_national_id() {
 async fn only_the_author_and_admins_read_and_every_read_is_audited() {
     let c = clinic().await;
     let id = started(&c).await;
-    results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &input("R74", "helped")).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await).await.unwrap();
     let reads = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log WHERE action = 'READ' AND entity_type = 'consultation_results' AND entity_id = $1")
             .bind(id.to_string())
@@ -128,8 +126,8 @@ async fn only_the_author_and_admins_read_and_every_read_is_audited() {
             .unwrap()
     };
     assert_eq!(reads().await, 0);
-    results::read(&c.doctor.pool, &c.db.vault, id).await.unwrap();
-    assert_eq!(results::read(&c.admin.pool, &c.db.vault, id).await.unwrap().len(), 1);
+    ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
+    assert_eq!(ClinicTx::run(&c.admin.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap().len(), 1);
     assert_eq!(reads().await, 2);
     let actor: String = sqlx::query_scalar("SELECT actor FROM audit_log WHERE action = 'READ' ORDER BY id DESC LIMIT 1")
         .fetch_one(&c.db.owner)
@@ -138,7 +136,7 @@ async fn only_the_author_and_admins_read_and_every_read_is_audited() {
     assert_eq!(actor, c.admin.login);
 
     // Another doctor: refused by the database.
-    let e = results::read(&c.colleague.pool, &c.db.vault, id).await.unwrap_err();
+    let e = ClinicTx::run(&c.colleague.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
     let raw = sqlx::query("SELECT * FROM read_consultation_results_as($1, current_user::text)")
         .bind(id)
@@ -155,7 +153,7 @@ async fn only_the_author_and_admins_read_and_every_read_is_audited() {
         .unwrap_err();
     assert!(is_denied(&raw), "{raw}");
     // A secretary may not even call it.
-    let e = results::read(&c.secretary.pool, &c.db.vault, id).await.unwrap_err();
+    let e = ClinicTx::run(&c.secretary.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
     assert_eq!(reads().await, 2, "refused reads leave no read record");
 }
@@ -164,15 +162,14 @@ async fn only_the_author_and_admins_read_and_every_read_is_audited() {
 async fn an_amendment_keeps_the_earlier_version() {
     let c = clinic().await;
     let id = started(&c).await;
-    results::complete_with_result(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &input("R74", "helped")).await.unwrap();
-    let v = results::amend(&c.doctor.pool, &c.db.vault, &c.doctor_me, id, &input("R78", "referred_gp")).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await).await.unwrap();
+    let v = ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R78", "referred_gp")).await).await.unwrap();
     assert_eq!(v, 2);
-    let read = results::read(&c.doctor.pool, &c.db.vault, id).await.unwrap();
+    let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
     assert_eq!(read.iter().map(|r| (r.version, r.icpc2.code.as_str(), r.outcome.as_str())).collect::<Vec<_>>(),
                vec![(2, "R78", "referred_gp"), (1, "R74", "helped")]);
     // Another doctor cannot amend it.
-    let colleague_me = current_staff(&c.colleague.pool).await.unwrap();
-    let e = results::amend(&c.colleague.pool, &c.db.vault, &colleague_me, id, &input("R74", "unable")).await.unwrap_err();
+    let e = ClinicTx::run(&c.colleague.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R74", "unable")).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 }
 
@@ -187,7 +184,7 @@ async fn a_consultation_cannot_be_completed_without_a_result() {
         .unwrap_err();
     assert!(e.to_string().contains("result"), "{e}");
     assert_eq!(state_of(&c, id).await, "in_progress");
-    let e = queue::complete(&c.doctor.pool, &c.doctor_me, id).await.unwrap_err();
+    let e = ClinicTx::run(&c.doctor.pool, async |tx| queue::complete(tx, id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     assert_eq!(state_of(&c, id).await, "in_progress");
 }
@@ -205,8 +202,7 @@ async fn order_totals_subtract_discounts_exactly() {
     .execute(&c.db.owner)
     .await
     .unwrap();
-    let mut conn = c.db.owner.acquire().await.unwrap();
-    let total = digimed_core::orders::recalculate(&mut conn, order).await.unwrap();
+    let total = ClinicTx::run(&c.db.owner, async |tx| digimed_core::orders::recalculate(tx, order).await).await.unwrap();
     // 999.99 - 0.99 + 0.10 + 0.40 - 0.10 = 999.40, with no binary rounding anywhere.
     assert_eq!(total.to_string(), "999.40");
     let bad = sqlx::query("INSERT INTO line_items (order_id, description, quantity, unit_price, discount) VALUES ($1, 'x', 1, 10, 10.01)")

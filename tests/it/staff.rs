@@ -1,7 +1,7 @@
 //! Staff logins: creation, sign-in, password rules, and that a clinic role cannot be changed.
 
+use digimed_core::ClinicTx;
 use digimed_core::session::{sign_in, AppRole};
-use digimed_core::staff::{add_staff, list_staff, set_active};
 use digimed_core::ErrorCode;
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
@@ -49,8 +49,7 @@ async fn weak_password_or_duplicate_login_creates_nothing() {
     let email = Email::parse(&format!("weak@{}", db.login_domain())).unwrap();
     let name = PersonName::parse("Weak Password").unwrap();
     for pw in ["", "short", "aaaaaaaaaaaaaaaaaa"] {
-        let e = add_staff(&db.owner, &email, &name, AppRole::Doctor, Some(clinic), &Secret::new(pw.into()))
-            .await
+        let e = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, AppRole::Doctor, Some(clinic), &Secret::new(pw.into())).await).await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::WeakPassword);
         assert_eq!(e.field.as_deref(), Some("password"));
@@ -65,15 +64,7 @@ async fn weak_password_or_duplicate_login_creates_nothing() {
     assert_eq!(rows, 0);
 
     let s = db.staff(AppRole::Doctor, clinic, "dup").await;
-    let again = add_staff(
-        &db.owner,
-        &Email::parse(&s.login).unwrap(),
-        &name,
-        AppRole::Admin,
-        Some(clinic),
-        &Secret::new("another long password".into()),
-    )
-    .await
+    let again = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &Email::parse(&s.login).unwrap(), &name, AppRole::Admin, Some(clinic), &Secret::new("another long password".into())).await).await
     .unwrap_err();
     assert_eq!(again.code, ErrorCode::AlreadyExists);
     assert_eq!(again.field.as_deref(), Some("email"));
@@ -89,15 +80,7 @@ async fn unknown_role_and_clinic_are_refused_with_the_field() {
 
     let db = TestDb::new().await;
     let email = Email::parse(&format!("noclinic@{}", db.login_domain())).unwrap();
-    let e = add_staff(
-        &db.owner,
-        &email,
-        &PersonName::parse("No Clinic").unwrap(),
-        AppRole::Secretary,
-        Some(4242),
-        &Secret::new("a perfectly long password".into()),
-    )
-    .await
+    let e = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &PersonName::parse("No Clinic").unwrap(), AppRole::Secretary, Some(4242), &Secret::new("a perfectly long password".into())).await).await
     .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert_eq!(e.field.as_deref(), Some("org"));
@@ -130,10 +113,10 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
     let admin_other = db.staff(AppRole::Admin, other, "active-admin-other").await;
 
     // The admin's list is their own clinic's staff, all active.
-    let listed = list_staff(&admin.pool).await.unwrap();
+    let listed = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::list_staff(tx).await).await.unwrap();
     assert_eq!(listed.iter().map(|s| (s.id, s.active)).collect::<Vec<_>>(), [(admin.id, true), (doctor.id, true), (secretary.id, true)]);
 
-    let off = set_active(&admin.pool, doctor.id, false).await.unwrap();
+    let off = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap();
     assert!(!off.active);
     // The login can no longer sign in, and an open connection no longer counts as staff.
     let e = sign_in(&db.server(), &doctor.login, &doctor.password).await.unwrap_err();
@@ -148,18 +131,18 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
         .unwrap();
     assert_eq!(audited, 1, "the change is audited in the admin's name");
 
-    let on = set_active(&admin.pool, doctor.id, true).await.unwrap();
+    let on = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, true).await).await.unwrap();
     assert!(on.active);
     let (_pool, session) = sign_in(&db.server(), &doctor.login, &doctor.password).await.expect("signs in again");
     assert_eq!(session.staff_id, doctor.id);
 
     // Never themselves; not another clinic's staff; not as another role; nothing changes.
-    let e = set_active(&admin.pool, admin.id, false).await.unwrap_err();
+    let e = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, admin.id, false).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("staff_id")));
-    let e = set_active(&admin_other.pool, doctor.id, false).await.unwrap_err();
+    let e = ClinicTx::run(&admin_other.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("staff_id")));
-    assert_eq!(set_active(&admin.pool, 999_999, false).await.unwrap_err().field.as_deref(), Some("staff_id"));
-    assert_eq!(set_active(&secretary.pool, doctor.id, false).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, 999_999, false).await).await.unwrap_err().field.as_deref(), Some("staff_id"));
+    assert_eq!(ClinicTx::run(&secretary.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap_err().code, ErrorCode::Forbidden);
     let active: Vec<bool> = sqlx::query_scalar("SELECT active FROM staff ORDER BY id").fetch_all(&db.owner).await.unwrap();
     assert!(active.iter().all(|a| *a), "everyone is still active");
     let can_login: Vec<bool> = sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = ANY($1)")
@@ -176,7 +159,7 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
 /// staff member, the owner) can never be attached to the clinic. Nothing is written by a refusal.
 #[tokio::test]
 async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
-    use digimed_core::staff::{add_to_own_clinic, NewStaffInput};
+    use digimed_core::staff::NewStaffInput;
     let db = TestDb::new().await;
     let clinic = db.clinic("Testklinikken").await;
     let other = db.clinic("Andreklinikken").await;
@@ -199,12 +182,12 @@ async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
         (input(&new_email, "doctor", "short"), "password", ErrorCode::WeakPassword),
         (input(&elsewhere.login, "doctor", "a-long-enough-password"), "email", ErrorCode::AlreadyExists),
     ] {
-        let e = add_to_own_clinic(&admin.pool, &bad).await.unwrap_err();
+        let e = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::add_to_own_clinic(tx, &bad).await).await.unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (code, Some(field)), "{e:?}");
     }
     let secretary = db.staff(AppRole::Secretary, clinic, "add-secretary").await;
     let before = before + 1;
-    let e = add_to_own_clinic(&secretary.pool, &input(&new_email, "doctor", "a-long-enough-password")).await.unwrap_err();
+    let e = ClinicTx::run(&secretary.pool, async |tx| digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
     assert_eq!(staff_rows().await.unwrap(), before, "nothing written by a refusal");
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
@@ -215,7 +198,7 @@ async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
     assert!(!exists, "no login left behind by a refusal");
 
     // Added: a doctor of the admin's clinic who signs in with the password given.
-    let added = add_to_own_clinic(&admin.pool, &input(&new_email, "doctor", "a-long-enough-password")).await.unwrap();
+    let added = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await).await.unwrap();
     assert_eq!((added.role, added.organization_id, added.active), (AppRole::Doctor, clinic, true));
     let (_pool, session) =
         sign_in(&db.server(), &added.login, &Secret::new("a-long-enough-password".to_string())).await.expect("the new login signs in");

@@ -3,6 +3,7 @@
 //! outbox event is delivered and none by both workers; a partner's referral replayed to both
 //! at once creates one referral.
 
+use digimed_core::ClinicTx;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -51,9 +52,9 @@ async fn two_instances_deliver_every_event_once_and_keep_referrals_idempotent() 
     partner(&db, org, true).await;
     let subscriber = Subscriber::start(Behaviour::Ok).await;
     // Every event type of the clinic.
-    digimed_core::webhooks::add_subscription(&db.owner, &db.vault, org, &subscriber.url, &[]).await.unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &subscriber.url, &[]).await).await.unwrap();
     let support = db.staff(AppRole::CustomerSupport, org, "twin-support").await;
-    let token = api_tokens::create(&db.owner, &Email::parse(&support.login).unwrap(), Some(1)).await.unwrap().token;
+    let token = ClinicTx::run(&db.owner, async |tx| api_tokens::create(tx, &Email::parse(&support.login).unwrap(), Some(1)).await).await.unwrap().token;
     let a = instance(&db, "svca").await;
     let b = instance(&db, "svcb").await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
@@ -90,7 +91,7 @@ async fn two_instances_deliver_every_event_once_and_keep_referrals_idempotent() 
         replays.push(tokio::spawn(async move {
             let id = format!("msg_{}", Uuid::new_v4().simple());
             let ts = Utc::now().timestamp();
-            let sig = webhook_signature::sign(&key, &id, ts, raw.as_bytes());
+            let sig = webhook_signature::sign(&key, &id, ts, &raw);
             let r = http
                 .post(format!("{base}/v1/webhooks/pridok"))
                 .header("content-type", "application/json")

@@ -1,7 +1,8 @@
 //! What many tests start from: a clinic's consent templates and onboarding rules, a partner with
 //! a known webhook secret, synthetic national ids and a partner referral's body.
 
-use digimed_core::referrals::{add_partner, NewPartner, Partner};
+use digimed_core::ClinicTx;
+use digimed_core::referrals::{NewPartner, Partner};
 use digimed_domain::NationalId;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -75,14 +76,8 @@ pub const SECRET: &str = "whsec_c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=";
 /// The clinic's referral partner (`pridok-test` when `test_partner`), signing with [`SECRET`].
 pub async fn partner(db: &TestDb, clinic: i32, test_partner: bool) -> Partner {
     let name = if test_partner { "pridok-test" } else { "pridok" };
-    add_partner(
-        &db.owner,
-        &db.vault,
-        &NewPartner { name, clinic_id: clinic, is_test_partner: test_partner, deadline_working_days: 2, deal_id: None },
-        SECRET,
-    )
-    .await
-    .expect("add partner")
+    let new = NewPartner { name, clinic_id: clinic, is_test_partner: test_partner, deadline_working_days: 2, deal_id: None };
+    ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::add_partner(tx, &db.vault, &new, SECRET).await).await.expect("add partner")
 }
 
 /// The n-th synthetic national id (valid check digits, never a real person's).

@@ -12,11 +12,43 @@ use std::sync::OnceLock;
 
 use digimed_core::keys::Vault;
 use digimed_core::session::AppRole;
+use digimed_core::{Acting, ClinicTx};
 use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// Runs `op` in a transaction opened as `acting` says on `pool`, committed when `op` succeeds:
+/// how the service acts for a caller, for tests of the core.
+pub async fn act<T>(
+    pool: &PgPool,
+    acting: &Acting,
+    op: impl AsyncFnOnce(&mut ClinicTx) -> digimed_core::Result<T>,
+) -> digimed_core::Result<T> {
+    let mut tx = ClinicTx::begin_acting(pool, acting).await?;
+    let out = op(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Hands `op` a transaction opened as `acting` says; `op` commits it (operations with an effect
+/// outside the database, such as onboarding, take their transaction).
+pub async fn own<T>(
+    pool: &PgPool,
+    acting: &Acting,
+    op: impl AsyncFnOnce(ClinicTx) -> digimed_core::Result<T>,
+) -> digimed_core::Result<T> {
+    op(ClinicTx::begin_acting(pool, acting).await?).await
+}
+
+/// Re-encrypts every field not under the vault's current key, a batch per transaction, as
+/// `digimed keys rotate` does.
+pub async fn rotate_all(pool: &PgPool, vault: &Vault, batch: i64) -> digimed_core::Result<digimed_core::keys::RotationReport> {
+    let (mut cursor, mut report) = Default::default();
+    while ClinicTx::run(pool, async |tx| digimed_core::keys::reencrypt_batch(tx, vault, &mut cursor, batch, &mut report).await).await? {}
+    Ok(report)
+}
 
 /// The owner URL of the server the tests use (`DATABASE_URL`; `make test` sets it).
 pub fn server_url() -> String {
@@ -131,8 +163,7 @@ impl TestDb {
         let email = Email::parse(&format!("{who}@{}", self.login_domain())).unwrap();
         let password = Secret::new(format!("pw-{}-Long-enough", uuid::Uuid::new_v4().simple()));
         let name = PersonName::parse(who).unwrap();
-        let s = digimed_core::staff::add_staff(&self.owner, &email, &name, role, Some(org), &password)
-            .await
+        let s = ClinicTx::run(&self.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(org), &password).await).await
             .expect("create staff");
         self.logins.lock().unwrap().push(s.login.clone());
         let pool = PgPoolOptions::new()
@@ -145,17 +176,17 @@ impl TestDb {
 
     /// Seeds the demo data (two clinics, an insurer partner, one staff member per role, referred
     /// patients in every consultation state) with logins unique to this database.
-    pub async fn seed_demo(&self) -> digimed_core::demo::DemoCredentials {
+    pub async fn seed_demo(&self) -> digimed_demo::DemoCredentials {
         self.import_icpc2().await;
-        let opts = digimed_core::demo::DemoOptions { login_domain: self.login_domain() };
-        digimed_core::demo::seed_demo(&self.owner, &self.vault, &opts).await.expect("seed the demo")
+        let opts = digimed_demo::DemoOptions { login_domain: self.login_domain() };
+        digimed_demo::seed_demo(&self.owner, &self.vault, &opts).await.expect("seed the demo")
     }
 
     /// Imports the ICPC-2 list (see [`icpc2_file`]).
     pub async fn import_icpc2(&self) {
         let path = icpc2_file();
         let file = std::fs::read(&path).unwrap_or_else(|e| panic!("the ICPC-2 list at {path} ({e}); `scripts/deps.sh` installs it"));
-        digimed_core::icpc2::import(&self.owner, &file).await.expect("import ICPC-2");
+        ClinicTx::run(&self.owner, async |tx| digimed_core::icpc2::import(tx, &file).await).await.expect("import ICPC-2");
     }
 
     /// A raw pool signed in with the given login and password.

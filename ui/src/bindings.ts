@@ -247,7 +247,7 @@ export type Consultation = {
 	doctor_name: string | null,
 };
 
-/**  Seed 001's consultation states. */
+/**  The consultation states (`consultation_states`), stored as their snake_case names. */
 export type ConsultationState = "ready_for_pickup" | "pending_sp" | "in_progress" | "completed" | "cancelled";
 
 export type Count = {
@@ -625,7 +625,7 @@ export type ReportSummary = {
 	generated_at: string,
 };
 
-/**  A form the patient must sign, as the onboarding response shows it (seed 002). */
+/**  A form the patient must sign, as the onboarding response shows it (see `docs/onboarding.md`). */
 export type RequiredForm = {
 	form_id: number,
 	template_id: number,
@@ -710,7 +710,7 @@ export type StaffSession = {
 	organization_id: number,
 };
 
-/**  A started consultation and the links the patient was sent. */
+/**  A started consultation and the links of its rooms. */
 export type Started = {
 	consultation: Consultation,
 	video_join_url: string,

@@ -12,7 +12,7 @@ use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::queue::{self, QueueFilter};
 use digimed_core::session::{current_staff, AppRole, StaffSession};
-use digimed_core::Error;
+use digimed_core::{ClinicTx, Error};
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -95,7 +95,8 @@ async fn bench(
         let (role, who) = if i < doctors { (AppRole::Doctor, format!("doctor{i}")) } else { (AppRole::Secretary, "secretary".into()) };
         let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;
         let password = Secret::new(digimed_core::patients::new_token());
-        let s = digimed_core::staff::add_staff(owner, &email, &PersonName::parse(&who).map_err(err)?, role, Some(clinic), &password)
+        let name = PersonName::parse(&who).map_err(err)?;
+        let s = ClinicTx::run(owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await)
             .await?;
         logins.push(s.login.clone());
         staff.push((s, password));
@@ -225,12 +226,12 @@ async fn bench(
     // Listing latency, as the secretary (row-level security applies).
     let filter = QueueFilter { limit: Some(50), ..Default::default() };
     for _ in 0..50 {
-        queue::list(&secretary, &filter).await?;
+        ClinicTx::run(&secretary, async |tx| queue::list(tx, &filter).await).await?;
     }
     let mut samples = Vec::with_capacity(listings);
     for _ in 0..listings {
         let t = Instant::now();
-        let rows = queue::list(&secretary, &filter).await?;
+        let rows = ClinicTx::run(&secretary, async |tx| queue::list(tx, &filter).await).await?;
         samples.push(t.elapsed());
         if rows.len() != 50 {
             return Err(err("the listing did not return 50 rows"));
@@ -284,7 +285,10 @@ async fn pick_round(doctors: &[(PgPool, StaffSession)], picks: usize, use_core: 
         tasks.push(tokio::spawn(async move {
             while taken.fetch_add(1, Ordering::SeqCst) < picks {
                 let got = if use_core {
-                    queue::pick_next(&pool, &me).await?.map(|c| c.id)
+                    let mut tx = ClinicTx::begin(&pool).await?;
+                    let picked = queue::pick_next(&mut tx).await?.map(|c| c.id);
+                    tx.commit().await?;
+                    picked
                 } else {
                     sqlx::query_scalar::<_, i32>(BASELINE_PICK).bind(me.staff_id).fetch_optional(&pool).await?
                 };

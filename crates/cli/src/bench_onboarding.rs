@@ -10,12 +10,12 @@ use digimed_domain::{PersonName, Phone};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, PgPool};
 
-use crate::accounts::Accounts;
-use crate::acting::Acting;
-use crate::error::{Error, Result};
-use crate::keys::{index_kind, Vault};
-use crate::onboarding::{self, OnboardInput};
-use crate::patients::{new_token, EntryPoint};
+use digimed_core::accounts::Accounts;
+use digimed_core::error::{Error, Result};
+use digimed_core::keys::{index_kind, Vault};
+use digimed_core::onboarding::{self, OnboardInput};
+use digimed_core::patients::{new_token, EntryPoint};
+use digimed_core::ClinicTx;
 
 #[derive(Debug, Clone)]
 pub struct BenchRow {
@@ -62,7 +62,7 @@ async fn run_in(server: &PgPool, name: &str, vault: &Vault, each: Duration, conc
     let opts = server.connect_options().as_ref().clone().database(name).disable_statement_logging();
     let max = concurrencies.iter().copied().max().unwrap_or(1) as u32;
     let pool = PgPoolOptions::new().max_connections(max + 2).connect_with(opts).await?;
-    crate::db::migrate(&pool).await?;
+    digimed_core::db::migrate(&pool).await?;
     let org = setup_clinic(&pool).await?;
     // Warm up both paths (connections, plans).
     let counter = Arc::new(AtomicU64::new(0));
@@ -168,7 +168,8 @@ async fn measure(
                             phone: Some(phone),
                             organization_id: Some(org as i64),
                         };
-                        onboarding::onboard(&pool, &Acting::Direct, &vault, &accounts, &input, EntryPoint::WalkIn, "47").await?;
+                        let tx = ClinicTx::begin(&pool).await?;
+                        onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, "47").await?;
                     }
                     Path::Raw => raw_onboard(&pool, &vault, org, &format!("Bench Person {n}"), &email, &phone).await?,
                 }

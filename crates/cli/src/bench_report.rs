@@ -13,7 +13,7 @@ use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::report::{self, ReportRequest};
 use digimed_core::session::AppRole;
-use digimed_core::Error;
+use digimed_core::{ClinicTx, Error};
 use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 use futures_util::TryStreamExt;
@@ -56,7 +56,8 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
     for (role, who) in [(AppRole::Admin, "admin"), (AppRole::Doctor, "doctor")] {
         let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;
         let password = Secret::new(digimed_core::patients::new_token());
-        let s = digimed_core::staff::add_staff(owner, &email, &PersonName::parse(who).map_err(err)?, role, Some(clinic), &password)
+        let name = PersonName::parse(who).map_err(err)?;
+        let s = ClinicTx::run(owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await)
             .await?;
         logins.push(s.login.clone());
         accounts.push((s, password));
@@ -172,7 +173,7 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
                 reset_peak_rss();
                 let before = rss_kb();
                 let t = Instant::now();
-                let summary = report::export(&pool, &vault, request, &out, &mut |_, _| {}).await?;
+                let summary = report::export(ClinicTx::begin(&pool).await?, &vault, request, &out, &mut |_, _| {}).await?;
                 let secs = t.elapsed().as_secs_f64();
                 let peak = peak_rss_kb().max(before);
                 let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);

@@ -21,7 +21,7 @@ use digimed_core::keys::Vault;
 use digimed_core::referrals::{add_partner, NewPartner};
 use digimed_core::session::AppRole;
 use digimed_core::webhook_signature::{self, SigningKey};
-use digimed_core::{db, Error};
+use digimed_core::{db, ClinicTx, Error};
 use digimed_crypto::Secret;
 use digimed_domain::{Email, NationalId, PersonName};
 use sqlx::postgres::PgPoolOptions;
@@ -229,7 +229,7 @@ async fn bench(
 ) -> Result<(), Error> {
     let owner = PgPoolOptions::new().max_connections(4).connect_with(opts.clone().disable_statement_logging()).await?;
     db::migrate(&owner).await?;
-    let clinic = digimed_core::bench::setup_clinic(&owner).await?;
+    let clinic = crate::bench_onboarding::setup_clinic(&owner).await?;
     let vault = match Vault::load(&config.key_store) {
         Ok(v) => v,
         Err(_) => {
@@ -241,26 +241,23 @@ async fn bench(
     // The caller: a support agent with an API token.
     let email = Email::parse(&format!("bench-{suffix}-support@bench.digimed.test")).map_err(err)?;
     let password = Secret::new(digimed_core::patients::new_token());
-    let staff = digimed_core::staff::add_staff(
-        &owner,
-        &email,
-        &PersonName::parse("Bench Support").map_err(err)?,
-        AppRole::CustomerSupport,
-        Some(clinic),
-        &password,
-    )
+    let name = PersonName::parse("Bench Support").map_err(err)?;
+    let staff = ClinicTx::run(&owner, async |tx| {
+        digimed_core::staff::add_staff(tx, &email, &name, AppRole::CustomerSupport, Some(clinic), &password).await
+    })
     .await?;
     logins.push(staff.login.clone());
-    let token = digimed_core::api_tokens::create(&owner, &email, Some(1)).await?.token;
+    let token = ClinicTx::run(&owner, async |tx| digimed_core::api_tokens::create(tx, &email, Some(1)).await).await?.token;
     // The partner and its webhook secret.
     let secret = digimed_core::patients::new_token();
     let partner = NewPartner { name: "bench-pridok", clinic_id: clinic, is_test_partner: true, deadline_working_days: 2, deal_id: None };
-    add_partner(&owner, &vault, &partner, &secret).await?;
+    ClinicTx::run(&owner, async |tx| add_partner(tx, &vault, &partner, &secret).await).await?;
     let key = SigningKey::from_secret(&secret)?;
     // The service's own login, as `digimed api-token service-login` creates it.
     let service_login = format!("digimed_bench_svc_{suffix}");
     let service_password = Secret::new(digimed_core::patients::new_token());
-    digimed_core::api_tokens::create_service_login(&owner, &service_login, &service_password).await?;
+    ClinicTx::run(&owner, async |tx| digimed_core::api_tokens::create_service_login(tx, &service_login, &service_password).await)
+        .await?;
     logins.push(service_login.clone());
     owner.close().await;
 
@@ -363,7 +360,7 @@ async fn bench(
                         .to_string();
                         let ts = chrono::Utc::now().timestamp();
                         let id = format!("msg_bench_{n}");
-                        let sig = webhook_signature::sign(&key, &id, ts, body.as_bytes());
+                        let sig = webhook_signature::sign(&key, &id, ts, &body);
                         http.post(format!("{base}/v1/webhooks/pridok"))
                             .header("content-type", "application/json")
                             .header("webhook-id", id)

@@ -5,12 +5,11 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use digimed_core::acting::Acting;
 use digimed_core::config::Config;
 use digimed_core::forms::{self, NewTemplate, SignedBy};
-use digimed_core::{consents, Error, ErrorCode};
+use digimed_core::{consents, Error, ErrorCode, ClinicTx};
 
-use crate::queue_cmd::signed_in;
+use crate::queue_cmd::pool;
 
 #[derive(Subcommand)]
 pub enum ConsentCommand {
@@ -86,10 +85,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 }
 
 pub async fn consent(config: &Config, command: ConsentCommand) -> Result<(), Error> {
-    let (pool, _me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     match command {
         ConsentCommand::Status { org, json } => {
-            let s = consents::status(&pool, &Acting::Direct, org).await?;
+            let s = ClinicTx::run(&pool, async |tx| consents::status(tx, org).await).await?;
             if json {
                 println!("{}", to_json(&s)?);
                 return Ok(());
@@ -107,7 +106,7 @@ pub async fn consent(config: &Config, command: ConsentCommand) -> Result<(), Err
             }
         }
         ConsentCommand::Timeline { patient, json } => {
-            let t = consents::timeline(&pool, &Acting::Direct, patient).await?;
+            let t = ClinicTx::run(&pool, async |tx| consents::timeline(tx, patient).await).await?;
             if json {
                 println!("{}", to_json(&t)?);
             } else {
@@ -124,7 +123,7 @@ pub async fn consent(config: &Config, command: ConsentCommand) -> Result<(), Err
             }
         }
         ConsentCommand::Withdraw { consent, reason } => {
-            let c = forms::withdraw(&pool, &Acting::Direct, consent, &reason).await?;
+            let c = ClinicTx::run(&pool, async |tx| forms::withdraw(tx, consent, &reason).await).await?;
             println!("consent {} ({}) withdrawn", c.id, c.consent_type);
         }
     }
@@ -132,10 +131,10 @@ pub async fn consent(config: &Config, command: ConsentCommand) -> Result<(), Err
 }
 
 pub async fn forms_cmd(config: &Config, command: FormsCommand) -> Result<(), Error> {
-    let (pool, _me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     match command {
         FormsCommand::List { patient, json } => {
-            let all = forms::list_for_patient(&pool, &Acting::Direct, patient).await?;
+            let all = ClinicTx::run(&pool, async |tx| forms::list_for_patient(tx, patient).await).await?;
             if json {
                 println!("{}", to_json(&all)?);
             } else {
@@ -145,15 +144,15 @@ pub async fn forms_cmd(config: &Config, command: FormsCommand) -> Result<(), Err
             }
         }
         FormsCommand::AttestSignature { form, template_sha256 } => {
-            let f = forms::sign(&pool, &Acting::Direct, form, SignedBy::StaffAttested, &template_sha256).await?;
+            let f = ClinicTx::run(&pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &template_sha256).await).await?;
             println!("form {} signed on paper, attested; consents granted: {}", f.form_id, f.consent_types.join(", "));
         }
         FormsCommand::Decline { form } => {
-            let f = forms::decline(&pool, &Acting::Direct, form).await?;
+            let f = ClinicTx::run(&pool, async |tx| forms::decline(tx, form).await).await?;
             println!("form {} declined", f.form_id);
         }
         FormsCommand::Templates { json } => {
-            let all = forms::list_templates(&pool).await?;
+            let all = ClinicTx::run(&pool, async |tx| forms::list_templates(tx).await).await?;
             if json {
                 println!("{}", to_json(&all)?);
             } else {
@@ -171,18 +170,18 @@ pub async fn forms_cmd(config: &Config, command: FormsCommand) -> Result<(), Err
             }
         }
         FormsCommand::NewTemplate { key, title, r#type, consent_types, must_sign_before } => {
-            let t = forms::create_template(&pool, &NewTemplate { key, title, form_type: r#type, consent_types, must_sign_before }).await?;
+            let t = ClinicTx::run(&pool, async |tx| forms::create_template(tx, &NewTemplate { key, title, form_type: r#type, consent_types, must_sign_before }).await).await?;
             println!("created template {} ({}); add its text with `digimed forms new-version {} --body-file FILE`", t.id, t.key, t.id);
         }
         FormsCommand::NewVersion { template, body_file } => {
             let body = std::fs::read_to_string(&body_file).map_err(|e| {
                 Error::field(ErrorCode::InvalidInput, "body_file", format!("Cannot read {}: {e}", body_file.display()))
             })?;
-            let v = forms::add_version(&pool, template, &body).await?;
+            let v = ClinicTx::run(&pool, async |tx| forms::add_version(tx, template, &body).await).await?;
             println!("draft version {} (id {}), sha256 {}; publish with `digimed forms publish {}`", v.version, v.id, v.sha256, v.id);
         }
         FormsCommand::Publish { version } => {
-            let p = forms::publish(&pool, version).await?;
+            let p = ClinicTx::run(&pool, async |tx| forms::publish(tx, version).await).await?;
             println!("published version {} of template {}; {} pending form(s) superseded", p.version.version, p.version.template_id, p.superseded);
         }
     }

@@ -2,6 +2,7 @@
 //! the console and the HTTP service.
 
 mod bench_cmd;
+mod bench_onboarding;
 mod bench_report;
 mod consent_cmd;
 mod bench_serve;
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::session::AppRole;
-use digimed_core::{db, Error, ErrorCode};
+use digimed_core::{db, ClinicTx, Error, ErrorCode};
 use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 
@@ -247,11 +248,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Db { command: DbCommand::SeedDemo { login_domain, json, if_empty } } => {
             let vault = Vault::load(&config.key_store)?;
             let pool = owner_pool(&config).await?;
-            if if_empty && digimed_core::demo::is_seeded(&pool).await? {
+            if if_empty && digimed_demo::is_seeded(&pool).await? {
                 eprintln!("the database already has data; demo not seeded again");
                 return Ok(());
             }
-            let creds = digimed_core::demo::seed_demo(&pool, &vault, &digimed_core::demo::DemoOptions { login_domain }).await?;
+            let creds = digimed_demo::seed_demo(&pool, &vault, &digimed_demo::DemoOptions { login_domain }).await?;
             if json {
                 let staff: Vec<_> = creds
                     .staff
@@ -276,12 +277,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let name = PersonName::parse(&name).map_err(parse_err(ErrorCode::NameRequired, "name"))?;
             let password = read_password()?;
             let pool = owner_pool(&config).await?;
-            let s = digimed_core::staff::add_staff(&pool, &email, &name, role, org, &password).await?;
+            let s = ClinicTx::run(&pool, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, org, &password).await).await?;
             println!("created {} ({}) as {} in organization {}; sign in as {}", s.name, s.email, s.role.as_str(), s.organization_id, s.login);
         }
         Command::Staff { command: StaffCommand::List { json } } => {
             let pool = owner_pool(&config).await?;
-            let staff = digimed_core::staff::list_staff(&pool).await?;
+            let staff = ClinicTx::run(&pool, async |tx| digimed_core::staff::list_staff(tx).await).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&staff).map_err(|e| Error::internal(e.to_string()))?);
             } else {
@@ -297,7 +298,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 _ => unreachable!("matched above"),
             };
             let pool = owner_pool(&config).await?;
-            let s = digimed_core::staff::set_active(&pool, id, active).await?;
+            let s = ClinicTx::run(&pool, async |tx| digimed_core::staff::set_active(tx, id, active).await).await?;
             println!("{} ({}) is {}", s.name, s.login, if s.active { "active again" } else { "deactivated; the login can no longer sign in" });
         }
         Command::Keys { command: KeysCommand::Init } => {
@@ -313,7 +314,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let pool = owner_pool(&config).await?;
             let new_id = keys.rotate();
             config.key_store.save_replacing(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
-            let report = digimed_core::keys::reencrypt_all(&pool, &Vault::new(keys), batch.clamp(1, 10_000)).await?;
+            let vault = Vault::new(keys);
+            let (mut cursor, mut report) = Default::default();
+            // One transaction per batch, so the clinic keeps working while fields are re-encrypted.
+            while ClinicTx::run(&pool, async |tx| {
+                digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch.clamp(1, 10_000), &mut report).await
+            })
+            .await?
+            {}
             println!(
                 "key {new_id} is now current; re-encrypted {} field(s), {} already under it",
                 report.reencrypted, report.already_current
@@ -324,7 +332,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display()))
             })?;
             let pool = owner_pool(&config).await?;
-            let r = digimed_core::icpc2::import(&pool, &bytes).await?;
+            let r = ClinicTx::run(&pool, async |tx| digimed_core::icpc2::import(tx, &bytes).await).await?;
             if r.unchanged {
                 println!("ICPC-2 list already imported ({} codes, sha256 {}); nothing changed", r.codes, r.sha256);
             } else {
@@ -333,7 +341,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Icpc2 { command: Icpc2Command::Search { query, limit, json } } => {
             let pool = owner_pool(&config).await?;
-            let found = digimed_core::icpc2::search(&pool, &query, limit).await?;
+            let found = ClinicTx::run(&pool, async |tx| digimed_core::icpc2::search(tx, &query, limit).await).await?;
             if json {
                 println!("{}", serde_json::to_string(&found).map_err(|e| Error::internal(e.to_string()))?);
             } else {
@@ -344,7 +352,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Audit { command: AuditCommand::Verify { json } } => {
             let pool = owner_pool(&config).await?;
-            let report = digimed_core::audit::verify_chain(&pool).await?;
+            let report = ClinicTx::run(&pool, async |tx| digimed_core::audit::verify_chain(tx).await).await?;
             if json {
                 println!("{}", serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?);
             } else if let Some(id) = &report.first_broken_id {

@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use digimed_core::accounts::Accounts;
-use digimed_core::acting::Acting;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::onboarding::{self, MatchInput, OnboardInput};
 use digimed_core::patients::EntryPoint;
-use digimed_core::{db, Error, ErrorCode};
+use digimed_core::{db, ClinicTx, Error, ErrorCode};
 use digimed_domain::Email;
 
 #[derive(Args)]
@@ -130,8 +129,8 @@ pub async fn onboard(config: &Config, args: OnboardArgs) -> Result<(), Error> {
         let vault = Vault::load(&config.key_store)?;
         let pool = db::connect(config.database_url()?, 2).await?;
         let input = OnboardInput { name: args.name, email: args.email, phone: args.phone, organization_id: args.org };
-        onboarding::onboard(&pool, &Acting::Direct, &vault, &accounts, &input, EntryPoint::WalkIn, &config.default_phone_country)
-            .await
+        let tx = ClinicTx::begin(&pool).await?;
+        onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, &config.default_phone_country).await
     }
     .await;
     match result {
@@ -170,7 +169,8 @@ pub async fn find_matches(config: &Config, args: MatchArgs) -> Result<(), Error>
         national_id: args.national_id,
         date_of_birth: args.date_of_birth,
     };
-    let found = onboarding::match_candidates(&pool, &Acting::Direct, &vault, &input, &config.default_phone_country).await?;
+    let found =
+        ClinicTx::run(&pool, async |tx| onboarding::match_candidates(tx, &vault, &input, &config.default_phone_country).await).await?;
     if args.json {
         println!("{}", to_json(&serde_json::json!({"data": {"candidates": found}}))?);
     } else if found.is_empty() {
@@ -188,12 +188,12 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
     match command {
         ApiTokenCommand::Create { staff, days } => {
             let email = Email::parse(&staff).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "staff", e.to_string()))?;
-            let created = digimed_core::api_tokens::create(&pool, &email, days).await?;
+            let created = ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::create(tx, &email, days).await).await?;
             eprintln!("API token {} created for staff member {}; it is shown only now:", created.id, created.staff_id);
             println!("{}", created.token.expose());
         }
         ApiTokenCommand::Revoke { id } => {
-            digimed_core::api_tokens::revoke(&pool, id).await?;
+            ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::revoke(tx, id).await).await?;
             println!("API token {id} revoked");
         }
         ApiTokenCommand::ServiceLogin { login } => {
@@ -201,7 +201,7 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)
                 .map_err(|_| Error::field(ErrorCode::InvalidInput, "password", "Could not read the password from standard input."))?;
             let password = digimed_crypto::Secret::new(password.trim_end_matches(['\r', '\n']).to_string());
-            digimed_core::api_tokens::create_service_login(&pool, &login, &password).await?;
+            ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::create_service_login(tx, &login, &password).await).await?;
             println!("created service login {login}; run `digimed serve` with DATABASE_URL naming it");
         }
     }
@@ -242,12 +242,13 @@ pub async fn webhooks(config: &Config, command: WebhooksCommand) -> Result<(), E
     match command {
         WebhooksCommand::Add { org, url, events } => {
             let vault = Vault::load(&config.key_store)?;
-            let (id, secret) = digimed_core::webhooks::add_subscription(&pool, &vault, org, &url, &events).await?;
+            let (id, secret) =
+                ClinicTx::run(&pool, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &url, &events).await).await?;
             eprintln!("subscription {id} created; its signing secret is shown only now:");
             println!("{}", secret.expose());
         }
         WebhooksCommand::Deliveries { limit, json } => {
-            let rows = digimed_core::webhooks::deliveries(&pool, limit).await?;
+            let rows = ClinicTx::run(&pool, async |tx| digimed_core::webhooks::deliveries(tx, limit).await).await?;
             if json {
                 println!("{}", to_json(&rows)?);
             } else {
@@ -277,7 +278,7 @@ pub async fn bench_onboarding(config: &Config, args: BenchOnboardingArgs) -> Res
         }
     };
     let each = Duration::from_secs(args.seconds.clamp(1, 120));
-    let report = digimed_core::bench::onboarding(&pool, &vault, each, &[1, 8]).await?;
+    let report = crate::bench_onboarding::onboarding(&pool, &vault, each, &[1, 8]).await?;
     print!("{}", report.table());
     Ok(())
 }

@@ -10,8 +10,7 @@ use digimed_core::keys::Vault;
 use digimed_core::queue::{self, CallOutcome, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher};
 use digimed_core::referrals::{self, NewPartner};
 use digimed_core::results::{self, ResultInput};
-use digimed_core::session::{current_staff, StaffSession};
-use digimed_core::{db, Error, ErrorCode};
+use digimed_core::{db, ClinicTx, Error, ErrorCode};
 
 #[derive(Subcommand)]
 pub enum PartnerCommand {
@@ -186,15 +185,10 @@ fn read_stdin(field: &str) -> Result<String, Error> {
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
 }
 
-async fn pool(config: &Config, connections: u32) -> Result<db::PgPool, Error> {
+pub(crate) async fn pool(config: &Config, connections: u32) -> Result<db::PgPool, Error> {
     db::connect(config.database_url()?, connections).await
 }
 
-pub(crate) async fn signed_in(config: &Config) -> Result<(db::PgPool, StaffSession), Error> {
-    let pool = pool(config, 2).await?;
-    let me = current_staff(&pool).await?;
-    Ok((pool, me))
-}
 
 fn minutes(secs: i32) -> String {
     format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
@@ -215,7 +209,7 @@ fn print_row(c: &Consultation) {
 
 /// Shows a consultation after a change, re-read with the names a list shows.
 async fn show(pool: &db::PgPool, c: &Consultation, json: bool) -> Result<(), Error> {
-    let full = queue::get(pool, c.id).await.unwrap_or_else(|_| c.clone());
+    let full = ClinicTx::run(pool, async |tx| queue::get(tx, c.id).await).await.unwrap_or_else(|_| c.clone());
     if json {
         print_json(&full)
     } else {
@@ -230,19 +224,14 @@ pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Err
             let secret = read_stdin("secret")?;
             let vault = Vault::load(&config.key_store)?;
             let pool = pool(config, 2).await?;
-            let p = referrals::add_partner(
-                &pool,
-                &vault,
-                &NewPartner {
-                    name: &name,
-                    clinic_id: clinic,
-                    is_test_partner: test,
-                    deadline_working_days: deadline_days,
-                    deal_id: deal_id.as_deref(),
-                },
-                &secret,
-            )
-            .await?;
+            let new = NewPartner {
+                name: &name,
+                clinic_id: clinic,
+                is_test_partner: test,
+                deadline_working_days: deadline_days,
+                deal_id: deal_id.as_deref(),
+            };
+            let p = ClinicTx::run(&pool, async |tx| referrals::add_partner(tx, &vault, &new, &secret).await).await?;
             println!(
                 "partner {} (id {}) sends referrals to clinic {}; deadline {} working day(s){}",
                 p.name,
@@ -263,8 +252,11 @@ pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), E
                 .map_err(|_| Error::field(ErrorCode::InvalidInput, "file", "The referral file cannot be read."))?;
             let vault = Vault::load(&config.key_store)?;
             let pool = pool(config, 2).await?;
-            let p = referrals::partner_by_name(&pool, &partner).await?;
-            let intake = referrals::receive(&pool, &vault, &p, &body).await?;
+            let intake = ClinicTx::run(&pool, async |tx| {
+                let p = referrals::partner_by_name(tx, &partner).await?;
+                referrals::receive(tx, &vault, &p, &body).await
+            })
+            .await?;
             let r = intake.receipt();
             if json {
                 print_json(&r)?;
@@ -285,7 +277,7 @@ pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), E
 pub async fn queue(config: &Config, command: QueueCommand) -> Result<(), Error> {
     match command {
         QueueCommand::List { state, doctor, unassigned, partner, sort, limit, json } => {
-            let (pool, _) = signed_in(config).await?;
+            let pool = pool(config, 2).await?;
             let states = state.iter().map(|s| ConsultationState::parse(s)).collect::<Result<Vec<_>, _>>()?;
             let sort = match sort.as_str() {
                 "waiting_longest" => QueueSort::WaitingLongest,
@@ -302,7 +294,7 @@ pub async fn queue(config: &Config, command: QueueCommand) -> Result<(), Error> 
                 limit: Some(limit),
                 offset: None,
             };
-            let rows = queue::list(&pool, &filter).await?;
+            let rows = ClinicTx::run(&pool, async |tx| queue::list(tx, &filter).await).await?;
             if json {
                 print_json(&rows)?;
             } else if rows.is_empty() {
@@ -327,13 +319,14 @@ pub async fn queue(config: &Config, command: QueueCommand) -> Result<(), Error> 
 }
 
 pub async fn consultation(config: &Config, command: ConsultationCommand) -> Result<(), Error> {
-    let (pool, me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     match command {
         ConsultationCommand::Pick { id, json } => {
-            let picked = match id {
-                Some(id) => Some(queue::pick(&pool, &me, id).await?),
-                None => queue::pick_next(&pool, &me).await?,
-            };
+            let picked = ClinicTx::run(&pool, async |tx| match id {
+                Some(id) => queue::pick(tx, id).await.map(Some),
+                None => queue::pick_next(tx).await,
+            })
+            .await?;
             match (picked, json) {
                 (Some(c), j) => show(&pool, &c, j).await?,
                 (None, true) => println!("null"),
@@ -341,11 +334,11 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             }
         }
         ConsultationCommand::Start { id, json } => {
-            let s = queue::start(&pool, &me, &MeetingConfig::from_env(), id).await?;
+            let s = ClinicTx::run(&pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), id).await).await?;
             if json {
                 print_json(&s)?;
             } else {
-                print_row(&queue::get(&pool, id).await.unwrap_or(s.consultation.clone()));
+                print_row(&ClinicTx::run(&pool, async |tx| queue::get(tx, id).await).await.unwrap_or(s.consultation.clone()));
                 println!("video: {}\nchat:  {}", s.video_join_url, s.chat_join_url);
             }
         }
@@ -353,11 +346,21 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             let notes = if notes_stdin { Some(read_stdin("notes")?) } else { None };
             let input = ResultInput { icpc2, outcome, policy_number, notes, ..Default::default() };
             let vault = Vault::load(&config.key_store)?;
-            show(&pool, &results::complete_with_result(&pool, &vault, &me, id, &input).await?, json).await?
+            let c = ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &input).await).await?;
+            show(&pool, &c, json).await?
         }
-        ConsultationCommand::Cancel { id, reason, json } => show(&pool, &queue::cancel(&pool, &me, id, &reason).await?, json).await?,
-        ConsultationCommand::Assign { id, doctor, json } => show(&pool, &queue::assign(&pool, &me, id, doctor).await?, json).await?,
-        ConsultationCommand::Release { id, json } => show(&pool, &queue::release(&pool, &me, id).await?, json).await?,
+        ConsultationCommand::Cancel { id, reason, json } => {
+            let c = ClinicTx::run(&pool, async |tx| queue::cancel(tx, id, &reason).await).await?;
+            show(&pool, &c, json).await?
+        }
+        ConsultationCommand::Assign { id, doctor, json } => {
+            let c = ClinicTx::run(&pool, async |tx| queue::assign(tx, id, doctor).await).await?;
+            show(&pool, &c, json).await?
+        }
+        ConsultationCommand::Release { id, json } => {
+            let c = ClinicTx::run(&pool, async |tx| queue::release(tx, id).await).await?;
+            show(&pool, &c, json).await?
+        }
         ConsultationCommand::Screen { id, call, note_stdin } => {
             let outcome = match call.as_deref() {
                 None => None,
@@ -371,11 +374,11 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             };
             let note = if note_stdin { Some(read_stdin("note")?) } else { None };
             let vault = Vault::load(&config.key_store)?;
-            let e = queue::screen(&pool, &vault, &me, id, outcome, note.as_deref()).await?;
+            let e = ClinicTx::run(&pool, async |tx| queue::screen(tx, &vault, id, outcome, note.as_deref()).await).await?;
             println!("recorded screening entry {} on consultation {}", e.id, id);
         }
         ConsultationCommand::History { person, json } => {
-            let rows = queue::history(&pool, person).await?;
+            let rows = ClinicTx::run(&pool, async |tx| queue::history(tx, person).await).await?;
             if json {
                 print_json(&rows)?;
             } else {
@@ -390,9 +393,13 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
                 primary_channel: primary,
                 doctor_id: doctor,
             };
-            show(&pool, &queue::book(&pool, &me, &booking).await?, json).await?
+            let c = ClinicTx::run(&pool, async |tx| queue::book(tx, &booking).await).await?;
+            show(&pool, &c, json).await?
         }
-        ConsultationCommand::FollowUp { id, json } => show(&pool, &queue::book_follow_up(&pool, &me, id).await?, json).await?,
+        ConsultationCommand::FollowUp { id, json } => {
+            let c = ClinicTx::run(&pool, async |tx| queue::book_follow_up(tx, id).await).await?;
+            show(&pool, &c, json).await?
+        }
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::report::{self, ReportRequest};
-use digimed_core::{outcomes, Error};
+use digimed_core::{outcomes, Error, ClinicTx};
 
-use crate::queue_cmd::signed_in;
+use crate::queue_cmd::pool;
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
@@ -56,7 +56,7 @@ pub async fn report(config: &Config, command: ReportCommand) -> Result<(), Error
     let ReportCommand::Export { partner, from, to, out, json } = command;
     let request = ReportRequest::parse(&partner, &from, &to)?;
     let vault = Vault::load(&config.key_store)?;
-    let (pool, _me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     let interactive = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |done: u32, total: u32| {
         if interactive && total > 0 {
@@ -64,7 +64,7 @@ pub async fn report(config: &Config, command: ReportCommand) -> Result<(), Error
             let _ = std::io::stderr().flush();
         }
     };
-    let summary = report::export(&pool, &vault, &request, &out, &mut progress).await?;
+    let summary = report::export(ClinicTx::begin(&pool).await?, &vault, &request, &out, &mut progress).await?;
     if interactive {
         eprintln!();
     }
@@ -92,22 +92,22 @@ pub async fn report(config: &Config, command: ReportCommand) -> Result<(), Error
 }
 
 pub async fn outcome(config: &Config, command: OutcomeCommand) -> Result<(), Error> {
-    let (pool, _me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     let show = |o: &outcomes::Outcome| {
         println!("{:<24} {:<28} {}", o.code, o.label, if o.active { "" } else { "(retired)" });
     };
     match command {
         OutcomeCommand::List { json } => {
-            let all = outcomes::list(&pool).await?;
+            let all = ClinicTx::run(&pool, async |tx| outcomes::list(tx).await).await?;
             if json {
                 println!("{}", to_json(&all)?);
             } else {
                 all.iter().for_each(show);
             }
         }
-        OutcomeCommand::Add { label } => show(&outcomes::add(&pool, &label).await?),
-        OutcomeCommand::Retire { code } => show(&outcomes::set_active(&pool, &code, false).await?),
-        OutcomeCommand::Restore { code } => show(&outcomes::set_active(&pool, &code, true).await?),
+        OutcomeCommand::Add { label } => show(&ClinicTx::run(&pool, async |tx| outcomes::add(tx, &label).await).await?),
+        OutcomeCommand::Retire { code } => show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, false).await).await?),
+        OutcomeCommand::Restore { code } => show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, true).await).await?),
     }
     Ok(())
 }

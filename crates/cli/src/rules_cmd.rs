@@ -5,9 +5,9 @@
 use clap::Subcommand;
 use digimed_core::automation::{self, AppliesTo, OnboardingRule};
 use digimed_core::config::Config;
-use digimed_core::Error;
+use digimed_core::{ClinicTx, Error};
 
-use crate::queue_cmd::signed_in;
+use crate::queue_cmd::pool;
 
 #[derive(Subcommand)]
 pub enum RulesCommand {
@@ -71,10 +71,10 @@ fn show(rule: &OnboardingRule) {
 }
 
 pub async fn rules(config: &Config, command: RulesCommand) -> Result<(), Error> {
-    let (pool, _me) = signed_in(config).await?;
+    let pool = pool(config, 2).await?;
     match command {
         RulesCommand::List { json } => {
-            let all = automation::onboarding_rules(&pool).await?;
+            let all = ClinicTx::run(&pool, async |tx| automation::onboarding_rules(tx).await).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all).map_err(|e| Error::internal(e.to_string()))?);
             } else {
@@ -83,13 +83,13 @@ pub async fn rules(config: &Config, command: RulesCommand) -> Result<(), Error> 
         }
         RulesCommand::Add { name, applies_to } => {
             let applies = AppliesTo::parse(&applies_to)?;
-            show(&automation::add_onboarding_rule(&pool, &name, applies).await?);
+            show(&ClinicTx::run(&pool, async |tx| automation::add_onboarding_rule(tx, &name, applies).await).await?);
         }
         RulesCommand::RequireForm { rule, template, not_blocking } => {
-            show(&automation::require_form(&pool, rule, template, !not_blocking).await?);
+            show(&ClinicTx::run(&pool, async |tx| automation::require_form(tx, rule, template, !not_blocking).await).await?);
         }
-        RulesCommand::SetBlocking { action, blocking } => show(&automation::set_form_blocking(&pool, action, blocking).await?),
-        RulesCommand::RemoveForm { action } => show(&automation::remove_form(&pool, action).await?),
+        RulesCommand::SetBlocking { action, blocking } => show(&ClinicTx::run(&pool, async |tx| automation::set_form_blocking(tx, action, blocking).await).await?),
+        RulesCommand::RemoveForm { action } => show(&ClinicTx::run(&pool, async |tx| automation::remove_form(tx, action).await).await?),
     }
     Ok(())
 }

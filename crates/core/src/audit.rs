@@ -4,8 +4,9 @@
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -39,42 +40,25 @@ pub struct AuditEntry {
 /// another transaction is chaining at this moment (it then takes them). Returns how many rows
 /// this call chained. Committing transactions do this themselves; `digimed serve` calls it every
 /// second, and reading or verifying the log calls it first.
-pub async fn seal_pending(pool: &PgPool) -> Result<u32> {
-    let n: i32 = sqlx::query_scalar("SELECT audit_seal_pending()").fetch_one(pool).await?;
+pub async fn seal_pending(tx: &mut ClinicTx) -> Result<u32> {
+    let n = sqlx::query_scalar!(r#"SELECT audit_seal_pending() AS "chained!""#).fetch_one(tx.conn()).await?;
     Ok(n.max(0) as u32)
 }
 
-type EntryRow = (i64, chrono::DateTime<chrono::Utc>, String, Option<String>, String, String, String, String);
-
-/// The newest audit rows (before `before_id`, when given), newest first. Only admins may read
-/// the log; anyone else is refused by the database.
-pub async fn recent(pool: &PgPool, limit: i64, before_id: Option<i64>) -> Result<Vec<AuditEntry>> {
-    seal_pending(pool).await?;
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes::text
-           FROM audit_log WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1",
+/// The newest audit rows (before `before_id`, when given), newest first. Only admins (and the
+/// owner) read the log.
+pub async fn recent(tx: &mut ClinicTx, limit: i64, before_id: Option<i64>) -> Result<Vec<AuditEntry>> {
+    tx.require(Capability::ReadAuditLog)?;
+    seal_pending(tx).await?;
+    Ok(sqlx::query_as!(
+        AuditEntry,
+        r#"SELECT id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes::text AS "changes!"
+             FROM audit_log WHERE $2::bigint IS NULL OR id < $2 ORDER BY id DESC LIMIT $1"#,
+        limit.clamp(1, 500),
+        before_id,
     )
-    .bind(limit.clamp(1, 500))
-    .bind(before_id)
-    .fetch_all(pool)
-    .await
-    .map_err(|e| match crate::error::Error::from(e) {
-        e if e.code == crate::error::ErrorCode::Forbidden => crate::error::Error::forbidden("Only administrators read the audit log."),
-        e => e,
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes)| AuditEntry {
-            id,
-            occurred_at,
-            actor,
-            acting_for,
-            action,
-            entity_type,
-            entity_id,
-            changes,
-        })
-        .collect())
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 impl ChainReport {
@@ -98,17 +82,17 @@ fn canonical(
     [&id.to_string(), &micros.to_string(), actor, acting_for, action, entity_type, entity_id, changes].join("\u{1f}")
 }
 
-type AuditRow = (i64, i64, String, String, String, String, String, String, Vec<u8>, Vec<u8>);
-
 /// Recomputes the whole chain, in id order, and reports the first broken row.
-pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport> {
-    seal_pending(pool).await?;
-    let mut rows = sqlx::query_as::<_, AuditRow>(
-        "SELECT id, (extract(epoch FROM occurred_at) * 1000000)::bigint, actor, coalesce(acting_for, ''),
-                action, entity_type, entity_id, changes::text, prev_hash, hash
-           FROM audit_log ORDER BY id",
+pub async fn verify_chain(tx: &mut ClinicTx) -> Result<ChainReport> {
+    tx.require(Capability::ReadAuditLog)?;
+    seal_pending(tx).await?;
+    let mut rows = sqlx::query!(
+        r#"SELECT id, (extract(epoch FROM occurred_at) * 1000000)::bigint AS "micros!", actor,
+                  coalesce(acting_for, '') AS "acting_for!", action, entity_type, entity_id,
+                  changes::text AS "changes!", prev_hash, hash
+             FROM audit_log ORDER BY id"#
     )
-    .fetch(pool);
+    .fetch(tx.conn());
     let mut prev = vec![0u8; 32];
     let mut count: u32 = 0;
     let broken = |id: i64, count: u32, why: &str| ChainReport {
@@ -116,28 +100,27 @@ pub async fn verify_chain(pool: &PgPool) -> Result<ChainReport> {
         first_broken_id: Some(id.to_string()),
         problem: Some(why.to_string()),
     };
-    while let Some((id, micros, actor, acting_for, action, et, eid, changes, prev_hash, hash)) =
-        rows.try_next().await?
-    {
+    while let Some(r) = rows.try_next().await? {
         count += 1;
-        if prev_hash != prev {
-            return Ok(broken(id, count, "the row does not link to the row before it (a row was removed or inserted)"));
+        if r.prev_hash != prev {
+            return Ok(broken(r.id, count, "the row does not link to the row before it (a row was removed or inserted)"));
         }
         let mut h = Sha256::new();
         h.update(&prev);
-        h.update(canonical(id, micros, &actor, &acting_for, &action, &et, &eid, &changes).as_bytes());
+        h.update(
+            canonical(r.id, r.micros, &r.actor, &r.acting_for, &r.action, &r.entity_type, &r.entity_id, &r.changes).as_bytes(),
+        );
         let expect = h.finalize().to_vec();
-        if expect != hash {
-            return Ok(broken(id, count, "the row's content does not match its hash (it was changed)"));
+        if expect != r.hash {
+            return Ok(broken(r.id, count, "the row's content does not match its hash (it was changed)"));
         }
-        prev = hash;
+        prev = r.hash;
     }
     drop(rows);
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT last_id, last_hash FROM audit_chain_head").fetch_optional(pool).await?;
-    if let Some((last_id, last_hash)) = head {
-        if last_hash != prev {
-            return Ok(broken(last_id, count, "the newest rows of the log are missing"));
+    let head = sqlx::query!("SELECT last_id, last_hash FROM audit_chain_head").fetch_optional(tx.conn()).await?;
+    if let Some(head) = head {
+        if head.last_hash != prev {
+            return Ok(broken(head.last_id, count, "the newest rows of the log are missing"));
         }
     }
     Ok(ChainReport { rows: count, first_broken_id: None, problem: None })

@@ -4,12 +4,13 @@
 //! and queue a welcome e-mail.
 
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::outbox;
 
-/// A form the patient must sign, as the onboarding response shows it (seed 002).
+/// A form the patient must sign, as the onboarding response shows it (see `docs/onboarding.md`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RequiredForm {
@@ -23,7 +24,15 @@ pub struct RequiredForm {
     pub consent_types: Vec<String>,
 }
 
-type ActionRow = (i32, String, Option<i32>, bool, Option<String>, Option<String>, Option<Vec<String>>, Option<String>, Option<i32>);
+/// What a rule's action does (`automation_actions.action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Create a consent form of a template for the new patient.
+    CreateForm,
+    /// Queue the welcome e-mail.
+    SendWelcomeEmail,
+}
 
 /// What the matching rules will do, read before anything is written so that the writing part
 /// of the transaction stays short.
@@ -47,47 +56,48 @@ struct PlannedForm {
 
 /// Reads the `patient.onboarded` rules of `organization_id` that match.
 /// `person_is_new`: the person was created by this onboarding (not known at another org).
-pub async fn plan_patient_onboarded(conn: &mut PgConnection, organization_id: i32, person_is_new: bool) -> Result<Plan> {
-    let actions: Vec<ActionRow> = sqlx::query_as(
-        "SELECT r.id, a.action, t.id, a.blocking, t.title, t.type, t.consent_types, t.must_sign_before,
-                (SELECT v.id FROM form_template_versions v
-                  WHERE v.template_id = t.id AND v.published_at IS NOT NULL
-                  ORDER BY v.version DESC LIMIT 1)
-           FROM automation_rules r
-           JOIN automation_actions a ON a.rule_id = r.id
-           LEFT JOIN form_templates t ON t.id = a.template_id
-          WHERE r.organization_id = $1 AND r.active AND r.trigger_event = 'patient.onboarded'
-            AND (r.person_is_new IS NULL OR r.person_is_new = $2)
-          ORDER BY r.position, r.id, a.position",
+pub async fn plan_patient_onboarded(tx: &mut ClinicTx, organization_id: i32, person_is_new: bool) -> Result<Plan> {
+    let actions = sqlx::query!(
+        r#"SELECT r.id AS rule_id, a.action AS "action: ActionKind", t.id AS "template_id?", a.blocking,
+                  t.title AS "title?", t.type AS "form_type?", t.consent_types AS "consent_types?",
+                  t.must_sign_before AS "must_sign_before?",
+                  (SELECT v.id FROM form_template_versions v
+                    WHERE v.template_id = t.id AND v.published_at IS NOT NULL
+                    ORDER BY v.version DESC LIMIT 1) AS "version_id?"
+             FROM automation_rules r
+             JOIN automation_actions a ON a.rule_id = r.id
+             LEFT JOIN form_templates t ON t.id = a.template_id
+            WHERE r.organization_id = $1 AND r.active AND r.trigger_event = 'patient.onboarded'
+              AND (r.person_is_new IS NULL OR r.person_is_new = $2)
+            ORDER BY r.position, r.id, a.position"#,
+        organization_id,
+        person_is_new,
     )
-    .bind(organization_id)
-    .bind(person_is_new)
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn())
     .await?;
     let mut plan = Plan::default();
-    for (rule_id, action, template_id, blocking, title, form_type, consent_types, must_sign_before, version_id) in actions {
-        match action.as_str() {
-            "create_form" => {
-                let Some(template_id) = template_id else { continue };
+    for a in actions {
+        match a.action {
+            ActionKind::CreateForm => {
+                let Some(template_id) = a.template_id else { continue };
                 if plan.forms.iter().any(|f| f.template_id == template_id) {
                     continue;
                 }
-                let Some(version_id) = version_id else {
-                    tracing::warn!(rule_id, template_id, "automation rule names a form template with no published version; skipped");
+                let Some(version_id) = a.version_id else {
+                    tracing::warn!(rule_id = a.rule_id, template_id, "automation rule names a form template with no published version; skipped");
                     continue;
                 };
                 plan.forms.push(PlannedForm {
                     template_id,
                     version_id,
-                    blocking,
-                    title: title.unwrap_or_default(),
-                    form_type: form_type.unwrap_or_default(),
-                    consent_types: consent_types.unwrap_or_default(),
-                    must_sign_before,
+                    blocking: a.blocking,
+                    title: a.title.unwrap_or_default(),
+                    form_type: a.form_type.unwrap_or_default(),
+                    consent_types: a.consent_types.unwrap_or_default(),
+                    must_sign_before: a.must_sign_before,
                 });
             }
-            "send_welcome_email" => plan.welcome_email = true,
-            _ => {}
+            ActionKind::SendWelcomeEmail => plan.welcome_email = true,
         }
     }
     Ok(plan)
@@ -95,34 +105,38 @@ pub async fn plan_patient_onboarded(conn: &mut PgConnection, organization_id: i3
 
 /// Creates the planned forms for the new org-patient link, in one statement, and returns them
 /// in rule order. (The welcome e-mail event is the caller's to queue, with its other events.)
-pub async fn create_forms(conn: &mut PgConnection, plan: &Plan, patient_id: i32) -> Result<Vec<RequiredForm>> {
+pub async fn create_forms(tx: &mut ClinicTx, plan: &Plan, patient_id: i32) -> Result<Vec<RequiredForm>> {
     if plan.forms.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i32, i32, String)> = sqlx::query_as(
-        "INSERT INTO forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
-         SELECT $1, x.t, x.v, x.b, x.m
-           FROM unnest($2::int[], $3::int[], $4::bool[], $5::text[]) WITH ORDINALITY AS x(t, v, b, m, ord)
-          ORDER BY x.ord
-         RETURNING id, template_id, status",
+    let templates: Vec<i32> = plan.forms.iter().map(|f| f.template_id).collect();
+    let versions: Vec<i32> = plan.forms.iter().map(|f| f.version_id).collect();
+    let blocking: Vec<bool> = plan.forms.iter().map(|f| f.blocking).collect();
+    let before: Vec<Option<String>> = plan.forms.iter().map(|f| f.must_sign_before.clone()).collect();
+    let rows = sqlx::query!(
+        r#"INSERT INTO forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
+           SELECT $1, x.t, x.v, x.b, x.m
+             FROM unnest($2::int[], $3::int[], $4::bool[], $5::text[]) WITH ORDINALITY AS x(t, v, b, m, ord)
+            ORDER BY x.ord
+           RETURNING id, template_id, status"#,
+        patient_id,
+        &templates,
+        &versions,
+        &blocking,
+        &before as &[Option<String>],
     )
-    .bind(patient_id)
-    .bind(plan.forms.iter().map(|f| f.template_id).collect::<Vec<_>>())
-    .bind(plan.forms.iter().map(|f| f.version_id).collect::<Vec<_>>())
-    .bind(plan.forms.iter().map(|f| f.blocking).collect::<Vec<_>>())
-    .bind(plan.forms.iter().map(|f| f.must_sign_before.clone()).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn())
     .await?;
     Ok(plan
         .forms
         .iter()
         .filter_map(|f| {
-            rows.iter().find(|r| r.1 == f.template_id).map(|(form_id, _, status)| RequiredForm {
-                form_id: *form_id,
+            rows.iter().find(|r| r.template_id == f.template_id).map(|r| RequiredForm {
+                form_id: r.id,
                 template_id: f.template_id,
                 title: f.title.clone(),
                 form_type: f.form_type.clone(),
-                status: status.clone(),
+                status: r.status.clone(),
                 must_sign_before: f.must_sign_before.clone(),
                 consent_types: f.consent_types.clone(),
             })
@@ -132,15 +146,15 @@ pub async fn create_forms(conn: &mut PgConnection, plan: &Plan, patient_id: i32)
 
 /// Plans and applies the `patient.onboarded` rules in one go (forms and the welcome e-mail).
 pub async fn run_patient_onboarded(
-    conn: &mut PgConnection,
+    tx: &mut ClinicTx,
     organization_id: i32,
     patient_id: i32,
     person_is_new: bool,
 ) -> Result<Vec<RequiredForm>> {
-    let plan = plan_patient_onboarded(conn, organization_id, person_is_new).await?;
-    let forms = create_forms(conn, &plan, patient_id).await?;
+    let plan = plan_patient_onboarded(tx, organization_id, person_is_new).await?;
+    let forms = create_forms(tx, &plan, patient_id).await?;
     if plan.welcome_email {
-        outbox::enqueue(conn, WELCOME_EMAIL_EVENT, Some(organization_id), &welcome_payload(patient_id, organization_id)).await?;
+        outbox::enqueue(tx, WELCOME_EMAIL_EVENT, Some(organization_id), &welcome_payload(patient_id, organization_id)).await?;
     }
     Ok(forms)
 }
@@ -224,190 +238,180 @@ pub struct OnboardingRule {
     pub welcome_email: bool,
 }
 
-type RuleRow = (i32, i32, String, Option<bool>, i32, bool);
-type RuleActionRow = (i32, i32, i32, String, Option<i32>, Option<String>, Option<String>, bool, bool);
-
-async fn rules_where(conn: &mut PgConnection, condition: &str, id: Option<i32>) -> Result<Vec<OnboardingRule>> {
-    let rules: Vec<RuleRow> = sqlx::query_as(&format!(
+/// The rules of `clinic` (every clinic's when `None`), or only rule `rule_id`.
+async fn read_rules(tx: &mut ClinicTx, clinic: Option<i32>, rule_id: Option<i32>) -> Result<Vec<OnboardingRule>> {
+    let rules = sqlx::query!(
         "SELECT id, organization_id, name, person_is_new, position, active FROM automation_rules
-          WHERE trigger_event = 'patient.onboarded' AND {condition} ORDER BY organization_id, position, id"
-    ))
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let ids: Vec<i32> = rules.iter().map(|r| r.0).collect();
-    let actions: Vec<RuleActionRow> = sqlx::query_as(
-        "SELECT a.id, a.rule_id, a.position, a.action, t.id, t.title, t.key, a.blocking,
-                EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL)
-           FROM automation_actions a LEFT JOIN form_templates t ON t.id = a.template_id
-          WHERE a.rule_id = ANY($1) ORDER BY a.position, a.id",
+          WHERE trigger_event = 'patient.onboarded' AND ($1::int IS NULL OR organization_id = $1)
+            AND ($2::int IS NULL OR id = $2)
+          ORDER BY organization_id, position, id",
+        clinic,
+        rule_id,
     )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn())
+    .await?;
+    let ids: Vec<i32> = rules.iter().map(|r| r.id).collect();
+    let actions = sqlx::query!(
+        r#"SELECT a.id, a.rule_id, a.position, a.action AS "action: ActionKind", t.id AS "template_id?",
+                  t.title AS "title?", t.key AS "key?", a.blocking,
+                  EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL) AS "published!"
+             FROM automation_actions a LEFT JOIN form_templates t ON t.id = a.template_id
+            WHERE a.rule_id = ANY($1) ORDER BY a.position, a.id"#,
+        &ids,
+    )
+    .fetch_all(tx.conn())
     .await?;
     Ok(rules
         .into_iter()
-        .map(|(id, organization_id, name, person_is_new, position, active)| {
-            let mine = actions.iter().filter(|a| a.1 == id);
+        .map(|r| {
+            let mine = || actions.iter().filter(|a| a.rule_id == r.id);
             OnboardingRule {
-                id,
-                organization_id,
-                name,
-                applies_to: AppliesTo::from_column(person_is_new),
-                position,
-                active,
-                forms: mine
-                    .clone()
-                    .filter_map(|a| match (&a.3[..], a.4) {
-                        ("create_form", Some(template_id)) => Some(RuleForm {
-                            action_id: a.0,
-                            position: a.2,
+                id: r.id,
+                organization_id: r.organization_id,
+                name: r.name,
+                applies_to: AppliesTo::from_column(r.person_is_new),
+                position: r.position,
+                active: r.active,
+                forms: mine()
+                    .filter_map(|a| match (a.action, a.template_id) {
+                        (ActionKind::CreateForm, Some(template_id)) => Some(RuleForm {
+                            action_id: a.id,
+                            position: a.position,
                             template_id,
-                            title: a.5.clone().unwrap_or_default(),
-                            key: a.6.clone().unwrap_or_default(),
-                            blocking: a.7,
-                            published: a.8,
+                            title: a.title.clone().unwrap_or_default(),
+                            key: a.key.clone().unwrap_or_default(),
+                            blocking: a.blocking,
+                            published: a.published,
                         }),
                         _ => None,
                     })
                     .collect(),
-                welcome_email: mine.clone().any(|a| a.3 == "send_welcome_email"),
+                welcome_email: mine().any(|a| a.action == ActionKind::SendWelcomeEmail),
             }
         })
         .collect())
 }
 
-async fn one_rule(conn: &mut PgConnection, rule_id: i32) -> Result<OnboardingRule> {
-    rules_where(conn, "id = $1", Some(rule_id)).await?.pop().ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))
+async fn one_rule(tx: &mut ClinicTx, rule_id: i32) -> Result<OnboardingRule> {
+    let clinic = tx.clinic();
+    read_rules(tx, clinic, Some(rule_id))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))
 }
 
-const RULES_FORBIDDEN: &str = "Only administrators may change the onboarding rules, and only their own clinic's.";
-
-fn forbidden_as_rules(e: sqlx::Error) -> Error {
-    match Error::from(e) {
-        e if e.code == ErrorCode::Forbidden => Error::forbidden(RULES_FORBIDDEN),
-        e => e,
-    }
-}
-
-/// The `patient.onboarded` rules of the signed-in staff member's clinic (every clinic's for the
+/// The `patient.onboarded` rules of the acting staff member's clinic (every clinic's for the
 /// database owner), in the order they run, with the forms each requires.
-pub async fn onboarding_rules(pool: &PgPool) -> Result<Vec<OnboardingRule>> {
-    let mut conn = pool.acquire().await?;
-    rules_where(&mut conn, "(organization_id = current_staff_org() OR current_staff_org() IS NULL) AND $1::int IS NULL", None).await
+pub async fn onboarding_rules(tx: &mut ClinicTx) -> Result<Vec<OnboardingRule>> {
+    let clinic = tx.clinic();
+    read_rules(tx, clinic, None).await
 }
 
 /// Adds an (active) onboarding rule to the admin's clinic, after its other rules; it requires
 /// no form until one is added.
-pub async fn add_onboarding_rule(pool: &PgPool, name: &str, applies_to: AppliesTo) -> Result<OnboardingRule> {
+pub async fn add_onboarding_rule(tx: &mut ClinicTx, name: &str, applies_to: AppliesTo) -> Result<OnboardingRule> {
+    tx.require(Capability::ManageOnboardingRules)?;
+    let clinic = tx.staff()?.organization_id;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "Name the rule in at most 200 characters (e.g. New patients sign the privacy policy)."));
     }
-    let mut tx = pool.begin().await?;
-    let id: Option<i32> = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
-         SELECT current_staff_org(), $1, 'patient.onboarded', $2,
-                coalesce((SELECT max(position) FROM automation_rules WHERE organization_id = current_staff_org()), 0) + 1
-          WHERE current_staff_org() IS NOT NULL
+         SELECT $1, $2, 'patient.onboarded', $3,
+                coalesce((SELECT max(position) FROM automation_rules WHERE organization_id = $1), 0) + 1
          RETURNING id",
+        clinic,
+        name,
+        applies_to.to_column(),
     )
-    .bind(name)
-    .bind(applies_to.to_column())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(forbidden_as_rules)?;
-    let id = id.ok_or_else(|| Error::forbidden("Sign in as an administrator of a clinic to add its onboarding rules."))?;
-    let rule = one_rule(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(rule)
+    .fetch_one(tx.conn())
+    .await?;
+    one_rule(tx, id).await
 }
 
 /// Makes a rule require a form template (shared, or of the rule's clinic, with a published
 /// version), after the forms it already requires.
-pub async fn require_form(pool: &PgPool, rule_id: i32, template_id: i32, blocking: bool) -> Result<OnboardingRule> {
-    let mut tx = pool.begin().await?;
-    let org: Option<i32> = sqlx::query_scalar(
-        "SELECT organization_id FROM automation_rules WHERE id = $1 AND trigger_event = 'patient.onboarded' FOR UPDATE",
+pub async fn require_form(tx: &mut ClinicTx, rule_id: i32, template_id: i32, blocking: bool) -> Result<OnboardingRule> {
+    tx.require(Capability::ManageOnboardingRules)?;
+    let clinic = tx.clinic();
+    let org = sqlx::query_scalar!(
+        "SELECT organization_id FROM automation_rules
+          WHERE id = $1 AND trigger_event = 'patient.onboarded' AND ($2::int IS NULL OR organization_id = $2) FOR UPDATE",
+        rule_id,
+        clinic,
     )
-    .bind(rule_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(forbidden_as_rules)?;
-    let org = org.ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))?;
-    let template: Option<(String, bool)> = sqlx::query_as(
-        "SELECT t.title, EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL)
-           FROM form_templates t WHERE t.id = $1 AND (t.organization_id IS NULL OR t.organization_id = $2)",
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))?;
+    let template = sqlx::query!(
+        r#"SELECT t.title,
+                  EXISTS (SELECT 1 FROM form_template_versions v WHERE v.template_id = t.id AND v.published_at IS NOT NULL) AS "published!"
+             FROM form_templates t WHERE t.id = $1 AND (t.organization_id IS NULL OR t.organization_id = $2)"#,
+        template_id,
+        org,
     )
-    .bind(template_id)
-    .bind(org)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (title, published) =
-        template.ok_or_else(|| Error::field(ErrorCode::NotFound, "template_id", "There is no such form template for this clinic."))?;
-    if !published {
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "template_id", "There is no such form template for this clinic."))?;
+    let title = template.title;
+    if !template.published {
         return Err(Error::invalid(
             "template_id",
             format!("'{title}' has no published version yet; publish its text first, or onboarding would skip it."),
         ));
     }
-    let taken: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM automation_actions WHERE rule_id = $1 AND action = 'create_form' AND template_id = $2)",
+    let taken = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM automation_actions WHERE rule_id = $1 AND action = 'create_form' AND template_id = $2) AS "taken!""#,
+        rule_id,
+        template_id,
     )
-    .bind(rule_id)
-    .bind(template_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
     if taken {
         return Err(Error::field(ErrorCode::AlreadyExists, "template_id", format!("This rule already requires '{title}'.")));
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking)
          SELECT $1, coalesce(max(position), 0) + 1, 'create_form', $2, $3 FROM automation_actions WHERE rule_id = $1",
+        rule_id,
+        template_id,
+        blocking,
     )
-    .bind(rule_id)
-    .bind(template_id)
-    .bind(blocking)
-    .execute(&mut *tx)
-    .await
-    .map_err(forbidden_as_rules)?;
-    let rule = one_rule(&mut tx, rule_id).await?;
-    tx.commit().await?;
-    Ok(rule)
+    .execute(tx.conn())
+    .await?;
+    one_rule(tx, rule_id).await
 }
 
 /// Makes a required form blocking (signed before the first consultation) or not.
-pub async fn set_form_blocking(pool: &PgPool, action_id: i32, blocking: bool) -> Result<OnboardingRule> {
-    let mut tx = pool.begin().await?;
-    let rule_id: Option<i32> = sqlx::query_scalar(
+pub async fn set_form_blocking(tx: &mut ClinicTx, action_id: i32, blocking: bool) -> Result<OnboardingRule> {
+    tx.require(Capability::ManageOnboardingRules)?;
+    let rule_id = sqlx::query_scalar!(
         "UPDATE automation_actions SET blocking = $2 WHERE id = $1 AND action = 'create_form' RETURNING rule_id",
+        action_id,
+        blocking,
     )
-    .bind(action_id)
-    .bind(blocking)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(forbidden_as_rules)?;
+    .fetch_optional(tx.conn())
+    .await?;
     changed_rule(tx, rule_id).await
 }
 
 /// The rule whose form requirement was just changed (none: the action was not one of its forms),
-/// read back in the same transaction, which is then committed.
-async fn changed_rule(mut tx: sqlx::Transaction<'static, sqlx::Postgres>, rule_id: Option<i32>) -> Result<OnboardingRule> {
+/// read back in the same transaction.
+async fn changed_rule(tx: &mut ClinicTx, rule_id: Option<i32>) -> Result<OnboardingRule> {
     let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
-    let rule = one_rule(&mut tx, rule_id).await?;
-    tx.commit().await?;
-    Ok(rule)
+    one_rule(tx, rule_id).await
 }
 
 /// Stops requiring a form; patients onboarded from then on do not get it. Forms already
 /// created stay as they are.
-pub async fn remove_form(pool: &PgPool, action_id: i32) -> Result<OnboardingRule> {
-    let mut tx = pool.begin().await?;
-    let rule_id: Option<i32> =
-        sqlx::query_scalar("DELETE FROM automation_actions WHERE id = $1 AND action = 'create_form' RETURNING rule_id")
-            .bind(action_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(forbidden_as_rules)?;
+pub async fn remove_form(tx: &mut ClinicTx, action_id: i32) -> Result<OnboardingRule> {
+    tx.require(Capability::ManageOnboardingRules)?;
+    let rule_id = sqlx::query_scalar!(
+        "DELETE FROM automation_actions WHERE id = $1 AND action = 'create_form' RETURNING rule_id",
+        action_id,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
     changed_rule(tx, rule_id).await
 }

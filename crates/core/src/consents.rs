@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
 
-use crate::acting::{self, Acting};
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
+use crate::queue::ConsultationState;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -62,87 +63,98 @@ pub struct FormCounts {
     pub superseded: u32,
 }
 
-type WaitingRow = (i32, i32, String, Vec<i32>, Vec<String>, Vec<Option<String>>, Vec<DateTime<Utc>>, Option<i32>, Option<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// The consent status of an organization, as the signed-in staff member may see it (row-level
+/// The consent status of an organization, as the acting staff member may see it (row-level
 /// security limits staff to their own organization).
-pub async fn status(pool: &PgPool, acting: &Acting, organization_id: i32) -> Result<ConsentStatus> {
-    let mut tx = acting::begin(pool, acting).await?;
-    let rows: Vec<WaitingRow> = sqlx::query_as(
-        "SELECT p.id, pp.id, pp.name,
-                array_agg(f.id ORDER BY f.created_at, f.id), array_agg(t.title ORDER BY f.created_at, f.id),
-                array_agg(f.must_sign_before ORDER BY f.created_at, f.id), array_agg(f.created_at ORDER BY f.created_at, f.id),
-                nb.id, nb.state, nb.created_at, nb.deadline_at
-           FROM forms f
-           JOIN patients p ON p.id = f.patient_id
-           JOIN patient_persons pp ON pp.id = p.patient_person_id
-           JOIN form_templates t ON t.id = f.template_id
-           LEFT JOIN LATERAL (
-                 SELECT c.id, c.state, c.created_at, c.deadline_at FROM consultations c
-                  WHERE c.patient_person_id = p.patient_person_id AND c.organization_id = p.organization_id
-                    AND c.state IN ('ready_for_pickup', 'pending_sp', 'in_progress')
-                  ORDER BY c.created_at, c.id LIMIT 1) nb ON true
-          WHERE p.organization_id = $1 AND f.status = 'pending' AND f.blocking
-          GROUP BY p.id, pp.id, pp.name, nb.id, nb.state, nb.created_at, nb.deadline_at
-          ORDER BY min(f.created_at), p.id",
+pub async fn status(tx: &mut ClinicTx, organization_id: i32) -> Result<ConsentStatus> {
+    tx.require(Capability::ReadConsentStatus)?;
+    let open: Vec<String> = ConsultationState::OPEN.iter().map(|s| s.as_str().to_string()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT p.id, pp.id AS person_id, pp.name,
+                  array_agg(f.id ORDER BY f.created_at, f.id) AS "form_ids!",
+                  array_agg(t.title ORDER BY f.created_at, f.id) AS "titles!",
+                  array_agg(f.must_sign_before ORDER BY f.created_at, f.id) AS "musts!: Vec<Option<String>>",
+                  array_agg(f.created_at ORDER BY f.created_at, f.id) AS "created!",
+                  nb.id AS "nb_id?", nb.state AS "nb_state?", nb.created_at AS "nb_created?", nb.deadline_at AS nb_deadline
+             FROM forms f
+             JOIN patients p ON p.id = f.patient_id
+             JOIN patient_persons pp ON pp.id = p.patient_person_id
+             JOIN form_templates t ON t.id = f.template_id
+             LEFT JOIN LATERAL (
+                   SELECT c.id, c.state, c.created_at, c.deadline_at FROM consultations c
+                    WHERE c.patient_person_id = p.patient_person_id AND c.organization_id = p.organization_id
+                      AND c.state = ANY($2)
+                    ORDER BY c.created_at, c.id LIMIT 1) nb ON true
+            WHERE p.organization_id = $1 AND f.status = 'pending' AND f.blocking
+            GROUP BY p.id, pp.id, pp.name, nb.id, nb.state, nb.created_at, nb.deadline_at
+            ORDER BY min(f.created_at), p.id"#,
+        organization_id,
+        &open,
     )
-    .bind(organization_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await?;
-    let counts: Vec<(i32, String, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT t.id, t.title,
-                count(*) FILTER (WHERE f.status = 'pending'), count(*) FILTER (WHERE f.status = 'signed'),
-                count(*) FILTER (WHERE f.status = 'declined'), count(*) FILTER (WHERE f.status = 'superseded')
-           FROM forms f
-           JOIN patients p ON p.id = f.patient_id
-           JOIN form_templates t ON t.id = f.template_id
-          WHERE p.organization_id = $1
-          GROUP BY t.id, t.title ORDER BY t.title, t.id",
+    let counts = sqlx::query!(
+        r#"SELECT t.id, t.title,
+                  count(*) FILTER (WHERE f.status = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE f.status = 'signed') AS "signed!",
+                  count(*) FILTER (WHERE f.status = 'declined') AS "declined!",
+                  count(*) FILTER (WHERE f.status = 'superseded') AS "superseded!"
+             FROM forms f
+             JOIN patients p ON p.id = f.patient_id
+             JOIN form_templates t ON t.id = f.template_id
+            WHERE p.organization_id = $1
+            GROUP BY t.id, t.title ORDER BY t.title, t.id"#,
+        organization_id,
     )
-    .bind(organization_id)
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.conn())
     .await?;
-    let generated_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut *tx).await?;
-    tx.commit().await?;
+    let generated_at = sqlx::query_scalar!(r#"SELECT now() AS "now!""#).fetch_one(tx.conn()).await?;
     let patients_waiting = rows
         .into_iter()
-        .map(|(patient_id, patient_person_id, name, ids, titles, musts, created, nb_id, nb_state, nb_created, nb_deadline)| {
-            let pending_forms: Vec<PendingForm> = ids
+        .map(|r| {
+            let pending_forms: Vec<PendingForm> = r
+                .form_ids
                 .into_iter()
-                .zip(titles)
-                .zip(musts)
-                .zip(created)
+                .zip(r.titles)
+                .zip(r.musts)
+                .zip(r.created)
                 .map(|(((form_id, title), must_sign_before), created_at)| PendingForm { form_id, title, must_sign_before, created_at })
                 .collect();
             PatientWaiting {
-                patient_id,
-                patient_person_id,
-                name,
+                patient_id: r.id,
+                patient_person_id: r.person_id,
+                name: r.name,
                 oldest_pending_since: pending_forms.iter().map(|f| f.created_at).min().unwrap_or(generated_at),
                 pending_forms,
-                next_booking: match (nb_id, nb_state, nb_created) {
+                next_booking: match (r.nb_id, r.nb_state, r.nb_created) {
                     (Some(consultation_id), Some(state), Some(created_at)) => {
-                        Some(NextBooking { consultation_id, state, created_at, deadline_at: nb_deadline })
+                        Some(NextBooking { consultation_id, state, created_at, deadline_at: r.nb_deadline })
                     }
                     _ => None,
                 },
             }
         })
         .collect();
-    let n = |v: i64| v.clamp(0, u32::MAX as i64) as u32;
+    let n = |v: i64| v.clamp(0, i64::from(u32::MAX)) as u32;
     Ok(ConsentStatus {
         organization_id,
         generated_at,
         patients_waiting,
         by_form: counts
             .into_iter()
-            .map(|(template_id, title, p, s, d, x)| FormCounts { template_id, title, pending: n(p), signed: n(s), declined: n(d), superseded: n(x) })
+            .map(|c| FormCounts {
+                template_id: c.id,
+                title: c.title,
+                pending: n(c.pending),
+                signed: n(c.signed),
+                declined: n(c.declined),
+                superseded: n(c.superseded),
+            })
             .collect(),
     })
 }
 
 /// One event in a patient's consent history.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
@@ -158,49 +170,32 @@ pub struct TimelineEntry {
 }
 
 /// The timeline of an org-patient link's forms and consents, oldest first.
-pub async fn timeline(pool: &PgPool, acting: &Acting, patient_id: i32) -> Result<Vec<TimelineEntry>> {
-    let mut tx = acting::begin(pool, acting).await?;
-    let visible: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)")
-        .bind(patient_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !visible {
+pub async fn timeline(tx: &mut ClinicTx, patient_id: i32) -> Result<Vec<TimelineEntry>> {
+    tx.require(Capability::ReadForms)?;
+    if !crate::forms::patient_visible(tx, patient_id).await? {
         return Err(Error::not_found("patient"));
     }
-    type Row = (DateTime<Utc>, String, i32, String, Option<i32>, Option<String>, Option<String>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT e.at, e.event, f.id, t.title, e.consent_id, e.consent_type, e.detail
-           FROM forms f JOIN form_templates t ON t.id = f.template_id
-          CROSS JOIN LATERAL (VALUES
-                (f.created_at, 'form_created', NULL::int, NULL::text, 'version ' || (SELECT version FROM form_template_versions WHERE id = f.template_version_id)),
-                (f.signed_at, 'form_signed', NULL, NULL, f.signed_by),
-                (f.declined_at, 'form_declined', NULL, NULL, NULL),
-                (CASE WHEN f.status = 'superseded' THEN (SELECT n.created_at FROM forms n WHERE n.id = f.superseded_by) END,
-                 'form_superseded', NULL, NULL, 'by form ' || f.superseded_by)
-               ) AS e(at, event, consent_id, consent_type, detail)
-          WHERE f.patient_id = $1 AND e.at IS NOT NULL
-         UNION ALL
-         SELECT e.at, e.event, c.form_id, t.title, c.id, c.consent_type, e.detail
-           FROM consents c JOIN forms f ON f.id = c.form_id JOIN form_templates t ON t.id = f.template_id
-          CROSS JOIN LATERAL (VALUES (c.granted_at, 'consent_granted', NULL::text),
-                                     (c.withdrawn_at, 'consent_withdrawn', c.withdraw_reason)) AS e(at, event, detail)
-          WHERE c.patient_id = $1 AND e.at IS NOT NULL
-          ORDER BY 1, 3, 2",
+    Ok(sqlx::query_as!(
+        TimelineEntry,
+        r#"SELECT e.at AS "at!", e.event AS "event!", f.id AS "form_id!", t.title AS "title!", e.consent_id, e.consent_type, e.detail
+             FROM forms f JOIN form_templates t ON t.id = f.template_id
+            CROSS JOIN LATERAL (VALUES
+                  (f.created_at, 'form_created', NULL::int, NULL::text, 'version ' || (SELECT version FROM form_template_versions WHERE id = f.template_version_id)),
+                  (f.signed_at, 'form_signed', NULL, NULL, f.signed_by),
+                  (f.declined_at, 'form_declined', NULL, NULL, NULL),
+                  (CASE WHEN f.status = 'superseded' THEN (SELECT n.created_at FROM forms n WHERE n.id = f.superseded_by) END,
+                   'form_superseded', NULL, NULL, 'by form ' || f.superseded_by)
+                 ) AS e(at, event, consent_id, consent_type, detail)
+            WHERE f.patient_id = $1 AND e.at IS NOT NULL
+           UNION ALL
+           SELECT e.at, e.event, c.form_id, t.title, c.id, c.consent_type, e.detail
+             FROM consents c JOIN forms f ON f.id = c.form_id JOIN form_templates t ON t.id = f.template_id
+            CROSS JOIN LATERAL (VALUES (c.granted_at, 'consent_granted', NULL::text),
+                                       (c.withdrawn_at, 'consent_withdrawn', c.withdraw_reason)) AS e(at, event, detail)
+            WHERE c.patient_id = $1 AND e.at IS NOT NULL
+            ORDER BY 1, 3, 2"#,
+        patient_id,
     )
-    .bind(patient_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows
-        .into_iter()
-        .map(|(at, event, form_id, title, consent_id, consent_type, detail)| TimelineEntry {
-            at,
-            event,
-            form_id,
-            title,
-            consent_id,
-            consent_type,
-            detail,
-        })
-        .collect())
+    .fetch_all(tx.conn())
+    .await?)
 }

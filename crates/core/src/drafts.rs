@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
-
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Vault;
 
@@ -19,9 +19,10 @@ const TABLE: &str = "drafts";
 const COLUMN: &str = "payload_encrypted";
 
 /// What a draft is of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum DraftKind {
     /// A consultation result; the subject is the consultation's id.
     ConsultationResult,
@@ -30,17 +31,6 @@ pub enum DraftKind {
 }
 
 impl DraftKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DraftKind::ConsultationResult => "consultation_result",
-            DraftKind::Onboarding => "onboarding",
-        }
-    }
-
-    fn parse(s: &str) -> Option<DraftKind> {
-        [DraftKind::ConsultationResult, DraftKind::Onboarding].into_iter().find(|k| k.as_str() == s)
-    }
-
     /// Checks the subject id that goes with this kind.
     fn check_subject(self, subject_id: i32) -> Result<()> {
         match self {
@@ -76,20 +66,15 @@ pub struct Draft {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Only a staff member signed in as themselves keeps drafts.
-async fn require_staff(conn: &mut PgConnection) -> Result<i32> {
-    let staff: Option<i32> = sqlx::query_scalar("SELECT current_staff_id()").fetch_one(&mut *conn).await?;
-    staff.ok_or_else(|| Error::forbidden("Drafts are kept for staff members signed in as themselves."))
-}
-
-/// Saves (or replaces) the signed-in staff member's draft of `kind` for `subject_id`.
+/// Saves (or replaces) the acting staff member's draft of `kind` for `subject_id`.
 pub async fn save_draft(
-    pool: &PgPool,
+    tx: &mut ClinicTx,
     vault: &Vault,
     kind: DraftKind,
     subject_id: i32,
     payload: &serde_json::Value,
 ) -> Result<DraftInfo> {
+    tx.require(Capability::KeepDrafts)?;
     kind.check_subject(subject_id)?;
     let text = serde_json::to_string(payload).map_err(|_| Error::invalid("payload", "The draft is not valid JSON."))?;
     if text.len() > MAX_PAYLOAD_BYTES {
@@ -99,83 +84,83 @@ pub async fn save_draft(
             format!("A draft may be at most {} KiB.", MAX_PAYLOAD_BYTES / 1024),
         ));
     }
-    let mut tx = pool.begin().await?;
-    require_staff(&mut tx).await?;
+    let staff_id = tx.staff()?.staff_id;
     // The row (new or existing, locked until commit) gives the id the ciphertext is bound to.
-    let (id, created_at): (i32, DateTime<Utc>) = sqlx::query_as(
-        "INSERT INTO drafts (staff_id, kind, subject_id, payload_encrypted)
-         VALUES (current_staff_id(), $1, $2, '\\x')
-         ON CONFLICT (staff_id, kind, subject_id) DO UPDATE SET updated_at = now()
-         RETURNING id, created_at",
+    let row = sqlx::query!(
+        r#"INSERT INTO drafts (staff_id, kind, subject_id, payload_encrypted)
+           VALUES ($1, $2, $3, '\x')
+           ON CONFLICT (staff_id, kind, subject_id) DO UPDATE SET updated_at = now()
+           RETURNING id, created_at"#,
+        staff_id,
+        kind as DraftKind,
+        subject_id,
     )
-    .bind(kind.as_str())
-    .bind(subject_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
-    let updated_at: DateTime<Utc> =
-        sqlx::query_scalar("UPDATE drafts SET payload_encrypted = $2, updated_at = now() WHERE id = $1 RETURNING updated_at")
-            .bind(id)
-            .bind(vault.encrypt(TABLE, COLUMN, id as i64, &text))
-            .fetch_one(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(DraftInfo { kind, subject_id, created_at, updated_at })
+    let updated_at = sqlx::query_scalar!(
+        "UPDATE drafts SET payload_encrypted = $2, updated_at = now() WHERE id = $1 RETURNING updated_at",
+        row.id,
+        vault.encrypt(TABLE, COLUMN, i64::from(row.id), &text),
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(DraftInfo { kind, subject_id, created_at: row.created_at, updated_at })
 }
 
-/// The signed-in staff member's draft of `kind` for `subject_id`, if there is one.
-pub async fn load_draft(pool: &PgPool, vault: &Vault, kind: DraftKind, subject_id: i32) -> Result<Option<Draft>> {
+/// The acting staff member's draft of `kind` for `subject_id`, if there is one.
+pub async fn load_draft(tx: &mut ClinicTx, vault: &Vault, kind: DraftKind, subject_id: i32) -> Result<Option<Draft>> {
+    tx.require(Capability::KeepDrafts)?;
     kind.check_subject(subject_id)?;
-    let mut conn = pool.acquire().await?;
-    require_staff(&mut conn).await?;
-    let row: Option<(i32, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, payload_encrypted, updated_at FROM drafts
-          WHERE staff_id = current_staff_id() AND kind = $1 AND subject_id = $2",
+    let staff_id = tx.staff()?.staff_id;
+    let row = sqlx::query!(
+        "SELECT id, payload_encrypted, updated_at FROM drafts WHERE staff_id = $1 AND kind = $2 AND subject_id = $3",
+        staff_id,
+        kind as DraftKind,
+        subject_id,
     )
-    .bind(kind.as_str())
-    .bind(subject_id)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(tx.conn())
     .await?;
-    let Some((id, ciphertext, updated_at)) = row else { return Ok(None) };
-    let text = vault.decrypt(TABLE, COLUMN, id as i64, &ciphertext)?;
+    let Some(row) = row else { return Ok(None) };
+    let text = vault.decrypt(TABLE, COLUMN, i64::from(row.id), &row.payload_encrypted)?;
     let payload = serde_json::from_str(&text).map_err(|_| Error::internal("A stored draft could not be read."))?;
-    Ok(Some(Draft { kind, subject_id, payload, updated_at }))
+    Ok(Some(Draft { kind, subject_id, payload, updated_at: row.updated_at }))
 }
 
-/// Every draft of the signed-in staff member, newest first (to offer them back on return).
-pub async fn list_drafts(pool: &PgPool) -> Result<Vec<DraftInfo>> {
-    let mut conn = pool.acquire().await?;
-    require_staff(&mut conn).await?;
-    let rows: Vec<(String, i32, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT kind, subject_id, created_at, updated_at FROM drafts
-          WHERE staff_id = current_staff_id() ORDER BY updated_at DESC, id DESC",
+/// Every draft of the acting staff member, newest first (to offer them back on return).
+pub async fn list_drafts(tx: &mut ClinicTx) -> Result<Vec<DraftInfo>> {
+    tx.require(Capability::KeepDrafts)?;
+    let staff_id = tx.staff()?.staff_id;
+    Ok(sqlx::query_as!(
+        DraftInfo,
+        r#"SELECT kind AS "kind: DraftKind", subject_id, created_at, updated_at FROM drafts
+            WHERE staff_id = $1 ORDER BY updated_at DESC, id DESC"#,
+        staff_id,
     )
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(kind, subject_id, created_at, updated_at)| {
-            Some(DraftInfo { kind: DraftKind::parse(&kind)?, subject_id, created_at, updated_at })
-        })
-        .collect())
+    .fetch_all(tx.conn())
+    .await?)
 }
 
-/// Throws the signed-in staff member's draft away. True when there was one.
-pub async fn discard_draft(pool: &PgPool, kind: DraftKind, subject_id: i32) -> Result<bool> {
+/// Throws the acting staff member's draft away. True when there was one.
+pub async fn discard_draft(tx: &mut ClinicTx, kind: DraftKind, subject_id: i32) -> Result<bool> {
+    tx.require(Capability::KeepDrafts)?;
     kind.check_subject(subject_id)?;
-    let mut conn = pool.acquire().await?;
-    require_staff(&mut conn).await?;
-    discard_in(&mut conn, kind, subject_id).await
+    discard_own(tx, kind, subject_id).await
 }
 
-/// Discards the acting staff member's draft inside the caller's transaction (when the result is
-/// filed or the onboarding done). Does nothing for a session that is not a staff member.
-pub(crate) async fn discard_in(conn: &mut PgConnection, kind: DraftKind, subject_id: i32) -> Result<bool> {
-    let n = sqlx::query("DELETE FROM drafts WHERE staff_id = current_staff_id() AND kind = $1 AND subject_id = $2")
-        .bind(kind.as_str())
-        .bind(subject_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+/// Discards the acting staff member's draft as part of the operation that finishes it (filing
+/// the result, completing the onboarding). Does nothing when the actor is not a staff member.
+pub(crate) async fn discard_own(tx: &mut ClinicTx, kind: DraftKind, subject_id: i32) -> Result<bool> {
+    let Ok(staff) = tx.staff() else { return Ok(false) };
+    let staff_id = staff.staff_id;
+    let n = sqlx::query!(
+        "DELETE FROM drafts WHERE staff_id = $1 AND kind = $2 AND subject_id = $3",
+        staff_id,
+        kind as DraftKind,
+        subject_id,
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
     Ok(n > 0)
 }
 
@@ -189,8 +174,5 @@ mod tests {
         assert_eq!(DraftKind::Onboarding.check_subject(3).unwrap_err().field.as_deref(), Some("subject_id"));
         assert!(DraftKind::ConsultationResult.check_subject(7).is_ok());
         assert!(DraftKind::ConsultationResult.check_subject(0).is_err());
-        for k in [DraftKind::ConsultationResult, DraftKind::Onboarding] {
-            assert_eq!(DraftKind::parse(k.as_str()), Some(k));
-        }
     }
 }

@@ -145,60 +145,108 @@ fn is_retryable_sqlstate(code: &str) -> bool {
         || code == "40P01" // deadlock
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) => {
-                let code = db.code().map(|c| c.to_string()).unwrap_or_default();
-                if is_retryable_sqlstate(&code) {
-                    return Error::new(
-                        ErrorCode::DatabaseUnavailable,
-                        "The database connection was interrupted; nothing was saved. Please try again.",
-                    )
-                    .retryable();
-                }
-                match code.as_str() {
-                    // insufficient_privilege, and row-level security refusals
-                    "42501" => Error::forbidden("Your role is not allowed to do this."),
-                    // raised by the schema's own checks (state machine, guards)
-                    "P0001" => Error::new(ErrorCode::InvalidStateTransition, db.message().to_string()),
-                    // the booking guard: blocking forms unsigned before a first consultation
-                    "DMF01" => Error::new(ErrorCode::FormsUnsigned, db.message().to_string()),
-                    // a signature for another text of the form than the patient was shown
-                    "DMF02" => Error::field(ErrorCode::FormTemplateChanged, "template_sha256", db.message().to_string()),
-                    "23505" => Error::new(
-                        ErrorCode::AlreadyExists,
-                        format!("This already exists ({}).", db.constraint().unwrap_or("unique")),
-                    ),
-                    "23503" => Error::new(
-                        ErrorCode::NotFound,
-                        format!("A referenced record does not exist ({}).", db.constraint().unwrap_or("foreign key")),
-                    ),
-                    "23514" | "23502" | "22P02" | "22001" | "22007" | "22008" => Error::new(
-                        ErrorCode::InvalidInput,
-                        format!("The database refused the value ({}).", db.constraint().unwrap_or(&code)),
-                    ),
-                    _ => {
-                        tracing::error!(sqlstate = %code, "database error");
-                        Error::internal("An unexpected database error occurred.")
-                    }
+/// What breaking a named constraint of the schema means for the person who did: the code, the
+/// input field, and the sentence they read. Constraints not listed get the generic error of
+/// their kind.
+const CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
+    (
+        "patients_patient_person_id_organization_id_key",
+        ErrorCode::PatientAlreadyExists,
+        "patient_person_id",
+        "This person is already a patient of this organization.",
+    ),
+    ("partners_name_key", ErrorCode::AlreadyExists, "name", "A partner of this name already exists."),
+    ("organizations_name_key", ErrorCode::AlreadyExists, "name", "An organization of this name already exists."),
+    ("staff_email_key", ErrorCode::AlreadyExists, "email", "A staff member with this e-mail address already exists."),
+    ("staff_login_role_key", ErrorCode::AlreadyExists, "email", "A staff member with this login already exists."),
+    ("users_email_key", ErrorCode::AlreadyExists, "email", "An account with this e-mail address already exists."),
+    (
+        "patient_persons_national_id_index_key",
+        ErrorCode::AlreadyExists,
+        "national_id",
+        "A person with this national id already exists.",
+    ),
+    ("form_templates_organization_id_key_key", ErrorCode::AlreadyExists, "key", "A template with this key already exists."),
+    ("result_outcomes_pkey", ErrorCode::AlreadyExists, "label", "This outcome already exists."),
+    ("referrals_partner_id_journal_guid_key", ErrorCode::AlreadyExists, "JournalGuid", "This referral was already received."),
+    ("consultations_referral_id_key", ErrorCode::AlreadyExists, "referral_id", "This referral is already booked."),
+];
+
+/// Whether a refusal's message was written by the schema for the person (a sentence), rather
+/// than PostgreSQL's own wording, which names tables and policies.
+fn is_own_sentence(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    !(m.starts_with("permission denied") || m.contains("row-level security") || m.contains("must be"))
+        && message.chars().next().is_some_and(char::is_uppercase)
+}
+
+/// The one place a database refusal becomes an [`Error`]: lost connections (retryable),
+/// privilege and row-level security refusals (42501), the schema's own SQLSTATEs (P0001 state
+/// rules, DMF01 unsigned forms, DMF02 changed form text), and constraint violations, by
+/// constraint name where the schema names what it protects.
+pub fn from_database(e: &sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            if is_retryable_sqlstate(&code) {
+                return Error::new(
+                    ErrorCode::DatabaseUnavailable,
+                    "The database connection was interrupted; nothing was saved. Please try again.",
+                )
+                .retryable();
+            }
+            if let Some((_, c, field, message)) = db.constraint().and_then(|n| CONSTRAINTS.iter().find(|k| k.0 == n)) {
+                return Error::field(*c, field, *message);
+            }
+            match code.as_str() {
+                // insufficient_privilege and row-level security refusals; the schema's own functions
+                // raise it with a sentence meant for the person, which is kept.
+                "42501" if is_own_sentence(db.message()) => Error::forbidden(db.message().to_string()),
+                "42501" => Error::forbidden(
+                    "The database refused this: your role may not do it, or not for this record or clinic.",
+                ),
+                // raised by the schema's own checks (state machine, guards)
+                "P0001" => Error::new(ErrorCode::InvalidStateTransition, db.message().to_string()),
+                // the booking guard: blocking forms unsigned before a first consultation
+                "DMF01" => Error::new(ErrorCode::FormsUnsigned, db.message().to_string()),
+                // a signature for another text of the form than the patient was shown
+                "DMF02" => Error::field(ErrorCode::FormTemplateChanged, "template_sha256", db.message().to_string()),
+                "23505" => Error::new(
+                    ErrorCode::AlreadyExists,
+                    format!("This already exists ({}).", db.constraint().unwrap_or("unique")),
+                ),
+                "23503" => Error::new(
+                    ErrorCode::NotFound,
+                    format!("A referenced record does not exist ({}).", db.constraint().unwrap_or("foreign key")),
+                ),
+                "23514" | "23502" | "22P02" | "22001" | "22007" | "22008" | "22023" => Error::new(
+                    ErrorCode::InvalidInput,
+                    format!("The database refused the value ({}).", db.constraint().unwrap_or(&code)),
+                ),
+                _ => {
+                    tracing::error!(sqlstate = %code, "database error");
+                    Error::internal("An unexpected database error occurred.")
                 }
             }
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::new(
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+            Error::new(
                 ErrorCode::DatabaseUnavailable,
                 "The database cannot be reached right now; nothing was saved. Please try again.",
             )
-            .retryable(),
-            sqlx::Error::RowNotFound => Error::not_found("The record"),
-            other => {
-                tracing::error!(error = %other, "database error");
-                Error::internal("An unexpected database error occurred.")
-            }
+            .retryable()
         }
+        sqlx::Error::RowNotFound => Error::not_found("The record"),
+        other => {
+            tracing::error!(error = %other, "database error");
+            Error::internal("An unexpected database error occurred.")
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        from_database(&e)
     }
 }
 

@@ -9,9 +9,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
 
-use crate::acting::{self, Acting};
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 
 /// A form as the patient app and the console show it.
@@ -41,7 +41,7 @@ pub struct Form {
     pub consents: Vec<Consent>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Consent {
     pub id: i32,
@@ -64,9 +64,10 @@ pub struct FormText {
 }
 
 /// Who put the signature on the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum SignedBy {
     /// The patient, in the patient app (through the API).
     Patient,
@@ -74,16 +75,6 @@ pub enum SignedBy {
     StaffAttested,
 }
 
-impl SignedBy {
-    fn as_str(self) -> &'static str {
-        match self {
-            SignedBy::Patient => "patient",
-            SignedBy::StaffAttested => "staff_attested",
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct FormRow {
     id: i32,
     patient_id: i32,
@@ -104,104 +95,91 @@ struct FormRow {
     superseded_by: Option<i32>,
 }
 
-const FORM_SELECT: &str = "SELECT f.id, f.patient_id, f.template_id, v.version, t.title, t.type AS form_type, f.status, f.blocking,
-        f.must_sign_before, t.consent_types, v.body_sha256, f.created_at, f.signed_at, f.signed_by,
-        f.attested_by_staff_id, f.declined_at, f.superseded_by
-   FROM forms f
-   JOIN form_templates t ON t.id = f.template_id
-   JOIN form_template_versions v ON v.id = f.template_version_id";
-
-async fn consents_of(conn: &mut PgConnection, form_ids: &[i32]) -> Result<Vec<Consent>> {
-    let rows: Vec<(i32, i32, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<String>)> = sqlx::query_as(
-        "SELECT id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason
-           FROM consents WHERE form_id = ANY($1) ORDER BY id",
+/// The forms of a patient (`patients.id`), or the one form `form_id`, oldest first, each with
+/// its consents.
+async fn read_forms(tx: &mut ClinicTx, patient_id: Option<i32>, form_id: Option<i32>) -> Result<Vec<Form>> {
+    let rows = sqlx::query_as!(
+        FormRow,
+        r#"SELECT f.id, f.patient_id, f.template_id, v.version, t.title, t.type AS form_type, f.status, f.blocking,
+                  f.must_sign_before, t.consent_types, v.body_sha256 AS "body_sha256!", f.created_at, f.signed_at, f.signed_by,
+                  f.attested_by_staff_id, f.declined_at, f.superseded_by
+             FROM forms f
+             JOIN form_templates t ON t.id = f.template_id
+             JOIN form_template_versions v ON v.id = f.template_version_id
+            WHERE ($1::int IS NULL OR f.patient_id = $1) AND ($2::int IS NULL OR f.id = $2)
+            ORDER BY f.id"#,
+        patient_id,
+        form_id,
     )
-    .bind(form_ids)
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn())
+    .await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let consents = sqlx::query_as!(
+        Consent,
+        "SELECT id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason FROM consents WHERE form_id = ANY($1) ORDER BY id",
+        &ids,
+    )
+    .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason)| Consent {
-            id,
-            form_id,
-            consent_type,
-            granted_at,
-            withdrawn_at,
-            withdraw_reason,
+        .map(|r| Form {
+            consents: consents.iter().filter(|c| c.form_id == r.id).cloned().collect(),
+            form_id: r.id,
+            patient_id: r.patient_id,
+            template_id: r.template_id,
+            template_version: r.version,
+            title: r.title,
+            form_type: r.form_type,
+            status: r.status,
+            blocking: r.blocking,
+            must_sign_before: r.must_sign_before,
+            consent_types: r.consent_types,
+            template_sha256: hex::encode(r.body_sha256),
+            created_at: r.created_at,
+            signed_at: r.signed_at,
+            signed_by: r.signed_by,
+            attested_by_staff_id: r.attested_by_staff_id,
+            declined_at: r.declined_at,
+            superseded_by: r.superseded_by,
         })
         .collect())
 }
 
-async fn forms_where(conn: &mut PgConnection, condition: &str, id: i32) -> Result<Vec<Form>> {
-    let rows: Vec<FormRow> = sqlx::query_as(&format!("{FORM_SELECT} WHERE {condition} ORDER BY f.id"))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
-    let mut consents = consents_of(conn, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let (mine, rest): (Vec<Consent>, Vec<Consent>) = consents.drain(..).partition(|c| c.form_id == r.id);
-            consents = rest;
-            Form {
-                form_id: r.id,
-                patient_id: r.patient_id,
-                template_id: r.template_id,
-                template_version: r.version,
-                title: r.title,
-                form_type: r.form_type,
-                status: r.status,
-                blocking: r.blocking,
-                must_sign_before: r.must_sign_before,
-                consent_types: r.consent_types,
-                template_sha256: hex::encode(r.body_sha256),
-                created_at: r.created_at,
-                signed_at: r.signed_at,
-                signed_by: r.signed_by,
-                attested_by_staff_id: r.attested_by_staff_id,
-                declined_at: r.declined_at,
-                superseded_by: r.superseded_by,
-                consents: mine,
-            }
-        })
-        .collect())
+async fn one_form(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
+    read_forms(tx, None, Some(form_id)).await?.pop().ok_or_else(|| Error::not_found("form"))
 }
 
-async fn one_form(conn: &mut PgConnection, form_id: i32) -> Result<Form> {
-    forms_where(conn, "f.id = $1", form_id).await?.pop().ok_or_else(|| Error::not_found("form"))
+/// Whether the org-patient link is visible to the actor (row-level security).
+pub(crate) async fn patient_visible(tx: &mut ClinicTx, patient_id: i32) -> Result<bool> {
+    Ok(sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1) AS "visible!""#, patient_id)
+        .fetch_one(tx.conn())
+        .await?)
 }
 
 /// Every form of an org-patient link (`patients.id`), oldest first, with its consents.
-pub async fn list_for_patient(pool: &PgPool, acting: &Acting, patient_id: i32) -> Result<Vec<Form>> {
-    let mut tx = acting::begin(pool, acting).await?;
-    let visible: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)")
-        .bind(patient_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !visible {
+pub async fn list_for_patient(tx: &mut ClinicTx, patient_id: i32) -> Result<Vec<Form>> {
+    tx.require(Capability::ReadForms)?;
+    if !patient_visible(tx, patient_id).await? {
         return Err(Error::not_found("patient"));
     }
-    let forms = forms_where(&mut tx, "f.patient_id = $1", patient_id).await?;
-    tx.commit().await?;
-    Ok(forms)
+    read_forms(tx, Some(patient_id), None).await
 }
 
 /// The text of a form's template version, with the hash a signature must name.
-pub async fn text(pool: &PgPool, acting: &Acting, form_id: i32) -> Result<FormText> {
-    let mut tx = acting::begin(pool, acting).await?;
-    let row: Option<(String, i32, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT t.title, v.version, v.body, v.body_sha256 FROM forms f
-           JOIN form_templates t ON t.id = f.template_id
-           JOIN form_template_versions v ON v.id = f.template_version_id
-          WHERE f.id = $1",
+pub async fn text(tx: &mut ClinicTx, form_id: i32) -> Result<FormText> {
+    tx.require(Capability::ReadForms)?;
+    let row = sqlx::query!(
+        r#"SELECT t.title, v.version, v.body, v.body_sha256 AS "body_sha256!" FROM forms f
+             JOIN form_templates t ON t.id = f.template_id
+             JOIN form_template_versions v ON v.id = f.template_version_id
+            WHERE f.id = $1"#,
+        form_id,
     )
-    .bind(form_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let (title, template_version, body, sha) = row.ok_or_else(|| Error::not_found("form"))?;
-    Ok(FormText { form_id, title, template_version, body, template_sha256: hex::encode(sha) })
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::not_found("form"))?;
+    Ok(FormText { form_id, title: row.title, template_version: row.version, body: row.body, template_sha256: hex::encode(row.body_sha256) })
 }
 
 fn parse_sha256(s: &str) -> Result<Vec<u8>> {
@@ -215,29 +193,41 @@ fn parse_sha256(s: &str) -> Result<Vec<u8>> {
     }
 }
 
-async fn lock_pending(conn: &mut PgConnection, form_id: i32) -> Result<(i32, Vec<u8>)> {
-    let row: Option<(String, i32, Vec<u8>)> = sqlx::query_as(
-        "SELECT f.status, f.patient_id, v.body_sha256 FROM forms f
-           JOIN form_template_versions v ON v.id = f.template_version_id
-          WHERE f.id = $1 FOR UPDATE OF f",
+/// Locks a pending form; returns its patient and the hash of its text.
+async fn lock_pending(tx: &mut ClinicTx, form_id: i32) -> Result<(i32, Vec<u8>)> {
+    let row = sqlx::query!(
+        r#"SELECT f.status, f.patient_id, v.body_sha256 AS "body_sha256!" FROM forms f
+             JOIN form_template_versions v ON v.id = f.template_version_id
+            WHERE f.id = $1 FOR UPDATE OF f"#,
+        form_id,
     )
-    .bind(form_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (status, patient_id, sha) = row.ok_or_else(|| Error::not_found("form"))?;
-    if status != "pending" {
-        return Err(Error::new(ErrorCode::InvalidStateTransition, format!("This form is already {status}; it cannot change.")));
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::not_found("form"))?;
+    if row.status != "pending" {
+        return Err(Error::new(
+            ErrorCode::InvalidStateTransition,
+            format!("This form is already {}; it cannot change.", row.status),
+        ));
     }
-    Ok((patient_id, sha))
+    Ok((row.patient_id, row.body_sha256))
 }
 
 /// Signs a pending form for the text whose SHA-256 is `template_sha256`, and grants its
 /// consents, in one transaction. A hash that is not the form's current text is refused with
-/// `form_template_changed` and nothing is written.
-pub async fn sign(pool: &PgPool, acting: &Acting, form_id: i32, signed_by: SignedBy, template_sha256: &str) -> Result<Form> {
+/// `form_template_changed` and nothing is written. A paper signature is attested by the acting
+/// staff member.
+pub async fn sign(tx: &mut ClinicTx, form_id: i32, signed_by: SignedBy, template_sha256: &str) -> Result<Form> {
+    tx.require(Capability::ActOnForms)?;
+    let attested_by = match signed_by {
+        SignedBy::StaffAttested => {
+            tx.require(Capability::AttestSignature)?;
+            Some(tx.staff()?.staff_id)
+        }
+        SignedBy::Patient => None,
+    };
     let presented = parse_sha256(template_sha256)?;
-    let mut tx = acting::begin(pool, acting).await?;
-    let (patient_id, on_record) = lock_pending(&mut tx, form_id).await?;
+    let (patient_id, on_record) = lock_pending(tx, form_id).await?;
     if presented != on_record {
         return Err(Error::field(
             ErrorCode::FormTemplateChanged,
@@ -245,52 +235,43 @@ pub async fn sign(pool: &PgPool, acting: &Acting, form_id: i32, signed_by: Signe
             "The signature is for another text of this form than the one on record; show the patient the current text and sign again.",
         ));
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE forms SET status = 'signed', signed_at = now(), signed_by = $2, signed_template_sha256 = $3,
-                attested_by_staff_id = CASE WHEN $2 = 'staff_attested' THEN current_staff_id() END
+                attested_by_staff_id = $4
           WHERE id = $1",
+        form_id,
+        signed_by as SignedBy,
+        presented,
+        attested_by,
     )
-    .bind(form_id)
-    .bind(signed_by.as_str())
-    .bind(&presented)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match Error::from(e) {
-        e if e.code == ErrorCode::InvalidInput => {
-            Error::forbidden("Only a staff member can attest a paper signature.")
-        }
-        e => e,
-    })?;
-    sqlx::query(
+    .execute(tx.conn())
+    .await?;
+    sqlx::query!(
         "INSERT INTO consents (patient_id, form_id, consent_type)
          SELECT $1, f.id, c FROM forms f JOIN form_templates t ON t.id = f.template_id, unnest(t.consent_types) c
           WHERE f.id = $2",
+        patient_id,
+        form_id,
     )
-    .bind(patient_id)
-    .bind(form_id)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
-    let form = one_form(&mut tx, form_id).await?;
-    tx.commit().await?;
-    Ok(form)
+    one_form(tx, form_id).await
 }
 
 /// Records that the patient declined a pending form.
-pub async fn decline(pool: &PgPool, acting: &Acting, form_id: i32) -> Result<Form> {
-    let mut tx = acting::begin(pool, acting).await?;
-    lock_pending(&mut tx, form_id).await?;
-    sqlx::query("UPDATE forms SET status = 'declined', declined_at = now() WHERE id = $1")
-        .bind(form_id)
-        .execute(&mut *tx)
+pub async fn decline(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
+    tx.require(Capability::ActOnForms)?;
+    lock_pending(tx, form_id).await?;
+    sqlx::query!("UPDATE forms SET status = 'declined', declined_at = now() WHERE id = $1", form_id)
+        .execute(tx.conn())
         .await?;
-    let form = one_form(&mut tx, form_id).await?;
-    tx.commit().await?;
-    Ok(form)
+    one_form(tx, form_id).await
 }
 
 /// Withdraws a granted consent, with a reason; it takes effect in the same transaction (for
 /// profile sharing: the organization stops seeing the portable profile).
-pub async fn withdraw(pool: &PgPool, acting: &Acting, consent_id: i32, reason: &str) -> Result<Consent> {
+pub async fn withdraw(tx: &mut ClinicTx, consent_id: i32, reason: &str) -> Result<Consent> {
+    tx.require(Capability::ActOnForms)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid("reason", "Say why the consent is withdrawn."));
@@ -298,35 +279,22 @@ pub async fn withdraw(pool: &PgPool, acting: &Acting, consent_id: i32, reason: &
     if reason.chars().count() > 500 {
         return Err(Error::invalid("reason", "The reason may have at most 500 characters."));
     }
-    let mut tx = acting::begin(pool, acting).await?;
-    let row: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as("SELECT withdrawn_at FROM consents WHERE id = $1 FOR UPDATE")
-        .bind(consent_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match row {
-        None => return Err(Error::not_found("consent")),
-        Some((Some(_),)) => {
-            return Err(Error::new(ErrorCode::InvalidStateTransition, "This consent was already withdrawn."));
-        }
-        Some((None,)) => {}
+    let withdrawn = sqlx::query_scalar!("SELECT withdrawn_at FROM consents WHERE id = $1 FOR UPDATE", consent_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| Error::not_found("consent"))?;
+    if withdrawn.is_some() {
+        return Err(Error::new(ErrorCode::InvalidStateTransition, "This consent was already withdrawn."));
     }
-    let (id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason): (
-        i32,
-        i32,
-        String,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<String>,
-    ) = sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Consent,
         "UPDATE consents SET withdrawn_at = now(), withdraw_reason = $2 WHERE id = $1
          RETURNING id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason",
+        consent_id,
+        reason,
     )
-    .bind(consent_id)
-    .bind(reason)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Consent { id, form_id, consent_type, granted_at, withdrawn_at, withdraw_reason })
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,9 +336,8 @@ pub struct ConsentKind {
 }
 
 /// The kinds of consent a template may grant, by code.
-pub async fn consent_kinds(pool: &PgPool) -> Result<Vec<ConsentKind>> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT code, label FROM consent_types ORDER BY code").fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(code, label)| ConsentKind { code, label }).collect())
+pub async fn consent_kinds(tx: &mut ClinicTx) -> Result<Vec<ConsentKind>> {
+    Ok(sqlx::query_as!(ConsentKind, "SELECT code, label FROM consent_types ORDER BY code").fetch_all(tx.conn()).await?)
 }
 
 /// The longest text a template version may have, in characters.
@@ -404,8 +371,9 @@ fn slug_ok(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Creates a template (no version yet) in the admin's organization.
-pub async fn create_template(pool: &PgPool, t: &NewTemplate) -> Result<Template> {
+/// Creates a template (no version yet) in the admin's organization (a shared one, for the owner).
+pub async fn create_template(tx: &mut ClinicTx, t: &NewTemplate) -> Result<Template> {
+    tx.require(Capability::ManageFormTemplates)?;
     let key = t.key.trim();
     if !slug_ok(key) {
         return Err(Error::invalid("key", "Use lower-case letters, digits and _ , starting with a letter (e.g. privacy_policy)."));
@@ -423,162 +391,198 @@ pub async fn create_template(pool: &PgPool, t: &NewTemplate) -> Result<Template>
         return Err(Error::invalid("must_sign_before", "Use first_appointment, or leave it empty."));
     }
     let consent_types: Vec<String> = t.consent_types.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
-    let known: Vec<String> = sqlx::query_scalar("SELECT code FROM consent_types").fetch_all(pool).await?;
+    let known = sqlx::query_scalar!("SELECT code FROM consent_types").fetch_all(tx.conn()).await?;
     if let Some(unknown) = consent_types.iter().find(|c| !known.contains(c)) {
         return Err(Error::invalid("consent_types", format!("'{unknown}' is not a known kind of consent ({}).", known.join(", "))));
     }
-    let id: i32 = sqlx::query_scalar(
-        "INSERT INTO form_templates (organization_id, key, title, type, consent_types, must_sign_before)
-         VALUES (current_staff_org(), $1, $2, $3, $4, $5) RETURNING id",
+    let clinic = tx.clinic();
+    let taken = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM form_templates WHERE organization_id IS NOT DISTINCT FROM $1 AND key = $2) AS "taken!""#,
+        clinic,
+        key,
     )
-    .bind(key)
-    .bind(title)
-    .bind(form_type)
-    .bind(&consent_types)
-    .bind(must)
-    .fetch_one(pool)
-    .await
-    .map_err(|e| match Error::from(e) {
-        e if e.code == ErrorCode::AlreadyExists => Error::field(ErrorCode::AlreadyExists, "key", format!("A template '{key}' already exists.")),
-        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates, and only those of their own clinic."),
-        e => e,
-    })?;
-    template(pool, id).await
+    .fetch_one(tx.conn())
+    .await?;
+    if taken {
+        return Err(Error::field(ErrorCode::AlreadyExists, "key", format!("A template '{key}' already exists.")));
+    }
+    let id = sqlx::query_scalar!(
+        "INSERT INTO form_templates (organization_id, key, title, type, consent_types, must_sign_before)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        clinic,
+        key,
+        title,
+        form_type,
+        &consent_types,
+        must,
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    template(tx, id).await
 }
 
 /// Adds a draft version with the given text; it can be changed until it is published.
-pub async fn add_version(pool: &PgPool, template_id: i32, body: &str) -> Result<TemplateVersion> {
+pub async fn add_version(tx: &mut ClinicTx, template_id: i32, body: &str) -> Result<TemplateVersion> {
+    tx.require(Capability::ManageFormTemplates)?;
     if body.trim().is_empty() {
         return Err(Error::invalid("body", "Write the text the patient will read and sign."));
     }
     if body.chars().count() > MAX_BODY_CHARS {
         return Err(Error::invalid("body", format!("The text may have at most {MAX_BODY_CHARS} characters.")));
     }
-    let row: (i32, i32, Vec<u8>, Option<DateTime<Utc>>) = sqlx::query_as(
-        "INSERT INTO form_template_versions (template_id, version, body)
-         SELECT $1, coalesce(max(version), 0) + 1, $2 FROM form_template_versions WHERE template_id = $1
-         RETURNING id, version, body_sha256, published_at",
+    // Another clinic's template: the database's row-level security refuses the insert.
+    let row = sqlx::query!(
+        r#"INSERT INTO form_template_versions (template_id, version, body)
+           SELECT $1, coalesce(max(version), 0) + 1, $2 FROM form_template_versions WHERE template_id = $1
+           RETURNING id, version, body_sha256 AS "body_sha256!", published_at"#,
+        template_id,
+        body,
     )
-    .bind(template_id)
-    .bind(body)
-    .fetch_one(pool)
-    .await
-    .map_err(|e| match Error::from(e) {
-        e if e.code == ErrorCode::NotFound => Error::not_found("form template"),
-        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may write form templates, and only those of their own clinic."),
-        e => e,
-    })?;
-    Ok(TemplateVersion { id: row.0, template_id, version: row.1, body: body.to_string(), sha256: hex::encode(row.2), published_at: row.3 })
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(TemplateVersion {
+        id: row.id,
+        template_id,
+        version: row.version,
+        body: body.to_string(),
+        sha256: hex::encode(row.body_sha256),
+        published_at: row.published_at,
+    })
+}
+
+/// Whether the actor may write this template: their clinic's, or a shared one.
+async fn template_visible(tx: &mut ClinicTx, template_id: i32) -> Result<bool> {
+    let clinic = tx.clinic();
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM form_templates
+                           WHERE id = $1 AND ($2::int IS NULL OR organization_id IS NULL OR organization_id = $2)) AS "visible!""#,
+        template_id,
+        clinic,
+    )
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 /// Publishes a draft version (from then on it cannot change) and lets it supersede the pending
 /// forms of older versions: each gets a new pending form of this version, in one transaction.
-pub async fn publish(pool: &PgPool, version_id: i32) -> Result<Published> {
-    let mut tx = pool.begin().await?;
-    let row: Option<(i32, i32, Option<DateTime<Utc>>, Option<i32>)> = sqlx::query_as(
-        "SELECT v.template_id, v.version, v.published_at,
-                (SELECT max(o.version) FROM form_template_versions o WHERE o.template_id = v.template_id AND o.published_at IS NOT NULL)
-           FROM form_template_versions v WHERE v.id = $1 FOR UPDATE",
+pub async fn publish(tx: &mut ClinicTx, version_id: i32) -> Result<Published> {
+    tx.require(Capability::ManageFormTemplates)?;
+    let row = sqlx::query!(
+        r#"SELECT v.template_id, v.version, v.published_at,
+                  (SELECT max(o.version) FROM form_template_versions o
+                    WHERE o.template_id = v.template_id AND o.published_at IS NOT NULL) AS newest
+             FROM form_template_versions v WHERE v.id = $1 FOR UPDATE"#,
+        version_id,
     )
-    .bind(version_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (template_id, version, published_at, newest) = row.ok_or_else(|| Error::not_found("form template version"))?;
-    if published_at.is_some() {
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::not_found("form template version"))?;
+    let (template_id, version) = (row.template_id, row.version);
+    if !template_visible(tx, template_id).await? {
+        return Err(Error::not_found("form template version"));
+    }
+    if row.published_at.is_some() {
         return Err(Error::new(ErrorCode::InvalidStateTransition, format!("Version {version} is already published.")));
     }
-    if newest.is_some_and(|n| n > version) {
+    if let Some(newest) = row.newest.filter(|n| *n > version) {
         return Err(Error::new(
             ErrorCode::InvalidStateTransition,
-            format!("Version {} is already published; a new text needs a new version.", newest.unwrap_or_default()),
+            format!("Version {newest} is already published; a new text needs a new version."),
         ));
     }
-    let (body, sha, published_at): (String, Vec<u8>, DateTime<Utc>) = sqlx::query_as(
-        "UPDATE form_template_versions SET published_at = now() WHERE id = $1 RETURNING body, body_sha256, published_at",
+    let published = sqlx::query!(
+        r#"UPDATE form_template_versions SET published_at = now() WHERE id = $1
+           RETURNING body, body_sha256 AS "body_sha256!", published_at AS "published_at!""#,
+        version_id,
     )
-    .bind(version_id)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match Error::from(e) {
-        e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may publish form templates."),
-        e => e,
-    })?;
-    let superseded: i64 = sqlx::query_scalar(
-        "WITH old AS (
-             SELECT f.id, f.patient_id, f.blocking, f.must_sign_before FROM forms f
-              WHERE f.template_id = $1 AND f.status = 'pending' AND f.template_version_id <> $2
-              ORDER BY f.id FOR UPDATE),
-         fresh AS (
-             INSERT INTO forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
-             SELECT patient_id, $1, $2, blocking, must_sign_before FROM old ORDER BY id
-             RETURNING id, patient_id),
-         done AS (
-             UPDATE forms f SET status = 'superseded', superseded_by = fresh.id
-               FROM old JOIN fresh ON fresh.patient_id = old.patient_id
-              WHERE f.id = old.id
-             RETURNING f.id)
-         SELECT count(*) FROM done",
-    )
-    .bind(template_id)
-    .bind(version_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
-    tx.commit().await?;
+    let superseded = sqlx::query_scalar!(
+        r#"WITH old AS (
+               SELECT f.id, f.patient_id, f.blocking, f.must_sign_before FROM forms f
+                WHERE f.template_id = $1 AND f.status = 'pending' AND f.template_version_id <> $2
+                ORDER BY f.id FOR UPDATE),
+           fresh AS (
+               INSERT INTO forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
+               SELECT patient_id, $1, $2, blocking, must_sign_before FROM old ORDER BY id
+               RETURNING id, patient_id),
+           done AS (
+               UPDATE forms f SET status = 'superseded', superseded_by = fresh.id
+                 FROM old JOIN fresh ON fresh.patient_id = old.patient_id
+                WHERE f.id = old.id
+               RETURNING f.id)
+           SELECT count(*) AS "superseded!" FROM done"#,
+        template_id,
+        version_id,
+    )
+    .fetch_one(tx.conn())
+    .await?;
     Ok(Published {
-        version: TemplateVersion { id: version_id, template_id, version, body, sha256: hex::encode(sha), published_at: Some(published_at) },
-        superseded: superseded as u32,
+        version: TemplateVersion {
+            id: version_id,
+            template_id,
+            version,
+            body: published.body,
+            sha256: hex::encode(published.body_sha256),
+            published_at: Some(published.published_at),
+        },
+        superseded: superseded.clamp(0, i64::from(u32::MAX)) as u32,
     })
 }
 
-type TemplateRow = (i32, Option<i32>, String, String, String, Vec<String>, Option<String>);
-
-async fn templates_where(pool: &PgPool, condition: &str, id: Option<i32>) -> Result<Vec<Template>> {
-    let rows: Vec<TemplateRow> = sqlx::query_as(&format!(
-        "SELECT id, organization_id, key, title, type, consent_types, must_sign_before FROM form_templates
-          WHERE {condition} ORDER BY title, id"
-    ))
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-    let versions: Vec<(i32, i32, i32, String, Vec<u8>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT id, template_id, version, body, body_sha256, published_at FROM form_template_versions
-          WHERE template_id = ANY($1) ORDER BY version",
+/// The templates of `clinic` and the shared ones (every template when `None`), or only
+/// template `template_id`.
+async fn read_templates(tx: &mut ClinicTx, template_id: Option<i32>) -> Result<Vec<Template>> {
+    let clinic = tx.clinic();
+    let rows = sqlx::query!(
+        r#"SELECT id, organization_id, key, title, type AS form_type, consent_types, must_sign_before FROM form_templates
+            WHERE ($1::int IS NULL OR organization_id IS NULL OR organization_id = $1) AND ($2::int IS NULL OR id = $2)
+            ORDER BY title, id"#,
+        clinic,
+        template_id,
     )
-    .bind(&ids)
-    .fetch_all(pool)
+    .fetch_all(tx.conn())
+    .await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let versions = sqlx::query!(
+        r#"SELECT id, template_id, version, body, body_sha256 AS "body_sha256!", published_at FROM form_template_versions
+            WHERE template_id = ANY($1) ORDER BY version"#,
+        &ids,
+    )
+    .fetch_all(tx.conn())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, organization_id, key, title, form_type, consent_types, must_sign_before)| Template {
-            id,
-            organization_id,
-            key,
-            title,
-            form_type,
-            consent_types,
-            must_sign_before,
+        .map(|r| Template {
             versions: versions
                 .iter()
-                .filter(|v| v.1 == id)
+                .filter(|v| v.template_id == r.id)
                 .map(|v| TemplateVersion {
-                    id: v.0,
-                    template_id: v.1,
-                    version: v.2,
-                    body: v.3.clone(),
-                    sha256: hex::encode(&v.4),
-                    published_at: v.5,
+                    id: v.id,
+                    template_id: v.template_id,
+                    version: v.version,
+                    body: v.body.clone(),
+                    sha256: hex::encode(&v.body_sha256),
+                    published_at: v.published_at,
                 })
                 .collect(),
+            id: r.id,
+            organization_id: r.organization_id,
+            key: r.key,
+            title: r.title,
+            form_type: r.form_type,
+            consent_types: r.consent_types,
+            must_sign_before: r.must_sign_before,
         })
         .collect())
 }
 
-async fn template(pool: &PgPool, id: i32) -> Result<Template> {
-    templates_where(pool, "id = $1", Some(id)).await?.pop().ok_or_else(|| Error::not_found("form template"))
+async fn template(tx: &mut ClinicTx, id: i32) -> Result<Template> {
+    read_templates(tx, Some(id)).await?.pop().ok_or_else(|| Error::not_found("form template"))
 }
 
-/// The templates of the signed-in staff member's organization (and the clinic-wide ones).
-pub async fn list_templates(pool: &PgPool) -> Result<Vec<Template>> {
-    templates_where(pool, "(organization_id IS NULL OR organization_id = current_staff_org() OR current_staff_org() IS NULL) AND $1::int IS NULL", None).await
+/// The templates of the acting staff member's organization and the shared ones (all, for the
+/// owner).
+pub async fn list_templates(tx: &mut ClinicTx) -> Result<Vec<Template>> {
+    read_templates(tx, None).await
 }

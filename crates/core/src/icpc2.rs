@@ -1,14 +1,15 @@
-//! The ICPC-2 code list. The classification is licensed, so it is not shipped with the product:
-//! `import` loads the health directorate's published JSON (`[{"code": "A01", "text": "..."}]`)
-//! into the database, and `search` finds codes by code prefix or by words of the title.
+//! The ICPC-2 code list. The classification is licensed, so it is not copied into the product:
+//! `import` loads the published JSON list (`[{"code": "A01", "text": "..."}]`, see
+//! `data/README.md`) into the database, and `search` finds codes by code prefix or by words of
+//! the title.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Icpc2Code {
     pub code: String,
@@ -89,7 +90,8 @@ fn valid_code(code: &str) -> bool {
 
 /// Imports the code list. Idempotent: importing the file that was imported last changes
 /// nothing. The whole file is checked before anything is written; one bad entry refuses it.
-pub async fn import(pool: &PgPool, file: &[u8]) -> Result<ImportReport> {
+pub async fn import(tx: &mut ClinicTx, file: &[u8]) -> Result<ImportReport> {
+    tx.require(Capability::ImportIcpc2)?;
     let sha256 = hex::encode(Sha256::digest(file));
     let entries: Vec<Entry> = serde_json::from_slice(file).map_err(|e| {
         Error::field(ErrorCode::InvalidInput, "file", format!("The file is not an ICPC-2 code list in JSON: {e}"))
@@ -114,55 +116,53 @@ pub async fn import(pool: &PgPool, file: &[u8]) -> Result<ImportReport> {
             return Err(Error::field(ErrorCode::InvalidInput, "code", format!("Code {} appears twice.", e.code)));
         }
     }
-    let mut tx = pool.begin().await?;
     // One import at a time.
-    sqlx::query("LOCK TABLE icpc2_imports IN EXCLUSIVE MODE").execute(&mut *tx).await?;
-    let last: Option<String> = sqlx::query_scalar("SELECT sha256 FROM icpc2_imports ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *tx)
+    sqlx::query!("LOCK TABLE icpc2_imports IN EXCLUSIVE MODE").execute(tx.conn()).await?;
+    let last = sqlx::query_scalar!("SELECT sha256 FROM icpc2_imports ORDER BY id DESC LIMIT 1")
+        .fetch_optional(tx.conn())
         .await?;
     if last.as_deref() == Some(sha256.as_str()) {
         return Ok(ImportReport { codes: entries.len() as u32, retired: 0, sha256, unchanged: true });
     }
-    let import_id: i32 = sqlx::query_scalar("INSERT INTO icpc2_imports (sha256, code_count) VALUES ($1, $2) RETURNING id")
-        .bind(&sha256)
-        .bind(entries.len() as i32)
-        .fetch_one(&mut *tx)
+    let count = i32::try_from(entries.len()).map_err(|_| Error::invalid("file", "The code list is too long."))?;
+    let import_id = sqlx::query_scalar!("INSERT INTO icpc2_imports (sha256, code_count) VALUES ($1, $2) RETURNING id", sha256, count)
+        .fetch_one(tx.conn())
         .await?;
-    let codes: Vec<&str> = entries.iter().map(|e| e.code.as_str()).collect();
-    let titles: Vec<&str> = entries.iter().map(|e| e.text.trim()).collect();
+    let codes: Vec<String> = entries.iter().map(|e| e.code.clone()).collect();
+    let titles: Vec<String> = entries.iter().map(|e| e.text.trim().to_string()).collect();
     let folded: Vec<String> = entries.iter().map(|e| fold(&e.text)).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO icpc2_codes (code, title, title_folded, import_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]), LATERAL (SELECT $4::int) i
+         SELECT code, title, folded, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS e(code, title, folded)
          ON CONFLICT (code) DO UPDATE
             SET title = excluded.title, title_folded = excluded.title_folded, import_id = excluded.import_id, retired_at = NULL",
+        &codes,
+        &titles,
+        &folded,
+        import_id,
     )
-    .bind(&codes)
-    .bind(&titles)
-    .bind(&folded)
-    .bind(import_id)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
-    let retired = sqlx::query("UPDATE icpc2_codes SET retired_at = now() WHERE retired_at IS NULL AND NOT (code = ANY($1))")
-        .bind(&codes)
-        .execute(&mut *tx)
+    let retired = sqlx::query!("UPDATE icpc2_codes SET retired_at = now() WHERE retired_at IS NULL AND NOT (code = ANY($1))", &codes)
+        .execute(tx.conn())
         .await?
         .rows_affected();
-    tx.commit().await?;
     Ok(ImportReport { codes: entries.len() as u32, retired: retired as u32, sha256, unchanged: false })
 }
 
 /// Finds codes for a type-ahead: an exact code first, then codes starting with the query, then
 /// titles containing every word of the query as the start of a word (shorter titles first).
-pub async fn search(pool: &PgPool, query: &str, limit: i64) -> Result<Vec<Icpc2Code>> {
+pub async fn search(tx: &mut ClinicTx, query: &str, limit: i64) -> Result<Vec<Icpc2Code>> {
+    tx.require(Capability::SearchIcpc2)?;
     let folded = fold(query);
     if folded.is_empty() {
         return Ok(Vec::new());
     }
     let words: Vec<String> = folded.split(' ').take(8).map(|w| format!("(^| ){w}")).collect();
     let code_prefix = folded.replace(' ', "");
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT code, title, chapter, component FROM icpc2_codes
+    Ok(sqlx::query_as!(
+        Icpc2Code,
+        r#"SELECT code, title, chapter AS "chapter!", component AS "component!" FROM icpc2_codes
           WHERE retired_at IS NULL
             AND (lower(code) LIKE $1 || '%' OR title_folded ~ ALL ($2::text[]))
           ORDER BY CASE WHEN lower(code) = $1 THEN 0
@@ -170,42 +170,39 @@ pub async fn search(pool: &PgPool, query: &str, limit: i64) -> Result<Vec<Icpc2C
                         WHEN title_folded LIKE $3 || '%' THEN 2
                         ELSE 3 END,
                    length(title), code
-          LIMIT $4",
+          LIMIT $4"#,
+        code_prefix,
+        &words,
+        folded,
+        limit.clamp(1, 100),
     )
-    .bind(&code_prefix)
-    .bind(&words)
-    .bind(&folded)
-    .bind(limit.clamp(1, 100))
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, title, chapter, component)| Icpc2Code { code, title, chapter, component })
-        .collect())
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 /// The code, if it is in the imported list and not retired; the one check a result uses.
-pub async fn lookup(conn: &mut sqlx::PgConnection, code: &str) -> Result<Icpc2Code> {
+pub async fn lookup(tx: &mut ClinicTx, code: &str) -> Result<Icpc2Code> {
     let code = code.trim().to_uppercase();
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "SELECT code, title, chapter, component FROM icpc2_codes WHERE code = $1 AND retired_at IS NULL",
+    sqlx::query_as!(
+        Icpc2Code,
+        r#"SELECT code, title, chapter AS "chapter!", component AS "component!" FROM icpc2_codes WHERE code = $1 AND retired_at IS NULL"#,
+        code,
     )
-    .bind(&code)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|(code, title, chapter, component)| Icpc2Code { code, title, chapter, component })
-        .ok_or_else(|| Error::field(ErrorCode::InvalidInput, "icpc2", "This is not a code of the imported ICPC-2 list."))
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::InvalidInput, "icpc2", "This is not a code of the imported ICPC-2 list."))
 }
 
 /// The code as it was imported, retired or not: for showing results filed earlier.
-pub async fn lookup_any(conn: &mut sqlx::PgConnection, code: &str) -> Result<Icpc2Code> {
-    let row: Option<(String, String, String, String)> =
-        sqlx::query_as("SELECT code, title, chapter, component FROM icpc2_codes WHERE code = $1")
-            .bind(code)
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(code, title, chapter, component)| Icpc2Code { code, title, chapter, component })
-        .ok_or_else(|| Error::not_found("The ICPC-2 code of this result"))
+pub async fn lookup_any(tx: &mut ClinicTx, code: &str) -> Result<Icpc2Code> {
+    sqlx::query_as!(
+        Icpc2Code,
+        r#"SELECT code, title, chapter AS "chapter!", component AS "component!" FROM icpc2_codes WHERE code = $1"#,
+        code,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::not_found("The ICPC-2 code of this result"))
 }
 
 #[cfg(test)]

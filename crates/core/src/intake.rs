@@ -8,13 +8,13 @@
 use chrono::NaiveDate;
 use digimed_domain::{NationalId, PersonName, Phone};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
 
 use crate::accounts::Accounts;
-use crate::acting::{self, Acting};
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
-use crate::onboarding::{self, OnboardInput};
+use crate::onboarding::{self, ensure_may_add_patients, OnboardInput};
 use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
 
 /// What an entry point knows of the person.
@@ -82,34 +82,12 @@ fn code_of(code: &str) -> ErrorCode {
     }
 }
 
-async fn check_role(conn: &mut PgConnection, org: i32, lock_key: &str) -> Result<()> {
-    let (role, staff_org, privileged): (Option<String>, Option<i32>, bool) = sqlx::query_as(
-        "SELECT current_app_role(), current_staff_org(),
-                pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE')
-                OR is_service_session()
-           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
-    )
-    .bind(lock_key)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !privileged {
-        if !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
-            return Err(Error::forbidden("Only admins and customer support can register patients."));
-        }
-        if staff_org != Some(org) {
-            return Err(Error::forbidden("You can only add patients to your own organization."));
-        }
-    }
-    Ok(())
-}
-
 /// Registers a patient arriving through a therapist referral, the patient app, a booking
 /// request (app or web) or a cold call. With an e-mail address the person gets an account and
 /// the full onboarding of seed 002 runs (with this entry point); without one, the person is
 /// created (or, known by national id, linked) with the phone number or national id given.
 pub async fn register(
-    pool: &PgPool,
-    acting: &Acting,
+    mut tx: ClinicTx,
     vault: &Vault,
     accounts: &Accounts,
     entry_point: EntryPoint,
@@ -117,13 +95,14 @@ pub async fn register(
     default_phone_country: &str,
 ) -> Result<Registered> {
     use EntryPoint::*;
+    tx.require(Capability::RegisterPatient)?;
     if !matches!(entry_point, TherapistReferral | PatientApp | BookingRequestApp | BookingRequestWeb | ColdCall | ConciergeColdCall) {
         return Err(Error::invalid("entry_point", "This entry point has its own intake path."));
     }
     if input.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
-        let done = onboarding::onboard(
-            pool,
-            acting,
+        let done = onboarding::onboard_as(
+            tx,
+            Capability::RegisterPatient,
             vault,
             accounts,
             &OnboardInput {
@@ -145,23 +124,23 @@ pub async fn register(
         });
     }
     let p = parse(input, default_phone_country, false)?;
-    let mut tx = acting::begin(pool, acting).await?;
     let nid_index = p.national_id.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str()));
     let lock_key = match &nid_index {
         Some(ix) => format!("digimed.person.nid:{}", hex::encode(ix)),
         None => format!("digimed.person.new:{}", uuid::Uuid::new_v4()),
     };
-    check_role(&mut tx, p.organization_id, &lock_key).await?;
-    let known: Option<(i32, Option<i32>, Option<i32>)> = match &nid_index {
-        Some(ix) => sqlx::query_as(
-            "SELECT m.patient_person_id, l.user_id, l.existing_patient_id
-               FROM patient_match_candidates($1, NULL, NULL, NULL, NULL) m,
-                    LATERAL person_for_linking(m.patient_person_id, $2) l",
+    ensure_may_add_patients(&mut tx, Capability::RegisterPatient, p.organization_id, &lock_key).await?;
+    let known = match &nid_index {
+        Some(ix) => sqlx::query!(
+            r#"SELECT m.patient_person_id AS "person_id!", l.user_id, l.existing_patient_id
+                 FROM patient_match_candidates($1, NULL, NULL, NULL, NULL) m,
+                      LATERAL person_for_linking(m.patient_person_id, $2) l"#,
+            ix,
+            p.organization_id,
         )
-        .bind(ix)
-        .bind(p.organization_id)
-        .fetch_optional(&mut *tx)
-        .await?,
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|k| (k.person_id, k.user_id, k.existing_patient_id)),
         None => None,
     };
     let registered = match known {
@@ -196,27 +175,25 @@ pub async fn register(
     Ok(registered)
 }
 
-/// A draft patient from an inbound referral fax (seed 000's `CreateOrUpdateDraftPatient`):
-/// creates the draft person (with token) and the link, or updates an existing draft.
+/// A draft patient from an inbound referral fax: creates the draft person (with token) and the
+/// link, or updates an existing draft.
 pub async fn save_fax_draft(
-    pool: &PgPool,
-    acting: &Acting,
+    tx: &mut ClinicTx,
     vault: &Vault,
     draft_person_id: Option<i32>,
     input: &IntakeInput,
     default_phone_country: &str,
 ) -> Result<Registered> {
     let p = parse(input, default_phone_country, true)?;
-    let mut tx = acting::begin(pool, acting).await?;
     let lock_key = match draft_person_id {
         Some(id) => format!("digimed.person:{id}"),
         None => format!("digimed.person.new:{}", uuid::Uuid::new_v4()),
     };
-    check_role(&mut tx, p.organization_id, &lock_key).await?;
+    ensure_may_add_patients(tx, Capability::RegisterPatient, p.organization_id, &lock_key).await?;
     let registered = match draft_person_id {
         None => {
             let person_id = create_person(
-                &mut tx,
+                tx,
                 vault,
                 NewPerson {
                     name: &p.name,
@@ -229,73 +206,70 @@ pub async fn save_fax_draft(
                 },
             )
             .await?;
-            let patient_id = link_patient(&mut tx, person_id, p.organization_id, EntryPoint::InboundFax, true).await?;
+            let patient_id = link_patient(tx, person_id, p.organization_id, EntryPoint::InboundFax, true).await?;
             Registered { patient_person_id: person_id, patient_id, user_id: None, person_created: true, entry_point: EntryPoint::InboundFax }
         }
         Some(id) => {
-            let row = id as i64;
-            let phone = p.phone.as_ref().map(|ph| {
-                (vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str()), vault.blind_index(index_kind::PHONE, ph.as_str()))
-            });
-            let nid = p.national_id.as_ref().map(|n| {
-                (
-                    vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str()),
-                    vault.blind_index(index_kind::NATIONAL_ID, n.as_str()),
-                )
-            });
-            // Only the fields given are set; staff may write profile columns they cannot read.
-            let mut sets = vec!["name = $2".to_string(), "updated_at = now()".to_string()];
-            let dob = p.date_of_birth.or_else(|| p.national_id.as_ref().map(|n| n.birth_date()));
-            if dob.is_some() {
-                sets.push("date_of_birth = $3".into());
-            }
-            if phone.is_some() {
-                sets.push("phone_encrypted = $4, phone_index = $5".into());
-            }
-            if nid.is_some() {
-                sets.push("national_id_encrypted = $6, national_id_index = $7".into());
-            }
-            let updated = sqlx::query(&format!(
-                "UPDATE patient_persons SET {} WHERE id = $1 AND status = 'draft'",
-                sets.join(", ")
-            ))
-            .bind(id)
-            .bind(p.name.as_str())
-            .bind(dob)
-            .bind(phone.as_ref().map(|x| x.0.clone()))
-            .bind(phone.as_ref().map(|x| x.1.clone()))
-            .bind(nid.as_ref().map(|x| x.0.clone()))
-            .bind(nid.as_ref().map(|x| x.1.clone()))
-            .execute(&mut *tx)
+            let row = i64::from(id);
+            let updated = sqlx::query!(
+                "UPDATE patient_persons SET name = $2, updated_at = now() WHERE id = $1 AND status = 'draft'",
+                id,
+                p.name.as_str(),
+            )
+            .execute(tx.conn())
             .await?
             .rows_affected();
             if updated == 0 {
                 return Err(Error::not_found("The draft patient"));
             }
-            let patient_id: i32 = sqlx::query_scalar("SELECT id FROM patients WHERE patient_person_id = $1 AND organization_id = $2")
-                .bind(id)
-                .bind(p.organization_id)
-                .fetch_one(&mut *tx)
+            // Only the fields given are set, each on its own: staff may write profile columns they
+            // cannot read, so no statement reads the old value.
+            if let Some(dob) = p.date_of_birth.or_else(|| p.national_id.as_ref().map(|n| n.birth_date())) {
+                sqlx::query!("UPDATE patient_persons SET date_of_birth = $2 WHERE id = $1", id, dob).execute(tx.conn()).await?;
+            }
+            if let Some(ph) = &p.phone {
+                sqlx::query!(
+                    "UPDATE patient_persons SET phone_encrypted = $2, phone_index = $3 WHERE id = $1",
+                    id,
+                    vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str()),
+                    vault.blind_index(index_kind::PHONE, ph.as_str()),
+                )
+                .execute(tx.conn())
                 .await?;
+            }
+            if let Some(n) = &p.national_id {
+                sqlx::query!(
+                    "UPDATE patient_persons SET national_id_encrypted = $2, national_id_index = $3 WHERE id = $1",
+                    id,
+                    vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str()),
+                    vault.blind_index(index_kind::NATIONAL_ID, n.as_str()),
+                )
+                .execute(tx.conn())
+                .await?;
+            }
+            let patient_id = sqlx::query_scalar!(
+                "SELECT id FROM patients WHERE patient_person_id = $1 AND organization_id = $2",
+                id,
+                p.organization_id,
+            )
+            .fetch_one(tx.conn())
+            .await?;
             Registered { patient_person_id: id, patient_id, user_id: None, person_created: false, entry_point: EntryPoint::InboundFax }
         }
     };
-    tx.commit().await?;
     Ok(registered)
 }
 
 /// Completes a fax draft once it has been checked: the person becomes active (the database
 /// requires a phone number or national id by then).
-pub async fn complete_fax_draft(pool: &PgPool, acting: &Acting, person_id: i32) -> Result<()> {
-    let mut tx = acting::begin(pool, acting).await?;
-    let n = sqlx::query("UPDATE patient_persons SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'draft'")
-        .bind(person_id)
-        .execute(&mut *tx)
+pub async fn complete_fax_draft(tx: &mut ClinicTx, person_id: i32) -> Result<()> {
+    tx.require(Capability::RegisterPatient)?;
+    let n = sqlx::query!("UPDATE patient_persons SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'draft'", person_id)
+        .execute(tx.conn())
         .await?
         .rows_affected();
     if n == 0 {
         return Err(Error::not_found("The draft patient"));
     }
-    tx.commit().await?;
     Ok(())
 }

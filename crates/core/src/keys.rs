@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use digimed_crypto::{DataKeys, FieldAad, KeyStore};
-use sqlx::PgPool;
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 
 /// Every encrypted column of the schema, as (table, column). Rotation walks this list.
@@ -83,43 +84,55 @@ pub struct RotationReport {
     pub already_current: u64,
 }
 
-/// Re-encrypts every encrypted field that is not under the current key, in small batches of
-/// their own transactions, so the clinic keeps working meanwhile. Runs as the database owner.
-pub async fn reencrypt_all(owner: &PgPool, vault: &Vault, batch: i64) -> Result<RotationReport> {
-    let mut report = RotationReport { new_key_id: vault.keys().current_key_id(), ..Default::default() };
-    for (table, column) in ENCRYPTED_COLUMNS {
-        let mut after: i32 = 0;
-        loop {
-            let mut tx = owner.begin().await?;
-            sqlx::query("SELECT set_config('digimed.key_rotation', 'on', true)").execute(&mut *tx).await?;
-            let rows: Vec<(i32, Vec<u8>)> = sqlx::query_as(&format!(
-                "SELECT id, {column} FROM {table} WHERE id > $1 AND {column} IS NOT NULL ORDER BY id LIMIT $2 FOR UPDATE"
-            ))
-            .bind(after)
-            .bind(batch)
-            .fetch_all(&mut *tx)
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            for (id, ct) in &rows {
-                after = *id;
-                if !vault.keys().needs_rotation(ct) {
-                    report.already_current += 1;
-                    continue;
-                }
-                let aad = FieldAad { table, column, row_id: *id as i64 };
-                let plain = vault.keys().decrypt(&aad, ct)?;
-                let fresh = vault.keys().encrypt(&aad, &plain);
-                sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
-                    .bind(fresh)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                report.reencrypted += 1;
-            }
-            tx.commit().await?;
-        }
+/// Where a re-encryption pass has got to: the column of [`ENCRYPTED_COLUMNS`] and the last row
+/// done. A pass is a series of [`reencrypt_batch`] calls, each in a transaction of its own, so
+/// the clinic keeps working meanwhile.
+#[derive(Debug, Default, Clone)]
+pub struct RotationCursor {
+    column: usize,
+    after: i32,
+}
+
+/// Re-encrypts the next batch of encrypted fields that are not under the current key (the
+/// owner's operation); returns false once every column is done.
+pub async fn reencrypt_batch(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    cursor: &mut RotationCursor,
+    batch: i64,
+    report: &mut RotationReport,
+) -> Result<bool> {
+    tx.require(Capability::RotateKeys)?;
+    report.new_key_id = vault.keys().current_key_id();
+    let Some((table, column)) = ENCRYPTED_COLUMNS.get(cursor.column) else { return Ok(false) };
+    sqlx::query_scalar!(r#"SELECT set_config('digimed.key_rotation', 'on', true) AS "set!""#).fetch_one(tx.conn()).await?;
+    // Table and column names come from the constant list above, never from input.
+    let rows: Vec<(i32, Vec<u8>)> = sqlx::query_as(&format!(
+        "SELECT id, {column} FROM {table} WHERE id > $1 AND {column} IS NOT NULL ORDER BY id LIMIT $2 FOR UPDATE"
+    ))
+    .bind(cursor.after)
+    .bind(batch)
+    .fetch_all(tx.conn())
+    .await?;
+    if rows.is_empty() {
+        *cursor = RotationCursor { column: cursor.column + 1, after: 0 };
+        return Ok(cursor.column < ENCRYPTED_COLUMNS.len());
     }
-    Ok(report)
+    for (id, ct) in &rows {
+        cursor.after = *id;
+        if !vault.keys().needs_rotation(ct) {
+            report.already_current += 1;
+            continue;
+        }
+        let aad = FieldAad { table, column, row_id: i64::from(*id) };
+        let plain = vault.keys().decrypt(&aad, ct)?;
+        let fresh = vault.keys().encrypt(&aad, &plain);
+        sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
+            .bind(fresh)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        report.reencrypted += 1;
+    }
+    Ok(true)
 }

@@ -2,15 +2,14 @@
 //! HTTP service. Nothing here knows which face called it.
 
 pub mod accounts;
-pub mod acting;
 pub mod api_tokens;
 pub mod audit;
 pub mod automation;
-pub mod bench;
+pub mod capability;
+pub mod clinic_tx;
 pub mod config;
 pub mod consents;
 pub mod db;
-pub mod demo;
 pub mod drafts;
 pub mod error;
 pub mod forms;
@@ -31,4 +30,6 @@ pub mod staff;
 pub mod webhook_signature;
 pub mod webhooks;
 
+pub use capability::Capability;
+pub use clinic_tx::{Acting, Actor, ClinicTx};
 pub use error::{Error, ErrorCode, Result};

@@ -11,11 +11,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use digimed_domain::{Email, NationalId, PersonName, Phone};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::accounts::Accounts;
-use crate::acting::{self, Acting};
 use crate::automation::{self, RequiredForm};
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::drafts::{self, DraftKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
@@ -143,62 +144,74 @@ fn seconds<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result
     s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// The roles allowed to onboard, as the seed says: `current_app_role() IN ('admin',
-/// 'customer_support')`; the database owner (operations) may too. Staff onboard only into their
-/// own organization. Checked here for a clear error, and again by the database's grants and
-/// policies. The same statement takes the transaction's advisory lock on `lock_key`, so that
-/// requests about the same person take turns.
-async fn ensure_may_onboard(conn: &mut PgConnection, organization_id: i32, lock_key: &str) -> Result<()> {
-    let (role, staff_org, is_owner, org_exists): (Option<String>, Option<i32>, bool, bool) = sqlx::query_as(
-        "SELECT current_app_role(), current_staff_org(),
-                pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE'),
-                EXISTS (SELECT 1 FROM organizations WHERE id = $1 AND kind = 'clinic')
-           FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS locked",
-    )
-    .bind(organization_id)
-    .bind(lock_key)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !is_owner {
-        if !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
-            return Err(Error::forbidden("Only admins and customer support can onboard patients."));
-        }
-        if staff_org != Some(organization_id) {
-            return Err(Error::forbidden("You can only add patients to your own organization."));
-        }
+/// Checks that the actor may add patients to `organization_id` with `capability` (staff only to
+/// their own clinic), and that it is a clinic. The same statement takes the transaction's
+/// advisory lock on `lock_key`, so that requests about the same person take turns. Used by every
+/// way a patient is added (onboarding, linking, the entry points).
+pub(crate) async fn ensure_may_add_patients(
+    tx: &mut ClinicTx,
+    capability: Capability,
+    organization_id: i32,
+    lock_key: &str,
+) -> Result<()> {
+    tx.require(capability)?;
+    if tx.clinic().is_some_and(|mine| mine != organization_id) {
+        return Err(Error::forbidden("You can only add patients to your own organization."));
     }
+    let org_exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1 AND kind = 'clinic') AS "exists!"
+             FROM (SELECT pg_advisory_xact_lock(hashtextextended($2, 0))) AS locked"#,
+        organization_id,
+        lock_key,
+    )
+    .fetch_one(tx.conn())
+    .await?;
     if !org_exists {
         return Err(Error::field(ErrorCode::NotFound, "organization_id", "There is no clinic with this organization_id."));
     }
     Ok(())
 }
 
-type LookupRow = (i32, Option<String>, String, Option<i32>, Option<String>, Option<i32>);
-
-/// Onboards a patient (seed 002, steps 1–8) and returns the response's `data`.
+/// Onboards a patient (`docs/onboarding.md`, steps 1–8) and returns the response's `data`.
+/// Takes the transaction and commits it: an account this call created in the directory (Clerk)
+/// is deleted again if the transaction does not commit.
 pub async fn onboard(
-    pool: &PgPool,
-    acting: &Acting,
+    tx: ClinicTx,
     vault: &Vault,
     accounts: &Accounts,
     input: &OnboardInput,
     entry_point: EntryPoint,
     default_phone_country: &str,
 ) -> Result<Onboarded> {
+    onboard_as(tx, Capability::OnboardPatient, vault, accounts, input, entry_point, default_phone_country).await
+}
+
+/// [`onboard`], for an actor who has `capability` (the entry points register patients with
+/// [`Capability::RegisterPatient`], which the service has too).
+pub(crate) async fn onboard_as(
+    mut tx: ClinicTx,
+    capability: Capability,
+    vault: &Vault,
+    accounts: &Accounts,
+    input: &OnboardInput,
+    entry_point: EntryPoint,
+    default_phone_country: &str,
+) -> Result<Onboarded> {
+    tx.require(capability)?;
     let req = validate(input, default_phone_country)?;
-    let mut tx = acting::begin(pool, acting).await?;
     // Set only when this call created an account in the directory: undone if we fail, and also
     // if the caller goes away (the future is dropped) before the transaction committed.
-    let mut pending = PendingAccount { accounts: accounts.clone(), pool: pool.clone(), id: None };
-    let mut outcome = onboard_in(&mut tx, vault, accounts, &req, entry_point, &mut pending.id).await;
-    // The staff member's own half-filled form is done with once the patient is onboarded.
-    if outcome.is_ok() && matches!(acting, Acting::Direct) {
-        if let Err(e) = drafts::discard_in(&mut tx, DraftKind::Onboarding, 0).await {
+    let mut pending = PendingAccount { accounts: accounts.clone(), pool: tx.pool().clone(), id: None };
+    let mut outcome = onboard_in(&mut tx, capability, vault, accounts, &req, entry_point, &mut pending.id).await;
+    // The staff member's own half-filled form is done with once the patient is onboarded from
+    // the console (an API call onboards someone else).
+    if outcome.is_ok() && !tx.through_service() {
+        if let Err(e) = drafts::discard_own(&mut tx, DraftKind::Onboarding, 0).await {
             outcome = Err(e);
         }
     }
     let outcome = match outcome {
-        Ok(done) => tx.commit().await.map(|_| done).map_err(Error::from),
+        Ok(done) => tx.commit().await.map(|_| done),
         Err(e) => {
             let _ = tx.rollback().await;
             Err(e)
@@ -232,8 +245,7 @@ impl Drop for PendingAccount {
         let (accounts, pool) = (self.accounts.clone(), self.pool.clone());
         runtime.spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            let kept = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM users WHERE clerk_user_id = $1)")
-                .bind(&id)
+            let kept = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users WHERE clerk_user_id = $1) AS "kept!""#, id)
                 .fetch_one(&pool)
                 .await;
             match kept {
@@ -268,9 +280,9 @@ fn already_exists(req: &OnboardRequest, existing_patient_id: Option<i32>) -> Err
 }
 
 /// A unique violation on the org-patient link means another request linked the same person at
-/// the same moment: report it as the conflict it is.
+/// the same moment: report it as the conflict it is, in the words of the onboarding contract.
 fn conflict_on_race(e: Error, req: &OnboardRequest) -> Error {
-    if e.code == ErrorCode::AlreadyExists && e.message.contains("patients_patient_person_id_organization_id_key") {
+    if e.code == ErrorCode::PatientAlreadyExists && e.details.is_none() {
         already_exists(req, None)
     } else {
         e
@@ -278,7 +290,8 @@ fn conflict_on_race(e: Error, req: &OnboardRequest) -> Error {
 }
 
 async fn onboard_in(
-    conn: &mut PgConnection,
+    tx: &mut ClinicTx,
+    capability: Capability,
     vault: &Vault,
     accounts: &Accounts,
     req: &OnboardRequest,
@@ -287,20 +300,22 @@ async fn onboard_in(
 ) -> Result<Onboarded> {
     let org = req.organization_id;
     // Onboardings of one e-mail address take turns; different addresses do not wait.
-    ensure_may_onboard(conn, org, &format!("digimed.onboard:{}", req.email.as_str())).await?;
-    let existing: Option<LookupRow> = sqlx::query_as("SELECT * FROM onboarding_lookup($1, $2)")
-        .bind(req.email.as_str())
-        .bind(org)
-        .fetch_optional(&mut *conn)
-        .await?;
+    ensure_may_add_patients(tx, capability, org, &format!("digimed.onboard:{}", req.email.as_str())).await?;
+    let existing = sqlx::query!(
+        r#"SELECT user_id AS "user_id!", patient_person_id, person_name, existing_patient_id
+             FROM onboarding_lookup($1, $2)"#,
+        req.email.as_str(),
+        org,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
 
     // Everything is read and decided before the first write, so the writing part is short.
     let (user, person) = match existing {
-        Some((_, _, _, Some(_), _, Some(existing_patient_id))) => {
-            return Err(already_exists(req, Some(existing_patient_id)));
+        Some(e) if e.patient_person_id.is_some() && e.existing_patient_id.is_some() => {
+            return Err(already_exists(req, e.existing_patient_id));
         }
-        Some((user_id, _, _, Some(person_id), name, _)) => (Ok(user_id), Some((person_id, name.unwrap_or_default()))),
-        Some((user_id, _, _, None, _, _)) => (Ok(user_id), None),
+        Some(e) => (Ok(e.user_id), e.patient_person_id.map(|id| (id, e.person_name.unwrap_or_default()))),
         None => {
             let found = accounts.find(req.email.as_str()).await?;
             let (external_id, created) = match found {
@@ -317,23 +332,25 @@ async fn onboard_in(
         }
     };
     let person_is_new = person.is_none();
-    let plan = automation::plan_patient_onboarded(conn, org, person_is_new).await?;
+    let plan = automation::plan_patient_onboarded(tx, org, person_is_new).await?;
 
     let (user_id, user_created) = match user {
         Ok(id) => (id, false),
         Err((external_id, created)) => {
-            let user_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('users', 'id'))::int")
-                .fetch_one(&mut *conn)
+            // The id is drawn first: a staff member may not read the new row back (it belongs to
+            // no organization of theirs until the link below), so the insert returns nothing.
+            let user_id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS "id!""#)
+                .fetch_one(tx.conn())
                 .await?;
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
                  VALUES ($1, $2, $2, 'patient', $3, $4)",
+                user_id,
+                req.email.as_str(),
+                external_id,
+                accounts.kind(),
             )
-            .bind(user_id)
-            .bind(req.email.as_str())
-            .bind(&external_id)
-            .bind(accounts.kind())
-            .execute(&mut *conn)
+            .execute(tx.conn())
             .await?;
             (user_id, created)
         }
@@ -344,7 +361,7 @@ async fn onboard_in(
         Some((id, name)) => PersonView { id, user_id: Some(user_id), name, profile: None },
         None => {
             let id = create_person(
-                conn,
+                tx,
                 vault,
                 NewPerson {
                     name: &req.name,
@@ -373,9 +390,9 @@ async fn onboard_in(
         }
     };
 
-    let (patient, organization_added) = insert_link_and_membership(conn, person.id, user_id, org, entry_point, person_is_new).await?;
-    let required_forms = automation::create_forms(conn, &plan, patient.id).await?;
-    record_and_announce(conn, &patient, user_id, user_created, plan.welcome_email).await?;
+    let (patient, organization_added) = insert_link_and_membership(tx, person.id, Some(user_id), org, entry_point, person_is_new).await?;
+    let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
+    record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
     Ok(Onboarded {
         user_id,
         patient_person_id: person.id,
@@ -387,67 +404,49 @@ async fn onboard_in(
     })
 }
 
-async fn insert_link(
-    conn: &mut PgConnection,
-    person_id: i32,
-    org: i32,
-    entry_point: EntryPoint,
-    profile_origin: bool,
-) -> Result<PatientLink> {
-    let (id, profile_shared, created_at, updated_at): (i32, bool, DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-        "INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
-         VALUES ($1, $2, $3, $4) RETURNING id, profile_shared, created_at, updated_at",
-    )
-    .bind(person_id)
-    .bind(org)
-    .bind(entry_point.as_str())
-    .bind(profile_origin)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(PatientLink { id, patient_person_id: person_id, profile_shared, organization_id: org, created_at, updated_at })
-}
-
-/// The org-patient link and the user's organization membership, in one statement.
+/// The org-patient link and, for a person with an account, the user's organization membership,
+/// in one statement. `organization_added` is true when the membership is new.
 async fn insert_link_and_membership(
-    conn: &mut PgConnection,
+    tx: &mut ClinicTx,
     person_id: i32,
-    user_id: i32,
+    user_id: Option<i32>,
     org: i32,
     entry_point: EntryPoint,
     profile_origin: bool,
 ) -> Result<(PatientLink, bool)> {
-    let (id, profile_shared, created_at, updated_at, added): (i32, bool, DateTime<Utc>, DateTime<Utc>, bool) = sqlx::query_as(
-        "WITH p AS (INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
-                    VALUES ($1, $2, $3, $4) RETURNING id, profile_shared, created_at, updated_at),
-              uo AS (INSERT INTO user_organizations (user_id, organization_id) VALUES ($5, $2)
-                     ON CONFLICT DO NOTHING RETURNING 1)
-         SELECT p.id, p.profile_shared, p.created_at, p.updated_at, EXISTS (SELECT 1 FROM uo) FROM p",
+    let row = sqlx::query!(
+        r#"WITH p AS (INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
+                      VALUES ($1, $2, $3, $4) RETURNING id, profile_shared, created_at, updated_at),
+                uo AS (INSERT INTO user_organizations (user_id, organization_id)
+                       SELECT $5, $2 WHERE $5::int IS NOT NULL
+                       ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT p.id, p.profile_shared, p.created_at, p.updated_at, EXISTS (SELECT 1 FROM uo) AS "added!" FROM p"#,
+        person_id,
+        org,
+        entry_point as EntryPoint,
+        profile_origin,
+        user_id,
     )
-    .bind(person_id)
-    .bind(org)
-    .bind(entry_point.as_str())
-    .bind(profile_origin)
-    .bind(user_id)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?;
-    Ok((PatientLink { id, patient_person_id: person_id, profile_shared, organization_id: org, created_at, updated_at }, added))
+    Ok((
+        PatientLink {
+            id: row.id,
+            patient_person_id: person_id,
+            profile_shared: row.profile_shared,
+            organization_id: org,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        },
+        row.added,
+    ))
 }
 
-async fn add_user_to_org(conn: &mut PgConnection, user_id: i32, org: i32) -> Result<bool> {
-    let added = sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(user_id)
-        .bind(org)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(added == 1)
-}
-
-/// The seed's audit entry for the onboarding (row-level entries are written by triggers), the
-/// `patient.onboarded` event with exactly the seed's fields, and the welcome e-mail event when a
-/// rule asked for it: one statement.
+/// The audit entry of the onboarding as the contract names it (row-level entries are written by
+/// triggers), the `patient.onboarded` event with exactly the contract's fields, and the welcome
+/// e-mail event when a rule asked for it: one statement.
 async fn record_and_announce(
-    conn: &mut PgConnection,
+    tx: &mut ClinicTx,
     patient: &PatientLink,
     user_id: i32,
     user_created: bool,
@@ -467,60 +466,48 @@ async fn record_and_announce(
         types.push(automation::WELCOME_EMAIL_EVENT.to_string());
         payloads.push(automation::welcome_payload(patient.id, patient.organization_id));
     }
-    sqlx::query(
+    sqlx::query!(
         "WITH audit AS (SELECT audit_append(current_user::text, 'CREATE', 'patient', $1, $2) AS id)
          INSERT INTO outbox (event_id, event_type, organization_id, payload)
          SELECT e.event_id, e.event_type, $3, e.payload
            FROM unnest($4::uuid[], $5::text[], $6::jsonb[]) AS e(event_id, event_type, payload), audit",
+        patient.id.to_string(),
+        serde_json::json!({
+            "patient_person_id": patient.patient_person_id,
+            "organization_id": patient.organization_id,
+            "user_id": user_id,
+        }),
+        patient.organization_id,
+        &ids,
+        &types,
+        &payloads,
     )
-    .bind(patient.id.to_string())
-    .bind(serde_json::json!({
-        "patient_person_id": patient.patient_person_id,
-        "organization_id": patient.organization_id,
-        "user_id": user_id,
-    }))
-    .bind(patient.organization_id)
-    .bind(ids)
-    .bind(types)
-    .bind(payloads)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
-type ProfileRow = (
-    i32,
-    Option<i32>,
-    String,
-    bool,
-    Option<NaiveDate>,
-    Option<String>,
-    Option<Vec<String>>,
-    Option<Vec<String>>,
-    Option<serde_json::Value>,
-);
-
-/// The person as the caller's organization may see them (through `patient_profiles`).
-pub async fn load_person(conn: &mut PgConnection, person_id: i32) -> Result<PersonView> {
-    let row: Option<ProfileRow> = sqlx::query_as(
-        "SELECT id, user_id, name, profile_visible, date_of_birth, blood_type, allergies, chronic_conditions, insurance_entries
-           FROM patient_profiles WHERE id = $1",
+/// The person as the actor's organization may see them (through `patient_profiles`).
+pub async fn load_person(tx: &mut ClinicTx, person_id: i32) -> Result<PersonView> {
+    let row = sqlx::query!(
+        r#"SELECT id AS "id!", user_id, name AS "name!", profile_visible AS "visible!", date_of_birth, blood_type,
+                  allergies, chronic_conditions, insurance_entries
+             FROM patient_profiles WHERE id = $1"#,
+        person_id,
     )
-    .bind(person_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (id, user_id, name, visible, dob, blood_type, allergies, chronic, insurance) =
-        row.ok_or_else(|| Error::not_found("The patient person"))?;
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::not_found("The patient person"))?;
     Ok(PersonView {
-        id,
-        user_id,
-        name,
-        profile: visible.then(|| Profile {
-            date_of_birth: dob,
-            blood_type,
-            allergies: allergies.unwrap_or_default(),
-            chronic_conditions: chronic.unwrap_or_default(),
-            insurance_entries: insurance.unwrap_or_else(|| serde_json::json!([])),
+        id: row.id,
+        user_id: row.user_id,
+        name: row.name,
+        profile: row.visible.then(|| Profile {
+            date_of_birth: row.date_of_birth,
+            blood_type: row.blood_type,
+            allergies: row.allergies.unwrap_or_default(),
+            chronic_conditions: row.chronic_conditions.unwrap_or_default(),
+            insurance_entries: row.insurance_entries.unwrap_or_else(|| serde_json::json!([])),
         }),
     })
 }
@@ -543,7 +530,7 @@ pub struct Linked {
     pub required_forms: Vec<RequiredForm>,
 }
 
-pub async fn link_existing(pool: &PgPool, acting: &Acting, input: &LinkInput, entry_point: EntryPoint) -> Result<Linked> {
+pub async fn link_existing(tx: &mut ClinicTx, input: &LinkInput, entry_point: EntryPoint) -> Result<Linked> {
     let person_id = input
         .patient_person_id
         .ok_or_else(|| Error::field(ErrorCode::PatientPersonIdRequired, "patient_person_id", "A patient_person_id is required."))
@@ -552,26 +539,24 @@ pub async fn link_existing(pool: &PgPool, acting: &Acting, input: &LinkInput, en
                 Error::field(ErrorCode::InvalidInput, "patient_person_id", "The patient_person_id is not a valid id.")
             })
         })?;
-    let mut tx = acting::begin(pool, acting).await?;
     let org = match input.organization_id {
         Some(id) => i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
             Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id.")
         })?,
-        None => sqlx::query_scalar::<_, Option<i32>>("SELECT current_staff_org()")
-            .fetch_one(&mut *tx)
-            .await?
+        None => tx
+            .clinic()
             .ok_or_else(|| Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))?,
     };
-    ensure_may_onboard(&mut tx, org, &format!("digimed.person:{person_id}")).await?;
-    let found: Option<(i32, Option<i32>, Option<i32>)> = sqlx::query_as("SELECT * FROM person_for_linking($1, $2)")
-        .bind(person_id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (_, user_id, existing) = found.ok_or_else(|| {
-        Error::field(ErrorCode::NotFound, "patient_person_id", "There is no patient person with this id.")
-    })?;
-    if let Some(existing_patient_id) = existing {
+    ensure_may_add_patients(tx, Capability::OnboardPatient, org, &format!("digimed.person:{person_id}")).await?;
+    let found = sqlx::query!(
+        r#"SELECT user_id, existing_patient_id FROM person_for_linking($1, $2)"#,
+        person_id,
+        org,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "patient_person_id", "There is no patient person with this id."))?;
+    if let Some(existing_patient_id) = found.existing_patient_id {
         return Err(Error::new(ErrorCode::PatientAlreadyExists, "This person is already a patient of this organization")
             .with_details(serde_json::json!({
                 "patient_person_id": person_id,
@@ -579,18 +564,13 @@ pub async fn link_existing(pool: &PgPool, acting: &Acting, input: &LinkInput, en
                 "existing_patient_id": existing_patient_id,
             })));
     }
-    let plan = automation::plan_patient_onboarded(&mut tx, org, false).await?;
-    let patient = insert_link(&mut tx, person_id, org, entry_point, false).await?;
-    let organization_added = match user_id {
-        Some(u) => add_user_to_org(&mut tx, u, org).await?,
-        None => false,
-    };
-    let required_forms = automation::create_forms(&mut tx, &plan, patient.id).await?;
-    if let Some(u) = user_id {
-        record_and_announce(&mut tx, &patient, u, false, plan.welcome_email).await?;
+    let plan = automation::plan_patient_onboarded(tx, org, false).await?;
+    let (patient, organization_added) = insert_link_and_membership(tx, person_id, found.user_id, org, entry_point, false).await?;
+    let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
+    if let Some(u) = found.user_id {
+        record_and_announce(tx, &patient, u, false, plan.welcome_email).await?;
     }
-    let person = load_person(&mut tx, person_id).await?;
-    tx.commit().await?;
+    let person = load_person(tx, person_id).await?;
     Ok(Linked { patient, person, organization_added, required_forms })
 }
 
@@ -618,12 +598,12 @@ pub struct MatchCandidate {
 /// id (blind index), same e-mail, same normalised phone (blind index), same name and date of
 /// birth. Fields that do not parse are ignored rather than refused: this is a search.
 pub async fn match_candidates(
-    pool: &PgPool,
-    acting: &Acting,
+    tx: &mut ClinicTx,
     vault: &Vault,
     input: &MatchInput,
     default_phone_country: &str,
 ) -> Result<Vec<MatchCandidate>> {
+    tx.require(Capability::FindDuplicates)?;
     let email = input.email.as_deref().and_then(|e| Email::parse(e).ok());
     let phone = input.phone.as_deref().and_then(|p| Phone::parse(p, default_phone_country).ok());
     let nid = input.national_id.as_deref().and_then(|n| NationalId::parse(n, true).ok());
@@ -635,28 +615,18 @@ pub async fn match_candidates(
             "Give at least an e-mail address, a phone number, a national id, or a name with a date of birth.",
         ));
     }
-    let mut tx = acting::begin(pool, acting).await?;
-    let (role, is_owner): (Option<String>, bool) = sqlx::query_as(
-        "SELECT current_app_role(), pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE')",
+    Ok(sqlx::query_as!(
+        MatchCandidate,
+        r#"SELECT patient_person_id AS "patient_person_id!", name AS "name!", reasons AS "reasons!"
+             FROM patient_match_candidates($1, $2, $3, $4, $5)"#,
+        nid.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str())),
+        email.as_ref().map(|e| e.as_str()),
+        phone.as_ref().map(|p| vault.blind_index(index_kind::PHONE, p.as_str())),
+        name.as_ref().map(|n| n.as_str()),
+        dob,
     )
-    .fetch_one(&mut *tx)
-    .await?;
-    if !is_owner && !matches!(role.as_deref(), Some("admin") | Some("customer_support")) {
-        return Err(Error::forbidden("Only admins and customer support can search for existing patients."));
-    }
-    let rows: Vec<(i32, String, Vec<String>)> = sqlx::query_as("SELECT * FROM patient_match_candidates($1, $2, $3, $4, $5)")
-        .bind(nid.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str())))
-        .bind(email.as_ref().map(|e| e.as_str()))
-        .bind(phone.as_ref().map(|p| vault.blind_index(index_kind::PHONE, p.as_str())))
-        .bind(name.as_ref().map(|n| n.as_str()))
-        .bind(dob)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(rows
-        .into_iter()
-        .map(|(patient_person_id, name, reasons)| MatchCandidate { patient_person_id, name, reasons })
-        .collect())
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! results keep their meaning; the database lets only admins change the list and audits it.
 
 use serde::Serialize;
-use sqlx::PgPool;
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -16,12 +17,10 @@ pub struct Outcome {
 }
 
 /// Every outcome, the active ones first, by label.
-pub async fn list(pool: &PgPool) -> Result<Vec<Outcome>> {
-    let rows: Vec<(String, String, bool)> =
-        sqlx::query_as("SELECT code, label, active FROM result_outcomes ORDER BY NOT active, label")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().map(|(code, label, active)| Outcome { code, label, active }).collect())
+pub async fn list(tx: &mut ClinicTx) -> Result<Vec<Outcome>> {
+    Ok(sqlx::query_as!(Outcome, "SELECT code, label, active FROM result_outcomes ORDER BY NOT active, label")
+        .fetch_all(tx.conn())
+        .await?)
 }
 
 /// Turns a label into the outcome's code: `Referred to specialist` → `referred_to_specialist`.
@@ -38,7 +37,8 @@ pub fn code_for(label: &str) -> String {
 }
 
 /// Adds an outcome (as an admin). Its code is derived from the label.
-pub async fn add(pool: &PgPool, label: &str) -> Result<Outcome> {
+pub async fn add(tx: &mut ClinicTx, label: &str) -> Result<Outcome> {
+    tx.require(Capability::ManageOutcomes)?;
     let label = label.trim();
     if label.is_empty() {
         return Err(Error::invalid("label", "Write the outcome as the doctors should see it."));
@@ -50,35 +50,34 @@ pub async fn add(pool: &PgPool, label: &str) -> Result<Outcome> {
     if !code.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(Error::invalid("label", "Start the outcome with a letter."));
     }
-    sqlx::query("INSERT INTO result_outcomes (code, label) VALUES ($1, $2)")
-        .bind(&code)
-        .bind(label)
-        .execute(pool)
-        .await
-        .map_err(|e| match Error::from(e) {
-            e if e.code == ErrorCode::AlreadyExists => {
-                Error::field(ErrorCode::AlreadyExists, "label", format!("The outcome '{code}' already exists."))
-            }
-            e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may change the list of outcomes."),
-            e => e,
-        })?;
-    Ok(Outcome { code, label: label.to_string(), active: true })
+    let taken = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM result_outcomes WHERE code = $1) AS "taken!""#, code)
+        .fetch_one(tx.conn())
+        .await?;
+    if taken {
+        return Err(Error::field(ErrorCode::AlreadyExists, "label", format!("The outcome '{code}' already exists.")));
+    }
+    Ok(sqlx::query_as!(
+        Outcome,
+        "INSERT INTO result_outcomes (code, label) VALUES ($1, $2) RETURNING code, label, active",
+        code,
+        label,
+    )
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 /// Retires an outcome (no new results may name it) or brings it back.
-pub async fn set_active(pool: &PgPool, code: &str, active: bool) -> Result<Outcome> {
-    let row: Option<(String, String, bool)> =
-        sqlx::query_as("UPDATE result_outcomes SET active = $2 WHERE code = $1 RETURNING code, label, active")
-            .bind(code.trim())
-            .bind(active)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| match Error::from(e) {
-                e if e.code == ErrorCode::Forbidden => Error::forbidden("Only administrators may change the list of outcomes."),
-                e => e,
-            })?;
-    let (code, label, active) = row.ok_or_else(|| Error::field(ErrorCode::NotFound, "code", "There is no such outcome."))?;
-    Ok(Outcome { code, label, active })
+pub async fn set_active(tx: &mut ClinicTx, code: &str, active: bool) -> Result<Outcome> {
+    tx.require(Capability::ManageOutcomes)?;
+    sqlx::query_as!(
+        Outcome,
+        "UPDATE result_outcomes SET active = $2 WHERE code = $1 RETURNING code, label, active",
+        code.trim(),
+        active,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "code", "There is no such outcome."))
 }
 
 #[cfg(test)]

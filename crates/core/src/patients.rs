@@ -9,15 +9,16 @@ use chrono::NaiveDate;
 use digimed_domain::{NationalId, PersonName, Phone};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
-
+use crate::clinic_tx::ClinicTx;
 use crate::error::Result;
 use crate::keys::{index_kind, Vault};
 
-/// How a person came to the clinic (seed 000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How a person came to the clinic (see `docs/entry-points.md`). Stored as its `as_str` code
+/// (`entry_points.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum EntryPoint {
     InboundFax,
     TherapistReferral,
@@ -65,8 +66,9 @@ impl EntryPoint {
 }
 
 /// Whether a person's record is complete or a draft (an inbound fax before it is checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PersonStatus {
     Draft,
     Active,
@@ -87,11 +89,11 @@ pub struct NewPerson<'a> {
 
 /// Creates the patient person and their communication-preference token, in the caller's
 /// transaction. Sensitive fields are encrypted and bound to the new row's id.
-pub async fn create_person(conn: &mut PgConnection, vault: &Vault, p: NewPerson<'_>) -> Result<i32> {
-    let id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('patient_persons', 'id'))::int")
-        .fetch_one(&mut *conn)
+pub async fn create_person(tx: &mut ClinicTx, vault: &Vault, p: NewPerson<'_>) -> Result<i32> {
+    let id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('patient_persons', 'id'))::int AS "id!""#)
+        .fetch_one(tx.conn())
         .await?;
-    let row = id as i64;
+    let row = i64::from(id);
     let date_of_birth = p.date_of_birth.or_else(|| p.national_id.map(|n| n.birth_date()));
     let (nid_ct, nid_ix) = match p.national_id {
         Some(n) => (
@@ -107,51 +109,48 @@ pub async fn create_person(conn: &mut PgConnection, vault: &Vault, p: NewPerson<
         ),
         None => (None, None),
     };
-    sqlx::query(
-        "INSERT INTO patient_persons (id, user_id, name, date_of_birth, national_id_encrypted, national_id_index,
-                                      phone_encrypted, phone_index, status, source_partner_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    // No RETURNING: a staff member may not read the new person back until they are linked to
+    // the staff member's organization.
+    sqlx::query!(
+        "WITH person AS (
+             INSERT INTO patient_persons (id, user_id, name, date_of_birth, national_id_encrypted, national_id_index,
+                                          phone_encrypted, phone_index, status, source_partner_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+         INSERT INTO communication_preference_tokens (patient_person_id, token) VALUES ($1, $11)",
+        id,
+        p.user_id,
+        p.name.as_str(),
+        date_of_birth,
+        nid_ct,
+        nid_ix,
+        phone_ct,
+        phone_ix,
+        p.status as PersonStatus,
+        p.source_partner_id,
+        new_token(),
     )
-    .bind(id)
-    .bind(p.user_id)
-    .bind(p.name.as_str())
-    .bind(date_of_birth)
-    .bind(nid_ct)
-    .bind(nid_ix)
-    .bind(phone_ct)
-    .bind(phone_ix)
-    .bind(match p.status {
-        PersonStatus::Draft => "draft",
-        PersonStatus::Active => "active",
-    })
-    .bind(p.source_partner_id)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
-    sqlx::query("INSERT INTO communication_preference_tokens (patient_person_id, token) VALUES ($1, $2)")
-        .bind(id)
-        .bind(new_token())
-        .execute(&mut *conn)
-        .await?;
     Ok(id)
 }
 
 /// Links a person to an organization as its patient, recording how they came.
 pub async fn link_patient(
-    conn: &mut PgConnection,
+    tx: &mut ClinicTx,
     person_id: i32,
     organization_id: i32,
     entry_point: EntryPoint,
     profile_origin: bool,
 ) -> Result<i32> {
-    let id: i32 = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO patients (patient_person_id, organization_id, entry_point, profile_origin)
          VALUES ($1, $2, $3, $4) RETURNING id",
+        person_id,
+        organization_id,
+        entry_point as EntryPoint,
+        profile_origin,
     )
-    .bind(person_id)
-    .bind(organization_id)
-    .bind(entry_point.as_str())
-    .bind(profile_origin)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await?;
     Ok(id)
 }

@@ -8,14 +8,14 @@
 use chrono::{DateTime, Utc};
 use digimed_domain::NationalId;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::drafts::{self, DraftKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::icpc2::{self, Icpc2Code};
 use crate::keys::Vault;
 use crate::queue::{self, Consultation};
-use crate::session::{AppRole, StaffSession};
 
 /// What the doctor fills in.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -70,13 +70,15 @@ fn optional_text(v: &Option<String>, field: &str, max: usize) -> Result<Option<S
 }
 
 /// Checks every field; the first problem is returned with its field named.
-async fn check(conn: &mut PgConnection, consultation_id: i32, input: &ResultInput) -> Result<Checked> {
-    let icpc2 = icpc2::lookup(&mut *conn, &input.icpc2).await?;
+async fn check(tx: &mut ClinicTx, consultation_id: i32, input: &ResultInput) -> Result<Checked> {
+    let icpc2 = icpc2::lookup(tx, &input.icpc2).await?;
     let outcome = input.outcome.trim().to_lowercase();
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM result_outcomes WHERE code = $1 AND active)")
-        .bind(&outcome)
-        .fetch_one(&mut *conn)
-        .await?;
+    let known = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM result_outcomes WHERE code = $1 AND active) AS "known!""#,
+        outcome,
+    )
+    .fetch_one(tx.conn())
+    .await?;
     if !known {
         return Err(Error::field(ErrorCode::InvalidInput, "outcome", "Choose one of the listed outcomes."));
     }
@@ -84,12 +86,12 @@ async fn check(conn: &mut PgConnection, consultation_id: i32, input: &ResultInpu
         None | Some("") => None,
         Some(s) => {
             // Synthetic numbers are only accepted for a test partner's consultations.
-            let test_partner: bool = sqlx::query_scalar(
-                "SELECT coalesce(bool_or(p.is_test_partner), false) FROM consultations c
-                   LEFT JOIN partners p ON p.id = c.partner_id WHERE c.id = $1",
+            let test_partner = sqlx::query_scalar!(
+                r#"SELECT coalesce(bool_or(p.is_test_partner), false) AS "test!" FROM consultations c
+                     LEFT JOIN partners p ON p.id = c.partner_id WHERE c.id = $1"#,
+                consultation_id,
             )
-            .bind(consultation_id)
-            .fetch_one(&mut *conn)
+            .fetch_one(tx.conn())
             .await?;
             Some(NationalId::parse(s, test_partner).map_err(|e| {
                 Error::field(ErrorCode::InvalidNationalId, "patient_ssn", format!("The patient's national id is not valid: {e}"))
@@ -113,137 +115,108 @@ async fn check(conn: &mut PgConnection, consultation_id: i32, input: &ResultInpu
 }
 
 /// Writes one result version in the caller's transaction.
-async fn insert_version(
-    conn: &mut PgConnection,
-    vault: &Vault,
-    consultation_id: i32,
-    author: i32,
-    version: i32,
-    c: &Checked,
-) -> Result<i32> {
-    let id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('consultation_results', 'id'))::int")
-        .fetch_one(&mut *conn)
+async fn insert_version(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, author: i32, version: i32, c: &Checked) -> Result<i32> {
+    let id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('consultation_results', 'id'))::int AS "id!""#)
+        .fetch_one(tx.conn())
         .await?;
-    let enc = |column: &str, v: &str| vault.encrypt("consultation_results", column, id as i64, v);
+    let enc = |column: &str, v: &str| vault.encrypt("consultation_results", column, i64::from(id), v);
     let opt = |column: &str, v: &Option<String>| v.as_deref().map(|v| enc(column, v));
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO consultation_results (id, consultation_id, version, author_staff_id, icpc2_encrypted, outcome_encrypted,
              patient_ssn_encrypted, patient_job_description_encrypted, notes_encrypted, policy_number_encrypted)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        id,
+        consultation_id,
+        version,
+        author,
+        enc("icpc2_encrypted", &c.icpc2.code),
+        enc("outcome_encrypted", &c.outcome),
+        c.patient_ssn.as_ref().map(|n| enc("patient_ssn_encrypted", n.as_str())),
+        opt("patient_job_description_encrypted", &c.job),
+        opt("notes_encrypted", &c.notes),
+        opt("policy_number_encrypted", &c.policy),
     )
-    .bind(id)
-    .bind(consultation_id)
-    .bind(version)
-    .bind(author)
-    .bind(enc("icpc2_encrypted", &c.icpc2.code))
-    .bind(enc("outcome_encrypted", &c.outcome))
-    .bind(c.patient_ssn.as_ref().map(|n| enc("patient_ssn_encrypted", n.as_str())))
-    .bind(opt("patient_job_description_encrypted", &c.job))
-    .bind(opt("notes_encrypted", &c.notes))
-    .bind(opt("policy_number_encrypted", &c.policy))
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
     Ok(id)
 }
 
 /// The assigned doctor completes the consultation and files its result, in one transaction.
-pub async fn complete_with_result(
-    pool: &PgPool,
-    vault: &Vault,
-    me: &StaffSession,
-    consultation_id: i32,
-    input: &ResultInput,
-) -> Result<Consultation> {
-    if me.role != AppRole::Doctor {
-        return Err(Error::forbidden("Only the consultation's doctor files its result."));
-    }
-    let mut tx = pool.begin().await?;
-    let checked = check(&mut tx, consultation_id, input).await?;
-    let consultation = queue::complete_in(&mut tx, me, consultation_id).await?;
-    insert_version(&mut tx, vault, consultation_id, me.staff_id, 1, &checked).await?;
-    drafts::discard_in(&mut tx, DraftKind::ConsultationResult, consultation_id).await?;
-    tx.commit().await?;
+pub async fn complete_with_result(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, input: &ResultInput) -> Result<Consultation> {
+    tx.require(Capability::CompleteConsultation)?;
+    let author = tx.staff()?.staff_id;
+    let checked = check(tx, consultation_id, input).await?;
+    let consultation = queue::complete(tx, consultation_id).await?;
+    insert_version(tx, vault, consultation_id, author, 1, &checked).await?;
+    drafts::discard_own(tx, DraftKind::ConsultationResult, consultation_id).await?;
     Ok(consultation)
 }
 
 /// The authoring doctor amends a result: a new version, the earlier ones kept.
-pub async fn amend(pool: &PgPool, vault: &Vault, me: &StaffSession, consultation_id: i32, input: &ResultInput) -> Result<i32> {
-    if me.role != AppRole::Doctor {
-        return Err(Error::forbidden("Only the doctor who wrote the result amends it."));
-    }
-    let mut tx = pool.begin().await?;
-    let checked = check(&mut tx, consultation_id, input).await?;
-    let version: i32 = sqlx::query_scalar("SELECT next_result_version($1)").bind(consultation_id).fetch_one(&mut *tx).await?;
+pub async fn amend(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, input: &ResultInput) -> Result<i32> {
+    tx.require(Capability::AmendResult)?;
+    let author = tx.staff()?.staff_id;
+    let checked = check(tx, consultation_id, input).await?;
+    let version = sqlx::query_scalar!(r#"SELECT next_result_version($1) AS "version!""#, consultation_id)
+        .fetch_one(tx.conn())
+        .await?;
     if version == 1 {
         return Err(Error::new(ErrorCode::NotFound, "This consultation has no result to amend."));
     }
-    insert_version(&mut tx, vault, consultation_id, me.staff_id, version, &checked).await?;
-    drafts::discard_in(&mut tx, DraftKind::ConsultationResult, consultation_id).await?;
-    tx.commit().await?;
+    insert_version(tx, vault, consultation_id, author, version, &checked).await?;
+    drafts::discard_own(tx, DraftKind::ConsultationResult, consultation_id).await?;
     Ok(version)
 }
 
 /// Files a result as the database owner, for demo data and imports of earlier records.
-pub(crate) async fn file_as_owner(
-    conn: &mut PgConnection,
-    vault: &Vault,
-    consultation_id: i32,
-    author: i32,
-    input: &ResultInput,
-) -> Result<i32> {
-    let checked = check(&mut *conn, consultation_id, input).await?;
-    insert_version(conn, vault, consultation_id, author, 1, &checked).await
+pub async fn file_as_owner(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, author: i32, input: &ResultInput) -> Result<i32> {
+    tx.require(Capability::ImportRecords)?;
+    let checked = check(tx, consultation_id, input).await?;
+    insert_version(tx, vault, consultation_id, author, 1, &checked).await
 }
 
-type ResultRow = (i32, i32, i32, i32, Vec<u8>, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, DateTime<Utc>);
-
-/// Reads every version of a consultation's result (newest first) as the signed-in staff member.
-/// The database refuses anyone but the author and the clinic's admins, and records the read.
-pub async fn read(pool: &PgPool, vault: &Vault, consultation_id: i32) -> Result<Vec<ResultVersion>> {
-    let mut tx = pool.begin().await?;
-    let rows: Vec<ResultRow> = sqlx::query_as(
-        "SELECT id, consultation_id, version, author_staff_id, icpc2_encrypted, outcome_encrypted, patient_ssn_encrypted,
-                patient_job_description_encrypted, notes_encrypted, policy_number_encrypted, created_at
-           FROM read_consultation_results_as($1, current_user::text)",
+/// Reads every version of a consultation's result (newest first) as the acting staff member.
+/// The database refuses anyone but the author and the clinic's admins, and records the read in
+/// the same transaction.
+pub async fn read(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32) -> Result<Vec<ResultVersion>> {
+    tx.require(Capability::ReadResult)?;
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", consultation_id AS "consultation_id!", version AS "version!", author_staff_id AS "author_staff_id!",
+                  icpc2_encrypted AS "icpc2_encrypted!", outcome_encrypted AS "outcome_encrypted!", patient_ssn_encrypted,
+                  patient_job_description_encrypted, notes_encrypted, policy_number_encrypted, created_at AS "created_at!"
+             FROM read_consultation_results_as($1, current_user::text)"#,
+        consultation_id,
     )
-    .bind(consultation_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| match Error::from(e) {
-        e if e.code == ErrorCode::Forbidden => Error::forbidden(
-            "Only the doctor who wrote this result and the clinic's administrators may read it.",
-        ),
-        e => e,
-    })?;
+    .fetch_all(tx.conn())
+    .await?;
     let today = Utc::now().date_naive();
     let mut out = Vec::with_capacity(rows.len());
-    for (id, cid, version, author, icpc2_ct, outcome_ct, ssn, job, notes, policy, created_at) in rows {
-        let dec = |column: &str, ct: &[u8]| vault.decrypt("consultation_results", column, id as i64, ct);
+    for r in rows {
+        let id = i64::from(r.id);
+        let dec = |column: &str, ct: &[u8]| vault.decrypt("consultation_results", column, id, ct);
         let opt = |column: &str, ct: Option<Vec<u8>>| ct.map(|c| dec(column, &c)).transpose();
-        let code = dec("icpc2_encrypted", &icpc2_ct)?;
-        let icpc2 = icpc2::lookup_any(&mut tx, &code).await?;
-        let patient_ssn = opt("patient_ssn_encrypted", ssn)?;
+        let code = dec("icpc2_encrypted", &r.icpc2_encrypted)?;
+        let icpc2 = icpc2::lookup_any(tx, &code).await?;
+        let patient_ssn = opt("patient_ssn_encrypted", r.patient_ssn_encrypted)?;
         let patient_is_minor = patient_ssn
             .as_deref()
             .and_then(|s| NationalId::parse(s, true).ok())
             .map(|n| n.is_minor_on(today))
             .unwrap_or(false);
         out.push(ResultVersion {
-            id,
-            consultation_id: cid,
-            version,
-            author_staff_id: author,
+            id: r.id,
+            consultation_id: r.consultation_id,
+            version: r.version,
+            author_staff_id: r.author_staff_id,
             icpc2,
-            outcome: dec("outcome_encrypted", &outcome_ct)?,
+            outcome: dec("outcome_encrypted", &r.outcome_encrypted)?,
             patient_ssn,
             patient_is_minor,
-            patient_job_description: opt("patient_job_description_encrypted", job)?,
-            notes: opt("notes_encrypted", notes)?,
-            policy_number: opt("policy_number_encrypted", policy)?,
-            created_at,
+            patient_job_description: opt("patient_job_description_encrypted", r.patient_job_description_encrypted)?,
+            notes: opt("notes_encrypted", r.notes_encrypted)?,
+            policy_number: opt("policy_number_encrypted", r.policy_number_encrypted)?,
+            created_at: r.created_at,
         });
     }
-    // The audit row of the read commits with it.
-    tx.commit().await?;
     Ok(out)
 }

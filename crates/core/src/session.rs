@@ -8,12 +8,14 @@ use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The four clinic roles. Every staff login role is a member of exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum AppRole {
     Secretary,
     Doctor,
@@ -50,7 +52,7 @@ impl AppRole {
 }
 
 /// Who is signed in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StaffSession {
     pub staff_id: i32,
@@ -110,24 +112,15 @@ pub async fn sign_in(
     Ok((pool, session))
 }
 
-/// Reads the staff member the pool's login role belongs to.
+/// Reads the staff member the pool's login role belongs to; refused for a login that is not an
+/// active staff member.
 pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
-    let row: Option<(i32, String, String, String, Option<String>, i32)> = sqlx::query_as(
-        "SELECT s.id, s.login_role, s.name, s.email, current_app_role(), s.organization_id
-           FROM staff s WHERE s.login_role = current_user AND s.active",
-    )
-    .fetch_optional(pool)
-    .await?;
-    let Some((staff_id, login, name, email, role, organization_id)) = row else {
-        return Err(Error::new(
-            ErrorCode::Forbidden,
-            "This login is not an active staff member of this clinic database.",
-        ));
-    };
-    let role = role.ok_or_else(|| {
-        Error::new(ErrorCode::Forbidden, "This login has no clinic role; ask an administrator.")
+    let tx = ClinicTx::begin(pool).await?;
+    let session = tx.staff().cloned().map_err(|_| {
+        Error::new(ErrorCode::Forbidden, "This login is not an active staff member of this clinic database.")
     })?;
-    Ok(StaffSession { staff_id, login, name, email, role: AppRole::parse(&role)?, organization_id })
+    tx.commit().await?;
+    Ok(session)
 }
 
 fn sign_in_error(e: sqlx::Error) -> Error {

@@ -1,16 +1,17 @@
-//! The Standard Webhooks signature scheme (https://www.standardwebhooks.com/), used both to check
-//! incoming partner webhooks and to sign the outgoing ones the outbox worker delivers.
+//! The Standard Webhooks signature scheme (see `docs/webhooks.md`), used both to check incoming
+//! partner webhooks and to sign the outgoing ones the outbox worker delivers. Signing and
+//! checking signatures are done by the scheme's own reference crate (`standardwebhooks`); this
+//! module adds the project's secrets (`whsec_…` or a long plain secret), a check of the headers
+//! that says which one is wrong, and matching a message against several partners' keys.
 //!
 //! A message is signed as `HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")`, sent as
 //! `webhook-signature: v1,<base64>` (several space-separated entries are allowed, e.g. while a
-//! secret rotates). The key is the base64-decoded remainder of a `whsec_…` secret, or, for any
-//! other secret, its UTF-8 bytes. A timestamp more than [`TOLERANCE_SECONDS`] away from the
-//! receiver's clock is refused, which bounds replays.
+//! secret rotates). A timestamp more than [`TOLERANCE_SECONDS`] away from the receiver's clock
+//! is refused, which bounds replays.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use standardwebhooks::{Webhook, WebhookError};
 
 use crate::error::{Error, ErrorCode};
 
@@ -55,21 +56,16 @@ impl SigningKey {
         Ok(SigningKey(key))
     }
 
-    fn mac(&self, msg_id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(msg_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac
+    fn webhook(&self) -> Webhook {
+        // Infallible for raw key bytes.
+        Webhook::from_bytes(self.0.clone()).expect("a key of bytes is always accepted")
     }
 }
 
 /// The `webhook-signature` header value for a message: `v1,<base64 HMAC>`.
-pub fn sign(key: &SigningKey, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let tag = key.mac(msg_id, &timestamp.to_string(), body).finalize().into_bytes();
-    format!("v1,{}", B64.encode(tag))
+pub fn sign(key: &SigningKey, msg_id: &str, timestamp: i64, body: &str) -> String {
+    // The scheme signs text; a `&str` body always is.
+    key.webhook().sign(msg_id, timestamp, body.as_bytes()).expect("a UTF-8 body is always signed")
 }
 
 /// The three headers of a received message, as the transport found them.
@@ -135,34 +131,27 @@ pub fn check_headers(headers: &SignedHeaders<'_>, now_unix: i64) -> Result<i64, 
 }
 
 /// Verifies a received message against one key: headers present, timestamp within
-/// [`TOLERANCE_SECONDS`] of `now_unix`, and at least one `v1` signature matching (compared in
-/// constant time).
-pub fn verify(key: &SigningKey, headers: &SignedHeaders<'_>, body: &[u8], now_unix: i64) -> Result<(), SignatureError> {
-    verify_any(std::slice::from_ref(key), headers, body, now_unix).map(|_| ())
+/// [`TOLERANCE_SECONDS`] of the clock, and at least one `v1` signature matching.
+pub fn verify(key: &SigningKey, headers: &SignedHeaders<'_>, body: &[u8]) -> Result<(), SignatureError> {
+    verify_any(std::slice::from_ref(key), headers, body).map(|_| ())
 }
 
 /// Like [`verify`], against several keys; returns the index of the key that matched.
-pub fn verify_any(
-    keys: &[SigningKey],
-    headers: &SignedHeaders<'_>,
-    body: &[u8],
-    now_unix: i64,
-) -> Result<usize, SignatureError> {
-    check_headers(headers, now_unix)?;
-    let id = headers.id.unwrap_or_default().trim();
-    let ts = headers.timestamp.unwrap_or_default().trim();
-    let candidates: Vec<Vec<u8>> = headers
-        .signature
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|entry| entry.strip_prefix("v1,"))
-        .filter_map(|b64| B64.decode(b64).ok())
-        .collect();
+pub fn verify_any(keys: &[SigningKey], headers: &SignedHeaders<'_>, body: &[u8]) -> Result<usize, SignatureError> {
+    check_headers(headers, chrono::Utc::now().timestamp())?;
+    let mut map = http::HeaderMap::new();
+    for (name, value) in [(HEADER_ID, headers.id), (HEADER_TIMESTAMP, headers.timestamp), (HEADER_SIGNATURE, headers.signature)] {
+        let value = value.unwrap_or_default().trim().parse().map_err(|_| SignatureError::MissingHeader(name))?;
+        map.insert(name, value);
+    }
     for (i, key) in keys.iter().enumerate() {
-        for sig in &candidates {
-            if key.mac(id, ts, body).verify_slice(sig).is_ok() {
-                return Ok(i);
+        match key.webhook().verify(body, &map) {
+            Ok(()) => return Ok(i),
+            Err(WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError) => {
+                return Err(SignatureError::TimestampOutOfTolerance)
             }
+            Err(WebhookError::InvalidTimestamp) => return Err(SignatureError::InvalidTimestamp),
+            Err(_) => {}
         }
     }
     Err(SignatureError::NoMatchingSignature)
@@ -177,42 +166,49 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_specification_example() {
+    fn matches_the_published_examples() {
         // The example of the Standard Webhooks specification.
-        let body = br#"{"test": 2432232314}"#;
+        let body = r#"{"test": 2432232314}"#;
         let sig = sign(&key(), "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        // The example of the standard's reference libraries.
+        let other = SigningKey::from_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        let body = r#"{"email":"test@example.com","username":"test_user"}"#;
+        assert_eq!(sign(&other, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, body), "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
     }
 
     #[test]
     fn verifies_and_refuses() {
-        let body = b"{\"a\":1}";
-        let now = 1_700_000_000;
+        let body = "{\"a\":1}";
+        let now = chrono::Utc::now().timestamp();
         let sig = sign(&key(), "id1", now, body);
         let ts = now.to_string();
         let h = SignedHeaders { id: Some("id1"), timestamp: Some(&ts), signature: Some(&sig) };
-        verify(&key(), &h, body, now + 10).unwrap();
+        verify(&key(), &h, body.as_bytes()).unwrap();
         // Several entries, one valid.
         let many = format!("v1,AAAA v2,zzz {sig}");
-        verify(&key(), &SignedHeaders { signature: Some(&many), ..h }, body, now).unwrap();
-        assert_eq!(verify(&key(), &h, b"{\"a\":2}", now), Err(SignatureError::NoMatchingSignature));
-        assert_eq!(
-            verify(&key(), &SignedHeaders { id: Some("id2"), ..h }, body, now),
-            Err(SignatureError::NoMatchingSignature)
-        );
+        verify(&key(), &SignedHeaders { signature: Some(&many), ..h }, body.as_bytes()).unwrap();
+        assert_eq!(verify(&key(), &h, b"{\"a\":2}"), Err(SignatureError::NoMatchingSignature));
+        assert_eq!(verify(&key(), &SignedHeaders { id: Some("id2"), ..h }, body.as_bytes()), Err(SignatureError::NoMatchingSignature));
         let other = SigningKey::from_secret("another-secret-of-enough-length").unwrap();
-        assert_eq!(verify(&other, &h, body, now), Err(SignatureError::NoMatchingSignature));
-        assert_eq!(verify(&key(), &h, body, now + 301), Err(SignatureError::TimestampOutOfTolerance));
-        assert_eq!(verify(&key(), &h, body, now - 301), Err(SignatureError::TimestampOutOfTolerance));
-        verify(&key(), &h, body, now + 300).unwrap();
+        assert_eq!(verify(&other, &h, body.as_bytes()), Err(SignatureError::NoMatchingSignature));
+        // Out of tolerance either way, by a minute; a signature minutes old is still fine.
+        for shift in [-(TOLERANCE_SECONDS + 60), TOLERANCE_SECONDS + 60] {
+            let ts = (now + shift).to_string();
+            let sig = sign(&key(), "id1", now + shift, body);
+            let h = SignedHeaders { id: Some("id1"), timestamp: Some(&ts), signature: Some(&sig) };
+            assert_eq!(verify(&key(), &h, body.as_bytes()), Err(SignatureError::TimestampOutOfTolerance), "{shift}");
+        }
+        let ts = (now - TOLERANCE_SECONDS + 60).to_string();
+        let sig = sign(&key(), "id1", now - TOLERANCE_SECONDS + 60, body);
+        verify(&key(), &SignedHeaders { id: Some("id1"), timestamp: Some(&ts), signature: Some(&sig) }, body.as_bytes()).unwrap();
         assert_eq!(
-            verify(&key(), &SignedHeaders { signature: None, ..h }, body, now),
+            verify(&key(), &SignedHeaders { signature: None, ..h }, body.as_bytes()),
             Err(SignatureError::MissingHeader(HEADER_SIGNATURE))
         );
-        assert_eq!(
-            verify(&key(), &SignedHeaders { timestamp: Some("12a"), ..h }, body, now),
-            Err(SignatureError::InvalidTimestamp)
-        );
+        assert_eq!(verify(&key(), &SignedHeaders { timestamp: Some("12a"), ..h }, body.as_bytes()), Err(SignatureError::InvalidTimestamp));
+        // A body that is not text matches nothing.
+        assert_eq!(verify(&key(), &h, &[0xff, 0xfe]), Err(SignatureError::NoMatchingSignature));
     }
 
     #[test]

@@ -10,11 +10,12 @@ use rand::Rng;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::error::{Error, ErrorCode, Result};
-use crate::keys::Vault;
-use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
-use crate::session::AppRole;
-use crate::staff::add_staff;
+use digimed_core::error::{Error, ErrorCode, Result};
+use digimed_core::keys::Vault;
+use digimed_core::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
+use digimed_core::session::AppRole;
+use digimed_core::staff::add_staff;
+use digimed_core::ClinicTx;
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -99,13 +100,13 @@ pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Res
     // Staff logins are roles and are created by `add_staff` in their own transactions; the rest
     // goes in one transaction. If that fails, the logins are dropped again.
     let orgs: (i32, i32, i32) = {
-        let mut tx = owner.begin().await?;
+        let mut tx = ClinicTx::begin(owner).await?;
         let oslo: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Oslo', 'clinic') RETURNING id")
-            .fetch_one(&mut *tx).await?;
+            .fetch_one(tx.conn()).await?;
         let bergen: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Bergen', 'clinic') RETURNING id")
-            .fetch_one(&mut *tx).await?;
+            .fetch_one(tx.conn()).await?;
         let insurer: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Fjordtrygd Forsikring', 'insurer_partner') RETURNING id")
-            .fetch_one(&mut *tx).await?;
+            .fetch_one(tx.conn()).await?;
         tx.commit().await?;
         (oslo, bergen, insurer)
     };
@@ -123,7 +124,13 @@ pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Res
             .map_err(|_| Error::field(ErrorCode::InvalidInput, "login_domain", "The demo login domain is not a valid e-mail domain."))?;
         let person = PersonName::parse(name).map_err(|_| Error::internal("demo staff name"))?;
         let password = random_password();
-        let created = match add_staff(owner, &email, &person, role, Some(oslo), &password).await {
+        let added = async {
+            let mut tx = ClinicTx::begin(owner).await?;
+            let s = add_staff(&mut tx, &email, &person, role, Some(oslo), &password).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(s)
+        };
+        let created = match added.await {
             Ok(s) => s,
             Err(e) => {
                 drop_logins(owner, &logins).await;
@@ -155,10 +162,10 @@ async fn drop_logins(owner: &PgPool, logins: &[DemoLogin]) {
 }
 
 async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, insurer: i32) -> Result<Secret<String>> {
-    let mut tx = owner.begin().await?;
-    let secret = Secret::new(crate::patients::new_token());
+    let mut tx = ClinicTx::begin(owner).await?;
+    let secret = Secret::new(digimed_core::patients::new_token());
     let partner_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int")
-        .fetch_one(&mut *tx).await?;
+        .fetch_one(tx.conn()).await?;
     sqlx::query(
         "INSERT INTO partners (id, organization_id, clinic_id, name, webhook_secret_encrypted, is_test_partner, deadline_working_days, deal_id)
          VALUES ($1, $2, $3, 'fjordtrygd', $4, true, 2, 'FT-DIGIMED-2026')",
@@ -167,7 +174,7 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
     .bind(insurer)
     .bind(oslo)
     .bind(vault.encrypt("partners", "webhook_secret_encrypted", partner_id as i64, secret.expose()))
-    .execute(&mut *tx).await?;
+    .execute(tx.conn()).await?;
 
     // Consent form templates (shared by both clinics) and each clinic's onboarding rules.
     let templates = [
@@ -184,31 +191,31 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
             "INSERT INTO form_templates (key, title, type, consent_types, must_sign_before) VALUES ($1, $2, 'disclaimer', $3, $4) RETURNING id",
         )
         .bind(key).bind(title).bind(consents).bind(must)
-        .fetch_one(&mut *tx).await?;
+        .fetch_one(tx.conn()).await?;
         sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, $2, now())")
-            .bind(tid).bind(body).execute(&mut *tx).await?;
+            .bind(tid).bind(body).execute(tx.conn()).await?;
         template_ids.push(tid);
     }
     for org in [oslo, bergen] {
         let new_rule: i32 = sqlx::query_scalar(
             "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
              VALUES ($1, 'New patients sign privacy and profile sharing', 'patient.onboarded', true, 1) RETURNING id",
-        ).bind(org).fetch_one(&mut *tx).await?;
+        ).bind(org).fetch_one(tx.conn()).await?;
         sqlx::query(
             "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES
                ($1, 1, 'create_form', $2, true), ($1, 2, 'create_form', $3, true), ($1, 3, 'send_welcome_email', NULL, false)",
-        ).bind(new_rule).bind(template_ids[0]).bind(template_ids[1]).execute(&mut *tx).await?;
+        ).bind(new_rule).bind(template_ids[0]).bind(template_ids[1]).execute(tx.conn()).await?;
         let existing_rule: i32 = sqlx::query_scalar(
             "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
              VALUES ($1, 'Patients known elsewhere sign profile sharing', 'patient.onboarded', false, 2) RETURNING id",
-        ).bind(org).fetch_one(&mut *tx).await?;
+        ).bind(org).fetch_one(tx.conn()).await?;
         sqlx::query("INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES ($1, 1, 'create_form', $2, true)")
-            .bind(existing_rule).bind(template_ids[1]).execute(&mut *tx).await?;
+            .bind(existing_rule).bind(template_ids[1]).execute(tx.conn()).await?;
     }
 
     // Referred patients, with consultations in every state.
     let doctors: Vec<i32> = sqlx::query_scalar("SELECT id FROM staff WHERE role = 'doctor' ORDER BY id")
-        .fetch_all(&mut *tx).await?;
+        .fetch_all(tx.conn()).await?;
     let states = ["ready_for_pickup", "ready_for_pickup", "ready_for_pickup", "pending_sp", "in_progress", "completed", "cancelled", "ready_for_pickup"];
     let now = Utc::now();
     for (i, p) in PEOPLE.iter().enumerate() {
@@ -221,7 +228,7 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         let user_id: Option<i32> = match p.email {
             Some(e) => Some(
                 sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
-                    .bind(e).fetch_one(&mut *tx).await?,
+                    .bind(e).fetch_one(tx.conn()).await?,
             ),
             None => None,
         };
@@ -236,11 +243,11 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         }).await?;
         link_patient(&mut tx, person, oslo, EntryPoint::PartnerReferral, true).await?;
         if let Some(u) = user_id {
-            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(u).bind(oslo).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(u).bind(oslo).execute(tx.conn()).await?;
         }
         let created = now - Duration::hours(6 + 9 * i as i64);
         let referral_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int")
-            .fetch_one(&mut *tx).await?;
+            .fetch_one(tx.conn()).await?;
         let guid = uuid::Uuid::new_v4();
         let payload = serde_json::json!({
             "JournalGuid": guid, "PID": nid.as_str(), "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
@@ -253,43 +260,43 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         )
         .bind(referral_id).bind(partner_id).bind(guid).bind(person).bind(created)
         .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string()))
-        .execute(&mut *tx).await?;
+        .execute(tx.conn()).await?;
         let doctor = doctors[i % doctors.len()];
         let cid: i32 = sqlx::query_scalar(
             "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, created_at, deadline_at)
              VALUES ($1, $2, $3, $4, $5, $5 + interval '2 days') RETURNING id",
         )
         .bind(person).bind(oslo).bind(partner_id).bind(referral_id).bind(created)
-        .fetch_one(&mut *tx).await?;
+        .fetch_one(tx.conn()).await?;
         let order: i32 = sqlx::query_scalar(
             "INSERT INTO orders (clinic_id, customer_org_id, patient_person_id, consultation_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        ).bind(oslo).bind(insurer).bind(person).bind(cid).fetch_one(&mut *tx).await?;
+        ).bind(oslo).bind(insurer).bind(person).bind(cid).fetch_one(tx.conn()).await?;
         sqlx::query("INSERT INTO line_items (order_id, description, category, quantity, unit_price, discount) VALUES ($1, 'Digimed consultation', 'insurance', 1, 950.00, $2)")
             .bind(order).bind(if i % 3 == 0 { rust_decimal::Decimal::new(9500, 2) } else { rust_decimal::Decimal::ZERO })
-            .execute(&mut *tx).await?;
+            .execute(tx.conn()).await?;
         sqlx::query("UPDATE orders SET total = (SELECT sum(quantity * unit_price - discount) FROM line_items WHERE order_id = $1) WHERE id = $1")
-            .bind(order).execute(&mut *tx).await?;
+            .bind(order).execute(tx.conn()).await?;
         let state = states[i % states.len()];
         let assigned = created + Duration::minutes(40);
         let started = created + Duration::hours(2);
         let ended = started + Duration::minutes(25);
         if state != "ready_for_pickup" && state != "cancelled" {
             sqlx::query("UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = $3 WHERE id = $1")
-                .bind(cid).bind(doctor).bind(assigned).execute(&mut *tx).await?;
+                .bind(cid).bind(doctor).bind(assigned).execute(tx.conn()).await?;
         }
         if state == "in_progress" || state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'in_progress', starts_at = $2 WHERE id = $1")
-                .bind(cid).bind(started).execute(&mut *tx).await?;
+                .bind(cid).bind(started).execute(tx.conn()).await?;
             for table in ["video_rooms", "chat_rooms"] {
                 sqlx::query(&format!("INSERT INTO {table} (consultation_id, join_url) VALUES ($1, $2)"))
-                    .bind(cid).bind(format!("https://meet.digimed.test/{}/{}", table.trim_end_matches("_rooms"), crate::patients::new_token()))
-                    .execute(&mut *tx).await?;
+                    .bind(cid).bind(format!("https://meet.digimed.test/{}/{}", table.trim_end_matches("_rooms"), digimed_core::patients::new_token()))
+                    .execute(tx.conn()).await?;
             }
         }
         if state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'completed', ends_at = $2 WHERE id = $1")
-                .bind(cid).bind(ended).execute(&mut *tx).await?;
-            crate::results::file_as_owner(&mut tx, vault, cid, doctor, &crate::results::ResultInput {
+                .bind(cid).bind(ended).execute(tx.conn()).await?;
+            digimed_core::results::file_as_owner(&mut tx, vault, cid, doctor, &digimed_core::results::ResultInput {
                 icpc2: "R74".into(),
                 outcome: "helped".into(),
                 patient_job_description: Some("Teacher".into()),
@@ -300,10 +307,10 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         }
         if state == "cancelled" {
             sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = $2, cancel_reason = 'Patient recovered before the call' WHERE id = $1")
-                .bind(cid).bind(assigned).execute(&mut *tx).await?;
+                .bind(cid).bind(assigned).execute(tx.conn()).await?;
         }
     }
-    seed_walk_ins(&mut *tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
+    seed_walk_ins(&mut tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
     tx.commit().await?;
     Ok(secret)
 }
@@ -311,7 +318,7 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
 /// Walk-in patients onboarded at the Oslo desk, with their forms in each state: one who has
 /// signed nothing yet and is booked with a doctor (whom the booking guard holds back), one half
 /// way, one done.
-async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, doctor: i32) -> Result<()> {
+async fn seed_walk_ins(tx: &mut ClinicTx, vault: &Vault, oslo: i32, doctor: i32) -> Result<()> {
     let walk_ins = [
         ("Mari Eriksen", (1993, 5, 17), "+47 412 34 511", "mari.eriksen@example.com", 0usize, 3i64),
         ("Lars Nilsen", (1967, 10, 2), "+47 412 34 512", "lars.nilsen@example.com", 1, 8),
@@ -326,9 +333,9 @@ async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, do
         let phone = Phone::parse(phone, "47").map_err(|_| Error::internal("demo phone"))?;
         let user_id: i32 = sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
             .bind(email)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await?;
-        let person = create_person(&mut *tx, vault, NewPerson {
+        let person = create_person(tx, vault, NewPerson {
             name: &person_name,
             user_id: Some(user_id),
             date_of_birth: None,
@@ -338,11 +345,11 @@ async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, do
             source_partner_id: None,
         })
         .await?;
-        let patient = link_patient(&mut *tx, person, oslo, EntryPoint::WalkIn, true).await?;
-        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(user_id).bind(oslo).execute(&mut *tx).await?;
-        let forms = crate::automation::run_patient_onboarded(&mut *tx, oslo, patient, true).await?;
+        let patient = link_patient(tx, person, oslo, EntryPoint::WalkIn, true).await?;
+        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(user_id).bind(oslo).execute(tx.conn()).await?;
+        let forms = digimed_core::automation::run_patient_onboarded(tx, oslo, patient, true).await?;
         let when = Utc::now() - Duration::days(days_ago);
-        sqlx::query("UPDATE forms SET created_at = $2 WHERE patient_id = $1").bind(patient).bind(when).execute(&mut *tx).await?;
+        sqlx::query("UPDATE forms SET created_at = $2 WHERE patient_id = $1").bind(patient).bind(when).execute(tx.conn()).await?;
         for form in forms.iter().take(signed) {
             sqlx::query(
                 "UPDATE forms f SET status = 'signed', signed_at = $2, signed_by = 'patient', signed_template_sha256 = v.body_sha256
@@ -350,7 +357,7 @@ async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, do
             )
             .bind(form.form_id)
             .bind(when + Duration::hours(1))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
             sqlx::query(
                 "INSERT INTO consents (patient_id, form_id, consent_type, granted_at)
@@ -360,7 +367,7 @@ async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, do
             .bind(form.form_id)
             .bind(when + Duration::hours(1))
             .bind(&form.consent_types)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         }
         if signed == 0 {
@@ -371,12 +378,12 @@ async fn seed_walk_ins(tx: &mut sqlx::PgConnection, vault: &Vault, oslo: i32, do
             )
             .bind(person)
             .bind(oslo)
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await?;
             sqlx::query("UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now() - interval '50 minutes' WHERE id = $1")
                 .bind(cid)
                 .bind(doctor)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
         }
     }

@@ -5,9 +5,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use digimed_core::acting::Acting;
 use digimed_core::api_tokens::{self, TokenIdentity};
-use digimed_core::{Error, ErrorCode};
+use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 
 use crate::{ApiError, AppState};
 
@@ -106,7 +105,9 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError(Error::new(ErrorCode::Unauthorized, "A valid API token is required (Authorization: Bearer <token>)."))
             })?;
-        let identity = api_tokens::authenticate(&state.pool, token).await?;
+        let mut tx = ClinicTx::begin(&state.pool).await?;
+        let identity = api_tokens::authenticate(&mut tx, token).await?;
+        tx.commit().await?;
         let acting = Acting::Staff { login: identity.login.clone(), acting_for: format!("api-token:{}", identity.token_id) };
         Ok(Caller { identity, acting })
     }

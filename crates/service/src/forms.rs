@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use digimed_core::forms::{self, SignedBy};
-use digimed_core::{consents, Error, ErrorCode};
+use digimed_core::{consents, ClinicTx, Error, ErrorCode};
 
 use crate::extract::{opt_string, Caller, JsonObject};
 use crate::{ApiError, AppState};
@@ -34,15 +34,24 @@ fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
 }
 
 async fn list(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(data(forms::list_for_patient(&state.pool, &caller.acting, id(&raw, "patient")?).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let forms = forms::list_for_patient(&mut tx, id(&raw, "patient")?).await?;
+    tx.commit().await?;
+    Ok(data(forms))
 }
 
 async fn timeline(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(data(consents::timeline(&state.pool, &caller.acting, id(&raw, "patient")?).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let timeline = consents::timeline(&mut tx, id(&raw, "patient")?).await?;
+    tx.commit().await?;
+    Ok(data(timeline))
 }
 
 async fn text(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(data(forms::text(&state.pool, &caller.acting, id(&raw, "form")?).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let text = forms::text(&mut tx, id(&raw, "form")?).await?;
+    tx.commit().await?;
+    Ok(data(text))
 }
 
 async fn sign(
@@ -53,11 +62,17 @@ async fn sign(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let form_id = id(&raw, "form")?;
     let sha = opt_string(&body, "template_sha256")?.unwrap_or_default();
-    Ok(data(forms::sign(&state.pool, &caller.acting, form_id, SignedBy::Patient, &sha).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let form = forms::sign(&mut tx, form_id, SignedBy::Patient, &sha).await?;
+    tx.commit().await?;
+    Ok(data(form))
 }
 
 async fn decline(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(data(forms::decline(&state.pool, &caller.acting, id(&raw, "form")?).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let form = forms::decline(&mut tx, id(&raw, "form")?).await?;
+    tx.commit().await?;
+    Ok(data(form))
 }
 
 async fn withdraw(
@@ -68,5 +83,8 @@ async fn withdraw(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let consent_id = id(&raw, "consent")?;
     let reason = opt_string(&body, "reason")?.unwrap_or_default();
-    Ok(data(forms::withdraw(&state.pool, &caller.acting, consent_id, &reason).await?))
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let consent = forms::withdraw(&mut tx, consent_id, &reason).await?;
+    tx.commit().await?;
+    Ok(data(consent))
 }

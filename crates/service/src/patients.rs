@@ -7,7 +7,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use digimed_core::onboarding::{self, LinkInput, MatchInput, OnboardInput};
 use digimed_core::patients::EntryPoint;
-use digimed_core::{Error, ErrorCode};
+use digimed_core::{ClinicTx, Error, ErrorCode};
 
 use crate::extract::{opt_int, opt_string, Caller, JsonObject};
 use crate::{ApiError, AppState};
@@ -35,9 +35,9 @@ async fn onboard(
     // Run to the end even if the caller hangs up: an account created in Clerk must either end
     // up linked to committed rows or be deleted again, never abandoned half-way.
     let task = tokio::spawn(async move {
+        let tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
         onboarding::onboard(
-            &state.pool,
-            &caller.acting,
+            tx,
             &state.vault,
             &state.accounts,
             &input,
@@ -61,7 +61,9 @@ async fn create(
         patient_person_id: opt_int(&body, "patient_person_id")?,
         organization_id: opt_int(&body, "organization_id")?,
     };
-    let done = onboarding::link_existing(&state.pool, &caller.acting, &input, EntryPoint::ExistingPersonLink).await?;
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let done = onboarding::link_existing(&mut tx, &input, EntryPoint::ExistingPersonLink).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))
 }
 
@@ -85,7 +87,8 @@ async fn find_matches(
         national_id: opt_string(&body, "national_id")?,
         date_of_birth,
     };
-    let candidates =
-        onboarding::match_candidates(&state.pool, &caller.acting, &state.vault, &input, &state.phone_country).await?;
+    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
+    let candidates = onboarding::match_candidates(&mut tx, &state.vault, &input, &state.phone_country).await?;
+    tx.commit().await?;
     Ok(Json(serde_json::json!({"data": {"candidates": candidates}})))
 }

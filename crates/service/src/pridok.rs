@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use digimed_core::referrals;
+use digimed_core::{referrals, Acting, ClinicTx};
 use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 
 use crate::{ApiError, AppState};
@@ -48,22 +48,23 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Signatures cover the body as text: a body that is not UTF-8 is no referral, whoever sent it.
+    if std::str::from_utf8(&body).is_err() {
+        return answer(digimed_core::Error::new(digimed_core::ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = SignedHeaders {
         id: header(HEADER_ID),
         timestamp: header(HEADER_TIMESTAMP),
         signature: header(HEADER_SIGNATURE),
     };
-    let partner = match referrals::authenticate(
-        &state.pool,
-        &state.vault,
-        q.partner.as_deref(),
-        &signed,
-        &body,
-        chrono::Utc::now(),
-    )
-    .await
-    {
+    let partner = async {
+        let mut tx = ClinicTx::begin(&state.pool).await?;
+        let partner = referrals::authenticate(&mut tx, &state.vault, q.partner.as_deref(), &signed, &body, chrono::Utc::now()).await?;
+        tx.commit().await?;
+        Ok::<_, digimed_core::Error>(partner)
+    };
+    let partner = match partner.await {
         Ok(p) => p,
         Err(e) => return answer(e),
     };
@@ -73,7 +74,14 @@ async fn receive(
             "The request must have Content-Type: application/json.",
         ));
     }
-    match referrals::receive(&state.pool, &state.vault, &partner, &body).await {
+    let received = async {
+        let acting = Acting::Party { acting_for: format!("partner:{}", partner.id) };
+        let mut tx = ClinicTx::begin_acting(&state.pool, &acting).await?;
+        let intake = referrals::receive(&mut tx, &state.vault, &partner, &body).await?;
+        tx.commit().await?;
+        Ok::<_, digimed_core::Error>(intake)
+    };
+    match received.await {
         Ok(intake) => {
             let status = if intake.is_new() { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(intake.receipt())).into_response()

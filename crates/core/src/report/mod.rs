@@ -1,4 +1,4 @@
-//! The insurer report (seed 001's `ConsultationReportGenerator`): per partner and period, one row
+//! The insurer report (see `docs/insurer-report.md`): per partner and period, one row
 //! per consultation (created, assigned, started, ended, WAITING_TIME, TREATMENT_DURATION,
 //! outcome, ICPC-2 code and chapter, policy number, deadline) and a summary (counts by state,
 //! outcome and chapter, median and p90 waiting time and treatment duration, deadline breaches).
@@ -9,23 +9,29 @@
 //! (for the exact percentiles) is kept. The file appears under its name only when complete.
 //!
 //! Only the administrators of the partner's clinic may export; the database checks it and
-//! records the export in the audit log in the same transaction as the read.
+//! records the export in the audit log in the same transaction as the read. The rows, their
+//! total and the summary come from one statement, so they agree with each other.
+
+mod files;
+mod summary;
+
+pub use files::summary_lines;
+pub use summary::{hms, percentile};
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
-use sqlx::PgPool;
 
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::icpc2;
 use crate::keys::Vault;
 use crate::queue::{self, ConsultationState, DeadlineStatus};
+use files::Sink;
+use summary::Stats;
 
 /// What to export: a partner (by its name, as `digimed partner add` named it) and a period of
 /// Norwegian local dates, both ends included.
@@ -170,10 +176,9 @@ pub const COLUMNS: [&str; 16] = [
 
 const TIME_ZONE: &str = "Europe/Oslo";
 
-#[derive(sqlx::FromRow)]
 struct DbRow {
     consultation_id: i32,
-    state: String,
+    state: ConsultationState,
     created_at: DateTime<Utc>,
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
@@ -193,56 +198,57 @@ struct DbRow {
 /// How far an export has come: rows written of the total.
 pub type Progress<'a> = &'a mut (dyn FnMut(u32, u32) + Send);
 
-/// Exports the report of `request` to `out` as the signed-in staff member (an administrator of
-/// the partner's clinic). `progress` is called every few hundred rows and at the end.
+/// Exports the report of `request` to `out` as the acting administrator of the partner's clinic
+/// (or the owner). `progress` is called every few hundred rows and at the end. Takes the
+/// transaction and commits it before the file takes its name: the read and its audit row are
+/// recorded, or no file appears.
 pub async fn export(
-    pool: &PgPool,
+    mut tx: ClinicTx,
     vault: &Vault,
     request: &ReportRequest,
     out: &Path,
     progress: Progress<'_>,
 ) -> Result<ReportSummary> {
+    tx.require(Capability::ExportInsurerReport)?;
     let format = ReportFormat::from_path(out)?;
     let partial = partial_path(out)?;
-    let mut tx = pool.begin().await?;
-    // One snapshot for the count, the rows and the summary.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
-    let partner_id: Option<i32> = sqlx::query_scalar("SELECT id FROM partners WHERE name = $1")
-        .bind(&request.partner)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(partner_id) = partner_id else {
+    let Some(partner_id) = sqlx::query_scalar!("SELECT id FROM partners WHERE name = $1", request.partner)
+        .fetch_optional(tx.conn())
+        .await?
+    else {
         return Err(Error::field(ErrorCode::NotFound, "partner", format!("There is no partner named '{}'.", request.partner)));
     };
-    let outcomes: BTreeMap<String, String> = sqlx::query_as("SELECT code, label FROM result_outcomes")
-        .fetch_all(&mut *tx)
+    let outcomes: BTreeMap<String, String> = sqlx::query!("SELECT code, label FROM result_outcomes")
+        .fetch_all(tx.conn())
         .await?
         .into_iter()
+        .map(|r| (r.code, r.label))
         .collect();
-    let codes: BTreeMap<String, (String, String)> =
-        sqlx::query_as::<_, (String, String, String)>("SELECT code, chapter, title FROM icpc2_codes")
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(code, chapter, title)| (code, (chapter, title)))
-            .collect();
+    let codes: BTreeMap<String, (String, String)> = sqlx::query!(r#"SELECT code, chapter AS "chapter!", title FROM icpc2_codes"#)
+        .fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| (r.code, (r.chapter, r.title)))
+        .collect();
 
     let mut sink = Sink::create(format, &partial)?;
     let mut stats = Stats::default();
     let now = Utc::now();
     let result = async {
-        let mut rows = sqlx::query_as::<_, DbRow>(
-            "SELECT consultation_id, state, created_at, starts_at, ends_at, deadline_at, created_local,
-                    assigned_local, starts_local, ends_local, deadline_local, result_id, icpc2_encrypted,
-                    outcome_encrypted, policy_number_encrypted, total
-               FROM insurer_report_rows($1, $2, $3, current_user::text)",
+        let mut rows = sqlx::query_as!(
+            DbRow,
+            r#"SELECT consultation_id AS "consultation_id!", state AS "state!: ConsultationState", created_at AS "created_at!",
+                      starts_at, ends_at, deadline_at, created_local AS "created_local!", assigned_local, starts_local,
+                      ends_local, deadline_local, result_id, icpc2_encrypted, outcome_encrypted, policy_number_encrypted,
+                      total AS "total!"
+                 FROM insurer_report_rows($1, $2, $3, current_user::text)"#,
+            partner_id,
+            request.from,
+            request.to,
         )
-        .bind(partner_id)
-        .bind(request.from)
-        .bind(request.to)
-        .fetch(&mut *tx);
-        while let Some(db) = rows.try_next().await.map_err(report_error)? {
-            let total = db.total.clamp(0, u32::MAX as i64) as u32;
+        .fetch(tx.conn());
+        while let Some(db) = rows.try_next().await? {
+            let total = db.total.clamp(0, i64::from(u32::MAX)) as u32;
             let row = decrypt_row(vault, &outcomes, &codes, db, now)?;
             stats.add(&row);
             sink.row(&row)?;
@@ -250,7 +256,6 @@ pub async fn export(
                 progress(stats.rows, total);
             }
         }
-        drop(rows);
         Ok::<_, Error>(())
     }
     .await;
@@ -261,12 +266,7 @@ pub async fn export(
     // The read and its audit row are committed before the file takes its name.
     if let Err(e) = tx.commit().await {
         sink.abandon(&partial);
-        return Err(e.into());
-    }
-    // A REPEATABLE READ transaction does not chain its audit row itself (its snapshot is old):
-    // chain it now. Should that fail, the row is committed and the next audited commit chains it.
-    if let Err(e) = crate::audit::seal_pending(pool).await {
-        tracing::warn!(code = e.code.as_str(), "the export's audit row waits to be chained");
+        return Err(e);
     }
     let summary = stats.summary(request, format, out, &outcomes, now);
     if let Err(e) = sink.finish(&summary, &partial, out) {
@@ -277,15 +277,6 @@ pub async fn export(
     Ok(summary)
 }
 
-fn report_error(e: sqlx::Error) -> Error {
-    match Error::from(e) {
-        e if e.code == ErrorCode::Forbidden => {
-            Error::forbidden("Only the administrators of the partner's clinic may export its insurer report.")
-        }
-        e => e,
-    }
-}
-
 fn decrypt_row(
     vault: &Vault,
     outcomes: &BTreeMap<String, String>,
@@ -293,10 +284,10 @@ fn decrypt_row(
     db: DbRow,
     now: DateTime<Utc>,
 ) -> Result<ReportRow> {
-    let state = ConsultationState::parse(&db.state)?;
+    let state = db.state;
     let (mut outcome, mut icpc2_code, mut icpc2_chapter, mut icpc2_title, mut policy_number) = (None, None, None, None, None);
     if let Some(result_id) = db.result_id {
-        let dec = |column: &str, ct: &[u8]| vault.decrypt("consultation_results", column, result_id as i64, ct);
+        let dec = |column: &str, ct: &[u8]| vault.decrypt("consultation_results", column, i64::from(result_id), ct);
         if let Some(ct) = &db.outcome_encrypted {
             let code = dec("outcome_encrypted", ct)?;
             outcome = Some(outcomes.get(&code).cloned().unwrap_or(code));
@@ -355,389 +346,9 @@ pub fn csv_summary_path(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}-summary.csv"))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Counting.
-
-#[derive(Default)]
-struct Stats {
-    rows: u32,
-    by_state: BTreeMap<&'static str, u32>,
-    by_outcome: BTreeMap<String, u32>,
-    by_chapter: BTreeMap<String, u32>,
-    waiting: Vec<u32>,
-    treatment: Vec<u32>,
-    breaches: u32,
-}
-
-impl Stats {
-    fn add(&mut self, row: &ReportRow) {
-        self.rows += 1;
-        *self.by_state.entry(row.state.as_str()).or_default() += 1;
-        if let Some(o) = &row.outcome {
-            *self.by_outcome.entry(o.clone()).or_default() += 1;
-        }
-        if let Some(c) = &row.icpc2_chapter {
-            *self.by_chapter.entry(c.clone()).or_default() += 1;
-        }
-        if let Some(w) = row.waiting_seconds {
-            self.waiting.push(w.clamp(0, u32::MAX as i64) as u32);
-        }
-        if let Some(t) = row.treatment_seconds {
-            self.treatment.push(t.clamp(0, u32::MAX as i64) as u32);
-        }
-        if row.deadline_status == DeadlineStatus::Breached {
-            self.breaches += 1;
-        }
-    }
-
-    fn summary(
-        mut self,
-        request: &ReportRequest,
-        format: ReportFormat,
-        out: &Path,
-        outcomes: &BTreeMap<String, String>,
-        now: DateTime<Utc>,
-    ) -> ReportSummary {
-        let (wm, wp) = (percentile(&mut self.waiting, 50), percentile(&mut self.waiting, 90));
-        let (tm, tp) = (percentile(&mut self.treatment, 50), percentile(&mut self.treatment, 90));
-        let by_state = ConsultationState::ALL
-            .iter()
-            .filter_map(|s| {
-                self.by_state.get(s.as_str()).map(|n| Count { key: s.as_str().into(), label: s.label(), count: *n })
-            })
-            .collect();
-        // Outcomes in the order of the list an admin maintains, then any no longer listed.
-        let mut by_outcome: Vec<Count> = outcomes
-            .iter()
-            .filter_map(|(code, label)| {
-                self.by_outcome.remove(label).map(|n| Count { key: code.clone(), label: label.clone(), count: n })
-            })
-            .collect();
-        by_outcome.extend(self.by_outcome.into_iter().map(|(l, n)| Count { key: l.clone(), label: l, count: n }));
-        let by_chapter = self
-            .by_chapter
-            .into_iter()
-            .map(|(c, n)| Count { label: format!("{c} {}", icpc2::chapter_name(&c)), key: c, count: n })
-            .collect();
-        ReportSummary {
-            partner: request.partner.clone(),
-            from: request.from,
-            to: request.to,
-            format,
-            file: out.display().to_string(),
-            summary_file: (format == ReportFormat::Csv).then(|| csv_summary_path(out).display().to_string()),
-            consultations: self.rows,
-            by_state,
-            by_outcome,
-            by_chapter,
-            waiting_median_seconds: wm,
-            waiting_p90_seconds: wp,
-            treatment_median_seconds: tm,
-            treatment_p90_seconds: tp,
-            deadline_breaches: self.breaches,
-            generated_at: now,
-        }
-    }
-}
-
-/// The nearest-rank percentile: the smallest value with at least `p`% of the values at or below it.
-pub fn percentile(values: &mut [u32], p: u32) -> Option<u32> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let rank = (values.len() as u64 * p as u64).div_ceil(100).max(1) as usize;
-    Some(values[rank - 1])
-}
-
-/// `1:05:09` for 3909 seconds.
-pub fn hms(seconds: u32) -> String {
-    format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
-}
-
-fn deadline_kept(s: DeadlineStatus) -> &'static str {
-    match s {
-        DeadlineStatus::None => "",
-        DeadlineStatus::Met => "yes",
-        DeadlineStatus::Breached => "no",
-        DeadlineStatus::OnTrack | DeadlineStatus::Near => "open",
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing.
-
-enum Sink {
-    Xlsx(Box<XlsxSink>),
-    Csv(BufWriter<File>),
-}
-
-struct XlsxSink {
-    workbook: Workbook,
-    next_row: u32,
-    header: Format,
-    datetime: Format,
-    duration: Format,
-}
-
-fn io_error(e: std::io::Error) -> Error {
-    Error::new(ErrorCode::Internal, format!("The report file could not be written: {e}"))
-}
-
-fn xlsx_error(e: XlsxError) -> Error {
-    Error::new(ErrorCode::Internal, format!("The workbook could not be written: {e}"))
-}
-
-impl Sink {
-    fn create(format: ReportFormat, partial: &Path) -> Result<Sink> {
-        match format {
-            ReportFormat::Csv => {
-                let mut w = BufWriter::with_capacity(64 * 1024, File::create(partial).map_err(io_error)?);
-                write_csv_line(&mut w, COLUMNS.iter().copied())?;
-                Ok(Sink::Csv(w))
-            }
-            ReportFormat::Xlsx => {
-                let mut workbook = Workbook::new();
-                if let Some(dir) = partial.parent() {
-                    workbook.set_tempdir(dir).map_err(xlsx_error)?;
-                }
-                let header = Format::new().set_bold();
-                let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-                let duration = Format::new().set_num_format("[h]:mm:ss");
-                let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
-                sheet.set_name("Consultations").map_err(xlsx_error)?;
-                for (col, name) in COLUMNS.iter().enumerate() {
-                    sheet.write_string_with_format(0, col as u16, *name, &header).map_err(xlsx_error)?;
-                    let width = match col {
-                        2..=5 | 13 => 17.0,
-                        11 => 36.0,
-                        8 | 12 => 16.0,
-                        _ => 12.0,
-                    };
-                    sheet.set_column_width(col as u16, width).map_err(xlsx_error)?;
-                }
-                sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-                Ok(Sink::Xlsx(Box::new(XlsxSink { workbook, next_row: 1, header, datetime, duration })))
-            }
-        }
-    }
-
-    fn row(&mut self, r: &ReportRow) -> Result<()> {
-        match self {
-            Sink::Csv(w) => {
-                let t = |v: &Option<NaiveDateTime>| v.map(csv_time).unwrap_or_default();
-                let n = |v: Option<i64>| v.map(|s| s.to_string()).unwrap_or_default();
-                let s = |v: &Option<String>| v.clone().unwrap_or_default();
-                write_csv_line(
-                    w,
-                    [
-                        r.consultation_id.to_string(),
-                        r.state.as_str().to_string(),
-                        csv_time(r.created),
-                        t(&r.assigned),
-                        t(&r.started),
-                        t(&r.ended),
-                        n(r.waiting_seconds),
-                        n(r.treatment_seconds),
-                        s(&r.outcome),
-                        s(&r.icpc2_code),
-                        s(&r.icpc2_chapter),
-                        s(&r.icpc2_title),
-                        s(&r.policy_number),
-                        t(&r.deadline),
-                        deadline_kept(r.deadline_status).to_string(),
-                        TIME_ZONE.to_string(),
-                    ]
-                    .iter()
-                    .map(String::as_str),
-                )
-            }
-            Sink::Xlsx(x) => x.row(r).map_err(xlsx_error),
-        }
-    }
-
-    fn abandon(self, partial: &Path) {
-        drop(self);
-        let _ = std::fs::remove_file(partial);
-    }
-
-    fn finish(self, summary: &ReportSummary, partial: &Path, out: &Path) -> Result<()> {
-        match self {
-            Sink::Csv(mut w) => {
-                w.flush().map_err(io_error)?;
-                w.into_inner().map_err(|e| io_error(e.into_error()))?.sync_all().map_err(io_error)?;
-                let summary_path = csv_summary_path(out);
-                let summary_partial = partial.with_extension("summary.partial");
-                let mut s = BufWriter::new(File::create(&summary_partial).map_err(io_error)?);
-                let written = summary_lines(summary)
-                    .into_iter()
-                    .try_for_each(|(a, b)| write_csv_line(&mut s, [a.as_str(), b.as_str()].into_iter()))
-                    .and_then(|_| s.flush().map_err(io_error));
-                if let Err(e) = written {
-                    let _ = std::fs::remove_file(&summary_partial);
-                    return Err(e);
-                }
-                std::fs::rename(&summary_partial, &summary_path).map_err(io_error)?;
-                std::fs::rename(partial, out).map_err(io_error)
-            }
-            Sink::Xlsx(mut x) => {
-                x.summary(summary).map_err(xlsx_error)?;
-                x.workbook.save(partial).map_err(xlsx_error)?;
-                std::fs::rename(partial, out).map_err(io_error)
-            }
-        }
-    }
-}
-
-impl XlsxSink {
-    fn sheet(&mut self) -> Result<&mut Worksheet, XlsxError> {
-        self.workbook.worksheet_from_index(0)
-    }
-
-    fn row(&mut self, r: &ReportRow) -> Result<(), XlsxError> {
-        let row = self.next_row;
-        self.next_row += 1;
-        let (datetime, duration) = (self.datetime.clone(), self.duration.clone());
-        let sheet = self.sheet()?;
-        sheet.write_number(row, 0, r.consultation_id)?;
-        sheet.write_string(row, 1, r.state.as_str())?;
-        for (col, t) in [(2, Some(r.created)), (3, r.assigned), (4, r.started), (5, r.ended), (13, r.deadline)] {
-            if let Some(t) = t {
-                sheet.write_datetime_with_format(row, col, t, &datetime)?;
-            }
-        }
-        for (col, s) in [(6, r.waiting_seconds), (7, r.treatment_seconds)] {
-            if let Some(s) = s {
-                sheet.write_number_with_format(row, col, s as f64 / 86_400.0, &duration)?;
-            }
-        }
-        for (col, v) in [(8, &r.outcome), (9, &r.icpc2_code), (10, &r.icpc2_chapter), (11, &r.icpc2_title), (12, &r.policy_number)] {
-            if let Some(v) = v {
-                sheet.write_string(row, col, v)?;
-            }
-        }
-        let kept = deadline_kept(r.deadline_status);
-        if !kept.is_empty() {
-            sheet.write_string(row, 14, kept)?;
-        }
-        sheet.write_string(row, 15, TIME_ZONE)?;
-        Ok(())
-    }
-
-    fn summary(&mut self, summary: &ReportSummary) -> Result<(), XlsxError> {
-        let last_row = self.next_row - 1;
-        if last_row > 0 {
-            self.sheet()?.autofilter(0, 0, last_row, (COLUMNS.len() - 1) as u16)?;
-        }
-        let header = self.header.clone();
-        let duration = self.duration.clone();
-        let sheet = self.workbook.add_worksheet();
-        sheet.set_name("Summary")?;
-        sheet.set_column_width(0, 34.0)?;
-        sheet.set_column_width(1, 28.0)?;
-        sheet.write_string_with_format(0, 0, "Insurer report", &header)?;
-        let mut row = 2u32;
-        let mut pair = |sheet: &mut Worksheet, a: &str, b: &str| -> Result<(), XlsxError> {
-            sheet.write_string(row, 0, a)?;
-            sheet.write_string(row, 1, b)?;
-            row += 1;
-            Ok(())
-        };
-        pair(sheet, "Partner", &summary.partner)?;
-        pair(sheet, "Period (Europe/Oslo)", &format!("{} to {}", summary.from, summary.to))?;
-        pair(sheet, "Generated (UTC)", &summary.generated_at.format("%Y-%m-%d %H:%M:%S").to_string())?;
-        let mut row = row + 1;
-        let mut section = |sheet: &mut Worksheet, title: &str, counts: &[Count]| -> Result<(), XlsxError> {
-            sheet.write_string_with_format(row, 0, title, &header)?;
-            row += 1;
-            for c in counts {
-                sheet.write_string(row, 0, &c.label)?;
-                sheet.write_number(row, 1, c.count)?;
-                row += 1;
-            }
-            row += 1;
-            Ok(())
-        };
-        section(
-            sheet,
-            "Consultations",
-            &[Count { key: "total".into(), label: "Total".into(), count: summary.consultations }],
-        )?;
-        section(sheet, "By state", &summary.by_state)?;
-        section(sheet, "By outcome", &summary.by_outcome)?;
-        section(sheet, "By ICPC-2 chapter", &summary.by_chapter)?;
-        sheet.write_string_with_format(row, 0, "Times", &header)?;
-        row += 1;
-        for (label, v) in [
-            ("WAITING_TIME median", summary.waiting_median_seconds),
-            ("WAITING_TIME p90", summary.waiting_p90_seconds),
-            ("TREATMENT_DURATION median", summary.treatment_median_seconds),
-            ("TREATMENT_DURATION p90", summary.treatment_p90_seconds),
-        ] {
-            sheet.write_string(row, 0, label)?;
-            if let Some(s) = v {
-                sheet.write_number_with_format(row, 1, s as f64 / 86_400.0, &duration)?;
-            }
-            row += 1;
-        }
-        sheet.write_string(row, 0, "Deadline breaches")?;
-        sheet.write_number(row, 1, summary.deadline_breaches)?;
-        Ok(())
-    }
-}
-
-/// The summary as label/value pairs (the CSV summary file).
-pub fn summary_lines(s: &ReportSummary) -> Vec<(String, String)> {
-    let mut lines = vec![
-        ("Partner".to_string(), s.partner.clone()),
-        ("Period from (Europe/Oslo)".into(), s.from.to_string()),
-        ("Period to (Europe/Oslo)".into(), s.to.to_string()),
-        ("Generated (UTC)".into(), s.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
-        ("Consultations".into(), s.consultations.to_string()),
-    ];
-    lines.extend(s.by_state.iter().map(|c| (format!("State: {}", c.label), c.count.to_string())));
-    lines.extend(s.by_outcome.iter().map(|c| (format!("Outcome: {}", c.label), c.count.to_string())));
-    lines.extend(s.by_chapter.iter().map(|c| (format!("ICPC-2 chapter: {}", c.label), c.count.to_string())));
-    let secs = |v: Option<u32>| v.map(|s| s.to_string()).unwrap_or_default();
-    lines.push(("WAITING_TIME median (seconds)".into(), secs(s.waiting_median_seconds)));
-    lines.push(("WAITING_TIME p90 (seconds)".into(), secs(s.waiting_p90_seconds)));
-    lines.push(("TREATMENT_DURATION median (seconds)".into(), secs(s.treatment_median_seconds)));
-    lines.push(("TREATMENT_DURATION p90 (seconds)".into(), secs(s.treatment_p90_seconds)));
-    lines.push(("Deadline breaches".into(), s.deadline_breaches.to_string()));
-    lines
-}
-
-fn csv_time(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// One CSV line (RFC 4180). A value that a spreadsheet would take for a formula is prefixed
-/// with an apostrophe, so that opening the file never runs anything.
-fn write_csv_line<'a>(w: &mut impl Write, values: impl Iterator<Item = &'a str>) -> Result<()> {
-    let mut first = true;
-    for v in values {
-        if !first {
-            w.write_all(b",").map_err(io_error)?;
-        }
-        first = false;
-        let guarded;
-        let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && v.parse::<f64>().is_err() {
-            guarded = format!("'{v}");
-            guarded.as_str()
-        } else {
-            v
-        };
-        if v.contains([',', '"', '\n', '\r']) {
-            write!(w, "\"{}\"", v.replace('"', "\"\"")).map_err(io_error)?;
-        } else {
-            w.write_all(v.as_bytes()).map_err(io_error)?;
-        }
-    }
-    w.write_all(b"\r\n").map_err(io_error)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::files::*;
     use super::*;
 
     #[test]

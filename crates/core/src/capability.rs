@@ -1,0 +1,268 @@
+//! What each operation needs, and who has it: the one table of roles in Rust.
+//!
+//! [`ClinicTx::require`](crate::clinic_tx::ClinicTx::require) checks an operation's capability
+//! against this table before the operation touches anything, so the person gets a clear refusal.
+//! The database holds the same rules again (grants, row-level security, triggers), so a raw
+//! connection can do no more; a test compares this table with the database's grants
+//! ([`Capability::grants`]).
+
+use crate::clinic_tx::Actor;
+use crate::session::AppRole;
+
+use AppRole::{Admin, CustomerSupport, Doctor, Secretary};
+
+/// Something an operation does that not everyone may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    // The queue and consultations.
+    ReadQueue,
+    PickConsultation,
+    AssignConsultation,
+    ReturnToQueue,
+    CancelConsultation,
+    StartConsultation,
+    CompleteConsultation,
+    BookConsultation,
+    BookFollowUp,
+    ScreenConsultation,
+    ReadScreening,
+    // Results.
+    ReadResult,
+    AmendResult,
+    // Patients.
+    OnboardPatient,
+    RegisterPatient,
+    FindDuplicates,
+    // Consent forms.
+    ReadForms,
+    ActOnForms,
+    AttestSignature,
+    ReadConsentStatus,
+    // Referrals from partners.
+    ReceiveReferral,
+    ReadReferralPayload,
+    // Reference lists everyone uses.
+    SearchIcpc2,
+    KeepDrafts,
+    // Administration of a clinic.
+    ManageFormTemplates,
+    ManageOnboardingRules,
+    ManageOutcomes,
+    ManagePartners,
+    ManageStaff,
+    ManageWebhooks,
+    ReadAuditLog,
+    ExportInsurerReport,
+    ImportIcpc2,
+    // Operations of the database owner.
+    CreateLogins,
+    IssueApiTokens,
+    RotateKeys,
+    RevokeApiTokens,
+    AuthenticateCallers,
+    ImportRecords,
+    DeliverEvents,
+}
+
+struct Rule {
+    /// What it is, after "cannot": "pick consultations".
+    doing: &'static str,
+    roles: &'static [AppRole],
+    owner: bool,
+    service: bool,
+}
+
+const fn rule(doing: &'static str, roles: &'static [AppRole], owner: bool, service: bool) -> Rule {
+    Rule { doing, roles, owner, service }
+}
+
+const ALL_STAFF: &[AppRole] = &[Secretary, Doctor, CustomerSupport, Admin];
+
+impl Capability {
+    pub const ALL: &'static [Capability] = &[
+        Capability::ReadQueue,
+        Capability::PickConsultation,
+        Capability::AssignConsultation,
+        Capability::ReturnToQueue,
+        Capability::CancelConsultation,
+        Capability::StartConsultation,
+        Capability::CompleteConsultation,
+        Capability::BookConsultation,
+        Capability::BookFollowUp,
+        Capability::ScreenConsultation,
+        Capability::ReadScreening,
+        Capability::ReadResult,
+        Capability::AmendResult,
+        Capability::OnboardPatient,
+        Capability::RegisterPatient,
+        Capability::FindDuplicates,
+        Capability::ReadForms,
+        Capability::ActOnForms,
+        Capability::AttestSignature,
+        Capability::ReadConsentStatus,
+        Capability::ReceiveReferral,
+        Capability::ReadReferralPayload,
+        Capability::SearchIcpc2,
+        Capability::KeepDrafts,
+        Capability::ManageFormTemplates,
+        Capability::ManageOnboardingRules,
+        Capability::ManageOutcomes,
+        Capability::ManagePartners,
+        Capability::ManageStaff,
+        Capability::ManageWebhooks,
+        Capability::ReadAuditLog,
+        Capability::ExportInsurerReport,
+        Capability::ImportIcpc2,
+        Capability::CreateLogins,
+        Capability::IssueApiTokens,
+        Capability::RotateKeys,
+        Capability::RevokeApiTokens,
+        Capability::AuthenticateCallers,
+        Capability::ImportRecords,
+        Capability::DeliverEvents,
+    ];
+
+    fn rule(self) -> Rule {
+        use Capability as C;
+        match self {
+            C::ReadQueue => rule("see the consultation queue", ALL_STAFF, true, false),
+            C::PickConsultation => rule("pick consultations", &[Doctor], false, false),
+            C::AssignConsultation => rule("assign consultations", &[Secretary, Admin], false, false),
+            C::ReturnToQueue => rule("return consultations to the queue", &[Secretary, Admin], false, false),
+            C::CancelConsultation => rule("cancel consultations", &[Secretary, Admin, Doctor], false, false),
+            C::StartConsultation => rule("start consultations", &[Doctor], false, false),
+            C::CompleteConsultation => rule("complete consultations and file their results", &[Doctor], false, false),
+            C::BookConsultation => rule("book consultations", &[Secretary, Admin], false, false),
+            C::BookFollowUp => rule("book follow-ups", &[Doctor, Secretary, Admin], false, false),
+            C::ScreenConsultation => rule("screen consultations", &[Secretary, Admin], false, false),
+            C::ReadScreening => rule("read screening notes", &[Secretary, Doctor, Admin], true, false),
+            C::ReadResult => rule("read consultation results", &[Doctor, Admin], false, false),
+            C::AmendResult => rule("amend consultation results", &[Doctor], false, false),
+            C::OnboardPatient => rule("onboard patients", &[CustomerSupport, Admin], true, false),
+            C::RegisterPatient => rule("register patients", &[CustomerSupport, Admin], true, true),
+            C::FindDuplicates => rule("search for existing patients", &[CustomerSupport, Admin], true, false),
+            C::ReadForms => rule("read consent forms", ALL_STAFF, true, false),
+            C::ActOnForms => rule("sign, decline or withdraw consent forms", &[CustomerSupport, Admin], true, false),
+            C::AttestSignature => rule("attest a paper signature", &[CustomerSupport, Admin], false, false),
+            C::ReadConsentStatus => rule("see which consent forms are unsigned", ALL_STAFF, true, false),
+            C::ReceiveReferral => rule("receive partner referrals", &[Admin], true, true),
+            C::ReadReferralPayload => rule("read a referral as the partner sent it", &[Secretary, Admin], true, false),
+            C::SearchIcpc2 => rule("search the ICPC-2 list", ALL_STAFF, true, false),
+            C::KeepDrafts => rule("keep drafts", ALL_STAFF, false, false),
+            C::ManageFormTemplates => rule("write form templates", &[Admin], true, false),
+            C::ManageOnboardingRules => rule("change the forms required at onboarding", &[Admin], true, false),
+            C::ManageOutcomes => rule("change the list of outcomes", &[Admin], true, false),
+            C::ManagePartners => rule("add partners", &[Admin], true, false),
+            C::ManageStaff => rule("add, deactivate or reactivate staff", &[Admin], false, false),
+            C::ManageWebhooks => rule("manage webhook subscriptions", &[Admin], true, false),
+            C::ReadAuditLog => rule("read the audit log", &[Admin], true, false),
+            C::ExportInsurerReport => rule("export insurer reports", &[Admin], true, false),
+            C::ImportIcpc2 => rule("import the ICPC-2 list", &[Admin], true, false),
+            C::CreateLogins => rule("create database logins", &[], true, false),
+            C::IssueApiTokens => rule("issue API tokens", &[], true, false),
+            C::RotateKeys => rule("rotate the data keys", &[], true, false),
+            C::RevokeApiTokens => rule("revoke API tokens", &[Admin], true, false),
+            C::AuthenticateCallers => rule("check the credentials of callers", &[], true, true),
+            C::ImportRecords => rule("import earlier records", &[], true, false),
+            C::DeliverEvents => rule("deliver outgoing events", &[], true, true),
+        }
+    }
+
+    /// The clinic roles that have it.
+    pub fn roles(self) -> &'static [AppRole] {
+        self.rule().roles
+    }
+
+    /// Whether the database owner has it (operations from the command line).
+    pub fn owner(self) -> bool {
+        self.rule().owner
+    }
+
+    /// Whether the service has it when acting as itself for an outside party.
+    pub fn service(self) -> bool {
+        self.rule().service
+    }
+
+    /// What it is, in words: "pick consultations".
+    pub fn doing(self) -> &'static str {
+        self.rule().doing
+    }
+
+    pub fn allows(self, actor: &Actor) -> bool {
+        let r = self.rule();
+        match actor {
+            Actor::Staff(s) => r.roles.contains(&s.role),
+            Actor::Owner => r.owner,
+            Actor::Service => r.service,
+        }
+    }
+
+    /// The refusal a person reads: "Your role (secretary) cannot pick consultations; only doctors
+    /// may."
+    pub fn refusal(self, actor: &Actor) -> String {
+        let who = actor.describe();
+        let mut c = who.chars();
+        let who = match c.next() {
+            Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+            None => who,
+        };
+        let plural = |r: &AppRole| match r {
+            Secretary => "secretaries",
+            Doctor => "doctors",
+            CustomerSupport => "support agents",
+            Admin => "administrators",
+        };
+        let roles: Vec<&str> = self.roles().iter().map(plural).collect();
+        match roles.as_slice() {
+            [] => format!("{who} cannot {}; it is an operation of the database owner.", self.doing()),
+            [one] => format!("{who} cannot {}; only {one} may.", self.doing()),
+            [rest @ .., last] => format!("{who} cannot {}; only {} and {last} may.", self.doing(), rest.join(", ")),
+        }
+    }
+
+    /// The table privileges the database grants to a role that has this capability: a role of
+    /// [`Capability::roles`] must hold every one (checked against the schema by a test). An
+    /// entry is (table, privilege), or (table, "EXECUTE") for a function.
+    pub fn grants(self) -> &'static [(&'static str, &'static str)] {
+        use Capability as C;
+        match self {
+            C::ReadQueue => &[("consultations", "SELECT"), ("patient_persons", "SELECT"), ("staff", "SELECT")],
+            C::PickConsultation | C::AssignConsultation | C::ReturnToQueue | C::CancelConsultation => {
+                &[("consultations", "UPDATE")]
+            }
+            C::StartConsultation => &[("consultations", "UPDATE"), ("video_rooms", "INSERT"), ("chat_rooms", "INSERT")],
+            C::CompleteConsultation | C::AmendResult => &[("consultations", "UPDATE"), ("consultation_results", "INSERT")],
+            C::BookConsultation => &[("consultations", "INSERT"), ("orders", "INSERT"), ("line_items", "INSERT")],
+            C::BookFollowUp => &[("consultations", "INSERT")],
+            C::ScreenConsultation => &[("consultation_screenings", "INSERT"), ("referrals", "UPDATE")],
+            C::ReadScreening => &[("consultation_screenings", "SELECT")],
+            C::ReadResult => &[("read_consultation_results_as", "EXECUTE")],
+            C::OnboardPatient | C::RegisterPatient => &[
+                ("users", "INSERT"),
+                ("patient_persons", "INSERT"),
+                ("patients", "INSERT"),
+                ("user_organizations", "INSERT"),
+                ("communication_preference_tokens", "INSERT"),
+                ("forms", "INSERT"),
+            ],
+            C::FindDuplicates => &[("patient_match_candidates", "EXECUTE")],
+            C::ReadForms | C::ReadConsentStatus => &[("forms", "SELECT"), ("consents", "SELECT")],
+            C::ActOnForms | C::AttestSignature => &[("forms", "UPDATE"), ("consents", "INSERT"), ("consents", "UPDATE")],
+            C::ReceiveReferral => &[("referrals", "INSERT"), ("consultations", "INSERT"), ("orders", "INSERT")],
+            C::ReadReferralPayload => &[("referrals", "SELECT")],
+            C::SearchIcpc2 => &[("icpc2_codes", "SELECT")],
+            C::KeepDrafts => &[("drafts", "INSERT"), ("drafts", "SELECT"), ("drafts", "DELETE")],
+            C::ManageFormTemplates => &[("form_templates", "INSERT"), ("form_template_versions", "INSERT"), ("form_template_versions", "UPDATE")],
+            C::ManageOnboardingRules => &[("automation_rules", "INSERT"), ("automation_actions", "INSERT"), ("automation_actions", "DELETE")],
+            C::ManageOutcomes => &[("result_outcomes", "INSERT"), ("result_outcomes", "UPDATE")],
+            C::ManagePartners => &[("partners", "INSERT"), ("organizations", "INSERT")],
+            C::ManageStaff => &[("staff", "INSERT"), ("staff", "UPDATE")],
+            C::ManageWebhooks => &[("webhook_subscriptions", "INSERT"), ("webhook_deliveries", "SELECT")],
+            C::ReadAuditLog => &[("audit_log", "SELECT")],
+            C::ExportInsurerReport => &[("consultations", "SELECT"), ("insurer_report_rows", "EXECUTE")],
+            C::ImportIcpc2 => &[("icpc2_codes", "INSERT"), ("icpc2_imports", "INSERT")],
+            C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
+            C::CreateLogins | C::IssueApiTokens | C::RotateKeys | C::AuthenticateCallers | C::ImportRecords | C::DeliverEvents => &[],
+        }
+    }
+}

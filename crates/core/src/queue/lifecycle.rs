@@ -1,0 +1,288 @@
+//! A consultation's way through the queue: a doctor picks it (or a secretary assigns it), the
+//! doctor starts it and completes it; a secretary may return it to the queue or cancel it. Each
+//! step is one statement whose `WHERE` says which state it leaves; when it matches nothing,
+//! [`explain_miss`] says why.
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::{Consultation, ConsultationRow, ConsultationState};
+use crate::capability::Capability;
+use crate::clinic_tx::ClinicTx;
+use crate::error::{Error, ErrorCode, Result};
+use crate::session::AppRole;
+
+/// Explains why a statement aimed at consultation `id` changed nothing: it does not exist (for
+/// this actor), belongs to another doctor, or is in a state that does not allow `doing`.
+async fn explain_miss(tx: &mut ClinicTx, id: i32, doing: &str) -> Error {
+    let me = tx.staff().ok().map(|s| (s.role, s.staff_id));
+    let row = sqlx::query!(r#"SELECT state AS "state: ConsultationState", assigned_doctor_id FROM consultations WHERE id = $1"#, id)
+        .fetch_optional(tx.conn())
+        .await;
+    match row {
+        Err(e) => e.into(),
+        Ok(None) => Error::not_found("The consultation"),
+        Ok(Some(r)) => {
+            let label = r.state.label();
+            match me {
+                Some((AppRole::Doctor, mine)) if r.assigned_doctor_id.is_some_and(|d| d != mine) => Error::new(
+                    ErrorCode::Forbidden,
+                    format!("The consultation is {label} with another doctor; you cannot {doing} it."),
+                ),
+                _ => Error::new(ErrorCode::InvalidStateTransition, format!("The consultation is {label}; it cannot be {doing}."))
+                    .with_details(serde_json::json!({ "state": r.state.as_str() })),
+            }
+        }
+    }
+}
+
+/// The consultation a statement changed, or why it changed none.
+async fn changed(tx: &mut ClinicTx, id: i32, doing: &str, row: Option<ConsultationRow>) -> Result<Consultation> {
+    match row {
+        Some(row) => Ok(row.into_consultation(Utc::now())),
+        None => Err(explain_miss(tx, id, doing).await),
+    }
+}
+
+/// A doctor takes the oldest unassigned consultation of their clinic. Many doctors may pick at
+/// once: each consultation goes to exactly one of them (`FOR UPDATE SKIP LOCKED`). `None` when
+/// nothing is waiting.
+pub async fn pick_next(tx: &mut ClinicTx) -> Result<Option<Consultation>> {
+    tx.require(Capability::PickConsultation)?;
+    let me = tx.staff()?.clone();
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
+            WHERE c.id = (SELECT id FROM consultations
+                           WHERE state = 'ready_for_pickup' AND assigned_doctor_id IS NULL AND organization_id = $2
+                           ORDER BY created_at, id LIMIT 1
+                           FOR UPDATE SKIP LOCKED)
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        me.staff_id,
+        me.organization_id,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|r| r.into_consultation(Utc::now())))
+}
+
+/// A doctor takes one particular consultation; refused when another doctor was first.
+pub async fn pick(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
+    tx.require(Capability::PickConsultation)?;
+    let doctor = tx.staff()?.staff_id;
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
+            WHERE c.id = $1 AND c.state = 'ready_for_pickup' AND c.assigned_doctor_id IS NULL
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+        doctor,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    changed(tx, id, "picked", row).await
+}
+
+/// Refuses, naming the field, a doctor who is not an active doctor of the actor's clinic.
+pub(super) async fn ensure_doctor_of_clinic(tx: &mut ClinicTx, doctor_id: i32) -> Result<()> {
+    let clinic = tx.clinic();
+    let ok = sqlx::query_scalar!(r#"SELECT is_doctor_in_org($1, $2) AS "ok!""#, doctor_id, clinic)
+        .fetch_one(tx.conn())
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::field(ErrorCode::InvalidInput, "doctor_id", "That is not an active doctor of this clinic."))
+    }
+}
+
+/// A secretary (or admin) assigns, or reassigns, a consultation to a doctor of the clinic.
+pub async fn assign(tx: &mut ClinicTx, id: i32, doctor_id: i32) -> Result<Consultation> {
+    tx.require(Capability::AssignConsultation)?;
+    ensure_doctor_of_clinic(tx, doctor_id).await?;
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
+            WHERE c.id = $1
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+        doctor_id,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    changed(tx, id, "assigned", row).await
+}
+
+/// A secretary (or admin) returns an assigned consultation to the queue.
+pub async fn release(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
+    tx.require(Capability::ReturnToQueue)?;
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'ready_for_pickup', assigned_doctor_id = NULL, assigned_at = NULL
+            WHERE c.id = $1
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    changed(tx, id, "returned to the queue", row).await
+}
+
+/// Cancels a consultation with a reason (secretary, admin, or the assigned doctor); the patient
+/// is told (an outbox event).
+pub async fn cancel(tx: &mut ClinicTx, id: i32, reason: &str) -> Result<Consultation> {
+    tx.require(Capability::CancelConsultation)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::field(ErrorCode::InvalidInput, "reason", "Give a reason for cancelling."));
+    }
+    if reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::field(ErrorCode::InvalidInput, "reason", "The reason must be at most 500 characters of text."));
+    }
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'cancelled', cancelled_at = now(), cancel_reason = $2
+            WHERE c.id = $1
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+        reason,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    let c = changed(tx, id, "cancelled", row).await?;
+    crate::outbox::enqueue(
+        tx,
+        "consultation.cancelled",
+        Some(c.organization_id),
+        &serde_json::json!({"consultation_id": c.id, "patient_person_id": c.patient_person_id, "notify_patient": true}),
+    )
+    .await?;
+    Ok(c)
+}
+
+/// Where the video and chat rooms of a consultation are joined.
+#[derive(Debug, Clone)]
+pub struct MeetingConfig {
+    /// Base URL of the meeting service, without a trailing slash.
+    pub base_url: String,
+}
+
+impl MeetingConfig {
+    /// `DIGIMED_MEETING_URL`, or the demo address.
+    pub fn from_env() -> MeetingConfig {
+        let base = std::env::var("DIGIMED_MEETING_URL")
+            .ok()
+            .filter(|v| v.starts_with("https://") || v.starts_with("http://"))
+            .unwrap_or_else(|| "https://meet.digimed.test".to_string());
+        MeetingConfig { base_url: base.trim_end_matches('/').to_string() }
+    }
+}
+
+/// A started consultation and the links of its rooms.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Started {
+    pub consultation: Consultation,
+    pub video_join_url: String,
+    pub chat_join_url: String,
+}
+
+/// The assigned doctor starts the consultation: `starts_at` is set, the video and chat rooms are
+/// created with their join links, and a message with the link to the patient is queued.
+pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Result<Started> {
+    tx.require(Capability::StartConsultation)?;
+    let doctor = tx.staff()?.staff_id;
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'in_progress', starts_at = now()
+            WHERE c.id = $1 AND c.assigned_doctor_id = $2 AND c.state <> 'in_progress'
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+        doctor,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    let c = changed(tx, id, "started", row).await?;
+    let video = format!("{}/video/{}", meeting.base_url, crate::patients::new_token());
+    let chat = format!("{}/chat/{}", meeting.base_url, crate::patients::new_token());
+    sqlx::query!(
+        "WITH v AS (INSERT INTO video_rooms (consultation_id, join_url) VALUES ($1, $2))
+         INSERT INTO chat_rooms (consultation_id, join_url) VALUES ($1, $3)",
+        id,
+        video,
+        chat,
+    )
+    .execute(tx.conn())
+    .await?;
+    crate::outbox::enqueue(
+        tx,
+        "consultation.started",
+        Some(c.organization_id),
+        &serde_json::json!({
+            "consultation_id": c.id,
+            "patient_person_id": c.patient_person_id,
+            "doctor_id": doctor,
+            "primary_channel": c.primary_channel,
+            "video_join_url": video,
+            "chat_join_url": chat,
+            "notify_patient": true,
+        }),
+    )
+    .await?;
+    Ok(Started { consultation: c, video_join_url: video, chat_join_url: chat })
+}
+
+/// The assigned doctor completes the consultation: `ends_at` is set and a message to the patient
+/// is queued. The database refuses to complete a consultation without its result, so this is
+/// part of `results::complete_with_result`, which files the result in the same transaction.
+pub async fn complete(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
+    tx.require(Capability::CompleteConsultation)?;
+    let doctor = tx.staff()?.staff_id;
+    let row = sqlx::query_as!(
+        ConsultationRow,
+        r#"UPDATE consultations c SET state = 'completed', ends_at = now()
+            WHERE c.id = $1 AND c.assigned_doctor_id = $2
+            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
+                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
+                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
+                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+        id,
+        doctor,
+    )
+    .fetch_optional(tx.conn())
+    .await?;
+    let c = changed(tx, id, "completed", row).await?;
+    crate::outbox::enqueue(
+        tx,
+        "consultation.completed",
+        Some(c.organization_id),
+        &serde_json::json!({
+            "consultation_id": c.id,
+            "patient_person_id": c.patient_person_id,
+            "doctor_id": doctor,
+            "waiting_seconds": c.waiting_seconds,
+            "treatment_seconds": c.treatment_seconds,
+            "notify_patient": true,
+        }),
+    )
+    .await?;
+    Ok(c)
+}
