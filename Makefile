@@ -1,6 +1,6 @@
 # Two commands: `make run` (the console, on demo data unless DATABASE_URL is set) and
 # `make test` (every test). Both install what is missing first.
-.PHONY: run test bindings db-start db-stop clean-db
+.PHONY: run test bindings schema sqlx-prepare db-start db-stop clean-db
 
 run:
 	@scripts/run.sh
@@ -11,6 +11,14 @@ test:
 # Regenerates ui/src/bindings.ts from the console's commands.
 bindings:
 	cargo run -p digimed-console -- --write-bindings
+
+# Rewrites schema.sql from a freshly migrated database (a test fails while it is stale).
+schema:
+	DIGIMED_WRITE_SCHEMA=1 cargo test -p digimed-tests --test it schema_dump
+
+# Refreshes the SQL query data in .sqlx/ (a check in `make test` fails while it is stale).
+sqlx-prepare:
+	@scripts/sqlx-prepare.sh
 
 db-start:
 	@scripts/pg.sh start

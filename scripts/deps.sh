@@ -38,10 +38,20 @@ for dir in data ui tests/e2e; do
     fi
 done
 
-# tauri-driver (the WebDriver front of the console for the end-to-end tests), built once into a
-# cache folder outside the checkout. The 2.x line: crates.io's newest is an alpha of the next.
+# Tools built once into a cache folder outside the checkout:
+# - tauri-driver, the WebDriver front of the console for the end-to-end tests (the 2.x line:
+#   crates.io's newest is an alpha of the next);
+# - sqlx-cli, which checks that the committed query data (.sqlx/) matches the SQL; its version
+#   is the one of sqlx in Cargo.lock.
 tools="${DIGIMED_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/digimed-tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
     echo "installing tauri-driver into $tools"
     env -u CARGO_TARGET_DIR cargo install --quiet --locked tauri-driver --version '^2' --root "$tools"
+fi
+sqlx_version="$(awk '/^name = "sqlx"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")"
+if ! "$tools/bin/sqlx" --version 2>/dev/null | grep -qx "sqlx-cli $sqlx_version"; then
+    echo "installing sqlx-cli $sqlx_version into $tools"
+    env -u CARGO_TARGET_DIR CARGO_TARGET_DIR="$tools/build" cargo install --quiet --locked sqlx-cli --version "=$sqlx_version" \
+        --no-default-features --features postgres,rustls --root "$tools"
+    rm -rf "$tools/build"
 fi

@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# `make test`: every test — Rust unit and integration tests against a real PostgreSQL (one
-# fresh database per test), the UI's component tests, the UI's browser tests (Chromium, the
-# console's commands answered in the page), the end-to-end tests of the built console (WebKit
-# under Xvfb through tauri-driver, a database of their own with the demo data, `digimed serve`),
-# and the OS-keyring test on a private D-Bus session. Uses DATABASE_URL when set (its non-owner
-# logins must use password auth); otherwise the project's private cluster.
+# `make test`: every check and every test —
+#   the project's habits: rustfmt, clippy (warnings denied), the UI's strict TypeScript and ESLint;
+#   the UI's component tests and browser tests (Chromium, the console's commands answered in the page);
+#   the Rust unit and integration tests against a real PostgreSQL (one fresh database per test),
+#   including the committed schema.sql and ui/src/bindings.ts being current;
+#   the end-to-end tests of the built console (WebKit under Xvfb through tauri-driver, a database of
+#   their own with the demo data, `digimed serve`);
+#   the OS-keyring test on a private D-Bus session;
+#   the committed SQL query data (.sqlx/) matching the queries, checked against a migrated database.
+# Uses DATABASE_URL when set (its non-owner logins must use password auth); otherwise the
+# project's private cluster.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/deps.sh
+tools="${DIGIMED_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/digimed-tools}"
 
 if [ -z "${DATABASE_URL:-}" ]; then
     DATABASE_URL="$(scripts/pg.sh start)"
     export DATABASE_URL
 fi
 
-echo "== UI: type check, build, component tests"
+echo "== Habits: rustfmt, clippy, the UI's types and lint"
+cargo fmt --all --check
 npm --prefix ui run --silent build
+npm --prefix ui run --silent lint
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== UI: component tests"
 npm --prefix ui test --silent
 
 echo "== UI: browser tests (Chromium, the console's commands answered in the page)"
@@ -54,3 +65,8 @@ HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_hom
         # A renamed test would otherwise pass by running nothing.
         grep -q "^test store::tests::keyring_round_trip ... ok" "$HOME/keyring.log" || { echo "the keyring test did not run and pass" >&2; exit 1; }
     '
+
+# Last, because it checks the crates again with the query data written afresh (and so marks
+# them changed for the next build).
+echo "== SQL: the committed query data (.sqlx/) matches the queries"
+scripts/sqlx-prepare.sh --check

@@ -77,7 +77,11 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
         let base = svc.base.clone();
         async move {
             let body = body.to_string();
-            let a = raw_http(&base, &request("POST", path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.as_bytes())).await;
+            let a = raw_http(
+                &base,
+                &request("POST", path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.as_bytes()),
+            )
+            .await;
             (a.status, a.json())
         }
     };
@@ -98,12 +102,15 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
     // The same again: 409. A Clerk that stays down: 502 after retries.
     assert_eq!(post("/v1/patients/onboard", auth.clone(), onboard).await.0, 409);
     clerk.fail_always(Op::Any, Fault::ServerError);
-    let down = json!({"name": "Ola Scrubbed", "email": "ola.scrubbed@example.com", "phone": "+4791827365", "organization_id": org});
+    let down =
+        json!({"name": "Ola Scrubbed", "email": "ola.scrubbed@example.com", "phone": "+4791827365", "organization_id": org});
     assert_eq!(post("/v1/patients/onboard", auth.clone(), down).await.0, 502);
     clerk.heal();
     // Link to the second clinic, and match by each fact.
     assert_eq!(post("/v1/patients", auth2.clone(), json!({"patient_person_id": person})).await.0, 201);
-    let (status, v) = post("/v1/patients/match", auth.clone(), json!({"email": email, "phone": phone, "national_id": referral_nid.as_str()})).await;
+    let (status, v) =
+        post("/v1/patients/match", auth.clone(), json!({"email": email, "phone": phone, "national_id": referral_nid.as_str()}))
+            .await;
     assert_eq!((status, v["data"]["candidates"].as_array().map(Vec::len)), (200, Some(1)), "{v}");
     // A refused onboarding repeats nothing of what was sent.
     let bad = json!({"name": "Kari Scrubbed", "email": "kari.scrubbed@", "phone": phone_typed, "organization_id": org});
@@ -142,7 +149,8 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
     // What must never appear.
     let keys = db.vault.keys().to_json();
     let key_doc: serde_json::Value = serde_json::from_str(keys.expose()).unwrap();
-    let mut key_material: Vec<String> = key_doc["keys"].as_object().unwrap().values().map(|k| k.as_str().unwrap().to_string()).collect();
+    let mut key_material: Vec<String> =
+        key_doc["keys"].as_object().unwrap().values().map(|k| k.as_str().unwrap().to_string()).collect();
     key_material.push(key_doc["blind_index_key"].as_str().unwrap().to_string());
     let b64 = base64::engine::general_purpose::STANDARD;
     for k in key_material.clone() {

@@ -7,10 +7,10 @@ use digimed_core::audit::{self, AuditEntry, ChainReport};
 use digimed_core::automation::{self, AppliesTo, OnboardingRule};
 use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
 use digimed_core::outcomes::{self, Outcome};
-use digimed_core::staff::{self, NewStaffInput, StaffMember};
-use digimed_core::webhooks::{self, Delivery};
 use digimed_core::referrals::{self, CreatedPartner, PartnerInput, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
+use digimed_core::staff::{self, NewStaffInput, StaffMember};
+use digimed_core::webhooks::{self, Delivery};
 use digimed_core::{ClinicTx, Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, State};
@@ -160,7 +160,11 @@ pub async fn onboarding_rules(state: State<'_, ConsoleState>) -> Result<Vec<Onbo
 /// Adds an onboarding rule to the clinic (admins).
 #[tauri::command]
 #[specta::specta]
-pub async fn onboarding_rule_add(state: State<'_, ConsoleState>, name: String, applies_to: AppliesTo) -> Result<OnboardingRule, Error> {
+pub async fn onboarding_rule_add(
+    state: State<'_, ConsoleState>,
+    name: String,
+    applies_to: AppliesTo,
+) -> Result<OnboardingRule, Error> {
     state.act(async |tx| automation::add_onboarding_rule(tx, &name, applies_to).await).await
 }
 
@@ -179,7 +183,11 @@ pub async fn rule_require_form(
 /// Makes a required form blocking or not (admins).
 #[tauri::command]
 #[specta::specta]
-pub async fn rule_form_set_blocking(state: State<'_, ConsoleState>, action_id: i32, blocking: bool) -> Result<OnboardingRule, Error> {
+pub async fn rule_form_set_blocking(
+    state: State<'_, ConsoleState>,
+    action_id: i32,
+    blocking: bool,
+) -> Result<OnboardingRule, Error> {
     state.act(async |tx| automation::set_form_blocking(tx, action_id, blocking).await).await
 }
 

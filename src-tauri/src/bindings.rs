@@ -91,11 +91,8 @@ fn exporter() -> Typescript {
 /// The bindings as they would be written now. Types come out sorted by name, so the text only
 /// changes when a command or type does.
 pub fn render_bindings() -> Result<String, String> {
-    let dir = std::env::temp_dir().join(format!(
-        "digimed-console-bindings-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("digimed-console-bindings-{}-{:?}", std::process::id(), std::thread::current().id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let file = dir.join("bindings.ts");
     let result = specta_builder()
@@ -108,11 +105,7 @@ pub fn render_bindings() -> Result<String, String> {
 
 /// One trailing newline and no trailing spaces, whatever the exporter's habits.
 fn normalize(text: &str) -> String {
-    let mut out: String = text
-        .lines()
-        .map(|l| l.trim_end())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut out: String = text.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
     while out.ends_with('\n') {
         out.pop();
     }
@@ -167,10 +160,6 @@ mod tests {
     }
 
     fn first_difference(a: &str, b: &str) -> usize {
-        a.lines()
-            .zip(b.lines())
-            .position(|(x, y)| x != y)
-            .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
-            + 1
+        a.lines().zip(b.lines()).position(|(x, y)| x != y).unwrap_or_else(|| a.lines().count().min(b.lines().count())) + 1
     }
 }

@@ -40,10 +40,7 @@ pub struct AppStatus {
 }
 
 fn env_var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 /// Describes this installation: default server, demo mode, where patient accounts go, version.
@@ -53,19 +50,11 @@ pub async fn app_status(app: tauri::AppHandle) -> AppStatus {
     use tauri::Manager;
     // Where patient accounts go is read once, from the start of the process (see `run`).
     let state = app.state::<ConsoleState>();
-    let clerk = timed(
-        "app_status: Clerk configuration known",
-        state.clerk_configured(),
-    )
-    .await;
+    let clerk = timed("app_status: Clerk configuration known", state.clerk_configured()).await;
     AppStatus {
         default_server: env_var("DIGIMED_SERVER"),
         demo: env_var("DIGIMED_DEMO").as_deref() == Some("1"),
-        clerk: if clerk {
-            ClerkMode::Configured
-        } else {
-            ClerkMode::LocalDirectory
-        },
+        clerk: if clerk { ClerkMode::Configured } else { ClerkMode::LocalDirectory },
         version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -75,9 +64,7 @@ fn keyring_error(e: KeyringError) -> Error {
 }
 
 /// Runs a blocking keyring call off the async runtime.
-async fn keyring<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, KeyringError> + Send + 'static,
-) -> Result<T, Error> {
+async fn keyring<T: Send + 'static>(call: impl FnOnce() -> Result<T, KeyringError> + Send + 'static) -> Result<T, Error> {
     tauri::async_runtime::spawn_blocking(call)
         .await
         .map_err(|_| Error::internal("The keyring call stopped unexpectedly."))?
@@ -92,9 +79,7 @@ pub async fn remembered_password(server: String, username: String) -> Result<boo
         return Ok(false);
     }
     let account = password_account(&server, &username);
-    keyring(move || digimed_crypto::keyring_get(KEYRING_SERVICE, &account))
-        .await
-        .map(|saved| saved.is_some())
+    keyring(move || digimed_crypto::keyring_get(KEYRING_SERVICE, &account)).await.map(|saved| saved.is_some())
 }
 
 /// Signs a staff member in as their own database login.
@@ -128,11 +113,7 @@ pub async fn sign_in(
         }
     }
 
-    let signed_in = timed(
-        "sign_in: connected and staff read (database)",
-        session::sign_in(&server, &username, &password),
-    )
-    .await;
+    let signed_in = timed("sign_in: connected and staff read (database)", session::sign_in(&server, &username, &password)).await;
     let (pool, session) = match signed_in {
         Ok(signed_in) => signed_in,
         Err(e) if from_keyring && e.code == ErrorCode::Unauthorized => {
@@ -148,20 +129,13 @@ pub async fn sign_in(
         Err(e) => return Err(e),
     };
 
-    let stored = timed(
-        "sign_in: saved password kept or forgotten (keyring)",
-        async {
-            if remember {
-                keyring(move || digimed_crypto::keyring_set(KEYRING_SERVICE, &account, &password))
-                    .await
-            } else {
-                keyring(move || {
-                    digimed_crypto::keyring_delete(KEYRING_SERVICE, &account).map(|_| ())
-                })
-                .await
-            }
-        },
-    )
+    let stored = timed("sign_in: saved password kept or forgotten (keyring)", async {
+        if remember {
+            keyring(move || digimed_crypto::keyring_set(KEYRING_SERVICE, &account, &password)).await
+        } else {
+            keyring(move || digimed_crypto::keyring_delete(KEYRING_SERVICE, &account).map(|_| ())).await
+        }
+    })
     .await;
     if let Err(e) = stored {
         if remember {
@@ -169,27 +143,15 @@ pub async fn sign_in(
             return Err(Error::field(
                 ErrorCode::KeysUnavailable,
                 "remember",
-                format!(
-                    "The password could not be saved: {} Untick \"Remember me\" to sign in without saving it.",
-                    e.message
-                ),
+                format!("The password could not be saved: {} Untick \"Remember me\" to sign in without saving it.", e.message),
             ));
         }
         // Nothing could have been saved in a keyring that cannot be reached.
         tracing::warn!(error = %e.message, "could not delete a remembered password");
     }
 
-    state
-        .sign_in(SignedIn {
-            pool,
-            session: session.clone(),
-        })
-        .await;
-    tracing::info!(
-        staff_id = session.staff_id,
-        role = session.role.as_str(),
-        "signed in"
-    );
+    state.sign_in(SignedIn { pool, session: session.clone() }).await;
+    tracing::info!(staff_id = session.staff_id, role = session.role.as_str(), "signed in");
     Ok(session)
 }
 
@@ -207,9 +169,6 @@ mod tests {
 
     #[test]
     fn password_account_names_username_and_server() {
-        assert_eq!(
-            password_account(" postgres://db:5432/digimed ", " kari "),
-            "staff-password:kari@postgres://db:5432/digimed"
-        );
+        assert_eq!(password_account(" postgres://db:5432/digimed ", " kari "), "staff-password:kari@postgres://db:5432/digimed");
     }
 }

@@ -40,21 +40,14 @@ pub async fn draft_save(
 /// The draft of `kind` for `subject_id`, to offer back; `null` when there is none.
 #[tauri::command]
 #[specta::specta]
-pub async fn draft_load(
-    state: State<'_, ConsoleState>,
-    kind: DraftKind,
-    subject_id: i32,
-) -> Result<Option<DraftContent>, Error> {
+pub async fn draft_load(state: State<'_, ConsoleState>, kind: DraftKind, subject_id: i32) -> Result<Option<DraftContent>, Error> {
     let vault = state.vault().await?;
-    Ok(state
-        .act(async |tx| drafts::load_draft(tx, &vault, kind, subject_id).await)
-        .await?
-        .map(|d| DraftContent {
-            kind: d.kind,
-            subject_id: d.subject_id,
-            payload: DraftPayload(d.payload),
-            updated_at: d.updated_at,
-        }))
+    Ok(state.act(async |tx| drafts::load_draft(tx, &vault, kind, subject_id).await).await?.map(|d| DraftContent {
+        kind: d.kind,
+        subject_id: d.subject_id,
+        payload: DraftPayload(d.payload),
+        updated_at: d.updated_at,
+    }))
 }
 
 /// Every draft of the signed-in staff member, newest first, without their content.
@@ -67,10 +60,6 @@ pub async fn draft_list(state: State<'_, ConsoleState>) -> Result<Vec<DraftInfo>
 /// Throws a draft away; `true` when there was one.
 #[tauri::command]
 #[specta::specta]
-pub async fn draft_discard(
-    state: State<'_, ConsoleState>,
-    kind: DraftKind,
-    subject_id: i32,
-) -> Result<bool, Error> {
+pub async fn draft_discard(state: State<'_, ConsoleState>, kind: DraftKind, subject_id: i32) -> Result<bool, Error> {
     state.act(async |tx| drafts::discard_draft(tx, kind, subject_id).await).await
 }

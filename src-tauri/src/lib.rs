@@ -4,11 +4,11 @@
 //! [`digimed_core::Error`] to the UI. Rules about patients, referrals and who may do what live in
 //! the core and the database, never here.
 
-mod bindings;
 mod admin_commands;
+mod bindings;
 mod commands;
-mod patient_commands;
 mod draft_commands;
+mod patient_commands;
 mod queue_commands;
 mod state;
 mod timing;
@@ -23,16 +23,12 @@ pub fn run() {
     webview_memory_settings();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
 
-    if std::env::args()
-        .skip(1)
-        .any(|arg| arg == "--write-bindings")
-    {
+    if std::env::args().skip(1).any(|arg| arg == "--write-bindings") {
         match write_bindings() {
             Ok(path) => {
                 println!("wrote {}", path.display());
@@ -57,11 +53,7 @@ pub fn run() {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 use tauri::Manager;
-                timing::timed(
-                    "Clerk configuration read (keyring)",
-                    handle.state::<ConsoleState>().clerk_configured(),
-                )
-                .await;
+                timing::timed("Clerk configuration read (keyring)", handle.state::<ConsoleState>().clerk_configured()).await;
             });
             timing::mark("window set up");
             Ok(())

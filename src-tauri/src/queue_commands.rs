@@ -3,8 +3,7 @@
 
 use digimed_core::icpc2::{self, Icpc2Code};
 use digimed_core::queue::{
-    self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher,
-    ScreeningEntry, Started,
+    self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started,
 };
 use digimed_core::results::{self, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
@@ -31,20 +30,14 @@ pub struct DoctorOption {
 /// Open consultations of the signed-in staff member's clinic.
 #[tauri::command]
 #[specta::specta]
-pub async fn queue_list(
-    state: State<'_, ConsoleState>,
-    filter: QueueFilter,
-) -> Result<Vec<Consultation>, Error> {
+pub async fn queue_list(state: State<'_, ConsoleState>, filter: QueueFilter) -> Result<Vec<Consultation>, Error> {
     timed("queue_list (database)", state.act(async |tx| queue::list(tx, &filter).await)).await
 }
 
 /// One consultation.
 #[tauri::command]
 #[specta::specta]
-pub async fn consultation_get(
-    state: State<'_, ConsoleState>,
-    id: i32,
-) -> Result<Consultation, Error> {
+pub async fn consultation_get(state: State<'_, ConsoleState>, id: i32) -> Result<Consultation, Error> {
     state.act(async |tx| queue::get(tx, id).await).await
 }
 
@@ -65,22 +58,14 @@ pub async fn pick(state: State<'_, ConsoleState>, id: i32) -> Result<Consultatio
 /// Assigns or reassigns a consultation to a doctor.
 #[tauri::command]
 #[specta::specta]
-pub async fn assign(
-    state: State<'_, ConsoleState>,
-    id: i32,
-    doctor_id: i32,
-) -> Result<Consultation, Error> {
+pub async fn assign(state: State<'_, ConsoleState>, id: i32, doctor_id: i32) -> Result<Consultation, Error> {
     state.act(async |tx| queue::assign(tx, id, doctor_id).await).await
 }
 
 /// Cancels a consultation; the core checks the reason.
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel(
-    state: State<'_, ConsoleState>,
-    id: i32,
-    reason: String,
-) -> Result<Consultation, Error> {
+pub async fn cancel(state: State<'_, ConsoleState>, id: i32, reason: String) -> Result<Consultation, Error> {
     state.act(async |tx| queue::cancel(tx, id, &reason).await).await
 }
 
@@ -94,11 +79,7 @@ pub async fn start(state: State<'_, ConsoleState>, id: i32) -> Result<Started, E
 /// The assigned doctor completes the consultation and files its result.
 #[tauri::command]
 #[specta::specta]
-pub async fn complete_with_result(
-    state: State<'_, ConsoleState>,
-    id: i32,
-    input: ResultInput,
-) -> Result<Consultation, Error> {
+pub async fn complete_with_result(state: State<'_, ConsoleState>, id: i32, input: ResultInput) -> Result<Consultation, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| results::complete_with_result(tx, &vault, id, &input).await).await
 }
@@ -106,10 +87,7 @@ pub async fn complete_with_result(
 /// The result versions of a consultation (each read is audited).
 #[tauri::command]
 #[specta::specta]
-pub async fn result_read(
-    state: State<'_, ConsoleState>,
-    id: i32,
-) -> Result<Vec<ResultVersion>, Error> {
+pub async fn result_read(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<ResultVersion>, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| results::read(tx, &vault, id).await).await
 }
@@ -117,10 +95,7 @@ pub async fn result_read(
 /// ICPC-2 codes matching what the doctor has typed so far.
 #[tauri::command]
 #[specta::specta]
-pub async fn icpc2_search(
-    state: State<'_, ConsoleState>,
-    query: String,
-) -> Result<Vec<Icpc2Code>, Error> {
+pub async fn icpc2_search(state: State<'_, ConsoleState>, query: String) -> Result<Vec<Icpc2Code>, Error> {
     if query.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -135,10 +110,7 @@ pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>
         .await?
         .into_iter()
         .filter(|s| s.role == AppRole::Doctor)
-        .map(|s| DoctorOption {
-            id: s.id,
-            name: s.name,
-        })
+        .map(|s| DoctorOption { id: s.id, name: s.name })
         .collect())
 }
 
@@ -158,10 +130,7 @@ pub async fn screen(
 /// The screening history of a consultation, newest last.
 #[tauri::command]
 #[specta::specta]
-pub async fn screenings(
-    state: State<'_, ConsoleState>,
-    id: i32,
-) -> Result<Vec<ScreeningEntry>, Error> {
+pub async fn screenings(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<ScreeningEntry>, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| queue::screenings(tx, &vault, id).await).await
 }
@@ -171,11 +140,7 @@ pub async fn screenings(
 #[specta::specta]
 pub async fn watch_queue(app: AppHandle, state: State<'_, ConsoleState>) -> Result<(), Error> {
     let (pool, _) = state.require().await?;
-    let mut watcher = timed(
-        "watch_queue: listening (database)",
-        QueueWatcher::connect(&pool),
-    )
-    .await?;
+    let mut watcher = timed("watch_queue: listening (database)", QueueWatcher::connect(&pool)).await?;
     let task = tauri::async_runtime::spawn(async move {
         loop {
             match watcher.next().await {

@@ -47,11 +47,7 @@ impl ConsoleState {
 
     /// The signed-in staff member, if any.
     pub async fn session(&self) -> Option<StaffSession> {
-        self.signed_in
-            .read()
-            .await
-            .as_ref()
-            .map(|s| s.session.clone())
+        self.signed_in.read().await.as_ref().map(|s| s.session.clone())
     }
 
     /// The signed-in staff member's pool and session, or an `unauthorized` error.
@@ -61,12 +57,7 @@ impl ConsoleState {
             .await
             .as_ref()
             .map(|s| (s.pool.clone(), s.session.clone()))
-            .ok_or_else(|| {
-                Error::new(
-                    digimed_core::ErrorCode::Unauthorized,
-                    "You are not signed in. Sign in again.",
-                )
-            })
+            .ok_or_else(|| Error::new(digimed_core::ErrorCode::Unauthorized, "You are not signed in. Sign in again."))
     }
 
     /// Runs `op` in a transaction acting as the signed-in staff member, committed when `op`
@@ -103,10 +94,7 @@ impl ConsoleState {
             .get_or_init(|| async {
                 tauri::async_runtime::spawn_blocking(|| match Config::from_env() {
                     Ok(config) => {
-                        matches!(
-                            config.accounts,
-                            digimed_core::config::AccountDirectory::Clerk { .. }
-                        )
+                        matches!(config.accounts, digimed_core::config::AccountDirectory::Clerk { .. })
                     }
                     Err(_) => std::env::var("CLERK_SECRET_KEY").is_ok_and(|v| !v.trim().is_empty()),
                 })

@@ -54,8 +54,10 @@ struct World {
 async fn world() -> World {
     let db = TestDb::new().await;
     db.seed_demo().await;
-    let a: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
-    let clinic_b: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Bergen'").fetch_one(&db.owner).await.unwrap();
+    let a: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
+    let clinic_b: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Bergen'").fetch_one(&db.owner).await.unwrap();
     let secretary = db.staff(AppRole::Secretary, a, "m-secretary").await;
     let doctor = db.staff(AppRole::Doctor, a, "m-doctor").await;
     let other_doctor = db.staff(AppRole::Doctor, a, "m-other-doctor").await;
@@ -75,7 +77,10 @@ async fn world() -> World {
             .unwrap();
     }
     // Clinic B's own patient and consultation.
-    let person: i32 = sqlx::query_scalar("SELECT id FROM patient_persons WHERE user_id IS NULL ORDER BY id DESC LIMIT 1").fetch_one(&db.owner).await.unwrap();
+    let person: i32 = sqlx::query_scalar("SELECT id FROM patient_persons WHERE user_id IS NULL ORDER BY id DESC LIMIT 1")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO patients (patient_person_id, organization_id, entry_point) VALUES ($1, $2, 'walk_in')")
         .bind(person)
         .bind(clinic_b)
@@ -88,7 +93,19 @@ async fn world() -> World {
         .execute(&db.owner)
         .await
         .unwrap();
-    World { db, secretary, doctor, other_doctor, support, admin, doctor_b, unassigned: open[0], mine: open[1], theirs: open[2], clinic_b }
+    World {
+        db,
+        secretary,
+        doctor,
+        other_doctor,
+        support,
+        admin,
+        doctor_b,
+        unassigned: open[0],
+        mine: open[1],
+        theirs: open[2],
+        clinic_b,
+    }
 }
 
 #[tokio::test]
@@ -119,7 +136,11 @@ async fn only_support_and_admins_onboard_patients() {
     let insert_person = "INSERT INTO patient_persons (name, status) VALUES ('Test Person', 'draft')";
     for s in [&w.secretary, &w.doctor, &w.doctor_b] {
         assert_eq!(attempt(&s.pool, insert_person).await, Denied, "{}", s.login);
-        assert_eq!(attempt(&s.pool, "INSERT INTO users (email, username, account_directory) VALUES ('x@example.com', 'x', 'local')").await, Denied);
+        assert_eq!(
+            attempt(&s.pool, "INSERT INTO users (email, username, account_directory) VALUES ('x@example.com', 'x', 'local')")
+                .await,
+            Denied
+        );
         assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = 'Changed'").await, Denied);
     }
     for s in [&w.support, &w.admin] {
@@ -177,8 +198,16 @@ async fn doctors_work_only_on_their_own_or_unassigned_consultations() {
         Denied
     );
     // Rooms only for one's own consultation.
-    assert_eq!(attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/x')", w.mine)).await, Rows(1));
-    assert_eq!(attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/y')", w.theirs)).await, Denied);
+    assert_eq!(
+        attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/x')", w.mine))
+            .await,
+        Rows(1)
+    );
+    assert_eq!(
+        attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/y')", w.theirs))
+            .await,
+        Denied
+    );
 }
 
 #[tokio::test]
@@ -196,11 +225,16 @@ async fn secretaries_book_assign_and_cancel_but_never_start_or_see_results() {
         w.doctor_b.id, w.unassigned
     );
     assert_eq!(attempt(s, &assign_b).await, Denied);
-    let cancel = format!("UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Patient declined' WHERE id = {}", w.unassigned);
+    let cancel = format!(
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Patient declined' WHERE id = {}",
+        w.unassigned
+    );
     assert_eq!(attempt(s, &cancel).await, Rows(1));
     assert_eq!(attempt(s, &format!("UPDATE consultations SET starts_at = now() WHERE id = {}", w.mine)).await, Denied);
     // Screening notes in their own name only.
-    let note = |staff: i32| format!("INSERT INTO consultation_screenings (consultation_id, staff_id, kind, call_outcome) VALUES ({}, {staff}, 'call_attempt', 'no_answer')", w.unassigned);
+    let note = |staff: i32| {
+        format!("INSERT INTO consultation_screenings (consultation_id, staff_id, kind, call_outcome) VALUES ({}, {staff}, 'call_attempt', 'no_answer')", w.unassigned)
+    };
     assert_eq!(attempt(s, &note(w.secretary.id)).await, Rows(1));
     assert_eq!(attempt(s, &note(w.admin.id)).await, Denied);
     // Results and the audit log are not theirs to read; nor are other clinics' consultations.
@@ -214,8 +248,21 @@ async fn secretaries_book_assign_and_cancel_but_never_start_or_see_results() {
         .unwrap();
     assert_eq!(attempt(s, &format!("UPDATE consultations SET cancel_reason = 'x' WHERE id = {b_consultation}")).await, Rows(0));
     // Booking: a new consultation in their clinic, not in another.
-    assert_eq!(attempt(s, "INSERT INTO consultations (patient_person_id, organization_id, category) VALUES (1, 1, 'direct')").await, Rows(1));
-    assert_eq!(attempt(s, &format!("INSERT INTO consultations (patient_person_id, organization_id, category) VALUES (1, {}, 'direct')", w.clinic_b)).await, Denied);
+    assert_eq!(
+        attempt(s, "INSERT INTO consultations (patient_person_id, organization_id, category) VALUES (1, 1, 'direct')").await,
+        Rows(1)
+    );
+    assert_eq!(
+        attempt(
+            s,
+            &format!(
+                "INSERT INTO consultations (patient_person_id, organization_id, category) VALUES (1, {}, 'direct')",
+                w.clinic_b
+            )
+        )
+        .await,
+        Denied
+    );
 }
 
 #[tokio::test]
@@ -253,7 +300,14 @@ async fn reference_data_partners_orders_and_admin_tables() {
         assert_eq!(attempt(&s.pool, "SELECT token_hash FROM api_tokens").await, Denied);
         assert_eq!(attempt(&s.pool, "SELECT secret_encrypted FROM webhook_subscriptions").await, Denied);
         assert_eq!(attempt(&s.pool, "UPDATE staff SET role = 'admin'").await, Denied);
-        assert_eq!(attempt(&s.pool, "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ('x', 'x@x.test', 'X', 'admin', 1)").await, Denied);
+        assert_eq!(
+            attempt(
+                &s.pool,
+                "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ('x', 'x@x.test', 'X', 'admin', 1)"
+            )
+            .await,
+            Denied
+        );
     }
     for s in [&w.secretary, &w.doctor, &w.support] {
         assert_eq!(attempt(&s.pool, "INSERT INTO organizations (name, kind) VALUES ('New', 'clinic')").await, Denied);
@@ -291,7 +345,8 @@ async fn reference_data_partners_orders_and_admin_tables() {
 #[tokio::test]
 async fn illegal_state_transitions_are_refused_naming_the_state() {
     let w = world().await;
-    let cancelled: i32 = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'cancelled'").fetch_one(&w.db.owner).await.unwrap();
+    let cancelled: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'cancelled'").fetch_one(&w.db.owner).await.unwrap();
     let mut tx = w.db.owner.begin().await.unwrap();
     let e = sqlx::query("UPDATE consultations SET state = 'completed', starts_at = now(), ends_at = now() WHERE id = $1")
         .bind(cancelled)
@@ -321,21 +376,31 @@ async fn illegal_state_transitions_are_refused_naming_the_state() {
 #[tokio::test]
 async fn form_templates_are_written_by_admins_of_their_own_clinic() {
     let w = world().await;
-    let a: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
+    let a: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
     let admin_b = w.db.staff(AppRole::Admin, w.clinic_b, "m-admin-b").await;
-    let own: i32 = sqlx::query_scalar("INSERT INTO form_templates (organization_id, key, title) VALUES ($1, 'clinic_a_terms', 'Clinic A terms') RETURNING id")
-        .bind(a)
+    let own: i32 = sqlx::query_scalar(
+        "INSERT INTO form_templates (organization_id, key, title) VALUES ($1, 'clinic_a_terms', 'Clinic A terms') RETURNING id",
+    )
+    .bind(a)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    let shared: i32 = sqlx::query_scalar("SELECT id FROM form_templates WHERE organization_id IS NULL ORDER BY id LIMIT 1")
         .fetch_one(&w.db.owner)
         .await
         .unwrap();
-    let shared: i32 = sqlx::query_scalar("SELECT id FROM form_templates WHERE organization_id IS NULL ORDER BY id LIMIT 1").fetch_one(&w.db.owner).await.unwrap();
     let version = |t: i32| format!("INSERT INTO form_template_versions (template_id, version, body) VALUES ({t}, 9, 'Text')");
-    let template = |org: i32| format!("INSERT INTO form_templates (organization_id, key, title) VALUES ({org}, 'new_form', 'New form')");
+    let template =
+        |org: i32| format!("INSERT INTO form_templates (organization_id, key, title) VALUES ({org}, 'new_form', 'New form')");
     for s in [&w.secretary, &w.doctor, &w.support] {
         assert_eq!(attempt(&s.pool, &template(a)).await, Denied);
         assert_eq!(attempt(&s.pool, &version(own)).await, Denied);
         assert_eq!(attempt(&s.pool, &version(shared)).await, Denied);
-        assert_eq!(attempt(&s.pool, "UPDATE form_template_versions SET published_at = now() WHERE published_at IS NULL").await, Denied);
+        assert_eq!(
+            attempt(&s.pool, "UPDATE form_template_versions SET published_at = now() WHERE published_at IS NULL").await,
+            Denied
+        );
     }
     // Clinic A's admin: its own clinic's templates and the shared ones.
     assert_eq!(attempt(&w.admin.pool, &template(a)).await, Rows(1));
@@ -357,13 +422,16 @@ async fn form_templates_are_written_by_admins_of_their_own_clinic() {
 #[tokio::test]
 async fn partners_are_added_and_changed_by_admins_of_the_clinic_they_serve() {
     let w = world().await;
-    let a: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
+    let a: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
     let admin_b = w.db.staff(AppRole::Admin, w.clinic_b, "m-partner-admin-b").await;
-    let org: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('nordvakt', 'insurer_partner') RETURNING id")
-        .fetch_one(&w.db.owner)
-        .await
-        .unwrap();
-    let insert = |clinic: i32| format!("INSERT INTO partners (organization_id, clinic_id, name) VALUES ({org}, {clinic}, 'nordvakt')");
+    let org: i32 =
+        sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('nordvakt', 'insurer_partner') RETURNING id")
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    let insert =
+        |clinic: i32| format!("INSERT INTO partners (organization_id, clinic_id, name) VALUES ({org}, {clinic}, 'nordvakt')");
     for s in [&w.secretary, &w.doctor, &w.support] {
         assert_eq!(attempt(&s.pool, &insert(a)).await, Denied);
         assert_eq!(attempt(&s.pool, "UPDATE partners SET deadline_working_days = 5").await, Denied);

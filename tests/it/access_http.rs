@@ -2,11 +2,11 @@
 //! the expected status written out below as the policy a reader can check. Callers refused
 //! (401/403) must also leave every table as it was.
 
-use digimed_core::{ClinicTx, Acting};
 use chrono::Utc;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
 use digimed_core::session::AppRole;
+use digimed_core::{Acting, ClinicTx};
 use digimed_crypto::Secret;
 use digimed_tests::clerk_standin::ClerkStandin;
 use digimed_tests::http::{error_code, footprint, raw_http, request, staff_token, webhook_headers};
@@ -49,18 +49,18 @@ use Caller::*;
 /// `POST /v1/unknown`.
 const TOKEN_POLICY: &[(Caller, [u16; 6])] = &[
     //                      onboard create match pridok healthz unknown
-    (NoToken,              [401,    401,   401,  401,   200,    404]),
-    (NotBearer,            [401,    401,   401,  401,   200,    404]),
-    (Malformed,            [401,    401,   401,  401,   200,    404]),
-    (Unknown,              [401,    401,   401,  401,   200,    404]),
-    (Expired,              [401,    401,   401,  401,   200,    404]),
-    (Revoked,              [401,    401,   401,  401,   200,    404]),
-    (Deactivated,          [401,    401,   401,  401,   200,    404]),
-    (Secretary,            [403,    403,   403,  401,   200,    404]),
-    (Doctor,               [403,    403,   403,  401,   200,    404]),
-    (CustomerSupport,      [201,    201,   200,  401,   200,    404]),
-    (Admin,                [201,    201,   200,  401,   200,    404]),
-    (AdminOfAnotherClinic, [403,    403,   200,  401,   200,    404]),
+    (NoToken, [401, 401, 401, 401, 200, 404]),
+    (NotBearer, [401, 401, 401, 401, 200, 404]),
+    (Malformed, [401, 401, 401, 401, 200, 404]),
+    (Unknown, [401, 401, 401, 401, 200, 404]),
+    (Expired, [401, 401, 401, 401, 200, 404]),
+    (Revoked, [401, 401, 401, 401, 200, 404]),
+    (Deactivated, [401, 401, 401, 401, 200, 404]),
+    (Secretary, [403, 403, 403, 401, 200, 404]),
+    (Doctor, [403, 403, 403, 401, 200, 404]),
+    (CustomerSupport, [201, 201, 200, 401, 200, 404]),
+    (Admin, [201, 201, 200, 401, 200, 404]),
+    (AdminOfAnotherClinic, [403, 403, 200, 401, 200, 404]),
 ];
 
 /// How a partner's webhook is signed.
@@ -152,9 +152,12 @@ impl World {
     async fn person_elsewhere(&self, n: usize) -> i32 {
         let accounts = standin_accounts(&self.clerk);
         let i = input("Else Where", &format!("else.{n}@example.com"), &format!("9{:07}", 1_000 + n), self.org2);
-        digimed_tests::own(&self.db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &self.db.vault, &accounts, &i, EntryPoint::WalkIn, "47").await).await
-            .unwrap()
-            .patient_person_id
+        digimed_tests::own(&self.db.owner, &Acting::Direct, async |tx| {
+            onboarding::onboard(tx, &self.db.vault, &accounts, &i, EntryPoint::WalkIn, "47").await
+        })
+        .await
+        .unwrap()
+        .patient_person_id
     }
 
     async fn call(&self, method: &str, path: &str, auth: Option<&str>, body: &serde_json::Value) -> (u16, serde_json::Value) {
@@ -178,7 +181,11 @@ async fn every_endpoint_by_every_bearer_caller() {
         let person = w.person_elsewhere(i).await;
         let referral = referral_body(nid(60 + i as u16).as_str(), Uuid::new_v4());
         let calls = [
-            ("POST", "/v1/patients/onboard", json!({"name": "Access Case", "email": format!("case.{i}@example.com"), "phone": format!("4{:07}", 2_000 + i), "organization_id": w.org1})),
+            (
+                "POST",
+                "/v1/patients/onboard",
+                json!({"name": "Access Case", "email": format!("case.{i}@example.com"), "phone": format!("4{:07}", 2_000 + i), "organization_id": w.org1}),
+            ),
             ("POST", "/v1/patients", json!({"patient_person_id": person, "organization_id": w.org1})),
             ("POST", "/v1/patients/match", json!({"email": format!("else.{i}@example.com")})),
             ("POST", "/v1/webhooks/pridok", referral),
@@ -206,16 +213,18 @@ async fn every_endpoint_by_every_bearer_caller() {
         }
     }
     // What was allowed was done once per allowed caller: two onboardings, two links.
-    let onboarded: i64 = sqlx::query_scalar("SELECT count(*) FROM patients WHERE organization_id = $1 AND entry_point = 'onboarding_api'")
-        .bind(w.org1)
-        .fetch_one(&w.db.owner)
-        .await
-        .unwrap();
-    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM patients WHERE organization_id = $1 AND entry_point = 'existing_person_link'")
-        .bind(w.org1)
-        .fetch_one(&w.db.owner)
-        .await
-        .unwrap();
+    let onboarded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM patients WHERE organization_id = $1 AND entry_point = 'onboarding_api'")
+            .bind(w.org1)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    let linked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM patients WHERE organization_id = $1 AND entry_point = 'existing_person_link'")
+            .bind(w.org1)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
     let allowed = |col: usize| TOKEN_POLICY.iter().filter(|(_, s)| s[col] == 201).count() as i64;
     assert_eq!((onboarded, linked), (allowed(0), allowed(1)));
 }
@@ -300,51 +309,31 @@ async fn the_form_endpoints_by_every_bearer_caller() {
         let mut patients = Vec::new();
         for k in 0..2 {
             let n = 100 + 2 * i + k;
-            let p = input(
-                "Form Case",
-                &format!("form.case.{n}@example.com"),
-                &format!("5{:07}", n),
-                w.org1,
-            );
-            let done = digimed_tests::own(&w.db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &w.db.vault, &accounts, &p, EntryPoint::WalkIn, "47").await).await
+            let p = input("Form Case", &format!("form.case.{n}@example.com"), &format!("5{:07}", n), w.org1);
+            let done = digimed_tests::own(&w.db.owner, &Acting::Direct, async |tx| {
+                onboarding::onboard(tx, &w.db.vault, &accounts, &p, EntryPoint::WalkIn, "47").await
+            })
+            .await
             .unwrap();
-            let listed = ClinicTx::run(&w.db.owner, async |tx| forms::list_for_patient(tx, done.patient.id).await).await
-                .unwrap();
+            let listed = ClinicTx::run(&w.db.owner, async |tx| forms::list_for_patient(tx, done.patient.id).await).await.unwrap();
             assert_eq!(listed.len(), 2, "the rules require two forms");
             patients.push((done.patient.id, listed));
         }
         let (patient, forms_a) = &patients[0];
         let (_, forms_b) = &patients[1];
-        let signed = ClinicTx::run(&w.db.owner, async |tx| forms::sign(tx, forms_b[0].form_id, SignedBy::Patient, &forms_b[0].template_sha256).await).await
+        let signed = ClinicTx::run(&w.db.owner, async |tx| {
+            forms::sign(tx, forms_b[0].form_id, SignedBy::Patient, &forms_b[0].template_sha256).await
+        })
+        .await
         .unwrap();
         let consent = signed.consents[0].id;
         let calls = [
             ("GET", format!("/v1/patients/{patient}/forms"), json!(null)),
-            (
-                "GET",
-                format!("/v1/patients/{patient}/consent-timeline"),
-                json!(null),
-            ),
-            (
-                "GET",
-                format!("/v1/forms/{}", forms_a[0].form_id),
-                json!(null),
-            ),
-            (
-                "POST",
-                format!("/v1/forms/{}/sign", forms_a[0].form_id),
-                json!({"template_sha256": forms_a[0].template_sha256}),
-            ),
-            (
-                "POST",
-                format!("/v1/forms/{}/decline", forms_a[1].form_id),
-                json!({}),
-            ),
-            (
-                "POST",
-                format!("/v1/consents/{consent}/withdraw"),
-                json!({"reason": "Changed my mind"}),
-            ),
+            ("GET", format!("/v1/patients/{patient}/consent-timeline"), json!(null)),
+            ("GET", format!("/v1/forms/{}", forms_a[0].form_id), json!(null)),
+            ("POST", format!("/v1/forms/{}/sign", forms_a[0].form_id), json!({"template_sha256": forms_a[0].template_sha256})),
+            ("POST", format!("/v1/forms/{}/decline", forms_a[1].form_id), json!({})),
+            ("POST", format!("/v1/consents/{consent}/withdraw"), json!({"reason": "Changed my mind"})),
         ];
         let mut got = [0u16; 6];
         for (((method, path, body), want), got) in calls.iter().zip(expected).zip(got.iter_mut()) {
@@ -367,10 +356,7 @@ async fn the_form_endpoints_by_every_bearer_caller() {
                 assert!(!v["data"].is_null(), "{caller:?} {path}: {v}");
             }
         }
-        assert_eq!(
-            &got, expected,
-            "{caller:?}: statuses of list, timeline, text, sign, decline, withdraw"
-        );
+        assert_eq!(&got, expected, "{caller:?}: statuses of list, timeline, text, sign, decline, withdraw");
     }
 }
 

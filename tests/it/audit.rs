@@ -1,8 +1,8 @@
 //! The audit log: written by the database for every change, in the same transaction, in the
 //! actor's name, hash-chained so that changes, removals and insertions are found.
 
-use digimed_core::ClinicTx;
 use digimed_core::session::AppRole;
+use digimed_core::ClinicTx;
 use digimed_tests::{is_denied, TestDb};
 
 #[tokio::test]
@@ -10,15 +10,18 @@ async fn writes_are_audited_in_the_actors_name_without_secrets() {
     let db = TestDb::new().await;
     db.seed_demo().await;
     let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
-    let consultation: i32 = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1")
-        .bind(consultation)
-        .execute(&secretary.pool)
-        .await
-        .unwrap();
+    let consultation: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    sqlx::query(
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1",
+    )
+    .bind(consultation)
+    .execute(&secretary.pool)
+    .await
+    .unwrap();
     let (actor, changes): (String, serde_json::Value) = sqlx::query_as(
         "SELECT actor, changes FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE' ORDER BY id DESC LIMIT 1",
     )
@@ -50,10 +53,7 @@ async fn a_rolled_back_change_leaves_no_audit_row() {
     db.seed_demo().await;
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     let mut tx = db.owner.begin().await.unwrap();
-    sqlx::query("UPDATE consultations SET cancel_reason = 'x' WHERE state = 'ready_for_pickup'")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE consultations SET cancel_reason = 'x' WHERE state = 'ready_for_pickup'").execute(&mut *tx).await.unwrap();
     tx.rollback().await.unwrap();
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     assert_eq!(before, after);
@@ -130,25 +130,21 @@ async fn verify_finds_a_changed_a_removed_and_a_truncated_row() {
 /// the next commit (or `seal_pending`) chains them, in one order, with the chain intact.
 #[tokio::test]
 async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_next() {
-    
     use std::time::Duration;
     let db = TestDb::new().await;
     db.seed_demo().await;
     let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
-    let ready: Vec<i32> = sqlx::query_scalar(
-        "SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 3",
-    )
-    .fetch_all(&db.owner)
-    .await
-    .unwrap();
+    let ready: Vec<i32> = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 3")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
     assert_eq!(ready.len(), 3, "the demo has ready consultations");
     let cancel = |id: i32| {
         sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1")
             .bind(id)
             .execute(&secretary.pool)
     };
-    let pending =
-        || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_pending").fetch_one(&db.owner);
+    let pending = || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_pending").fetch_one(&db.owner);
     let logged = |id: i32| {
         sqlx::query_scalar::<_, Option<i64>>(
             "SELECT max(id) FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE'",
@@ -159,44 +155,25 @@ async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_ne
 
     // Someone holds the chain's head (as a committing transaction does while it chains).
     let mut holder = db.owner.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE").execute(&mut *holder).await.unwrap();
     // The secretary's change commits regardless (a bound, so a wait fails instead of hanging).
     tokio::time::timeout(Duration::from_secs(60), cancel(ready[0]))
         .await
         .expect("the commit did not wait for the chain")
         .unwrap();
-    assert_eq!(
-        logged(ready[0]).await.unwrap(),
-        None,
-        "not chained while the head was held"
-    );
-    assert!(
-        pending().await.unwrap() >= 1,
-        "the committed change's audit row waits"
-    );
+    assert_eq!(logged(ready[0]).await.unwrap(), None, "not chained while the head was held");
+    assert!(pending().await.unwrap() >= 1, "the committed change's audit row waits");
     holder.rollback().await.unwrap();
 
     // The next audited commit finds the head free and chains the waiting row before its own.
     cancel(ready[1]).await.unwrap();
     assert_eq!(pending().await.unwrap(), 0);
-    let (first, second) = (
-        logged(ready[0]).await.unwrap().unwrap(),
-        logged(ready[1]).await.unwrap().unwrap(),
-    );
-    assert!(
-        first < second,
-        "the waiting row is chained first: {first} < {second}"
-    );
+    let (first, second) = (logged(ready[0]).await.unwrap().unwrap(), logged(ready[1]).await.unwrap().unwrap());
+    assert!(first < second, "the waiting row is chained first: {first} < {second}");
 
     // When nothing else commits, sealing chains what waits.
     let mut holder = db.owner.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE").execute(&mut *holder).await.unwrap();
     cancel(ready[2]).await.unwrap();
     assert_eq!(
         ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap(),
@@ -217,22 +194,17 @@ async fn a_commit_does_not_wait_for_the_chain_and_its_rows_are_chained_by_the_ne
 async fn concurrent_audited_commits_all_reach_an_intact_chain() {
     let db = TestDb::new().await;
     db.seed_demo().await;
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..24 {
         let pool = db.owner.clone();
         tasks.push(tokio::spawn(async move {
             for j in 0..5 {
-                sqlx::query(
-                    "SELECT audit_append(current_user, 'CREATE', 'concurrency_check', $1, '{}')",
-                )
-                .bind(format!("{i}-{j}"))
-                .execute(&pool)
-                .await
-                .unwrap();
+                sqlx::query("SELECT audit_append(current_user, 'CREATE', 'concurrency_check', $1, '{}')")
+                    .bind(format!("{i}-{j}"))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -248,10 +220,7 @@ async fn concurrent_audited_commits_all_reach_an_intact_chain() {
     .await
     .unwrap();
     assert_eq!((logged, pending), (120, 0));
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&db.owner).await.unwrap();
     assert_eq!(after - before, 120);
     let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");

@@ -3,12 +3,12 @@
 //! profile-sharing consent (read as the new organization's staff on raw connections), the
 //! booking guard on a first consultation, the consent-status view, and the patient app's API.
 
-use digimed_core::ClinicTx;
 use digimed_core::api_tokens;
 use digimed_core::forms::{self, NewTemplate, SignedBy};
 use digimed_core::onboarding::Onboarded;
 use digimed_core::queue::{self, MeetingConfig, NewBooking};
 use digimed_core::session::AppRole;
+use digimed_core::ClinicTx;
 use digimed_core::{consents, ErrorCode};
 use digimed_crypto::Secret;
 use digimed_domain::Email;
@@ -67,8 +67,11 @@ async fn signing_grants_the_forms_consents_and_records_who_signed() {
     assert_eq!(text.body, "Text.");
     assert_eq!(text.template_sha256, sha_of(&listed, privacy.form_id));
 
-    let signed = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await).await
-        .unwrap();
+    let signed = ClinicTx::run(&w.support1.pool, async |tx| {
+        forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await
+    })
+    .await
+    .unwrap();
     assert_eq!(signed.status, "signed");
     assert_eq!(signed.signed_by.as_deref(), Some("staff_attested"));
     assert_eq!(signed.attested_by_staff_id, Some(w.support1.id));
@@ -84,27 +87,37 @@ async fn signing_grants_the_forms_consents_and_records_who_signed() {
     assert_eq!(hex::encode(stored), text.template_sha256);
 
     // Signed once: signing again or declining is refused.
-    let again = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await).await;
+    let again = ClinicTx::run(&w.support1.pool, async |tx| {
+        forms::sign(tx, privacy.form_id, SignedBy::StaffAttested, &text.template_sha256).await
+    })
+    .await;
     assert_eq!(again.unwrap_err().code, ErrorCode::InvalidStateTransition);
-    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, privacy.form_id).await).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
+    assert_eq!(
+        ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, privacy.form_id).await).await.unwrap_err().code,
+        ErrorCode::InvalidStateTransition
+    );
 
     // Withdrawing marketing is recorded with its time and reason; once.
     let marketing = signed.consents.iter().find(|c| c.consent_type == "marketing").unwrap();
     let e = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "  ").await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("reason"));
-    let withdrawn = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "No newsletters, please").await).await.unwrap();
+    let withdrawn = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "No newsletters, please").await)
+        .await
+        .unwrap();
     assert!(withdrawn.withdrawn_at.is_some());
     assert_eq!(withdrawn.withdraw_reason.as_deref(), Some("No newsletters, please"));
     let twice = ClinicTx::run(&w.support1.pool, async |tx| forms::withdraw(tx, marketing.id, "again").await).await.unwrap_err();
     assert_eq!(twice.code, ErrorCode::InvalidStateTransition);
 
     // The timeline tells it in order.
-    let events: Vec<(String, Option<String>)> = ClinicTx::run(&w.support1.pool, async |tx| consents::timeline(tx, done.patient.id).await).await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.form_id == privacy.form_id)
-        .map(|e| (e.event, e.consent_type))
-        .collect();
+    let events: Vec<(String, Option<String>)> =
+        ClinicTx::run(&w.support1.pool, async |tx| consents::timeline(tx, done.patient.id).await)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.form_id == privacy.form_id)
+            .map(|e| (e.event, e.consent_type))
+            .collect();
     assert_eq!(events.first().map(|e| e.0.as_str()), Some("form_created"));
     assert!(events.contains(&("form_signed".into(), None)));
     assert!(events.contains(&("consent_granted".into(), Some("analytics".into()))));
@@ -136,12 +149,17 @@ async fn the_database_refuses_consents_without_a_signature_and_signatures_for_an
     // Through the core: a well-formed but wrong hash names the field, and nothing is written.
     let before = (count(&w, "consents").await, count(&w, "audit_log").await);
     let wrong = hex::encode([7u8; 32]);
-    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &wrong).await).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &wrong).await)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::FormTemplateChanged, Some("template_sha256")));
-    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, "not-hex").await).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, "not-hex").await)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("template_sha256")));
     assert_eq!((count(&w, "consents").await, count(&w, "audit_log").await), before);
-    let status: String = sqlx::query_scalar("SELECT status FROM forms WHERE id = $1").bind(form).fetch_one(&w.db.owner).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM forms WHERE id = $1").bind(form).fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(status, "pending");
     // Staff of another organization cannot even see the form.
     let e = ClinicTx::run(&w.support2.pool, async |tx| forms::decline(tx, form).await).await.unwrap_err();
@@ -156,22 +174,37 @@ async fn declining_and_a_newer_version_superseding_pending_forms() {
     let c = onboard(&w, &w.support1, w.org1, "Cato Declined", "cato@example.com").await;
     let listed_b = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, b.patient.id).await).await.unwrap();
     let old_sha = sha_of(&listed_b, b.required_forms[0].form_id);
-    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, b.required_forms[0].form_id, SignedBy::StaffAttested, &old_sha).await).await.unwrap();
-    let declined = ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, c.required_forms[0].form_id).await).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| {
+        forms::sign(tx, b.required_forms[0].form_id, SignedBy::StaffAttested, &old_sha).await
+    })
+    .await
+    .unwrap();
+    let declined =
+        ClinicTx::run(&w.support1.pool, async |tx| forms::decline(tx, c.required_forms[0].form_id).await).await.unwrap();
     assert_eq!(declined.status, "declined");
     assert!(declined.declined_at.is_some());
     assert!(declined.consents.is_empty());
 
     // The admin writes version 2 of the privacy text and publishes it.
     let admin = w.db.staff(AppRole::Admin, w.org1, "cf-admin").await;
-    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::add_version(tx, w.privacy, "New text.").await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        ClinicTx::run(&w.support1.pool, async |tx| forms::add_version(tx, w.privacy, "New text.").await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
     let v2 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, w.privacy, "Text, version two.").await).await.unwrap();
     assert_eq!(v2.version, 2);
     let published = ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap();
     assert_eq!(published.superseded, 1, "only Anne's privacy form was still pending in this clinic");
-    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap_err().code, ErrorCode::InvalidStateTransition);
+    assert_eq!(
+        ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap_err().code,
+        ErrorCode::InvalidStateTransition
+    );
     // A published version is immutable.
-    let e = sqlx::query("UPDATE form_template_versions SET body = 'changed' WHERE id = $1").bind(v2.id).execute(&admin.pool).await.unwrap_err();
+    let e = sqlx::query("UPDATE form_template_versions SET body = 'changed' WHERE id = $1")
+        .bind(v2.id)
+        .execute(&admin.pool)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("published"), "{e}");
 
     let forms_a = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, a.patient.id).await).await.unwrap();
@@ -181,11 +214,19 @@ async fn declining_and_a_newer_version_superseding_pending_forms() {
     assert_eq!((fresh.status.as_str(), fresh.template_version), ("pending", 2));
     assert_eq!(fresh.template_sha256, v2.sha256);
     // The superseded form cannot be signed any more; the new one not with the old text's hash.
-    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, old.form_id, SignedBy::StaffAttested, &old.template_sha256).await).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| {
+        forms::sign(tx, old.form_id, SignedBy::StaffAttested, &old.template_sha256).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
-    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &old_sha).await).await.unwrap_err();
+    let e = ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &old_sha).await)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::FormTemplateChanged);
-    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &v2.sha256).await).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, fresh.form_id, SignedBy::StaffAttested, &v2.sha256).await)
+        .await
+        .unwrap();
     // Bjorn's signed and Cato's declined forms stay as they were.
     let b_now = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, b.patient.id).await).await.unwrap();
     assert_eq!(b_now.iter().find(|f| f.form_id == b.required_forms[0].form_id).unwrap().status, "signed");
@@ -218,18 +259,31 @@ async fn the_profile_follows_the_sharing_consent_for_the_new_organizations_staff
     assert_eq!(read().await, (false, None, None), "only the name before the consent");
 
     let listed = ClinicTx::run(&w.support2.pool, async |tx| forms::list_for_patient(tx, second.patient.id).await).await.unwrap();
-    let signed = ClinicTx::run(&w.support2.pool, async |tx| forms::sign(tx, sharing, SignedBy::StaffAttested, &sha_of(&listed, sharing)).await).await
-        .unwrap();
+    let signed = ClinicTx::run(&w.support2.pool, async |tx| {
+        forms::sign(tx, sharing, SignedBy::StaffAttested, &sha_of(&listed, sharing)).await
+    })
+    .await
+    .unwrap();
     assert_eq!(read().await, (true, Some("A+".into()), Some(vec!["penicillin".into()])));
-    let shared: bool = sqlx::query_scalar("SELECT profile_shared FROM patients WHERE id = $1").bind(second.patient.id).fetch_one(&w.db.owner).await.unwrap();
+    let shared: bool = sqlx::query_scalar("SELECT profile_shared FROM patients WHERE id = $1")
+        .bind(second.patient.id)
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
     assert!(shared);
 
     let consent = signed.consents[0].id;
-    ClinicTx::run(&w.support2.pool, async |tx| forms::withdraw(tx, consent, "Patient asked to stop sharing").await).await.unwrap();
+    ClinicTx::run(&w.support2.pool, async |tx| forms::withdraw(tx, consent, "Patient asked to stop sharing").await)
+        .await
+        .unwrap();
     assert_eq!(read().await, (false, None, None), "hidden again at once");
     // Nobody turns it back on by hand, not even an admin on a raw connection.
     let admin2 = w.db.staff(AppRole::Admin, w.org2, "cf-admin2").await;
-    let e = sqlx::query("UPDATE patients SET profile_shared = true WHERE id = $1").bind(second.patient.id).execute(&admin2.pool).await.unwrap_err();
+    let e = sqlx::query("UPDATE patients SET profile_shared = true WHERE id = $1")
+        .bind(second.patient.id)
+        .execute(&admin2.pool)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("consent"), "{e}");
     assert_eq!(read().await, (false, None, None));
 }
@@ -252,7 +306,10 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
     // The consent-status view: Per waits for two forms and has a booking.
     let status = ClinicTx::run(&w.support1.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
     let per = status.patients_waiting.iter().find(|p| p.patient_id == done.patient.id).expect("Per is waiting");
-    assert_eq!(per.pending_forms.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(), ["Privacy Policy & GDPR Consent", "Profile Sharing Consent"]);
+    assert_eq!(
+        per.pending_forms.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(),
+        ["Privacy Policy & GDPR Consent", "Profile Sharing Consent"]
+    );
     assert_eq!(per.next_booking.as_ref().map(|b| b.consultation_id), Some(booked.id));
     let privacy_counts = status.by_form.iter().find(|f| f.title == "Privacy Policy & GDPR Consent").unwrap();
     assert_eq!((privacy_counts.pending, privacy_counts.signed), (1, 0));
@@ -261,20 +318,33 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
     assert!(other.patients_waiting.is_empty() && other.by_form.is_empty());
 
     // The doctor cannot start it; the refusal names the forms; nothing changes.
-    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
+    let e =
+        ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::FormsUnsigned, "{e:?}");
-    assert!(e.message.contains("Privacy Policy & GDPR Consent") && e.message.contains("Profile Sharing Consent"), "{}", e.message);
-    let state: String = sqlx::query_scalar("SELECT state FROM consultations WHERE id = $1").bind(booked.id).fetch_one(&w.db.owner).await.unwrap();
+    assert!(
+        e.message.contains("Privacy Policy & GDPR Consent") && e.message.contains("Profile Sharing Consent"),
+        "{}",
+        e.message
+    );
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM consultations WHERE id = $1").bind(booked.id).fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(state, "pending_sp");
 
     // One signed is not enough; both are.
     let listed = ClinicTx::run(&w.support1.pool, async |tx| forms::list_for_patient(tx, done.patient.id).await).await.unwrap();
     for f in &listed[..1] {
-        ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, f.form_id, SignedBy::StaffAttested, &f.template_sha256).await).await.unwrap();
+        ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, f.form_id, SignedBy::StaffAttested, &f.template_sha256).await)
+            .await
+            .unwrap();
     }
-    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
+    let e =
+        ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
     assert!(e.message.contains("Profile Sharing Consent") && !e.message.contains("Privacy"), "{}", e.message);
-    ClinicTx::run(&w.support1.pool, async |tx| forms::sign(tx, listed[1].form_id, SignedBy::StaffAttested, &listed[1].template_sha256).await).await.unwrap();
+    ClinicTx::run(&w.support1.pool, async |tx| {
+        forms::sign(tx, listed[1].form_id, SignedBy::StaffAttested, &listed[1].template_sha256).await
+    })
+    .await
+    .unwrap();
     ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap();
 
     let status = ClinicTx::run(&w.support1.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
@@ -289,7 +359,8 @@ async fn the_patient_apps_api_lists_signs_and_withdraws() {
     let done = onboard(&w, &w.support1, w.org1, "Siri App", "siri@example.com").await;
     let svc = service::start(&w.db, w.accounts.clone()).await;
     let email = Email::parse(&w.support1.login).unwrap();
-    let token: Secret<String> = ClinicTx::run(&w.db.owner, async |tx| api_tokens::create(tx, &email, Some(30)).await).await.unwrap().token;
+    let token: Secret<String> =
+        ClinicTx::run(&w.db.owner, async |tx| api_tokens::create(tx, &email, Some(30)).await).await.unwrap().token;
     let http = reqwest::Client::new();
     let get = |path: String, token: Option<Secret<String>>| {
         let mut req = http.get(format!("{}{path}", svc.base));
@@ -318,7 +389,7 @@ async fn the_patient_apps_api_lists_signs_and_withdraws() {
     let form_id = forms_json[1]["form_id"].as_i64().unwrap();
     let sha = forms_json[1]["template_sha256"].as_str().unwrap().to_string();
     assert_eq!(forms_json[1]["status"], "pending");
-    let (status, v) = get(format!("/v1/patients/abc/forms"), Some(token.clone())).await;
+    let (status, v) = get("/v1/patients/abc/forms".to_string(), Some(token.clone())).await;
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("invalid_input")));
     let (status, _) = get(format!("/v1/patients/{}/forms", 999_999), Some(token.clone())).await;
     assert_eq!(status, 404);
@@ -369,21 +440,30 @@ async fn template_writing_refuses_bad_fields_other_roles_and_an_older_version() 
         let e = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &bad).await).await.unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
     }
-    assert_eq!(ClinicTx::run(&w.support1.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        ClinicTx::run(&w.support1.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
     assert_eq!(count(&w, "form_templates").await, before, "nothing written");
 
     let t = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap();
     assert_eq!(t.organization_id, Some(w.org1));
     let e = ClinicTx::run(&admin.pool, async |tx| forms::create_template(tx, &good).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("key")));
-    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "  ").await).await.unwrap_err().field.as_deref(), Some("body"));
+    assert_eq!(
+        ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "  ").await).await.unwrap_err().field.as_deref(),
+        Some("body")
+    );
     let v1 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "First text.").await).await.unwrap();
     let v2 = ClinicTx::run(&admin.pool, async |tx| forms::add_version(tx, t.id, "Second text.").await).await.unwrap();
     ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v2.id).await).await.unwrap();
     // An older draft cannot be published over a newer published text.
     let e = ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, v1.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
-    assert_eq!(ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, 999_999).await).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        ClinicTx::run(&admin.pool, async |tx| forms::publish(tx, 999_999).await).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
     let listed = ClinicTx::run(&admin.pool, async |tx| forms::list_templates(tx).await).await.unwrap();
     let mine = listed.iter().find(|x| x.id == t.id).unwrap();
     assert_eq!(mine.versions.iter().filter(|v| v.published_at.is_some()).map(|v| v.version).collect::<Vec<_>>(), [2]);
@@ -403,7 +483,11 @@ async fn an_admin_writes_the_templates_of_their_own_clinic_and_the_shared_ones_o
     };
     let t = ClinicTx::run(&admin1.pool, async |tx| forms::create_template(tx, &new).await).await.unwrap();
     assert_eq!((t.form_type.as_str(), t.versions.len()), ("disclaimer", 0), "an empty type is a disclaimer; no text yet");
-    let draft = ClinicTx::run(&admin1.pool, async |tx| forms::add_version(tx, t.id, "I agree to consultations by video.\nLine two.").await).await.unwrap();
+    let draft = ClinicTx::run(&admin1.pool, async |tx| {
+        forms::add_version(tx, t.id, "I agree to consultations by video.\nLine two.").await
+    })
+    .await
+    .unwrap();
     assert_eq!((draft.version, draft.published_at), (1, None));
     assert_eq!(draft.body, "I agree to consultations by video.\nLine two.");
 
@@ -412,14 +496,24 @@ async fn an_admin_writes_the_templates_of_their_own_clinic_and_the_shared_ones_o
     assert!(!ClinicTx::run(&admin2.pool, async |tx| forms::list_templates(tx).await).await.unwrap().iter().any(|x| x.id == t.id));
     let e = ClinicTx::run(&admin2.pool, async |tx| forms::add_version(tx, t.id, "Sneaked in.").await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
-    assert_eq!(ClinicTx::run(&admin2.pool, async |tx| forms::publish(tx, draft.id).await).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        ClinicTx::run(&admin2.pool, async |tx| forms::publish(tx, draft.id).await).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
     assert_eq!(count(&w, "form_template_versions").await, versions_before);
     let still: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT published_at FROM form_template_versions WHERE id = $1").bind(draft.id).fetch_one(&w.db.owner).await.unwrap();
+        sqlx::query_scalar("SELECT published_at FROM form_template_versions WHERE id = $1")
+            .bind(draft.id)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
     assert_eq!(still, None, "the draft is still a draft");
 
     // The shared template (organization_id NULL) is every clinic's to revise.
-    let shared_draft = ClinicTx::run(&admin2.pool, async |tx| forms::add_version(tx, w.privacy, "Privacy, revised by clinic two.").await).await.unwrap();
+    let shared_draft =
+        ClinicTx::run(&admin2.pool, async |tx| forms::add_version(tx, w.privacy, "Privacy, revised by clinic two.").await)
+            .await
+            .unwrap();
     assert_eq!(shared_draft.version, 2);
 
     // A text too long is refused naming the field, and nothing is written.

@@ -16,10 +16,7 @@ async fn whole_database_as_text(db: &TestDb) -> String {
     .unwrap();
     let mut all = String::new();
     for t in tables {
-        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{t}\" t"))
-            .fetch_all(&db.owner)
-            .await
-            .unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM \"{t}\" t")).fetch_all(&db.owner).await.unwrap();
         all.push_str(&rows.join("\n"));
     }
     all
@@ -31,9 +28,7 @@ async fn decrypted(db: &TestDb, vault: &Vault, table: &str, column: &str) -> Vec
             .fetch_all(&db.owner)
             .await
             .unwrap();
-    rows.into_iter()
-        .map(|(id, ct)| (id, vault.decrypt(table, column, id as i64, &ct).expect("decrypts under its row")))
-        .collect()
+    rows.into_iter().map(|(id, ct)| (id, vault.decrypt(table, column, id as i64, &ct).expect("decrypts under its row"))).collect()
 }
 
 #[tokio::test]
@@ -68,10 +63,8 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt() {
     .execute(&db.owner)
     .await
     .unwrap();
-    let ct: Vec<u8> = sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = 2")
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let ct: Vec<u8> =
+        sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = 2").fetch_one(&db.owner).await.unwrap();
     assert!(db.vault.decrypt("patient_persons", "phone_encrypted", 2, &ct).is_err());
     assert!(db.vault.decrypt("patient_persons", "phone_encrypted", 1, &ct).is_ok());
     // Nor into another column of the same row.
@@ -98,11 +91,10 @@ async fn rotation_reencrypts_every_field_and_keeps_it_readable() {
     for ((table, column), old) in ENCRYPTED_COLUMNS.iter().zip(before) {
         let now = decrypted(&db, &rotated, table, column).await;
         assert_eq!(now, old, "{table}.{column} reads the same after rotation");
-        let cts: Vec<Vec<u8>> =
-            sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
-                .fetch_all(&db.owner)
-                .await
-                .unwrap();
+        let cts: Vec<Vec<u8>> = sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
         for ct in cts {
             assert_eq!(DataKeys::key_id_of(&ct).unwrap(), new_id);
         }

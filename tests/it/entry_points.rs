@@ -4,7 +4,7 @@
 //! every patient person ends up with exactly one communication-preference token, and the entry
 //! point is recorded.
 
-use digimed_core::{ClinicTx, Acting};
+use digimed_core::{Acting, ClinicTx};
 use std::collections::BTreeSet;
 
 use digimed_core::accounts::Accounts;
@@ -42,7 +42,10 @@ async fn every_entry_point_leaves_exactly_one_token_per_person() {
 
     // The onboarding API, through the real service.
     let svc = service::start(&db, Accounts::Local).await;
-    let token = ClinicTx::run(&db.owner, async |tx| api_tokens::create(tx, &Email::parse(&support.login).unwrap(), None).await).await.unwrap().token;
+    let token = ClinicTx::run(&db.owner, async |tx| api_tokens::create(tx, &Email::parse(&support.login).unwrap(), None).await)
+        .await
+        .unwrap()
+        .token;
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/patients/onboard", svc.base))
         .bearer_auth(token.expose())
@@ -58,14 +61,24 @@ async fn every_entry_point_leaves_exactly_one_token_per_person() {
     ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &partner, raw.as_bytes()).await).await.unwrap();
 
     // Inbound fax: a draft with only a name, updated with a phone number, then completed.
-    let draft = digimed_tests::act(&support.pool, &direct, async |tx| intake::save_fax_draft(tx, &db.vault, None, &IntakeInput { phone: None, ..person("Fax Draft", "", clinic) }, "47").await).await
-        .unwrap();
-    let e = digimed_tests::act(&support.pool, &direct, async |tx| intake::complete_fax_draft(tx, draft.patient_person_id).await).await.unwrap_err();
+    let draft = digimed_tests::act(&support.pool, &direct, async |tx| {
+        intake::save_fax_draft(tx, &db.vault, None, &IntakeInput { phone: None, ..person("Fax Draft", "", clinic) }, "47").await
+    })
+    .await
+    .unwrap();
+    let e = digimed_tests::act(&support.pool, &direct, async |tx| intake::complete_fax_draft(tx, draft.patient_person_id).await)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput, "a draft without phone or national id cannot be completed");
-    let updated = digimed_tests::act(&support.pool, &direct, async |tx| intake::save_fax_draft(tx, &db.vault, Some(draft.patient_person_id), &person("Fax Draft", "91000003", clinic), "47").await).await
-        .unwrap();
+    let updated = digimed_tests::act(&support.pool, &direct, async |tx| {
+        intake::save_fax_draft(tx, &db.vault, Some(draft.patient_person_id), &person("Fax Draft", "91000003", clinic), "47").await
+    })
+    .await
+    .unwrap();
     assert_eq!(updated.patient_person_id, draft.patient_person_id);
-    digimed_tests::act(&support.pool, &direct, async |tx| intake::complete_fax_draft(tx, draft.patient_person_id).await).await.unwrap();
+    digimed_tests::act(&support.pool, &direct, async |tx| intake::complete_fax_draft(tx, draft.patient_person_id).await)
+        .await
+        .unwrap();
 
     // Therapist referral, patient app (with an account), booking requests, cold calls.
     for (ep, name, phone, email) in [
@@ -77,22 +90,41 @@ async fn every_entry_point_leaves_exactly_one_token_per_person() {
         (EntryPoint::ConciergeColdCall, "Concierge Lead", "91000009", None),
     ] {
         let i = IntakeInput { email: email.map(String::from), ..person(name, phone, clinic) };
-        let r = digimed_tests::own(&support.pool, &direct, async |tx| intake::register(tx, &db.vault, &accounts, ep, &i, "47").await).await.unwrap();
+        let r =
+            digimed_tests::own(&support.pool, &direct, async |tx| intake::register(tx, &db.vault, &accounts, ep, &i, "47").await)
+                .await
+                .unwrap();
         assert!(r.person_created);
         assert_eq!(r.user_id.is_some(), email.is_some());
     }
 
     // An existing person linked to another organization (regular creation).
-    let walk_in: i32 = sqlx::query_scalar("SELECT id FROM patient_persons WHERE name = 'Walk In'").fetch_one(&db.owner).await.unwrap();
-    digimed_tests::act(&other_support.pool, &direct, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(walk_in as i64), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
+    let walk_in: i32 =
+        sqlx::query_scalar("SELECT id FROM patient_persons WHERE name = 'Walk In'").fetch_one(&db.owner).await.unwrap();
+    digimed_tests::act(&other_support.pool, &direct, async |tx| {
+        onboarding::link_existing(
+            tx,
+            &LinkInput { patient_person_id: Some(walk_in as i64), organization_id: None },
+            EntryPoint::ExistingPersonLink,
+        )
+        .await
+    })
+    .await
     .unwrap();
 
     // Secretaries cannot register patients through any of these paths.
     let secretary = db.staff(AppRole::Secretary, clinic, "ep-secretary").await;
-    let e = digimed_tests::own(&secretary.pool, &direct, async |tx| intake::register(tx, &db.vault, &accounts, EntryPoint::ColdCall, &person("X Y", "91000010", clinic), "47").await).await
-        .unwrap_err();
+    let e = digimed_tests::own(&secretary.pool, &direct, async |tx| {
+        intake::register(tx, &db.vault, &accounts, EntryPoint::ColdCall, &person("X Y", "91000010", clinic), "47").await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
-    let e = digimed_tests::act(&secretary.pool, &direct, async |tx| intake::save_fax_draft(tx, &db.vault, None, &person("X Y", "91000010", clinic), "47").await).await.unwrap_err();
+    let e = digimed_tests::act(&secretary.pool, &direct, async |tx| {
+        intake::save_fax_draft(tx, &db.vault, None, &person("X Y", "91000010", clinic), "47").await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 
     // Exactly one token for every person, and every entry point recorded.
@@ -110,7 +142,8 @@ async fn every_entry_point_leaves_exactly_one_token_per_person() {
         sqlx::query_scalar("SELECT DISTINCT entry_point FROM patients").fetch_all(&db.owner).await.unwrap().into_iter().collect();
     let all: BTreeSet<String> = EntryPoint::ALL.iter().map(|e| e.as_str().to_string()).collect();
     assert_eq!(recorded, all);
-    let drafts: i64 = sqlx::query_scalar("SELECT count(*) FROM patient_persons WHERE status = 'draft'").fetch_one(&db.owner).await.unwrap();
+    let drafts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM patient_persons WHERE status = 'draft'").fetch_one(&db.owner).await.unwrap();
     assert_eq!(drafts, 0);
 }
 

@@ -5,7 +5,7 @@
 //! is left, the caller gets the retryable `database_unavailable`, and a retry succeeds with
 //! exactly one of each in the end.
 
-use digimed_core::{ClinicTx, Acting};
+use digimed_core::{Acting, ClinicTx};
 use std::time::Duration;
 
 use digimed_core::onboarding;
@@ -109,7 +109,10 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     let task = {
         let (pool, vault, accounts, request) = (support.pool.clone(), db.vault.clone(), accounts.clone(), request.clone());
         tokio::spawn(async move {
-            digimed_tests::own(&pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &vault, &accounts, &request, EntryPoint::WalkIn, "47").await).await
+            digimed_tests::own(&pool, &Acting::Direct, async |tx| {
+                onboarding::onboard(tx, &vault, &accounts, &request, EntryPoint::WalkIn, "47").await
+            })
+            .await
         })
     };
     let pid = blocked_by(&db.owner, blocker_pid).await;
@@ -127,8 +130,11 @@ async fn an_onboarding_killed_half_way_leaves_nothing_and_a_retry_onboards_once(
     assert!(clerk.users().is_empty(), "the Clerk account was deleted again");
     assert_eq!(clerk.deleted().len(), 1);
 
-    let done = digimed_tests::own(&support.pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, &accounts, &request, EntryPoint::WalkIn, "47").await).await
-        .expect("a retry succeeds");
+    let done = digimed_tests::own(&support.pool, &Acting::Direct, async |tx| {
+        onboarding::onboard(tx, &db.vault, &accounts, &request, EntryPoint::WalkIn, "47").await
+    })
+    .await
+    .expect("a retry succeeds");
     assert!(done.user_created);
     for (table, n) in [("users", 1), ("patient_persons", 1), ("patients", 1), ("user_organizations", 1)] {
         assert_eq!(count(&db, &format!("SELECT count(*) FROM {table}")).await, n, "{table}");
@@ -149,8 +155,11 @@ async fn waiting() -> Waiting {
     let db = TestDb::new().await;
     let clinic = db.clinic("Kill Queue").await;
     let p = partner(&db, clinic, true).await;
-    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::receive(tx, &db.vault, &p, body(nid(41).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-        .unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| {
+        digimed_core::referrals::receive(tx, &db.vault, &p, body(nid(41).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+    })
+    .await
+    .unwrap();
     let doctor = db.staff(AppRole::Doctor, clinic, "kill-doctor").await;
     let me = current_staff(&doctor.pool).await.unwrap();
     Waiting { consultation: r.receipt().consultation_id, db, doctor, me }
@@ -184,10 +193,19 @@ async fn a_pick_killed_half_way_leaves_the_consultation_waiting_and_a_retry_pick
     assert_eq!((state.as_str(), doctor), ("ready_for_pickup", None), "the pick was rolled back");
     assert_eq!(count(&w.db, "SELECT count(*) FROM audit_log").await, audit_before, "no audit row of a pick that did not happen");
 
-    let picked = ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await).await.expect("a retry succeeds").expect("the consultation is still waiting");
-    assert_eq!((picked.id, picked.state, picked.assigned_doctor_id), (w.consultation, ConsultationState::PendingSp, Some(w.doctor.id)));
+    let picked = ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await)
+        .await
+        .expect("a retry succeeds")
+        .expect("the consultation is still waiting");
+    assert_eq!(
+        (picked.id, picked.state, picked.assigned_doctor_id),
+        (w.consultation, ConsultationState::PendingSp, Some(w.doctor.id))
+    );
     assert_eq!(count(&w.db, "SELECT count(*) FROM consultations WHERE assigned_doctor_id IS NOT NULL").await, 1);
-    assert!(ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().is_none(), "nothing else to pick");
+    assert!(
+        ClinicTx::run(&w.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().is_none(),
+        "nothing else to pick"
+    );
 }
 
 #[tokio::test]
@@ -215,12 +233,18 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     // filing waits after it has completed the consultation.
     let (blocker, blocker_pid) = hold(&w.db.owner, "SELECT 1 FROM staff WHERE id = $1 FOR UPDATE", w.doctor.id).await;
     let task = {
-        let (pool, vault, _me, id, result) = (w.doctor.pool.clone(), w.db.vault.clone(), w.me.clone(), w.consultation, result.clone());
-        tokio::spawn(async move { ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &result).await).await })
+        let (pool, vault, _me, id, result) =
+            (w.doctor.pool.clone(), w.db.vault.clone(), w.me.clone(), w.consultation, result.clone());
+        tokio::spawn(async move {
+            ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &result).await).await
+        })
     };
     let pid = blocked_by(&w.db.owner, blocker_pid).await;
     let written = written_tables(&w.db.owner, pid).await;
-    assert!(written.contains(&"consultations".to_string()) && written.contains(&"consultation_results".to_string()), "{written:?}");
+    assert!(
+        written.contains(&"consultations".to_string()) && written.contains(&"consultation_results".to_string()),
+        "{written:?}"
+    );
     assert!(row_is_locked(&w.db.owner, "consultations", w.consultation).await, "the filing holds the consultation");
     kill(&w.db.owner, pid).await;
     let outcome = tokio::time::timeout(WAIT, task).await.expect("the caller is answered").unwrap();
@@ -236,8 +260,10 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     assert_eq!(count(&w.db, "SELECT count(*) FROM consultation_results").await, 0, "no partial result");
     assert_eq!(count(&w.db, "SELECT count(*) FROM audit_log").await, audit_before);
 
-    let done = ClinicTx::run(&w.doctor.pool, async |tx| results::complete_with_result(tx, &w.db.vault, w.consultation, &result).await).await
-        .expect("a retry succeeds");
+    let done =
+        ClinicTx::run(&w.doctor.pool, async |tx| results::complete_with_result(tx, &w.db.vault, w.consultation, &result).await)
+            .await
+            .expect("a retry succeeds");
     assert_eq!(done.state, ConsultationState::Completed);
     let versions = ClinicTx::run(&w.doctor.pool, async |tx| results::read(tx, &w.db.vault, w.consultation).await).await.unwrap();
     assert_eq!(versions.len(), 1, "exactly one result");

@@ -65,7 +65,19 @@ impl ScratchCluster {
         let data = c.data();
         c.run(
             "initdb",
-            &["-D", &data, "-U", "clinic", "-E", "UTF8", "--locale=C.UTF-8", "-A", "scram-sha-256", "--pwfile", &c.path("pwfile")],
+            &[
+                "-D",
+                &data,
+                "-U",
+                "clinic",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "-A",
+                "scram-sha-256",
+                "--pwfile",
+                &c.path("pwfile"),
+            ],
         )
         .await;
         let conf = format!(
@@ -179,14 +191,40 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     let password = Secret::new(format!("pw-{}-Long-enough", Uuid::new_v4().simple()));
     let support_email = Email::parse("support@restart.digimed.test").unwrap();
     let doctor_email = Email::parse("doctor@restart.digimed.test").unwrap();
-    ClinicTx::run(&owner, async |tx| staff::add_staff(tx, &support_email, &PersonName::parse("Sigrid Support").unwrap(), AppRole::CustomerSupport, Some(org), &password).await).await
-        .unwrap();
-    let doctor = ClinicTx::run(&owner, async |tx| staff::add_staff(tx, &doctor_email, &PersonName::parse("Dag Doctor").unwrap(), AppRole::Doctor, Some(org), &password).await).await
-        .unwrap();
-    ClinicTx::run(&owner, async |tx| digimed_core::referrals::add_partner(tx, &vault, &NewPartner { name: "pridok-test", clinic_id: org, is_test_partner: true, deadline_working_days: 2, deal_id: None }, SECRET).await).await
+    ClinicTx::run(&owner, async |tx| {
+        staff::add_staff(
+            tx,
+            &support_email,
+            &PersonName::parse("Sigrid Support").unwrap(),
+            AppRole::CustomerSupport,
+            Some(org),
+            &password,
+        )
+        .await
+    })
+    .await
+    .unwrap();
+    let doctor = ClinicTx::run(&owner, async |tx| {
+        staff::add_staff(tx, &doctor_email, &PersonName::parse("Dag Doctor").unwrap(), AppRole::Doctor, Some(org), &password)
+            .await
+    })
+    .await
+    .unwrap();
+    ClinicTx::run(&owner, async |tx| {
+        digimed_core::referrals::add_partner(
+            tx,
+            &vault,
+            &NewPartner { name: "pridok-test", clinic_id: org, is_test_partner: true, deadline_working_days: 2, deal_id: None },
+            SECRET,
+        )
+        .await
+    })
+    .await
     .unwrap();
     let subscriber = Subscriber::start(Behaviour::Ok).await;
-    ClinicTx::run(&owner, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &subscriber.url, &[]).await).await.unwrap();
+    ClinicTx::run(&owner, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &subscriber.url, &[]).await)
+        .await
+        .unwrap();
     let token = ClinicTx::run(&owner, async |tx| api_tokens::create(tx, &support_email, Some(1)).await).await.unwrap().token;
 
     // `digimed serve`: the service login, the pool as the command opens it, the HTTP service and
@@ -290,34 +328,28 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     let (status, retry_after, v) = referral(71).await;
     assert_unavailable(status, retry_after, &v);
     let health = http.get(format!("{}/healthz", service.base)).send().await.expect("the service answers (no hang)");
-    let (status, retry_after) = (health.status().as_u16(), health.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()));
+    let (status, retry_after) =
+        (health.status().as_u16(), health.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()));
     assert_unavailable(status, retry_after, &health.json::<Value>().await.unwrap_or(Value::Null));
     let e = ClinicTx::run(&console, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::DatabaseUnavailable, "{e:?}");
     assert!(e.retryable);
-    assert!(
-        subscriber.per_id().get(&queued[0]).is_none_or(|(_, ok)| *ok == 0),
-        "the queued event waits for the database"
-    );
+    assert!(subscriber.per_id().get(&queued[0]).is_none_or(|(_, ok)| *ok == 0), "the queued event waits for the database");
 
     // It comes back; nothing of ours is restarted.
     cluster.start().await;
-    let health = http
-        .get(format!("{}/healthz", service.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (health.status().as_u16(), health.text().await.unwrap()),
-        (200, "ok".to_string()),
-        "healthy again"
-    );
+    let health = http.get(format!("{}/healthz", service.base)).send().await.unwrap();
+    assert_eq!((health.status().as_u16(), health.text().await.unwrap()), (200, "ok".to_string()), "healthy again");
     let (status, _, v) = onboard(3).await;
     assert_eq!(status, 201, "the same service instance serves again: {v}");
     let (status, _, v) = referral(72).await;
     assert_eq!(status, 201, "{v}");
     let consultation = v["consultation_id"].as_i64().unwrap() as i32;
-    assert_eq!(ClinicTx::run(&console, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap().len(), 1, "the console session reads again");
+    assert_eq!(
+        ClinicTx::run(&console, async |tx| queue::list(tx, &QueueFilter::default()).await).await.unwrap().len(),
+        1,
+        "the console session reads again"
+    );
 
     // The queued delivery and every later one go out.
     until(

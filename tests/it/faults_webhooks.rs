@@ -46,12 +46,18 @@ async fn down_slow_and_failing_subscribers_get_every_event_once_they_are_back() 
     let events = vec!["patient.onboarded".to_string()];
     let mut subs = BTreeMap::new();
     for (name, s) in [("down", &down), ("slow", &slow), ("failing", &failing)] {
-        let (id, secret) = ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &s.url, &events).await).await.unwrap();
+        let (id, secret) = ClinicTx::run(&db.owner, async |tx| {
+            digimed_core::webhooks::add_subscription(tx, &db.vault, org, &s.url, &events).await
+        })
+        .await
+        .unwrap();
         subs.insert(id, (name, s.clone(), secret));
     }
     let support = db.staff(AppRole::CustomerSupport, org, "flaky-support").await;
     for (i, email) in ["one.flaky@example.com", "two.flaky@example.com"].into_iter().enumerate() {
-        run(&support.pool, &db, &Accounts::Local, &input(&format!("Flaky Person {}", i + 1), email, "91234567", org)).await.unwrap();
+        run(&support.pool, &db, &Accounts::Local, &input(&format!("Flaky Person {}", i + 1), email, "91234567", org))
+            .await
+            .unwrap();
     }
     let event_ids: BTreeSet<String> =
         sqlx::query_scalar::<_, uuid::Uuid>("SELECT event_id FROM outbox WHERE event_type = 'patient.onboarded'")
@@ -108,7 +114,11 @@ async fn down_slow_and_failing_subscribers_get_every_event_once_they_are_back() 
     assert_eq!(worker.tick().await.unwrap(), 6);
     for (sub, status, attempts, last_status, last_error, _, delivered) in deliveries(&db).await {
         let name = subs[&sub].0;
-        assert_eq!((status.as_str(), attempts, last_status, last_error, delivered), ("delivered", 4, Some(204), None, true), "{name}");
+        assert_eq!(
+            (status.as_str(), attempts, last_status, last_error, delivered),
+            ("delivered", 4, Some(204), None, true),
+            "{name}"
+        );
     }
     // Nothing is left to do.
     sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = now()").execute(&db.owner).await.unwrap();

@@ -3,11 +3,11 @@
 //! that is not an object, unknown fields, SQL-looking text, empty bodies, wrong methods. Every
 //! such request gets a 4xx in the seed's error shape, and none writes a row anywhere.
 
-use digimed_core::{ClinicTx, Acting};
 use chrono::Utc;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
 use digimed_core::session::AppRole;
+use digimed_core::{Acting, ClinicTx};
 use digimed_crypto::Secret;
 use digimed_tests::clerk_standin::ClerkStandin;
 use digimed_tests::http::{chunked_request, error_code, footprint, raw_http, request, staff_token, webhook_headers, RawAnswer};
@@ -42,7 +42,18 @@ async fn world() -> World {
     partner(&db, org1, true).await;
     let clerk = ClerkStandin::start().await;
     let accounts = standin_accounts(&clerk);
-    let done = digimed_tests::own(&db.owner, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, &accounts, &input("Else Where", "else.where@example.com", "91234560", org2), EntryPoint::WalkIn, "47").await).await
+    let done = digimed_tests::own(&db.owner, &Acting::Direct, async |tx| {
+        onboarding::onboard(
+            tx,
+            &db.vault,
+            &accounts,
+            &input("Else Where", "else.where@example.com", "91234560", org2),
+            EntryPoint::WalkIn,
+            "47",
+        )
+        .await
+    })
+    .await
     .unwrap();
     let svc = service::start(&db, accounts).await;
     let (_, support) = staff_token(&db, AppRole::CustomerSupport, org1, "hostile-support").await;
@@ -103,7 +114,13 @@ fn hostile_bodies(valid: &Value, text_field: &str) -> Vec<Hostile> {
         ("JSON string".into(), json_ct, b"\"' OR 1=1 --\"".to_vec(), 400, "invalid_json"),
         ("number out of range".into(), json_ct, format!("{{\"{text_field}\": 1e400}}").into_bytes(), 400, "invalid_json"),
         ("unknown field".into(), json_ct, with("is_admin", json!(true)), 400, "invalid_input"),
-        ("unknown field with a hostile name".into(), json_ct, with("'; DROP TABLE patients; --\u{0}", json!(1)), 400, "invalid_input"),
+        (
+            "unknown field with a hostile name".into(),
+            json_ct,
+            with("'; DROP TABLE patients; --\u{0}", json!(1)),
+            400,
+            "invalid_input",
+        ),
         ("object where a string belongs".into(), json_ct, with(text_field, json!({"$ne": null})), 400, "invalid_input"),
     ]
 }
@@ -121,19 +138,48 @@ async fn send(w: &World, path: &str, content_type: Option<&str>, body: &[u8]) ->
 async fn the_patients_api_refuses_hostile_bodies_and_writes_nothing() {
     let w = world().await;
     let endpoints: Vec<(&str, Value, &str, u16)> = vec![
-        (ONBOARD, json!({"name": "Hostile Tester", "email": "hostile@example.com", "phone": "91234567", "organization_id": w.org1}), "name", 201),
+        (
+            ONBOARD,
+            json!({"name": "Hostile Tester", "email": "hostile@example.com", "phone": "91234567", "organization_id": w.org1}),
+            "name",
+            201,
+        ),
         (CREATE, json!({"patient_person_id": w.elsewhere, "organization_id": w.org1}), "patient_person_id", 201),
         (MATCH, json!({"email": "else.where@example.com"}), "email", 200),
     ];
     // SQL-looking text, each in a field that must refuse it.
     let sql = "x'); DROP TABLE patients; --";
     let mut specific: Vec<(&str, Value, &str)> = vec![
-        (ONBOARD, json!({"name": "A B", "email": format!("{sql}@example.com"), "phone": "91234567", "organization_id": w.org1}), "invalid_email_format"),
-        (ONBOARD, json!({"name": "A B", "email": "ab@example.com", "phone": "1; DELETE FROM users", "organization_id": w.org1}), "invalid_phone_format"),
-        (ONBOARD, json!({"name": "A B", "email": "ab@example.com", "phone": "91234567", "organization_id": "1 OR 1=1"}), "invalid_input"),
-        (ONBOARD, json!({"name": "A B", "email": "ab@example.com", "phone": "91234567", "organization_id": 99_999_999_999i64}), "invalid_input"),
-        (ONBOARD, json!({"name": "A\u{0}B", "email": "ab@example.com", "phone": "91234567", "organization_id": w.org1}), "invalid_name"),
-        (ONBOARD, json!({"name": "x".repeat(50_000), "email": "ab@example.com", "phone": "91234567", "organization_id": w.org1}), "name_too_long"),
+        (
+            ONBOARD,
+            json!({"name": "A B", "email": format!("{sql}@example.com"), "phone": "91234567", "organization_id": w.org1}),
+            "invalid_email_format",
+        ),
+        (
+            ONBOARD,
+            json!({"name": "A B", "email": "ab@example.com", "phone": "1; DELETE FROM users", "organization_id": w.org1}),
+            "invalid_phone_format",
+        ),
+        (
+            ONBOARD,
+            json!({"name": "A B", "email": "ab@example.com", "phone": "91234567", "organization_id": "1 OR 1=1"}),
+            "invalid_input",
+        ),
+        (
+            ONBOARD,
+            json!({"name": "A B", "email": "ab@example.com", "phone": "91234567", "organization_id": 99_999_999_999i64}),
+            "invalid_input",
+        ),
+        (
+            ONBOARD,
+            json!({"name": "A\u{0}B", "email": "ab@example.com", "phone": "91234567", "organization_id": w.org1}),
+            "invalid_name",
+        ),
+        (
+            ONBOARD,
+            json!({"name": "x".repeat(50_000), "email": "ab@example.com", "phone": "91234567", "organization_id": w.org1}),
+            "name_too_long",
+        ),
         (CREATE, json!({"patient_person_id": "1; DELETE FROM patients"}), "invalid_input"),
         (CREATE, json!({"patient_person_id": -1}), "invalid_input"),
         (CREATE, json!({"patient_person_id": 1.5}), "invalid_input"),
@@ -151,7 +197,13 @@ async fn the_patients_api_refuses_hostile_bodies_and_writes_nothing() {
         }
         // The same oversized body, streamed without a Content-Length.
         let auth = format!("Bearer {}", w.support.expose());
-        let req = chunked_request("POST", path, &[("Authorization", &auth), ("Content-Type", "application/json")], &oversized(text_field), 16 * 1024);
+        let req = chunked_request(
+            "POST",
+            path,
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            &oversized(text_field),
+            16 * 1024,
+        );
         assert_refused(&format!("{path}: oversized chunked body"), &raw_http(&w.svc.base, &req).await, 413, "payload_too_large");
     }
     for (path, body, code) in specific.drain(..) {
@@ -175,12 +227,14 @@ async fn sql_looking_text_where_text_belongs_is_kept_as_text() {
     let a = send(&w, ONBOARD, Some("application/json"), body.to_string().as_bytes()).await;
     assert_eq!(a.status, 201, "{}", a.json());
     assert_eq!(a.json()["data"]["person"]["name"], name);
-    let stored: String = sqlx::query_scalar("SELECT name FROM patient_persons WHERE name LIKE 'Robert%'").fetch_one(&w.db.owner).await.unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT name FROM patient_persons WHERE name LIKE 'Robert%'").fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(stored, name);
     let patients: i64 = sqlx::query_scalar("SELECT count(*) FROM patients").fetch_one(&w.db.owner).await.unwrap();
     assert_eq!(patients, 2, "the table is there, with both patients");
     // A search with the same text is a search for that text.
-    let a = send(&w, MATCH, Some("application/json"), json!({"email": "bobby@example.com", "name": name}).to_string().as_bytes()).await;
+    let a = send(&w, MATCH, Some("application/json"), json!({"email": "bobby@example.com", "name": name}).to_string().as_bytes())
+        .await;
     assert_eq!(a.status, 200, "{}", a.json());
     assert_eq!(a.json()["data"]["candidates"].as_array().map(Vec::len), Some(1));
 }
@@ -245,7 +299,13 @@ async fn the_pridok_webhook_refuses_hostile_bodies_and_writes_nothing() {
         assert!(!String::from_utf8_lossy(&a.body).contains(nid(40).as_str()), "errors never repeat the national id");
     }
     // A query string that does not parse (the partner named twice).
-    let a = signed(&w, &format!("{PRIDOK}?partner=pridok-test&partner=other"), Some("application/json"), valid.to_string().as_bytes()).await;
+    let a = signed(
+        &w,
+        &format!("{PRIDOK}?partner=pridok-test&partner=other"),
+        Some("application/json"),
+        valid.to_string().as_bytes(),
+    )
+    .await;
     assert_refused("webhook: query named twice", &a, 400, "invalid_input");
     assert_eq!(footprint(&w.db).await, before, "no refused referral wrote anything");
 
@@ -254,7 +314,9 @@ async fn the_pridok_webhook_refuses_hostile_bodies_and_writes_nothing() {
     let a = signed(&w, PRIDOK, Some("application/json"), extra.to_string().as_bytes()).await;
     assert_eq!(a.status, 201, "{}", a.json());
     let referral = a.json()["referral_id"].as_i64().unwrap() as i32;
-    let stored = ClinicTx::run(&w.db.owner, async |tx| digimed_core::referrals::raw_payload(tx, &w.db.vault, referral).await).await.unwrap();
+    let stored = ClinicTx::run(&w.db.owner, async |tx| digimed_core::referrals::raw_payload(tx, &w.db.vault, referral).await)
+        .await
+        .unwrap();
     assert_eq!(stored["Surplus"], json!({"nested": [sql]}));
 }
 
@@ -265,7 +327,11 @@ async fn wrong_methods_and_unknown_paths_answer_in_the_error_shape() {
     let auth = format!("Bearer {}", w.support.expose());
     for path in [ONBOARD, CREATE, MATCH, PRIDOK] {
         for method in ["GET", "PUT", "PATCH", "DELETE"] {
-            let a = raw_http(&w.svc.base, &request(method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], b"{}")).await;
+            let a = raw_http(
+                &w.svc.base,
+                &request(method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], b"{}"),
+            )
+            .await;
             assert_refused(&format!("{method} {path}"), &a, 405, "method_not_allowed");
             assert!(a.header("allow").is_some_and(|v| v.contains("POST")), "{method} {path}: {:?}", a.headers);
         }

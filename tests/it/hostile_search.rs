@@ -30,7 +30,9 @@ async fn any_query_is_a_search_and_never_an_error() {
     let queries = draw(hostile, 160);
     for q in &queries {
         for limit in [1, 10, 1000] {
-            let found = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::search(tx, q, limit).await).await.unwrap_or_else(|e| panic!("{q:?}: {e:?}"));
+            let found = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::search(tx, q, limit).await)
+                .await
+                .unwrap_or_else(|e| panic!("{q:?}: {e:?}"));
             assert!(found.len() as i64 <= limit.clamp(1, 100), "{q:?}");
             let mut codes: Vec<&str> = found.iter().map(|c| c.code.as_str()).collect();
             codes.sort();
@@ -38,7 +40,8 @@ async fn any_query_is_a_search_and_never_an_error() {
             assert_eq!(codes.len(), found.len(), "{q:?}: no code twice");
         }
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM icpc2_codes WHERE retired_at IS NULL").fetch_one(&db.owner).await.unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM icpc2_codes WHERE retired_at IS NULL").fetch_one(&db.owner).await.unwrap();
     assert_eq!(count, 708, "the list is intact after every query");
 }
 
@@ -46,7 +49,8 @@ async fn any_query_is_a_search_and_never_an_error() {
 async fn every_code_is_found_by_its_code_and_its_title() {
     let db = TestDb::new().await;
     db.import_icpc2().await;
-    let all: Vec<(String, String)> = sqlx::query_as("SELECT code, title FROM icpc2_codes ORDER BY code").fetch_all(&db.owner).await.unwrap();
+    let all: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, title FROM icpc2_codes ORDER BY code").fetch_all(&db.owner).await.unwrap();
     let picks = draw((0..all.len(), any::<bool>(), "[ \t]{0,2}"), 96);
     for (i, upper, pad) in picks {
         let (code, title) = &all[i];

@@ -1,9 +1,9 @@
 //! The ICPC-2 list: imported from the published file (never copied into the repository), idempotently, and
 //! searched by code or title words regardless of case and Norwegian letters.
 
-use digimed_core::ClinicTx;
 use digimed_core::icpc2::lookup;
 use digimed_core::session::AppRole;
+use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
 use digimed_tests::TestDb;
 
@@ -38,7 +38,9 @@ async fn import_is_idempotent_and_records_the_file() {
     // A newer list without a code retires it; results can no longer use it.
     let mut list: Vec<serde_json::Value> = serde_json::from_slice(&file).unwrap();
     list.retain(|e| e["code"] != "A01");
-    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &serde_json::to_vec(&list).unwrap()).await).await.unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| digimed_core::icpc2::import(tx, &serde_json::to_vec(&list).unwrap()).await)
+        .await
+        .unwrap();
     assert_eq!(r.retired, 1);
     let e = ClinicTx::run(&db.owner, async |tx| lookup(tx, "A01").await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("icpc2"));

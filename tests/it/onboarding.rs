@@ -3,7 +3,7 @@
 //! two onboardings of one e-mail address, and the compensation when the database fails after
 //! Clerk created the account.
 
-use digimed_core::{ClinicTx, Acting};
+use digimed_core::{Acting, ClinicTx};
 use std::time::{Duration, Instant};
 
 use digimed_core::accounts::Accounts;
@@ -31,7 +31,10 @@ pub fn input(name: &str, email: &str, phone: &str, org: i32) -> OnboardInput {
 }
 
 pub async fn run(pool: &PgPool, db: &TestDb, accounts: &Accounts, i: &OnboardInput) -> Result<Onboarded, Error> {
-    digimed_tests::own(pool, &Acting::Direct, async |tx| onboarding::onboard(tx, &db.vault, accounts, i, EntryPoint::WalkIn, "47").await).await
+    digimed_tests::own(pool, &Acting::Direct, async |tx| {
+        onboarding::onboard(tx, &db.vault, accounts, i, EntryPoint::WalkIn, "47").await
+    })
+    .await
 }
 
 pub async fn count(db: &TestDb, table: &str) -> i64 {
@@ -41,7 +44,16 @@ pub async fn count(db: &TestDb, table: &str) -> i64 {
 /// Row counts of every table an onboarding writes.
 pub async fn footprint(db: &TestDb) -> Vec<i64> {
     let mut v = Vec::new();
-    for t in ["users", "patient_persons", "patients", "user_organizations", "communication_preference_tokens", "forms", "outbox", "audit_log"] {
+    for t in [
+        "users",
+        "patient_persons",
+        "patients",
+        "user_organizations",
+        "communication_preference_tokens",
+        "forms",
+        "outbox",
+        "audit_log",
+    ] {
         v.push(count(db, t).await);
     }
     v
@@ -75,9 +87,8 @@ fn keys(v: &serde_json::Value) -> Vec<String> {
 async fn new_patient_matches_the_first_seed_example() {
     let w = world().await;
     let support = w.db.staff(AppRole::CustomerSupport, w.org1, "ob-support").await;
-    let done = run(&support.pool, &w.db, &w.accounts, &input("John Doe", "John.Doe@Example.com", "+31612345678", w.org1))
-        .await
-        .unwrap();
+    let done =
+        run(&support.pool, &w.db, &w.accounts, &input("John Doe", "John.Doe@Example.com", "+31612345678", w.org1)).await.unwrap();
     let v = serde_json::to_value(&done).unwrap();
     assert_eq!(
         keys(&v),
@@ -88,10 +99,7 @@ async fn new_patient_matches_the_first_seed_example() {
     assert_eq!(v["patient"]["patient_person_id"], v["patient_person_id"]);
     assert_eq!(v["patient"]["organization_id"], w.org1);
     assert_eq!(v["patient"]["profile_shared"], false);
-    assert_eq!(
-        keys(&v["patient"]),
-        ["created_at", "id", "organization_id", "patient_person_id", "profile_shared", "updated_at"]
-    );
+    assert_eq!(keys(&v["patient"]), ["created_at", "id", "organization_id", "patient_person_id", "profile_shared", "updated_at"]);
     let created = v["patient"]["created_at"].as_str().unwrap();
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
     assert_eq!(
@@ -103,10 +111,7 @@ async fn new_patient_matches_the_first_seed_example() {
     );
     let forms = v["required_forms"].as_array().unwrap();
     assert_eq!(forms.len(), 2);
-    assert_eq!(
-        keys(&forms[0]),
-        ["consent_types", "form_id", "must_sign_before", "status", "template_id", "title", "type"]
-    );
+    assert_eq!(keys(&forms[0]), ["consent_types", "form_id", "must_sign_before", "status", "template_id", "title", "type"]);
     assert_eq!(forms[0]["title"], "Privacy Policy & GDPR Consent");
     assert_eq!(forms[0]["consent_types"], serde_json::json!(["analytics", "marketing"]));
     assert_eq!(forms[1]["title"], "Profile Sharing Consent");
@@ -126,7 +131,10 @@ async fn new_patient_matches_the_first_seed_example() {
             .fetch_one(&w.db.owner)
             .await
             .unwrap();
-    assert_eq!((email.as_str(), username.as_str(), role.as_str(), dir.as_str()), ("john.doe@example.com", "john.doe@example.com", "patient", "clerk"));
+    assert_eq!(
+        (email.as_str(), username.as_str(), role.as_str(), dir.as_str()),
+        ("john.doe@example.com", "john.doe@example.com", "patient", "clerk")
+    );
     assert_eq!(clerk_id.as_deref(), Some(clerk_users[0].id.as_str()));
     let ct: Vec<u8> = sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = $1")
         .bind(done.patient_person_id)
@@ -134,7 +142,10 @@ async fn new_patient_matches_the_first_seed_example() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&ct).contains("612345678"));
-    assert_eq!(w.db.vault.decrypt("patient_persons", "phone_encrypted", done.patient_person_id as i64, &ct).unwrap(), "+31612345678");
+    assert_eq!(
+        w.db.vault.decrypt("patient_persons", "phone_encrypted", done.patient_person_id as i64, &ct).unwrap(),
+        "+31612345678"
+    );
     assert_eq!(count(&w.db, "communication_preference_tokens").await, 1);
     let (etype, payload): (String, serde_json::Value) =
         sqlx::query_as("SELECT event_type, payload FROM outbox WHERE event_type = 'patient.onboarded'")
@@ -215,7 +226,8 @@ async fn profile_is_hidden_from_a_new_org_until_shared() {
         .execute(&w.db.owner)
         .await
         .unwrap();
-    let second = run(&s2.pool, &w.db, &w.accounts, &input("Kari Nordmann", "kari@example.com", "91234567", w.org2)).await.unwrap();
+    let second =
+        run(&s2.pool, &w.db, &w.accounts, &input("Kari Nordmann", "kari@example.com", "91234567", w.org2)).await.unwrap();
     let read = |pool: PgPool| async move {
         sqlx::query_as::<_, (String, Option<String>, Option<Vec<u8>>)>(
             "SELECT name, blood_type, phone_encrypted FROM patient_profiles WHERE id = $1",
@@ -529,16 +541,40 @@ async fn regular_creation_links_an_existing_person() {
     let s1 = w.db.staff(AppRole::CustomerSupport, w.org1, "link-s1").await;
     let s2 = w.db.staff(AppRole::CustomerSupport, w.org2, "link-s2").await;
     let first = run(&s1.pool, &w.db, &w.accounts, &input("Link Me", "link@example.com", "91234567", w.org1)).await.unwrap();
-    let linked = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
+    let linked = ClinicTx::run(&s2.pool, async |tx| {
+        onboarding::link_existing(
+            tx,
+            &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None },
+            EntryPoint::ExistingPersonLink,
+        )
+        .await
+    })
+    .await
     .unwrap();
     assert_eq!(linked.patient.organization_id, w.org2);
     assert!(linked.organization_added);
     assert_eq!(linked.required_forms.len(), 1);
     assert!(linked.person.profile.is_none());
-    let again = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
+    let again = ClinicTx::run(&s2.pool, async |tx| {
+        onboarding::link_existing(
+            tx,
+            &LinkInput { patient_person_id: Some(first.patient_person_id as i64), organization_id: None },
+            EntryPoint::ExistingPersonLink,
+        )
+        .await
+    })
+    .await
     .unwrap_err();
     assert_eq!(again.code, ErrorCode::PatientAlreadyExists);
-    let missing = ClinicTx::run(&s2.pool, async |tx| onboarding::link_existing(tx, &LinkInput { patient_person_id: Some(999_999), organization_id: None }, EntryPoint::ExistingPersonLink).await).await
+    let missing = ClinicTx::run(&s2.pool, async |tx| {
+        onboarding::link_existing(
+            tx,
+            &LinkInput { patient_person_id: Some(999_999), organization_id: None },
+            EntryPoint::ExistingPersonLink,
+        )
+        .await
+    })
+    .await
     .unwrap_err();
     assert_eq!(missing.code, ErrorCode::NotFound);
 }
@@ -549,7 +585,8 @@ async fn duplicate_candidates_are_found_by_email_phone_and_name_with_birth_date(
     let s1 = w.db.staff(AppRole::CustomerSupport, w.org1, "m-s1").await;
     let s2 = w.db.staff(AppRole::CustomerSupport, w.org2, "m-s2").await;
     let sec = w.db.staff(AppRole::Secretary, w.org2, "m-sec").await;
-    let first = run(&s1.pool, &w.db, &w.accounts, &input("Kari Nordmann", "kari@example.com", "912 34 567", w.org1)).await.unwrap();
+    let first =
+        run(&s1.pool, &w.db, &w.accounts, &input("Kari Nordmann", "kari@example.com", "912 34 567", w.org1)).await.unwrap();
     sqlx::query("UPDATE patient_persons SET date_of_birth = '1980-02-03' WHERE id = $1")
         .bind(first.patient_person_id)
         .execute(&w.db.owner)
@@ -576,8 +613,10 @@ async fn duplicate_candidates_are_found_by_email_phone_and_name_with_birth_date(
     .await
     .unwrap();
     assert_eq!(all[0].reasons, ["email", "name_and_date_of_birth", "phone"]);
-    let none = find(MatchInput { email: Some("nobody@example.com".into()), ..Default::default() }, s2.pool.clone()).await.unwrap();
+    let none =
+        find(MatchInput { email: Some("nobody@example.com".into()), ..Default::default() }, s2.pool.clone()).await.unwrap();
     assert!(none.is_empty());
-    let e = find(MatchInput { email: Some("kari@example.com".into()), ..Default::default() }, sec.pool.clone()).await.unwrap_err();
+    let e =
+        find(MatchInput { email: Some("kari@example.com".into()), ..Default::default() }, sec.pool.clone()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 }

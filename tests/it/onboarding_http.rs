@@ -1,11 +1,11 @@
 //! The onboarding API through the real HTTP service on 127.0.0.1: bearer tokens, the seed's
 //! JSON bodies and error codes, and the HTTP statuses.
 
-use digimed_core::ClinicTx;
 use digimed_core::api_tokens;
 use digimed_core::session::AppRole;
-use digimed_domain::Email;
+use digimed_core::ClinicTx;
 use digimed_crypto::Secret;
+use digimed_domain::Email;
 use digimed_tests::clerk_standin::{ClerkStandin, Fault, Op};
 use digimed_tests::service::{self, standin_accounts, RunningService};
 use digimed_tests::TestDb;
@@ -68,7 +68,8 @@ async fn onboarding_api_answers_with_the_seed_shapes_and_statuses() {
     let support = a.token(AppRole::CustomerSupport, a.org1, "http-support").await;
     let admin2 = a.token(AppRole::Admin, a.org2, "http-admin2").await;
 
-    let (status, v) = a.post("/v1/patients/onboard", Some(&support), body("John Doe", "john@example.com", "+31612345678", a.org1)).await;
+    let (status, v) =
+        a.post("/v1/patients/onboard", Some(&support), body("John Doe", "john@example.com", "+31612345678", a.org1)).await;
     assert_eq!(status, 201, "{v}");
     let data = &v["data"];
     assert_eq!(data["user_created"], true);
@@ -80,25 +81,33 @@ async fn onboarding_api_answers_with_the_seed_shapes_and_statuses() {
 
     // Actor is the staff member; the audit records on whose behalf the service acted.
     let (actor, acting_for): (String, Option<String>) =
-        sqlx::query_as("SELECT actor, acting_for FROM audit_log WHERE entity_type = 'patient'").fetch_one(&a.db.owner).await.unwrap();
+        sqlx::query_as("SELECT actor, acting_for FROM audit_log WHERE entity_type = 'patient'")
+            .fetch_one(&a.db.owner)
+            .await
+            .unwrap();
     assert!(actor.starts_with("http-support@"), "{actor}");
     assert!(acting_for.unwrap().starts_with("api-token:"));
     let entry: String = sqlx::query_scalar("SELECT entry_point FROM patients").fetch_one(&a.db.owner).await.unwrap();
     assert_eq!(entry, "onboarding_api");
 
     // Existing person, new org: the second seed example.
-    let (status, v) = a.post("/v1/patients/onboard", Some(&admin2), body("John Doe", "john@example.com", "+31612345678", a.org2)).await;
+    let (status, v) =
+        a.post("/v1/patients/onboard", Some(&admin2), body("John Doe", "john@example.com", "+31612345678", a.org2)).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["data"]["user_created"], false);
     assert_eq!(v["data"]["person"].as_object().unwrap().len(), 3);
     assert_eq!(v["data"]["required_forms"][0]["title"], "Profile Sharing Consent");
 
     // 409 with the seed's details.
-    let (status, v) = a.post("/v1/patients/onboard", Some(&support), body("John Doe", "john@example.com", "+31612345678", a.org1)).await;
+    let (status, v) =
+        a.post("/v1/patients/onboard", Some(&support), body("John Doe", "john@example.com", "+31612345678", a.org1)).await;
     assert_eq!(status, 409);
     assert_eq!(error_code(&v), "patient_already_exists");
     assert_eq!(v["error"]["message"], "Patient with this email already exists in this organization");
-    assert_eq!(v["error"]["details"], json!({"email": "john@example.com", "organization_id": a.org1, "existing_patient_id": patient_id}));
+    assert_eq!(
+        v["error"]["details"],
+        json!({"email": "john@example.com", "organization_id": a.org1, "existing_patient_id": patient_id})
+    );
 
     // 400s, one per seed code (plus the phone format and a missing organization).
     for (b, code) in [
@@ -156,7 +165,10 @@ async fn who_may_call_and_how_bad_requests_are_answered() {
         (raw("{\"name\": ".into(), "application/json").await.unwrap(), (400, "invalid_json")),
         (raw("name=x".into(), "application/x-www-form-urlencoded").await.unwrap(), (400, "invalid_json")),
         (raw("[1, 2]".into(), "application/json").await.unwrap(), (400, "invalid_json")),
-        (raw(format!("{{\"name\": \"{}\"}}", "x".repeat(100_000)), "application/json").await.unwrap(), (413, "payload_too_large")),
+        (
+            raw(format!("{{\"name\": \"{}\"}}", "x".repeat(100_000)), "application/json").await.unwrap(),
+            (413, "payload_too_large"),
+        ),
     ] {
         let status = resp.status().as_u16();
         let v: serde_json::Value = resp.json().await.unwrap();
@@ -175,10 +187,11 @@ async fn who_may_call_and_how_bad_requests_are_answered() {
     // A revoked token no longer works.
     let (status, _) = a.post("/v1/patients/onboard", Some(&support), b.clone()).await;
     assert_eq!(status, 201);
-    let token_id: i32 = sqlx::query_scalar("SELECT t.id FROM api_tokens t JOIN staff s ON s.id = t.staff_id WHERE s.email LIKE 'who-support@%'")
-        .fetch_one(&a.db.owner)
-        .await
-        .unwrap();
+    let token_id: i32 =
+        sqlx::query_scalar("SELECT t.id FROM api_tokens t JOIN staff s ON s.id = t.staff_id WHERE s.email LIKE 'who-support@%'")
+            .fetch_one(&a.db.owner)
+            .await
+            .unwrap();
     ClinicTx::run(&a.db.owner, async |tx| api_tokens::revoke(tx, token_id).await).await.unwrap();
     let (status, _) = a.post("/v1/patients/onboard", Some(&support), body("C D", "c@example.com", "91234560", a.org1)).await;
     assert_eq!(status, 401);

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
-use digimed_core::queue::{self, CallOutcome, ConsultationState, DeadlineStatus, MeetingConfig, QueueEventKind, QueueFilter, QueueWatcher};
+use digimed_core::queue::{
+    self, CallOutcome, ConsultationState, DeadlineStatus, MeetingConfig, QueueEventKind, QueueFilter, QueueWatcher,
+};
 use digimed_core::referrals;
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::{current_staff, StaffSession};
@@ -30,8 +32,11 @@ async fn clinic() -> Clinic {
     let db = TestDb::new().await;
     let clinic = db.clinic("Oslo").await;
     let p = partner(&db, clinic, true).await;
-    let r = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(11).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-        .unwrap();
+    let r = ClinicTx::run(&db.owner, async |tx| {
+        referrals::receive(tx, &db.vault, &p, body(nid(11).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+    })
+    .await
+    .unwrap();
     Clinic { db, clinic, person: r.receipt().patient_person_id, partner_id: p.id }
 }
 
@@ -86,7 +91,8 @@ fn meeting() -> MeetingConfig {
 async fn sixty_four_pickers_take_each_of_a_thousand_consultations_exactly_once() {
     let c = clinic().await;
     let mut ids: HashSet<i32> = c.waiting(1000).await.into_iter().collect();
-    let first: i32 = sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
+    let first: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
     ids.insert(first);
     let mut tasks = Vec::new();
     for d in 0..16 {
@@ -167,24 +173,30 @@ async fn a_doctor_picks_starts_and_completes() {
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
     icpc2_code(&c.db.owner).await;
     let result = ResultInput { icpc2: "R74".into(), outcome: "helped".into(), ..Default::default() };
-    let done = ClinicTx::run(&doc.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await).await.unwrap();
+    let done = ClinicTx::run(&doc.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await)
+        .await
+        .unwrap();
     assert_eq!(done.state, ConsultationState::Completed);
     assert!(done.treatment_seconds.unwrap() >= 1);
     assert_eq!(done.deadline_status, DeadlineStatus::Met);
     let waited = (done.starts_at.unwrap() - done.created_at).num_seconds() as i32;
     assert_eq!(done.waiting_seconds, waited, "WAITING_TIME = starts_at - created_at");
-    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM outbox WHERE payload->>'consultation_id' = $1 ORDER BY id")
-        .bind(picked.id.to_string())
-        .fetch_all(&c.db.owner)
-        .await
-        .unwrap();
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM outbox WHERE payload->>'consultation_id' = $1 ORDER BY id")
+            .bind(picked.id.to_string())
+            .fetch_all(&c.db.owner)
+            .await
+            .unwrap();
     assert_eq!(events, ["consultation.started", "consultation.completed"]);
 
     // History and a follow-up for the same patient.
     let history = ClinicTx::run(&doc.pool, async |tx| queue::history(tx, c.person).await).await.unwrap();
     assert_eq!(history.len(), 4);
     let follow = ClinicTx::run(&doc.pool, async |tx| queue::book_follow_up(tx, picked.id).await).await.unwrap();
-    assert_eq!((follow.follow_up_of, follow.state, follow.assigned_doctor_id), (Some(picked.id), ConsultationState::PendingSp, Some(me.staff_id)));
+    assert_eq!(
+        (follow.follow_up_of, follow.state, follow.assigned_doctor_id),
+        (Some(picked.id), ConsultationState::PendingSp, Some(me.staff_id))
+    );
     assert_eq!(follow.patient_person_id, c.person);
 }
 
@@ -227,8 +239,14 @@ async fn illegal_transitions_are_refused_naming_the_state() {
 
     // Roles: a secretary does not pick, a doctor does not assign.
     assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::pick_next(tx).await).await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(ClinicTx::run(&doc.pool, async |tx| queue::assign(tx, ids[3], me.staff_id).await).await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[3], "  ").await).await.unwrap_err().field.as_deref(), Some("reason"));
+    assert_eq!(
+        ClinicTx::run(&doc.pool, async |tx| queue::assign(tx, ids[3], me.staff_id).await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[3], "  ").await).await.unwrap_err().field.as_deref(),
+        Some("reason")
+    );
 
     // The database itself refuses every transition outside the legal ones (owner, no RLS).
     let legal: HashSet<(&str, &str)> = [
@@ -343,11 +361,12 @@ async fn a_doctor_cannot_touch_another_doctors_consultation_on_a_raw_connection(
         .await
         .unwrap_err();
     assert!(is_denied(&e));
-    let (state, doctor): (String, Option<i32>) = sqlx::query_as("SELECT state, assigned_doctor_id FROM consultations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&c.db.owner)
-        .await
-        .unwrap();
+    let (state, doctor): (String, Option<i32>) =
+        sqlx::query_as("SELECT state, assigned_doctor_id FROM consultations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&c.db.owner)
+            .await
+            .unwrap();
     assert_eq!((state.as_str(), doctor), ("in_progress", Some(anna.id)));
 }
 
@@ -361,8 +380,11 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     let referral_consultation: i32 =
         sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
 
-    let entry = ClinicTx::run(&sec.pool, async |tx| queue::screen(tx, &c.db.vault, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00")).await).await
-        .unwrap();
+    let entry = ClinicTx::run(&sec.pool, async |tx| {
+        queue::screen(tx, &c.db.vault, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00")).await
+    })
+    .await
+    .unwrap();
     assert_eq!(entry.call_outcome, Some(CallOutcome::NoAnswer));
     let ct: Vec<u8> = sqlx::query_scalar("SELECT note_encrypted FROM consultation_screenings WHERE id = $1")
         .bind(entry.id)
@@ -370,9 +392,11 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&ct).contains("16:00"), "notes are stored encrypted");
-    let read = ClinicTx::run(&sec.pool, async |tx| queue::screenings(tx, &c.db.vault, referral_consultation).await).await.unwrap();
+    let read =
+        ClinicTx::run(&sec.pool, async |tx| queue::screenings(tx, &c.db.vault, referral_consultation).await).await.unwrap();
     assert_eq!(read[0].note.as_deref(), Some("Try after 16:00"));
-    let supervisor: Option<i32> = sqlx::query_scalar("SELECT supervisor_staff_id FROM referrals").fetch_one(&c.db.owner).await.unwrap();
+    let supervisor: Option<i32> =
+        sqlx::query_scalar("SELECT supervisor_staff_id FROM referrals").fetch_one(&c.db.owner).await.unwrap();
     assert_eq!(supervisor, Some(sme.staff_id));
 
     let a = ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[0], d1.staff_id).await).await.unwrap();
@@ -383,7 +407,9 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     assert_eq!(e.field.as_deref(), Some("doctor_id"));
     let back = ClinicTx::run(&sec.pool, async |tx| queue::release(tx, ids[0]).await).await.unwrap();
     assert_eq!((back.state, back.assigned_doctor_id), (ConsultationState::ReadyForPickup, None));
-    let x = ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[2], "Patient did not want a consultation").await).await.unwrap();
+    let x = ClinicTx::run(&sec.pool, async |tx| queue::cancel(tx, ids[2], "Patient did not want a consultation").await)
+        .await
+        .unwrap();
     assert_eq!(x.state, ConsultationState::Cancelled);
 
     // The list: open only, oldest first, filters, deadline flags.
@@ -393,14 +419,33 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     assert_eq!(all[2].partner_name.as_deref(), Some("pridok-test"));
     assert!(all.windows(2).all(|w| w[0].waiting_seconds >= w[1].waiting_seconds));
     ClinicTx::run(&sec.pool, async |tx| queue::assign(tx, ids[1], d1.staff_id).await).await.unwrap();
-    let mine = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { assigned_doctor_id: Some(d1.staff_id), ..Default::default() }).await).await.unwrap();
+    let mine = ClinicTx::run(&sec.pool, async |tx| {
+        queue::list(tx, &QueueFilter { assigned_doctor_id: Some(d1.staff_id), ..Default::default() }).await
+    })
+    .await
+    .unwrap();
     assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![ids[1]]);
     assert_eq!(mine[0].doctor_name.as_deref(), Some("dag"));
-    let unassigned = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { unassigned_only: true, ..Default::default() }).await).await.unwrap();
+    let unassigned =
+        ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { unassigned_only: true, ..Default::default() }).await)
+            .await
+            .unwrap();
     assert_eq!(unassigned.len(), 2);
-    sqlx::query("UPDATE consultations SET deadline_at = now() - interval '1 hour' WHERE id = $1").bind(ids[0]).execute(&c.db.owner).await.unwrap();
-    sqlx::query("UPDATE consultations SET deadline_at = now() + interval '1 hour' WHERE id = $1").bind(ids[1]).execute(&c.db.owner).await.unwrap();
-    let by_deadline = ClinicTx::run(&sec.pool, async |tx| queue::list(tx, &QueueFilter { sort: queue::QueueSort::Deadline, ..Default::default() }).await).await.unwrap();
+    sqlx::query("UPDATE consultations SET deadline_at = now() - interval '1 hour' WHERE id = $1")
+        .bind(ids[0])
+        .execute(&c.db.owner)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE consultations SET deadline_at = now() + interval '1 hour' WHERE id = $1")
+        .bind(ids[1])
+        .execute(&c.db.owner)
+        .await
+        .unwrap();
+    let by_deadline = ClinicTx::run(&sec.pool, async |tx| {
+        queue::list(tx, &QueueFilter { sort: queue::QueueSort::Deadline, ..Default::default() }).await
+    })
+    .await
+    .unwrap();
     assert_eq!(by_deadline[0].id, ids[0]);
     assert_eq!(by_deadline[0].deadline_status, DeadlineStatus::Breached);
     assert_eq!(by_deadline[1].deadline_status, DeadlineStatus::Near);
@@ -449,8 +494,11 @@ async fn live_events_survive_a_dropped_connection() {
     }
     // A new referral arrives as an insert.
     let p = ClinicTx::run(&c.db.owner, async |tx| referrals::partner_by_name(tx, "pridok-test").await).await.unwrap();
-    let r = ClinicTx::run(&c.db.owner, async |tx| referrals::receive(tx, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-        .unwrap();
+    let r = ClinicTx::run(&c.db.owner, async |tx| {
+        referrals::receive(tx, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+    })
+    .await
+    .unwrap();
     let e = next_event(&mut w).await;
     assert_eq!((e.kind, e.consultation_id), (QueueEventKind::Insert, r.receipt().consultation_id));
 }
@@ -462,14 +510,22 @@ async fn a_secretary_books_a_consultation_for_a_patient_of_the_clinic() {
     let (doc, dme) = c.member(Role::Doctor, "dora").await;
     let booking = queue::NewBooking { patient_person_id: c.person, partner_id: Some(c.partner_id), ..Default::default() };
     let b = ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &booking).await).await.unwrap();
-    assert_eq!((b.state, b.category.as_str(), b.partner_id), (ConsultationState::ReadyForPickup, "insurance", Some(c.partner_id)));
-    let deadline_ok: bool = sqlx::query_scalar("SELECT deadline_at = add_working_days(created_at, 2) FROM consultations WHERE id = $1")
+    assert_eq!(
+        (b.state, b.category.as_str(), b.partner_id),
+        (ConsultationState::ReadyForPickup, "insurance", Some(c.partner_id))
+    );
+    let deadline_ok: bool =
+        sqlx::query_scalar("SELECT deadline_at = add_working_days(created_at, 2) FROM consultations WHERE id = $1")
+            .bind(b.id)
+            .fetch_one(&c.db.owner)
+            .await
+            .unwrap();
+    assert!(deadline_ok);
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE consultation_id = $1")
         .bind(b.id)
         .fetch_one(&c.db.owner)
         .await
         .unwrap();
-    assert!(deadline_ok);
-    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE consultation_id = $1").bind(b.id).fetch_one(&c.db.owner).await.unwrap();
     assert_eq!(orders, 1);
     let direct = queue::NewBooking {
         patient_person_id: c.person,
@@ -478,12 +534,24 @@ async fn a_secretary_books_a_consultation_for_a_patient_of_the_clinic() {
         ..Default::default()
     };
     let d = ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &direct).await).await.unwrap();
-    assert_eq!((d.state, d.category.as_str(), d.assigned_doctor_id, d.primary_channel.as_str()), (ConsultationState::PendingSp, "direct", Some(dme.staff_id), "phone"));
+    assert_eq!(
+        (d.state, d.category.as_str(), d.assigned_doctor_id, d.primary_channel.as_str()),
+        (ConsultationState::PendingSp, "direct", Some(dme.staff_id), "phone")
+    );
     assert_eq!(d.deadline_at, None);
     // Refusals: a doctor does not book; unknown patient; a channel that is not enabled.
-    assert_eq!(ClinicTx::run(&doc.pool, async |tx| queue::book(tx, &booking).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        ClinicTx::run(&doc.pool, async |tx| queue::book(tx, &booking).await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
     let stranger = queue::NewBooking { patient_person_id: c.person + 1000, ..Default::default() };
-    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &stranger).await).await.unwrap_err().field.as_deref(), Some("patient_person_id"));
+    assert_eq!(
+        ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &stranger).await).await.unwrap_err().field.as_deref(),
+        Some("patient_person_id")
+    );
     let bad = queue::NewBooking { patient_person_id: c.person, primary_channel: Some("phone".into()), ..Default::default() };
-    assert_eq!(ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &bad).await).await.unwrap_err().field.as_deref(), Some("primary_channel"));
+    assert_eq!(
+        ClinicTx::run(&sec.pool, async |tx| queue::book(tx, &bad).await).await.unwrap_err().field.as_deref(),
+        Some("primary_channel")
+    );
 }

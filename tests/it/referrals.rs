@@ -1,20 +1,30 @@
 //! Partner referral intake (issue 4): validation of every field, idempotence (also under
 //! concurrent replays), what a referral creates, Standard Webhooks signatures.
 
-use digimed_core::ClinicTx;
 use chrono::{NaiveDate, Utc};
 use digimed_core::referrals::{self, Intake};
 use digimed_core::webhook_signature::{self, SignatureError, SignedHeaders, SigningKey};
+use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
 use digimed_tests::{Role, TestDb};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-pub use digimed_tests::fixtures::{partner, referral_body as body, nid, SECRET};
+pub use digimed_tests::fixtures::{nid, partner, referral_body as body, SECRET};
 
 async fn counts(db: &TestDb) -> Vec<i64> {
     let mut out = Vec::new();
-    for t in ["patient_persons", "patients", "communication_preference_tokens", "referrals", "consultations", "orders", "line_items", "outbox", "audit_log"] {
+    for t in [
+        "patient_persons",
+        "patients",
+        "communication_preference_tokens",
+        "referrals",
+        "consultations",
+        "orders",
+        "line_items",
+        "outbox",
+        "audit_log",
+    ] {
         out.push(sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(&db.owner).await.unwrap());
     }
     out
@@ -39,7 +49,10 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
     .fetch_one(&db.owner)
     .await
     .unwrap();
-    assert_eq!((state.as_str(), org, partner_id, category.as_str(), deadline_ok, referral_id), ("ready_for_pickup", clinic, p.id, "insurance", true, r.referral_id));
+    assert_eq!(
+        (state.as_str(), org, partner_id, category.as_str(), deadline_ok, referral_id),
+        ("ready_for_pickup", clinic, p.id, "insurance", true, r.referral_id)
+    );
 
     let (source, marketing, tokens): (Option<i32>, bool, i64) = sqlx::query_as(
         "SELECT source_partner_id, marketing_allowed,
@@ -51,12 +64,13 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
     .await
     .unwrap();
     assert_eq!((source, marketing, tokens), (Some(p.id), false, 1));
-    let entry: String = sqlx::query_scalar("SELECT entry_point FROM patients WHERE patient_person_id = $1 AND organization_id = $2")
-        .bind(r.patient_person_id)
-        .bind(clinic)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let entry: String =
+        sqlx::query_scalar("SELECT entry_point FROM patients WHERE patient_person_id = $1 AND organization_id = $2")
+            .bind(r.patient_person_id)
+            .bind(clinic)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     assert_eq!(entry, "partner_referral");
     let (customer, li_category): (i32, String) = sqlx::query_as(
         "SELECT o.customer_org_id, li.category FROM orders o JOIN line_items li ON li.order_id = o.id WHERE o.consultation_id = $1",
@@ -103,8 +117,11 @@ async fn a_replay_answers_the_same_and_writes_nothing() {
     assert_eq!(counts(&db).await, before, "a replay writes nothing, not even an audit row");
 
     // Another referral for the same person reuses the person.
-    let other = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(2).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-        .unwrap();
+    let other = ClinicTx::run(&db.owner, async |tx| {
+        referrals::receive(tx, &db.vault, &p, body(nid(2).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+    })
+    .await
+    .unwrap();
     assert!(other.is_new());
     assert_eq!(other.receipt().patient_person_id, first.receipt().patient_person_id);
     assert_ne!(other.receipt().consultation_id, first.receipt().consultation_id);
@@ -121,7 +138,9 @@ async fn concurrent_replays_create_one_referral() {
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let (pool, vault, p, raw) = (db.owner.clone(), db.vault.clone(), p.clone(), raw.clone());
-        tasks.push(tokio::spawn(async move { ClinicTx::run(&pool, async |tx| referrals::receive(tx, &vault, &p, raw.as_bytes()).await).await }));
+        tasks.push(tokio::spawn(async move {
+            ClinicTx::run(&pool, async |tx| referrals::receive(tx, &vault, &p, raw.as_bytes()).await).await
+        }));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -174,29 +193,39 @@ async fn every_invalid_field_is_named_and_nothing_is_written() {
         } else {
             b[field] = value.clone();
         }
-        let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap_err();
+        let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await)
+            .await
+            .unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (code, Some(field)), "{field} = {value}");
         assert!(!e.message.contains(nid(4).as_str()), "messages never repeat the national id");
     }
     // A synthetic number from a partner not marked as a test partner.
-    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &strict, good.to_string().as_bytes()).await).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &strict, good.to_string().as_bytes()).await)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::SyntheticNationalIdNotAllowed, Some("PID")));
     // Several invalid fields: the first is named, all are listed.
     let mut b = good.clone();
     b["PID"] = json!("123");
     b["PhoneNumber"] = json!("nope");
-    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await)
+        .await
+        .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("PID"));
     assert_eq!(e.details.unwrap()["fields"].as_array().unwrap().len(), 2);
     // Not JSON, or not an object.
     for raw in ["not json", "[1,2]"] {
-        let e = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap_err();
+        let e =
+            ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap_err();
         assert_eq!((e.code, e.field), (ErrorCode::InvalidJson, None));
     }
     // The optional e-mail may be absent or null.
     let mut b = good.clone();
     b["Email"] = json!(null);
-    assert!(ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await).await.unwrap().is_new());
+    assert!(ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, b.to_string().as_bytes()).await)
+        .await
+        .unwrap()
+        .is_new());
     let after = counts(&db).await;
     assert_eq!(after[3], before[3] + 1, "only the one valid referral was written");
 }
@@ -213,23 +242,63 @@ async fn signatures_are_accepted_rejected_and_expire() {
     let sig = webhook_signature::sign(&key, "msg_1", now.timestamp(), &raw);
     let h = SignedHeaders { id: Some("msg_1"), timestamp: Some(&ts), signature: Some(&sig) };
 
-    let found = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), now).await).await.unwrap();
+    let found = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), now).await)
+        .await
+        .unwrap();
     assert_eq!(found.id, p.id);
-    let named = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, Some("pridok-test"), &h, raw.as_bytes(), now).await).await.unwrap();
+    let named = ClinicTx::run(&db.owner, async |tx| {
+        referrals::authenticate(tx, &db.vault, Some("pridok-test"), &h, raw.as_bytes(), now).await
+    })
+    .await
+    .unwrap();
     assert_eq!(named.id, p.id);
 
     let refuse = |e: digimed_core::Error| assert_eq!(e.code, ErrorCode::Unauthorized);
     // Tampered body, wrong secret, missing signature, expired and future timestamps.
-    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, b"{}", now).await).await.unwrap_err());
-    let wrong = webhook_signature::sign(&SigningKey::from_secret("some-other-secret-0123456789").unwrap(), "msg_1", now.timestamp(), &raw);
-    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: Some(&wrong), ..h }, raw.as_bytes(), now).await).await.unwrap_err());
-    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: None, ..h }, raw.as_bytes(), now).await).await.unwrap_err());
+    refuse(
+        ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, b"{}", now).await)
+            .await
+            .unwrap_err(),
+    );
+    let wrong = webhook_signature::sign(
+        &SigningKey::from_secret("some-other-secret-0123456789").unwrap(),
+        "msg_1",
+        now.timestamp(),
+        &raw,
+    );
+    refuse(
+        ClinicTx::run(&db.owner, async |tx| {
+            referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: Some(&wrong), ..h }, raw.as_bytes(), now)
+                .await
+        })
+        .await
+        .unwrap_err(),
+    );
+    refuse(
+        ClinicTx::run(&db.owner, async |tx| {
+            referrals::authenticate(tx, &db.vault, None, &SignedHeaders { signature: None, ..h }, raw.as_bytes(), now).await
+        })
+        .await
+        .unwrap_err(),
+    );
     let later = now + chrono::Duration::seconds(301);
-    let e = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), later).await).await.unwrap_err();
+    let e = ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), later).await)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::Unauthorized, Some("webhook-timestamp")));
     let earlier = now - chrono::Duration::seconds(301);
-    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), earlier).await).await.unwrap_err());
-    refuse(ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, Some("nobody"), &h, raw.as_bytes(), now).await).await.unwrap_err());
+    refuse(
+        ClinicTx::run(&db.owner, async |tx| referrals::authenticate(tx, &db.vault, None, &h, raw.as_bytes(), earlier).await)
+            .await
+            .unwrap_err(),
+    );
+    refuse(
+        ClinicTx::run(&db.owner, async |tx| {
+            referrals::authenticate(tx, &db.vault, Some("nobody"), &h, raw.as_bytes(), now).await
+        })
+        .await
+        .unwrap_err(),
+    );
 
     // The core verify function directly.
     assert_eq!(webhook_signature::verify(&key, &h, raw.as_bytes()), Ok(()));
@@ -252,17 +321,29 @@ async fn an_admin_imports_a_referral_for_their_own_clinic_only() {
     let raw = body(nid(6).as_str(), Uuid::new_v4()).to_string();
     // The person already exists at another clinic: the referral links, not duplicates.
     let existing = {
-        let other = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, body(nid(6).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-            .unwrap();
-        sqlx::query("DELETE FROM patients WHERE patient_person_id = $1").bind(other.receipt().patient_person_id).execute(&db.owner).await.ok();
+        let other = ClinicTx::run(&db.owner, async |tx| {
+            referrals::receive(tx, &db.vault, &p, body(nid(6).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+        })
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM patients WHERE patient_person_id = $1")
+            .bind(other.receipt().patient_person_id)
+            .execute(&db.owner)
+            .await
+            .ok();
         other.receipt().patient_person_id
     };
     let partner_seen = ClinicTx::run(&admin.pool, async |tx| referrals::partner_by_name(tx, "pridok-test").await).await.unwrap();
-    let r = ClinicTx::run(&admin.pool, async |tx| referrals::receive(tx, &db.vault, &partner_seen, raw.as_bytes()).await).await.unwrap();
+    let r = ClinicTx::run(&admin.pool, async |tx| referrals::receive(tx, &db.vault, &partner_seen, raw.as_bytes()).await)
+        .await
+        .unwrap();
     assert!(r.is_new());
     assert_eq!(r.receipt().patient_person_id, existing);
-    let e = ClinicTx::run(&elsewhere.pool, async |tx| referrals::receive(tx, &db.vault, &partner_seen, body(nid(7).as_str(), Uuid::new_v4()).to_string().as_bytes()).await).await
-        .unwrap_err();
+    let e = ClinicTx::run(&elsewhere.pool, async |tx| {
+        referrals::receive(tx, &db.vault, &partner_seen, body(nid(7).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 }
 

@@ -2,7 +2,7 @@
 //! row, the summary's counts and percentiles, the newest result version used, exports only by
 //! the clinic's admins (audited), field errors without a file, and outcomes admins add.
 
-use digimed_core::{ClinicTx, Acting};
+use digimed_core::{Acting, ClinicTx};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,8 @@ struct Clinic {
 async fn clinic() -> Clinic {
     let db = TestDb::new().await;
     let creds = db.seed_demo().await;
-    let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
+    let oslo: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
     let doctor = db.staff(AppRole::Doctor, oslo, "rep-doctor").await;
     let secretary = db.staff(AppRole::Secretary, oslo, "rep-secretary").await;
     let admin = db.staff(AppRole::Admin, oslo, "rep-admin").await;
@@ -49,9 +50,12 @@ fn input(icpc2: &str, outcome: &str, policy: &str) -> ResultInput {
 
 /// Picks, starts and completes the oldest waiting consultation with the given result.
 async fn complete(c: &Clinic, result: ResultInput) -> i32 {
-    let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
+    let picked =
+        ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
     ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
-    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await)
+        .await
+        .unwrap();
     picked.id
 }
 
@@ -61,7 +65,10 @@ fn period(c: &Clinic) -> ReportRequest {
 }
 
 async fn export(c: &Clinic, who: &Staff, file: &str) -> digimed_core::Result<ReportSummary> {
-    digimed_tests::own(&who.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(c), &c.dir.join(file), &mut |_, _| {}).await).await
+    digimed_tests::own(&who.pool, &Acting::Direct, async |tx| {
+        report::export(tx, &c.db.vault, &period(c), &c.dir.join(file), &mut |_, _| {}).await
+    })
+    .await
 }
 
 /// What the report should say about each consultation, computed here from the owner's view of
@@ -81,7 +88,20 @@ struct Expected {
     policy: Option<String>,
 }
 
-type ExpectedRow = (i32, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<i64>, Option<i64>, Option<i32>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+type ExpectedRow = (
+    i32,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<i64>,
+    Option<i64>,
+    Option<i32>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<String>,
+);
 
 async fn expected(c: &Clinic) -> Vec<Expected> {
     let rows: Vec<ExpectedRow> = sqlx::query_as(
@@ -102,7 +122,9 @@ async fn expected(c: &Clinic) -> Vec<Expected> {
         sqlx::query_as("SELECT code, label FROM result_outcomes").fetch_all(&c.db.owner).await.unwrap().into_iter().collect();
     rows.into_iter()
         .map(|(id, state, created, started, ended, waiting, treatment, rid, icpc2, outcome, policy, _)| {
-            let dec = |col: &str, ct: Option<Vec<u8>>| ct.map(|ct| c.db.vault.decrypt("consultation_results", col, rid.unwrap() as i64, &ct).unwrap());
+            let dec = |col: &str, ct: Option<Vec<u8>>| {
+                ct.map(|ct| c.db.vault.decrypt("consultation_results", col, rid.unwrap() as i64, &ct).unwrap())
+            };
             let icpc2 = dec("icpc2_encrypted", icpc2);
             Expected {
                 id,
@@ -179,7 +201,8 @@ fn summary_value(summary: &[Vec<Data>], label: &str) -> Option<Data> {
 
 /// A small RFC 4180 reader, enough for the report's own files.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut field, mut quoted, mut chars) = (Vec::new(), Vec::new(), String::new(), false, text.chars().peekable());
+    let (mut rows, mut row, mut field, mut quoted, mut chars) =
+        (Vec::new(), Vec::new(), String::new(), false, text.chars().peekable());
     while let Some(ch) = chars.next() {
         match (ch, quoted) {
             ('"', true) if chars.peek() == Some(&'"') => {
@@ -216,7 +239,9 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     complete(&c, input("L03", "referred_elsewhere", "22222222")).await;
     complete(&c, input("R05", "unable", "33333333")).await;
     // An amendment: the report shows the newest version.
-    ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, a, &input("A04", "referred_gp", "11111112")).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, a, &input("A04", "referred_gp", "11111112")).await)
+        .await
+        .unwrap();
 
     let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
     let want = expected(&c).await;
@@ -266,7 +291,10 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     assert!((on_sheet - summary.waiting_median_seconds.unwrap() as i64).abs() <= 1);
     let breaches = summary_value(&sheet, "Deadline breaches").and_then(|d| num(&d));
     assert_eq!(breaches, Some(summary.deadline_breaches as f64));
-    assert_eq!(summary.by_chapter.iter().map(|c| c.count).sum::<u32>() as usize, want.iter().filter(|w| w.icpc2.is_some()).count());
+    assert_eq!(
+        summary.by_chapter.iter().map(|c| c.count).sum::<u32>() as usize,
+        want.iter().filter(|w| w.icpc2.is_some()).count()
+    );
 
     // The CSV says the same, and defuses what a spreadsheet would run.
     let csv_summary = export(&c, &c.admin, "report.csv").await.unwrap();
@@ -278,10 +306,16 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
         assert_eq!(row[0], w.id.to_string());
         assert_eq!(row[1], w.state);
         let csv_wait = row[6].parse::<i64>().ok();
-        assert!(match (csv_wait, w.waiting) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1,
-            (a, b) => a == b,
-        }, "WAITING_TIME of {} in the CSV: {:?} vs {:?}", w.id, row[6], w.waiting);
+        assert!(
+            match (csv_wait, w.waiting) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1,
+                (a, b) => a == b,
+            },
+            "WAITING_TIME of {} in the CSV: {:?} vs {:?}",
+            w.id,
+            row[6],
+            w.waiting
+        );
         let outcome = w.outcome.clone().unwrap_or_default();
         let outcome = if outcome.starts_with('=') { format!("'{outcome}") } else { outcome };
         assert_eq!(row[8], outcome);
@@ -294,13 +328,12 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
 
     // Each export is one audit row naming the period and the count.
     assert_eq!(exports_of(&c).await, 2);
-    let changes: serde_json::Value = sqlx::query_scalar(
-        "SELECT changes FROM audit_log WHERE action = 'EXPORT' AND actor = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(&c.admin.login)
-    .fetch_one(&c.db.owner)
-    .await
-    .unwrap();
+    let changes: serde_json::Value =
+        sqlx::query_scalar("SELECT changes FROM audit_log WHERE action = 'EXPORT' AND actor = $1 ORDER BY id LIMIT 1")
+            .bind(&c.admin.login)
+            .fetch_one(&c.db.owner)
+            .await
+            .unwrap();
     assert_eq!(changes["consultations"], serde_json::json!(want.len()));
 }
 
@@ -331,11 +364,23 @@ async fn only_the_clinics_admins_export_and_a_refusal_leaves_no_file_and_no_audi
 async fn bad_requests_name_their_field_and_write_nothing() {
     let c = clinic().await;
     let missing = ReportRequest { partner: "no-such-partner".into(), ..period(&c) };
-    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &missing, &c.dir.join("r.xlsx"), &mut |_, _| {}).await).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| {
+        report::export(tx, &c.db.vault, &missing, &c.dir.join("r.xlsx"), &mut |_, _| {}).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("partner")));
-    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(&c), &c.dir.join("r.pdf"), &mut |_, _| {}).await).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| {
+        report::export(tx, &c.db.vault, &period(&c), &c.dir.join("r.pdf"), &mut |_, _| {}).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("out"));
-    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| report::export(tx, &c.db.vault, &period(&c), &c.dir.join("nowhere/r.csv"), &mut |_, _| {}).await).await.unwrap_err();
+    let e = digimed_tests::own(&c.admin.pool, &Acting::Direct, async |tx| {
+        report::export(tx, &c.db.vault, &period(&c), &c.dir.join("nowhere/r.csv"), &mut |_, _| {}).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("out"));
     assert_eq!(ReportRequest::parse(&c.partner, "2026-02-01", "2026-01-01").unwrap_err().field.as_deref(), Some("to"));
     assert_eq!(std::fs::read_dir(&c.dir).unwrap().count(), 0);
@@ -349,8 +394,14 @@ async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     assert_eq!(added.code, "referred_to_specialist");
     let e = ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "referred to specialist").await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::AlreadyExists, Some("label")));
-    assert_eq!(ClinicTx::run(&c.secretary.pool, async |tx| outcomes::add(tx, "Sent home").await).await.unwrap_err().code, ErrorCode::Forbidden);
-    assert_eq!(ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "  ").await).await.unwrap_err().field.as_deref(), Some("label"));
+    assert_eq!(
+        ClinicTx::run(&c.secretary.pool, async |tx| outcomes::add(tx, "Sent home").await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        ClinicTx::run(&c.admin.pool, async |tx| outcomes::add(tx, "  ").await).await.unwrap_err().field.as_deref(),
+        Some("label")
+    );
     // The change to the list is audited in the admin's name.
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE entity_type = 'result_outcomes' AND entity_id = 'referred_to_specialist' AND actor = $1",
@@ -366,14 +417,27 @@ async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     let specialist = summary.by_outcome.iter().find(|o| o.key == "referred_to_specialist").map(|o| o.count);
     assert_eq!(specialist, Some(1));
 
-    assert_eq!(ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "no_such_outcome", false).await).await.unwrap_err().field.as_deref(), Some("code"));
-    assert_eq!(ClinicTx::run(&c.secretary.pool, async |tx| outcomes::set_active(tx, "helped", false).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "no_such_outcome", false).await)
+            .await
+            .unwrap_err()
+            .field
+            .as_deref(),
+        Some("code")
+    );
+    assert_eq!(
+        ClinicTx::run(&c.secretary.pool, async |tx| outcomes::set_active(tx, "helped", false).await).await.unwrap_err().code,
+        ErrorCode::Forbidden
+    );
 
     // A retired outcome cannot be named by a new result, and the refusal names the field.
     ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "referred_to_specialist", false).await).await.unwrap();
     let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
     ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
-    let e = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &input("K86", "referred_to_specialist", "43")).await).await
-        .unwrap_err();
+    let e = ClinicTx::run(&c.doctor.pool, async |tx| {
+        results::complete_with_result(tx, &c.db.vault, picked.id, &input("K86", "referred_to_specialist", "43")).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("outcome"));
 }

@@ -2,11 +2,11 @@
 //! from the imported list only, a minor's national id, reads only by the author and admins (each
 //! audited), amendments that keep history, and exact order totals.
 
-use digimed_core::ClinicTx;
 use chrono::{Duration, Utc};
 use digimed_core::queue::{self, MeetingConfig};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::AppRole;
+use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
 use digimed_domain::NationalId;
 use digimed_tests::{is_denied, Staff, TestDb};
@@ -22,7 +22,8 @@ struct Clinic {
 async fn clinic() -> Clinic {
     let db = TestDb::new().await;
     db.seed_demo().await;
-    let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
+    let oslo: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
     let doctor = db.staff(AppRole::Doctor, oslo, "r-doctor").await;
     let colleague = db.staff(AppRole::Doctor, oslo, "r-colleague").await;
     let secretary = db.staff(AppRole::Secretary, oslo, "r-secretary").await;
@@ -32,7 +33,8 @@ async fn clinic() -> Clinic {
 
 /// Picks and starts the oldest waiting consultation as the clinic's doctor.
 async fn started(c: &Clinic) -> i32 {
-    let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
+    let picked =
+        ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
     ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
     picked.id
 }
@@ -56,8 +58,11 @@ async fn every_outcome_is_filed_with_completion_and_read_back_by_its_author() {
     let c = clinic().await;
     for (code, outcome) in [("R74", "referred_gp"), ("r05", "helped"), ("A04", "unable")] {
         let id = started(&c).await;
-        let done = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input(code, outcome)).await).await
-            .unwrap();
+        let done = ClinicTx::run(&c.doctor.pool, async |tx| {
+            results::complete_with_result(tx, &c.db.vault, id, &input(code, outcome)).await
+        })
+        .await
+        .unwrap();
         assert_eq!(done.state.as_str(), "completed");
         let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
         assert_eq!(read.len(), 1);
@@ -80,7 +85,9 @@ async fn bad_fields_are_refused_by_name_and_nothing_is_written() {
         (ResultInput { policy_number: Some("12AB".into()), ..input("R74", "helped") }, "policy_number"),
     ];
     for (bad, field) in cases {
-        let e = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &bad).await).await.unwrap_err();
+        let e = ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &bad).await)
+            .await
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{e:?}");
     }
     assert_eq!(state_of(&c, id).await, "in_progress");
@@ -96,20 +103,23 @@ async fn bad_fields_are_refused_by_name_and_nothing_is_written() {
 async fn a_minors_result_carries_their_national_id() {
     let c = clinic().await;
     let id = started(&c).await;
-    let child = (0u16..300)
-        .find_map(|k| NationalId::synthetic((Utc::now() - Duration::days(365 * 9)).date_naive(), 500 + k))
-        .unwrap();
+    let child =
+        (0u16..300).find_map(|k| NationalId::synthetic((Utc::now() - Duration::days(365 * 9)).date_naive(), 500 + k)).unwrap();
     let with_child = ResultInput { patient_ssn: Some(child.as_str().into()), ..input("R74", "helped") };
-    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &with_child).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &with_child).await)
+        .await
+        .unwrap();
     let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
     assert_eq!(read[0].patient_ssn.as_deref(), Some(child.as_str()));
     assert!(read[0].patient_is_minor);
     // Stored only encrypted.
-    let plain: i64 = sqlx::query_scalar("SELECT count(*) FROM consultation_results WHERE position(convert_to($1, 'UTF8') IN patient_ssn_encrypted) > 0")
-        .bind(child.as_str())
-        .fetch_one(&c.db.owner)
-        .await
-        .unwrap();
+    let plain: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM consultation_results WHERE position(convert_to($1, 'UTF8') IN patient_ssn_encrypted) > 0",
+    )
+    .bind(child.as_str())
+    .fetch_one(&c.db.owner)
+    .await
+    .unwrap();
     assert_eq!(plain, 0);
 }
 
@@ -117,13 +127,17 @@ async fn a_minors_result_carries_their_national_id() {
 async fn only_the_author_and_admins_read_and_every_read_is_audited() {
     let c = clinic().await;
     let id = started(&c).await;
-    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await)
+        .await
+        .unwrap();
     let reads = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log WHERE action = 'READ' AND entity_type = 'consultation_results' AND entity_id = $1")
-            .bind(id.to_string())
-            .fetch_one(&c.db.owner)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM audit_log WHERE action = 'READ' AND entity_type = 'consultation_results' AND entity_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap()
     };
     assert_eq!(reads().await, 0);
     ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
@@ -162,14 +176,22 @@ async fn only_the_author_and_admins_read_and_every_read_is_audited() {
 async fn an_amendment_keeps_the_earlier_version() {
     let c = clinic().await;
     let id = started(&c).await;
-    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await).await.unwrap();
-    let v = ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R78", "referred_gp")).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &input("R74", "helped")).await)
+        .await
+        .unwrap();
+    let v = ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R78", "referred_gp")).await)
+        .await
+        .unwrap();
     assert_eq!(v, 2);
     let read = ClinicTx::run(&c.doctor.pool, async |tx| results::read(tx, &c.db.vault, id).await).await.unwrap();
-    assert_eq!(read.iter().map(|r| (r.version, r.icpc2.code.as_str(), r.outcome.as_str())).collect::<Vec<_>>(),
-               vec![(2, "R78", "referred_gp"), (1, "R74", "helped")]);
+    assert_eq!(
+        read.iter().map(|r| (r.version, r.icpc2.code.as_str(), r.outcome.as_str())).collect::<Vec<_>>(),
+        vec![(2, "R78", "referred_gp"), (1, "R74", "helped")]
+    );
     // Another doctor cannot amend it.
-    let e = ClinicTx::run(&c.colleague.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R74", "unable")).await).await.unwrap_err();
+    let e = ClinicTx::run(&c.colleague.pool, async |tx| results::amend(tx, &c.db.vault, id, &input("R74", "unable")).await)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 }
 
@@ -205,9 +227,11 @@ async fn order_totals_subtract_discounts_exactly() {
     let total = ClinicTx::run(&c.db.owner, async |tx| digimed_core::orders::recalculate(tx, order).await).await.unwrap();
     // 999.99 - 0.99 + 0.10 + 0.40 - 0.10 = 999.40, with no binary rounding anywhere.
     assert_eq!(total.to_string(), "999.40");
-    let bad = sqlx::query("INSERT INTO line_items (order_id, description, quantity, unit_price, discount) VALUES ($1, 'x', 1, 10, 10.01)")
-        .bind(order)
-        .execute(&c.db.owner)
-        .await;
+    let bad = sqlx::query(
+        "INSERT INTO line_items (order_id, description, quantity, unit_price, discount) VALUES ($1, 'x', 1, 10, 10.01)",
+    )
+    .bind(order)
+    .execute(&c.db.owner)
+    .await;
     assert!(bad.is_err(), "a discount larger than the line is refused");
 }

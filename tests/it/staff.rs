@@ -1,7 +1,7 @@
 //! Staff logins: creation, sign-in, password rules, and that a clinic role cannot be changed.
 
-use digimed_core::ClinicTx;
 use digimed_core::session::{sign_in, AppRole};
+use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
 use digimed_crypto::Secret;
 use digimed_domain::{Email, PersonName};
@@ -16,8 +16,7 @@ async fn each_role_signs_in_and_knows_its_role() {
         let (_pool, session) = sign_in(&db.server(), &s.login, &s.password).await.expect("sign in");
         assert_eq!(session.role, role);
         assert_eq!(session.staff_id, s.id);
-        let app_role: Option<String> =
-            sqlx::query_scalar("SELECT current_app_role()").fetch_one(&s.pool).await.unwrap();
+        let app_role: Option<String> = sqlx::query_scalar("SELECT current_app_role()").fetch_one(&s.pool).await.unwrap();
         assert_eq!(app_role.as_deref(), Some(role.as_str()));
     }
 }
@@ -49,8 +48,11 @@ async fn weak_password_or_duplicate_login_creates_nothing() {
     let email = Email::parse(&format!("weak@{}", db.login_domain())).unwrap();
     let name = PersonName::parse("Weak Password").unwrap();
     for pw in ["", "short", "aaaaaaaaaaaaaaaaaa"] {
-        let e = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, AppRole::Doctor, Some(clinic), &Secret::new(pw.into())).await).await
-            .unwrap_err();
+        let e = ClinicTx::run(&db.owner, async |tx| {
+            digimed_core::staff::add_staff(tx, &email, &name, AppRole::Doctor, Some(clinic), &Secret::new(pw.into())).await
+        })
+        .await
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::WeakPassword);
         assert_eq!(e.field.as_deref(), Some("password"));
     }
@@ -64,7 +66,18 @@ async fn weak_password_or_duplicate_login_creates_nothing() {
     assert_eq!(rows, 0);
 
     let s = db.staff(AppRole::Doctor, clinic, "dup").await;
-    let again = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &Email::parse(&s.login).unwrap(), &name, AppRole::Admin, Some(clinic), &Secret::new("another long password".into())).await).await
+    let again = ClinicTx::run(&db.owner, async |tx| {
+        digimed_core::staff::add_staff(
+            tx,
+            &Email::parse(&s.login).unwrap(),
+            &name,
+            AppRole::Admin,
+            Some(clinic),
+            &Secret::new("another long password".into()),
+        )
+        .await
+    })
+    .await
     .unwrap_err();
     assert_eq!(again.code, ErrorCode::AlreadyExists);
     assert_eq!(again.field.as_deref(), Some("email"));
@@ -80,7 +93,18 @@ async fn unknown_role_and_clinic_are_refused_with_the_field() {
 
     let db = TestDb::new().await;
     let email = Email::parse(&format!("noclinic@{}", db.login_domain())).unwrap();
-    let e = ClinicTx::run(&db.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &PersonName::parse("No Clinic").unwrap(), AppRole::Secretary, Some(4242), &Secret::new("a perfectly long password".into())).await).await
+    let e = ClinicTx::run(&db.owner, async |tx| {
+        digimed_core::staff::add_staff(
+            tx,
+            &email,
+            &PersonName::parse("No Clinic").unwrap(),
+            AppRole::Secretary,
+            Some(4242),
+            &Secret::new("a perfectly long password".into()),
+        )
+        .await
+    })
+    .await
     .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert_eq!(e.field.as_deref(), Some("org"));
@@ -114,7 +138,10 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
 
     // The admin's list is their own clinic's staff, all active.
     let listed = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::list_staff(tx).await).await.unwrap();
-    assert_eq!(listed.iter().map(|s| (s.id, s.active)).collect::<Vec<_>>(), [(admin.id, true), (doctor.id, true), (secretary.id, true)]);
+    assert_eq!(
+        listed.iter().map(|s| (s.id, s.active)).collect::<Vec<_>>(),
+        [(admin.id, true), (doctor.id, true), (secretary.id, true)]
+    );
 
     let off = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap();
     assert!(!off.active);
@@ -123,12 +150,13 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
     assert_eq!(e.code, ErrorCode::Unauthorized);
     let org: Option<i32> = sqlx::query_scalar("SELECT current_staff_org()").fetch_one(&doctor.pool).await.unwrap();
     assert_eq!(org, None);
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = $1 AND entity_type = 'staff' AND entity_id = $2")
-        .bind(&admin.login)
-        .bind(doctor.id.to_string())
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE actor = $1 AND entity_type = 'staff' AND entity_id = $2")
+            .bind(&admin.login)
+            .bind(doctor.id.to_string())
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     assert_eq!(audited, 1, "the change is audited in the admin's name");
 
     let on = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, true).await).await.unwrap();
@@ -139,10 +167,25 @@ async fn an_admin_deactivates_and_reactivates_their_clinics_staff_and_the_login_
     // Never themselves; not another clinic's staff; not as another role; nothing changes.
     let e = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, admin.id, false).await).await.unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("staff_id")));
-    let e = ClinicTx::run(&admin_other.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap_err();
+    let e = ClinicTx::run(&admin_other.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.field.as_deref()), (ErrorCode::NotFound, Some("staff_id")));
-    assert_eq!(ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, 999_999, false).await).await.unwrap_err().field.as_deref(), Some("staff_id"));
-    assert_eq!(ClinicTx::run(&secretary.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await).await.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(
+        ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::set_active(tx, 999_999, false).await)
+            .await
+            .unwrap_err()
+            .field
+            .as_deref(),
+        Some("staff_id")
+    );
+    assert_eq!(
+        ClinicTx::run(&secretary.pool, async |tx| digimed_core::staff::set_active(tx, doctor.id, false).await)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
     let active: Vec<bool> = sqlx::query_scalar("SELECT active FROM staff ORDER BY id").fetch_all(&db.owner).await.unwrap();
     assert!(active.iter().all(|a| *a), "everyone is still active");
     let can_login: Vec<bool> = sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = ANY($1)")
@@ -187,7 +230,11 @@ async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
     }
     let secretary = db.staff(AppRole::Secretary, clinic, "add-secretary").await;
     let before = before + 1;
-    let e = ClinicTx::run(&secretary.pool, async |tx| digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await).await.unwrap_err();
+    let e = ClinicTx::run(&secretary.pool, async |tx| {
+        digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden, "{e:?}");
     assert_eq!(staff_rows().await.unwrap(), before, "nothing written by a refusal");
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
@@ -198,29 +245,34 @@ async fn an_admin_adds_staff_to_their_own_clinic_and_nothing_else() {
     assert!(!exists, "no login left behind by a refusal");
 
     // Added: a doctor of the admin's clinic who signs in with the password given.
-    let added = ClinicTx::run(&admin.pool, async |tx| digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await).await.unwrap();
+    let added = ClinicTx::run(&admin.pool, async |tx| {
+        digimed_core::staff::add_to_own_clinic(tx, &input(&new_email, "doctor", "a-long-enough-password")).await
+    })
+    .await
+    .unwrap();
     assert_eq!((added.role, added.organization_id, added.active), (AppRole::Doctor, clinic, true));
-    let (_pool, session) =
-        sign_in(&db.server(), &added.login, &Secret::new("a-long-enough-password".to_string())).await.expect("the new login signs in");
-    assert_eq!((session.role, session.staff_id), (AppRole::Doctor, added.id));
-    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_log WHERE entity_type = 'staff' AND action = 'CREATE' AND entity_id = $1")
-        .bind(added.id.to_string())
-        .fetch_one(&db.owner)
+    let (_pool, session) = sign_in(&db.server(), &added.login, &Secret::new("a-long-enough-password".to_string()))
         .await
-        .unwrap();
+        .expect("the new login signs in");
+    assert_eq!((session.role, session.staff_id), (AppRole::Doctor, added.id));
+    let actor: String =
+        sqlx::query_scalar("SELECT actor FROM audit_log WHERE entity_type = 'staff' AND action = 'CREATE' AND entity_id = $1")
+            .bind(added.id.to_string())
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     assert_eq!(actor, admin.login, "the audit log names the admin who added them");
 
     // Straight at the table, an admin cannot attach an existing login or add to another clinic.
     let owner_login: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&db.owner).await.unwrap();
     for (login, org) in [(elsewhere.login.as_str(), clinic), (owner_login.as_str(), clinic), ("fresh@example.com", other)] {
-        let e = sqlx::query(
-            "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, 'X', 'admin', $2)",
-        )
-        .bind(login)
-        .bind(org)
-        .execute(&admin.pool)
-        .await
-        .unwrap_err();
+        let e =
+            sqlx::query("INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, 'X', 'admin', $2)")
+                .bind(login)
+                .bind(org)
+                .execute(&admin.pool)
+                .await
+                .unwrap_err();
         assert!(is_denied(&e) || e.to_string().contains("email"), "{login} in {org}: {e}");
     }
     // Without a password, no login is made and the row is refused.

@@ -52,9 +52,15 @@ async fn two_instances_deliver_every_event_once_and_keep_referrals_idempotent() 
     partner(&db, org, true).await;
     let subscriber = Subscriber::start(Behaviour::Ok).await;
     // Every event type of the clinic.
-    ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &subscriber.url, &[]).await).await.unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &subscriber.url, &[]).await)
+        .await
+        .unwrap();
     let support = db.staff(AppRole::CustomerSupport, org, "twin-support").await;
-    let token = ClinicTx::run(&db.owner, async |tx| api_tokens::create(tx, &Email::parse(&support.login).unwrap(), Some(1)).await).await.unwrap().token;
+    let token =
+        ClinicTx::run(&db.owner, async |tx| api_tokens::create(tx, &Email::parse(&support.login).unwrap(), Some(1)).await)
+            .await
+            .unwrap()
+            .token;
     let a = instance(&db, "svca").await;
     let b = instance(&db, "svcb").await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();

@@ -60,9 +60,13 @@ async fn onboarded_events_are_delivered_signed_and_retried() {
     *receiver.fail_first.lock().unwrap() = 1;
     let url = start_receiver(receiver.clone()).await;
     let events = vec!["patient.onboarded".to_string()];
-    let (sub_id, secret) = ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &url, &events).await).await.unwrap();
+    let (sub_id, secret) =
+        ClinicTx::run(&db.owner, async |tx| digimed_core::webhooks::add_subscription(tx, &db.vault, org, &url, &events).await)
+            .await
+            .unwrap();
     let support = db.staff(AppRole::CustomerSupport, org, "hook-support").await;
-    let done = run(&support.pool, &db, &Accounts::Local, &input("Hook Person", "hook@example.com", "91234567", org)).await.unwrap();
+    let done =
+        run(&support.pool, &db, &Accounts::Local, &input("Hook Person", "hook@example.com", "91234567", org)).await.unwrap();
 
     let worker = Worker::new(
         service_pool(&db).await,
@@ -123,11 +127,13 @@ async fn onboarded_events_are_delivered_signed_and_retried() {
     let e = sqlx::query("SELECT * FROM webhook_deliveries").fetch_all(&secretary.pool).await.unwrap_err();
     assert!(digimed_tests::is_denied(&e));
     // Staff cannot make the clinic send signed events for another organization.
-    let forged = sqlx::query("INSERT INTO outbox (event_id, event_type, organization_id, payload) VALUES ($1, 'patient.onboarded', $2, '{}')")
-        .bind(uuid::Uuid::new_v4())
-        .bind(elsewhere)
-        .execute(&secretary.pool)
-        .await
-        .unwrap_err();
+    let forged = sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, organization_id, payload) VALUES ($1, 'patient.onboarded', $2, '{}')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(elsewhere)
+    .execute(&secretary.pool)
+    .await
+    .unwrap_err();
     assert!(digimed_tests::is_denied(&forged));
 }

@@ -79,10 +79,8 @@ impl ClerkStandin {
         let secret_key = format!("sk_test_{}", uuid::Uuid::new_v4().simple());
         let inner = Arc::new(Mutex::new(Inner::default()));
         let state = AppState { inner: inner.clone(), secret_key: secret_key.clone() };
-        let app = Router::new()
-            .route("/v1/users", get(find).post(create))
-            .route("/v1/users/{id}", delete(remove))
-            .with_state(state);
+        let app =
+            Router::new().route("/v1/users", get(find).post(create)).route("/v1/users/{id}", delete(remove)).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Clerk stand-in");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -168,10 +166,8 @@ fn user_json(u: &StandinUser) -> serde_json::Value {
 
 /// Checks the key and applies any fault. `Err` is the answer to give instead.
 async fn gate(state: &AppState, headers: &HeaderMap, op: Op) -> Result<Option<Fault>, Response> {
-    let authorised = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {}", state.secret_key));
+    let authorised =
+        headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v == format!("Bearer {}", state.secret_key));
     if !authorised {
         return Err(clerk_error(StatusCode::UNAUTHORIZED, "authentication_invalid", "Unauthorized request"));
     }
@@ -189,7 +185,9 @@ async fn gate(state: &AppState, headers: &HeaderMap, op: Op) -> Result<Option<Fa
             tokio::time::sleep(d).await;
             Ok(None)
         }
-        Some(Fault::ServerError) => Err(clerk_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_clerk_error", "Something went wrong")),
+        Some(Fault::ServerError) => {
+            Err(clerk_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_clerk_error", "Something went wrong"))
+        }
         Some(Fault::TooManyRequests { retry_after_secs }) => {
             let mut r = clerk_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "Too many requests");
             r.headers_mut().insert("retry-after", retry_after_secs.to_string().parse().unwrap());
@@ -246,7 +244,11 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: String)
             return log(
                 &state,
                 Op::Create,
-                clerk_error(StatusCode::UNPROCESSABLE_ENTITY, "form_identifier_exists", "That email address is taken. Please try another."),
+                clerk_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "form_identifier_exists",
+                    "That email address is taken. Please try another.",
+                ),
             );
         }
         i.next_id += 1;

@@ -1,8 +1,8 @@
 //! What many tests start from: a clinic's consent templates and onboarding rules, a partner with
 //! a known webhook secret, synthetic national ids and a partner referral's body.
 
-use digimed_core::ClinicTx;
 use digimed_core::referrals::{NewPartner, Partner};
+use digimed_core::ClinicTx;
 use digimed_domain::NationalId;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -26,11 +26,13 @@ pub async fn seed_rules(db: &TestDb, orgs: &[i32]) -> (i32, i32) {
         .fetch_one(&db.owner)
         .await
         .unwrap();
-        sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, 'Text.', now())")
-            .bind(id)
-            .execute(&db.owner)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, 'Text.', now())",
+        )
+        .bind(id)
+        .execute(&db.owner)
+        .await
+        .unwrap();
         ids.push(id);
     }
     for org in orgs {
@@ -77,7 +79,9 @@ pub const SECRET: &str = "whsec_c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=";
 pub async fn partner(db: &TestDb, clinic: i32, test_partner: bool) -> Partner {
     let name = if test_partner { "pridok-test" } else { "pridok" };
     let new = NewPartner { name, clinic_id: clinic, is_test_partner: test_partner, deadline_working_days: 2, deal_id: None };
-    ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::add_partner(tx, &db.vault, &new, SECRET).await).await.expect("add partner")
+    ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::add_partner(tx, &db.vault, &new, SECRET).await)
+        .await
+        .expect("add partner")
 }
 
 /// The n-th synthetic national id (valid check digits, never a real person's).

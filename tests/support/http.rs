@@ -44,7 +44,8 @@ pub async fn footprint(db: &TestDb) -> Vec<(&'static str, i64)> {
 pub async fn staff_token(db: &TestDb, role: AppRole, org: i32, who: &str) -> (i32, Secret<String>) {
     let s = db.staff(role, org, who).await;
     let email = Email::parse(&s.login).unwrap();
-    let created = ClinicTx::run(&db.owner, async |tx| digimed_core::api_tokens::create(tx, &email, Some(30)).await).await.unwrap();
+    let created =
+        ClinicTx::run(&db.owner, async |tx| digimed_core::api_tokens::create(tx, &email, Some(30)).await).await.unwrap();
     (created.id, created.token)
 }
 
@@ -97,16 +98,15 @@ pub async fn raw_http(base: &str, request: &[u8]) -> RawAnswer {
 }
 
 fn parse_answer(buf: &[u8]) -> RawAnswer {
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| {
-        panic!("no complete HTTP answer: {:?}", String::from_utf8_lossy(buf))
-    });
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete HTTP answer: {:?}", String::from_utf8_lossy(buf)));
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let mut lines = head.split("\r\n");
     let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     let mut body = buf[split + 4..].to_vec();
     let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
     if chunked {
@@ -131,7 +131,8 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 /// A request with the given method, path, headers and body, with `Content-Length` and
 /// `Connection: close`.
 pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut out =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\r\n"));
     }

@@ -46,7 +46,9 @@ pub async fn own<T>(
 /// `digimed keys rotate` does.
 pub async fn rotate_all(pool: &PgPool, vault: &Vault, batch: i64) -> digimed_core::Result<digimed_core::keys::RotationReport> {
     let (mut cursor, mut report) = Default::default();
-    while ClinicTx::run(pool, async |tx| digimed_core::keys::reencrypt_batch(tx, vault, &mut cursor, batch, &mut report).await).await? {}
+    while ClinicTx::run(pool, async |tx| digimed_core::keys::reencrypt_batch(tx, vault, &mut cursor, batch, &mut report).await)
+        .await?
+    {}
     Ok(report)
 }
 
@@ -55,6 +57,15 @@ pub fn server_url() -> String {
     std::env::var("DATABASE_URL").expect(
         "DATABASE_URL must name a PostgreSQL server for the tests; run them with `make test`, which starts the project's own",
     )
+}
+
+/// The URL of database `db` of the test server, as the owner (for tools such as pg_dump).
+pub fn database_url(db: &str) -> String {
+    let url = server_url();
+    let (base, query) =
+        url.split_once('?').map(|(b, q)| (b.to_string(), format!("?{q}"))).unwrap_or((url.clone(), String::new()));
+    let without_db = base.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(base);
+    format!("{without_db}/{db}{query}")
 }
 
 /// Connection options for database `db` of the test server (as the owner, unless changed).
@@ -106,8 +117,9 @@ async fn ensure_template() {
 /// The ICPC-2 list the tests and the demo use: `DIGIMED_ICPC2_FILE`, or the npm package pinned in
 /// `data/package-lock.json` (installed by `scripts/deps.sh`; see `data/README.md`).
 pub fn icpc2_file() -> String {
-    std::env::var("DIGIMED_ICPC2_FILE")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json").to_string())
+    std::env::var("DIGIMED_ICPC2_FILE").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json").to_string()
+    })
 }
 
 /// A fresh database of its own, migrated, owned by the server's owner login.
@@ -135,7 +147,8 @@ impl TestDb {
     /// The URL of this database without any user, as the console's "server" field takes it.
     pub fn server(&self) -> String {
         let url = server_url();
-        let (base, query) = url.split_once('?').map(|(b, q)| (b.to_string(), format!("?{q}"))).unwrap_or((url.clone(), String::new()));
+        let (base, query) =
+            url.split_once('?').map(|(b, q)| (b.to_string(), format!("?{q}"))).unwrap_or((url.clone(), String::new()));
         let without_db = base.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(base);
         let without_user = match without_db.split_once("://") {
             Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest)),
@@ -163,8 +176,11 @@ impl TestDb {
         let email = Email::parse(&format!("{who}@{}", self.login_domain())).unwrap();
         let password = Secret::new(format!("pw-{}-Long-enough", uuid::Uuid::new_v4().simple()));
         let name = PersonName::parse(who).unwrap();
-        let s = ClinicTx::run(&self.owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(org), &password).await).await
-            .expect("create staff");
+        let s = ClinicTx::run(&self.owner, async |tx| {
+            digimed_core::staff::add_staff(tx, &email, &name, role, Some(org), &password).await
+        })
+        .await
+        .expect("create staff");
         self.logins.lock().unwrap().push(s.login.clone());
         let pool = PgPoolOptions::new()
             .max_connections(2)
@@ -185,16 +201,14 @@ impl TestDb {
     /// Imports the ICPC-2 list (see [`icpc2_file`]).
     pub async fn import_icpc2(&self) {
         let path = icpc2_file();
-        let file = std::fs::read(&path).unwrap_or_else(|e| panic!("the ICPC-2 list at {path} ({e}); `scripts/deps.sh` installs it"));
+        let file =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("the ICPC-2 list at {path} ({e}); `scripts/deps.sh` installs it"));
         ClinicTx::run(&self.owner, async |tx| digimed_core::icpc2::import(tx, &file).await).await.expect("import ICPC-2");
     }
 
     /// A raw pool signed in with the given login and password.
     pub async fn connect_as(&self, login: &str, password: &str) -> Result<PgPool, sqlx::Error> {
-        PgPoolOptions::new()
-            .max_connections(2)
-            .connect_with(options_for(&self.name).username(login).password(password))
-            .await
+        PgPoolOptions::new().max_connections(2).connect_with(options_for(&self.name).username(login).password(password)).await
     }
 
     /// Records a login created outside `staff()` so it is dropped with the database.

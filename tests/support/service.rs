@@ -21,12 +21,14 @@ pub async fn service_pool(db: &TestDb) -> PgPool {
 pub async fn service_pool_named(db: &TestDb, prefix: &str) -> PgPool {
     let login = format!("{prefix}_{}", &db.name[2..]);
     let password = format!("svc-{}-Pw", uuid::Uuid::new_v4().simple());
-    let ddl: String = sqlx::query_scalar("SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE digimed_service', $1::text, $2::text)")
-        .bind(&login)
-        .bind(&password)
-        .fetch_one(&db.owner)
-        .await
-        .unwrap();
+    let ddl: String = sqlx::query_scalar(
+        "SELECT format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L IN ROLE digimed_service', $1::text, $2::text)",
+    )
+    .bind(&login)
+    .bind(&password)
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
     sqlx::raw_sql(&ddl).execute(&db.owner).await.expect("create the service login");
     db.forget_login_later(&login);
     let opts = crate::options_for_db(&db.name).username(&login).password(&password);
@@ -59,12 +61,8 @@ pub struct RunningService {
 /// Starts the service on 127.0.0.1:0.
 pub async fn start(db: &TestDb, accounts: Accounts) -> RunningService {
     let pool = service_pool(db).await;
-    let state = digimed_service::AppState {
-        pool: pool.clone(),
-        vault: db.vault.clone(),
-        accounts,
-        phone_country: "47".to_string(),
-    };
+    let state =
+        digimed_service::AppState { pool: pool.clone(), vault: db.vault.clone(), accounts, phone_country: "47".to_string() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -144,9 +144,7 @@ impl ClerkClient {
 
     async fn find_within(&self, email: &str, deadline: Instant) -> Result<Option<ClerkUser>, ClerkError> {
         let query = [("email_address", email), ("limit", "2")];
-        let answer = self
-            .with_retries("find_user", deadline, || self.send(Method::GET, "/users", &query, None))
-            .await?;
+        let answer = self.with_retries("find_user", deadline, || self.send(Method::GET, "/users", &query, None)).await?;
         let users: Vec<UserBody> = serde_json::from_slice(&answer.body).map_err(|_| ClerkError::Malformed)?;
         Ok(users.into_iter().next().map(|u| ClerkUser { id: u.id }))
     }
@@ -306,8 +304,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let c = ClerkClient::new("https://api.clerk.com/v1/", Secret::new("sk_test_abc".into()), RetryPolicy::default())
-            .unwrap();
+        let c = ClerkClient::new("https://api.clerk.com/v1/", Secret::new("sk_test_abc".into()), RetryPolicy::default()).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("sk_test"), "{shown}");
         assert!(shown.contains("https://api.clerk.com/v1"));

@@ -60,7 +60,9 @@ fn err(e: impl std::fmt::Display) -> Error {
 
 pub async fn run(config: &Config, command: BenchCommand) -> Result<(), Error> {
     let (historical, open, doctors, picks, listings, keep) = match command {
-        BenchCommand::Queue { historical, open, doctors, picks, listings, keep } => (historical, open, doctors, picks, listings, keep),
+        BenchCommand::Queue { historical, open, doctors, picks, listings, keep } => {
+            (historical, open, doctors, picks, listings, keep)
+        }
         BenchCommand::Onboarding(args) => return crate::patients_cmd::bench_onboarding(config, args).await,
         BenchCommand::Report(args) => return crate::bench_report::run(config, args).await,
         BenchCommand::Serve(args) => return crate::bench_serve::run(config, args).await,
@@ -92,12 +94,15 @@ async fn bench(
     // Staff: the doctors who pick and a secretary who lists, each with their own login.
     let mut staff = Vec::new();
     for i in 0..=doctors {
-        let (role, who) = if i < doctors { (AppRole::Doctor, format!("doctor{i}")) } else { (AppRole::Secretary, "secretary".into()) };
+        let (role, who) =
+            if i < doctors { (AppRole::Doctor, format!("doctor{i}")) } else { (AppRole::Secretary, "secretary".into()) };
         let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;
         let password = Secret::new(digimed_core::patients::new_token());
         let name = PersonName::parse(&who).map_err(err)?;
-        let s = ClinicTx::run(owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await)
-            .await?;
+        let s = ClinicTx::run(owner, async |tx| {
+            digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await
+        })
+        .await?;
         logins.push(s.login.clone());
         staff.push((s, password));
     }
@@ -196,7 +201,8 @@ async fn bench(
     }
     tx.commit().await?;
     owner.execute("ANALYZE").await?;
-    let ready: i64 = sqlx::query_scalar("SELECT count(*) FROM consultations WHERE state = 'ready_for_pickup'").fetch_one(owner).await?;
+    let ready: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM consultations WHERE state = 'ready_for_pickup'").fetch_one(owner).await?;
     println!(
         "seeded {historical} historical and {open} open consultations ({ready} ready for pickup, {persons} patients) in {:.1} s",
         t.elapsed().as_secs_f64()
@@ -245,7 +251,11 @@ async fn bench(
     let mut core = Duration::ZERO;
     let mut base = Duration::ZERO;
     for round in 0..4 {
-        let elapsed = if round % 2 == 0 { pick_round(&doctors_in, picks, true).await? } else { pick_round(&doctors_in, picks, false).await? };
+        let elapsed = if round % 2 == 0 {
+            pick_round(&doctors_in, picks, true).await?
+        } else {
+            pick_round(&doctors_in, picks, false).await?
+        };
         if round % 2 == 0 {
             core += elapsed;
         } else {
@@ -259,9 +269,17 @@ async fn bench(
     println!("pick throughput, {} concurrent doctors, {} picks each way:", doctors_in.len(), 2 * picks);
     println!("  queue::pick_next            {core_rate:>9.0} picks/s");
     println!("  raw SQL SKIP LOCKED         {base_rate:>9.0} picks/s");
-    println!("  ratio                       {ratio:>9.2}   (target >= 0.70) {}", if ratio >= 0.7 { "ok" } else { "BELOW TARGET" });
+    println!(
+        "  ratio                       {ratio:>9.2}   (target >= 0.70) {}",
+        if ratio >= 0.7 { "ok" } else { "BELOW TARGET" }
+    );
     println!("list first 50 open consultations ({listings} runs, as a secretary):");
-    println!("  p50 {:.3} ms   p95 {:.3} ms   (target p95 < 2 ms) {}", ms(p50), ms(p95), if ms(p95) < 2.0 { "ok" } else { "ABOVE TARGET" });
+    println!(
+        "  p50 {:.3} ms   p95 {:.3} ms   (target p95 < 2 ms) {}",
+        ms(p50),
+        ms(p95),
+        if ms(p95) < 2.0 { "ok" } else { "ABOVE TARGET" }
+    );
     for (pool, _) in doctors_in {
         pool.close().await;
     }

@@ -107,10 +107,12 @@ pub async fn setup_clinic(pool: &PgPool) -> Result<i32> {
         .bind(consents)
         .fetch_one(pool)
         .await?;
-        sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, 'Text.', now())")
-            .bind(id)
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, 'Text.', now())",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?;
         templates.push(id);
     }
     let rule: i32 = sqlx::query_scalar(

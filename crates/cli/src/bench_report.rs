@@ -57,8 +57,10 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
         let email = Email::parse(&format!("bench-{suffix}-{who}@bench.digimed.test")).map_err(err)?;
         let password = Secret::new(digimed_core::patients::new_token());
         let name = PersonName::parse(who).map_err(err)?;
-        let s = ClinicTx::run(owner, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await)
-            .await?;
+        let s = ClinicTx::run(owner, async |tx| {
+            digimed_core::staff::add_staff(tx, &email, &name, role, Some(clinic), &password).await
+        })
+        .await?;
         logins.push(s.login.clone());
         accounts.push((s, password));
     }
@@ -111,9 +113,8 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
     .execute(&mut *tx)
     .await?;
     // Results: ids reserved first, since each field's ciphertext is bound to its row.
-    let completed: Vec<i32> = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'completed' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
+    let completed: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'completed' ORDER BY id").fetch_all(&mut *tx).await?;
     for chunk in completed.chunks(5_000) {
         let ids: Vec<i32> = sqlx::query_scalar(
             "SELECT nextval(pg_get_serial_sequence('consultation_results', 'id'))::int FROM generate_series(1, $1)",
@@ -126,7 +127,12 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
             let k = consultation as usize + i;
             icpc2.push(vault.encrypt("consultation_results", "icpc2_encrypted", id as i64, CODES[k % CODES.len()]));
             outcome.push(vault.encrypt("consultation_results", "outcome_encrypted", id as i64, OUTCOMES[k % OUTCOMES.len()]));
-            policy.push(vault.encrypt("consultation_results", "policy_number_encrypted", id as i64, &format!("{}", 70_000_000 + consultation)));
+            policy.push(vault.encrypt(
+                "consultation_results",
+                "policy_number_encrypted",
+                id as i64,
+                &format!("{}", 70_000_000 + consultation),
+            ));
         }
         sqlx::query(
             "INSERT INTO consultation_results (id, consultation_id, version, author_staff_id, icpc2_encrypted, outcome_encrypted, policy_number_encrypted)
@@ -230,10 +236,7 @@ fn status_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
+            s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
 }

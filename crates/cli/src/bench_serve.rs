@@ -250,7 +250,8 @@ async fn bench(
     let token = ClinicTx::run(&owner, async |tx| digimed_core::api_tokens::create(tx, &email, Some(1)).await).await?.token;
     // The partner and its webhook secret.
     let secret = digimed_core::patients::new_token();
-    let partner = NewPartner { name: "bench-pridok", clinic_id: clinic, is_test_partner: true, deadline_working_days: 2, deal_id: None };
+    let partner =
+        NewPartner { name: "bench-pridok", clinic_id: clinic, is_test_partner: true, deadline_working_days: 2, deal_id: None };
     ClinicTx::run(&owner, async |tx| add_partner(tx, &vault, &partner, &secret).await).await?;
     let key = SigningKey::from_secret(&secret)?;
     // The service's own login, as `digimed api-token service-login` creates it.
@@ -321,7 +322,8 @@ async fn bench(
     let mut tasks = Vec::new();
     let cpu_before = cpu_time();
     for client in 0..clients {
-        let (http, hist, ids, counter, base, key) = (http.clone(), hist.clone(), ids.clone(), counter.clone(), base.clone(), key.clone());
+        let (http, hist, ids, counter, base, key) =
+            (http.clone(), hist.clone(), ids.clone(), counter.clone(), base.clone(), key.clone());
         let (token, suffix) = (token.expose().clone(), suffix.to_string());
         tasks.push(tokio::spawn(async move {
             // When this client's next request is due (open loop only).
@@ -338,15 +340,14 @@ async fn bench(
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let kind = if (n * 37 % 100) < share { Kind::Referral } else { Kind::Onboarding };
                 let req = match kind {
-                    Kind::Onboarding => http
-                        .post(format!("{base}/v1/patients/onboard"))
-                        .bearer_auth(&token)
-                        .json(&serde_json::json!({
+                    Kind::Onboarding => {
+                        http.post(format!("{base}/v1/patients/onboard")).bearer_auth(&token).json(&serde_json::json!({
                             "name": format!("Bench Person {n}"),
                             "email": format!("bench.{suffix}.{n}@example.com"),
                             "phone": format!("+479{:07}", n % 10_000_000),
                             "organization_id": clinic,
-                        })),
+                        }))
+                    }
                     Kind::Referral => {
                         let body = serde_json::json!({
                             "JournalGuid": uuid_from(n, &suffix),
@@ -433,13 +434,14 @@ async fn bench(
     }
     let samples = sampler.await.map_err(err)?;
 
-    let cpu_used = cpu_time()
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let cpu_used = cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
 
     // Requests started during the warm-up are not counted; the rate is over the measured time.
     let secs = measured.as_secs_f64();
-    println!("{:<11} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}", "kind", "answered", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors");
+    println!(
+        "{:<11} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "kind", "answered", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"
+    );
     let all = Histogram::new();
     for (label, h) in [("onboarding", &hist[0]), ("referral", &hist[1])] {
         print_row(label, h, secs);
@@ -514,5 +516,12 @@ fn print_row(label: &str, h: &Histogram, secs: f64) {
 /// A referral's JournalGuid, unique per run and request.
 fn uuid_from(n: u64, suffix: &str) -> String {
     let run = u64::from_str_radix(suffix, 16).unwrap_or(0);
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", (run >> 32) as u32, (run >> 16) as u16, run & 0xfff, (n >> 48) & 0xfff, n & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (run >> 32) as u32,
+        (run >> 16) as u16,
+        run & 0xfff,
+        (n >> 48) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::forms::{self, NewTemplate, SignedBy};
-use digimed_core::{consents, Error, ErrorCode, ClinicTx};
+use digimed_core::{consents, ClinicTx, Error, ErrorCode};
 
 use crate::queue_cmd::pool;
 
@@ -98,7 +98,14 @@ pub async fn consent(config: &Config, command: ConsentCommand) -> Result<(), Err
                 let days = (s.generated_at - p.oldest_pending_since).num_days();
                 let titles: Vec<&str> = p.pending_forms.iter().map(|f| f.title.as_str()).collect();
                 let next = p.next_booking.as_ref().map(|b| format!("next booking #{} ({})", b.consultation_id, b.state));
-                println!("  {:>6}  {:<28} {:>3} d  {}  {}", p.patient_id, p.name, days, titles.join("; "), next.unwrap_or_default());
+                println!(
+                    "  {:>6}  {:<28} {:>3} d  {}  {}",
+                    p.patient_id,
+                    p.name,
+                    days,
+                    titles.join("; "),
+                    next.unwrap_or_default()
+                );
             }
             println!("{:<36} {:>8} {:>8} {:>8} {:>10}", "form", "pending", "signed", "declined", "superseded");
             for f in &s.by_form {
@@ -139,12 +146,16 @@ pub async fn forms_cmd(config: &Config, command: FormsCommand) -> Result<(), Err
                 println!("{}", to_json(&all)?);
             } else {
                 for f in all {
-                    println!("{:>6}  {:<10} v{:<3} {:<32} {}", f.form_id, f.status, f.template_version, f.title, f.template_sha256);
+                    println!(
+                        "{:>6}  {:<10} v{:<3} {:<32} {}",
+                        f.form_id, f.status, f.template_version, f.title, f.template_sha256
+                    );
                 }
             }
         }
         FormsCommand::AttestSignature { form, template_sha256 } => {
-            let f = ClinicTx::run(&pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &template_sha256).await).await?;
+            let f =
+                ClinicTx::run(&pool, async |tx| forms::sign(tx, form, SignedBy::StaffAttested, &template_sha256).await).await?;
             println!("form {} signed on paper, attested; consents granted: {}", f.form_id, f.consent_types.join(", "));
         }
         FormsCommand::Decline { form } => {
@@ -170,19 +181,31 @@ pub async fn forms_cmd(config: &Config, command: FormsCommand) -> Result<(), Err
             }
         }
         FormsCommand::NewTemplate { key, title, r#type, consent_types, must_sign_before } => {
-            let t = ClinicTx::run(&pool, async |tx| forms::create_template(tx, &NewTemplate { key, title, form_type: r#type, consent_types, must_sign_before }).await).await?;
-            println!("created template {} ({}); add its text with `digimed forms new-version {} --body-file FILE`", t.id, t.key, t.id);
+            let t = ClinicTx::run(&pool, async |tx| {
+                forms::create_template(tx, &NewTemplate { key, title, form_type: r#type, consent_types, must_sign_before }).await
+            })
+            .await?;
+            println!(
+                "created template {} ({}); add its text with `digimed forms new-version {} --body-file FILE`",
+                t.id, t.key, t.id
+            );
         }
         FormsCommand::NewVersion { template, body_file } => {
             let body = std::fs::read_to_string(&body_file).map_err(|e| {
                 Error::field(ErrorCode::InvalidInput, "body_file", format!("Cannot read {}: {e}", body_file.display()))
             })?;
             let v = ClinicTx::run(&pool, async |tx| forms::add_version(tx, template, &body).await).await?;
-            println!("draft version {} (id {}), sha256 {}; publish with `digimed forms publish {}`", v.version, v.id, v.sha256, v.id);
+            println!(
+                "draft version {} (id {}), sha256 {}; publish with `digimed forms publish {}`",
+                v.version, v.id, v.sha256, v.id
+            );
         }
         FormsCommand::Publish { version } => {
             let p = ClinicTx::run(&pool, async |tx| forms::publish(tx, version).await).await?;
-            println!("published version {} of template {}; {} pending form(s) superseded", p.version.version, p.version.template_id, p.superseded);
+            println!(
+                "published version {} of template {}; {} pending form(s) superseded",
+                p.version.version, p.version.template_id, p.superseded
+            );
         }
     }
     Ok(())

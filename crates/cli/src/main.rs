@@ -4,8 +4,8 @@
 mod bench_cmd;
 mod bench_onboarding;
 mod bench_report;
-mod consent_cmd;
 mod bench_serve;
+mod consent_cmd;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
@@ -210,9 +210,7 @@ enum AuditCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DIGIMED_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DIGIMED_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -277,8 +275,17 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let name = PersonName::parse(&name).map_err(parse_err(ErrorCode::NameRequired, "name"))?;
             let password = read_password()?;
             let pool = owner_pool(&config).await?;
-            let s = ClinicTx::run(&pool, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, org, &password).await).await?;
-            println!("created {} ({}) as {} in organization {}; sign in as {}", s.name, s.email, s.role.as_str(), s.organization_id, s.login);
+            let s =
+                ClinicTx::run(&pool, async |tx| digimed_core::staff::add_staff(tx, &email, &name, role, org, &password).await)
+                    .await?;
+            println!(
+                "created {} ({}) as {} in organization {}; sign in as {}",
+                s.name,
+                s.email,
+                s.role.as_str(),
+                s.organization_id,
+                s.login
+            );
         }
         Command::Staff { command: StaffCommand::List { json } } => {
             let pool = owner_pool(&config).await?;
@@ -287,7 +294,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::to_string_pretty(&staff).map_err(|e| Error::internal(e.to_string()))?);
             } else {
                 for s in staff {
-                    println!("{:>4}  {:<17} {:<36} {}{}", s.id, s.role.as_str(), s.login, s.name, if s.active { "" } else { " (deactivated)" });
+                    println!(
+                        "{:>4}  {:<17} {:<36} {}{}",
+                        s.id,
+                        s.role.as_str(),
+                        s.login,
+                        s.name,
+                        if s.active { "" } else { " (deactivated)" }
+                    );
                 }
             }
         }
@@ -299,11 +313,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             };
             let pool = owner_pool(&config).await?;
             let s = ClinicTx::run(&pool, async |tx| digimed_core::staff::set_active(tx, id, active).await).await?;
-            println!("{} ({}) is {}", s.name, s.login, if s.active { "active again" } else { "deactivated; the login can no longer sign in" });
+            println!(
+                "{} ({}) is {}",
+                s.name,
+                s.login,
+                if s.active { "active again" } else { "deactivated; the login can no longer sign in" }
+            );
         }
         Command::Keys { command: KeysCommand::Init } => {
             if config.key_store.load().is_ok() {
-                return Err(Error::new(ErrorCode::AlreadyExists, format!("Data keys already exist in {}; use `digimed keys rotate` to add a new one.", config.key_store.describe())));
+                return Err(Error::new(
+                    ErrorCode::AlreadyExists,
+                    format!(
+                        "Data keys already exist in {}; use `digimed keys rotate` to add a new one.",
+                        config.key_store.describe()
+                    ),
+                ));
             }
             let keys = DataKeys::generate();
             config.key_store.save(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
@@ -328,9 +353,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             );
         }
         Command::Icpc2 { command: Icpc2Command::Import { file } } => {
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display()))
-            })?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display())))?;
             let pool = owner_pool(&config).await?;
             let r = ClinicTx::run(&pool, async |tx| digimed_core::icpc2::import(tx, &bytes).await).await?;
             if r.unchanged {
@@ -356,7 +380,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if json {
                 println!("{}", serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?);
             } else if let Some(id) = &report.first_broken_id {
-                println!("audit chain BROKEN at row {id}: {} ({} rows checked)", report.problem.as_deref().unwrap_or(""), report.rows);
+                println!(
+                    "audit chain BROKEN at row {id}: {} ({} rows checked)",
+                    report.problem.as_deref().unwrap_or(""),
+                    report.rows
+                );
             } else {
                 println!("audit chain intact: {} rows", report.rows);
             }

@@ -170,7 +170,8 @@ pub async fn find_matches(config: &Config, args: MatchArgs) -> Result<(), Error>
         date_of_birth: args.date_of_birth,
     };
     let found =
-        ClinicTx::run(&pool, async |tx| onboarding::match_candidates(tx, &vault, &input, &config.default_phone_country).await).await?;
+        ClinicTx::run(&pool, async |tx| onboarding::match_candidates(tx, &vault, &input, &config.default_phone_country).await)
+            .await?;
     if args.json {
         println!("{}", to_json(&serde_json::json!({"data": {"candidates": found}}))?);
     } else if found.is_empty() {
@@ -198,8 +199,9 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
         }
         ApiTokenCommand::ServiceLogin { login } => {
             let mut password = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)
-                .map_err(|_| Error::field(ErrorCode::InvalidInput, "password", "Could not read the password from standard input."))?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut password).map_err(|_| {
+                Error::field(ErrorCode::InvalidInput, "password", "Could not read the password from standard input.")
+            })?;
             let password = digimed_crypto::Secret::new(password.trim_end_matches(['\r', '\n']).to_string());
             ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::create_service_login(tx, &login, &password).await).await?;
             println!("created service login {login}; run `digimed serve` with DATABASE_URL naming it");
@@ -243,7 +245,8 @@ pub async fn webhooks(config: &Config, command: WebhooksCommand) -> Result<(), E
         WebhooksCommand::Add { org, url, events } => {
             let vault = Vault::load(&config.key_store)?;
             let (id, secret) =
-                ClinicTx::run(&pool, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &url, &events).await).await?;
+                ClinicTx::run(&pool, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &url, &events).await)
+                    .await?;
             eprintln!("subscription {id} created; its signing secret is shown only now:");
             println!("{}", secret.expose());
         }

@@ -7,7 +7,9 @@ use std::io::Read;
 use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
-use digimed_core::queue::{self, CallOutcome, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher};
+use digimed_core::queue::{
+    self, CallOutcome, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher,
+};
 use digimed_core::referrals::{self, NewPartner};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::{db, ClinicTx, Error, ErrorCode};
@@ -189,7 +191,6 @@ pub(crate) async fn pool(config: &Config, connections: u32) -> Result<db::PgPool
     db::connect(config.database_url()?, connections).await
 }
 
-
 fn minutes(secs: i32) -> String {
     format!("{}h{:02}m", secs / 3600, secs % 3600 / 60)
 }
@@ -283,7 +284,13 @@ pub async fn queue(config: &Config, command: QueueCommand) -> Result<(), Error> 
                 "waiting_longest" => QueueSort::WaitingLongest,
                 "waiting_shortest" => QueueSort::WaitingShortest,
                 "deadline" => QueueSort::Deadline,
-                _ => return Err(Error::field(ErrorCode::InvalidInput, "sort", "Sort by waiting_longest, waiting_shortest or deadline.")),
+                _ => {
+                    return Err(Error::field(
+                        ErrorCode::InvalidInput,
+                        "sort",
+                        "Sort by waiting_longest, waiting_shortest or deadline.",
+                    ))
+                }
             };
             let filter = QueueFilter {
                 states,
@@ -369,7 +376,11 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
                 Some("voicemail") => Some(CallOutcome::Voicemail),
                 Some("wrong_number") => Some(CallOutcome::WrongNumber),
                 Some(_) => {
-                    return Err(Error::field(ErrorCode::InvalidInput, "call", "Use reached, no_answer, voicemail or wrong_number."))
+                    return Err(Error::field(
+                        ErrorCode::InvalidInput,
+                        "call",
+                        "Use reached, no_answer, voicemail or wrong_number.",
+                    ))
                 }
             };
             let note = if note_stdin { Some(read_stdin("note")?) } else { None };

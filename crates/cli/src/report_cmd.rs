@@ -8,7 +8,7 @@ use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::report::{self, ReportRequest};
-use digimed_core::{outcomes, Error, ClinicTx};
+use digimed_core::{outcomes, ClinicTx, Error};
 
 use crate::queue_cmd::pool;
 
@@ -106,8 +106,12 @@ pub async fn outcome(config: &Config, command: OutcomeCommand) -> Result<(), Err
             }
         }
         OutcomeCommand::Add { label } => show(&ClinicTx::run(&pool, async |tx| outcomes::add(tx, &label).await).await?),
-        OutcomeCommand::Retire { code } => show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, false).await).await?),
-        OutcomeCommand::Restore { code } => show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, true).await).await?),
+        OutcomeCommand::Retire { code } => {
+            show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, false).await).await?)
+        }
+        OutcomeCommand::Restore { code } => {
+            show(&ClinicTx::run(&pool, async |tx| outcomes::set_active(tx, &code, true).await).await?)
+        }
     }
     Ok(())
 }

@@ -88,8 +88,12 @@ pub async fn rules(config: &Config, command: RulesCommand) -> Result<(), Error> 
         RulesCommand::RequireForm { rule, template, not_blocking } => {
             show(&ClinicTx::run(&pool, async |tx| automation::require_form(tx, rule, template, !not_blocking).await).await?);
         }
-        RulesCommand::SetBlocking { action, blocking } => show(&ClinicTx::run(&pool, async |tx| automation::set_form_blocking(tx, action, blocking).await).await?),
-        RulesCommand::RemoveForm { action } => show(&ClinicTx::run(&pool, async |tx| automation::remove_form(tx, action).await).await?),
+        RulesCommand::SetBlocking { action, blocking } => {
+            show(&ClinicTx::run(&pool, async |tx| automation::set_form_blocking(tx, action, blocking).await).await?)
+        }
+        RulesCommand::RemoveForm { action } => {
+            show(&ClinicTx::run(&pool, async |tx| automation::remove_form(tx, action).await).await?)
+        }
     }
     Ok(())
 }

@@ -24,7 +24,18 @@ async fn onboard_prints_the_api_json() {
     let url = db_url(&db);
     let env = [("DATABASE_URL", url.as_str()), ("DIGIMED_KEY_FILE", key_file.to_str().unwrap())];
     let org_s = org.to_string();
-    let args = ["onboard", "--name", "Cli Person", "--email", "cli.person@example.com", "--phone", "912 34 567", "--org", &org_s, "--json"];
+    let args = [
+        "onboard",
+        "--name",
+        "Cli Person",
+        "--email",
+        "cli.person@example.com",
+        "--phone",
+        "912 34 567",
+        "--org",
+        &org_s,
+        "--json",
+    ];
 
     let out = digimed(&args, &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -61,7 +72,8 @@ async fn onboard_prints_the_api_json() {
     let out = digimed_with_input(&["api-token", "service-login", "--login", &login], &env, "a-long-service-password\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pool = db.connect_as(&login, "a-long-service-password").await.unwrap();
-    let member: bool = sqlx::query_scalar("SELECT pg_has_role(current_user, 'digimed_service', 'USAGE')").fetch_one(&pool).await.unwrap();
+    let member: bool =
+        sqlx::query_scalar("SELECT pg_has_role(current_user, 'digimed_service', 'USAGE')").fetch_one(&pool).await.unwrap();
     assert!(member);
     pool.close().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -11,7 +11,8 @@ use common::{digimed_with_input, one_error_line, staff_url};
 async fn report_export_writes_the_workbook_and_refuses_what_it_must() {
     let db = TestDb::new().await;
     let creds = db.seed_demo().await;
-    let oslo: i32 = sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
+    let oslo: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&db.owner).await.unwrap();
     let admin = db.staff(Role::Admin, oslo, "cli-report-admin").await;
     let secretary = db.staff(Role::Secretary, oslo, "cli-report-secretary").await;
     let dir = std::env::temp_dir().join(format!("digimed-report-cli-{}", uuid::Uuid::new_v4().simple()));
@@ -33,13 +34,12 @@ async fn report_export_writes_the_workbook_and_refuses_what_it_must() {
     let out = digimed_with_input(&args, &env, "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let expected: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM consultations c JOIN partners p ON p.id = c.partner_id WHERE p.name = $1",
-    )
-    .bind(&creds.partner_name)
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
+    let expected: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM consultations c JOIN partners p ON p.id = c.partner_id WHERE p.name = $1")
+            .bind(&creds.partner_name)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     assert_eq!(summary["consultations"], serde_json::json!(expected));
     assert_eq!(summary["format"], "xlsx");
     let bytes = std::fs::read(&out_file).unwrap();

@@ -112,7 +112,11 @@ pub async fn create_service_login(tx: &mut ClinicTx, login: &str, password: &Sec
         .fetch_one(tx.conn())
         .await?;
     if taken {
-        return Err(Error::field(ErrorCode::AlreadyExists, "login", "A login with this name already exists on this database server."));
+        return Err(Error::field(
+            ErrorCode::AlreadyExists,
+            "login",
+            "A login with this name already exists on this database server.",
+        ));
     }
     crate::staff::create_login_role(tx, login, &crate::staff::scram_verifier(password), "digimed_service").await
 }

@@ -84,7 +84,11 @@ pub async fn plan_patient_onboarded(tx: &mut ClinicTx, organization_id: i32, per
                     continue;
                 }
                 let Some(version_id) = a.version_id else {
-                    tracing::warn!(rule_id = a.rule_id, template_id, "automation rule names a form template with no published version; skipped");
+                    tracing::warn!(
+                        rule_id = a.rule_id,
+                        template_id,
+                        "automation rule names a form template with no published version; skipped"
+                    );
                     continue;
                 };
                 plan.forms.push(PlannedForm {
@@ -314,7 +318,10 @@ pub async fn add_onboarding_rule(tx: &mut ClinicTx, name: &str, applies_to: Appl
     let clinic = tx.staff()?.organization_id;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("name", "Name the rule in at most 200 characters (e.g. New patients sign the privacy policy)."));
+        return Err(Error::invalid(
+            "name",
+            "Name the rule in at most 200 characters (e.g. New patients sign the privacy policy).",
+        ));
     }
     let id = sqlx::query_scalar!(
         "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
@@ -399,7 +406,8 @@ pub async fn set_form_blocking(tx: &mut ClinicTx, action_id: i32, blocking: bool
 /// The rule whose form requirement was just changed (none: the action was not one of its forms),
 /// read back in the same transaction.
 async fn changed_rule(tx: &mut ClinicTx, rule_id: Option<i32>) -> Result<OnboardingRule> {
-    let rule_id = rule_id.ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
+    let rule_id = rule_id
+        .ok_or_else(|| Error::field(ErrorCode::NotFound, "action_id", "This rule does not require that form (any more)."))?;
     one_rule(tx, rule_id).await
 }
 

@@ -252,8 +252,12 @@ impl Capability {
             C::ReadReferralPayload => &[("referrals", "SELECT")],
             C::SearchIcpc2 => &[("icpc2_codes", "SELECT")],
             C::KeepDrafts => &[("drafts", "INSERT"), ("drafts", "SELECT"), ("drafts", "DELETE")],
-            C::ManageFormTemplates => &[("form_templates", "INSERT"), ("form_template_versions", "INSERT"), ("form_template_versions", "UPDATE")],
-            C::ManageOnboardingRules => &[("automation_rules", "INSERT"), ("automation_actions", "INSERT"), ("automation_actions", "DELETE")],
+            C::ManageFormTemplates => {
+                &[("form_templates", "INSERT"), ("form_template_versions", "INSERT"), ("form_template_versions", "UPDATE")]
+            }
+            C::ManageOnboardingRules => {
+                &[("automation_rules", "INSERT"), ("automation_actions", "INSERT"), ("automation_actions", "DELETE")]
+            }
             C::ManageOutcomes => &[("result_outcomes", "INSERT"), ("result_outcomes", "UPDATE")],
             C::ManagePartners => &[("partners", "INSERT"), ("organizations", "INSERT")],
             C::ManageStaff => &[("staff", "INSERT"), ("staff", "UPDATE")],
@@ -262,7 +266,12 @@ impl Capability {
             C::ExportInsurerReport => &[("consultations", "SELECT"), ("insurer_report_rows", "EXECUTE")],
             C::ImportIcpc2 => &[("icpc2_codes", "INSERT"), ("icpc2_imports", "INSERT")],
             C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
-            C::CreateLogins | C::IssueApiTokens | C::RotateKeys | C::AuthenticateCallers | C::ImportRecords | C::DeliverEvents => &[],
+            C::CreateLogins
+            | C::IssueApiTokens
+            | C::RotateKeys
+            | C::AuthenticateCallers
+            | C::ImportRecords
+            | C::DeliverEvents => &[],
         }
     }
 }

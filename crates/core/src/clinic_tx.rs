@@ -82,7 +82,6 @@ pub struct ClinicTx {
     pool: PgPool,
 }
 
-#[derive(sqlx::FromRow)]
 struct ActorRow {
     staff_id: Option<i32>,
     login: String,
@@ -93,14 +92,6 @@ struct ActorRow {
     is_owner: bool,
     is_service: bool,
 }
-
-/// Who the transaction's current login is, in one statement.
-const WHO_ACTS: &str = "SELECT s.id AS staff_id, current_user::text AS login, s.name, s.email,
-            current_app_role() AS role, s.organization_id,
-            pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE') AS is_owner,
-            pg_has_role(current_user, 'digimed_service', 'USAGE') AS is_service
-       FROM (SELECT 1) AS one
-       LEFT JOIN staff s ON s.login_role = current_user AND s.active";
 
 impl ClinicTx {
     /// Begins a transaction acting as the pool's own login.
@@ -114,11 +105,13 @@ impl ClinicTx {
         match acting {
             Acting::Direct => {}
             Acting::Staff { login, acting_for } => {
-                sqlx::query("SELECT set_config('role', $1, true), set_config('digimed.acting_for', $2, true)")
-                    .bind(login)
-                    .bind(acting_for)
-                    .execute(&mut *tx)
-                    .await
+                sqlx::query!(
+                    r#"SELECT set_config('role', $1, true) AS "role!", set_config('digimed.acting_for', $2, true) AS "acting_for!""#,
+                    login,
+                    acting_for,
+                )
+                .fetch_one(&mut *tx)
+                .await
                     .map_err(|e| match &e {
                         sqlx::Error::Database(db) if db.code().as_deref() == Some("42501") => {
                             tracing::error!("the service's database login may not act for this staff login");
@@ -131,13 +124,23 @@ impl ClinicTx {
                     })?;
             }
             Acting::Party { acting_for } => {
-                sqlx::query("SELECT set_config('digimed.acting_for', $1, true)")
-                    .bind(acting_for)
-                    .execute(&mut *tx)
+                sqlx::query_scalar!(r#"SELECT set_config('digimed.acting_for', $1, true) AS "acting_for!""#, acting_for)
+                    .fetch_one(&mut *tx)
                     .await?;
             }
         }
-        let row: ActorRow = sqlx::query_as(WHO_ACTS).fetch_one(&mut *tx).await?;
+        // Who the transaction's current login is, in one statement.
+        let row = sqlx::query_as!(
+            ActorRow,
+            r#"SELECT s.id AS "staff_id?", current_user::text AS "login!", s.name AS "name?", s.email AS "email?",
+                      current_app_role() AS role, s.organization_id AS "organization_id?",
+                      pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'public.patients'::regclass), 'USAGE') AS "is_owner!",
+                      pg_has_role(current_user, 'digimed_service', 'USAGE') AS "is_service!"
+                 FROM (SELECT 1) AS one
+                 LEFT JOIN staff s ON s.login_role = current_user AND s.active"#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let actor = Self::actor_from(row, acting)?;
         Ok(ClinicTx { tx, actor, through_service: !matches!(acting, Acting::Direct), pool: pool.clone() })
     }
@@ -146,9 +149,9 @@ impl ClinicTx {
         if let (Some(staff_id), Some(name), Some(email), Some(organization_id)) =
             (row.staff_id, row.name, row.email, row.organization_id)
         {
-            let role = row.role.ok_or_else(|| {
-                Error::new(ErrorCode::Forbidden, "This login has no clinic role; ask an administrator.")
-            })?;
+            let role = row
+                .role
+                .ok_or_else(|| Error::new(ErrorCode::Forbidden, "This login has no clinic role; ask an administrator."))?;
             return Ok(Actor::Staff(StaffSession {
                 staff_id,
                 login: row.login,
@@ -163,10 +166,7 @@ impl ClinicTx {
             Acting::Staff { .. } => Err(Error::new(ErrorCode::Unauthorized, "This staff member is no longer active.")),
             _ if row.is_owner => Ok(Actor::Owner),
             _ if row.is_service => Ok(Actor::Service),
-            _ => Err(Error::new(
-                ErrorCode::Forbidden,
-                "This login is not an active staff member of this clinic database.",
-            )),
+            _ => Err(Error::new(ErrorCode::Forbidden, "This login is not an active staff member of this clinic database.")),
         }
     }
 

@@ -36,10 +36,7 @@ impl Config {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let key_store = match var("DIGIMED_KEY_FILE") {
             Some(path) => KeyStore::File(PathBuf::from(path)),
-            None => KeyStore::Keyring {
-                service: KEYRING_SERVICE.to_string(),
-                account: KEYRING_DATA_KEYS.to_string(),
-            },
+            None => KeyStore::Keyring { service: KEYRING_SERVICE.to_string(), account: KEYRING_DATA_KEYS.to_string() },
         };
         let clerk_key = match var("CLERK_SECRET_KEY") {
             Some(k) => Some(Secret::new(k)),
@@ -63,12 +60,7 @@ impl Config {
                 "DIGIMED_PHONE_COUNTRY must be a country calling code such as 47.",
             ));
         }
-        Ok(Config {
-            database_url: var("DATABASE_URL").map(Secret::new),
-            key_store,
-            accounts,
-            default_phone_country,
-        })
+        Ok(Config { database_url: var("DATABASE_URL").map(Secret::new), key_store, accounts, default_phone_country })
     }
 
     pub fn database_url(&self) -> Result<&str> {
@@ -85,9 +77,7 @@ impl Config {
     pub fn accounts_notice(&self) -> &'static str {
         match self.accounts {
             AccountDirectory::Clerk { .. } => "Patient accounts are created in Clerk.",
-            AccountDirectory::Local => {
-                "Clerk is not configured: patient accounts are kept in the local account directory."
-            }
+            AccountDirectory::Local => "Clerk is not configured: patient accounts are kept in the local account directory.",
         }
     }
 }

@@ -117,7 +117,12 @@ pub async fn status(tx: &mut ClinicTx, organization_id: i32) -> Result<ConsentSt
                 .zip(r.titles)
                 .zip(r.musts)
                 .zip(r.created)
-                .map(|(((form_id, title), must_sign_before), created_at)| PendingForm { form_id, title, must_sign_before, created_at })
+                .map(|(((form_id, title), must_sign_before), created_at)| PendingForm {
+                    form_id,
+                    title,
+                    must_sign_before,
+                    created_at,
+                })
                 .collect();
             PatientWaiting {
                 patient_id: r.id,

@@ -10,7 +10,6 @@ pub use sqlx::PgPool;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The one schema, roles and policies included.
-
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
 /// Parses a database URL into connection options, with an error that never echoes the URL
@@ -32,19 +31,16 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Opens a pool. Fails fast with a clear message when the server cannot be reached.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
     let opts = connect_options(url)?.application_name("digimed");
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(opts)
-        .await
-        .map_err(|e| match e {
+    PgPoolOptions::new().max_connections(max_connections).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(opts).await.map_err(|e| {
+        match e {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => Error::new(
                 ErrorCode::DatabaseUnavailable,
                 "The database server cannot be reached; check DATABASE_URL and that the server is running.",
             )
             .retryable(),
             other => Error::from(other),
-        })
+        }
+    })
 }
 
 /// Applies pending migrations.
@@ -58,8 +54,6 @@ pub async fn migrate(pool: &PgPool) -> Result<usize> {
 }
 
 async fn applied_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await
-        .unwrap_or(0)
+    // Before the first migration the table does not exist yet: nothing was applied.
+    sqlx::query_scalar!(r#"SELECT count(*) AS "applied!" FROM _sqlx_migrations WHERE success"#).fetch_one(pool).await.unwrap_or(0)
 }

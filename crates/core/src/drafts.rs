@@ -5,12 +5,12 @@
 //! bound to its row. Row-level security lets only the author read, change or discard a draft.
 //! Filing the result or completing the onboarding discards the draft in the same transaction.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Vault;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Largest draft accepted (as JSON text).
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -37,11 +37,9 @@ impl DraftKind {
             DraftKind::Onboarding if subject_id != 0 => {
                 Err(Error::field(ErrorCode::InvalidInput, "subject_id", "An onboarding draft has subject 0."))
             }
-            DraftKind::ConsultationResult if subject_id <= 0 => Err(Error::field(
-                ErrorCode::InvalidInput,
-                "subject_id",
-                "A result draft names its consultation.",
-            )),
+            DraftKind::ConsultationResult if subject_id <= 0 => {
+                Err(Error::field(ErrorCode::InvalidInput, "subject_id", "A result draft names its consultation."))
+            }
             _ => Ok(()),
         }
     }

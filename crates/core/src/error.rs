@@ -85,6 +85,26 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The code of a value the domain types (`digimed_domain`) refused; they name their problems
+    /// with these same words.
+    pub fn of_domain(code: &str) -> ErrorCode {
+        match code {
+            "name_required" => ErrorCode::NameRequired,
+            "name_too_long" => ErrorCode::NameTooLong,
+            "invalid_name" => ErrorCode::InvalidName,
+            "email_required" => ErrorCode::EmailRequired,
+            "invalid_email_format" => ErrorCode::InvalidEmailFormat,
+            "phone_required" => ErrorCode::PhoneRequired,
+            "invalid_phone_format" => ErrorCode::InvalidPhoneFormat,
+            "national_id_required" => ErrorCode::NationalIdRequired,
+            "invalid_national_id" => ErrorCode::InvalidNationalId,
+            "synthetic_national_id_not_allowed" => ErrorCode::SyntheticNationalIdNotAllowed,
+            _ => ErrorCode::InvalidInput,
+        }
+    }
+}
+
 /// The error every core operation returns.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -120,6 +140,20 @@ impl Error {
     pub fn retryable(mut self) -> Self {
         self.retryable = true;
         self
+    }
+    /// A value of `field` the domain types refused: their code (see [`ErrorCode::of_domain`]) and
+    /// their reason, as a sentence.
+    pub fn refused(field: &str, code: &str, reason: impl std::fmt::Display) -> Self {
+        let reason = reason.to_string();
+        let mut chars = reason.chars();
+        let mut sentence: String = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        if !sentence.ends_with('.') {
+            sentence.push('.');
+        }
+        Error::field(ErrorCode::of_domain(code), field, sentence)
     }
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::field(ErrorCode::InvalidInput, field, message)
@@ -202,9 +236,9 @@ pub fn from_database(e: &sqlx::Error) -> Error {
                 // insufficient_privilege and row-level security refusals; the schema's own functions
                 // raise it with a sentence meant for the person, which is kept.
                 "42501" if is_own_sentence(db.message()) => Error::forbidden(db.message().to_string()),
-                "42501" => Error::forbidden(
-                    "The database refused this: your role may not do it, or not for this record or clinic.",
-                ),
+                "42501" => {
+                    Error::forbidden("The database refused this: your role may not do it, or not for this record or clinic.")
+                }
                 // raised by the schema's own checks (state machine, guards)
                 "P0001" => Error::new(ErrorCode::InvalidStateTransition, db.message().to_string()),
                 // the booking guard: blocking forms unsigned before a first consultation
@@ -229,13 +263,15 @@ pub fn from_database(e: &sqlx::Error) -> Error {
                 }
             }
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
-            Error::new(
-                ErrorCode::DatabaseUnavailable,
-                "The database cannot be reached right now; nothing was saved. Please try again.",
-            )
-            .retryable()
-        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => Error::new(
+            ErrorCode::DatabaseUnavailable,
+            "The database cannot be reached right now; nothing was saved. Please try again.",
+        )
+        .retryable(),
         sqlx::Error::RowNotFound => Error::not_found("The record"),
         other => {
             tracing::error!(error = %other, "database error");

@@ -179,13 +179,22 @@ pub async fn text(tx: &mut ClinicTx, form_id: i32) -> Result<FormText> {
     .fetch_optional(tx.conn())
     .await?
     .ok_or_else(|| Error::not_found("form"))?;
-    Ok(FormText { form_id, title: row.title, template_version: row.version, body: row.body, template_sha256: hex::encode(row.body_sha256) })
+    Ok(FormText {
+        form_id,
+        title: row.title,
+        template_version: row.version,
+        body: row.body,
+        template_sha256: hex::encode(row.body_sha256),
+    })
 }
 
 fn parse_sha256(s: &str) -> Result<Vec<u8>> {
     let s = s.trim();
     if s.is_empty() {
-        return Err(Error::invalid("template_sha256", "Name the text that was signed by its SHA-256 (template_sha256 of the form)."));
+        return Err(Error::invalid(
+            "template_sha256",
+            "Name the text that was signed by its SHA-256 (template_sha256 of the form).",
+        ));
     }
     match hex::decode(s.to_ascii_lowercase()) {
         Ok(b) if b.len() == 32 => Ok(b),
@@ -262,9 +271,7 @@ pub async fn sign(tx: &mut ClinicTx, form_id: i32, signed_by: SignedBy, template
 pub async fn decline(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
     tx.require(Capability::ActOnForms)?;
     lock_pending(tx, form_id).await?;
-    sqlx::query!("UPDATE forms SET status = 'declined', declined_at = now() WHERE id = $1", form_id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query!("UPDATE forms SET status = 'declined', declined_at = now() WHERE id = $1", form_id).execute(tx.conn()).await?;
     one_form(tx, form_id).await
 }
 
@@ -376,7 +383,10 @@ pub async fn create_template(tx: &mut ClinicTx, t: &NewTemplate) -> Result<Templ
     tx.require(Capability::ManageFormTemplates)?;
     let key = t.key.trim();
     if !slug_ok(key) {
-        return Err(Error::invalid("key", "Use lower-case letters, digits and _ , starting with a letter (e.g. privacy_policy)."));
+        return Err(Error::invalid(
+            "key",
+            "Use lower-case letters, digits and _ , starting with a letter (e.g. privacy_policy).",
+        ));
     }
     let title = t.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -393,7 +403,10 @@ pub async fn create_template(tx: &mut ClinicTx, t: &NewTemplate) -> Result<Templ
     let consent_types: Vec<String> = t.consent_types.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
     let known = sqlx::query_scalar!("SELECT code FROM consent_types").fetch_all(tx.conn()).await?;
     if let Some(unknown) = consent_types.iter().find(|c| !known.contains(c)) {
-        return Err(Error::invalid("consent_types", format!("'{unknown}' is not a known kind of consent ({}).", known.join(", "))));
+        return Err(Error::invalid(
+            "consent_types",
+            format!("'{unknown}' is not a known kind of consent ({}).", known.join(", ")),
+        ));
     }
     let clinic = tx.clinic();
     let taken = sqlx::query_scalar!(

@@ -3,11 +3,11 @@
 //! `data/README.md`) into the database, and `search` finds codes by code prefix or by words of
 //! the title.
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -110,7 +110,11 @@ pub async fn import(tx: &mut ClinicTx, file: &[u8]) -> Result<ImportReport> {
         }
         let title = e.text.trim();
         if title.is_empty() || title.chars().count() > 200 {
-            return Err(Error::field(ErrorCode::InvalidInput, "text", format!("Entry {} ({}) has no usable title.", i + 1, e.code)));
+            return Err(Error::field(
+                ErrorCode::InvalidInput,
+                "text",
+                format!("Entry {} ({}) has no usable title.", i + 1, e.code),
+            ));
         }
         if !seen.insert(e.code.as_str()) {
             return Err(Error::field(ErrorCode::InvalidInput, "code", format!("Code {} appears twice.", e.code)));
@@ -118,16 +122,15 @@ pub async fn import(tx: &mut ClinicTx, file: &[u8]) -> Result<ImportReport> {
     }
     // One import at a time.
     sqlx::query!("LOCK TABLE icpc2_imports IN EXCLUSIVE MODE").execute(tx.conn()).await?;
-    let last = sqlx::query_scalar!("SELECT sha256 FROM icpc2_imports ORDER BY id DESC LIMIT 1")
-        .fetch_optional(tx.conn())
-        .await?;
+    let last = sqlx::query_scalar!("SELECT sha256 FROM icpc2_imports ORDER BY id DESC LIMIT 1").fetch_optional(tx.conn()).await?;
     if last.as_deref() == Some(sha256.as_str()) {
         return Ok(ImportReport { codes: entries.len() as u32, retired: 0, sha256, unchanged: true });
     }
     let count = i32::try_from(entries.len()).map_err(|_| Error::invalid("file", "The code list is too long."))?;
-    let import_id = sqlx::query_scalar!("INSERT INTO icpc2_imports (sha256, code_count) VALUES ($1, $2) RETURNING id", sha256, count)
-        .fetch_one(tx.conn())
-        .await?;
+    let import_id =
+        sqlx::query_scalar!("INSERT INTO icpc2_imports (sha256, code_count) VALUES ($1, $2) RETURNING id", sha256, count)
+            .fetch_one(tx.conn())
+            .await?;
     let codes: Vec<String> = entries.iter().map(|e| e.code.clone()).collect();
     let titles: Vec<String> = entries.iter().map(|e| e.text.trim().to_string()).collect();
     let folded: Vec<String> = entries.iter().map(|e| fold(&e.text)).collect();
@@ -143,10 +146,11 @@ pub async fn import(tx: &mut ClinicTx, file: &[u8]) -> Result<ImportReport> {
     )
     .execute(tx.conn())
     .await?;
-    let retired = sqlx::query!("UPDATE icpc2_codes SET retired_at = now() WHERE retired_at IS NULL AND NOT (code = ANY($1))", &codes)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let retired =
+        sqlx::query!("UPDATE icpc2_codes SET retired_at = now() WHERE retired_at IS NULL AND NOT (code = ANY($1))", &codes)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
     Ok(ImportReport { codes: entries.len() as u32, retired: retired as u32, sha256, unchanged: false })
 }
 

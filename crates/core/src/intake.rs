@@ -47,39 +47,23 @@ struct Parsed {
 }
 
 fn parse(input: &IntakeInput, country: &str, draft: bool) -> Result<Parsed> {
-    let name = PersonName::parse(input.name.as_deref().unwrap_or(""))
-        .map_err(|e| Error::field(code_of(e.code()), "name", e.to_string()))?;
+    let name = PersonName::parse(input.name.as_deref().unwrap_or("")).map_err(|e| Error::refused("name", e.code(), e))?;
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(Phone::parse(p, country).map_err(|e| Error::field(code_of(e.code()), "phone", e.to_string()))?),
+        Some(p) => Some(Phone::parse(p, country).map_err(|e| Error::refused("phone", e.code(), e))?),
         None => None,
     };
     let national_id = match input.national_id.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => Some(NationalId::parse(n, false).map_err(|e| Error::field(code_of(e.code()), "national_id", e.to_string()))?),
+        Some(n) => Some(NationalId::parse(n, false).map_err(|e| Error::refused("national_id", e.code(), e))?),
         None => None,
     };
     if !draft && phone.is_none() && national_id.is_none() {
         return Err(Error::field(ErrorCode::PhoneRequired, "phone", "A phone number or a national id is required."));
     }
-    let organization_id = input
-        .organization_id
-        .and_then(|id| i32::try_from(id).ok())
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))?;
+    let organization_id =
+        input.organization_id.and_then(|id| i32::try_from(id).ok()).filter(|id| *id > 0).ok_or_else(|| {
+            Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required.")
+        })?;
     Ok(Parsed { name, phone, national_id, date_of_birth: input.date_of_birth, organization_id })
-}
-
-fn code_of(code: &str) -> ErrorCode {
-    match code {
-        "name_required" => ErrorCode::NameRequired,
-        "name_too_long" => ErrorCode::NameTooLong,
-        "invalid_name" => ErrorCode::InvalidName,
-        "phone_required" => ErrorCode::PhoneRequired,
-        "invalid_phone_format" => ErrorCode::InvalidPhoneFormat,
-        "national_id_required" => ErrorCode::NationalIdRequired,
-        "synthetic_national_id_not_allowed" => ErrorCode::SyntheticNationalIdNotAllowed,
-        "invalid_national_id" => ErrorCode::InvalidNationalId,
-        _ => ErrorCode::InvalidInput,
-    }
 }
 
 /// Registers a patient arriving through a therapist referral, the patient app, a booking
@@ -96,7 +80,10 @@ pub async fn register(
 ) -> Result<Registered> {
     use EntryPoint::*;
     tx.require(Capability::RegisterPatient)?;
-    if !matches!(entry_point, TherapistReferral | PatientApp | BookingRequestApp | BookingRequestWeb | ColdCall | ConciergeColdCall) {
+    if !matches!(
+        entry_point,
+        TherapistReferral | PatientApp | BookingRequestApp | BookingRequestWeb | ColdCall | ConciergeColdCall
+    ) {
         return Err(Error::invalid("entry_point", "This entry point has its own intake path."));
     }
     if input.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
@@ -207,7 +194,13 @@ pub async fn save_fax_draft(
             )
             .await?;
             let patient_id = link_patient(tx, person_id, p.organization_id, EntryPoint::InboundFax, true).await?;
-            Registered { patient_person_id: person_id, patient_id, user_id: None, person_created: true, entry_point: EntryPoint::InboundFax }
+            Registered {
+                patient_person_id: person_id,
+                patient_id,
+                user_id: None,
+                person_created: true,
+                entry_point: EntryPoint::InboundFax,
+            }
         }
         Some(id) => {
             let row = i64::from(id);
@@ -254,7 +247,13 @@ pub async fn save_fax_draft(
             )
             .fetch_one(tx.conn())
             .await?;
-            Registered { patient_person_id: id, patient_id, user_id: None, person_created: false, entry_point: EntryPoint::InboundFax }
+            Registered {
+                patient_person_id: id,
+                patient_id,
+                user_id: None,
+                person_created: false,
+                entry_point: EntryPoint::InboundFax,
+            }
         }
     };
     Ok(registered)
@@ -264,10 +263,13 @@ pub async fn save_fax_draft(
 /// requires a phone number or national id by then).
 pub async fn complete_fax_draft(tx: &mut ClinicTx, person_id: i32) -> Result<()> {
     tx.require(Capability::RegisterPatient)?;
-    let n = sqlx::query!("UPDATE patient_persons SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'draft'", person_id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let n = sqlx::query!(
+        "UPDATE patient_persons SET status = 'active', updated_at = now() WHERE id = $1 AND status = 'draft'",
+        person_id
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
     if n == 0 {
         return Err(Error::not_found("The draft patient"));
     }

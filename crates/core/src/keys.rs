@@ -52,9 +52,7 @@ impl Vault {
 
     /// Loads the keys from the configured store, with a message that says how to fix a miss.
     pub fn load(store: &KeyStore) -> Result<Vault> {
-        let keys = store
-            .load()
-            .map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
+        let keys = store.load().map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
         Ok(Vault::new(keys))
     }
 
@@ -127,11 +125,7 @@ pub async fn reencrypt_batch(
         let aad = FieldAad { table, column, row_id: i64::from(*id) };
         let plain = vault.keys().decrypt(&aad, ct)?;
         let fresh = vault.keys().encrypt(&aad, &plain);
-        sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
-            .bind(fresh)
-            .bind(id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2")).bind(fresh).bind(id).execute(tx.conn()).await?;
         report.reencrypted += 1;
     }
     Ok(true)

@@ -20,6 +20,7 @@ use crate::clinic_tx::ClinicTx;
 use crate::drafts::{self, DraftKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
+use crate::outbox;
 use crate::patients::{create_person, EntryPoint, NewPerson, PersonStatus};
 
 /// The onboarding request as received (seed 002). Every field is optional here so that a
@@ -45,46 +46,20 @@ pub struct OnboardRequest {
 /// Checks the request in the seed's order: name, e-mail, phone, organization. The phone is
 /// normalised to E.164 (numbers without a country code get `default_phone_country`).
 pub fn validate(input: &OnboardInput, default_phone_country: &str) -> Result<OnboardRequest> {
-    let field_err = |code: &str, field: &str, msg: String| {
-        let code = match code {
-            "name_required" => ErrorCode::NameRequired,
-            "name_too_long" => ErrorCode::NameTooLong,
-            "invalid_name" => ErrorCode::InvalidName,
-            "email_required" => ErrorCode::EmailRequired,
-            "invalid_email_format" => ErrorCode::InvalidEmailFormat,
-            "phone_required" => ErrorCode::PhoneRequired,
-            "invalid_phone_format" => ErrorCode::InvalidPhoneFormat,
-            _ => ErrorCode::InvalidInput,
-        };
-        Error::field(code, field, msg)
-    };
-    let name = PersonName::parse(input.name.as_deref().unwrap_or(""))
-        .map_err(|e| field_err(e.code(), "name", capitalise(&e.to_string())))?;
-    let email = Email::parse(input.email.as_deref().unwrap_or(""))
-        .map_err(|e| field_err(e.code(), "email", capitalise(&e.to_string())))?;
+    let name = PersonName::parse(input.name.as_deref().unwrap_or("")).map_err(|e| Error::refused("name", e.code(), e))?;
+    let email = Email::parse(input.email.as_deref().unwrap_or("")).map_err(|e| Error::refused("email", e.code(), e))?;
     let phone = Phone::parse(input.phone.as_deref().unwrap_or(""), default_phone_country)
-        .map_err(|e| field_err(e.code(), "phone", capitalise(&e.to_string())))?;
+        .map_err(|e| Error::refused("phone", e.code(), e))?;
     let organization_id = match input.organization_id {
         None => {
-            return Err(Error::field(
-                ErrorCode::OrganizationIdRequired,
-                "organization_id",
-                "An organization_id is required.",
-            ))
+            return Err(Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))
         }
-        Some(id) => i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
-            Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id.")
-        })?,
+        Some(id) => i32::try_from(id)
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id."))?,
     };
     Ok(OnboardRequest { name, email, phone, organization_id })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect::<String>() + ".",
-        None => String::new(),
-    }
 }
 
 /// The org-patient link as the API shows it.
@@ -239,7 +214,10 @@ impl Drop for PendingAccount {
     fn drop(&mut self) {
         let Some(id) = self.id.take() else { return };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!(directory = self.accounts.kind(), "an onboarding was abandoned after creating an account; remove it by hand");
+            tracing::error!(
+                directory = self.accounts.kind(),
+                "an onboarding was abandoned after creating an account; remove it by hand"
+            );
             return;
         };
         let (accounts, pool) = (self.accounts.clone(), self.pool.clone());
@@ -271,12 +249,13 @@ async fn compensate(accounts: &Accounts, id: &str) {
 }
 
 fn already_exists(req: &OnboardRequest, existing_patient_id: Option<i32>) -> Error {
-    Error::new(ErrorCode::PatientAlreadyExists, "Patient with this email already exists in this organization")
-        .with_details(serde_json::json!({
+    Error::new(ErrorCode::PatientAlreadyExists, "Patient with this email already exists in this organization").with_details(
+        serde_json::json!({
             "email": req.email.as_str(),
             "organization_id": req.organization_id,
             "existing_patient_id": existing_patient_id,
-        }))
+        }),
+    )
 }
 
 /// A unique violation on the org-patient link means another request linked the same person at
@@ -390,18 +369,11 @@ async fn onboard_in(
         }
     };
 
-    let (patient, organization_added) = insert_link_and_membership(tx, person.id, Some(user_id), org, entry_point, person_is_new).await?;
+    let (patient, organization_added) =
+        insert_link_and_membership(tx, person.id, Some(user_id), org, entry_point, person_is_new).await?;
     let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
     record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
-    Ok(Onboarded {
-        user_id,
-        patient_person_id: person.id,
-        patient,
-        person,
-        user_created,
-        organization_added,
-        required_forms,
-    })
+    Ok(Onboarded { user_id, patient_person_id: person.id, patient, person, user_created, organization_added, required_forms })
 }
 
 /// The org-patient link and, for a person with an account, the user's organization membership,
@@ -444,7 +416,7 @@ async fn insert_link_and_membership(
 
 /// The audit entry of the onboarding as the contract names it (row-level entries are written by
 /// triggers), the `patient.onboarded` event with exactly the contract's fields, and the welcome
-/// e-mail event when a rule asked for it: one statement.
+/// e-mail event when a rule asked for it.
 async fn record_and_announce(
     tx: &mut ClinicTx,
     patient: &PatientLink,
@@ -452,38 +424,31 @@ async fn record_and_announce(
     user_created: bool,
     welcome_email: bool,
 ) -> Result<()> {
-    let mut ids = vec![uuid::Uuid::new_v4()];
-    let mut types = vec!["patient.onboarded".to_string()];
-    let mut payloads = vec![serde_json::json!({
-        "patient_id": patient.id,
-        "patient_person_id": patient.patient_person_id,
-        "user_id": user_id,
-        "organization_id": patient.organization_id,
-        "user_created": user_created,
-    })];
-    if welcome_email {
-        ids.push(uuid::Uuid::new_v4());
-        types.push(automation::WELCOME_EMAIL_EVENT.to_string());
-        payloads.push(automation::welcome_payload(patient.id, patient.organization_id));
-    }
     sqlx::query!(
-        "WITH audit AS (SELECT audit_append(current_user::text, 'CREATE', 'patient', $1, $2) AS id)
-         INSERT INTO outbox (event_id, event_type, organization_id, payload)
-         SELECT e.event_id, e.event_type, $3, e.payload
-           FROM unnest($4::uuid[], $5::text[], $6::jsonb[]) AS e(event_id, event_type, payload), audit",
+        "SELECT audit_append(current_user::text, 'CREATE', 'patient', $1, $2)",
         patient.id.to_string(),
         serde_json::json!({
             "patient_person_id": patient.patient_person_id,
             "organization_id": patient.organization_id,
             "user_id": user_id,
         }),
-        patient.organization_id,
-        &ids,
-        &types,
-        &payloads,
     )
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
+    let mut events = vec![(
+        "patient.onboarded",
+        serde_json::json!({
+            "patient_id": patient.id,
+            "patient_person_id": patient.patient_person_id,
+            "user_id": user_id,
+            "organization_id": patient.organization_id,
+            "user_created": user_created,
+        }),
+    )];
+    if welcome_email {
+        events.push((automation::WELCOME_EMAIL_EVENT, automation::welcome_payload(patient.id, patient.organization_id)));
+    }
+    outbox::enqueue_many(tx, Some(patient.organization_id), &events).await?;
     Ok(())
 }
 
@@ -540,22 +505,19 @@ pub async fn link_existing(tx: &mut ClinicTx, input: &LinkInput, entry_point: En
             })
         })?;
     let org = match input.organization_id {
-        Some(id) => i32::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| {
-            Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id.")
+        Some(id) => i32::try_from(id)
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| Error::field(ErrorCode::InvalidInput, "organization_id", "The organization_id is not a valid id."))?,
+        None => tx.clinic().ok_or_else(|| {
+            Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required.")
         })?,
-        None => tx
-            .clinic()
-            .ok_or_else(|| Error::field(ErrorCode::OrganizationIdRequired, "organization_id", "An organization_id is required."))?,
     };
     ensure_may_add_patients(tx, Capability::OnboardPatient, org, &format!("digimed.person:{person_id}")).await?;
-    let found = sqlx::query!(
-        r#"SELECT user_id, existing_patient_id FROM person_for_linking($1, $2)"#,
-        person_id,
-        org,
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or_else(|| Error::field(ErrorCode::NotFound, "patient_person_id", "There is no patient person with this id."))?;
+    let found = sqlx::query!(r#"SELECT user_id, existing_patient_id FROM person_for_linking($1, $2)"#, person_id, org,)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| Error::field(ErrorCode::NotFound, "patient_person_id", "There is no patient person with this id."))?;
     if let Some(existing_patient_id) = found.existing_patient_id {
         return Err(Error::new(ErrorCode::PatientAlreadyExists, "This person is already a patient of this organization")
             .with_details(serde_json::json!({
@@ -634,12 +596,7 @@ mod tests {
     use super::*;
 
     fn input(name: &str, email: &str, phone: &str, org: Option<i64>) -> OnboardInput {
-        OnboardInput {
-            name: Some(name.into()),
-            email: Some(email.into()),
-            phone: Some(phone.into()),
-            organization_id: org,
-        }
+        OnboardInput { name: Some(name.into()), email: Some(email.into()), phone: Some(phone.into()), organization_id: org }
     }
 
     #[test]

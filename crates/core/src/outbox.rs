@@ -13,17 +13,32 @@ pub async fn enqueue(
     organization_id: Option<i32>,
     payload: &serde_json::Value,
 ) -> Result<Uuid> {
-    let event_id = Uuid::new_v4();
+    let ids = enqueue_many(tx, organization_id, &[(event_type, payload.clone())]).await?;
+    Ok(ids[0])
+}
+
+/// Queues several events of one organization in one statement, in order; returns their ids.
+pub async fn enqueue_many(
+    tx: &mut ClinicTx,
+    organization_id: Option<i32>,
+    events: &[(&str, serde_json::Value)],
+) -> Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = events.iter().map(|_| Uuid::new_v4()).collect();
+    let types: Vec<String> = events.iter().map(|(t, _)| t.to_string()).collect();
+    let payloads: Vec<serde_json::Value> = events.iter().map(|(_, p)| p.clone()).collect();
     sqlx::query!(
-        "INSERT INTO outbox (event_id, event_type, organization_id, payload) VALUES ($1, $2, $3, $4)",
-        event_id,
-        event_type,
+        "INSERT INTO outbox (event_id, event_type, organization_id, payload)
+         SELECT e.event_id, e.event_type, $4, e.payload
+           FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, payload, n)
+          ORDER BY e.n",
+        &ids,
+        &types,
+        &payloads,
         organization_id,
-        payload,
     )
     .execute(tx.conn())
     .await?;
-    Ok(event_id)
+    Ok(ids)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,15 +3,15 @@
 //! `create_person`, which always issues the communication-preference token; the database
 //! refuses a person without one at commit.
 
+use crate::clinic_tx::ClinicTx;
+use crate::error::Result;
+use crate::keys::{index_kind, Vault};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use chrono::NaiveDate;
 use digimed_domain::{NationalId, PersonName, Phone};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use crate::clinic_tx::ClinicTx;
-use crate::error::Result;
-use crate::keys::{index_kind, Vault};
 
 /// How a person came to the clinic (see `docs/entry-points.md`). Stored as its `as_str` code
 /// (`entry_points.code`).

@@ -73,12 +73,10 @@ fn optional_text(v: &Option<String>, field: &str, max: usize) -> Result<Option<S
 async fn check(tx: &mut ClinicTx, consultation_id: i32, input: &ResultInput) -> Result<Checked> {
     let icpc2 = icpc2::lookup(tx, &input.icpc2).await?;
     let outcome = input.outcome.trim().to_lowercase();
-    let known = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM result_outcomes WHERE code = $1 AND active) AS "known!""#,
-        outcome,
-    )
-    .fetch_one(tx.conn())
-    .await?;
+    let known =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM result_outcomes WHERE code = $1 AND active) AS "known!""#, outcome,)
+            .fetch_one(tx.conn())
+            .await?;
     if !known {
         return Err(Error::field(ErrorCode::InvalidInput, "outcome", "Choose one of the listed outcomes."));
     }
@@ -115,7 +113,14 @@ async fn check(tx: &mut ClinicTx, consultation_id: i32, input: &ResultInput) -> 
 }
 
 /// Writes one result version in the caller's transaction.
-async fn insert_version(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, author: i32, version: i32, c: &Checked) -> Result<i32> {
+async fn insert_version(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    consultation_id: i32,
+    author: i32,
+    version: i32,
+    c: &Checked,
+) -> Result<i32> {
     let id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('consultation_results', 'id'))::int AS "id!""#)
         .fetch_one(tx.conn())
         .await?;
@@ -142,7 +147,12 @@ async fn insert_version(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, 
 }
 
 /// The assigned doctor completes the consultation and files its result, in one transaction.
-pub async fn complete_with_result(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, input: &ResultInput) -> Result<Consultation> {
+pub async fn complete_with_result(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    consultation_id: i32,
+    input: &ResultInput,
+) -> Result<Consultation> {
     tx.require(Capability::CompleteConsultation)?;
     let author = tx.staff()?.staff_id;
     let checked = check(tx, consultation_id, input).await?;
@@ -157,9 +167,8 @@ pub async fn amend(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, input
     tx.require(Capability::AmendResult)?;
     let author = tx.staff()?.staff_id;
     let checked = check(tx, consultation_id, input).await?;
-    let version = sqlx::query_scalar!(r#"SELECT next_result_version($1) AS "version!""#, consultation_id)
-        .fetch_one(tx.conn())
-        .await?;
+    let version =
+        sqlx::query_scalar!(r#"SELECT next_result_version($1) AS "version!""#, consultation_id).fetch_one(tx.conn()).await?;
     if version == 1 {
         return Err(Error::new(ErrorCode::NotFound, "This consultation has no result to amend."));
     }
@@ -169,7 +178,13 @@ pub async fn amend(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, input
 }
 
 /// Files a result as the database owner, for demo data and imports of earlier records.
-pub async fn file_as_owner(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, author: i32, input: &ResultInput) -> Result<i32> {
+pub async fn file_as_owner(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    consultation_id: i32,
+    author: i32,
+    input: &ResultInput,
+) -> Result<i32> {
     tx.require(Capability::ImportRecords)?;
     let checked = check(tx, consultation_id, input).await?;
     insert_version(tx, vault, consultation_id, author, 1, &checked).await
@@ -198,11 +213,8 @@ pub async fn read(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32) -> Res
         let code = dec("icpc2_encrypted", &r.icpc2_encrypted)?;
         let icpc2 = icpc2::lookup_any(tx, &code).await?;
         let patient_ssn = opt("patient_ssn_encrypted", r.patient_ssn_encrypted)?;
-        let patient_is_minor = patient_ssn
-            .as_deref()
-            .and_then(|s| NationalId::parse(s, true).ok())
-            .map(|n| n.is_minor_on(today))
-            .unwrap_or(false);
+        let patient_is_minor =
+            patient_ssn.as_deref().and_then(|s| NationalId::parse(s, true).ok()).map(|n| n.is_minor_on(today)).unwrap_or(false);
         out.push(ResultVersion {
             id: r.id,
             consultation_id: r.consultation_id,

@@ -24,8 +24,7 @@ pub enum AppRole {
 }
 
 impl AppRole {
-    pub const ALL: [AppRole; 4] =
-        [AppRole::Secretary, AppRole::Doctor, AppRole::CustomerSupport, AppRole::Admin];
+    pub const ALL: [AppRole; 4] = [AppRole::Secretary, AppRole::Doctor, AppRole::CustomerSupport, AppRole::Admin];
 
     /// The name of the database role.
     pub fn as_str(self) -> &'static str {
@@ -42,10 +41,7 @@ impl AppRole {
             Error::field(
                 ErrorCode::UnknownRole,
                 "role",
-                format!(
-                    "Unknown role \"{}\"; choose one of secretary, doctor, customer_support, admin.",
-                    s.trim()
-                ),
+                format!("Unknown role \"{}\"; choose one of secretary, doctor, customer_support, admin.", s.trim()),
             )
         })
     }
@@ -66,11 +62,7 @@ pub struct StaffSession {
 
 /// Builds connection options from a server URL (`postgres://host:port/db` or with a
 /// `?host=/socket/dir`), replacing any user and password in it with the given ones.
-pub fn staff_connect_options(
-    server_url: &str,
-    username: &str,
-    password: &Secret<String>,
-) -> Result<PgConnectOptions> {
+pub fn staff_connect_options(server_url: &str, username: &str, password: &Secret<String>) -> Result<PgConnectOptions> {
     let url = server_url.trim();
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(Error::field(
@@ -90,11 +82,7 @@ pub fn staff_connect_options(
 }
 
 /// Signs a staff member in: connects as their login role and reads who they are.
-pub async fn sign_in(
-    server_url: &str,
-    username: &str,
-    password: &Secret<String>,
-) -> Result<(PgPool, StaffSession)> {
+pub async fn sign_in(server_url: &str, username: &str, password: &Secret<String>) -> Result<(PgPool, StaffSession)> {
     if username.trim().is_empty() {
         return Err(Error::field(ErrorCode::InvalidInput, "username", "Enter your username."));
     }
@@ -116,9 +104,10 @@ pub async fn sign_in(
 /// active staff member.
 pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
     let tx = ClinicTx::begin(pool).await?;
-    let session = tx.staff().cloned().map_err(|_| {
-        Error::new(ErrorCode::Forbidden, "This login is not an active staff member of this clinic database.")
-    })?;
+    let session = tx
+        .staff()
+        .cloned()
+        .map_err(|_| Error::new(ErrorCode::Forbidden, "This login is not an active staff member of this clinic database."))?;
     tx.commit().await?;
     Ok(session)
 }
@@ -126,15 +115,9 @@ pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
 fn sign_in_error(e: sqlx::Error) -> Error {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {
-            Some("28P01") | Some("28000") => {
-                return Error::new(ErrorCode::Unauthorized, "Wrong username or password.")
-            }
+            Some("28P01") | Some("28000") => return Error::new(ErrorCode::Unauthorized, "Wrong username or password."),
             Some("3D000") => {
-                return Error::field(
-                    ErrorCode::Configuration,
-                    "server",
-                    "That database does not exist on the server.",
-                )
+                return Error::field(ErrorCode::Configuration, "server", "That database does not exist on the server.")
             }
             _ => {}
         }

@@ -100,7 +100,15 @@ pub async fn add_staff(
     .fetch_one(tx.conn())
     .await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
-    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: org, active: true })
+    Ok(StaffMember {
+        id,
+        login: login.clone(),
+        email: login,
+        name: name.as_str().to_string(),
+        role,
+        organization_id: org,
+        active: true,
+    })
 }
 
 /// A new staff member as the administrator typed them in.
@@ -117,7 +125,11 @@ pub struct NewStaffInput {
 
 impl std::fmt::Debug for NewStaffInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewStaffInput").field("email", &self.email).field("role", &self.role).field("password", &"[redacted]").finish()
+        f.debug_struct("NewStaffInput")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("password", &"[redacted]")
+            .finish()
     }
 }
 
@@ -149,7 +161,15 @@ pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Resu
     .await?;
     sqlx::query_scalar!(r#"SELECT set_config('digimed.new_login_verifier', '', true) AS "set!""#).fetch_one(tx.conn()).await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member added by an administrator");
-    Ok(StaffMember { id, login: login.clone(), email: login, name: name.as_str().to_string(), role, organization_id: clinic, active: true })
+    Ok(StaffMember {
+        id,
+        login: login.clone(),
+        email: login,
+        name: name.as_str().to_string(),
+        role,
+        organization_id: clinic,
+        active: true,
+    })
 }
 
 /// Refuses, naming the e-mail field, a login name already used anywhere on the database server
@@ -253,7 +273,8 @@ mod tests {
         let password = Secret::new("correct horse battery".to_string());
         let v = scram_verifier(&password);
         // SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>
-        let (head, keys) = v.split_once('$').and_then(|(m, rest)| Some((m, rest.split_once('$')?))).map(|(m, (i, k))| ((m, i), k)).unwrap();
+        let (head, keys) =
+            v.split_once('$').and_then(|(m, rest)| Some((m, rest.split_once('$')?))).map(|(m, (i, k))| ((m, i), k)).unwrap();
         assert_eq!(head.0, "SCRAM-SHA-256");
         let (iterations, salt) = head.1.split_once(':').unwrap();
         assert_eq!(iterations, "4096");

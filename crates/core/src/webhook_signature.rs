@@ -41,9 +41,9 @@ impl SigningKey {
     pub fn from_secret(secret: &str) -> Result<SigningKey, Error> {
         let secret = secret.trim();
         let key = match secret.strip_prefix("whsec_") {
-            Some(b64) => B64.decode(b64).map_err(|_| {
-                Error::field(ErrorCode::InvalidInput, "secret", "A whsec_ secret must be followed by base64.")
-            })?,
+            Some(b64) => B64
+                .decode(b64)
+                .map_err(|_| Error::field(ErrorCode::InvalidInput, "secret", "A whsec_ secret must be followed by base64."))?,
             None => secret.as_bytes().to_vec(),
         };
         if key.len() < MIN_KEY_BYTES {
@@ -174,7 +174,10 @@ mod tests {
         // The example of the standard's reference libraries.
         let other = SigningKey::from_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
         let body = r#"{"email":"test@example.com","username":"test_user"}"#;
-        assert_eq!(sign(&other, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, body), "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+        assert_eq!(
+            sign(&other, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, body),
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
     }
 
     #[test]
@@ -189,7 +192,10 @@ mod tests {
         let many = format!("v1,AAAA v2,zzz {sig}");
         verify(&key(), &SignedHeaders { signature: Some(&many), ..h }, body.as_bytes()).unwrap();
         assert_eq!(verify(&key(), &h, b"{\"a\":2}"), Err(SignatureError::NoMatchingSignature));
-        assert_eq!(verify(&key(), &SignedHeaders { id: Some("id2"), ..h }, body.as_bytes()), Err(SignatureError::NoMatchingSignature));
+        assert_eq!(
+            verify(&key(), &SignedHeaders { id: Some("id2"), ..h }, body.as_bytes()),
+            Err(SignatureError::NoMatchingSignature)
+        );
         let other = SigningKey::from_secret("another-secret-of-enough-length").unwrap();
         assert_eq!(verify(&other, &h, body.as_bytes()), Err(SignatureError::NoMatchingSignature));
         // Out of tolerance either way, by a minute; a signature minutes old is still fine.
@@ -206,7 +212,10 @@ mod tests {
             verify(&key(), &SignedHeaders { signature: None, ..h }, body.as_bytes()),
             Err(SignatureError::MissingHeader(HEADER_SIGNATURE))
         );
-        assert_eq!(verify(&key(), &SignedHeaders { timestamp: Some("12a"), ..h }, body.as_bytes()), Err(SignatureError::InvalidTimestamp));
+        assert_eq!(
+            verify(&key(), &SignedHeaders { timestamp: Some("12a"), ..h }, body.as_bytes()),
+            Err(SignatureError::InvalidTimestamp)
+        );
         // A body that is not text matches nothing.
         assert_eq!(verify(&key(), &h, &[0xff, 0xfe]), Err(SignatureError::NoMatchingSignature));
     }

@@ -46,11 +46,7 @@ pub struct FieldAad<'a> {
 
 impl<'a> FieldAad<'a> {
     pub fn new(table: &'a str, column: &'a str, row_id: i64) -> Self {
-        Self {
-            table,
-            column,
-            row_id,
-        }
+        Self { table, column, row_id }
     }
 
     /// Canonical bytes: `digimed:v1:` then table and column, each prefixed by its length as a
@@ -108,11 +104,7 @@ fn random_key() -> Key {
 }
 
 fn decode_key(text: &str) -> Result<Key, InvalidKeys> {
-    let bytes = Zeroizing::new(
-        BASE64
-            .decode(text)
-            .map_err(|_| InvalidKeys("a key is not valid base64"))?,
-    );
+    let bytes = Zeroizing::new(BASE64.decode(text).map_err(|_| InvalidKeys("a key is not valid base64"))?);
     let mut key = Zeroizing::new([0u8; 32]);
     if bytes.len() != key.len() {
         return Err(InvalidKeys("a key is not 32 bytes long"));
@@ -124,11 +116,7 @@ fn decode_key(text: &str) -> Result<Key, InvalidKeys> {
 impl DataKeys {
     /// Fresh random keys (from the OS): data key 1 and a blind-index key.
     pub fn generate() -> Self {
-        Self {
-            keys: BTreeMap::from([(1, random_key())]),
-            current: 1,
-            blind_index_key: random_key(),
-        }
+        Self { keys: BTreeMap::from([(1, random_key())]), current: 1, blind_index_key: random_key() }
     }
 
     /// Adds a new random data key, makes it current and returns its id. Older keys stay
@@ -155,11 +143,7 @@ impl DataKeys {
     pub fn to_json(&self) -> Secret<String> {
         let mut out = String::with_capacity(128 + 64 * (self.keys.len() + 1));
         let mut encoded = Zeroizing::new(String::with_capacity(44));
-        let _ = write!(
-            out,
-            r#"{{"version":{FORMAT_VERSION},"current":{},"keys":{{"#,
-            self.current
-        );
+        let _ = write!(out, r#"{{"version":{FORMAT_VERSION},"current":{},"keys":{{"#, self.current);
         for (i, (id, key)) in self.keys.iter().enumerate() {
             encoded.clear();
             BASE64.encode_string(key.as_slice(), &mut encoded);
@@ -174,26 +158,19 @@ impl DataKeys {
 
     /// Reads a key document written by [`DataKeys::to_json`].
     pub fn from_json(json: &str) -> Result<Self, InvalidKeys> {
-        let doc: KeyDocument =
-            serde_json::from_str(json).map_err(|_| InvalidKeys("not a data-key JSON document"))?;
+        let doc: KeyDocument = serde_json::from_str(json).map_err(|_| InvalidKeys("not a data-key JSON document"))?;
         if doc.version != u32::from(FORMAT_VERSION) {
             return Err(InvalidKeys("unsupported version"));
         }
         let mut keys = BTreeMap::new();
         for (id, key) in &doc.keys {
-            let id: u32 = id
-                .parse()
-                .map_err(|_| InvalidKeys("a key id is not a number"))?;
+            let id: u32 = id.parse().map_err(|_| InvalidKeys("a key id is not a number"))?;
             keys.insert(id, decode_key(key)?);
         }
         if !keys.contains_key(&doc.current) {
             return Err(InvalidKeys("the current key is missing"));
         }
-        Ok(Self {
-            keys,
-            current: doc.current,
-            blind_index_key: decode_key(&doc.blind_index_key)?,
-        })
+        Ok(Self { keys, current: doc.current, blind_index_key: decode_key(&doc.blind_index_key)? })
     }
 
     /// Encrypts `plaintext` for the field `aad` with the current key:
@@ -204,13 +181,7 @@ impl DataKeys {
         let cipher = self.cipher(self.current).expect("current key is loaded");
         let aad_bytes = aad.to_bytes();
         let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad_bytes,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad_bytes })
             .expect("AES-GCM encryption only fails for inputs over 64 GiB");
         let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
         out.push(FORMAT_VERSION);
@@ -227,13 +198,7 @@ impl DataKeys {
         let nonce = Nonce::from_slice(&ciphertext[5..HEADER_LEN]);
         let aad_bytes = aad.to_bytes();
         cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &ciphertext[HEADER_LEN..],
-                    aad: &aad_bytes,
-                },
-            )
+            .decrypt(nonce, Payload { msg: &ciphertext[HEADER_LEN..], aad: &aad_bytes })
             .map_err(|_| CryptoError::Authentication)
     }
 
@@ -252,9 +217,7 @@ impl DataKeys {
         if ciphertext.len() < HEADER_LEN + TAG_LEN || ciphertext[0] != FORMAT_VERSION {
             return Err(CryptoError::Malformed);
         }
-        Ok(u32::from_be_bytes(
-            ciphertext[1..5].try_into().expect("4 bytes"),
-        ))
+        Ok(u32::from_be_bytes(ciphertext[1..5].try_into().expect("4 bytes")))
     }
 
     /// Whether a well-formed ciphertext was made with a key other than the current one (and so
@@ -267,12 +230,9 @@ impl DataKeys {
     /// `kind` (e.g. `"national_id"`) separates the token spaces and must not contain NUL;
     /// `value` must already be normalised (e.g. a parsed `NationalId`'s digits).
     pub fn blind_index(&self, kind: &str, normalised_value: &str) -> [u8; 32] {
-        assert!(
-            !kind.contains('\0'),
-            "blind index kind must not contain NUL"
-        );
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.blind_index_key.as_slice())
-            .expect("HMAC takes keys of any length");
+        assert!(!kind.contains('\0'), "blind index kind must not contain NUL");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.blind_index_key.as_slice()).expect("HMAC takes keys of any length");
         mac.update(kind.as_bytes());
         mac.update(&[0]);
         mac.update(normalised_value.as_bytes());
@@ -280,9 +240,7 @@ impl DataKeys {
     }
 
     fn cipher(&self, key_id: u32) -> Option<Aes256Gcm> {
-        self.keys
-            .get(&key_id)
-            .map(|key| Aes256Gcm::new(key.as_ref().into()))
+        self.keys.get(&key_id).map(|key| Aes256Gcm::new(key.as_ref().into()))
     }
 }
 
@@ -301,11 +259,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const AAD: FieldAad = FieldAad {
-        table: "patient",
-        column: "phone",
-        row_id: 42,
-    };
+    const AAD: FieldAad = FieldAad { table: "patient", column: "phone", row_id: 42 };
 
     #[test]
     fn round_trip() {
@@ -314,21 +268,14 @@ mod tests {
         assert_eq!(ct.len(), HEADER_LEN + "+4791234567".len() + TAG_LEN);
         assert_eq!((ct[0], DataKeys::key_id_of(&ct)), (1, Ok(1)));
         assert_eq!(keys.decrypt_string(&AAD, &ct).unwrap(), "+4791234567");
-        assert_ne!(
-            keys.encrypt_str(&AAD, "+4791234567"),
-            ct,
-            "fresh nonce each time"
-        );
+        assert_ne!(keys.encrypt_str(&AAD, "+4791234567"), ct, "fresh nonce each time");
         assert_eq!(keys.decrypt(&AAD, &keys.encrypt(&AAD, b"")).unwrap(), b"");
     }
 
     #[test]
     fn wrong_keys_fail_authentication() {
         let ct = DataKeys::generate().encrypt(&AAD, b"secret");
-        assert_eq!(
-            DataKeys::generate().decrypt(&AAD, &ct),
-            Err(CryptoError::Authentication)
-        );
+        assert_eq!(DataKeys::generate().decrypt(&AAD, &ct), Err(CryptoError::Authentication));
     }
 
     #[test]
@@ -338,20 +285,10 @@ mod tests {
         for moved in [
             FieldAad { row_id: 43, ..AAD },
             FieldAad { row_id: -42, ..AAD },
-            FieldAad {
-                column: "emergency_phone",
-                ..AAD
-            },
-            FieldAad {
-                table: "staff",
-                ..AAD
-            },
+            FieldAad { column: "emergency_phone", ..AAD },
+            FieldAad { table: "staff", ..AAD },
         ] {
-            assert_eq!(
-                keys.decrypt(&moved, &ct),
-                Err(CryptoError::Authentication),
-                "{moved:?}"
-            );
+            assert_eq!(keys.decrypt(&moved, &ct), Err(CryptoError::Authentication), "{moved:?}");
         }
         let ab = keys.encrypt(&FieldAad::new("a:b", "c", 1), b"x");
         assert!(keys.decrypt(&FieldAad::new("a", "b:c", 1), &ab).is_err());
@@ -364,22 +301,12 @@ mod tests {
         for i in HEADER_LEN - NONCE_LEN..ct.len() {
             let mut bad = ct.clone();
             bad[i] ^= 0x01;
-            assert_eq!(
-                keys.decrypt(&AAD, &bad),
-                Err(CryptoError::Authentication),
-                "byte {i}"
-            );
+            assert_eq!(keys.decrypt(&AAD, &bad), Err(CryptoError::Authentication), "byte {i}");
         }
         let mut bad_version = ct.clone();
         bad_version[0] = 2;
-        assert_eq!(
-            keys.decrypt(&AAD, &bad_version),
-            Err(CryptoError::Malformed)
-        );
-        assert_eq!(
-            keys.decrypt(&AAD, &ct[..HEADER_LEN + TAG_LEN - 1]),
-            Err(CryptoError::Malformed)
-        );
+        assert_eq!(keys.decrypt(&AAD, &bad_version), Err(CryptoError::Malformed));
+        assert_eq!(keys.decrypt(&AAD, &ct[..HEADER_LEN + TAG_LEN - 1]), Err(CryptoError::Malformed));
         assert_eq!(keys.decrypt(&AAD, &[]), Err(CryptoError::Malformed));
     }
 
@@ -388,10 +315,7 @@ mod tests {
         let mut keys = DataKeys::generate();
         keys.rotate();
         let ct = keys.encrypt(&AAD, b"x");
-        assert_eq!(
-            DataKeys::generate().decrypt(&AAD, &ct),
-            Err(CryptoError::UnknownKey(2))
-        );
+        assert_eq!(DataKeys::generate().decrypt(&AAD, &ct), Err(CryptoError::UnknownKey(2)));
     }
 
     #[test]
@@ -408,11 +332,7 @@ mod tests {
         assert_eq!(DataKeys::key_id_of(&new), Ok(2));
         assert!(!keys.needs_rotation(&new));
         assert!(!keys.needs_rotation(b"garbage"));
-        assert_eq!(
-            keys.blind_index("national_id", "15057212362"),
-            blind,
-            "never rotated"
-        );
+        assert_eq!(keys.blind_index("national_id", "15057212362"), blind, "never rotated");
     }
 
     #[test]
@@ -423,10 +343,7 @@ mod tests {
         assert_ne!(a, keys.blind_index("phone", "15057212362"));
         assert_ne!(a, keys.blind_index("national_id", "15057212363"));
         assert_ne!(keys.blind_index("ab", "c"), keys.blind_index("a", "bc"));
-        assert_ne!(
-            a,
-            DataKeys::generate().blind_index("national_id", "15057212362")
-        );
+        assert_ne!(a, DataKeys::generate().blind_index("national_id", "15057212362"));
     }
 
     #[test]
@@ -435,10 +352,7 @@ mod tests {
         keys.rotate();
         let json = keys.to_json();
         let doc: serde_json::Value = serde_json::from_str(json.expose()).unwrap();
-        assert_eq!(
-            (doc["version"].as_u64(), doc["current"].as_u64()),
-            (Some(1), Some(2))
-        );
+        assert_eq!((doc["version"].as_u64(), doc["current"].as_u64()), (Some(1), Some(2)));
         assert_eq!(doc["keys"].as_object().unwrap().len(), 2);
         let loaded = DataKeys::from_json(json.expose()).unwrap();
         assert_eq!(loaded.to_json().expose(), json.expose());
@@ -452,36 +366,20 @@ mod tests {
         let short = BASE64.encode([1u8; 31]);
         for (json, reason) in [
             ("nonsense".to_owned(), "not a data-key JSON document"),
+            (format!(r#"{{"version":2,"current":1,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#), "unsupported version"),
             (
-                format!(
-                    r#"{{"version":2,"current":1,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#
-                ),
-                "unsupported version",
-            ),
-            (
-                format!(
-                    r#"{{"version":1,"current":2,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#
-                ),
+                format!(r#"{{"version":1,"current":2,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#),
                 "the current key is missing",
             ),
             (
-                format!(
-                    r#"{{"version":1,"current":1,"keys":{{"one":"{k}"}},"blind_index_key":"{k}"}}"#
-                ),
+                format!(r#"{{"version":1,"current":1,"keys":{{"one":"{k}"}},"blind_index_key":"{k}"}}"#),
                 "a key id is not a number",
             ),
             (
-                format!(
-                    r#"{{"version":1,"current":1,"keys":{{"1":"{short}"}},"blind_index_key":"{k}"}}"#
-                ),
+                format!(r#"{{"version":1,"current":1,"keys":{{"1":"{short}"}},"blind_index_key":"{k}"}}"#),
                 "a key is not 32 bytes long",
             ),
-            (
-                format!(
-                    r#"{{"version":1,"current":1,"keys":{{"1":"{k}"}},"blind_index_key":"!!"}}"#
-                ),
-                "a key is not valid base64",
-            ),
+            (format!(r#"{{"version":1,"current":1,"keys":{{"1":"{k}"}},"blind_index_key":"!!"}}"#), "a key is not valid base64"),
         ] {
             assert_eq!(DataKeys::from_json(&json).err(), Some(InvalidKeys(reason)));
         }

@@ -8,6 +8,5 @@ mod store;
 pub use keys::{CryptoError, DataKeys, FieldAad, InvalidKeys};
 pub use secret::{Secret, SecretString};
 pub use store::{
-    keyring_delete, keyring_get, keyring_set, KeyStore, KeyStoreError, KeyringError,
-    DATA_KEYS_ACCOUNT, DEFAULT_SERVICE,
+    keyring_delete, keyring_get, keyring_set, KeyStore, KeyStoreError, KeyringError, DATA_KEYS_ACCOUNT, DEFAULT_SERVICE,
 };

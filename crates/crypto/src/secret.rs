@@ -80,10 +80,7 @@ mod tests {
     fn debug_is_redacted() {
         let secret = SecretString::from("sk_live_abc123");
         assert_eq!(format!("{secret:?}"), "Secret([redacted])");
-        assert_eq!(
-            format!("{:?}", Some(secret.clone())),
-            "Some(Secret([redacted]))"
-        );
+        assert_eq!(format!("{:?}", Some(secret.clone())), "Some(Secret([redacted]))");
         assert_eq!(secret.expose(), "sk_live_abc123");
     }
 

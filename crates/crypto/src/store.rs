@@ -51,10 +51,7 @@ pub enum KeyringError {
 impl KeyStore {
     /// The console's keyring entry: service `digimed-console`, account `data-keys`.
     pub fn default_keyring() -> Self {
-        Self::Keyring {
-            service: DEFAULT_SERVICE.into(),
-            account: DATA_KEYS_ACCOUNT.into(),
-        }
+        Self::Keyring { service: DEFAULT_SERVICE.into(), account: DATA_KEYS_ACCOUNT.into() }
     }
 
     /// A human description of the location, used in error messages.
@@ -76,28 +73,15 @@ impl KeyStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Err(KeyStoreError::Missing { where_ });
                 }
-                Err(e) => {
-                    return Err(KeyStoreError::Unreadable {
-                        where_,
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(KeyStoreError::Unreadable { where_, reason: e.to_string() }),
             },
             Self::Keyring { service, account } => match keyring_get(service, account) {
                 Ok(Some(secret)) => Zeroizing::new(secret.expose().clone()),
                 Ok(None) => return Err(KeyStoreError::Missing { where_ }),
-                Err(e) => {
-                    return Err(KeyStoreError::Unreadable {
-                        where_,
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(KeyStoreError::Unreadable { where_, reason: e.to_string() }),
             },
         };
-        DataKeys::from_json(&json).map_err(|e| KeyStoreError::Invalid {
-            where_,
-            reason: e.0.to_owned(),
-        })
+        DataKeys::from_json(&json).map_err(|e| KeyStoreError::Invalid { where_, reason: e.0.to_owned() })
     }
 
     /// Saves new data keys; refuses to overwrite keys that are already there.
@@ -115,22 +99,12 @@ impl KeyStore {
         let where_ = self.describe();
         let json = keys.to_json();
         match self {
-            Self::File(path) => {
-                write_key_file(path, json.expose().as_bytes(), replace).map_err(|e| {
-                    match e.kind() {
-                        io::ErrorKind::AlreadyExists => KeyStoreError::AlreadyExists { where_ },
-                        _ => KeyStoreError::Unwritable {
-                            where_,
-                            reason: e.to_string(),
-                        },
-                    }
-                })
-            }
+            Self::File(path) => write_key_file(path, json.expose().as_bytes(), replace).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => KeyStoreError::AlreadyExists { where_ },
+                _ => KeyStoreError::Unwritable { where_, reason: e.to_string() },
+            }),
             Self::Keyring { service, account } => {
-                let unwritable = |e: KeyringError| KeyStoreError::Unwritable {
-                    where_: self.describe(),
-                    reason: e.to_string(),
-                };
+                let unwritable = |e: KeyringError| KeyStoreError::Unwritable { where_: self.describe(), reason: e.to_string() };
                 if !replace && keyring_get(service, account).map_err(unwritable)?.is_some() {
                     return Err(KeyStoreError::AlreadyExists { where_ });
                 }
@@ -148,15 +122,8 @@ fn write_key_file(path: &Path, contents: &[u8], replace: bool) -> io::Result<()>
         _ => Path::new("."),
     };
     create_private_dir(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the key file path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{:016x}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        rand::rngs::OsRng.next_u64()
-    ));
+    let name = path.file_name().ok_or_else(|| io::Error::other("the key file path has no file name"))?;
+    let tmp = dir.join(format!(".{}.{}-{:016x}.tmp", name.to_string_lossy(), std::process::id(), rand::rngs::OsRng.next_u64()));
     let result = write_private_file(&tmp, contents).and_then(|()| {
         if replace {
             fs::rename(&tmp, path)
@@ -166,9 +133,7 @@ fn write_key_file(path: &Path, contents: &[u8], replace: bool) -> io::Result<()>
                     // The file system cannot hard-link: fall back to a plain rename.
                     fs::rename(&tmp, path)
                 }
-                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-                    Err(io::Error::new(io::ErrorKind::AlreadyExists, e))
-                }
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(io::Error::new(io::ErrorKind::AlreadyExists, e)),
                 other => other,
             }
         }
@@ -210,14 +175,11 @@ fn keyring_error(e: keyring::Error) -> KeyringError {
     use keyring::Error as E;
     match e {
         E::NoDefaultStore => KeyringError::Unavailable(
-            "no credential store (on Linux: the Secret Service of the desktop session) could be reached"
-                .into(),
+            "no credential store (on Linux: the Secret Service of the desktop session) could be reached".into(),
         ),
         E::NoStorageAccess(err) => KeyringError::Unavailable(err.to_string()),
         E::PlatformFailure(err) => KeyringError::Failed(err.to_string()),
-        E::BadEncoding(_) | E::BadDataFormat(..) => {
-            KeyringError::Failed("the stored value is not valid text".into())
-        }
+        E::BadEncoding(_) | E::BadDataFormat(..) => KeyringError::Failed("the stored value is not valid text".into()),
         E::Ambiguous(_) => KeyringError::Failed("more than one keyring entry matches".into()),
         E::NoEntry => KeyringError::Failed("no such keyring entry".into()),
         other => KeyringError::Failed(other.to_string()),
@@ -234,14 +196,8 @@ pub fn keyring_get(service: &str, account: &str) -> Result<Option<Secret<String>
 }
 
 /// Stores (or replaces) a secret in the OS keyring.
-pub fn keyring_set(
-    service: &str,
-    account: &str,
-    secret: &Secret<String>,
-) -> Result<(), KeyringError> {
-    keyring_entry(service, account)?
-        .set_password(secret.expose())
-        .map_err(keyring_error)
+pub fn keyring_set(service: &str, account: &str, secret: &Secret<String>) -> Result<(), KeyringError> {
+    keyring_entry(service, account)?.set_password(secret.expose()).map_err(keyring_error)
 }
 
 /// Deletes a secret from the OS keyring; `Ok(false)` when there was none.
@@ -290,10 +246,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left behind");
@@ -306,14 +259,8 @@ mod tests {
         let mut keys = DataKeys::generate();
         store.save(&keys).unwrap();
         let err = store.save(&DataKeys::generate()).unwrap_err();
-        assert!(
-            matches!(err, KeyStoreError::AlreadyExists { .. }),
-            "{err:?}"
-        );
-        assert_eq!(
-            store.load().unwrap().to_json().expose(),
-            keys.to_json().expose()
-        );
+        assert!(matches!(err, KeyStoreError::AlreadyExists { .. }), "{err:?}");
+        assert_eq!(store.load().unwrap().to_json().expose(), keys.to_json().expose());
 
         keys.rotate();
         store.save_replacing(&keys).unwrap();
@@ -348,13 +295,7 @@ mod tests {
     #[test]
     fn keyring_descriptions() {
         let store = KeyStore::default_keyring();
-        assert_eq!(
-            store,
-            KeyStore::Keyring {
-                service: "digimed-console".into(),
-                account: "data-keys".into()
-            }
-        );
+        assert_eq!(store, KeyStore::Keyring { service: "digimed-console".into(), account: "data-keys".into() });
         assert!(store.describe().contains("digimed-console"));
     }
 
@@ -367,30 +308,18 @@ mod tests {
         let account = format!("test-{:016x}", rand::rngs::OsRng.next_u64());
         assert!(keyring_get(service, &account).unwrap().is_none());
         keyring_set(service, &account, &Secret::from("s3cret")).unwrap();
-        assert_eq!(
-            keyring_get(service, &account).unwrap().unwrap().expose(),
-            "s3cret"
-        );
+        assert_eq!(keyring_get(service, &account).unwrap().unwrap().expose(), "s3cret");
         assert!(keyring_delete(service, &account).unwrap());
         assert!(!keyring_delete(service, &account).unwrap());
 
-        let store = KeyStore::Keyring {
-            service: service.into(),
-            account: account.clone(),
-        };
+        let store = KeyStore::Keyring { service: service.into(), account: account.clone() };
         assert!(matches!(store.load(), Err(KeyStoreError::Missing { .. })));
         let mut keys = DataKeys::generate();
         store.save(&keys).unwrap();
-        assert!(matches!(
-            store.save(&keys),
-            Err(KeyStoreError::AlreadyExists { .. })
-        ));
+        assert!(matches!(store.save(&keys), Err(KeyStoreError::AlreadyExists { .. })));
         keys.rotate();
         store.save_replacing(&keys).unwrap();
-        assert_eq!(
-            store.load().unwrap().to_json().expose(),
-            keys.to_json().expose()
-        );
+        assert_eq!(store.load().unwrap().to_json().expose(), keys.to_json().expose());
         assert!(keyring_delete(service, &account).unwrap());
     }
 }

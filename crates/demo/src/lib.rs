@@ -56,9 +56,8 @@ impl DemoLogin {
 fn random_password() -> Secret<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    let words: Vec<String> = (0..3)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
-        .collect();
+    let words: Vec<String> =
+        (0..3).map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()).collect();
     Secret::new(words.join("-"))
 }
 
@@ -75,20 +74,33 @@ struct DemoPerson {
 }
 
 const PEOPLE: &[DemoPerson] = &[
-    DemoPerson { name: "Ingrid Solberg", born: (1984, 3, 14), phone: "+47 412 34 501", email: Some("ingrid.solberg@example.com") },
+    DemoPerson {
+        name: "Ingrid Solberg",
+        born: (1984, 3, 14),
+        phone: "+47 412 34 501",
+        email: Some("ingrid.solberg@example.com"),
+    },
     DemoPerson { name: "Magnus Haugen", born: (1971, 11, 2), phone: "+47 412 34 502", email: Some("magnus.haugen@example.com") },
     DemoPerson { name: "Sofie Berntsen", born: (1996, 6, 23), phone: "+47 412 34 503", email: None },
     DemoPerson { name: "Eirik Lunde", born: (1959, 1, 30), phone: "+47 412 34 504", email: Some("eirik.lunde@example.com") },
     DemoPerson { name: "Nora Vik", born: (2009, 9, 9), phone: "+47 412 34 505", email: None },
     DemoPerson { name: "Henrik Aasen", born: (1990, 12, 12), phone: "+47 412 34 506", email: Some("henrik.aasen@example.com") },
-    DemoPerson { name: "Thea Kristiansen", born: (1978, 4, 5), phone: "+47 412 34 507", email: Some("thea.kristiansen@example.com") },
+    DemoPerson {
+        name: "Thea Kristiansen",
+        born: (1978, 4, 5),
+        phone: "+47 412 34 507",
+        email: Some("thea.kristiansen@example.com"),
+    },
     DemoPerson { name: "Jonas Myhre", born: (1988, 8, 18), phone: "+47 412 34 508", email: None },
 ];
 
 /// Seeds the demo. Refuses when the database already has organizations.
 pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Result<DemoCredentials> {
     if is_seeded(owner).await? {
-        return Err(Error::new(ErrorCode::AlreadyExists, "The database already has data; the demo is only seeded into an empty one."));
+        return Err(Error::new(
+            ErrorCode::AlreadyExists,
+            "The database already has data; the demo is only seeded into an empty one.",
+        ));
     }
     let codes: i64 = sqlx::query_scalar("SELECT count(*) FROM icpc2_codes").fetch_one(owner).await?;
     if codes == 0 {
@@ -101,12 +113,19 @@ pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Res
     // goes in one transaction. If that fails, the logins are dropped again.
     let orgs: (i32, i32, i32) = {
         let mut tx = ClinicTx::begin(owner).await?;
-        let oslo: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Oslo', 'clinic') RETURNING id")
-            .fetch_one(tx.conn()).await?;
-        let bergen: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Bergen', 'clinic') RETURNING id")
-            .fetch_one(tx.conn()).await?;
-        let insurer: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Fjordtrygd Forsikring', 'insurer_partner') RETURNING id")
-            .fetch_one(tx.conn()).await?;
+        let oslo: i32 =
+            sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Oslo', 'clinic') RETURNING id")
+                .fetch_one(tx.conn())
+                .await?;
+        let bergen: i32 =
+            sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Digimed Bergen', 'clinic') RETURNING id")
+                .fetch_one(tx.conn())
+                .await?;
+        let insurer: i32 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, kind) VALUES ('Fjordtrygd Forsikring', 'insurer_partner') RETURNING id",
+        )
+        .fetch_one(tx.conn())
+        .await?;
         tx.commit().await?;
         (oslo, bergen, insurer)
     };
@@ -120,8 +139,9 @@ pub async fn seed_demo(owner: &PgPool, vault: &Vault, opts: &DemoOptions) -> Res
     ];
     let mut logins = Vec::new();
     for (role, name, local) in staff_plan {
-        let email = Email::parse(&format!("{local}@{}", opts.login_domain))
-            .map_err(|_| Error::field(ErrorCode::InvalidInput, "login_domain", "The demo login domain is not a valid e-mail domain."))?;
+        let email = Email::parse(&format!("{local}@{}", opts.login_domain)).map_err(|_| {
+            Error::field(ErrorCode::InvalidInput, "login_domain", "The demo login domain is not a valid e-mail domain.")
+        })?;
         let person = PersonName::parse(name).map_err(|_| Error::internal("demo staff name"))?;
         let password = random_password();
         let added = async {
@@ -164,8 +184,8 @@ async fn drop_logins(owner: &PgPool, logins: &[DemoLogin]) {
 async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, insurer: i32) -> Result<Secret<String>> {
     let mut tx = ClinicTx::begin(owner).await?;
     let secret = Secret::new(digimed_core::patients::new_token());
-    let partner_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int")
-        .fetch_one(tx.conn()).await?;
+    let partner_id: i32 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int").fetch_one(tx.conn()).await?;
     sqlx::query(
         "INSERT INTO partners (id, organization_id, clinic_id, name, webhook_secret_encrypted, is_test_partner, deadline_working_days, deal_id)
          VALUES ($1, $2, $3, 'fjordtrygd', $4, true, 2, 'FT-DIGIMED-2026')",
@@ -193,30 +213,53 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         .bind(key).bind(title).bind(consents).bind(must)
         .fetch_one(tx.conn()).await?;
         sqlx::query("INSERT INTO form_template_versions (template_id, version, body, published_at) VALUES ($1, 1, $2, now())")
-            .bind(tid).bind(body).execute(tx.conn()).await?;
+            .bind(tid)
+            .bind(body)
+            .execute(tx.conn())
+            .await?;
         template_ids.push(tid);
     }
     for org in [oslo, bergen] {
         let new_rule: i32 = sqlx::query_scalar(
             "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
              VALUES ($1, 'New patients sign privacy and profile sharing', 'patient.onboarded', true, 1) RETURNING id",
-        ).bind(org).fetch_one(tx.conn()).await?;
+        )
+        .bind(org)
+        .fetch_one(tx.conn())
+        .await?;
         sqlx::query(
             "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES
                ($1, 1, 'create_form', $2, true), ($1, 2, 'create_form', $3, true), ($1, 3, 'send_welcome_email', NULL, false)",
-        ).bind(new_rule).bind(template_ids[0]).bind(template_ids[1]).execute(tx.conn()).await?;
+        )
+        .bind(new_rule)
+        .bind(template_ids[0])
+        .bind(template_ids[1])
+        .execute(tx.conn())
+        .await?;
         let existing_rule: i32 = sqlx::query_scalar(
             "INSERT INTO automation_rules (organization_id, name, trigger_event, person_is_new, position)
              VALUES ($1, 'Patients known elsewhere sign profile sharing', 'patient.onboarded', false, 2) RETURNING id",
-        ).bind(org).fetch_one(tx.conn()).await?;
+        )
+        .bind(org)
+        .fetch_one(tx.conn())
+        .await?;
         sqlx::query("INSERT INTO automation_actions (rule_id, position, action, template_id, blocking) VALUES ($1, 1, 'create_form', $2, true)")
             .bind(existing_rule).bind(template_ids[1]).execute(tx.conn()).await?;
     }
 
     // Referred patients, with consultations in every state.
-    let doctors: Vec<i32> = sqlx::query_scalar("SELECT id FROM staff WHERE role = 'doctor' ORDER BY id")
-        .fetch_all(tx.conn()).await?;
-    let states = ["ready_for_pickup", "ready_for_pickup", "ready_for_pickup", "pending_sp", "in_progress", "completed", "cancelled", "ready_for_pickup"];
+    let doctors: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM staff WHERE role = 'doctor' ORDER BY id").fetch_all(tx.conn()).await?;
+    let states = [
+        "ready_for_pickup",
+        "ready_for_pickup",
+        "ready_for_pickup",
+        "pending_sp",
+        "in_progress",
+        "completed",
+        "cancelled",
+        "ready_for_pickup",
+    ];
     let now = Utc::now();
     for (i, p) in PEOPLE.iter().enumerate() {
         let born = NaiveDate::from_ymd_opt(p.born.0, p.born.1, p.born.2).ok_or_else(|| Error::internal("demo date"))?;
@@ -227,27 +270,40 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         let phone = Phone::parse(p.phone, "47").map_err(|_| Error::internal("demo phone"))?;
         let user_id: Option<i32> = match p.email {
             Some(e) => Some(
-                sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
-                    .bind(e).fetch_one(tx.conn()).await?,
+                sqlx::query_scalar(
+                    "INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id",
+                )
+                .bind(e)
+                .fetch_one(tx.conn())
+                .await?,
             ),
             None => None,
         };
-        let person = create_person(&mut tx, vault, NewPerson {
-            name: &name,
-            user_id,
-            date_of_birth: None,
-            national_id: Some(&nid),
-            phone: Some(&phone),
-            status: PersonStatus::Active,
-            source_partner_id: Some(partner_id),
-        }).await?;
+        let person = create_person(
+            &mut tx,
+            vault,
+            NewPerson {
+                name: &name,
+                user_id,
+                date_of_birth: None,
+                national_id: Some(&nid),
+                phone: Some(&phone),
+                status: PersonStatus::Active,
+                source_partner_id: Some(partner_id),
+            },
+        )
+        .await?;
         link_patient(&mut tx, person, oslo, EntryPoint::PartnerReferral, true).await?;
         if let Some(u) = user_id {
-            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(u).bind(oslo).execute(tx.conn()).await?;
+            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)")
+                .bind(u)
+                .bind(oslo)
+                .execute(tx.conn())
+                .await?;
         }
         let created = now - Duration::hours(6 + 9 * i as i64);
-        let referral_id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int")
-            .fetch_one(tx.conn()).await?;
+        let referral_id: i32 =
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int").fetch_one(tx.conn()).await?;
         let guid = uuid::Uuid::new_v4();
         let payload = serde_json::json!({
             "JournalGuid": guid, "PID": nid.as_str(), "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
@@ -266,8 +322,13 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
             "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, created_at, deadline_at)
              VALUES ($1, $2, $3, $4, $5, $5 + interval '2 days') RETURNING id",
         )
-        .bind(person).bind(oslo).bind(partner_id).bind(referral_id).bind(created)
-        .fetch_one(tx.conn()).await?;
+        .bind(person)
+        .bind(oslo)
+        .bind(partner_id)
+        .bind(referral_id)
+        .bind(created)
+        .fetch_one(tx.conn())
+        .await?;
         let order: i32 = sqlx::query_scalar(
             "INSERT INTO orders (clinic_id, customer_org_id, patient_person_id, consultation_id) VALUES ($1, $2, $3, $4) RETURNING id",
         ).bind(oslo).bind(insurer).bind(person).bind(cid).fetch_one(tx.conn()).await?;
@@ -282,28 +343,51 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         let ended = started + Duration::minutes(25);
         if state != "ready_for_pickup" && state != "cancelled" {
             sqlx::query("UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = $3 WHERE id = $1")
-                .bind(cid).bind(doctor).bind(assigned).execute(tx.conn()).await?;
+                .bind(cid)
+                .bind(doctor)
+                .bind(assigned)
+                .execute(tx.conn())
+                .await?;
         }
         if state == "in_progress" || state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'in_progress', starts_at = $2 WHERE id = $1")
-                .bind(cid).bind(started).execute(tx.conn()).await?;
+                .bind(cid)
+                .bind(started)
+                .execute(tx.conn())
+                .await?;
             for table in ["video_rooms", "chat_rooms"] {
                 sqlx::query(&format!("INSERT INTO {table} (consultation_id, join_url) VALUES ($1, $2)"))
-                    .bind(cid).bind(format!("https://meet.digimed.test/{}/{}", table.trim_end_matches("_rooms"), digimed_core::patients::new_token()))
-                    .execute(tx.conn()).await?;
+                    .bind(cid)
+                    .bind(format!(
+                        "https://meet.digimed.test/{}/{}",
+                        table.trim_end_matches("_rooms"),
+                        digimed_core::patients::new_token()
+                    ))
+                    .execute(tx.conn())
+                    .await?;
             }
         }
         if state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'completed', ends_at = $2 WHERE id = $1")
-                .bind(cid).bind(ended).execute(tx.conn()).await?;
-            digimed_core::results::file_as_owner(&mut tx, vault, cid, doctor, &digimed_core::results::ResultInput {
-                icpc2: "R74".into(),
-                outcome: "helped".into(),
-                patient_job_description: Some("Teacher".into()),
-                notes: Some("Sore throat and cough for three days, no fever. Advised rest and fluids.".into()),
-                policy_number: Some("4410029381".into()),
-                ..Default::default()
-            }).await?;
+                .bind(cid)
+                .bind(ended)
+                .execute(tx.conn())
+                .await?;
+            digimed_core::results::file_as_owner(
+                &mut tx,
+                vault,
+                cid,
+                doctor,
+                &digimed_core::results::ResultInput {
+                    icpc2: "R74".into(),
+                    outcome: "helped".into(),
+                    patient_job_description: Some("Teacher".into()),
+                    notes: Some("Sore throat and cough for three days, no fever. Advised rest and fluids.".into()),
+                    policy_number: Some("4410029381".into()),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         if state == "cancelled" {
             sqlx::query("UPDATE consultations SET state = 'cancelled', cancelled_at = $2, cancel_reason = 'Patient recovered before the call' WHERE id = $1")
@@ -331,22 +415,31 @@ async fn seed_walk_ins(tx: &mut ClinicTx, vault: &Vault, oslo: i32, doctor: i32)
             .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?;
         let person_name = PersonName::parse(name).map_err(|_| Error::internal("demo name"))?;
         let phone = Phone::parse(phone, "47").map_err(|_| Error::internal("demo phone"))?;
-        let user_id: i32 = sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
-            .bind(email)
-            .fetch_one(tx.conn())
-            .await?;
-        let person = create_person(tx, vault, NewPerson {
-            name: &person_name,
-            user_id: Some(user_id),
-            date_of_birth: None,
-            national_id: Some(&nid),
-            phone: Some(&phone),
-            status: PersonStatus::Active,
-            source_partner_id: None,
-        })
+        let user_id: i32 =
+            sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
+                .bind(email)
+                .fetch_one(tx.conn())
+                .await?;
+        let person = create_person(
+            tx,
+            vault,
+            NewPerson {
+                name: &person_name,
+                user_id: Some(user_id),
+                date_of_birth: None,
+                national_id: Some(&nid),
+                phone: Some(&phone),
+                status: PersonStatus::Active,
+                source_partner_id: None,
+            },
+        )
         .await?;
         let patient = link_patient(tx, person, oslo, EntryPoint::WalkIn, true).await?;
-        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)").bind(user_id).bind(oslo).execute(tx.conn()).await?;
+        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(oslo)
+            .execute(tx.conn())
+            .await?;
         let forms = digimed_core::automation::run_patient_onboarded(tx, oslo, patient, true).await?;
         let when = Utc::now() - Duration::days(days_ago);
         sqlx::query("UPDATE forms SET created_at = $2 WHERE patient_id = $1").bind(patient).bind(when).execute(tx.conn()).await?;

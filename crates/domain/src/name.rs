@@ -92,10 +92,7 @@ mod tests {
     fn trims_and_collapses_whitespace() {
         let name = PersonName::parse("  Kari   Anne  Nordmann ").unwrap();
         assert_eq!(name.as_str(), "Kari Anne Nordmann");
-        assert_eq!(
-            name.split_first_last(),
-            ("Kari Anne".into(), "Nordmann".into())
-        );
+        assert_eq!(name.split_first_last(), ("Kari Anne".into(), "Nordmann".into()));
     }
 
     #[test]
@@ -113,17 +110,10 @@ mod tests {
             ("Kari\nNordmann", "invalid_name"),
         ] {
             let err = PersonName::parse(input).unwrap_err();
-            assert_eq!(
-                (err.code(), FieldError::field(&err)),
-                (code, "name"),
-                "{input:?}"
-            );
+            assert_eq!((err.code(), FieldError::field(&err)), (code, "name"), "{input:?}");
         }
         let long = "å".repeat(201);
-        assert_eq!(
-            PersonName::parse(&long).unwrap_err().code(),
-            "name_too_long"
-        );
+        assert_eq!(PersonName::parse(&long).unwrap_err().code(), "name_too_long");
         assert!(PersonName::parse(&"å".repeat(200)).is_ok());
     }
 

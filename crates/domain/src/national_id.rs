@@ -140,11 +140,7 @@ impl NationalId {
         if kind == NationalIdKind::Synthetic && !allow_synthetic {
             return Err(NationalIdError::SyntheticNotAllowed);
         }
-        Ok(Self {
-            digits: compact,
-            kind,
-            birth_date,
-        })
+        Ok(Self { digits: compact, kind, birth_date })
     }
 
     /// The 11 digits. Named so that every use stands out in review.
@@ -159,10 +155,7 @@ impl NationalId {
 
     /// Serialises the digits as a string; opt in per field with
     /// `#[serde(serialize_with = "NationalId::serialize_exposed")]`.
-    pub fn serialize_exposed<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize_exposed<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.digits)
     }
 
@@ -206,10 +199,7 @@ impl NationalId {
             .collect();
         d.push(check_digit(&d, &K1_WEIGHTS)?);
         d.push(check_digit(&d, &K2_WEIGHTS)?);
-        let text: String = d
-            .iter()
-            .map(|n| char::from_digit(*n, 10).expect("digit"))
-            .collect();
+        let text: String = d.iter().map(|n| char::from_digit(*n, 10).expect("digit")).collect();
         NationalId::parse(&text, true).ok()
     }
 
@@ -224,11 +214,7 @@ impl NationalId {
             let r = splitmix64(&mut state);
             let date = first + chrono::Days::new(r % days as u64);
             let span = (r >> 32) % 500;
-            let individual = if date.year() >= 2000 {
-                500 + span
-            } else {
-                span
-            };
+            let individual = if date.year() >= 2000 { 500 + span } else { span };
             if let Some(id) = NationalId::synthetic(date, individual as u16) {
                 if seen.insert(id.digits.clone()) {
                     return Some(id);
@@ -273,27 +259,18 @@ mod tests {
         let mut d: Vec<u32> = first9.chars().map(|c| c.to_digit(10).unwrap()).collect();
         d.push(check_digit(&d, &K1_WEIGHTS)?);
         d.push(check_digit(&d, &K2_WEIGHTS)?);
-        Some(
-            d.iter()
-                .map(|n| char::from_digit(*n, 10).unwrap())
-                .collect(),
-        )
+        Some(d.iter().map(|n| char::from_digit(*n, 10).unwrap()).collect())
     }
 
     /// The first individual number from `start` that gives valid check digits.
     fn valid(prefix6: &str, start: u32) -> String {
-        (start..start + 50)
-            .find_map(|i| with_check_digits(&format!("{prefix6}{i:03}")))
-            .unwrap()
+        (start..start + 50).find_map(|i| with_check_digits(&format!("{prefix6}{i:03}"))).unwrap()
     }
 
     #[test]
     fn known_check_digits() {
         // 15 May 1972, individual number 123: k1 = 11 - 137 % 11 = 6, k2 = 11 - 130 % 11 = 2.
-        assert_eq!(
-            with_check_digits("150572123").as_deref(),
-            Some("15057212362")
-        );
+        assert_eq!(with_check_digits("150572123").as_deref(), Some("15057212362"));
         let id = NationalId::parse("15057212362", false).unwrap();
         assert_eq!(id.kind(), NationalIdKind::BirthNumber);
         assert_eq!(id.birth_date(), date(1972, 5, 15));
@@ -346,10 +323,7 @@ mod tests {
     #[test]
     fn error_codes() {
         let err = NationalId::parse("  ", false).unwrap_err();
-        assert_eq!(
-            (err.code(), err.field()),
-            ("national_id_required", "national_id")
-        );
+        assert_eq!((err.code(), err.field()), ("national_id_required", "national_id"));
         for (bad, problem) in [
             ("1505721231", NationalIdProblem::Format),
             ("150572123170", NationalIdProblem::Format),
@@ -364,16 +338,9 @@ mod tests {
         }
         for bad_date in ["300290", "310490", "001390", "000190", "290201"] {
             let err = NationalId::parse(&valid(bad_date, 100), true).unwrap_err();
-            assert_eq!(
-                err,
-                NationalIdError::Invalid(NationalIdProblem::Date),
-                "{bad_date}"
-            );
+            assert_eq!(err, NationalIdError::Invalid(NationalIdProblem::Date), "{bad_date}");
         }
-        assert!(
-            NationalId::parse(&valid("290200", 600), false).is_ok(),
-            "2000 is a leap year"
-        );
+        assert!(NationalId::parse(&valid("290200", 600), false).is_ok(), "2000 is a leap year");
     }
 
     #[test]
@@ -393,10 +360,7 @@ mod tests {
             pid: NationalId,
         }
         let pid = NationalId::parse("15057212362", false).unwrap();
-        assert_eq!(
-            serde_json::to_string(&Row { pid }).unwrap(),
-            r#"{"pid":"15057212362"}"#
-        );
+        assert_eq!(serde_json::to_string(&Row { pid }).unwrap(), r#"{"pid":"15057212362"}"#);
     }
 
     #[test]
@@ -412,32 +376,17 @@ mod tests {
 
     #[test]
     fn synthetic_generator() {
-        assert_eq!(
-            NationalId::synthetic(date(1985, 1, 1), 600),
-            None,
-            "wrong century range"
-        );
+        assert_eq!(NationalId::synthetic(date(1985, 1, 1), 600), None, "wrong century range");
         assert_eq!(NationalId::synthetic(date(1985, 1, 1), 1000), None);
         assert_eq!(NationalId::synthetic(date(2050, 1, 1), 600), None);
-        let made: Vec<_> = (0..500)
-            .filter_map(|i| NationalId::synthetic(date(1985, 7, 3), i))
-            .collect();
-        assert!(
-            made.len() > 300 && made.len() < 500,
-            "some individual numbers give remainder 1"
-        );
+        let made: Vec<_> = (0..500).filter_map(|i| NationalId::synthetic(date(1985, 7, 3), i)).collect();
+        assert!(made.len() > 300 && made.len() < 500, "some individual numbers give remainder 1");
         assert!(made.iter().all(|id| &id.expose()[2..4] == "87"));
 
         let ids: Vec<_> = NationalId::synthetic_sequence(7).take(500).collect();
         let again: Vec<_> = NationalId::synthetic_sequence(7).take(500).collect();
         assert_eq!(ids, again, "deterministic per seed");
-        assert_eq!(
-            ids.iter()
-                .map(|id| id.expose())
-                .collect::<HashSet<_>>()
-                .len(),
-            500
-        );
+        assert_eq!(ids.iter().map(|id| id.expose()).collect::<HashSet<_>>().len(), 500);
         assert!(ids.iter().all(|id| id.kind() == NationalIdKind::Synthetic));
     }
 

@@ -47,11 +47,8 @@ impl Phone {
         if trimmed.is_empty() {
             return Err(PhoneError::Required);
         }
-        let compact: String = trimmed
-            .replace("(0)", "")
-            .chars()
-            .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')')))
-            .collect();
+        let compact: String =
+            trimmed.replace("(0)", "").chars().filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')'))).collect();
         let number = if let Some(rest) = compact.strip_prefix("00") {
             format!("+{rest}")
         } else if compact.starts_with('+') {
@@ -62,14 +59,10 @@ impl Phone {
             format!("+{country}{national}")
         };
         let digits = &number[1..];
-        let well_formed = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        let fixed_length_ok = FIXED_LENGTHS.iter().all(|(country, len)| {
-            digits
-                .strip_prefix(country)
-                .is_none_or(|national| national.len() == *len)
-        });
+        let well_formed =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+        let fixed_length_ok =
+            FIXED_LENGTHS.iter().all(|(country, len)| digits.strip_prefix(country).is_none_or(|national| national.len() == *len));
         if well_formed && fixed_length_ok {
             Ok(Self(number))
         } else {
@@ -121,10 +114,7 @@ mod tests {
 
     #[test]
     fn error_codes() {
-        assert_eq!(
-            Phone::parse(" ", "47").unwrap_err().code(),
-            "phone_required"
-        );
+        assert_eq!(Phone::parse(" ", "47").unwrap_err().code(), "phone_required");
         for bad in [
             "9123456",           // Norway: 7 digits
             "912345678",         // Norway: 9 digits
@@ -139,11 +129,7 @@ mod tests {
             "47+91234567",
         ] {
             let err = Phone::parse(bad, "47").unwrap_err();
-            assert_eq!(
-                (err.code(), err.field()),
-                ("invalid_phone_format", "phone"),
-                "{bad}"
-            );
+            assert_eq!((err.code(), err.field()), ("invalid_phone_format", "phone"), "{bad}");
         }
     }
 

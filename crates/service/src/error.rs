@@ -20,11 +20,22 @@ impl From<Error> for ApiError {
 pub fn status_for(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
-        NameRequired | NameTooLong | InvalidName | EmailRequired | InvalidEmailFormat | PhoneRequired
-        | InvalidPhoneFormat | NationalIdRequired | InvalidNationalId | SyntheticNationalIdNotAllowed | InvalidInput
-        | OrganizationIdRequired | PatientPersonIdRequired | InvalidJson | WeakPassword | UnknownRole => {
-            StatusCode::BAD_REQUEST
-        }
+        NameRequired
+        | NameTooLong
+        | InvalidName
+        | EmailRequired
+        | InvalidEmailFormat
+        | PhoneRequired
+        | InvalidPhoneFormat
+        | NationalIdRequired
+        | InvalidNationalId
+        | SyntheticNationalIdNotAllowed
+        | InvalidInput
+        | OrganizationIdRequired
+        | PatientPersonIdRequired
+        | InvalidJson
+        | WeakPassword
+        | UnknownRole => StatusCode::BAD_REQUEST,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,

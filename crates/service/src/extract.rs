@@ -100,11 +100,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .ok_or_else(|| {
-                ApiError(Error::new(ErrorCode::Unauthorized, "A valid API token is required (Authorization: Bearer <token>)."))
-            })?;
+        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).ok_or_else(|| {
+            ApiError(Error::new(ErrorCode::Unauthorized, "A valid API token is required (Authorization: Bearer <token>)."))
+        })?;
         let mut tx = ClinicTx::begin(&state.pool).await?;
         let identity = api_tokens::authenticate(&mut tx, token).await?;
         tx.commit().await?;

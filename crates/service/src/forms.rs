@@ -23,31 +23,46 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError(Error::field(ErrorCode::InvalidInput, "id", format!("The {what} id in the path must be a positive whole number."))))
+    raw.parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError(Error::field(
+            ErrorCode::InvalidInput,
+            "id",
+            format!("The {what} id in the path must be a positive whole number."),
+        ))
+    })
 }
 
 fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "data": v }))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
     let forms = forms::list_for_patient(&mut tx, id(&raw, "patient")?).await?;
     tx.commit().await?;
     Ok(data(forms))
 }
 
-async fn timeline(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn timeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
     let timeline = consents::timeline(&mut tx, id(&raw, "patient")?).await?;
     tx.commit().await?;
     Ok(data(timeline))
 }
 
-async fn text(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn text(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
     let text = forms::text(&mut tx, id(&raw, "form")?).await?;
     tx.commit().await?;
@@ -68,7 +83,11 @@ async fn sign(
     Ok(data(form))
 }
 
-async fn decline(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn decline(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
     let form = forms::decline(&mut tx, id(&raw, "form")?).await?;
     tx.commit().await?;

@@ -43,9 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response(
-            error::framework_errors_as_json,
-        ))
+        .layer(axum::middleware::map_response(error::framework_errors_as_json))
         .with_state(state)
 }
 
@@ -55,19 +53,14 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `GET /healthz`: "ok" when the service can reach its database within two seconds; otherwise
 /// the retryable 503 `database_unavailable` (in the seed's error shape), so that a load balancer
 /// or monitor sees what callers would meet.
-async fn healthz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<&'static str, ApiError> {
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
     let ping = sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(&state.pool);
     match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {
         Ok(Ok(_)) => Ok("ok"),
         Ok(Err(e)) => Err(ApiError(digimed_core::Error::from(e))),
         Err(_) => Err(ApiError(
-            digimed_core::Error::new(
-                digimed_core::ErrorCode::DatabaseUnavailable,
-                "The database did not answer in time.",
-            )
-            .retryable(),
+            digimed_core::Error::new(digimed_core::ErrorCode::DatabaseUnavailable, "The database did not answer in time.")
+                .retryable(),
         )),
     }
 }
@@ -78,10 +71,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

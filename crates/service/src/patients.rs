@@ -36,15 +36,7 @@ async fn onboard(
     // up linked to committed rows or be deleted again, never abandoned half-way.
     let task = tokio::spawn(async move {
         let tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-        onboarding::onboard(
-            tx,
-            &state.vault,
-            &state.accounts,
-            &input,
-            EntryPoint::OnboardingApi,
-            &state.phone_country,
-        )
-        .await
+        onboarding::onboard(tx, &state.vault, &state.accounts, &input, EntryPoint::OnboardingApi, &state.phone_country).await
     });
     let done = task.await.map_err(|_| ApiError(Error::internal("The onboarding could not be completed.")))??;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))

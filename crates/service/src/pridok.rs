@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use digimed_core::{referrals, Acting, ClinicTx};
 use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
+use digimed_core::{referrals, Acting, ClinicTx};
 
 use crate::{ApiError, AppState};
 
@@ -42,25 +42,18 @@ fn answer(e: digimed_core::Error) -> Response {
     resp
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    Query(q): Query<PartnerQuery>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, headers: HeaderMap, body: Bytes) -> Response {
     // Signatures cover the body as text: a body that is not UTF-8 is no referral, whoever sent it.
     if std::str::from_utf8(&body).is_err() {
         return answer(digimed_core::Error::new(digimed_core::ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signed = SignedHeaders {
-        id: header(HEADER_ID),
-        timestamp: header(HEADER_TIMESTAMP),
-        signature: header(HEADER_SIGNATURE),
-    };
+    let signed =
+        SignedHeaders { id: header(HEADER_ID), timestamp: header(HEADER_TIMESTAMP), signature: header(HEADER_SIGNATURE) };
     let partner = async {
         let mut tx = ClinicTx::begin(&state.pool).await?;
-        let partner = referrals::authenticate(&mut tx, &state.vault, q.partner.as_deref(), &signed, &body, chrono::Utc::now()).await?;
+        let partner =
+            referrals::authenticate(&mut tx, &state.vault, q.partner.as_deref(), &signed, &body, chrono::Utc::now()).await?;
         tx.commit().await?;
         Ok::<_, digimed_core::Error>(partner)
     };

@@ -98,18 +98,23 @@ impl Worker {
         tx.commit().await?;
         let n = due.len();
         for d in due {
-            let attempt = match self.vault.decrypt("webhook_subscriptions", "secret_encrypted", i64::from(d.subscription_id), &d.secret_encrypted) {
+            let attempt = match self.vault.decrypt(
+                "webhook_subscriptions",
+                "secret_encrypted",
+                i64::from(d.subscription_id),
+                &d.secret_encrypted,
+            ) {
                 Ok(secret) => self.send(&d, &secret).await,
-                Err(_) => Attempt::Failed { status: None, reason: "the subscription's secret could not be decrypted".to_string() },
+                Err(_) => {
+                    Attempt::Failed { status: None, reason: "the subscription's secret could not be decrypted".to_string() }
+                }
             };
             let attempts = d.attempts + 1;
-            let backoff = self
-                .opts
-                .base_backoff
-                .saturating_mul(1u32 << (attempts - 1).clamp(0, 20) as u32)
-                .min(self.opts.max_backoff);
+            let backoff =
+                self.opts.base_backoff.saturating_mul(1u32 << (attempts - 1).clamp(0, 20) as u32).min(self.opts.max_backoff);
             let mut tx = ClinicTx::begin(&self.pool).await?;
-            outbox::record_attempt(&mut tx, d.id, attempts, &attempt, backoff.as_secs_f64(), attempts >= self.opts.max_attempts).await?;
+            outbox::record_attempt(&mut tx, d.id, attempts, &attempt, backoff.as_secs_f64(), attempts >= self.opts.max_attempts)
+                .await?;
             tx.commit().await?;
         }
         Ok(n)
@@ -158,13 +163,9 @@ mod tests {
     #[test]
     fn standard_webhooks_reference_signature() {
         // The example from the Standard Webhooks specification.
-        let sig = sign(
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            1614265330,
-            r#"{"test": 2432232314}"#,
-        )
-        .unwrap();
+        let sig =
+            sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#)
+                .unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 }

@@ -68,7 +68,11 @@ pub async fn book(tx: &mut ClinicTx, b: &NewBooking) -> Result<Consultation> {
     }
     let primary = b.primary_channel.as_deref().map(|c| c.trim().to_lowercase()).unwrap_or_else(|| channels[0].clone());
     if !channels.contains(&primary) {
-        return Err(Error::field(ErrorCode::InvalidInput, "primary_channel", "The primary channel must be one of the enabled ones."));
+        return Err(Error::field(
+            ErrorCode::InvalidInput,
+            "primary_channel",
+            "The primary channel must be one of the enabled ones.",
+        ));
     }
     let linked = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = $1 AND organization_id = $2) AS "linked!""#,
@@ -83,10 +87,16 @@ pub async fn book(tx: &mut ClinicTx, b: &NewBooking) -> Result<Consultation> {
     let partner = match b.partner_id {
         None => None,
         Some(pid) => Some(
-            sqlx::query!("SELECT organization_id, deadline_working_days FROM partners WHERE id = $1 AND clinic_id = $2", pid, clinic)
-                .fetch_optional(tx.conn())
-                .await?
-                .ok_or_else(|| Error::field(ErrorCode::NotFound, "partner_id", "That partner does not send referrals to your clinic."))?,
+            sqlx::query!(
+                "SELECT organization_id, deadline_working_days FROM partners WHERE id = $1 AND clinic_id = $2",
+                pid,
+                clinic
+            )
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| {
+                Error::field(ErrorCode::NotFound, "partner_id", "That partner does not send referrals to your clinic.")
+            })?,
         ),
     };
     if let Some(doctor) = b.doctor_id {

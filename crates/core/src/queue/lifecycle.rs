@@ -16,9 +16,10 @@ use crate::session::AppRole;
 /// this actor), belongs to another doctor, or is in a state that does not allow `doing`.
 async fn explain_miss(tx: &mut ClinicTx, id: i32, doing: &str) -> Error {
     let me = tx.staff().ok().map(|s| (s.role, s.staff_id));
-    let row = sqlx::query!(r#"SELECT state AS "state: ConsultationState", assigned_doctor_id FROM consultations WHERE id = $1"#, id)
-        .fetch_optional(tx.conn())
-        .await;
+    let row =
+        sqlx::query!(r#"SELECT state AS "state: ConsultationState", assigned_doctor_id FROM consultations WHERE id = $1"#, id)
+            .fetch_optional(tx.conn())
+            .await;
     match row {
         Err(e) => e.into(),
         Ok(None) => Error::not_found("The consultation"),
@@ -92,9 +93,7 @@ pub async fn pick(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
 /// Refuses, naming the field, a doctor who is not an active doctor of the actor's clinic.
 pub(super) async fn ensure_doctor_of_clinic(tx: &mut ClinicTx, doctor_id: i32) -> Result<()> {
     let clinic = tx.clinic();
-    let ok = sqlx::query_scalar!(r#"SELECT is_doctor_in_org($1, $2) AS "ok!""#, doctor_id, clinic)
-        .fetch_one(tx.conn())
-        .await?;
+    let ok = sqlx::query_scalar!(r#"SELECT is_doctor_in_org($1, $2) AS "ok!""#, doctor_id, clinic).fetch_one(tx.conn()).await?;
     if ok {
         Ok(())
     } else {

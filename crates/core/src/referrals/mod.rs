@@ -7,8 +7,8 @@ mod partners;
 mod pridok;
 
 pub use partners::{
-    add_partner, authenticate, create_partner, generate_webhook_secret, list_partners, partner_by_name, CreatedPartner, NewPartner,
-    Partner, PartnerInput, PartnerOption,
+    add_partner, authenticate, create_partner, generate_webhook_secret, list_partners, partner_by_name, CreatedPartner,
+    NewPartner, Partner, PartnerInput, PartnerOption,
 };
 pub use pridok::PridokReferral;
 
@@ -98,15 +98,10 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
     }
 
     let nid_index = vault.blind_index(index_kind::NATIONAL_ID, r.national_id.as_str());
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        format!("digimed:person:{}", hex::encode(&nid_index)),
-    )
-    .execute(tx.conn())
-    .await?;
-    let existing = sqlx::query_scalar!("SELECT person_id_by_national_id_index($1)", nid_index)
-        .fetch_one(tx.conn())
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", format!("digimed:person:{}", hex::encode(&nid_index)),)
+        .execute(tx.conn())
         .await?;
+    let existing = sqlx::query_scalar!("SELECT person_id_by_national_id_index($1)", nid_index).fetch_one(tx.conn()).await?;
     let (person_id, new_person) = match existing {
         Some(id) => (id, false),
         None => {

@@ -104,9 +104,11 @@ async fn insert_partner(tx: &mut ClinicTx, vault: &Vault, name: &str, p: &NewPar
         .await?;
     let org = match existing {
         Some(org) => org,
-        None => sqlx::query_scalar!("INSERT INTO organizations (name, kind) VALUES ($1, 'insurer_partner') RETURNING id", name)
-            .fetch_one(tx.conn())
-            .await?,
+        None => {
+            sqlx::query_scalar!("INSERT INTO organizations (name, kind) VALUES ($1, 'insurer_partner') RETURNING id", name)
+                .fetch_one(tx.conn())
+                .await?
+        }
     };
     let id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('partners', 'id'))::int AS "id!""#)
         .fetch_one(tx.conn())
@@ -142,9 +144,8 @@ pub async fn add_partner(tx: &mut ClinicTx, vault: &Vault, p: &NewPartner<'_>, s
     if clinic.is_none() {
         return Err(Error::field(ErrorCode::NotFound, "clinic", "There is no clinic with that id."));
     }
-    let existing = sqlx::query_scalar!("SELECT id FROM partners WHERE name = $1 FOR UPDATE", name)
-        .fetch_optional(tx.conn())
-        .await?;
+    let existing =
+        sqlx::query_scalar!("SELECT id FROM partners WHERE name = $1 FOR UPDATE", name).fetch_optional(tx.conn()).await?;
     let id = match existing {
         Some(id) => {
             sqlx::query!(

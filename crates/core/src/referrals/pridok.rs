@@ -23,14 +23,6 @@ pub struct PridokReferral {
 const KNOWN_FIELDS: &[&str] =
     &["JournalGuid", "PID", "FormatId", "MessageTimestamp", "Firstname", "Lastname", "Email", "PhoneNumber"];
 
-fn national_id_code(e: &NationalIdError) -> ErrorCode {
-    match e {
-        NationalIdError::Required => ErrorCode::NationalIdRequired,
-        NationalIdError::Invalid(_) => ErrorCode::InvalidNationalId,
-        NationalIdError::SyntheticNotAllowed => ErrorCode::SyntheticNationalIdNotAllowed,
-    }
-}
-
 impl PridokReferral {
     /// Parses and validates a referral body. Every invalid field is reported (in `details`); the
     /// error itself names the first, in the order of the contract. Messages never repeat the values.
@@ -90,7 +82,7 @@ impl PridokReferral {
                             format!("PID is not a valid fødselsnummer or D-number: {why}.")
                         }
                     };
-                    errors.push((national_id_code(&e), "PID", msg));
+                    errors.push((ErrorCode::of_domain(e.code()), "PID", msg));
                     None
                 }
             },
@@ -132,12 +124,7 @@ impl PridokReferral {
                 Some(s) => match PersonName::parse(&s) {
                     Ok(n) => Some(n),
                     Err(e) => {
-                        let code = match e.code() {
-                            "name_required" => ErrorCode::NameRequired,
-                            "name_too_long" => ErrorCode::NameTooLong,
-                            _ => ErrorCode::InvalidName,
-                        };
-                        errors.push((code, field, format!("{field}: {e}.")));
+                        errors.push((ErrorCode::of_domain(e.code()), field, format!("{field}: {e}.")));
                         None
                     }
                 },
@@ -185,21 +172,22 @@ impl PridokReferral {
             Some(p) => match Phone::parse(p, "47") {
                 Ok(ph) => Some(ph),
                 Err(_) => {
-                    errors.push((ErrorCode::InvalidPhoneFormat, "PhoneNumber", "PhoneNumber is not a valid phone number.".into()));
+                    errors.push((
+                        ErrorCode::InvalidPhoneFormat,
+                        "PhoneNumber",
+                        "PhoneNumber is not a valid phone number.".into(),
+                    ));
                     None
                 }
             },
         };
 
         if let Some((code, field, message)) = errors.first().cloned() {
-            let all: Vec<Value> = errors
-                .iter()
-                .map(|(c, f, m)| serde_json::json!({"field": f, "code": c.as_str(), "message": m}))
-                .collect();
+            let all: Vec<Value> =
+                errors.iter().map(|(c, f, m)| serde_json::json!({"field": f, "code": c.as_str(), "message": m})).collect();
             return Err(Error::field(code, field, message).with_details(serde_json::json!({ "fields": all })));
         }
-        let extra: Map<String, Value> =
-            obj.into_iter().filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str())).collect();
+        let extra: Map<String, Value> = obj.into_iter().filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str())).collect();
         Ok(PridokReferral {
             journal_guid: journal_guid.expect("checked"),
             national_id: national_id.expect("checked"),

@@ -160,7 +160,9 @@ impl XlsxSink {
                 sheet.write_number_with_format(row, col, s as f64 / 86_400.0, &duration)?;
             }
         }
-        for (col, v) in [(8, &r.outcome), (9, &r.icpc2_code), (10, &r.icpc2_chapter), (11, &r.icpc2_title), (12, &r.policy_number)] {
+        for (col, v) in
+            [(8, &r.outcome), (9, &r.icpc2_code), (10, &r.icpc2_chapter), (11, &r.icpc2_title), (12, &r.policy_number)]
+        {
             if let Some(v) = v {
                 sheet.write_string(row, col, v)?;
             }
@@ -207,11 +209,7 @@ impl XlsxSink {
             row += 1;
             Ok(())
         };
-        section(
-            sheet,
-            "Consultations",
-            &[Count { key: "total".into(), label: "Total".into(), count: summary.consultations }],
-        )?;
+        section(sheet, "Consultations", &[Count { key: "total".into(), label: "Total".into(), count: summary.consultations }])?;
         section(sheet, "By state", &summary.by_state)?;
         section(sheet, "By outcome", &summary.by_outcome)?;
         section(sheet, "By ICPC-2 chapter", &summary.by_chapter)?;
@@ -284,4 +282,3 @@ pub(super) fn write_csv_line<'a>(w: &mut impl Write, values: impl Iterator<Item 
     }
     w.write_all(b"\r\n").map_err(io_error)
 }
-

@@ -212,9 +212,8 @@ pub async fn export(
     tx.require(Capability::ExportInsurerReport)?;
     let format = ReportFormat::from_path(out)?;
     let partial = partial_path(out)?;
-    let Some(partner_id) = sqlx::query_scalar!("SELECT id FROM partners WHERE name = $1", request.partner)
-        .fetch_optional(tx.conn())
-        .await?
+    let Some(partner_id) =
+        sqlx::query_scalar!("SELECT id FROM partners WHERE name = $1", request.partner).fetch_optional(tx.conn()).await?
     else {
         return Err(Error::field(ErrorCode::NotFound, "partner", format!("There is no partner named '{}'.", request.partner)));
     };
@@ -381,9 +380,6 @@ mod tests {
     fn csv_quotes_and_defuses_formulas() {
         let mut out = Vec::new();
         write_csv_line(&mut out, ["a,b", "say \"hi\"", "=HYPERLINK(\"x\")", "-12", "plain"].into_iter()).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",-12,plain\r\n"
-        );
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",-12,plain\r\n");
     }
 }

@@ -10,7 +10,6 @@ use super::{csv_summary_path, Count, ReportFormat, ReportRequest, ReportRow, Rep
 use crate::icpc2;
 use crate::queue::{ConsultationState, DeadlineStatus};
 
-
 #[derive(Default)]
 pub(super) struct Stats {
     pub(super) rows: u32,
@@ -55,9 +54,7 @@ impl Stats {
         let (tm, tp) = (percentile(&mut self.treatment, 50), percentile(&mut self.treatment, 90));
         let by_state = ConsultationState::ALL
             .iter()
-            .filter_map(|s| {
-                self.by_state.get(s.as_str()).map(|n| Count { key: s.as_str().into(), label: s.label(), count: *n })
-            })
+            .filter_map(|s| self.by_state.get(s.as_str()).map(|n| Count { key: s.as_str().into(), label: s.label(), count: *n }))
             .collect();
         // Outcomes in the order of the list an admin maintains, then any no longer listed.
         let mut by_outcome: Vec<Count> = outcomes
@@ -116,4 +113,3 @@ pub(super) fn deadline_kept(s: DeadlineStatus) -> &'static str {
         DeadlineStatus::OnTrack | DeadlineStatus::Near => "open",
     }
 }
-
