@@ -13,7 +13,7 @@ use digimed_core::staff::{self, NewStaffInput, StaffMember};
 use digimed_core::webhooks::{self, Delivery};
 use digimed_core::{ClinicTx, Error, ErrorCode};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_specta::Event;
 
 use crate::state::ConsoleState;
@@ -36,8 +36,8 @@ pub async fn partners(state: State<'_, ConsoleState>) -> Result<Vec<PartnerOptio
 /// `.xlsx` or `.csv`, reporting progress as `ReportProgress` events.
 #[tauri::command]
 #[specta::specta]
-pub async fn report_export(
-    app: AppHandle,
+pub async fn report_export<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, ConsoleState>,
     partner: String,
     from: String,

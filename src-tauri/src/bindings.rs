@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use specta_typescript::Typescript;
-use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
-
-use crate::{admin_commands, commands, draft_commands, patient_commands, queue_commands};
+use tauri_specta::Builder;
 
 /// Where the bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/bindings.ts";
@@ -17,71 +15,82 @@ const HEADER: &str = "// Regenerate with `cargo run -p digimed-console -- --writ
 // `cargo test -p digimed-console` fails while this file is out of date.\n\
 /* eslint-disable */";
 
-/// Every command the UI may call. The one place commands are registered, for both the app and
-/// the bindings.
+/// Every command the UI may call, for the Tauri runtime `$runtime`: the one place commands and
+/// events are registered, for the app, the bindings and the test bridge.
+#[macro_export]
+macro_rules! console_commands {
+    ($runtime:ty) => {
+        $crate::__tauri_specta::Builder::<$runtime>::new()
+            .commands($crate::__tauri_specta::collect_commands![
+                $crate::commands::app_status::<$runtime>,
+                $crate::commands::remembered_password,
+                $crate::commands::sign_in,
+                $crate::commands::sign_out,
+                $crate::queue_commands::queue_list,
+                $crate::queue_commands::consultation_get,
+                $crate::queue_commands::pick_next,
+                $crate::queue_commands::pick,
+                $crate::queue_commands::assign,
+                $crate::queue_commands::cancel,
+                $crate::queue_commands::start,
+                $crate::queue_commands::complete_with_result,
+                $crate::queue_commands::result_read,
+                $crate::queue_commands::icpc2_search,
+                $crate::queue_commands::doctors,
+                $crate::queue_commands::screen,
+                $crate::queue_commands::screenings,
+                $crate::queue_commands::watch_queue::<$runtime>,
+                $crate::patient_commands::match_candidates,
+                $crate::patient_commands::onboard_walk_in,
+                $crate::patient_commands::account_directory,
+                $crate::patient_commands::patient_forms,
+                $crate::patient_commands::form_text,
+                $crate::patient_commands::form_attest_signature,
+                $crate::patient_commands::form_decline,
+                $crate::patient_commands::consent_withdraw,
+                $crate::patient_commands::consent_status,
+                $crate::patient_commands::consent_timeline,
+                $crate::admin_commands::partners,
+                $crate::admin_commands::report_export::<$runtime>,
+                $crate::admin_commands::outcomes_list,
+                $crate::admin_commands::outcome_add,
+                $crate::admin_commands::outcome_set_active,
+                $crate::admin_commands::staff_list,
+                $crate::admin_commands::webhook_deliveries,
+                $crate::admin_commands::audit_recent,
+                $crate::admin_commands::audit_verify,
+                $crate::admin_commands::form_templates,
+                $crate::admin_commands::consent_kinds,
+                $crate::admin_commands::form_template_create,
+                $crate::admin_commands::form_template_add_version,
+                $crate::admin_commands::form_template_publish,
+                $crate::admin_commands::onboarding_rules,
+                $crate::admin_commands::onboarding_rule_add,
+                $crate::admin_commands::rule_require_form,
+                $crate::admin_commands::rule_form_set_blocking,
+                $crate::admin_commands::rule_form_remove,
+                $crate::admin_commands::partner_add,
+                $crate::admin_commands::staff_set_active,
+                $crate::admin_commands::staff_add,
+                $crate::draft_commands::draft_save,
+                $crate::draft_commands::draft_load,
+                $crate::draft_commands::draft_list,
+                $crate::draft_commands::draft_discard,
+            ])
+            .events($crate::__tauri_specta::collect_events![
+                $crate::queue_commands::QueueChanged,
+                $crate::admin_commands::ReportProgress
+            ])
+            .error_handling($crate::__tauri_specta::ErrorHandlingMode::Result)
+            // The commands only send these types to the UI, so one shape per type is enough; split
+            // serialize/deserialize shapes would only add `_Serialize` / `_Deserialize` aliases.
+            .disable_serde_phases()
+    };
+}
+
+/// The console's commands for the desktop runtime.
 pub fn specta_builder() -> Builder<tauri::Wry> {
-    Builder::<tauri::Wry>::new()
-        .commands(collect_commands![
-            commands::app_status,
-            commands::remembered_password,
-            commands::sign_in,
-            commands::sign_out,
-            queue_commands::queue_list,
-            queue_commands::consultation_get,
-            queue_commands::pick_next,
-            queue_commands::pick,
-            queue_commands::assign,
-            queue_commands::cancel,
-            queue_commands::start,
-            queue_commands::complete_with_result,
-            queue_commands::result_read,
-            queue_commands::icpc2_search,
-            queue_commands::doctors,
-            queue_commands::screen,
-            queue_commands::screenings,
-            queue_commands::watch_queue,
-            patient_commands::match_candidates,
-            patient_commands::onboard_walk_in,
-            patient_commands::account_directory,
-            patient_commands::patient_forms,
-            patient_commands::form_text,
-            patient_commands::form_attest_signature,
-            patient_commands::form_decline,
-            patient_commands::consent_withdraw,
-            patient_commands::consent_status,
-            patient_commands::consent_timeline,
-            admin_commands::partners,
-            admin_commands::report_export,
-            admin_commands::outcomes_list,
-            admin_commands::outcome_add,
-            admin_commands::outcome_set_active,
-            admin_commands::staff_list,
-            admin_commands::webhook_deliveries,
-            admin_commands::audit_recent,
-            admin_commands::audit_verify,
-            admin_commands::form_templates,
-            admin_commands::consent_kinds,
-            admin_commands::form_template_create,
-            admin_commands::form_template_add_version,
-            admin_commands::form_template_publish,
-            admin_commands::onboarding_rules,
-            admin_commands::onboarding_rule_add,
-            admin_commands::rule_require_form,
-            admin_commands::rule_form_set_blocking,
-            admin_commands::rule_form_remove,
-            admin_commands::partner_add,
-            admin_commands::staff_set_active,
-            admin_commands::staff_add,
-            draft_commands::draft_save,
-            draft_commands::draft_load,
-            draft_commands::draft_list,
-            draft_commands::draft_discard,
-        ])
-        .events(collect_events![queue_commands::QueueChanged, admin_commands::ReportProgress])
-        .error_handling(ErrorHandlingMode::Result)
-        // The commands only send these types to the UI, so one shape per type is enough; split
-        // serialize/deserialize shapes would only add `_Serialize` / `_Deserialize` aliases.
-        .disable_serde_phases()
+    crate::console_commands!(tauri::Wry)
 }
 
 fn exporter() -> Typescript {

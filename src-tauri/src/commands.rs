@@ -46,7 +46,7 @@ fn env_var(name: &str) -> Option<String> {
 /// Describes this installation: default server, demo mode, where patient accounts go, version.
 #[tauri::command]
 #[specta::specta]
-pub async fn app_status(app: tauri::AppHandle) -> AppStatus {
+pub async fn app_status<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> AppStatus {
     use tauri::Manager;
     // Where patient accounts go is read once, from the start of the process (see `run`).
     let state = app.state::<ConsoleState>();

@@ -4,18 +4,26 @@
 //! [`digimed_core::Error`] to the UI. Rules about patients, referrals and who may do what live in
 //! the core and the database, never here.
 
-mod admin_commands;
+// The command modules are public only for `console_commands!`, which names their commands.
+#[doc(hidden)]
+pub mod admin_commands;
 mod bindings;
-mod commands;
-mod draft_commands;
-mod patient_commands;
-mod queue_commands;
+#[doc(hidden)]
+pub mod commands;
+#[doc(hidden)]
+pub mod draft_commands;
+#[doc(hidden)]
+pub mod patient_commands;
+#[doc(hidden)]
+pub mod queue_commands;
 mod state;
 mod timing;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
 pub use commands::{AppStatus, ClerkMode};
 pub use state::ConsoleState;
+#[doc(hidden)]
+pub use tauri_specta as __tauri_specta;
 
 /// Starts the console, or with `--write-bindings` regenerates `ui/src/bindings.ts` and exits.
 pub fn run() {
@@ -42,24 +50,27 @@ pub fn run() {
     }
 
     timing::mark("main");
-    let builder = specta_builder();
-    tauri::Builder::default()
-        .manage(ConsoleState::default())
-        .invoke_handler(builder.invoke_handler())
-        .setup(move |app| {
-            builder.mount_events(app);
-            // Whether Clerk is configured may take a keyring round trip: read it while the
-            // window and its page load, so the sign-in screen need not wait for it.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                use tauri::Manager;
-                timing::timed("Clerk configuration read (keyring)", handle.state::<ConsoleState>().clerk_configured()).await;
-            });
-            timing::mark("window set up");
-            Ok(())
-        })
+    configure(tauri::Builder::default(), specta_builder())
         .run(tauri::generate_context!())
         .expect("the console window could not be started");
+}
+
+/// The console as a Tauri application: its state, its commands and events, and what starts with
+/// it. Generic over the runtime, so that tests run the very same commands without a window (see
+/// `examples/console_bridge.rs`).
+pub fn configure<R: tauri::Runtime>(builder: tauri::Builder<R>, commands: tauri_specta::Builder<R>) -> tauri::Builder<R> {
+    builder.manage(ConsoleState::default()).invoke_handler(commands.invoke_handler()).setup(move |app| {
+        commands.mount_events(app);
+        // Whether Clerk is configured may take a keyring round trip: read it while the window
+        // and its page load, so the sign-in screen need not wait for it.
+        let handle = app.handle().clone();
+        tauri::async_runtime::spawn(async move {
+            use tauri::Manager;
+            timing::timed("Clerk configuration read (keyring)", handle.state::<ConsoleState>().clerk_configured()).await;
+        });
+        timing::mark("window set up");
+        Ok(())
+    })
 }
 
 /// WebKitGTK paints with the GPU by default, and where there is none (a virtual machine, a remote

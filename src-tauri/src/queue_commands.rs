@@ -10,7 +10,7 @@ use digimed_core::session::AppRole;
 use digimed_core::staff;
 use digimed_core::Error;
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Runtime, State};
 use tauri_specta::Event;
 
 use crate::state::ConsoleState;
@@ -138,7 +138,7 @@ pub async fn screenings(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<S
 /// Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out.
 #[tauri::command]
 #[specta::specta]
-pub async fn watch_queue(app: AppHandle, state: State<'_, ConsoleState>) -> Result<(), Error> {
+pub async fn watch_queue<R: Runtime>(app: AppHandle<R>, state: State<'_, ConsoleState>) -> Result<(), Error> {
     let (pool, _) = state.require().await?;
     let mut watcher = timed("watch_queue: listening (database)", QueueWatcher::connect(&pool)).await?;
     let task = tauri::async_runtime::spawn(async move {

@@ -4,158 +4,22 @@
 // and WebDriver helpers for the real webview.
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { inflateRawSync } from "node:zlib";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Builder, By, until } from "selenium-webdriver";
 
-export { By, until };
+import { bin, checkout, freePort, log, onExit, sleep, startProcess, waitFor } from "./processes.mjs";
 
-export const checkout = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
-const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(checkout, "target");
-export const bin = {
-  console: process.env.DIGIMED_CONSOLE_BIN ?? join(targetDir, "debug/digimed-console"),
-  digimed: process.env.DIGIMED_BIN ?? join(targetDir, "debug/digimed"),
-};
+export { By, until };
+export * from "./processes.mjs";
+export * from "./database.mjs";
 
 /** Where screenshots go (git-ignored); DIGIMED_E2E_ARTIFACTS overrides. */
 export const artifacts = resolve(process.env.DIGIMED_E2E_ARTIFACTS ?? join(checkout, "tests/artifacts/e2e"));
-
-export function log(...parts) {
-  process.stderr.write(`[e2e] ${parts.join(" ")}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes: every one is started in a process group of its own and that whole group is stopped
-// on the way out — normal end, a failed assertion, an exception, Ctrl-C or SIGTERM.
-
-const started = [];
-
-export function startProcess(name, command, args, options = {}) {
-  const child = spawn(command, args, {
-    stdio: options.stdio ?? ["ignore", "pipe", "pipe"],
-    env: options.env ?? process.env,
-    detached: true,
-  });
-  child.label = name;
-  child.output = "";
-  const keep = (chunk) => {
-    child.output += chunk.toString();
-    if (child.output.length > 200_000) child.output = child.output.slice(-100_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  child.exited = new Promise((ok) => child.on("exit", (code, signal) => ok({ code, signal })));
-  child.on("error", (e) => {
-    child.output += `\n${e.message}`;
-  });
-  started.push(child);
-  return child;
-}
-
-function groupAlive(pid) {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Stops one started process and everything in its group: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopProcess(child, graceMs = 3000) {
-  if (!child?.pid) return;
-  const index = started.indexOf(child);
-  if (index >= 0) started.splice(index, 1);
-  try {
-    process.kill(-child.pid, child.stopSignal ?? "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
-  if (groupAlive(child.pid)) {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-}
-
-/** Stops every process still running, newest first. */
-export async function stopAll() {
-  for (const child of [...started].reverse()) await stopProcess(child);
-}
-
-const cleanups = [];
-/** Runs `fn` on the way out (after the processes are stopped), once. */
-export function onExit(fn) {
-  cleanups.push(fn);
-}
-
-export async function shutdown() {
-  await stopAll();
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()();
-    } catch (e) {
-      log("cleanup failed:", e.message);
-    }
-  }
-}
-
-process.on("exit", () => {
-  // Last resort when the run ends without `shutdown` (e.g. an uncaught error): no waiting here.
-  for (const child of started) {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-});
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    log(`${signal}: stopping everything`);
-    shutdown().finally(() => process.exit(130));
-  });
-}
-
-export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-export async function waitFor(what, check, timeoutMs = 20_000, everyMs = 50) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-function run(command, args, options = {}) {
-  const r = spawnSync(command, args, { encoding: "utf8", ...options });
-  if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr.trim()}`);
-  return r.stdout;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The desktop: Xvfb, and a private D-Bus session bus with an unlocked throw-away keyring, all in
@@ -211,80 +75,6 @@ export async function startDesktop() {
   ).catch(() => log("no keyring on the bus; the console will say that passwords cannot be remembered"));
   log(`desktop ${env.DISPLAY}, private D-Bus session and keyring in ${home}`);
   return env;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The database: a database of its own on the server DATABASE_URL names (the project's private
-// cluster when scripts/test.sh started it), dropped again with its staff logins at the end.
-
-const pgbin = (() => {
-  const dirs = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b)) : [];
-  const last = dirs.at(-1);
-  return last ? `/usr/lib/postgresql/${last}/bin` : "";
-})();
-
-/** `url` with another database name. */
-export function withDatabase(url, name) {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-/** The server address the sign-in screen suggests: the URL without any user or password. */
-export function serverOf(url) {
-  const u = new URL(url);
-  u.username = "";
-  u.password = "";
-  return u.toString();
-}
-
-export function psql(url, sql) {
-  return run(join(pgbin, "psql"), [url, "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-c", sql]).trim();
-}
-
-const quoteIdent = (s) => `"${s.replace(/"/g, '""')}"`;
-
-/** Drops a database and the given login roles (cluster-wide), ignoring what is already gone. */
-export function dropDatabase(ownerUrl, name, logins = []) {
-  const admin = withDatabase(ownerUrl, "postgres");
-  psql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-  for (const login of logins) psql(admin, `DROP ROLE IF EXISTS ${quoteIdent(login)}`);
-}
-
-/** `digimed …` on the database `url` names; returns standard output. */
-export function digimed(url, args, { input, env = {} } = {}) {
-  return run(bin.digimed, args, { env: { ...process.env, DATABASE_URL: url, ...env }, input });
-}
-
-/**
- * A fresh demo database: migrated, data keys in a key file, the ICPC-2 list imported and the demo
- * seeded with logins of its own domain. Returns its URL, key file and the demo's sign-ins.
- */
-export function demoDatabase(ownerUrl) {
-  const suffix = randomBytes(4).toString("hex");
-  const name = `digimed_e2e_${suffix}`;
-  const work = mkdtempSync(join(tmpdir(), "digimed-e2e-keys-"));
-  const keyFile = join(work, "keys.json");
-  const env = { DIGIMED_KEY_FILE: keyFile };
-  psql(withDatabase(ownerUrl, "postgres"), `CREATE DATABASE ${quoteIdent(name)}`);
-  const url = withDatabase(ownerUrl, name);
-  let logins = [];
-  onExit(() => {
-    dropDatabase(ownerUrl, name, logins);
-    rmSync(work, { recursive: true, force: true });
-    log(`dropped database ${name} and its ${logins.length} logins`);
-  });
-  digimed(url, ["db", "migrate"], { env });
-  digimed(url, ["keys", "init"], { env });
-  const icpc2 = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json");
-  if (!existsSync(icpc2)) throw new Error(`the ICPC-2 list is needed at ${icpc2} (scripts/deps.sh installs it; or set DIGIMED_ICPC2_FILE)`);
-  digimed(url, ["icpc2", "import", icpc2], { env });
-  const seeded = JSON.parse(digimed(url, ["db", "seed-demo", "--login-domain", `e2e-${suffix}.digimed.test`, "--json"], { env }));
-  logins = seeded.staff.map((s) => s.login);
-  // The first staff member of each role (the demo has two doctors).
-  const staff = Object.fromEntries([...seeded.staff].reverse().map((s) => [s.role, s]));
-  log(`database ${name}: demo seeded (${logins.length} staff logins)`);
-  return { name, url, keyFile, staff, partner: seeded.partner };
 }
 
 // ---------------------------------------------------------------------------------------------

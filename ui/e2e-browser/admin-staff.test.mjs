@@ -98,7 +98,7 @@ describe("staff on the admin screen", () => {
     await form.getByRole("button", { name: "Add staff member" }).click();
     await errorIs("email", "A login with this e-mail address already exists on this database server.");
 
-    await page.fill("#staff-new-email", "siv.nordby@demo.digimed.test");
+    await page.fill("#staff-new-email", `siv.nordby@${DEMO.login_domain}`);
     await page.fill("#staff-new-password", "short");
     await form.getByRole("button", { name: "Add staff member" }).click();
     await errorIs("password", "The password must have at least 12 characters.");
@@ -107,18 +107,18 @@ describe("staff on the admin screen", () => {
 
     await page.fill("#staff-new-password", "Fjord-Morning-42");
     await form.getByRole("button", { name: "Add staff member" }).click();
-    await textBecomes(form.locator(".alert-success"), "Siv Nordby is added and signs in as siv.nordby@demo.digimed.test.");
+    await textBecomes(form.locator(".alert-success"), `Siv Nordby is added and signs in as siv.nordby@${DEMO.login_domain}.`);
     await valueBecomes(page.locator("#staff-new-password"), "", "the password is not left in the form");
     await row("Siv Nordby").getByText("Secretary").waitFor();
     const sent = await calls(page, "staff_add");
     assert.deepEqual(sent.at(-1), {
-      input: { email: "siv.nordby@demo.digimed.test", name: "Siv Nordby", role: "secretary", password: "Fjord-Morning-42" },
+      input: { email: `siv.nordby@${DEMO.login_domain}`, name: "Siv Nordby", role: "secretary", password: "Fjord-Morning-42" },
     });
     await shot(page, "admin-staff-added-en");
 
     await signOut();
     await page.fill("#signin-server", DEMO.server);
-    await page.fill("#signin-username", "siv.nordby@demo.digimed.test");
+    await page.fill("#signin-username", `siv.nordby@${DEMO.login_domain}`);
     await page.fill("#signin-password", "Fjord-Morning-42");
     await page.locator("form button[type=submit]").click();
     await page.locator(".shell-nav").waitFor();

@@ -1,12 +1,17 @@
-// What the browser tests share: the built UI (with the stand-in backend) served on loopback,
-// Debian's Chromium driven by playwright-core, and signing in as a demo staff member.
+// What the browser tests share: a database of their own with the demo data, the test bridge
+// (src-tauri/examples/console_bridge.rs) serving the built UI and running the console's own
+// commands on it, Debian's Chromium driven by playwright-core, and signing in as a demo staff
+// member. Nothing answers a command but the real core.
 
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { extname, join, normalize, resolve } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+
+import { demoDatabase, digimed, psql, serverOf } from "../../tests/e2e/database.mjs";
+import { bin, onExit, shutdown, startProcess, waitFor } from "../../tests/e2e/processes.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const checkout = resolve(here, "../..");
@@ -15,45 +20,77 @@ const dist = join(here, "dist");
 /** Screenshots of the browser tests, beside the end-to-end run's (git-ignored). */
 export const artifacts = resolve(checkout, "tests/artifacts/browser");
 
-/** The demo clinic's sign-ins (see harness/backend.ts). */
-export const DEMO = {
-  server: "postgres://db.digimed-oslo.example:5432/digimed",
-  secretary: { login: "sara.lie@demo.digimed.test", password: "demo-secretary", name: "Sara Lie" },
-  doctor: { login: "anders.moe@demo.digimed.test", password: "demo-doctor", name: "Dr. Anders Moe" },
-  customer_support: { login: "ola.brekke@demo.digimed.test", password: "demo-customer_support", name: "Ola Brekke" },
-  admin: { login: "hanne.strand@demo.digimed.test", password: "demo-admin", name: "Hanne Strand" },
-};
+/**
+ * The demo clinic's sign-ins, filled in by `serveUi` from the database it seeds: the server to
+ * type on the sign-in screen, and per role the login, password and name.
+ */
+export const DEMO = { server: "", login_domain: "", partner: null, secretary: null, doctor: null, customer_support: null, admin: null };
+
+/** The owner's URL of this test file's database (for reading what the console wrote). */
+let databaseUrl = "";
+/** The key file of this test file's database. */
+let keyFile = "";
 
 /**
- * The ICPC-2 list, from the npm package pinned in data/package-lock.json (or DIGIMED_ICPC2_FILE),
- * as the Rust tests read it.
+ * A database of this test file's own with the demo data, and the test bridge serving the built UI
+ * on 127.0.0.1; returns the UI's URL and a stop function (which also drops the database).
  */
-function icpc2List() {
-  const file = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json");
-  if (!existsSync(file)) throw new Error(`the ICPC-2 list is needed at ${file} (scripts/deps.sh installs it; or set DIGIMED_ICPC2_FILE)`);
-  return JSON.parse(readFileSync(file, "utf8"));
+export async function serveUi() {
+  const owner = process.env.DATABASE_URL;
+  if (!owner) throw new Error("DATABASE_URL must name the test PostgreSQL server (make test sets it)");
+  const db = demoDatabase(owner);
+  databaseUrl = db.url;
+  keyFile = db.keyFile;
+  DEMO.server = serverOf(db.url);
+  DEMO.login_domain = db.staff.secretary.login.split("@")[1];
+  DEMO.partner = db.partner;
+  for (const [role, s] of Object.entries(db.staff)) DEMO[role] = { login: s.login, password: s.password, name: s.name };
+  // A home of its own: the console saves reports in its Downloads folder.
+  const home = mkdtempSync(join(tmpdir(), "digimed-browser-home-"));
+  onExit(() => rmSync(home, { recursive: true, force: true }));
+  mkdirSync(join(home, "config"), { recursive: true });
+  writeFileSync(join(home, "config", "user-dirs.dirs"), 'XDG_DOWNLOAD_DIR="$HOME/Downloads"\n');
+  const bridge = startProcess("console bridge", bin.bridge, ["--ui", dist], {
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, "config"),
+      DATABASE_URL: "",
+      DIGIMED_KEY_FILE: db.keyFile,
+      DIGIMED_SERVER: DEMO.server,
+      DIGIMED_DEMO: "1",
+      CLERK_SECRET_KEY: "",
+    },
+  });
+  const url = await waitFor(
+    "the console bridge to listen",
+    () => {
+      if (bridge.exitCode !== null) throw new Error(`the console bridge stopped: ${bridge.output}`);
+      return bridge.output.match(/listening on (http:\/\/[\d.:]+)/)?.[1];
+    },
+    20_000,
+  );
+  return { url: `${url}/`, home, stop: shutdown };
 }
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png" };
+/** Rows of a query on this test file's database, as the owner (what the console wrote). */
+export function sql(query) {
+  const out = psql(databaseUrl, `SELECT coalesce(json_agg(q), '[]') FROM (${query}) q`);
+  return JSON.parse(out);
+}
 
-/** Serves the built harness on 127.0.0.1 (a free port); returns its URL and a stop function. */
-export async function serveUi() {
-  if (!existsSync(join(dist, "index.html"))) {
-    throw new Error("the UI harness is not built: run `npm run test:browser` (it builds e2e-browser/dist first)");
-  }
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-    const file = join(dist, path === "/" ? "index.html" : path);
-    if (!file.startsWith(dist) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-    res.end(readFileSync(file));
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, stop: () => new Promise((ok) => server.close(ok)) };
+/** `digimed …` on this test file's database, as the owner. */
+export function cli(args, options = {}) {
+  return digimed(databaseUrl, args, { ...options, env: { DIGIMED_KEY_FILE: keyFile, ...(options.env ?? {}) } });
+}
+
+/** Makes the bridge hold `cmd`: its calls wait until `release(cmd)` (to see a busy state). */
+export async function hold(uiUrl, cmd) {
+  await fetch(new URL(`hold/${cmd}`, uiUrl), { method: "POST" });
+}
+
+export async function release(uiUrl, cmd) {
+  await fetch(new URL(`release/${cmd}`, uiUrl), { method: "POST" });
 }
 
 /** Debian's Chromium, headless (no browser download: CHROMIUM_PATH or /usr/bin/chromium). */
@@ -67,21 +104,17 @@ export function launch() {
 }
 
 /**
- * A fresh page on the console in `language` ("nb" or "en"), with the stand-in backend fed the
- * ICPC-2 list. Each page is a new browser context: nothing is remembered between tests.
+ * A fresh page on the console in `language` ("nb" or "en"). Each page is a new browser context:
+ * nothing is remembered between tests but what the database keeps.
  */
 export async function openConsole(browser, url, language = "en") {
   const context = await browser.newContext({
     viewport: { width: 1280, height: 800 },
     locale: language === "nb" ? "nb-NO" : "en-GB",
   });
-  await context.addInitScript(
-    ({ codes, language }) => {
-      window.__DIGIMED_ICPC2__ = codes;
-      localStorage.setItem("digimed.language", language);
-    },
-    { codes: icpc2List(), language },
-  );
+  await context.addInitScript((language) => {
+    localStorage.setItem("digimed.language", language);
+  }, language);
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
@@ -109,7 +142,7 @@ export async function shot(page, name) {
   return path;
 }
 
-/** Every command the UI sent so far, from the stand-in backend's log. */
+/** Every command the UI sent so far (the page keeps a log of them). */
 export function calls(page, cmd) {
   return page.evaluate((cmd) => window.__digimed.calls.filter((c) => c.cmd === cmd).map((c) => c.args), cmd);
 }

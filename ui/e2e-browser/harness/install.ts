@@ -1,4 +1,4 @@
-// Imported before the console's entry: the stand-in backend must answer from the first command.
-import { install } from "./backend";
+// Imported before the console's entry: the bridge must answer from the first command.
+import { install } from "./bridge";
 
 install();

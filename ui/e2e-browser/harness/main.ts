@@ -1,3 +1,3 @@
-// The browser tests' entry: the console's own entry, with Tauri's IPC answered in the page.
+// The browser tests' entry: the console's own entry, its IPC sent to the test bridge.
 import "./install";
 import "../../src/main";
