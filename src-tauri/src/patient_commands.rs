@@ -34,7 +34,7 @@ pub async fn match_candidates(state: State<'_, ConsoleState>, input: MatchInput)
     state.act(async |tx| onboarding::match_candidates(tx, &vault, &input, &phone_country()?).await).await
 }
 
-/// Onboards a walk-in patient into the staff member's clinic (seed 002, in one transaction).
+/// Onboards a walk-in patient into the staff member's clinic (in one transaction).
 #[tauri::command]
 #[specta::specta]
 pub async fn onboard_walk_in(state: State<'_, ConsoleState>, input: WalkIn) -> Result<Onboarded, Error> {

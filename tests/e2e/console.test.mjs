@@ -254,7 +254,7 @@ describe("the console, end to end", () => {
       await textBecomes(driver, ".screen .notice-info", /local account directory/);
       await screenshot(driver, "support-onboard-en");
 
-      // Nothing typed: the first field's error, with the seed's code, and nothing sent.
+      // Nothing typed: the first field's error, with the contract's code, and nothing sent.
       await (await find(driver, ".onboard-form button[type=submit]")).click();
       await textBecomes(driver, "#onboard-name-error", "Name is required. (name_required)");
       await fill(driver, "#onboard-name", "Silje Berg");

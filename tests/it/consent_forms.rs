@@ -1,4 +1,4 @@
-//! Consent forms (seed 002): signing grants the form's consents, declining and superseding, a
+//! Consent forms (see `docs/onboarding.md`): signing grants the form's consents, declining and superseding, a
 //! signature for a text that is no longer on record refused, profile visibility that follows the
 //! profile-sharing consent (read as the new organization's staff on raw connections), the
 //! booking guard on a first consultation, the consent-status view, and the patient app's API.

@@ -1,4 +1,4 @@
-//! Seed 000: whichever way a patient enters (walk-in, the onboarding API, a partner referral, an
+//! Whichever way a patient enters (walk-in, the onboarding API, a partner referral, an
 //! inbound fax draft and its completion, a therapist referral, the patient app, booking requests
 //! from the app and the web, a cold call, a concierge cold call, a link to a new organization),
 //! every patient person ends up with exactly one communication-preference token, and the entry
@@ -55,7 +55,7 @@ async fn every_entry_point_leaves_exactly_one_token_per_person() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 201);
 
-    // Partner referral (issue 4's intake path).
+    // Partner referral.
     let partner = crate::referrals::partner(&db, clinic, true).await;
     let raw = crate::referrals::body(crate::referrals::nid(41).as_str(), Uuid::new_v4()).to_string();
     ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &partner, raw.as_bytes()).await).await.unwrap();

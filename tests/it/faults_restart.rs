@@ -2,7 +2,7 @@
 //! console session run. The test runs its own throw-away PostgreSQL cluster (the shared test
 //! server is never restarted: other tests use it meanwhile), stops it with `pg_ctl stop -m fast`
 //! and starts it again. While it is down, requests are answered with the retryable 503
-//! `database_unavailable` in the seed's error shape; afterwards the same service instance and the
+//! `database_unavailable` in the API's error shape (`docs/errors.md`); afterwards the same service instance and the
 //! same console session work again, webhook deliveries queued before the restart go out, and the
 //! console's live queue (`QueueWatcher`) resumes.
 
@@ -166,7 +166,7 @@ async fn until(owner: &PgPool, what: &str, sql: &str) {
 
 fn assert_unavailable(status: u16, retry_after: Option<String>, v: &Value) {
     assert_eq!(status, 503, "{v}");
-    let e = v["error"].as_object().unwrap_or_else(|| panic!("the seed's error shape: {v}"));
+    let e = v["error"].as_object().unwrap_or_else(|| panic!("the API's error shape (`docs/errors.md`): {v}"));
     assert!(e.keys().all(|k| ["code", "message", "details"].contains(&k.as_str())), "{v}");
     assert_eq!(e["code"], "database_unavailable");
     assert!(!e["message"].as_str().unwrap().is_empty());

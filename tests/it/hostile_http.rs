@@ -1,7 +1,7 @@
 //! Hostile input against the real HTTP service on 127.0.0.1: oversized bodies (with and without
 //! a Content-Length), wrong or missing content types, invalid UTF-8, deeply nested JSON, JSON
 //! that is not an object, unknown fields, SQL-looking text, empty bodies, wrong methods. Every
-//! such request gets a 4xx in the seed's error shape, and none writes a row anywhere.
+//! such request gets a 4xx in the API's error shape (`docs/errors.md`), and none writes a row anywhere.
 
 use chrono::Utc;
 use digimed_core::onboarding;
@@ -60,7 +60,7 @@ async fn world() -> World {
     World { db, _clerk: clerk, svc, org1, support, elsewhere: done.patient_person_id }
 }
 
-/// What a refused request must look like: a 4xx, JSON, the seed's shape, this code.
+/// What a refused request must look like: a 4xx, JSON, the API's shape, this code.
 fn assert_refused(label: &str, a: &RawAnswer, status: u16, code: &str) {
     let v = a.json();
     assert_eq!(a.status, status, "{label}: {v} {:?}", String::from_utf8_lossy(&a.body));

@@ -1,4 +1,4 @@
-//! Patient onboarding (seed 002) through the core, against a real PostgreSQL and the Clerk
+//! Patient onboarding through the core, against a real PostgreSQL and the Clerk
 //! stand-in: both seed response examples, every seed error code, who may onboard, the race of
 //! two onboardings of one e-mail address, and the compensation when the database fails after
 //! Clerk created the account.

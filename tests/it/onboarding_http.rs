@@ -1,4 +1,4 @@
-//! The onboarding API through the real HTTP service on 127.0.0.1: bearer tokens, the seed's
+//! The onboarding API through the real HTTP service on 127.0.0.1: bearer tokens, the contract's
 //! JSON bodies and error codes, and the HTTP statuses.
 
 use digimed_core::api_tokens;
@@ -98,7 +98,7 @@ async fn onboarding_api_answers_with_the_seed_shapes_and_statuses() {
     assert_eq!(v["data"]["person"].as_object().unwrap().len(), 3);
     assert_eq!(v["data"]["required_forms"][0]["title"], "Profile Sharing Consent");
 
-    // 409 with the seed's details.
+    // 409 with the contract's details.
     let (status, v) =
         a.post("/v1/patients/onboard", Some(&support), body("John Doe", "john@example.com", "+31612345678", a.org1)).await;
     assert_eq!(status, 409);

@@ -1,4 +1,4 @@
-//! The consultation queue (issue 4): concurrent picking, the doctor's and the secretary's
+//! The consultation queue: concurrent picking, the doctor's and the secretary's
 //! operations, refusals of illegal transitions and of other doctors' consultations (also on a
 //! raw connection), and live notifications that survive a dropped connection.
 

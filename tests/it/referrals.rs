@@ -1,4 +1,4 @@
-//! Partner referral intake (issue 4): validation of every field, idempotence (also under
+//! Partner referral intake: validation of every field, idempotence (also under
 //! concurrent replays), what a referral creates, Standard Webhooks signatures.
 
 use chrono::{NaiveDate, Utc};

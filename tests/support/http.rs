@@ -160,7 +160,7 @@ pub fn chunked_request(method: &str, path: &str, headers: &[(&str, &str)], body:
     bytes
 }
 
-/// Asserts that `v` is the seed's error shape (`{"error": {"code", "message", "details"?}}`,
+/// Asserts that `v` is the API's error shape (`docs/errors.md`) (`{"error": {"code", "message", "details"?}}`,
 /// nothing else) and returns the code.
 pub fn error_code(v: &serde_json::Value) -> String {
     let top = v.as_object().unwrap_or_else(|| panic!("an error body, got {v}"));

@@ -52,7 +52,7 @@ export const commands = {
 	watchQueue: () => typedError<null, Error>(__TAURI_INVOKE("watch_queue")),
 	/**  Persons already known who are likely the one about to be onboarded. */
 	matchCandidates: (input: MatchInput) => typedError<MatchCandidate[], Error>(__TAURI_INVOKE("match_candidates", { input })),
-	/**  Onboards a walk-in patient into the staff member's clinic (seed 002, in one transaction). */
+	/**  Onboards a walk-in patient into the staff member's clinic (in one transaction). */
 	onboardWalkIn: (input: WalkIn) => typedError<Onboarded, Error>(__TAURI_INVOKE("onboard_walk_in", { input })),
 	/**  Whether patient accounts go to Clerk or to the local account directory (shown in the UI). */
 	accountDirectory: () => typedError<string, Error>(__TAURI_INVOKE("account_directory")),
@@ -435,7 +435,7 @@ export type NextBooking = {
 	deadline_at: string | null,
 };
 
-/**  The onboarding response's `data` (seed 002). */
+/**  The onboarding response's `data`. */
 export type Onboarded = {
 	user_id: number,
 	patient_person_id: number,

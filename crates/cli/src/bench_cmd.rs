@@ -43,7 +43,7 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
-    /// Onboarding (seed 002) at concurrency 1 and 8 next to a raw-SQL baseline doing the same
+    /// Onboarding at concurrency 1 and 8 next to a raw-SQL baseline doing the same
     /// inserts, on a throw-away database.
     Onboarding(crate::patients_cmd::BenchOnboardingArgs),
     /// Insurer report export (.xlsx and .csv) of 100,000 consultations: time and peak memory,

@@ -86,7 +86,7 @@ async fn run_in(server: &PgPool, name: &str, vault: &Vault, each: Duration, conc
     Ok(BenchReport { seconds: each.as_secs(), rows })
 }
 
-/// A clinic with the seed's two consent forms and the automation rule that requires them of new
+/// A clinic with the two standard consent forms and the automation rule that requires them of new
 /// patients (for benchmarks on a scratch database).
 pub async fn setup_clinic(pool: &PgPool) -> Result<i32> {
     let org: i32 = sqlx::query_scalar("INSERT INTO organizations (name, kind) VALUES ('Bench Clinic', 'clinic') RETURNING id")

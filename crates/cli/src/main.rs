@@ -77,7 +77,7 @@ enum Command {
         #[command(subcommand)]
         command: queue_cmd::ConsultationCommand,
     },
-    /// Onboards a patient (seed 002) as the login DATABASE_URL names: account, person, org link,
+    /// Onboards a patient (docs/onboarding.md) as the login DATABASE_URL names: account, person, org link,
     /// consent forms and the `patient.onboarded` event, in one transaction.
     Onboard(patients_cmd::OnboardArgs),
     /// Looks for likely duplicates of a person before creating them.
@@ -227,10 +227,6 @@ async fn main() -> ExitCode {
     }
 }
 
-fn parse_err<E: std::fmt::Display>(code: ErrorCode, field: &str) -> impl Fn(E) -> Error + '_ {
-    move |e| Error::field(code, field, e.to_string())
-}
-
 async fn owner_pool(config: &Config) -> Result<db::PgPool, Error> {
     db::connect(config.database_url()?, 4).await
 }
@@ -271,8 +267,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Staff { command: StaffCommand::Add { email, name, role, org, password_stdin: _ } } => {
             let role = AppRole::parse(&role)?;
-            let email = Email::parse(&email).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "email", e.to_string()))?;
-            let name = PersonName::parse(&name).map_err(parse_err(ErrorCode::NameRequired, "name"))?;
+            let email = Email::parse(&email).map_err(|e| Error::refused("email", e.code(), &e))?;
+            let name = PersonName::parse(&name).map_err(|e| Error::refused("name", e.code(), &e))?;
             let password = read_password()?;
             let pool = owner_pool(&config).await?;
             let s =

@@ -111,7 +111,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
     serde_json::to_string_pretty(v).map_err(|e| Error::internal(e.to_string()))
 }
 
-/// The seed's error body, for `--json` output.
+/// The API's error body, for `--json` output.
 pub fn error_json(e: &Error) -> String {
     let mut body = serde_json::json!({"code": e.code.as_str(), "message": e.message});
     if let Some(d) = &e.details {
@@ -188,7 +188,7 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
     let pool = db::connect(config.database_url()?, 2).await?;
     match command {
         ApiTokenCommand::Create { staff, days } => {
-            let email = Email::parse(&staff).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "staff", e.to_string()))?;
+            let email = Email::parse(&staff).map_err(|e| Error::refused("staff", e.code(), &e))?;
             let created = ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::create(tx, &email, days).await).await?;
             eprintln!("API token {} created for staff member {}; it is shown only now:", created.id, created.staff_id);
             println!("{}", created.token.expose());

@@ -1,4 +1,4 @@
-//! `digimed onboard --json` prints what the API answers (`{"data": ...}` or the seed's
+//! `digimed onboard --json` prints what the API answers (`{"data": ...}` or the API's
 //! `{"error": ...}`), and `digimed api-token create` prints a token once.
 
 use std::process::Output;

@@ -1,6 +1,6 @@
 //! Automation rules (data in `automation_rules` / `automation_actions`, maintained by admins):
 //! for an event, run the organization's matching active rules in order, in the caller's
-//! transaction. Today's actions create consent forms (returned as the seed's `required_forms`)
+//! transaction. Today's actions create consent forms (returned as the onboarding response's `required_forms`)
 //! and queue a welcome e-mail.
 
 use serde::Serialize;

@@ -11,7 +11,7 @@
 //! Opening it reads, inside the same transaction, who the login is ([`Actor`]): a staff member
 //! (role, staff id, clinic), the database owner, or the service. [`ClinicTx::require`] is the one
 //! role check in Rust; the database's grants and row-level security check the same again, so a
-//! raw connection can do no more (see `docs/architecture` and [`Capability`]).
+//! raw connection can do no more (see `ARCHITECTURE.md` and [`Capability`]).
 //!
 //! The face commits: an operation writes nothing that outlives a failed or dropped transaction.
 //! Operations with an effect outside the database (a Clerk account, a file) take the

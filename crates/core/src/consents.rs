@@ -1,4 +1,4 @@
-//! The consent-status view (seed 002): per organization, the patients whose blocking forms are
+//! The consent-status view (see `docs/onboarding.md`): per organization, the patients whose blocking forms are
 //! still unsigned (how long the oldest has waited, and their next booking) and counts of forms
 //! by template and status; per patient, the timeline of their forms and consents.
 

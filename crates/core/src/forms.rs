@@ -1,4 +1,4 @@
-//! Consent forms (seed 002): versioned templates that admins write and publish, the forms the
+//! Consent forms (see `docs/onboarding.md`): versioned templates that admins write and publish, the forms the
 //! automation rules create for a patient, and their lifecycle: `pending` → `signed` | `declined`,
 //! or `superseded` by a form of a newer published version. Signing records who signed (the
 //! patient through the API, or a staff member attesting a paper signature in the clinic), when,

@@ -1,4 +1,4 @@
-//! Every way a patient enters the clinic (seed 000) other than the onboarding form and API
+//! Every way a patient enters the clinic (`docs/entry-points.md`) other than the onboarding form and API
 //! (`onboarding`) and partner referrals (`referrals`): a draft from an inbound referral fax and
 //! its completion, therapist referrals, the patient app, booking requests from the app and the
 //! web, and cold calls. Each one creates people only through `patients::create_person`, which
@@ -68,7 +68,7 @@ fn parse(input: &IntakeInput, country: &str, draft: bool) -> Result<Parsed> {
 
 /// Registers a patient arriving through a therapist referral, the patient app, a booking
 /// request (app or web) or a cold call. With an e-mail address the person gets an account and
-/// the full onboarding of seed 002 runs (with this entry point); without one, the person is
+/// the full onboarding runs (with this entry point); without one, the person is
 /// created (or, known by national id, linked) with the phone number or national id given.
 pub async fn register(
     mut tx: ClinicTx,

@@ -1,4 +1,4 @@
-//! Patient onboarding (seed 002), once, for every face: the console's walk-in form, the
+//! Patient onboarding (`docs/onboarding.md`), once, for every face: the console's walk-in form, the
 //! `digimed onboard` command and `POST /v1/patients/onboard`. Also regular creation
 //! (`POST /v1/patients`: link an existing person to the caller's organization) and the duplicate
 //! check a support agent runs before creating a person.
@@ -23,7 +23,7 @@ use crate::keys::{index_kind, Vault};
 use crate::outbox;
 use crate::patients::{create_person, EntryPoint, NewPerson, PersonStatus};
 
-/// The onboarding request as received (seed 002). Every field is optional here so that a
+/// The onboarding request as received. Every field is optional here so that a
 /// missing one gets its own error code rather than a generic parse error.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -43,7 +43,7 @@ pub struct OnboardRequest {
     pub organization_id: i32,
 }
 
-/// Checks the request in the seed's order: name, e-mail, phone, organization. The phone is
+/// Checks the request in the contract's order: name, e-mail, phone, organization. The phone is
 /// normalised to E.164 (numbers without a country code get `default_phone_country`).
 pub fn validate(input: &OnboardInput, default_phone_country: &str) -> Result<OnboardRequest> {
     let name = PersonName::parse(input.name.as_deref().unwrap_or("")).map_err(|e| Error::refused("name", e.code(), e))?;
@@ -102,7 +102,7 @@ pub struct Profile {
     pub insurance_entries: serde_json::Value,
 }
 
-/// The onboarding response's `data` (seed 002).
+/// The onboarding response's `data`.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Onboarded {
@@ -600,7 +600,7 @@ mod tests {
     }
 
     #[test]
-    fn validation_codes_in_seed_order() {
+    fn validation_codes_in_the_contracts_order() {
         let code = |i: OnboardInput| validate(&i, "47").unwrap_err().code.as_str();
         assert_eq!(code(OnboardInput::default()), "name_required");
         assert_eq!(code(input("A B", "", "", None)), "email_required");

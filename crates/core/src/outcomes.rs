@@ -1,4 +1,4 @@
-//! The list of consultation outcomes a result may name (seed 001: "Referred GP", "Helped",
+//! The list of consultation outcomes a result may name ("Referred GP", "Helped",
 //! "Unable", extendable by admins). An outcome is retired rather than removed, so that earlier
 //! results keep their meaning; the database lets only admins change the list and audits it.
 

@@ -1,4 +1,4 @@
-//! Consultation results (seed 001's `ConsultationResult`): ICPC-2 code, outcome, the patient's
+//! Consultation results (`docs/consultations.md`): ICPC-2 code, outcome, the patient's
 //! national id when the patient is not the account holder (a minor), job description, notes and
 //! policy number. Every field is encrypted, bound to its row. A result is filed together with
 //! completing the consultation; an amendment adds a version and keeps the earlier ones. Reading

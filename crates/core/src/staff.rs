@@ -139,8 +139,8 @@ impl std::fmt::Debug for NewStaffInput {
 /// transaction, and refuses a login that already exists anywhere on the server.
 pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Result<StaffMember> {
     tx.require(Capability::ManageStaff)?;
-    let email = Email::parse(&input.email).map_err(|e| Error::field(ErrorCode::InvalidEmailFormat, "email", e.to_string()))?;
-    let name = PersonName::parse(&input.name).map_err(|e| Error::field(ErrorCode::InvalidName, "name", e.to_string()))?;
+    let email = Email::parse(&input.email).map_err(|e| Error::refused("email", e.code(), &e))?;
+    let name = PersonName::parse(&input.name).map_err(|e| Error::refused("name", e.code(), &e))?;
     let role = AppRole::parse(&input.role)?;
     let password = Secret::new(input.password.clone());
     check_password(&password, &email)?;
@@ -234,7 +234,7 @@ pub async fn list_staff(tx: &mut ClinicTx) -> Result<Vec<StaffMember>> {
 /// both rules and takes the login's LOGIN right away or gives it back in the same transaction.
 pub async fn set_active(tx: &mut ClinicTx, staff_id: i32, active: bool) -> Result<StaffMember> {
     tx.require(Capability::ManageStaff)?;
-    if !active && tx.staff()?.staff_id == staff_id {
+    if !active && tx.staff().is_ok_and(|me| me.staff_id == staff_id) {
         return Err(Error::invalid("staff_id", "You cannot deactivate your own login; another administrator can."));
     }
     let member = sqlx::query_as!(

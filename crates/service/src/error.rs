@@ -1,4 +1,4 @@
-//! Errors as HTTP answers, in the seed's shape: `{"error": {"code", "message", "details"?}}`.
+//! Errors as HTTP answers, in the API's shape (`docs/errors.md`): `{"error": {"code", "message", "details"?}}`.
 //! The mapping from error code to HTTP status lives here and nowhere else.
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -72,7 +72,7 @@ impl IntoResponse for ApiError {
 
 /// The one place where answers the framework writes on its own (an unsupported method, a body
 /// over the limit read as raw bytes, a query string that does not parse, ...) are given the
-/// seed's error shape: every error answer that is not JSON already is rewritten here, keeping
+/// API's error shape: every error answer that is not JSON already is rewritten here, keeping
 /// its status (and `Allow`, for 405). Installed on the whole router by [`crate::router`].
 pub async fn framework_errors_as_json(resp: Response) -> Response {
     let status = resp.status();

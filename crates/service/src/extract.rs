@@ -1,4 +1,4 @@
-//! Request extractors whose failures answer in the seed's error shape: the JSON body, and the
+//! Request extractors whose failures answer in the API's error shape (`docs/errors.md`): the JSON body, and the
 //! authenticated caller (bearer API token).
 
 use axum::extract::rejection::JsonRejection;

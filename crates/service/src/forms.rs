@@ -1,4 +1,4 @@
-//! The patient app's consent forms (seed 002): `GET /v1/patients/{id}/forms`,
+//! The patient app's consent forms: `GET /v1/patients/{id}/forms`,
 //! `GET /v1/forms/{id}` (the text to show), `POST /v1/forms/{id}/sign`,
 //! `POST /v1/forms/{id}/decline` and `POST /v1/consents/{id}/withdraw`, with the same error shape
 //! as the onboarding API. The app signs for the patient: `signed_by` is `patient`.

@@ -51,7 +51,7 @@ pub fn router(state: AppState) -> Router {
 const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /healthz`: "ok" when the service can reach its database within two seconds; otherwise
-/// the retryable 503 `database_unavailable` (in the seed's error shape), so that a load balancer
+/// the retryable 503 `database_unavailable` (in the API's error shape (`docs/errors.md`)), so that a load balancer
 /// or monitor sees what callers would meet.
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
     let ping = sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(&state.pool);

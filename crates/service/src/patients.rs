@@ -1,4 +1,4 @@
-//! `POST /v1/patients/onboard` (seed 002), `POST /v1/patients` (regular creation) and
+//! `POST /v1/patients/onboard` (`docs/onboarding.md`), `POST /v1/patients` (regular creation) and
 //! `POST /v1/patients/match` (duplicate check).
 
 use axum::extract::State;

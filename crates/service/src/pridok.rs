@@ -1,11 +1,11 @@
-//! `POST /v1/webhooks/pridok`: a partner's referral (seed 001), signed with the Standard
+//! `POST /v1/webhooks/pridok`: a partner's referral (`docs/referrals.md`), signed with the Standard
 //! Webhooks scheme. The signature identifies the partner (optionally narrowed with
 //! `?partner=NAME`); the core does everything else (`referrals::receive`).
 //!
 //! Answers: 201 with `{"referral_id", "consultation_id", "patient_person_id"}` for a new referral,
 //! 200 with the same body for a replay, 401 for a missing, wrong or stale signature, 400 for a
 //! correctly signed body that is not JSON (or not sent as `application/json`), and 422 naming the
-//! field for invalid content (nothing is written then). Fields the seed does not name are kept
+//! field for invalid content (nothing is written then). Fields the contract does not name are kept
 //! with the stored payload.
 
 use axum::body::Bytes;

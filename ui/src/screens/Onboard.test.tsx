@@ -78,7 +78,7 @@ beforeEach(() => {
 });
 
 describe("checkWalkIn", () => {
-  it("names the first missing or malformed field with the seed's code", () => {
+  it("names the first missing or malformed field with the contract's code", () => {
     expect(checkWalkIn({ name: " ", email: "a@b.no", phone: "1" })).toMatchObject({ field: "name", code: "name_required" });
     expect(checkWalkIn({ name: "A", email: "", phone: "1" })).toMatchObject({ field: "email", code: "email_required" });
     expect(checkWalkIn({ name: "A", email: "a@b", phone: "1" })).toMatchObject({ field: "email", code: "invalid_email_format" });

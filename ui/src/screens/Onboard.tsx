@@ -11,7 +11,7 @@ import { callCommand, useCommand } from "../useCommand";
 type Field = "name" | "email" | "phone";
 const FIELDS: readonly Field[] = ["name", "email", "phone"];
 
-/** What the console checks before sending, with the seed's error codes (the core checks again). */
+/** What the console checks before sending, with the onboarding contract's error codes (the core checks again). */
 export function checkWalkIn(v: Record<Field, string>): AppError | null {
   if (!v.name.trim()) return { code: "name_required", field: "name", message: "" };
   if (!v.email.trim()) return { code: "email_required", field: "email", message: "" };
@@ -68,7 +68,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     return () => clearTimeout(timer);
   }, [name, email, phone]);
 
-  // The seed's codes are said in the console's language; any other error keeps the core's words.
+  // The onboarding contract's codes are said in the console's language; any other error keeps the core's words.
   const message = (e: AppError) =>
     t(`onboard.error.${e.code}` as "onboard.error.name_required") || (e.message ? describeError(e, t) : e.code);
   const fieldError = (f: Field) => (error?.field === f ? message(error) : null);

@@ -7,7 +7,7 @@ import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 
-/** The seed's outcomes, named in the console's languages; admins may add more, shown by their own label. */
+/** The standard outcomes, named in the console's languages; admins may add more, shown by their own label. */
 export const OUTCOMES = ["referred_gp", "helped", "unable"] as const;
 const KNOWN: readonly string[] = OUTCOMES;
 
@@ -29,7 +29,7 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
   const [filed, setFiled] = useState(false);
 
   // The active outcomes of the clinic's list (an admin may have added some). Without it the
-  // seed's outcomes are offered, and the error says why the list may be short.
+  // standard outcomes are offered, and the error says why the list may be short.
   useEffect(() => {
     let live = true;
     callCommand(commands.outcomesList(), {

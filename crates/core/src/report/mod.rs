@@ -198,8 +198,7 @@ struct DbRow {
 /// How far an export has come: rows written of the total.
 pub type Progress<'a> = &'a mut (dyn FnMut(u32, u32) + Send);
 
-/// Exports the report of `request` to `out` as the acting administrator of the partner's clinic
-/// (or the owner). `progress` is called every few hundred rows and at the end. Takes the
+/// Exports the report of `request` to `out` as the acting administrator of the partner's clinic. `progress` is called every few hundred rows and at the end. Takes the
 /// transaction and commits it before the file takes its name: the read and its audit row are
 /// recorded, or no file appears.
 pub async fn export(
