@@ -108,15 +108,7 @@ pub async fn create_service_login(tx: &mut ClinicTx, login: &str, password: &Sec
     if password.expose().chars().count() < 12 {
         return Err(Error::field(ErrorCode::WeakPassword, "password", "The password must have at least 12 characters."));
     }
-    let taken = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS "taken!""#, login)
-        .fetch_one(tx.conn())
+    crate::staff::ensure_role_name_free(tx, login, "login", "A login with this name already exists on this database server.")
         .await?;
-    if taken {
-        return Err(Error::field(
-            ErrorCode::AlreadyExists,
-            "login",
-            "A login with this name already exists on this database server.",
-        ));
-    }
     crate::staff::create_login_role(tx, login, &crate::staff::scram_verifier(password), "digimed_service").await
 }

@@ -90,15 +90,7 @@ pub async fn add_staff(
     let login = email.as_str().to_string();
     ensure_login_free(tx, &login).await?;
     create_login_role(tx, &login, &scram_verifier(password), role.as_str()).await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
-        login,
-        name.as_str(),
-        role as AppRole,
-        org,
-    )
-    .fetch_one(tx.conn())
-    .await?;
+    let id = insert_staff_row(tx, &login, name, role, org).await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
     Ok(StaffMember {
         id,
@@ -150,15 +142,7 @@ pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Resu
     sqlx::query_scalar!(r#"SELECT set_config('digimed.new_login_verifier', $1, true) AS "set!""#, scram_verifier(&password))
         .fetch_one(tx.conn())
         .await?;
-    let id = sqlx::query_scalar!(
-        "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
-        login,
-        name.as_str(),
-        role as AppRole,
-        clinic,
-    )
-    .fetch_one(tx.conn())
-    .await?;
+    let id = insert_staff_row(tx, &login, &name, role, clinic).await?;
     sqlx::query_scalar!(r#"SELECT set_config('digimed.new_login_verifier', '', true) AS "set!""#).fetch_one(tx.conn()).await?;
     tracing::info!(staff_id = id, role = role.as_str(), "staff member added by an administrator");
     Ok(StaffMember {
@@ -172,18 +156,32 @@ pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Resu
     })
 }
 
+/// The `staff` row of a login (named by the e-mail address); returns its id.
+async fn insert_staff_row(tx: &mut ClinicTx, login: &str, name: &PersonName, role: AppRole, clinic: i32) -> Result<i32> {
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
+        login,
+        name.as_str(),
+        role as AppRole,
+        clinic,
+    )
+    .fetch_one(tx.conn())
+    .await?)
+}
+
 /// Refuses, naming the e-mail field, a login name already used anywhere on the database server
 /// (login roles belong to the whole cluster, not to one database).
 async fn ensure_login_free(tx: &mut ClinicTx, login: &str) -> Result<()> {
+    ensure_role_name_free(tx, login, "email", "A login with this e-mail address already exists on this database server.").await
+}
+
+/// Refuses a login name already used anywhere on the database server, naming `field`.
+pub(crate) async fn ensure_role_name_free(tx: &mut ClinicTx, login: &str, field: &str, message: &str) -> Result<()> {
     let taken = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS "taken!""#, login)
         .fetch_one(tx.conn())
         .await?;
     if taken {
-        return Err(Error::field(
-            ErrorCode::AlreadyExists,
-            "email",
-            "A login with this e-mail address already exists on this database server.",
-        ));
+        return Err(Error::field(ErrorCode::AlreadyExists, field, message));
     }
     Ok(())
 }

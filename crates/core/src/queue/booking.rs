@@ -1,11 +1,10 @@
 //! Booking consultations: a secretary books one for a patient of the clinic (after screening a
 //! referral, or directly), and a doctor or secretary books a follow-up of an earlier one.
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::lifecycle::ensure_doctor_of_clinic;
-use super::{Consultation, ConsultationRow, ConsultationState};
+use super::Consultation;
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
@@ -17,24 +16,21 @@ pub async fn book_follow_up(tx: &mut ClinicTx, of_consultation: i32) -> Result<C
     tx.require(Capability::BookFollowUp)?;
     let me = tx.staff()?;
     let doctor = (me.role == AppRole::Doctor).then_some(me.staff_id);
-    let row = sqlx::query_as!(
-        ConsultationRow,
+    let row = sqlx::query_scalar!(
         r#"INSERT INTO consultations AS c (patient_person_id, organization_id, partner_id, follow_up_of, category,
                                           state, assigned_doctor_id, assigned_at, enabled_channels, primary_channel)
            SELECT o.patient_person_id, o.organization_id, o.partner_id, o.id, o.category,
                   CASE WHEN $2::int IS NULL THEN 'ready_for_pickup' ELSE 'pending_sp' END,
                   $2, CASE WHEN $2::int IS NULL THEN NULL ELSE now() END, o.enabled_channels, o.primary_channel
              FROM consultations o WHERE o.id = $1
-           RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                     c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                     c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                     NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+           RETURNING c.id"#,
         of_consultation,
         doctor,
     )
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.ok_or_else(|| Error::not_found("The consultation"))?.into_consultation(Utc::now()))
+    let id = row.ok_or_else(|| Error::not_found("The consultation"))?;
+    super::listing::read_one(tx, id).await
 }
 
 /// A booking a secretary creates for a patient of the clinic (after screening, or directly).
@@ -102,18 +98,14 @@ pub async fn book(tx: &mut ClinicTx, b: &NewBooking) -> Result<Consultation> {
     if let Some(doctor) = b.doctor_id {
         ensure_doctor_of_clinic(tx, doctor).await?;
     }
-    let row = sqlx::query_as!(
-        ConsultationRow,
+    let row = sqlx::query_scalar!(
         r#"INSERT INTO consultations AS c (patient_person_id, organization_id, partner_id, category, state, assigned_doctor_id,
                                           assigned_at, enabled_channels, primary_channel, deadline_at)
            VALUES ($1, $2, $3, CASE WHEN $3::int IS NULL THEN 'direct' ELSE 'insurance' END,
                    CASE WHEN $4::int IS NULL THEN 'ready_for_pickup' ELSE 'pending_sp' END, $4,
                    CASE WHEN $4::int IS NULL THEN NULL ELSE now() END, $5, $6,
                    CASE WHEN $7::int IS NULL THEN NULL ELSE add_working_days(now(), $7) END)
-           RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                     c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                     c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                     NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+           RETURNING c.id"#,
         b.patient_person_id,
         clinic,
         b.partner_id,
@@ -124,7 +116,7 @@ pub async fn book(tx: &mut ClinicTx, b: &NewBooking) -> Result<Consultation> {
     )
     .fetch_one(tx.conn())
     .await?;
-    let c = row.into_consultation(Utc::now());
+    let c = super::listing::read_one(tx, row).await?;
     if let Some(p) = partner {
         crate::orders::open_for_consultation(tx, clinic, p.organization_id, c.patient_person_id, c.id).await?;
     }

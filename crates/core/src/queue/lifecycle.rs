@@ -3,10 +3,9 @@
 //! step is one statement whose `WHERE` says which state it leaves; when it matches nothing,
 //! [`explain_miss`] says why.
 
-use chrono::Utc;
 use serde::Serialize;
 
-use super::{Consultation, ConsultationRow, ConsultationState};
+use super::{Consultation, ConsultationState};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
@@ -37,10 +36,10 @@ async fn explain_miss(tx: &mut ClinicTx, id: i32, doing: &str) -> Error {
     }
 }
 
-/// The consultation a statement changed, or why it changed none.
-async fn changed(tx: &mut ClinicTx, id: i32, doing: &str, row: Option<ConsultationRow>) -> Result<Consultation> {
-    match row {
-        Some(row) => Ok(row.into_consultation(Utc::now())),
+/// The consultation a statement changed (read back as lists show it), or why it changed none.
+async fn changed(tx: &mut ClinicTx, id: i32, doing: &str, changed: Option<i32>) -> Result<Consultation> {
+    match changed {
+        Some(id) => super::listing::read_one(tx, id).await,
         None => Err(explain_miss(tx, id, doing).await),
     }
 }
@@ -51,43 +50,38 @@ async fn changed(tx: &mut ClinicTx, id: i32, doing: &str, row: Option<Consultati
 pub async fn pick_next(tx: &mut ClinicTx) -> Result<Option<Consultation>> {
     tx.require(Capability::PickConsultation)?;
     let me = tx.staff()?.clone();
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
             WHERE c.id = (SELECT id FROM consultations
                            WHERE state = 'ready_for_pickup' AND assigned_doctor_id IS NULL AND organization_id = $2
                            ORDER BY created_at, id LIMIT 1
                            FOR UPDATE SKIP LOCKED)
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         me.staff_id,
         me.organization_id,
     )
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|r| r.into_consultation(Utc::now())))
+    match changed_id {
+        Some(id) => super::listing::read_one(tx, id).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// A doctor takes one particular consultation; refused when another doctor was first.
 pub async fn pick(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     tx.require(Capability::PickConsultation)?;
     let doctor = tx.staff()?.staff_id;
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
             WHERE c.id = $1 AND c.state = 'ready_for_pickup' AND c.assigned_doctor_id IS NULL
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
         doctor,
     )
     .fetch_optional(tx.conn())
     .await?;
-    changed(tx, id, "picked", row).await
+    changed(tx, id, "picked", changed_id).await
 }
 
 /// Refuses, naming the field, a doctor who is not an active doctor of the actor's clinic.
@@ -105,38 +99,30 @@ pub(super) async fn ensure_doctor_of_clinic(tx: &mut ClinicTx, doctor_id: i32) -
 pub async fn assign(tx: &mut ClinicTx, id: i32, doctor_id: i32) -> Result<Consultation> {
     tx.require(Capability::AssignConsultation)?;
     ensure_doctor_of_clinic(tx, doctor_id).await?;
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'pending_sp', assigned_doctor_id = $2, assigned_at = now()
             WHERE c.id = $1
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
         doctor_id,
     )
     .fetch_optional(tx.conn())
     .await?;
-    changed(tx, id, "assigned", row).await
+    changed(tx, id, "assigned", changed_id).await
 }
 
 /// A secretary (or admin) returns an assigned consultation to the queue.
 pub async fn release(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     tx.require(Capability::ReturnToQueue)?;
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'ready_for_pickup', assigned_doctor_id = NULL, assigned_at = NULL
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'ready_for_pickup', assigned_doctor_id = NULL, assigned_at = NULL
             WHERE c.id = $1
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
     )
     .fetch_optional(tx.conn())
     .await?;
-    changed(tx, id, "returned to the queue", row).await
+    changed(tx, id, "returned to the queue", changed_id).await
 }
 
 /// Cancels a consultation with a reason (secretary, admin, or the assigned doctor); the patient
@@ -150,20 +136,16 @@ pub async fn cancel(tx: &mut ClinicTx, id: i32, reason: &str) -> Result<Consulta
     if reason.chars().count() > 500 || reason.chars().any(|c| c.is_control() && c != '\n') {
         return Err(Error::field(ErrorCode::InvalidInput, "reason", "The reason must be at most 500 characters of text."));
     }
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'cancelled', cancelled_at = now(), cancel_reason = $2
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'cancelled', cancelled_at = now(), cancel_reason = $2
             WHERE c.id = $1
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
         reason,
     )
     .fetch_optional(tx.conn())
     .await?;
-    let c = changed(tx, id, "cancelled", row).await?;
+    let c = changed(tx, id, "cancelled", changed_id).await?;
     crate::outbox::enqueue(
         tx,
         "consultation.cancelled",
@@ -206,20 +188,16 @@ pub struct Started {
 pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Result<Started> {
     tx.require(Capability::StartConsultation)?;
     let doctor = tx.staff()?.staff_id;
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'in_progress', starts_at = now()
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'in_progress', starts_at = now()
             WHERE c.id = $1 AND c.assigned_doctor_id = $2 AND c.state <> 'in_progress'
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
         doctor,
     )
     .fetch_optional(tx.conn())
     .await?;
-    let c = changed(tx, id, "started", row).await?;
+    let c = changed(tx, id, "started", changed_id).await?;
     let video = format!("{}/video/{}", meeting.base_url, crate::patients::new_token());
     let chat = format!("{}/chat/{}", meeting.base_url, crate::patients::new_token());
     sqlx::query!(
@@ -255,20 +233,16 @@ pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Resul
 pub async fn complete(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     tx.require(Capability::CompleteConsultation)?;
     let doctor = tx.staff()?.staff_id;
-    let row = sqlx::query_as!(
-        ConsultationRow,
-        r#"UPDATE consultations c SET state = 'completed', ends_at = now()
+    let changed_id = sqlx::query_scalar!(
+        "UPDATE consultations c SET state = 'completed', ends_at = now()
             WHERE c.id = $1 AND c.assigned_doctor_id = $2
-            RETURNING c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                      c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                      c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                      NULL::text AS patient_name, NULL::text AS partner_name, NULL::text AS doctor_name"#,
+            RETURNING c.id",
         id,
         doctor,
     )
     .fetch_optional(tx.conn())
     .await?;
-    let c = changed(tx, id, "completed", row).await?;
+    let c = changed(tx, id, "completed", changed_id).await?;
     crate::outbox::enqueue(
         tx,
         "consultation.completed",

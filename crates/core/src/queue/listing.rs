@@ -78,6 +78,11 @@ async fn named(tx: &mut ClinicTx, id: Option<i32>, patient_person_id: Option<i32
 /// One consultation the actor may see.
 pub async fn get(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     tx.require(Capability::ReadQueue)?;
+    read_one(tx, id).await
+}
+
+/// One consultation, as lists show it (the operations that change one answer with it).
+pub(super) async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     named(tx, Some(id), None).await?.pop().ok_or_else(|| Error::not_found("The consultation"))
 }
 
