@@ -267,8 +267,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Staff { command: StaffCommand::Add { email, name, role, org, password_stdin: _ } } => {
             let role = AppRole::parse(&role)?;
-            let email = Email::parse(&email).map_err(|e| Error::refused("email", e.code(), &e))?;
-            let name = PersonName::parse(&name).map_err(|e| Error::refused("name", e.code(), &e))?;
+            let email = Email::parse(&email).map_err(|e| Error::refused("email", e.code(), e))?;
+            let name = PersonName::parse(&name).map_err(|e| Error::refused("name", e.code(), e))?;
             let password = read_password()?;
             let pool = owner_pool(&config).await?;
             let s =

@@ -188,7 +188,7 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
     let pool = db::connect(config.database_url()?, 2).await?;
     match command {
         ApiTokenCommand::Create { staff, days } => {
-            let email = Email::parse(&staff).map_err(|e| Error::refused("staff", e.code(), &e))?;
+            let email = Email::parse(&staff).map_err(|e| Error::refused("staff", e.code(), e))?;
             let created = ClinicTx::run(&pool, async |tx| digimed_core::api_tokens::create(tx, &email, days).await).await?;
             eprintln!("API token {} created for staff member {}; it is shown only now:", created.id, created.staff_id);
             println!("{}", created.token.expose());

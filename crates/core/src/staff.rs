@@ -131,8 +131,8 @@ impl std::fmt::Debug for NewStaffInput {
 /// transaction, and refuses a login that already exists anywhere on the server.
 pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Result<StaffMember> {
     tx.require(Capability::ManageStaff)?;
-    let email = Email::parse(&input.email).map_err(|e| Error::refused("email", e.code(), &e))?;
-    let name = PersonName::parse(&input.name).map_err(|e| Error::refused("name", e.code(), &e))?;
+    let email = Email::parse(&input.email).map_err(|e| Error::refused("email", e.code(), e))?;
+    let name = PersonName::parse(&input.name).map_err(|e| Error::refused("name", e.code(), e))?;
     let role = AppRole::parse(&input.role)?;
     let password = Secret::new(input.password.clone());
     check_password(&password, &email)?;
