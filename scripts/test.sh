@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: every check and every test —
 #   the project's habits: rustfmt, clippy (warnings denied), the UI's strict TypeScript and ESLint;
-#   the UI's component tests and browser tests (Chromium, the console's commands answered in the page);
+#   the UI's component tests;
 #   the Rust unit and integration tests against a real PostgreSQL (one fresh database per test),
 #   including the committed schema.sql and ui/src/bindings.ts being current;
+#   the UI's browser tests (Chromium; the console's own commands on the real core and a database
+#   per test file, through the test bridge src-tauri/examples/console_bridge.rs);
 #   the end-to-end tests of the built console (WebKit under Xvfb through tauri-driver, a database of
 #   their own with the demo data, `digimed serve`);
 #   the OS-keyring test on a private D-Bus session;
@@ -30,16 +32,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== UI: component tests"
 npm --prefix ui test --silent
 
-echo "== UI: browser tests (Chromium, the console's commands answered in the page)"
-npm --prefix ui run --silent test:browser
-
 # One build of every crate, tests included, with one feature set: the stages below reuse it and
-# compile nothing again (the console and `digimed` binaries come out of this build too).
+# compile nothing again (the console, `digimed` and the browser tests' bridge come out of it).
 echo "== Rust: build everything once"
 cargo build --workspace --all-targets --locked
 
 echo "== Rust: unit and integration tests (real PostgreSQL)"
 cargo test --workspace --locked
+
+echo "== UI: browser tests (Chromium; the console's own commands on the real core, through the test bridge)"
+npm --prefix ui run --silent test:browser
 
 echo "== End to end: the built console under Xvfb through tauri-driver, on PostgreSQL with demo data"
 npm --prefix tests/e2e test --silent
