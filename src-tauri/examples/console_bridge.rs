@@ -65,9 +65,13 @@ fn main() {
         std::process::exit(2);
     };
 
-    let app = digimed_console::configure(mock_builder(), digimed_console::console_commands!(MockRuntime))
+    let mut app = digimed_console::configure(mock_builder(), digimed_console::console_commands!(MockRuntime))
         .build(mock_context(noop_assets()))
         .expect("the console builds on the mock runtime");
+    // The console's setup (which mounts its events) runs when the application starts running:
+    // one iteration of the mock runtime's loop runs it, as the desktop's first would.
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("a webview of the mock runtime");
     let (events, _) = broadcast::channel::<String>(1024);
     for name in EVENTS {

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { DEMO, attributeBecomes, calls, launch, openConsole, serveUi, shot, signIn, textBecomes, valueBecomes } from "./support.mjs";
+import { DEMO, attributeBecomes, calls, cli, launch, openConsole, serveUi, shot, signIn, sql, textBecomes, valueBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -34,6 +34,17 @@ async function open(language) {
 
 const row = (name) => page.locator(".staff-table tbody tr", { hasText: name });
 
+/** The staff id of the demo's `role` and whether they are active, as the database says. */
+function staffOf(role) {
+  return sql(`SELECT id, active FROM staff WHERE login_role = '${DEMO[role].login}'`)[0];
+}
+
+/** Reactivates the demo's `role` if a test left them deactivated (as the owner, outside the page). */
+function leaveActive(role) {
+  const { id, active } = staffOf(role);
+  if (!active) cli(["staff", "reactivate", String(id)]);
+}
+
 async function signOut() {
   await page.locator(".shell-header button", { hasText: /Sign out|Logg ut/ }).click();
   await page.locator("#signin-username").waitFor();
@@ -41,40 +52,49 @@ async function signOut() {
 
 describe("staff on the admin screen", () => {
   test("deactivates a doctor, who then cannot sign in, and reactivates them", async () => {
-    await open("en");
-    assert.equal(await row("Hanne Strand").locator("button").count(), 0, "no button to deactivate oneself");
-    await row("Dr. Anders Moe").getByRole("button", { name: "Deactivate Dr. Anders Moe" }).click();
-    await row("Dr. Anders Moe").getByText("Deactivated", { exact: true }).waitFor();
-    await textBecomes(
-      page.locator(".staff-table ~ [role=status], [aria-labelledby=staff-title] [role=status]").first(),
-      "Dr. Anders Moe is deactivated and can no longer sign in.",
-    );
-    assert.deepEqual(await calls(page, "staff_set_active"), [{ staffId: 2, active: false }]);
-    await row("Dr. Anders Moe").scrollIntoViewIfNeeded();
-    await shot(page, "admin-staff-deactivated-en");
+    try {
+      await open("en");
+      assert.equal(await row("Hanne Strand").locator("button").count(), 0, "no button to deactivate oneself");
+      await row("Dr. Anders Moe").getByRole("button", { name: "Deactivate Dr. Anders Moe" }).click();
+      await row("Dr. Anders Moe").getByText("Deactivated", { exact: true }).waitFor();
+      await textBecomes(
+        page.locator(".staff-table ~ [role=status], [aria-labelledby=staff-title] [role=status]").first(),
+        "Dr. Anders Moe is deactivated and can no longer sign in.",
+      );
+      assert.deepEqual(await calls(page, "staff_set_active"), [{ staffId: staffOf("doctor").id, active: false }]);
+      await row("Dr. Anders Moe").scrollIntoViewIfNeeded();
+      await shot(page, "admin-staff-deactivated-en");
 
-    await signOut();
-    await page.fill("#signin-server", DEMO.server);
-    await page.fill("#signin-username", DEMO.doctor.login);
-    await page.fill("#signin-password", DEMO.doctor.password);
-    await page.locator("form button[type=submit]").click();
-    await textBecomes(page.locator(".signin-card .alert-error"), /Wrong username or password\./);
+      await signOut();
+      await page.fill("#signin-server", DEMO.server);
+      await page.fill("#signin-username", DEMO.doctor.login);
+      await page.fill("#signin-password", DEMO.doctor.password);
+      await page.locator("form button[type=submit]").click();
+      await textBecomes(page.locator(".signin-card .alert-error"), /Wrong username or password\./);
 
-    await signIn(page, "admin");
-    await row("Dr. Anders Moe").getByRole("button", { name: "Reactivate Dr. Anders Moe" }).click();
-    await row("Dr. Anders Moe").getByText("Active", { exact: true }).waitFor();
-    await signOut();
-    await signIn(page, "doctor");
+      await signIn(page, "admin");
+      await row("Dr. Anders Moe").getByRole("button", { name: "Reactivate Dr. Anders Moe" }).click();
+      await row("Dr. Anders Moe").getByText("Active", { exact: true }).waitFor();
+      await signOut();
+      await signIn(page, "doctor");
+    } finally {
+      leaveActive("doctor");
+    }
   });
 
   test("in Norwegian", async () => {
-    await open("nb");
-    await row("Sara Lie").getByRole("button", { name: "Deaktiver Sara Lie" }).click();
-    await row("Sara Lie").getByText("Deaktivert", { exact: true }).waitFor();
-    await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).waitFor();
-    assert.ok(await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).isVisible());
-    await row("Sara Lie").scrollIntoViewIfNeeded();
-    await shot(page, "admin-staff-nb");
+    try {
+      await open("nb");
+      await row("Sara Lie").getByRole("button", { name: "Deaktiver Sara Lie" }).click();
+      await row("Sara Lie").getByText("Deaktivert", { exact: true }).waitFor();
+      await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).waitFor();
+      assert.ok(await row("Sara Lie").getByRole("button", { name: "Aktiver Sara Lie igjen" }).isVisible());
+      await row("Sara Lie").scrollIntoViewIfNeeded();
+      await shot(page, "admin-staff-nb");
+    } finally {
+      // Sara Lie, the demo's secretary, signs in again for the other tests.
+      leaveActive("secretary");
+    }
   });
 
   test("adds a staff member: errors under their fields, then the new login signs in", async () => {

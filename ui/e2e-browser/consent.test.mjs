@@ -5,7 +5,22 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, afterEach, before, describe, test } from "node:test";
-import { attributeBecomes, calls, countBecomes, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
+import {
+  DEMO,
+  attributeBecomes,
+  calls,
+  cli,
+  cliAs,
+  countBecomes,
+  eventually,
+  launch,
+  openConsole,
+  serveUi,
+  shot,
+  signIn,
+  sql,
+  textBecomes,
+} from "./support.mjs";
 
 let ui;
 let browser;
@@ -56,6 +71,51 @@ async function openPatient(name) {
   await page.locator(".side-panel .timeline li").first().waitFor();
 }
 
+/** The demo clinic's id (its staff's organization). */
+function clinic() {
+  return sql(`SELECT organization_id FROM staff WHERE login_role = '${DEMO.customer_support.login}'`)[0].organization_id;
+}
+
+/**
+ * A walk-in patient of the test's own, onboarded at the demo clinic (with the forms its rules
+ * require), who already signed the forms titled in `signed` on paper: what a test signs, so that the
+ * demo's patients stay as they are for the other tests. Returns the forms by title.
+ */
+function walkIn(name, phone, signed = []) {
+  const email = `${name.toLowerCase().replace(/\s+/g, ".")}@example.com`;
+  const onboarded = JSON.parse(cli(["onboard", "--name", name, "--email", email, "--phone", phone, "--org", String(clinic()), "--json"]));
+  const forms = Object.fromEntries(onboarded.data.required_forms.map((f) => [f.title, f.form_id]));
+  for (const title of signed) sign(forms[title]);
+  return forms;
+}
+
+/** Records a paper signature of form `id` as the demo's support agent (outside the page). */
+function sign(id) {
+  const [{ sha }] = sql(
+    `SELECT encode(v.body_sha256, 'hex') AS sha FROM forms f JOIN form_template_versions v ON v.id = f.template_version_id WHERE f.id = ${id}`,
+  );
+  cliAs("customer_support", ["forms", "attest-signature", "--template-sha256", sha, String(id)]);
+}
+
+/** How many patients of the clinic wait for a blocking form, as the database says now. */
+function waitingNow() {
+  return Number(
+    sql(`SELECT count(DISTINCT f.patient_id) AS n FROM forms f JOIN patients p ON p.id = f.patient_id
+          WHERE p.organization_id = ${clinic()} AND f.status = 'pending' AND f.blocking`)[0].n,
+  );
+}
+
+/** The clinic's forms counted by template and status, as the database says now (the other tests' patients count too). */
+function countsNow() {
+  return sql(
+    `SELECT t.title,
+            count(*) FILTER (WHERE f.status = 'pending') AS pending, count(*) FILTER (WHERE f.status = 'signed') AS signed,
+            count(*) FILTER (WHERE f.status = 'declined') AS declined, count(*) FILTER (WHERE f.status = 'superseded') AS superseded
+       FROM forms f JOIN patients p ON p.id = f.patient_id JOIN form_templates t ON t.id = f.template_id
+      WHERE p.organization_id = ${clinic()} GROUP BY t.id, t.title ORDER BY t.title, t.id`,
+  ).map((r) => [r.title, String(r.pending), String(r.signed), String(r.declined), String(r.superseded)]);
+}
+
 function form(title) {
   return page.locator(".side-panel .form-item", { hasText: title });
 }
@@ -79,19 +139,22 @@ describe("consent status", () => {
     assert.match(rows[0][2], /^8 days?/, "Lars has waited eight days");
     assert.equal(rows[0][3], "—", "Lars has no booking");
     assert.match(rows[1][3], /^Assigned, booked /, "Mari's booking waits for her forms");
-    // The counts are a list of their own, read beside the waiting patients.
-    await eventually(async () =>
-      assert.deepEqual(await counts(), [
-        ["Privacy Policy & GDPR Consent", "1", "2", "0", "0"],
-        ["Profile Sharing Consent", "2", "1", "0", "0"],
-      ]),
-    );
+    // The counts are a list of their own, read beside the waiting patients. (The demo has, of its
+    // three walk-ins, Privacy 1 pending and 2 signed, Profile Sharing 2 pending and 1 signed; the
+    // other tests' patients count too: what the database says.)
+    await eventually(async () => assert.deepEqual(await counts(), countsNow()));
     await shot(page, "consent-status-en");
   });
 
   test("a paper signature needs the confirmation; once recorded the patient leaves the waiting list", async () => {
+    // A patient of this test's own who, like the demo's Lars Nilsen, signed the privacy form and waits for profile sharing.
+    const forms = walkIn("Kari Holm", "+47 412 36 001", ["Privacy Policy & GDPR Consent"]);
     await open("en");
-    await openPatient("Lars Nilsen");
+    await openPatient("Kari Holm");
+    const waitingBefore = waitingNow();
+    const countsBefore = countsNow();
+    await textBecomes(page.locator("#waiting-title"), `Patients waiting for forms (${waitingBefore})`);
+    const othersWaiting = (await waiting()).map((r) => r[0]).filter((name) => name !== "Kari Holm");
     await textBecomes(form("Profile Sharing Consent").locator(".badge"), "Unsigned");
     await textBecomes(form("Privacy Policy & GDPR Consent").locator(".badge"), "Signed");
     await shot(page, "consent-patient-panel-en");
@@ -116,14 +179,13 @@ describe("consent status", () => {
     const [sent] = await calls(page, "form_attest_signature");
     assert.equal(sent.templateSha256, createHash("sha256").update(PROFILE_SHARING_TEXT).digest("hex"));
 
-    await page.locator("#waiting-title", { hasText: "(1)" }).waitFor();
-    await eventually(async () => assert.deepEqual((await waiting()).map((r) => r[0]), ["Mari Eriksen"]));
-    await eventually(async () =>
-      assert.deepEqual(await counts(), [
-        ["Privacy Policy & GDPR Consent", "1", "2", "0", "0"],
-        ["Profile Sharing Consent", "1", "2", "0", "0"],
-      ]),
+    await page.locator("#waiting-title", { hasText: `(${waitingBefore - 1})` }).waitFor();
+    await eventually(async () => assert.deepEqual((await waiting()).map((r) => r[0]), othersWaiting));
+    // One Profile Sharing form less pending, one more signed.
+    const countsAfter = countsBefore.map((r) =>
+      r[0] === "Profile Sharing Consent" ? [r[0], String(Number(r[1]) - 1), String(Number(r[2]) + 1), r[3], r[4]] : r,
     );
+    await eventually(async () => assert.deepEqual(await counts(), countsAfter));
     await form("Profile Sharing Consent").locator(".badge", { hasText: "Signed" }).waitFor();
     await textBecomes(form("Profile Sharing Consent"), /Signed on paper, attested by staff/);
     await page.locator(".side-panel .timeline li", { hasText: "Profile Sharing Consent: signed" }).waitFor();
@@ -131,9 +193,10 @@ describe("consent status", () => {
       const history = await timeline();
       assert.ok(history.some((t) => /^Consent granted: (Profile sharing|profile_sharing)$/.test(t)), `history: ${history}`);
     });
-    const forms = await page.evaluate(() => window.__digimed.forms(window.__digimed.patients().find((p) => p.name === "Lars Nilsen").id));
-    const signed = forms.find((f) => f.title === "Profile Sharing Consent");
-    assert.equal(signed.signed_by, "staff_attested");
+    const [signed] = sql(
+      `SELECT status, signed_by, encode(signed_template_sha256, 'hex') AS sha FROM forms WHERE id = ${forms["Profile Sharing Consent"]}`,
+    );
+    assert.deepEqual(signed, { status: "signed", signed_by: "staff_attested", sha: sent.templateSha256 });
     await shot(page, "consent-signed-en");
   });
 
@@ -167,28 +230,38 @@ describe("consent status", () => {
   });
 
   test("the admin sees the same view; in Norwegian", async () => {
-    await open("nb", "admin");
-    await textBecomes(page.locator("#waiting-title"), "Pasienter som mangler signatur (2)");
-    await openPatient("Mari Eriksen");
-    await eventually(async () =>
-      assert.deepEqual(await page.locator(".side-panel .form-item .badge").allTextContents(), ["Ikke signert", "Ikke signert"]),
-    );
-    await countBecomes(page.locator(".side-panel .form-actions button", { hasText: "Registrer papirsignatur" }), 2);
-    await shot(page, "consent-status-nb");
-    await form("Privacy Policy & GDPR Consent").locator("button", { hasText: "Registrer papirsignatur" }).click();
-    await page.locator("[role=dialog] .form-text").waitFor();
-    await page.locator("[role=dialog] button[type=submit]").click();
-    await textBecomes(page.locator("#sign-confirm-error"), "Bekreft at pasienten signerte denne teksten.");
-    await shot(page, "consent-sign-dialog-nb");
-    // Signing one of her two forms leaves her waiting for the other.
-    await page.check("#sign-confirm");
-    await page.locator("[role=dialog] button[type=submit]").click();
-    await page.locator(".side-panel .alert-success").waitFor();
-    await page.locator("#waiting-title", { hasText: "(2)" }).waitFor();
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll("table[aria-labelledby=waiting-title] tbody tr")].some(
-        (tr) => tr.textContent.includes("Mari Eriksen") && !tr.textContent.includes("Privacy"),
-      ),
-    );
+    // A patient of this test's own who, like the demo's Mari Eriksen, has signed neither form.
+    const forms = walkIn("Mona Aas", "+47 412 36 002");
+    try {
+      const waitingBefore = waitingNow();
+      await open("nb", "admin");
+      await textBecomes(page.locator("#waiting-title"), `Pasienter som mangler signatur (${waitingBefore})`);
+      await openPatient("Mona Aas");
+      await eventually(async () =>
+        assert.deepEqual(await page.locator(".side-panel .form-item .badge").allTextContents(), ["Ikke signert", "Ikke signert"]),
+      );
+      await countBecomes(page.locator(".side-panel .form-actions button", { hasText: "Registrer papirsignatur" }), 2);
+      await shot(page, "consent-status-nb");
+      await form("Privacy Policy & GDPR Consent").locator("button", { hasText: "Registrer papirsignatur" }).click();
+      await page.locator("[role=dialog] .form-text").waitFor();
+      await page.locator("[role=dialog] button[type=submit]").click();
+      await textBecomes(page.locator("#sign-confirm-error"), "Bekreft at pasienten signerte denne teksten.");
+      await shot(page, "consent-sign-dialog-nb");
+      // Signing one of her two forms leaves her waiting for the other.
+      await page.check("#sign-confirm");
+      await page.locator("[role=dialog] button[type=submit]").click();
+      await page.locator(".side-panel .alert-success").waitFor();
+      await page.locator("#waiting-title", { hasText: `(${waitingBefore})` }).waitFor();
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll("table[aria-labelledby=waiting-title] tbody tr")].some(
+          (tr) => tr.textContent.includes("Mona Aas") && !tr.textContent.includes("Privacy"),
+        ),
+      );
+    } finally {
+      // She signs the other too, leaving the waiting list to the demo's patients.
+      for (const id of Object.values(forms)) {
+        if (sql(`SELECT status FROM forms WHERE id = ${id}`)[0].status === "pending") sign(id);
+      }
+    }
   });
 });

@@ -3,7 +3,20 @@
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, afterEach, describe, test } from "node:test";
-import { attributeBecomes, calls, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
+import {
+  attributeBecomes,
+  calls,
+  cliAs,
+  countBecomes,
+  eventually,
+  launch,
+  openConsole,
+  receiveReferral,
+  serveUi,
+  shot,
+  signIn,
+  textBecomes,
+} from "./support.mjs";
 
 let ui;
 let browser;
@@ -142,37 +155,43 @@ describe("the secretary's queue", () => {
   });
 
   test("a referral arriving is shown at once through the console's event, without polling", async () => {
+    // The console listens for the database's queue changes once signed in.
+    await eventually(async () =>
+      assert.ok(await page.evaluate(() => window.__digimed.calls.some((c) => c.cmd === "watch_queue" && c.answered)), "the queue is watched"),
+    );
     const before = (await calls(page, "queue_list")).length;
     // Nothing is polled: without an event, the queue is not read again.
     await page.waitForTimeout(1500);
     assert.equal((await calls(page, "queue_list")).length, before, "the queue is not polled");
 
-    await page.evaluate(() => window.__digimed.receiveReferral("Line Danser"));
-    await row("Line Danser").waitFor({ timeout: 5000 });
-    assert.equal((await calls(page, "queue_list")).length, before + 1, "one event, one reload");
-    // It has waited least of all, so it comes last.
-    await eventually(async () => assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]));
-    await textBecomes(page.locator(".screen-head .muted"), "8 open");
-    await eventually(async () => {
-      const cells = (await row("Line Danser").locator("td").allTextContents()).map((s) => s.trim());
-      assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
-      assert.match(cells[4], /^0 mins?$/);
-      assert.equal(cells[5], "On track");
-    });
-    await shot(page, "queue-live-referral-en");
+    // The partner's referral arrives (as the webhook would receive it); the other tests' queue is
+    // left as it was by cancelling it at the end.
+    const id = receiveReferral("Line", "Danser");
+    let cancelled = false;
+    try {
+      await row("Line Danser").waitFor({ timeout: 5000 });
+      assert.equal((await calls(page, "queue_list")).length, before + 1, "one event, one reload");
+      // It has waited least of all, so it comes last.
+      await eventually(async () => assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]));
+      await textBecomes(page.locator(".screen-head .muted"), "8 open");
+      await eventually(async () => {
+        const cells = (await row("Line Danser").locator("td").allTextContents()).map((s) => s.trim());
+        assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
+        assert.match(cells[4], /^0 mins?$/);
+        assert.equal(cells[5], "On track");
+      });
+      await shot(page, "queue-live-referral-en");
 
-    // An event about another clinic's change reloads too, and shows what the console returns.
-    await page.evaluate(() =>
-      window.__digimed.emitQueueChanged({
-        kind: "update",
-        consultation_id: 1,
-        organization_id: 1,
-        state: "ready_for_pickup",
-        assigned_doctor_id: null,
-        updated_at: new Date().toISOString(),
-      }),
-    );
-    await page.waitForFunction((n) => window.__digimed.calls.filter((c) => c.cmd === "queue_list").length === n, before + 2);
+      // A change made in another session (a secretary cancels the referral) reloads too, and
+      // shows what the console returns.
+      cliAs("secretary", ["consultation", "cancel", String(id), "--reason", "Sent to us by mistake"]);
+      cancelled = true;
+      await page.waitForFunction((n) => window.__digimed.calls.filter((c) => c.cmd === "queue_list").length === n, before + 2);
+      await countBecomes(row("Line Danser"), 0, "the cancelled referral leaves the queue");
+      await textBecomes(page.locator(".screen-head .muted"), "7 open");
+    } finally {
+      if (!cancelled) cliAs("secretary", ["consultation", "cancel", String(id), "--reason", "Sent to us by mistake"]);
+    }
   });
 
   test("in Norwegian, the queue shows bokmål labels and durations", async () => {

@@ -3,17 +3,25 @@
 // filed only when every field is right.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import {
+  DEMO,
   attributeBecomes,
   calls,
+  cli,
+  cliAs,
   countBecomes,
   eventually,
   launch,
   openConsole,
+  receiveReferral,
   serveUi,
   shot,
   signIn,
+  sql,
   textBecomes,
   valueBecomes,
 } from "./support.mjs";
@@ -39,12 +47,45 @@ afterEach(async () => {
   await page.context().close();
 });
 
-/** Opens Nora Vik's consultation, which the demo has in progress with this doctor. */
-async function openInProgress() {
-  const row = page.locator(".data-table tbody tr", { hasText: "Nora Vik" });
+/** Opens the consultation of `name` in progress with this doctor: Nora Vik's in the demo. */
+async function openInProgress(name = "Nora Vik") {
+  const row = page.locator(".data-table tbody tr", { hasText: name });
   await row.locator("button", { hasText: "Open" }).click();
   await page.locator(".result-form").waitFor();
-  await textBecomes(page.locator("#screen-title"), "Nora Vik");
+  await textBecomes(page.locator("#screen-title"), name);
+}
+
+/**
+ * A doctor of the demo clinic of the test's own, with a consultation of a new referral from
+ * `patient` (first and last name) started: what the doctor files a result for, leaving the demo
+ * doctor's consultations and the queue's order to the other tests. Returns the doctor's sign-in
+ * and the consultation's id.
+ */
+function doctorWithConsultation(doctorName, local, patient) {
+  const [{ organization_id: clinic }] = sql(`SELECT organization_id FROM staff WHERE login_role = '${DEMO.doctor.login}'`);
+  const doctor = { login: `${local}@${DEMO.login_domain}`, password: "Harbour-Light-5521", name: doctorName };
+  cli(["staff", "add", "--email", doctor.login, "--name", doctorName, "--role", "doctor", "--org", String(clinic), "--password-stdin"], {
+    input: `${doctor.password}\n`,
+  });
+  const id = receiveReferral(...patient);
+  cliAs(doctor, ["consultation", "pick", "--id", String(id)]);
+  cliAs(doctor, ["consultation", "start", String(id)]);
+  return { doctor, id };
+}
+
+/** The row of consultation `id` in the admin's insurer report of the demo partner (what the core decrypts of the result filed). */
+function reportRow(id) {
+  const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const dir = mkdtempSync(join(tmpdir(), "digimed-report-"));
+  try {
+    const file = join(dir, "report.csv");
+    cliAs("admin", ["report", "export", "--partner", DEMO.partner.name, "--from", day(-2), "--to", day(1), "--out", file]);
+    const [header, ...lines] = readFileSync(file, "utf8").trim().split(/\r?\n/).map((l) => l.split(","));
+    const line = lines.find((l) => l[0] === String(id));
+    return line && Object.fromEntries(header.map((h, i) => [h, line[i]]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function submit() {
@@ -143,7 +184,15 @@ describe("the doctor's result form", () => {
   });
 
   test("errors appear next to their field, and nothing is filed until all are right", async () => {
-    await openInProgress();
+    // A doctor of their own with one consultation in progress (the demo doctor's stays open for the other tests).
+    const { doctor, id: consultationId } = doctorWithConsultation("Dr. Tove Lund", "tove.lund", ["Vilde", "Moen"]);
+    await page.locator(".shell-header button", { hasText: "Sign out" }).click();
+    await page.fill("#signin-server", DEMO.server);
+    await page.fill("#signin-username", doctor.login);
+    await page.fill("#signin-password", doctor.password);
+    await page.locator("form button[type=submit]").click();
+    await page.locator(".shell-nav").waitFor();
+    await openInProgress("Vilde Moen");
     // The form's own checks: a code and an outcome are required; the console is not called.
     await submit();
     await errorIs("icpc2", "Required.");
@@ -170,9 +219,11 @@ describe("the doctor's result form", () => {
     await submit();
     await errorIs("patient_ssn", /^The patient's national id is not valid/);
     await countBecomes(page.locator("#result-policy_number-error"), 0);
-    const consultationId = (await calls(page, "complete_with_result"))[0].id;
-    assert.deepEqual(await page.evaluate((id) => window.__digimed.results(id), consultationId), [], "nothing filed");
-    assert.equal(await page.evaluate((id) => window.__digimed.consultation(id).state, consultationId), "in_progress");
+    assert.equal((await calls(page, "complete_with_result"))[0].id, consultationId);
+    const filed = () => sql(`SELECT version, author_staff_id FROM consultation_results WHERE consultation_id = ${consultationId}`);
+    const state = () => sql(`SELECT state FROM consultations WHERE id = ${consultationId}`)[0].state;
+    assert.deepEqual(filed(), [], "nothing filed");
+    assert.equal(state(), "in_progress");
 
     await page.fill("#result-patient_ssn", "");
     await submit();
@@ -186,23 +237,38 @@ describe("the doctor's result form", () => {
       patient_ssn: null,
       patient_job_description: null,
     });
-    const filed = await page.evaluate((id) => window.__digimed.results(id), consultationId);
-    assert.equal(filed.length, 1);
-    assert.equal(filed[0].icpc2.code, "R74");
+    const [{ id: doctorId }] = sql(`SELECT id FROM staff WHERE login_role = '${doctor.login}'`);
+    assert.deepEqual(filed(), [{ version: 1, author_staff_id: doctorId }]);
+    assert.equal(state(), "completed");
+    // What was filed, as the core reads it back (the results are encrypted in the database).
+    const reported = reportRow(consultationId);
+    assert.equal(reported?.["ICPC-2 code"], "R74");
+    assert.equal(reported?.Outcome, "Helped");
+    assert.equal(reported?.["Policy number"], "4410029381");
     // Back on my consultations, which no longer lists the completed one (once read: "Loading…" lists none either).
     await textBecomes(page.locator(".data-table tbody td.muted"), "You have no open consultations. Pick the next one from the queue.");
-    assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Nora Vik" }).count(), 0);
+    assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Vilde Moen" }).count(), 0);
   });
 
   test("pick next takes the longest-waiting referral; start shows the room links and the form", async () => {
-    await page.locator("button", { hasText: "Pick next" }).click();
-    await page.locator("#screen-title", { hasText: "Jonas Myhre" }).waitFor();
-    await textBecomes(page.locator(".workspace .badge-state"), "Assigned");
-    assert.equal(await page.locator(".result-form").count(), 0, "no result form before the consultation starts");
-    await page.locator("button", { hasText: "Start consultation" }).click();
-    await textBecomes(page.locator(".rooms"), /https:\/\/meet\.digimed\.test\/video\//);
-    await textBecomes(page.locator(".workspace .badge-state"), "In progress");
-    await page.locator(".result-form").waitFor();
-    await shot(page, "doctor-started-en");
+    const [{ id: jonas }] = sql(
+      "SELECT c.id FROM consultations c JOIN patient_persons pp ON pp.id = c.patient_person_id WHERE pp.name = 'Jonas Myhre'",
+    );
+    try {
+      await page.locator("button", { hasText: "Pick next" }).click();
+      await page.locator("#screen-title", { hasText: "Jonas Myhre" }).waitFor();
+      await textBecomes(page.locator(".workspace .badge-state"), "Assigned");
+      assert.equal(await page.locator(".result-form").count(), 0, "no result form before the consultation starts");
+      await page.locator("button", { hasText: "Start consultation" }).click();
+      await textBecomes(page.locator(".rooms"), /https:\/\/meet\.digimed\.test\/video\//);
+      await textBecomes(page.locator(".workspace .badge-state"), "In progress");
+      await page.locator(".result-form").waitFor();
+      await shot(page, "doctor-started-en");
+    } finally {
+      // The other tests find the doctor with Nora Vik's consultation only: Jonas Myhre's is cancelled again.
+      if (sql(`SELECT state FROM consultations WHERE id = ${jonas}`)[0].state !== "ready_for_pickup") {
+        cliAs("doctor", ["consultation", "cancel", String(jonas), "--reason", "Picked in a test"]);
+      }
+    }
   });
 });

@@ -235,3 +235,92 @@ export async function focusBecomes(page, id, timeoutMs = WAIT_MS) {
     assert.equal(focused, id, `the focus: expected on #${id}, last seen on ${focused ? `#${focused}` : "no element with an id"}`);
   }, timeoutMs);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Changing the database as a staff member would, outside the page (another session's change).
+
+/**
+ * `digimed …` on this test file's database signed in as a staff member (for what only staff may
+ * do): `who` is one of DEMO's roles, or a {login, password} of a staff member a test added.
+ */
+export function cliAs(who, args, options = {}) {
+  if (typeof who === "string") who = DEMO[who];
+  const url = new URL(databaseUrl);
+  url.username = encodeURIComponent(who.login);
+  url.password = encodeURIComponent(who.password);
+  return cli(args, { ...options, env: { DATABASE_URL: url.toString(), ...(options.env ?? {}) } });
+}
+
+/** A synthetic national id number (month + 80) for a birth date in 1900–1999; passes the checks (as tests/e2e/lib.mjs's). */
+export function syntheticNationalId(year, month, day) {
+  const two = (n) => String(n).padStart(2, "0");
+  for (let individual = 100; individual < 500; individual++) {
+    const d = [...`${two(day)}${two(month + 80)}${two(year % 100)}${String(individual).padStart(3, "0")}`].map(Number);
+    const check = (w) => {
+      const r = 11 - (w.reduce((s, x, i) => s + x * d[i], 0) % 11);
+      return r === 11 ? 0 : r;
+    };
+    const k1 = check([3, 7, 6, 1, 8, 9, 4, 5, 2]);
+    if (k1 === 10) continue;
+    d.push(k1);
+    const k2 = check([5, 4, 3, 2, 7, 6, 5, 4, 3, 2]);
+    if (k2 === 10) continue;
+    d.push(k2);
+    return d.join("");
+  }
+  throw new Error("no synthetic national id for that date");
+}
+
+/**
+ * Makes a referral of the demo partner arrive for a new person `firstname lastname` (born on
+ * `born`, [year, month, day] in 1900–1999), as `digimed referral import` receives it; returns the
+ * id of the consultation it opened.
+ */
+export function receiveReferral(firstname, lastname, born = [1985, 4, 12]) {
+  const dir = mkdtempSync(join(tmpdir(), "digimed-referral-"));
+  try {
+    const file = join(dir, "referral.json");
+    const local = `${firstname}.${lastname}`.toLowerCase();
+    writeFileSync(
+      file,
+      JSON.stringify({
+        JournalGuid: globalThis.crypto.randomUUID(),
+        PID: syntheticNationalId(...born),
+        FormatId: "http://ehelse.no/xmlstds/henvisning/2017-11-30",
+        MessageTimestamp: new Date().toISOString(),
+        Firstname: firstname,
+        Lastname: lastname,
+        Email: `${local}@example.com`,
+        PhoneNumber: `+479${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`,
+      }),
+    );
+    cli(["referral", "import", file, "--partner", DEMO.partner.name]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const [opened] = sql(
+    `SELECT c.id FROM consultations c JOIN patient_persons pp ON pp.id = c.patient_person_id
+      WHERE pp.name = '${`${firstname} ${lastname}`.replace(/'/g, "''")}' ORDER BY c.id DESC LIMIT 1`,
+  );
+  if (!opened) throw new Error(`the referral for ${firstname} ${lastname} opened no consultation`);
+  return opened.id;
+}
+
+/**
+ * `digimed serve` on this test file's database (the partner webhook; no outgoing-webhook worker),
+ * stopped with the other processes; returns its URL.
+ */
+export async function startWebhookService() {
+  const service = startProcess("digimed serve", bin.digimed, ["serve", "--listen", "127.0.0.1:0", "--no-webhook-worker"], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, DIGIMED_KEY_FILE: keyFile },
+  });
+  service.stopSignal = "SIGINT";
+  return waitFor(
+    "digimed serve to listen",
+    () => {
+      if (service.exitCode !== null) throw new Error(`digimed serve stopped: ${service.output}`);
+      return service.output.match(/listening on (http:\/\/[\d.:]+)/)?.[1];
+    },
+    20_000,
+  );
+}

@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/preact";
 import { describe, expect, it, vi } from "vitest";
 import type { AppError } from "./errors";
-import { callCommand, useCommand, type CommandResult } from "./useCommand";
+import { callCommand, useCommand, useLatestRead, type CommandResult } from "./useCommand";
 
 /** A command answer the test hands over when it chooses. */
 function pending<T>() {
@@ -110,5 +110,31 @@ describe("callCommand", () => {
     expect(ok).toHaveBeenCalledExactlyOnceWith("clerk");
     expect(failed).toHaveBeenCalledWith(refused);
     expect(failed).toHaveBeenCalledWith({ code: "internal", message: "gone" });
+  });
+});
+
+describe("useLatestRead", () => {
+  it("hands on only the latest call's answer, whatever order the answers come back in", async () => {
+    const { result } = renderHook(() => useLatestRead());
+    const older = pending<string>();
+    const newer = pending<string>();
+    const shown = vi.fn();
+    const failed = vi.fn();
+
+    result.current(older.promise, { ok: shown, failed });
+    result.current(newer.promise, { ok: shown, failed });
+    await act(() => newer.answer({ status: "ok", data: "unassigned" }));
+    await waitFor(() => expect(shown).toHaveBeenCalledWith("unassigned"));
+    await act(() => older.answer({ status: "ok", data: "all states" }));
+
+    expect(shown).toHaveBeenCalledTimes(1);
+    expect(failed).not.toHaveBeenCalled();
+  });
+
+  it("hands on the latest call's error", async () => {
+    const { result } = renderHook(() => useLatestRead());
+    const failed = vi.fn();
+    result.current(Promise.resolve({ status: "error", error: refused } as CommandResult<number>), { failed });
+    await waitFor(() => expect(failed).toHaveBeenCalledWith(refused));
   });
 });

@@ -1,4 +1,4 @@
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useRef, useState } from "preact/hooks";
 import { logError, toAppError, type AppError } from "./errors";
 
 /** What every command of the bindings answers. */
@@ -80,4 +80,23 @@ export function useCommand() {
     generalError: (fields: readonly string[]): AppError | null =>
       error && !fields.includes(error.field ?? "") ? error : null,
   };
+}
+
+/**
+ * `callCommand` for a read a screen repeats as its filters or its subject change: only the answer
+ * to the latest call is handed on. An earlier call's answer that arrives after it (answers need
+ * not come back in order) is dropped, so the screen never shows a list for a filter no longer
+ * chosen.
+ */
+export function useLatestRead() {
+  const latest = useRef(0);
+  return useCallback(<T>(call: Promise<CommandResult<T>>, on: Answered<T> & { failed: (error: AppError) => void }): void => {
+    const mine = ++latest.current;
+    callCommand(call, {
+      ok: (data) => (mine === latest.current ? on.ok?.(data) : undefined),
+      failed: (e) => {
+        if (mine === latest.current) on.failed(e);
+      },
+    });
+  }, []);
 }

@@ -3,7 +3,7 @@ import { commands, type Form, type FormText } from "../bindings";
 import { describeError, type AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
 import { useI18n, type MessageKey } from "../i18n";
-import { callCommand, useCommand } from "../useCommand";
+import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
 
@@ -23,15 +23,16 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
   const [action, setAction] = useState<Action | null>(null);
   const [notice, setNotice] = useState<MessageKey | null>(null);
 
+  const read = useLatestRead();
   const load = useCallback(() => {
-    callCommand(commands.patientForms(props.patientId), {
+    read(commands.patientForms(props.patientId), {
       ok: (list) => {
         setForms(list);
         setError(null);
       },
       failed: setError,
     });
-  }, [props.patientId]);
+  }, [read, props.patientId]);
 
   useEffect(() => {
     setForms(null);

@@ -1,11 +1,11 @@
 import type { Ref } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type ConsentStatus as Status, type PatientWaiting, type TimelineEntry } from "../bindings";
 import { PatientForms } from "../components/PatientForms";
 import { describeError, type AppError } from "../errors";
 import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
-import { callCommand } from "../useCommand";
+import { callCommand, useLatestRead } from "../useCommand";
 
 /** Patients whose blocking forms are unsigned, form counts, and one patient's forms and history. */
 export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
@@ -14,6 +14,7 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [error, setError] = useState<AppError | null>(null);
   const [selected, setSelected] = useState<PatientWaiting | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[] | null>(null);
+  const readTimeline = useLatestRead();
 
   function load() {
     callCommand(commands.consentStatus(), {
@@ -26,15 +27,18 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   }
 
   // A history that cannot be read is shown empty, and the error says why.
-  function loadTimeline(patientId: number) {
-    callCommand(commands.consentTimeline(patientId), {
-      ok: setTimeline,
-      failed: (e) => {
-        setTimeline([]);
-        setError(e);
-      },
-    });
-  }
+  const loadTimeline = useCallback(
+    (patientId: number) => {
+      readTimeline(commands.consentTimeline(patientId), {
+        ok: setTimeline,
+        failed: (e) => {
+          setTimeline([]);
+          setError(e);
+        },
+      });
+    },
+    [readTimeline],
+  );
 
   useEffect(() => load(), []);
 
@@ -42,7 +46,7 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   useEffect(() => {
     setTimeline(null);
     if (selectedId !== undefined) loadTimeline(selectedId);
-  }, [selectedId]);
+  }, [selectedId, loadTimeline]);
 
   const now = status ? new Date(status.generated_at).getTime() : Date.now();
   const age = (since: string) => formatDuration(Math.max(0, (now - new Date(since).getTime()) / 1000), locale);

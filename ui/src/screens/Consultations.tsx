@@ -4,7 +4,7 @@ import { commands, type Consultation, type StaffSession, type Started } from "..
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
-import { callCommand, useCommand } from "../useCommand";
+import { useCommand, useLatestRead } from "../useCommand";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds } from "../queue/live";
 import { ResultForm } from "./ResultForm";
@@ -177,9 +177,10 @@ function Workspace(props: {
   const [rooms, setRooms] = useState<Started | null>(null);
   const { busy: starting, error, setError, run } = useCommand();
 
+  const read = useLatestRead();
   useEffect(() => {
-    callCommand(commands.consultationGet(props.id), { ok: setC, failed: setError });
-  }, [props.id, setError]);
+    read(commands.consultationGet(props.id), { ok: setC, failed: setError });
+  }, [read, props.id, setError]);
 
   useEffect(() => {
     document.getElementById("screen-title")?.focus();

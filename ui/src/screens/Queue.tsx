@@ -17,7 +17,7 @@ import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { markStart } from "../perf";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
-import { callCommand, useCommand } from "../useCommand";
+import { callCommand, useCommand, useLatestRead } from "../useCommand";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
@@ -46,6 +46,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   // The longest waiting first, a page at a time: enough to work from, light to draw.
   const [limit, setLimit] = useState(QUEUE_PAGE);
 
+  const read = useLatestRead();
+
   const load = useCallback(() => {
     const filter: QueueFilter = {
       states: stateFilter ? [stateFilter] : [],
@@ -57,7 +59,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       limit,
       offset: null,
     };
-    callCommand(commands.queueList(filter), {
+    read(commands.queueList(filter), {
       ok: (data) => {
         markStart("queue-data");
         setRows(data);
@@ -65,7 +67,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       },
       failed: setError,
     });
-  }, [stateFilter, doctorFilter, order, limit]);
+  }, [read, stateFilter, doctorFilter, order, limit]);
 
   // Layout effects: the requests leave before the screen is first painted, so the database works
   // while the webview paints instead of after it.
@@ -312,9 +314,10 @@ function QueuePanel(props: {
   const { busy: saving, error, setError, run } = useCommand();
   const [saved, setSaved] = useState(false);
 
+  const readHistory = useLatestRead();
   const loadHistory = useCallback(() => {
-    callCommand(commands.screenings(c.id), { ok: setHistory, failed: setError });
-  }, [c.id, setError]);
+    readHistory(commands.screenings(c.id), { ok: setHistory, failed: setError });
+  }, [readHistory, c.id, setError]);
 
   useEffect(() => {
     setOutcome("");
