@@ -3,8 +3,22 @@
 // short refused by the backend, a taken name, and the same in Norwegian.
 
 import assert from "node:assert/strict";
+import { createHmac, randomBytes } from "node:crypto";
 import { after, afterEach, before, describe, test } from "node:test";
-import { calls, eventually, focusBecomes, launch, openConsole, serveUi, shot, signIn, textBecomes, valueBecomes } from "./support.mjs";
+import {
+  calls,
+  eventually,
+  focusBecomes,
+  launch,
+  openConsole,
+  serveUi,
+  shot,
+  signIn,
+  sql,
+  startWebhookService,
+  textBecomes,
+  valueBecomes,
+} from "./support.mjs";
 
 let ui;
 let browser;
@@ -34,10 +48,32 @@ async function open(language) {
 
 const card = () => page.locator(".card", { has: page.locator("#partners-title") });
 
+/** The partners in the database, as the list shows them (by name). */
+const storedPartners = () => sql("SELECT name FROM partners ORDER BY name").map((p) => p.name);
+
+/**
+ * What the partner webhook answers a body signed with `secret` as `partner` (Standard Webhooks):
+ * 401 when the secret is not the partner's, otherwise what it makes of the body.
+ */
+async function webhookAnswer(service, partner, secret, body) {
+  const id = `msg_${randomBytes(8).toString("hex")}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const key = secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8");
+  const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
+  const response = await fetch(`${service}/v1/webhooks/pridok?partner=${encodeURIComponent(partner)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": `v1,${signature}` },
+    body,
+  });
+  return response.status;
+}
+
 describe("partners on the admin screen", () => {
   test("adds a partner with a generated secret, shown once", async () => {
     await open("en");
-    assert.deepEqual(await card().locator(".partner-list li").allTextContents(), ["fjordtrygd"]);
+    const listed = await card().locator(".partner-list li").allTextContents();
+    assert.ok(listed.includes("fjordtrygd"), `the demo's partner is listed (${listed})`);
+    assert.deepEqual(listed, storedPartners());
     await card().getByLabel("Name", { exact: true }).fill("Nordvakt Forsikring");
     await card().getByRole("button", { name: "Add partner" }).click();
     await textBecomes(page.locator("#partner-name-error"), "A partner name is lower-case letters, digits, '-' and '_' (e.g. pridok).");
@@ -49,11 +85,22 @@ describe("partners on the admin screen", () => {
     await card().getByRole("button", { name: "Add partner" }).click();
     const shown = page.locator("#partner-new-secret");
     const secret = await valueBecomes(shown, /^whsec_[A-Za-z0-9+/]{43}=$/);
-    assert.equal((await page.evaluate(() => window.__digimed.partners())).find((p) => p.name === "nordvakt").secret, secret);
+    assert.deepEqual(sql("SELECT deadline_working_days, is_test_partner FROM partners WHERE name = 'nordvakt'"), [
+      { deadline_working_days: 3, is_test_partner: false },
+    ]);
+    // The secret shown is the one stored: the partner webhook takes a body it signed (and refuses
+    // one signed otherwise), and then looks at what the body says (nothing here: refused, not stored).
+    const service = await startWebhookService();
+    assert.equal(await webhookAnswer(service, "nordvakt", secret, "{}"), 422, "signed with the secret shown");
+    assert.equal(await webhookAnswer(service, "nordvakt", `whsec_${randomBytes(32).toString("base64")}`, "{}"), 401, "signed with another");
     assert.deepEqual(await calls(page, "partner_add"), [{ partner: { name: "nordvakt", deadline_working_days: 3, is_test_partner: false, secret: null } }]);
     await textBecomes(card().locator(".partner-secret"), /is not shown again/);
     // The list is read again after the partner is added.
-    await eventually(async () => assert.deepEqual(await card().locator(".partner-list li").allTextContents(), ["fjordtrygd", "nordvakt"]));
+    await eventually(async () => {
+      const now = await card().locator(".partner-list li").allTextContents();
+      assert.deepEqual(now.filter((n) => n !== "nordvakt"), listed);
+      assert.deepEqual(now, storedPartners(), "nordvakt in its place by name");
+    });
     await valueBecomes(card().getByLabel("Name", { exact: true }), "", "the form is empty again");
     await card().scrollIntoViewIfNeeded();
     await shot(page, "admin-partner-secret-en");
@@ -64,6 +111,7 @@ describe("partners on the admin screen", () => {
 
   test("an entered secret too short, and a taken name, are refused by the backend", async () => {
     await open("en");
+    const before = storedPartners();
     await card().getByLabel("Name", { exact: true }).fill("fjordtrygd");
     await card().getByLabel("Enter the secret agreed with the partner").check();
     await card().getByRole("button", { name: "Add partner" }).click();
@@ -75,7 +123,7 @@ describe("partners on the admin screen", () => {
     await card().getByLabel("Secret", { exact: true }).fill("a-long-enough-secret-agreed-on-the-phone");
     await card().getByRole("button", { name: "Add partner" }).click();
     await textBecomes(page.locator("#partner-name-error"), "A partner 'fjordtrygd' already exists.");
-    assert.equal((await page.evaluate(() => window.__digimed.partners())).length, 1, "nothing added");
+    assert.deepEqual(storedPartners(), before, "nothing added");
     assert.equal(await page.locator("#partner-new-secret").count(), 0);
     await card().scrollIntoViewIfNeeded();
     await shot(page, "admin-partner-errors-en");
@@ -84,7 +132,7 @@ describe("partners on the admin screen", () => {
   test("in Norwegian", async () => {
     await open("nb");
     assert.equal(await page.locator("#partners-title").textContent(), "Samarbeidspartnere");
-    await card().getByLabel("Navn", { exact: true }).fill("nordvakt");
+    await card().getByLabel("Navn", { exact: true }).fill("fjellvakt");
     await card().getByLabel("Frist for å starte en konsultasjon (arbeidsdager)").fill("61");
     await card().getByRole("button", { name: "Legg til partner" }).click();
     await textBecomes(page.locator("#partner-deadline_days-error"), "Fristen er 1 til 60 arbeidsdager.");
@@ -92,6 +140,7 @@ describe("partners on the admin screen", () => {
     await card().getByRole("button", { name: "Legg til partner" }).click();
     await page.locator("#partner-new-secret").waitFor();
     await textBecomes(card().locator(".partner-secret"), /vises ikke igjen/);
+    assert.deepEqual(sql("SELECT deadline_working_days FROM partners WHERE name = 'fjellvakt'"), [{ deadline_working_days: 2 }]);
     await card().scrollIntoViewIfNeeded();
     await shot(page, "admin-partner-secret-nb");
   });

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import { attributeBecomes, calls, eventually, launch, openConsole, serveUi, shot, signIn, textBecomes } from "./support.mjs";
+import { DEMO, attributeBecomes, calls, eventually, launch, openConsole, serveUi, shot, signIn, sql, textBecomes } from "./support.mjs";
 
 let ui;
 let browser;
@@ -33,6 +33,26 @@ async function open(language) {
 }
 
 const newRule = () => page.locator(".rule-item", { hasText: "New patients sign privacy and profile sharing" });
+const knownRule = () => page.locator(".rule-item", { hasText: "Patients known elsewhere sign profile sharing" });
+
+/** The admin's clinic (the rules are per clinic). */
+const clinic = () => `(SELECT organization_id FROM staff WHERE login_role = '${DEMO.admin.login.replace(/'/g, "''")}')`;
+
+/** The clinic's rules, as the list shows them (by position). */
+const storedRules = () =>
+  sql(`SELECT id, name FROM automation_rules WHERE organization_id = ${clinic()} ORDER BY position, id`);
+
+/** The rule of the clinic named `name`. */
+const ruleId = (name) => storedRules().find((r) => r.name === name).id;
+
+/** The forms a rule requires, in order: [template key, blocking]. */
+const storedForms = (id) =>
+  sql(
+    `SELECT t.key, a.blocking FROM automation_actions a JOIN form_templates t ON t.id = a.template_id
+      WHERE a.rule_id = ${id} AND a.action = 'create_form' ORDER BY a.position, a.id`,
+  ).map((f) => [f.key, f.blocking]);
+
+const templateId = (key) => sql(`SELECT id FROM form_templates WHERE key = '${key}'`)[0].id;
 
 async function required(rule) {
   return rule.locator(".rule-forms li").evaluateAll((items) =>
@@ -43,10 +63,11 @@ async function required(rule) {
 describe("forms required at onboarding", () => {
   test("requires another form, makes one not blocking, removes one", async () => {
     await open("en");
-    assert.deepEqual(await page.locator(".rule-item h3").allTextContents(), [
-      "New patients sign privacy and profile sharing",
-      "Patients known elsewhere sign profile sharing",
-    ]);
+    const names = await page.locator(".rule-item h3").allTextContents();
+    assert.deepEqual(names.slice(0, 2), ["New patients sign privacy and profile sharing", "Patients known elsewhere sign profile sharing"]);
+    assert.deepEqual(names, storedRules().map((r) => r.name), "the clinic's rules, by position");
+    const newId = ruleId("New patients sign privacy and profile sharing");
+    const knownForms = storedForms(ruleId("Patients known elsewhere sign profile sharing"));
     assert.match(await newRule().locator(".template-facts").textContent(), /Patients new to Digimed · also sends the welcome e-mail/);
     assert.deepEqual(await required(newRule()), [
       "Privacy Policy & GDPR Consent privacy_gdpr blocking",
@@ -58,7 +79,14 @@ describe("forms required at onboarding", () => {
     // Nothing chosen: refused next to the list, nothing sent.
     const select = newRule().getByLabel("Require another form");
     // The templates to choose from are a list of their own, read beside the rules.
-    await eventually(async () => assert.deepEqual(await select.locator("option").allTextContents(), ["Choose a form template", "Terms of Service"]));
+    // The clinic's templates the rule does not require yet, by title (the demo's: Terms of Service).
+    const offered = sql(
+      `SELECT title FROM form_templates t WHERE (organization_id IS NULL OR organization_id = ${clinic()})
+          AND NOT EXISTS (SELECT 1 FROM automation_actions a WHERE a.rule_id = ${newId} AND a.template_id = t.id)
+        ORDER BY title, id`,
+    ).map((t) => t.title);
+    assert.ok(offered.includes("Terms of Service"));
+    await eventually(async () => assert.deepEqual(await select.locator("option").allTextContents(), ["Choose a form template", ...offered]));
     await newRule().getByRole("button", { name: "Require form" }).click();
     await textBecomes(newRule().locator(".field-error"), "Choose the form to require.");
     await attributeBecomes(select, "aria-invalid", "true");
@@ -69,7 +97,7 @@ describe("forms required at onboarding", () => {
     await newRule().getByLabel("Blocking: signed before the first consultation").uncheck();
     await newRule().getByRole("button", { name: "Require form" }).click();
     await newRule().locator(".rule-forms li", { hasText: "Terms of Service" }).waitFor();
-    assert.deepEqual(await calls(page, "rule_require_form"), [{ ruleId: 1, templateId: 3, blocking: false }]);
+    assert.deepEqual(await calls(page, "rule_require_form"), [{ ruleId: newId, templateId: templateId("terms_of_service"), blocking: false }]);
     await eventually(async () => assert.equal((await required(newRule())).at(-1), "Terms of Service terms_of_service not blocking"));
     await textBecomes(page.getByRole("status").filter({ hasText: "required" }), "Terms of Service is now required.");
 
@@ -85,15 +113,18 @@ describe("forms required at onboarding", () => {
         "Terms of Service terms_of_service not blocking",
       ]),
     );
-    const stored = await page.evaluate(() => window.__digimed.rules());
-    assert.deepEqual(stored[0].forms.map((f) => [f.template_id, f.blocking]), [[1, false], [3, false]]);
-    assert.deepEqual(stored[1].forms.map((f) => f.template_id), [2], "the other rule is unchanged");
+    assert.deepEqual(storedForms(newId), [
+      ["privacy_gdpr", false],
+      ["terms_of_service", false],
+    ]);
+    assert.deepEqual(storedForms(ruleId("Patients known elsewhere sign profile sharing")), knownForms, "the other rule is unchanged");
     await newRule().scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-changed-en");
   });
 
   test("a template without a published text is refused; a new rule for every patient", async () => {
     await open("en");
+    const before = storedForms(ruleId("New patients sign privacy and profile sharing"));
     // A template created a moment ago has no published text yet: the backend refuses it.
     const create = page.locator("form.new-template", { hasText: "New template" });
     await create.getByLabel("Title").fill("Video consultation consent");
@@ -109,7 +140,7 @@ describe("forms required at onboarding", () => {
       "'Video consultation consent' has no published version yet; publish its text first, or onboarding would skip it.",
     );
     await attributeBecomes(select, "aria-invalid", "true");
-    assert.equal((await page.evaluate(() => window.__digimed.rules()))[0].forms.length, 2, "nothing added");
+    assert.deepEqual(storedForms(ruleId("New patients sign privacy and profile sharing")), before, "nothing added");
     await newRule().scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-unpublished-en");
 
@@ -119,12 +150,16 @@ describe("forms required at onboarding", () => {
     const every = page.locator(".rule-item", { hasText: "Everyone signs the terms" });
     await textBecomes(every, /Every onboarded patient/);
     await every.getByText("This rule requires no form.").waitFor();
+    assert.deepEqual(sql(`SELECT person_is_new, active FROM automation_rules WHERE name = 'Everyone signs the terms'`), [
+      { person_is_new: null, active: true },
+    ]);
     assert.ok(await every.getByText("This rule requires no form.").isVisible());
     assert.deepEqual(await calls(page, "onboarding_rule_add"), [{ name: "Everyone signs the terms", appliesTo: "everyone" }]);
     await every.getByLabel("Require another form").selectOption({ label: "Terms of Service" });
     await every.getByRole("button", { name: "Require form" }).click();
     await every.locator(".rule-forms li", { hasText: "Terms of Service" }).waitFor();
     await eventually(async () => assert.equal(await every.locator(".rule-forms input").isChecked(), true, "blocking unless unticked"));
+    assert.deepEqual(storedForms(ruleId("Everyone signs the terms")), [["terms_of_service", true]]);
     await every.scrollIntoViewIfNeeded();
     await shot(page, "admin-rules-new-en");
   });
@@ -133,10 +168,12 @@ describe("forms required at onboarding", () => {
     await open("nb");
     assert.equal(await page.locator("#rules-title").textContent(), "Skjemaer som kreves ved registrering");
     assert.match(await newRule().locator(".template-facts").textContent(), /Pasienter som er nye hos Digimed · sender også velkomst-e-posten/);
-    await newRule().getByRole("button", { name: "Krev skjema" }).click();
-    await textBecomes(newRule().locator(".field-error"), "Velg skjemaet som skal kreves.");
-    await newRule().getByLabel("Blokkerende: Profile Sharing Consent").uncheck();
+    // The rule for patients known elsewhere (the other tests change the one for new patients).
+    await knownRule().getByRole("button", { name: "Krev skjema" }).click();
+    await textBecomes(knownRule().locator(".field-error"), "Velg skjemaet som skal kreves.");
+    await knownRule().getByLabel("Blokkerende: Profile Sharing Consent").uncheck();
     await page.waitForFunction(() => document.querySelector(".sr-only[role=status]")?.textContent === "Profile Sharing Consent er ikke lenger blokkerende.");
+    assert.deepEqual(storedForms(ruleId("Patients known elsewhere sign profile sharing")), [["profile_sharing", false]]);
     await page.getByRole("button", { name: "Legg til regel" }).click();
     await textBecomes(page.locator("#new-rule-name-error"), "Gi regelen et navn på høyst 200 tegn.");
     await page.locator("#rules-title").scrollIntoViewIfNeeded();

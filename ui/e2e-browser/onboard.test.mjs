@@ -1,4 +1,4 @@
-// The support agent's walk-in onboarding: each field's error next to the field with the seed's
+// The support agent's walk-in onboarding: each field's error next to the field with the onboarding contract's
 // code, nothing sent while the form is incomplete, likely duplicates to acknowledge before
 // creating, and the result card with the forms the patient must sign.
 
@@ -66,7 +66,7 @@ function patientCount() {
 }
 
 describe("onboarding a walk-in patient", () => {
-  test("each field's error is shown next to it with the seed's code, and nothing is sent until the form is complete", async () => {
+  test("each field's error is shown next to it with the contract's code, and nothing is sent until the form is complete", async () => {
     await open("en");
     const before = patientCount();
     // Clerk is not configured in the demo: the screen says where the login account goes.
@@ -89,7 +89,7 @@ describe("onboarding a walk-in patient", () => {
     await page.fill("#onboard-email", "kari.nordmann@example.com");
     await submit();
     await fieldErrorIs("phone", "Phone is required. (phone_required)");
-    assert.equal(await page.locator("#onboard-name-error, #onboard-email-error").count(), 0, "one error at a time, in the seed's order");
+    assert.equal(await page.locator("#onboard-name-error, #onboard-email-error").count(), 0, "one error at a time, in the contract's order");
     assert.equal((await calls(page, "onboard_walk_in")).length, 0, "nothing is sent while a field is missing or malformed");
 
     // A phone number the console cannot judge goes to the core, which refuses it under the field.

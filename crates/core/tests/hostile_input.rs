@@ -131,7 +131,7 @@ proptest! {
         prop_assert_eq!(r.name.as_str(), format!("{} {}", v.first, v.last));
         prop_assert_eq!(r.phone.as_str(), v.phone.as_str());
         prop_assert_eq!(r.email.as_ref().map(|e| e.as_str().to_string()), v.email.clone());
-        // Fields the seed does not name are kept, as JSON reads them from what was sent.
+        // Fields the referral contract does not name are kept, as JSON reads them from what was sent.
         let read: Map<String, Value> = serde_json::from_str(&sent).unwrap();
         let kept: Map<String, Value> = read.into_iter().filter(|(k, _)| extra.contains_key(k)).collect();
         prop_assert_eq!(kept.len(), extra.len());

@@ -297,6 +297,7 @@ export const en = {
   "report.format.xlsx": "Excel workbook (.xlsx)",
   "report.format.csv": "CSV (.csv)",
   "report.progress": "Writing {done} of {total} consultations",
+  "report.preparing": "Reading the consultations…",
   "report.export": "Export report",
   "report.exporting": "Exporting\u2026",
   "report.saved": "{count} consultations saved",

@@ -297,6 +297,7 @@ export const nb: Messages = {
   "report.format.xlsx": "Excel-arbeidsbok (.xlsx)",
   "report.format.csv": "CSV (.csv)",
   "report.progress": "Skriver {done} av {total} konsultasjoner",
+  "report.preparing": "Leser konsultasjonene …",
   "report.export": "Eksporter rapport",
   "report.exporting": "Eksporterer \u2026",
   "report.saved": "{count} konsultasjoner lagret",

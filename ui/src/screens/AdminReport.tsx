@@ -53,7 +53,7 @@ export function ReportExport() {
     if (busy) return;
     setSummary(null);
     setError(null);
-    setProgress({ done: 0, total: 0 });
+    setProgress(null);
     run(commands.reportExport(partner, from, to, format), {
       ok: setSummary,
       failed: (err) => {
@@ -114,8 +114,11 @@ export function ReportExport() {
       </fieldset>
       {busy && (
         <div class="progress-block">
-          <label for="report-progress">{t("report.progress", { done: progress?.done ?? 0, total: progress?.total ?? 0 })}</label>
-          <progress id="report-progress" max={100} value={pct} />
+          {/* Until the first consultation is written the count is unknown: the bar has no value yet. */}
+          <label for="report-progress">
+            {progress ? t("report.progress", { done: progress.done, total: progress.total }) : t("report.preparing")}
+          </label>
+          {progress ? <progress id="report-progress" max={100} value={pct} /> : <progress id="report-progress" max={100} />}
         </div>
       )}
       <FieldError id="report-out-error" message={fieldError("out")} />
