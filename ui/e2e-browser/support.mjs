@@ -60,6 +60,9 @@ export async function serveUi() {
       DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
+      // No Secret Service, whatever the machine runs: a session bus that is not there (so no
+      // X11 autolaunch of one either). "Remember me" then fails as on a desktop without a keyring.
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
     },
   });
   const url = await waitFor(
