@@ -79,7 +79,7 @@ export function ConsultationHistory(props: {
                     {c.id === props.current ? (
                       <span class="muted">{t("history.thisOne")}</span>
                     ) : (
-                      <>
+                      <div>
                         {result_readable && (
                           <button
                             type="button"
@@ -95,7 +95,7 @@ export function ConsultationHistory(props: {
                             {t("doctor.open")}
                           </button>
                         )}
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>

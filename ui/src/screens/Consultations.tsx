@@ -339,14 +339,11 @@ function Workspace(props: {
               )}
             </div>
           )}
-          <div class="card workspace-history">
-            <ConsultationHistory
-              patientPersonId={c.patient_person_id}
-              current={c.id}
-              onOpen={props.onOpen}
-              reload={historyReads}
-            />
-          </div>
+        </div>
+      )}
+      {c && (
+        <div class="card workspace-history">
+          <ConsultationHistory patientPersonId={c.patient_person_id} current={c.id} onOpen={props.onOpen} reload={historyReads} />
         </div>
       )}
     </section>
