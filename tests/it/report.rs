@@ -242,8 +242,8 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     ClinicTx::run(&c.doctor.pool, async |tx| {
         results::amend(tx, &c.db.vault, a, &Amendment::whole("Code corrected", &input("A04", "referred_gp", "11111112"))).await
     })
-        .await
-        .unwrap();
+    .await
+    .unwrap();
 
     let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
     let want = expected(&c).await;

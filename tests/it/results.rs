@@ -327,7 +327,10 @@ async fn the_author_admins_and_a_doctor_following_up_read_the_result_and_nobody_
     read_as(&c, &c.doctor, id).await.unwrap();
     read_as(&c, &c.admin, id).await.unwrap();
     // Every read is in the audit log, naming its reader; the refused ones are not.
-    assert_eq!(readers(&c, id).await, vec![c.colleague.login.clone(), third.login.clone(), c.doctor.login.clone(), c.admin.login.clone()]);
+    assert_eq!(
+        readers(&c, id).await,
+        vec![c.colleague.login.clone(), third.login.clone(), c.doctor.login.clone(), c.admin.login.clone()]
+    );
 }
 
 #[tokio::test]
@@ -335,9 +338,14 @@ async fn an_amendment_needs_a_reason_and_without_one_nothing_is_written() {
     let c = clinic().await;
     let id = filed(&c, &input("R74", "helped")).await;
     for reason in ["", "   \n"] {
-        let e = amend_as(&c, &c.doctor, id, &Amendment { reason: reason.into(), notes: Some("Changed.".into()), ..Default::default() })
-            .await
-            .unwrap_err();
+        let e = amend_as(
+            &c,
+            &c.doctor,
+            id,
+            &Amendment { reason: reason.into(), notes: Some("Changed.".into()), ..Default::default() },
+        )
+        .await
+        .unwrap_err();
         assert_eq!((e.code, e.field.as_deref()), (ErrorCode::InvalidInput, Some("reason")), "{e:?}");
     }
     let long = Amendment { reason: "x".repeat(501), ..Amendment::whole("", &input("R74", "helped")) };
@@ -365,14 +373,16 @@ async fn amendments_keep_the_earlier_versions_with_their_author_time_and_reason(
     let id = filed(&c, &first).await;
 
     // Only the outcome given: every other field keeps the latest version's value.
-    let v2 = Amendment { reason: "Referred after the lab results".into(), outcome: Some("referred_gp".into()), ..Default::default() };
+    let v2 =
+        Amendment { reason: "Referred after the lab results".into(), outcome: Some("referred_gp".into()), ..Default::default() };
     assert_eq!(amend_as(&c, &c.doctor, id, &v2).await.unwrap(), 2);
     // An empty value clears an optional field.
     let v3 = Amendment { reason: "Notes belong in the referral".into(), notes: Some(String::new()), ..Default::default() };
     assert_eq!(amend_as(&c, &c.doctor, id, &v3).await.unwrap(), 3);
 
     let read = read_as(&c, &c.doctor, id).await.unwrap();
-    let name: String = sqlx::query_scalar("SELECT name FROM staff WHERE id = $1").bind(c.doctor.id).fetch_one(&c.db.owner).await.unwrap();
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM staff WHERE id = $1").bind(c.doctor.id).fetch_one(&c.db.owner).await.unwrap();
     let summary: Vec<_> = read
         .iter()
         .map(|v| (v.version, v.outcome.as_str(), v.notes.as_deref(), v.amend_reason.as_deref(), v.author_name.as_deref()))
@@ -418,9 +428,14 @@ async fn the_patients_own_national_id_is_only_a_minors() {
 
     let child = ResultInput { patient_ssn: Some(aged(12).as_str().into()), ..input("R74", "helped") };
     ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, id, &child).await).await.unwrap();
-    let e = amend_as(&c, &c.doctor, id, &Amendment { reason: "Wrong child".into(), patient_ssn: adult.patient_ssn.clone(), ..Default::default() })
-        .await
-        .unwrap_err();
+    let e = amend_as(
+        &c,
+        &c.doctor,
+        id,
+        &Amendment { reason: "Wrong child".into(), patient_ssn: adult.patient_ssn.clone(), ..Default::default() },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("patient_ssn"), "{e:?}");
     assert_eq!(versions(&c, id).await, 1);
     let read = read_as(&c, &c.doctor, id).await.unwrap();
@@ -431,7 +446,8 @@ async fn the_patients_own_national_id_is_only_a_minors() {
 #[tokio::test]
 async fn the_job_description_is_stored_encrypted_and_read_back() {
     let c = clinic().await;
-    let id = filed(&c, &ResultInput { patient_job_description: Some("  Night-shift nurse  ".into()), ..input("R74", "helped") }).await;
+    let id =
+        filed(&c, &ResultInput { patient_job_description: Some("  Night-shift nurse  ".into()), ..input("R74", "helped") }).await;
     let read = read_as(&c, &c.admin, id).await.unwrap();
     assert_eq!(read[0].patient_job_description.as_deref(), Some("Night-shift nurse"));
     let plain: i64 = sqlx::query_scalar(

@@ -357,14 +357,8 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
         }
         ConsultationCommand::Complete { id, icpc2, outcome, policy_number, job_description, patient_ssn, notes_stdin, json } => {
             let notes = if notes_stdin { Some(read_stdin("notes")?) } else { None };
-            let input = ResultInput {
-                icpc2,
-                outcome,
-                policy_number,
-                notes,
-                patient_job_description: job_description,
-                patient_ssn,
-            };
+            let input =
+                ResultInput { icpc2, outcome, policy_number, notes, patient_job_description: job_description, patient_ssn };
             let vault = Vault::load(&config.key_store)?;
             let c = ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &input).await).await?;
             show(&pool, &c, json).await?

@@ -124,15 +124,8 @@ pub async fn result(config: &Config, command: ResultCommand) -> Result<(), Error
             patient_ssn,
             json,
         } => {
-            let amendment = Amendment {
-                reason,
-                icpc2,
-                outcome,
-                patient_ssn,
-                patient_job_description: job_description,
-                notes,
-                policy_number,
-            };
+            let amendment =
+                Amendment { reason, icpc2, outcome, patient_ssn, patient_job_description: job_description, notes, policy_number };
             let version = ClinicTx::run(&pool, async |tx| results::amend(tx, &vault, consultation, &amendment).await).await?;
             if json {
                 print_json(&serde_json::json!({ "consultation_id": consultation, "version": version }))?;

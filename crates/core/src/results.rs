@@ -343,8 +343,7 @@ pub struct HistoryEntry {
 /// may open its result (the database decides, `may_read_consultation_result`).
 pub async fn history(tx: &mut ClinicTx, patient_person_id: i32) -> Result<Vec<HistoryEntry>> {
     let consultations = queue::history(tx, patient_person_id).await?;
-    let completed: Vec<i32> =
-        consultations.iter().filter(|c| c.state == ConsultationState::Completed).map(|c| c.id).collect();
+    let completed: Vec<i32> = consultations.iter().filter(|c| c.state == ConsultationState::Completed).map(|c| c.id).collect();
     let readable: HashSet<i32> = if completed.is_empty() || !Capability::ReadResult.allows(tx.actor()) {
         HashSet::new()
     } else {
@@ -357,8 +356,5 @@ pub async fn history(tx: &mut ClinicTx, patient_person_id: i32) -> Result<Vec<Hi
         .into_iter()
         .collect()
     };
-    Ok(consultations
-        .into_iter()
-        .map(|c| HistoryEntry { result_readable: readable.contains(&c.id), consultation: c })
-        .collect())
+    Ok(consultations.into_iter().map(|c| HistoryEntry { result_readable: readable.contains(&c.id), consultation: c }).collect())
 }
