@@ -641,6 +641,35 @@ CREATE FUNCTION public.is_service_session() RETURNS boolean
     AS $$ SELECT current_staff_org() IS NULL AND pg_has_role(current_user, 'digimed_service', 'USAGE') $$;
 
 --
+-- Name: may_read_consultation_result(integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+DECLARE
+    v_staff integer;
+    v_role text;
+    v_org integer;
+BEGIN
+    PERFORM assert_acts_as(p_login);
+    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
+    IF v_staff IS NULL OR v_org IS DISTINCT FROM (SELECT organization_id FROM consultations WHERE id = p_consultation) THEN
+        RETURN false;
+    END IF;
+    RETURN v_role = 'admin'
+        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
+        OR (v_role = 'doctor' AND EXISTS (
+               WITH RECURSIVE later (id, doctor, state) AS (
+                   SELECT id, assigned_doctor_id, state FROM consultations WHERE follow_up_of = p_consultation
+                   UNION
+                   SELECT c.id, c.assigned_doctor_id, c.state FROM consultations c JOIN later l ON c.follow_up_of = l.id)
+               SELECT 1 FROM later WHERE doctor = v_staff AND state <> 'cancelled'));
+END
+$$;
+
+--
 -- Name: next_result_version(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -871,6 +900,8 @@ CREATE TABLE public.consultation_results (
     notes_encrypted bytea,
     policy_number_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    amend_reason_encrypted bytea,
+    CONSTRAINT consultation_results_amend_reason CHECK (((version = 1) = (amend_reason_encrypted IS NULL))),
     CONSTRAINT consultation_results_version_check CHECK ((version >= 1))
 );
 
@@ -883,22 +914,15 @@ CREATE FUNCTION public.read_consultation_results_as(p_consultation integer, p_lo
     SET search_path TO 'public', 'pg_catalog'
     AS $$
 DECLARE
-    v_staff integer;
-    v_role text;
-    v_org integer;
     v_versions integer;
 BEGIN
     PERFORM assert_acts_as(p_login);
-    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
     SELECT count(*) INTO v_versions FROM consultation_results WHERE consultation_id = p_consultation;
     IF v_versions = 0 THEN
         RETURN;
     END IF;
-    IF NOT (
-        (v_role = 'admin' AND v_org = (SELECT organization_id FROM consultations WHERE id = p_consultation))
-        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
-    ) THEN
-        RAISE EXCEPTION 'Only the doctor who wrote this result and the clinic''s administrators may read it.'
+    IF NOT may_read_consultation_result(p_consultation, p_login) THEN
+        RAISE EXCEPTION 'Only the doctor who wrote this result, a doctor following the patient up and the clinic''s administrators may read it.'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM audit_append(p_login, 'READ', 'consultation_results', p_consultation::text,
@@ -3464,7 +3488,7 @@ CREATE POLICY file_own ON public.consultation_results FOR INSERT TO doctor WITH 
 -- Name: consultations follow_up; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
+CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND (public.consultation_doctor(follow_up_of) = public.current_staff_id()) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
 
 --
 -- Name: form_template_versions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -3870,6 +3894,14 @@ REVOKE ALL ON FUNCTION public.create_staff_login() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) TO admin;
+
+--
+-- Name: FUNCTION may_read_consultation_result(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO doctor;
+GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO admin;
 
 --
 -- Name: FUNCTION next_result_version(p_consultation integer); Type: ACL; Schema: public; Owner: -

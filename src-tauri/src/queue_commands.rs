@@ -5,7 +5,7 @@ use digimed_core::icpc2::{self, Icpc2Code};
 use digimed_core::queue::{
     self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started,
 };
-use digimed_core::results::{self, ResultInput, ResultVersion};
+use digimed_core::results::{self, Amendment, HistoryEntry, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::staff;
 use digimed_core::Error;
@@ -90,6 +90,28 @@ pub async fn complete_with_result(state: State<'_, ConsoleState>, id: i32, input
 pub async fn result_read(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<ResultVersion>, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| results::read(tx, &vault, id).await).await
+}
+
+/// The author amends a result: a new version with the reason; answers the new version's number.
+#[tauri::command]
+#[specta::specta]
+pub async fn result_amend(state: State<'_, ConsoleState>, id: i32, amendment: Amendment) -> Result<i32, Error> {
+    let vault = state.vault().await?;
+    state.act(async |tx| results::amend(tx, &vault, id, &amendment).await).await
+}
+
+/// A patient's consultations at the clinic, newest first, each saying whether its result may be opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn consultation_history(state: State<'_, ConsoleState>, patient_person_id: i32) -> Result<Vec<HistoryEntry>, Error> {
+    state.act(async |tx| results::history(tx, patient_person_id).await).await
+}
+
+/// Books a follow-up of a consultation for the same patient.
+#[tauri::command]
+#[specta::specta]
+pub async fn book_follow_up(state: State<'_, ConsoleState>, id: i32) -> Result<Consultation, Error> {
+    state.act(async |tx| queue::book_follow_up(tx, id).await).await
 }
 
 /// ICPC-2 codes matching what the doctor has typed so far.

@@ -236,6 +236,10 @@ describe("the console, end to end", () => {
         `1 ${db.staff.doctor.login}`,
       );
 
+      // The workspace stays on the completed consultation, with its result read back; then back to the list.
+      await textBecomes(driver, ".result-view .result-current", /^Version 1, by /);
+      await (await find(driver, ".screen-head .button-secondary")).click(); // Back to my consultations
+      await textBecomes(driver, "#screen-title", "My consultations");
       await setLanguage(driver, "nb");
       await textBecomes(driver, "#screen-title", "Mine konsultasjoner");
       await screenshot(driver, "doctor-my-consultations-nb");

@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use digimed_core::outcomes;
 use digimed_core::queue::{self, MeetingConfig};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
-use digimed_core::results::{self, ResultInput};
+use digimed_core::results::{self, Amendment, ResultInput};
 use digimed_core::session::AppRole;
 use digimed_core::ErrorCode;
 use digimed_tests::{Staff, TestDb};
@@ -239,9 +239,11 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     complete(&c, input("L03", "referred_elsewhere", "22222222")).await;
     complete(&c, input("R05", "unable", "33333333")).await;
     // An amendment: the report shows the newest version.
-    ClinicTx::run(&c.doctor.pool, async |tx| results::amend(tx, &c.db.vault, a, &input("A04", "referred_gp", "11111112")).await)
-        .await
-        .unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| {
+        results::amend(tx, &c.db.vault, a, &Amendment::whole("Code corrected", &input("A04", "referred_gp", "11111112"))).await
+    })
+    .await
+    .unwrap();
 
     let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
     let want = expected(&c).await;

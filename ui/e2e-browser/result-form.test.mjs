@@ -245,7 +245,11 @@ describe("the doctor's result form", () => {
     assert.equal(reported?.["ICPC-2 code"], "R74");
     assert.equal(reported?.Outcome, "Helped");
     assert.equal(reported?.["Policy number"], "4410029381");
+    // The workspace stays on the completed consultation and shows what was filed, read back.
+    await textBecomes(page.locator(".workspace .badge-state"), "Completed");
+    await textBecomes(page.locator(".result-view .result-current"), /^Version 1, by Dr\. Tove Lund, /);
     // Back on my consultations, which no longer lists the completed one (once read: "Loading…" lists none either).
+    await page.locator("button", { hasText: "Back to my consultations" }).click();
     await textBecomes(page.locator(".data-table tbody td.muted"), "You have no open consultations. Pick the next one from the queue.");
     assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Vilde Moen" }).count(), 0);
   });

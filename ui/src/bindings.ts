@@ -40,6 +40,12 @@ export const commands = {
 	completeWithResult: (id: number, input: ResultInput) => typedError<Consultation, Error>(__TAURI_INVOKE("complete_with_result", { id, input })),
 	/**  The result versions of a consultation (each read is audited). */
 	resultRead: (id: number) => typedError<ResultVersion[], Error>(__TAURI_INVOKE("result_read", { id })),
+	/**  The author amends a result: a new version with the reason; answers the new version's number. */
+	resultAmend: (id: number, amendment: Amendment) => typedError<number, Error>(__TAURI_INVOKE("result_amend", { id, amendment })),
+	/**  A patient's consultations at the clinic, newest first, each saying whether its result may be opened. */
+	consultationHistory: (patientPersonId: number) => typedError<HistoryEntry[], Error>(__TAURI_INVOKE("consultation_history", { patientPersonId })),
+	/**  Books a follow-up of a consultation for the same patient. */
+	bookFollowUp: (id: number) => typedError<Consultation, Error>(__TAURI_INVOKE("book_follow_up", { id })),
 	/**  ICPC-2 codes matching what the doctor has typed so far. */
 	icpc2Search: (query: string) => typedError<Icpc2Code[], Error>(__TAURI_INVOKE("icpc2_search", { query })),
 	/**  The clinic's doctors, for the assign dialog and the doctor filter. */
@@ -140,6 +146,21 @@ export const events = {
 };
 
 /* Types */
+/**
+ *  An amendment: why, and the fields it changes. A field left out (`None`) keeps the latest
+ *  version's value; an empty text clears an optional field.
+ */
+export type Amendment = {
+	/**  Required: why the result is amended (stored encrypted with the new version). */
+	reason: string,
+	icpc2: string | null,
+	outcome: string | null,
+	patient_ssn: string | null,
+	patient_job_description: string | null,
+	notes: string | null,
+	policy_number: string | null,
+};
+
 /**  The four clinic roles. Every staff login role is a member of exactly one. */
 export type AppRole = "secretary" | "doctor" | "customer_support" | "admin";
 
@@ -378,6 +399,16 @@ export type FormText = {
 	template_version: number,
 	body: string,
 	template_sha256: string,
+};
+
+/**  One of a patient's consultations, with whether the acting staff member may open its result. */
+export type HistoryEntry = {
+	consultation: Consultation,
+	/**
+	 *  The consultation has a result and the actor may read it (its author, an admin of the
+	 *  clinic, a doctor following the patient up). Says whether, never what: nothing is read.
+	 */
+	result_readable: boolean,
 };
 
 export type Icpc2Code = {
@@ -641,7 +672,10 @@ export type ResultInput = {
 	icpc2: string,
 	/**  A code of `result_outcomes` (`referred_gp`, `helped`, `unable`, or one an admin added). */
 	outcome: string,
-	/**  The patient's national id when the patient is not the account holder (e.g. a child). */
+	/**
+	 *  The patient's national id when the patient is not the account holder: a minor (under 18
+	 *  on the consultation's date).
+	 */
 	patient_ssn: string | null,
 	patient_job_description: string | null,
 	notes: string | null,
@@ -654,6 +688,9 @@ export type ResultVersion = {
 	consultation_id: number,
 	version: number,
 	author_staff_id: number,
+	author_name: string | null,
+	/**  Why this version was written; `None` for the first. */
+	amend_reason: string | null,
 	icpc2: Icpc2Code,
 	outcome: string,
 	patient_ssn: string | null,

@@ -9,6 +9,7 @@ mod consent_cmd;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
+mod result_cmd;
 mod rules_cmd;
 mod scratch;
 
@@ -76,6 +77,11 @@ enum Command {
     Consultation {
         #[command(subcommand)]
         command: queue_cmd::ConsultationCommand,
+    },
+    /// A consultation's result: show it (audited), amend it with a reason.
+    Result {
+        #[command(subcommand)]
+        command: result_cmd::ResultCommand,
     },
     /// Onboards a patient (docs/onboarding.md) as the login DATABASE_URL names: account, person, org link,
     /// consent forms and the `patient.onboarded` event, in one transaction.
@@ -392,6 +398,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Referral { command } => queue_cmd::referral(&config, command).await?,
         Command::Queue { command } => queue_cmd::queue(&config, command).await?,
         Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,
+        Command::Result { command } => result_cmd::result(&config, command).await?,
         Command::Bench { command } => bench_cmd::run(&config, command).await?,
         Command::Report { command } => report_cmd::report(&config, command).await?,
         Command::Outcome { command } => report_cmd::outcome(&config, command).await?,

@@ -104,6 +104,12 @@ pub enum ConsultationCommand {
         outcome: String,
         #[arg(long)]
         policy_number: Option<String>,
+        /// The patient's job description.
+        #[arg(long)]
+        job_description: Option<String>,
+        /// The patient's own national id, when the patient is a minor and not the account holder.
+        #[arg(long)]
+        patient_ssn: Option<String>,
         /// Read the consultation notes from standard input.
         #[arg(long)]
         notes_stdin: bool,
@@ -349,9 +355,10 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
                 println!("video: {}\nchat:  {}", s.video_join_url, s.chat_join_url);
             }
         }
-        ConsultationCommand::Complete { id, icpc2, outcome, policy_number, notes_stdin, json } => {
+        ConsultationCommand::Complete { id, icpc2, outcome, policy_number, job_description, patient_ssn, notes_stdin, json } => {
             let notes = if notes_stdin { Some(read_stdin("notes")?) } else { None };
-            let input = ResultInput { icpc2, outcome, policy_number, notes, ..Default::default() };
+            let input =
+                ResultInput { icpc2, outcome, policy_number, notes, patient_job_description: job_description, patient_ssn };
             let vault = Vault::load(&config.key_store)?;
             let c = ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &input).await).await?;
             show(&pool, &c, json).await?

@@ -23,6 +23,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("consultation_results", "patient_job_description_encrypted"),
     ("consultation_results", "notes_encrypted"),
     ("consultation_results", "policy_number_encrypted"),
+    ("consultation_results", "amend_reason_encrypted"),
     ("webhook_subscriptions", "secret_encrypted"),
     ("drafts", "payload_encrypted"),
 ];

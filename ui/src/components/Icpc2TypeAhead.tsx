@@ -17,6 +17,8 @@ export function Icpc2TypeAhead(props: {
   onChange: (code: string) => void;
   invalid?: boolean;
   describedBy?: string;
+  /** The chosen code's "code title", when the field starts with a code. */
+  initialLabel?: string;
 }) {
   const { t } = useI18n();
   const [text, setText] = useState(props.value);
@@ -24,7 +26,7 @@ export function Icpc2TypeAhead(props: {
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
   const [searched, setSearched] = useState(false);
-  const [label, setLabel] = useState("");
+  const [label, setLabel] = useState(props.initialLabel ?? "");
   // A failed search, said as such rather than as "no codes match".
   const [problem, setProblem] = useState<AppError | null>(null);
   const sequence = useRef(0);

@@ -2,6 +2,8 @@ import type { Ref } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type StaffSession, type Started } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
+import { ConsultationHistory } from "../components/ConsultationHistory";
+import { ResultView } from "../components/ResultView";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand, useLatestRead } from "../useCommand";
@@ -64,17 +66,15 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
   if (openId !== null) {
     return (
       <Workspace
+        key={openId}
         id={openId}
+        staffId={props.session.staff_id}
         headingRef={props.headingRef}
         onBack={() => {
           setOpenId(null);
           load();
         }}
-        onCompleted={() => {
-          setNotice(t("doctor.completed"));
-          setOpenId(null);
-          load();
-        }}
+        onOpen={setOpenId}
       />
     );
   }
@@ -165,17 +165,36 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
   );
 }
 
+/** A state change answers the row without the display names; keep the ones already shown. */
+function withNames(next: Consultation, prev: Consultation | null): Consultation {
+  return {
+    ...next,
+    patient_name: next.patient_name ?? prev?.patient_name ?? null,
+    partner_name: next.partner_name ?? prev?.partner_name ?? null,
+    doctor_name: next.doctor_name ?? prev?.doctor_name ?? null,
+  };
+}
+
+/**
+ * One consultation: its summary, starting it, filing its result; once completed, its result (read
+ * back, amendable by its author) and a follow-up; and the patient's other consultations.
+ */
 function Workspace(props: {
   id: number;
+  staffId: number;
   headingRef?: Ref<HTMLHeadingElement>;
   onBack: () => void;
-  onCompleted: () => void;
+  onOpen: (id: number) => void;
 }) {
   const { t, locale } = useI18n();
   const now = useNow();
   const [c, setC] = useState<Consultation | null>(null);
   const [rooms, setRooms] = useState<Started | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [followUp, setFollowUp] = useState<Consultation | null>(null);
+  const [historyReads, setHistoryReads] = useState(0);
   const { busy: starting, error, setError, run } = useCommand();
+  const booking = useCommand();
 
   const read = useLatestRead();
   useEffect(() => {
@@ -191,16 +210,23 @@ function Workspace(props: {
     run(commands.start(props.id), {
       ok: (started) => {
         setRooms(started);
-        // State changes return the row without the display names; keep the ones already shown.
-        setC((prev) => ({
-          ...started.consultation,
-          patient_name: started.consultation.patient_name ?? prev?.patient_name ?? null,
-          partner_name: started.consultation.partner_name ?? prev?.partner_name ?? null,
-          doctor_name: started.consultation.doctor_name ?? prev?.doctor_name ?? null,
-        }));
+        setC((prev) => withNames(started.consultation, prev));
       },
     });
   }
+
+  function bookFollowUp() {
+    if (booking.busy) return;
+    setNotice(null);
+    booking.run(commands.bookFollowUp(props.id), {
+      ok: (booked) => {
+        setFollowUp(booked);
+        setHistoryReads((n) => n + 1);
+      },
+    });
+  }
+
+  const mine = c !== null && c.assigned_doctor_id === props.staffId;
 
   const name = c ? (c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })) : "";
   return (
@@ -213,6 +239,11 @@ function Workspace(props: {
       <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
         {c ? name : t("queue.details", { id: props.id })}
       </h1>
+      {notice && (
+        <p class="alert alert-info" role="status">
+          {notice}
+        </p>
+      )}
       {error && (
         <div class="alert alert-error" role="alert">
           {describeError(error, t)}
@@ -268,9 +299,51 @@ function Workspace(props: {
           </div>
           {c.state === "in_progress" && (
             <div class="card">
-              <ResultForm consultationId={c.id} onCompleted={props.onCompleted} />
+              <ResultForm
+                consultationId={c.id}
+                onCompleted={(done) => {
+                  setC((prev) => withNames(done, prev));
+                  setNotice(t("doctor.completed"));
+                  setHistoryReads((n) => n + 1);
+                }}
+              />
             </div>
           )}
+          {c.state === "completed" && (
+            <div class="card">
+              <ResultView consultationId={c.id} amendable={mine} />
+              {mine && (
+                <div class="follow-up">
+                  <h3>{t("followUp.title")}</h3>
+                  {followUp ? (
+                    <div class="alert alert-info" role="status">
+                      <p>{t("followUp.booked", { id: followUp.id })}</p>
+                      <button type="button" class="button button-secondary" onClick={() => props.onOpen(followUp.id)}>
+                        {t("followUp.open")}
+                      </button>
+                    </div>
+                  ) : (
+                    <>
+                      <p class="hint">{t("followUp.hint")}</p>
+                      <button type="button" class="button button-secondary" aria-disabled={booking.busy} onClick={bookFollowUp}>
+                        {booking.busy ? t("followUp.booking") : t("followUp.book")}
+                      </button>
+                    </>
+                  )}
+                  {booking.error && (
+                    <div class="alert alert-error" role="alert">
+                      {describeError(booking.error, t)}
+                    </div>
+                  )}
+                </div>
+              )}
+            </div>
+          )}
+        </div>
+      )}
+      {c && (
+        <div class="card workspace-history">
+          <ConsultationHistory patientPersonId={c.patient_person_id} current={c.id} onOpen={props.onOpen} reload={historyReads} />
         </div>
       )}
     </section>

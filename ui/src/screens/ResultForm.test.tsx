@@ -116,6 +116,19 @@ describe("ResultForm", () => {
     );
   });
 
+  it("sends the patient's job description", async () => {
+    mocks.completeWithResult.mockResolvedValue({ status: "error", error: { code: "internal", message: "stop here" } });
+    renderForm();
+    typeCode("R74");
+    await screen.findByRole("listbox");
+    fireEvent.keyDown(screen.getByLabelText("ICPC-2 code"), { key: "Enter" });
+    fireEvent.change(screen.getByLabelText("Outcome"), { target: { value: "helped" } });
+    fireEvent.input(screen.getByLabelText("Patient's job description"), { target: { value: "  Carpenter " } });
+    fireEvent.click(screen.getByRole("button", { name: "Complete and file result" }));
+    await screen.findByText("stop here");
+    expect(mocks.completeWithResult).toHaveBeenCalledWith(42, expect.objectContaining({ patient_job_description: "Carpenter" }));
+  });
+
   it("requires a chosen code before anything is sent", async () => {
     renderForm();
     fireEvent.click(screen.getByRole("button", { name: "Complete and file result" }));

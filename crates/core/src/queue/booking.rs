@@ -11,11 +11,23 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::session::AppRole;
 
 /// A doctor (or secretary) books a follow-up consultation for the same patient. A doctor's
-/// follow-up is assigned to them; a secretary's waits in the queue.
+/// follow-up is assigned to them, and a doctor books follow-ups only of their own consultations
+/// (the doctor of a follow-up may read the earlier result); a secretary's waits in the queue.
 pub async fn book_follow_up(tx: &mut ClinicTx, of_consultation: i32) -> Result<Consultation> {
     tx.require(Capability::BookFollowUp)?;
     let me = tx.staff()?;
     let doctor = (me.role == AppRole::Doctor).then_some(me.staff_id);
+    if let Some(me) = doctor {
+        let theirs = sqlx::query_scalar!("SELECT assigned_doctor_id FROM consultations WHERE id = $1", of_consultation)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| Error::not_found("The consultation"))?;
+        if theirs != Some(me) {
+            return Err(Error::forbidden(
+                "You can book a follow-up only of your own consultations; a secretary can book one for a colleague's patient.",
+            ));
+        }
+    }
     let row = sqlx::query_scalar!(
         r#"INSERT INTO consultations AS c (patient_person_id, organization_id, partner_id, follow_up_of, category,
                                           state, assigned_doctor_id, assigned_at, enabled_channels, primary_channel)
