@@ -31,7 +31,11 @@ async fn prices_and_discounts_from_the_command_line() {
         .unwrap()
     };
 
-    let out = digimed(&["partner", "price", partner, "--category", "insurance", "--amount", "1 250,50", "--currency", "nok"], &admin_env, "");
+    let out = digimed(
+        &["partner", "price", partner, "--category", "insurance", "--amount", "1 250,50", "--currency", "nok"],
+        &admin_env,
+        "",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stored_price().await, ("1250.50".to_string(), "NOK".to_string(), admin.login.clone()));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1250.50 NOK"));
@@ -54,7 +58,8 @@ async fn prices_and_discounts_from_the_command_line() {
     assert_eq!(stored_price().await, before, "no refusal changed the price");
 
     // A demo consultation's order: a discount, refusals, and the order shown.
-    let consultation: i32 = sqlx::query_scalar("SELECT consultation_id FROM orders ORDER BY id LIMIT 1").fetch_one(&db.owner).await.unwrap();
+    let consultation: i32 =
+        sqlx::query_scalar("SELECT consultation_id FROM orders ORDER BY id LIMIT 1").fetch_one(&db.owner).await.unwrap();
     let id = consultation.to_string();
     let stored_line = || async {
         sqlx::query_as::<_, (String, Option<String>, String)>(
@@ -70,7 +75,11 @@ async fn prices_and_discounts_from_the_command_line() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line = stored_line().await;
     assert_eq!((line.0.as_str(), line.1.as_deref()), ("100.00", Some("Waited too long")));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("total {} NOK", line.2)), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("total {} NOK", line.2)),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     for (args, env, says) in [
         (vec!["--amount", "-1", "--reason", "x"], as_admin.as_str(), "negative"),
         (vec!["--amount", "999999", "--reason", "x"], as_admin.as_str(), "larger than the price"),

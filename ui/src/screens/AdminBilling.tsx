@@ -127,9 +127,7 @@ export function BillingView() {
           <thead>
             <tr>
               <th scope="col">{t("billing.consultation")}</th>
-              <th scope="col">{t("billing.created")}</th>
               <th scope="col">{t("billing.patient")}</th>
-              <th scope="col">{t("billing.state")}</th>
               <th scope="col" class="amount">
                 {t("billing.price")}
               </th>
@@ -147,10 +145,16 @@ export function BillingView() {
           <tbody>
             {billing.lines.map((l) => (
               <tr key={l.consultation_id} data-consultation={l.consultation_id}>
-                <td class="num">{l.consultation_id}</td>
-                <td>{formatDate(l.created_at, locale)}</td>
-                <td>{l.patient ?? t("common.none")}</td>
-                <td>{t(`state.${l.state}`)}</td>
+                <td class="consultation">
+                  <span class="num">{l.consultation_id}</span>
+                  <span class="muted note">
+                    {t("billing.created")} {formatDate(l.created_at, locale)}
+                  </span>
+                </td>
+                <td>
+                  {l.patient ?? t("common.none")}
+                  <span class="muted note">{t(`state.${l.state}`)}</span>
+                </td>
                 {l.order_id === null ? (
                   <td class="muted" colSpan={3}>
                     {t("billing.noOrder")}
@@ -196,7 +200,7 @@ export function BillingView() {
           <tfoot>
             {billing.sums.map((s) => (
               <tr key={s.currency} class="sum-row">
-                <th scope="row" colSpan={4}>
+                <th scope="row" colSpan={2}>
                   {t("billing.sum", { count: s.consultations })}
                 </th>
                 <td class="amount">{formatMoney(s.price, s.currency, locale)}</td>
