@@ -214,15 +214,13 @@ impl XlsxSink {
         let money = self.money.clone();
         let bold_money = self.money.clone().set_bold();
         // The sum rows end the data sheet, below the filtered range.
-        let mut sum_row = self.next_row;
-        for sum in sum_rows(summary) {
+        for (sum_row, sum) in (self.next_row..).zip(sum_rows(summary)) {
             let sheet = self.sheet()?;
             sheet.write_string_with_format(sum_row, 0, SUM_LABEL, &header)?;
             for (col, v) in [(16, sum.price), (17, sum.discount), (18, sum.total)] {
                 sheet.write_number_with_format(sum_row, col, excel_number(v), &bold_money)?;
             }
             sheet.write_string_with_format(sum_row, 19, &sum.currency, &header)?;
-            sum_row += 1;
         }
         let sheet = self.workbook.add_worksheet();
         sheet.set_name("Summary")?;
