@@ -305,6 +305,7 @@ export const en = {
   "report.waitingP90": "Waiting time, 90th percentile",
   "report.treatmentMedian": "Treatment, median",
   "report.breaches": "Deadline breaches",
+  "report.total": "Total after discounts",
   "prices.title": "Deal prices",
   "prices.hint": "What each partner pays per consultation. A new price applies to bookings made from now on; booked consultations keep theirs.",
   "prices.partner": "Partner",

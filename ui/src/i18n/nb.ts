@@ -305,6 +305,7 @@ export const nb: Messages = {
   "report.waitingP90": "Ventetid, 90-persentil",
   "report.treatmentMedian": "Behandlingstid, median",
   "report.breaches": "Fristbrudd",
+  "report.total": "Totalt etter rabatter",
   "prices.title": "Avtalepriser",
   "prices.hint": "Hva hver partner betaler per konsultasjon. En ny pris gjelder bestillinger som gjøres fra nå av; konsultasjoner som alt er bestilt, beholder sin.",
   "prices.partner": "Partner",
