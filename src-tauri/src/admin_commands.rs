@@ -1,12 +1,15 @@
-//! The administrator's commands: the insurer report (with progress events) and the list of
-//! consultation outcomes. Thin adapters over the core.
+//! The administrator's commands: the insurer report (with progress events), the list of
+//! consultation outcomes, partners and their deal prices, billing and discounts. Thin adapters
+//! over the core.
 
 use std::path::PathBuf;
 
 use digimed_core::audit::{self, AuditEntry, ChainReport};
 use digimed_core::automation::{self, AppliesTo, OnboardingRule};
 use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
+use digimed_core::orders::{self, Billing, BillingLine};
 use digimed_core::outcomes::{self, Outcome};
+use digimed_core::prices::{self, DealPrice, PartnerDeal};
 use digimed_core::referrals::{self, CreatedPartner, PartnerInput, PartnerOption};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::staff::{self, NewStaffInput, StaffMember};
@@ -220,4 +223,44 @@ pub async fn staff_set_active(state: State<'_, ConsoleState>, staff_id: i32, act
 #[specta::specta]
 pub async fn staff_add(state: State<'_, ConsoleState>, input: NewStaffInput) -> Result<StaffMember, Error> {
     state.act(async |tx| staff::add_to_own_clinic(tx, &input).await).await
+}
+
+/// The clinic's partners, each with its deal prices per consultation category.
+#[tauri::command]
+#[specta::specta]
+pub async fn partner_prices(state: State<'_, ConsoleState>) -> Result<Vec<PartnerDeal>, Error> {
+    state.act(async |tx| prices::list(tx).await).await
+}
+
+/// Sets a partner's deal price for a category, e.g. `"650.00"` (admins); bookings made from now
+/// on are priced with it.
+#[tauri::command]
+#[specta::specta]
+pub async fn partner_price_set(
+    state: State<'_, ConsoleState>,
+    partner_id: i32,
+    category: String,
+    amount: String,
+    currency: Option<String>,
+) -> Result<DealPrice, Error> {
+    state.act(async |tx| prices::set(tx, partner_id, &category, &amount, currency.as_deref()).await).await
+}
+
+/// A partner's consultations created in a period, with price, discount and total, and the sums.
+#[tauri::command]
+#[specta::specta]
+pub async fn billing(state: State<'_, ConsoleState>, partner_id: i32, from: String, to: String) -> Result<Billing, Error> {
+    state.act(async |tx| orders::billing(tx, partner_id, &from, &to).await).await
+}
+
+/// Gives a discount on a consultation's line item, with the reason (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn order_discount_set(
+    state: State<'_, ConsoleState>,
+    consultation_id: i32,
+    amount: String,
+    reason: String,
+) -> Result<BillingLine, Error> {
+    state.act(async |tx| orders::set_discount(tx, consultation_id, &amount, &reason).await).await
 }

@@ -1,6 +1,7 @@
 //! The insurer report: the workbook and the CSV read back and compared with the database row for
-//! row, the summary's counts and percentiles, the newest result version used, exports only by
-//! the clinic's admins (audited), field errors without a file, and outcomes admins add.
+//! row, the summary's counts and percentiles, the newest result version used, each consultation's
+//! price, discount and total and the sum rows as the database holds them, exports only by the
+//! clinic's admins (audited), field errors without a file, and outcomes admins add.
 
 use digimed_core::{Acting, ClinicTx};
 use std::collections::BTreeMap;
@@ -8,13 +9,14 @@ use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDateTime, Utc};
-use digimed_core::outcomes;
-use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::queue::{self, MeetingConfig, NewBooking};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::results::{self, Amendment, ResultInput};
 use digimed_core::session::AppRole;
 use digimed_core::ErrorCode;
+use digimed_core::{orders, outcomes};
 use digimed_tests::{Staff, TestDb};
+use sqlx::types::Decimal;
 
 struct Clinic {
     db: TestDb,
@@ -86,6 +88,9 @@ struct Expected {
     icpc2: Option<String>,
     chapter: Option<String>,
     policy: Option<String>,
+    /// Price, discount, total (as the database writes them), currency, and whether the line was
+    /// booked without a deal price; none without an order.
+    money: Option<(String, String, String, String, bool)>,
 }
 
 type ExpectedRow = (
@@ -120,6 +125,18 @@ async fn expected(c: &Clinic) -> Vec<Expected> {
     .unwrap();
     let labels: BTreeMap<String, String> =
         sqlx::query_as("SELECT code, label FROM result_outcomes").fetch_all(&c.db.owner).await.unwrap().into_iter().collect();
+    let mut money: BTreeMap<i32, (String, String, String, String, bool)> =
+        sqlx::query_as::<_, (i32, String, String, String, String, bool)>(
+            "SELECT o.consultation_id, sum(li.quantity * li.unit_price)::text, sum(li.discount)::text, o.total::text, o.currency,
+                bool_or(li.no_deal_price)
+           FROM orders o JOIN line_items li ON li.order_id = o.id GROUP BY o.id",
+        )
+        .fetch_all(&c.db.owner)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, price, discount, total, currency, none)| (id, (price, discount, total, currency, none)))
+        .collect();
     rows.into_iter()
         .map(|(id, state, created, started, ended, waiting, treatment, rid, icpc2, outcome, policy, _)| {
             let dec = |col: &str, ct: Option<Vec<u8>>| {
@@ -138,6 +155,7 @@ async fn expected(c: &Clinic) -> Vec<Expected> {
                 chapter: icpc2.as_ref().map(|i| i[..1].to_string()),
                 icpc2,
                 policy: dec("policy_number_encrypted", policy),
+                money: money.remove(&id),
             }
         })
         .collect()
@@ -177,6 +195,31 @@ fn num(d: &Data) -> Option<f64> {
         Data::Int(i) => Some(*i as f64),
         _ => None,
     }
+}
+
+/// A workbook number as the exact decimal its text in the file says.
+fn exact(d: &Data) -> Option<Decimal> {
+    num(d).map(|f| f.to_string().parse().unwrap())
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// The partner's price, discount and total summed per currency, by the database.
+async fn partner_sums(c: &Clinic) -> Vec<(String, String, String, String)> {
+    sqlx::query_as(
+        "SELECT currency, sum(price)::text, sum(discount)::text, sum(total)::text
+           FROM (SELECT o.currency, sum(li.quantity * li.unit_price) AS price, sum(li.discount) AS discount, o.total
+                   FROM orders o JOIN line_items li ON li.order_id = o.id
+                   JOIN consultations c ON c.id = o.consultation_id JOIN partners p ON p.id = c.partner_id
+                  WHERE p.name = $1 GROUP BY o.id) per_order
+          GROUP BY currency ORDER BY currency",
+    )
+    .bind(&c.partner)
+    .fetch_all(&c.db.owner)
+    .await
+    .unwrap()
 }
 
 fn same_second(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> bool {
@@ -244,16 +287,48 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     })
     .await
     .unwrap();
+    // The money: a discount given here, a booking made when the partner had no deal price, and a
+    // follow-up, which has no order.
+    ClinicTx::run(&c.admin.pool, async |tx| orders::set_discount(tx, a, "123.45", "Waited too long").await).await.unwrap();
+    sqlx::query("DELETE FROM partner_prices").execute(&c.db.owner).await.unwrap();
+    let (person, partner_id): (i32, i32) =
+        sqlx::query_as("SELECT c.patient_person_id, c.partner_id FROM consultations c WHERE c.id = $1")
+            .bind(a)
+            .fetch_one(&c.db.owner)
+            .await
+            .unwrap();
+    let unpriced = ClinicTx::run(&c.admin.pool, async |tx| {
+        queue::book(tx, &NewBooking { patient_person_id: person, partner_id: Some(partner_id), ..Default::default() }).await
+    })
+    .await
+    .unwrap()
+    .id;
+    let follow_up = ClinicTx::run(&c.doctor.pool, async |tx| queue::book_follow_up(tx, a).await).await.unwrap().id;
 
     let summary = export(&c, &c.admin, "report.xlsx").await.unwrap();
     let want = expected(&c).await;
-    assert!(want.len() >= 8, "the demo partner's consultations and the three filed here");
+    assert!(want.len() >= 10, "the demo partner's consultations and the five made here");
     assert_eq!(summary.consultations as usize, want.len());
+    let of = |id: i32| want.iter().find(|w| w.id == id).unwrap();
+    assert!(of(unpriced).money.as_ref().is_some_and(|m| m.4 && m.0 == "0.00"), "booked at 0 without a deal price");
+    assert_eq!(of(follow_up).money, None, "a follow-up has no order");
+    assert_eq!(of(a).money.as_ref().map(|m| m.1.as_str()), Some("123.45"));
+    assert!(want.iter().filter(|w| w.money.as_ref().is_some_and(|m| m.1 != "0.00")).count() >= 2, "the demo's discounts too");
+    let sums = partner_sums(&c).await;
+    assert_eq!(summary.sums.len(), 1);
+    let s0 = &summary.sums[0];
+    assert_eq!(
+        (s0.currency.clone(), s0.price.to_string(), s0.discount.to_string(), s0.total.to_string()),
+        sums[0],
+        "the summary's sums are the database's"
+    );
+    assert_eq!(summary.no_deal_price, 1);
+    assert_eq!(summary.without_order, 1);
 
     let (rows, sheet) = read_xlsx(&c.dir.join("report.xlsx"));
     assert_eq!(rows[0].iter().filter_map(cell_text).collect::<Vec<_>>(), report::COLUMNS.to_vec());
-    assert_eq!(rows.len() - 1, want.len(), "one row per consultation");
-    for (row, w) in rows[1..].iter().zip(&want) {
+    assert_eq!(rows.len() - 2, want.len(), "one row per consultation, and the sum row");
+    for (row, w) in rows[1..=want.len()].iter().zip(&want) {
         assert_eq!(num(&row[0]), Some(w.id as f64), "ids in order of creation");
         assert_eq!(cell_text(&row[1]).as_deref(), Some(w.state.as_str()));
         assert!(same_second(excel_time(&row[2]), Some(w.created)), "created {:?} vs {:?}", row[2], w.created);
@@ -269,7 +344,29 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
         assert_eq!(cell_text(&row[9]), w.icpc2, "ICPC-2 of {}", w.id);
         assert_eq!(cell_text(&row[10]), w.chapter);
         assert_eq!(cell_text(&row[12]), w.policy, "policy number of {}", w.id);
+        match &w.money {
+            Some((price, discount, total, currency, none)) => {
+                for (col, want) in [(16, price), (17, discount), (18, total)] {
+                    assert_eq!(exact(&row[col]), Some(dec(want)), "{} of {}", report::COLUMNS[col], w.id);
+                }
+                assert_eq!(cell_text(&row[19]).as_ref(), Some(currency));
+                assert_eq!(cell_text(&row[20]).as_deref(), none.then_some(report::NO_DEAL_PRICE));
+            }
+            None => {
+                assert!((16..=19).all(|col| cell_text(&row[col]).is_none()), "no amounts for {}", w.id);
+                assert_eq!(cell_text(&row[20]).as_deref(), Some(report::NO_ORDER));
+            }
+        }
     }
+    // The sum row ends the sheet, with the database's sums.
+    let sum_row = rows.last().unwrap();
+    assert_eq!(cell_text(&sum_row[0]).as_deref(), Some(report::SUM_LABEL));
+    let (currency, price, discount, total) = &sums[0];
+    assert_eq!([16, 17, 18].map(|col| exact(&sum_row[col])), [price, discount, total].map(|v| Some(dec(v))));
+    assert_eq!(cell_text(&sum_row[19]).as_ref(), Some(currency));
+    assert_eq!(summary_value(&sheet, &format!("Total ({currency})")).as_ref().and_then(exact), Some(dec(total)));
+    assert_eq!(summary_value(&sheet, &format!("Discounts ({currency})")).as_ref().and_then(exact), Some(dec(discount)));
+    assert_eq!(summary_value(&sheet, "Booked without a deal price").and_then(|d| num(&d)), Some(1.0));
     let amended = want.iter().find(|w| w.id == a).unwrap();
     assert_eq!((amended.icpc2.as_deref(), amended.outcome.as_deref()), (Some("A04"), Some("Referred GP")));
 
@@ -303,8 +400,8 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
     assert_eq!(csv_summary.consultations, summary.consultations);
     let csv = parse_csv(&std::fs::read_to_string(c.dir.join("report.csv")).unwrap());
     assert_eq!(csv[0], report::COLUMNS.to_vec());
-    assert_eq!(csv.len() - 1, want.len());
-    for (row, w) in csv[1..].iter().zip(&want) {
+    assert_eq!(csv.len() - 2, want.len());
+    for (row, w) in csv[1..=want.len()].iter().zip(&want) {
         assert_eq!(row[0], w.id.to_string());
         assert_eq!(row[1], w.state);
         let csv_wait = row[6].parse::<i64>().ok();
@@ -323,10 +420,26 @@ async fn the_workbook_and_the_csv_match_the_database_row_for_row() {
         assert_eq!(row[8], outcome);
         assert_eq!(row[9], w.icpc2.clone().unwrap_or_default());
         assert_eq!(row[12], w.policy.clone().unwrap_or_default());
+        // Amounts exactly as the database writes numeric(14, 2).
+        let (price, discount, total, currency, note) = match &w.money {
+            Some((p, d, t, cur, none)) => {
+                (p.clone(), d.clone(), t.clone(), cur.clone(), if *none { report::NO_DEAL_PRICE } else { "" })
+            }
+            None => Default::default(),
+        };
+        let note = if w.money.is_none() { report::NO_ORDER } else { note };
+        assert_eq!(row[16..21], [price, discount, total, currency, note.to_string()], "amounts of {}", w.id);
     }
+    let sum_row = csv.last().unwrap();
+    assert_eq!(sum_row.len(), report::COLUMNS.len());
+    assert_eq!(sum_row[0], report::SUM_LABEL);
+    assert!(sum_row[1..16].iter().all(String::is_empty));
+    assert_eq!(sum_row[16..20], [price.clone(), discount.clone(), total.clone(), currency.clone()]);
     let side = parse_csv(&std::fs::read_to_string(c.dir.join("report-summary.csv")).unwrap());
     let consultations = side.iter().find(|r| r[0] == "Consultations").map(|r| r[1].clone());
     assert_eq!(consultations, Some(want.len().to_string()));
+    let side_total = side.iter().find(|r| r[0] == format!("Total ({currency})")).map(|r| r[1].clone());
+    assert_eq!(side_total.as_ref(), Some(total));
 
     // Each export is one audit row naming the period and the count.
     assert_eq!(exports_of(&c).await, 2);

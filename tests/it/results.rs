@@ -269,8 +269,9 @@ async fn order_totals_subtract_discounts_exactly() {
     let order: i32 = sqlx::query_scalar("SELECT id FROM orders ORDER BY id LIMIT 1").fetch_one(&c.db.owner).await.unwrap();
     sqlx::query("DELETE FROM line_items WHERE order_id = $1").bind(order).execute(&c.db.owner).await.unwrap();
     sqlx::query(
-        "INSERT INTO line_items (order_id, description, quantity, unit_price, discount) VALUES
-           ($1, 'Consultation', 3, 333.33, 0.99), ($1, 'Follow-up', 1, 0.10, 0.00), ($1, 'Report', 2, 0.20, 0.10)",
+        "INSERT INTO line_items (order_id, description, quantity, unit_price, discount, discount_reason) VALUES
+           ($1, 'Consultation', 3, 333.33, 0.99, 'Rounded down'), ($1, 'Follow-up', 1, 0.10, 0.00, NULL),
+           ($1, 'Report', 2, 0.20, 0.10, 'Goodwill')",
     )
     .bind(order)
     .execute(&c.db.owner)
@@ -280,7 +281,7 @@ async fn order_totals_subtract_discounts_exactly() {
     // 999.99 - 0.99 + 0.10 + 0.40 - 0.10 = 999.40, with no binary rounding anywhere.
     assert_eq!(total.to_string(), "999.40");
     let bad = sqlx::query(
-        "INSERT INTO line_items (order_id, description, quantity, unit_price, discount) VALUES ($1, 'x', 1, 10, 10.01)",
+        "INSERT INTO line_items (order_id, description, quantity, unit_price, discount, discount_reason) VALUES ($1, 'x', 1, 10, 10.01, 'Too much')",
     )
     .bind(order)
     .execute(&c.db.owner)

@@ -126,6 +126,10 @@ describe("the admin screen", () => {
     assert.equal(facts[0], "Waiting time, median: 2 hrs");
     assert.equal(facts[3], "Deadline breaches: 1");
     assert.ok(facts.includes("Helped: 1"), `the outcomes are counted (${facts})`);
+    // The total after discounts, as the database sums the partner's orders.
+    const [{ total }] = sql("SELECT sum(total)::text AS total FROM orders");
+    const shown = new Intl.NumberFormat("en-GB", { style: "currency", currency: "NOK", minimumFractionDigits: 2 }).format(total);
+    assert.ok(facts.includes(`Total after discounts: ${shown}`), `the total is said (${facts})`);
     assert.deepEqual(await calls(page, "report_export"), [{ partner: "fjordtrygd", from, to: iso(today), format: "xlsx" }]);
     await shot(page, "admin-report-summary-en");
   });

@@ -97,6 +97,17 @@ export const commands = {
 	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
 	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
 	auditVerify: () => typedError<ChainReport, Error>(__TAURI_INVOKE("audit_verify")),
+	/**  The clinic's partners, each with its deal prices per consultation category. */
+	partnerPrices: () => typedError<PartnerDeal[], Error>(__TAURI_INVOKE("partner_prices")),
+	/**
+	 *  Sets a partner's deal price for a category, e.g. `"650.00"` (admins); bookings made from now
+	 *  on are priced with it.
+	 */
+	partnerPriceSet: (partnerId: number, category: string, amount: string, currency: string | null) => typedError<DealPrice, Error>(__TAURI_INVOKE("partner_price_set", { partnerId, category, amount, currency })),
+	/**  A partner's consultations created in a period, with price, discount and total, and the sums. */
+	billing: (partnerId: number, from: string, to: string) => typedError<Billing, Error>(__TAURI_INVOKE("billing", { partnerId, from, to })),
+	/**  Gives a discount on a consultation's line item, with the reason (admins). */
+	orderDiscountSet: (consultationId: number, amount: string, reason: string) => typedError<BillingLine, Error>(__TAURI_INVOKE("order_discount_set", { consultationId, amount, reason })),
 	/**  The form templates of the clinic (and the shared ones), each with its versions. */
 	formTemplates: () => typedError<Template[], Error>(__TAURI_INVOKE("form_templates")),
 	/**  The kinds of consent a template may grant. */
@@ -197,6 +208,42 @@ export type AuditEntry = {
 	changes: string,
 };
 
+/**  A partner's consultations in a period with their amounts, and the sums. */
+export type Billing = {
+	partner_id: number,
+	partner: string,
+	from: string,
+	to: string,
+	lines: BillingLine[],
+	/**  One per currency of the orders listed (none when no consultation has an order). */
+	sums: MoneySum[],
+};
+
+/**
+ *  One consultation as the billing view lists it: its price (quantity × unit price of its line
+ *  items), discount and the order's total as the database keeps it. A consultation without an
+ *  order (a follow-up) has no amounts.
+ */
+export type BillingLine = {
+	consultation_id: number,
+	created_at: string,
+	state: ConsultationState,
+	category: string,
+	/**  The patient's name; none when the patient is not visible to the reader. */
+	patient: string | null,
+	order_id: number | null,
+	price: string | null,
+	discount: string | null,
+	total: string | null,
+	currency: string | null,
+	/**  The line was opened when the partner had no deal price for the category (price 0). */
+	no_deal_price: boolean,
+	discount_reason: string | null,
+	/**  The name of the staff member who gave the discount (their login when not staff). */
+	discount_set_by: string | null,
+	discount_set_at: string | null,
+};
+
 /**  A call attempt or note from screening. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
@@ -293,6 +340,19 @@ export type DeadlineStatus =
 "breached" |
 /**  Started within the deadline. */
 "met";
+
+/**  A partner's price for one category, and who set it when. */
+export type DealPrice = {
+	partner_id: number,
+	/**  `insurance` or `direct`. */
+	category: string,
+	/**  Exact, two decimals (a string in JSON: `"650.00"`). */
+	unit_price: string,
+	currency: string,
+	/**  The name of the staff member who set it (their login when they are not staff). */
+	set_by: string,
+	set_at: string,
+};
 
 export type Delivery = {
 	id: number | null,
@@ -436,6 +496,16 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
+/**  Prices, discounts and totals added up for one currency. */
+export type MoneySum = {
+	currency: string,
+	/**  How many consultations with an order went into the sum. */
+	consultations: number,
+	price: string,
+	discount: string,
+	total: string,
+};
+
 /**  A new staff member as the administrator typed them in. */
 export type NewStaffInput = {
 	email: string,
@@ -506,6 +576,13 @@ export type Partner = {
 	is_test_partner: boolean,
 	/**  The contractual time to start a consultation, in working days. */
 	deadline_working_days: number,
+};
+
+/**  A partner of the clinic and its deal prices; a category without one is missing from `prices`. */
+export type PartnerDeal = {
+	partner_id: number,
+	partner: string,
+	prices: DealPrice[],
 };
 
 /**  A partner an administrator adds to their own clinic from the console. */
@@ -653,6 +730,12 @@ export type ReportSummary = {
 	treatment_median_seconds: number | null,
 	treatment_p90_seconds: number | null,
 	deadline_breaches: number,
+	/**  Price, discount and total summed per currency (the file's sum rows). */
+	sums: MoneySum[],
+	/**  Consultations booked when the partner had no deal price (priced 0). */
+	no_deal_price: number,
+	/**  Consultations without an order (follow-ups), which have no amounts. */
+	without_order: number,
 	generated_at: string,
 };
 

@@ -6,6 +6,7 @@ mod bench_onboarding;
 mod bench_report;
 mod bench_serve;
 mod consent_cmd;
+mod orders_cmd;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
@@ -62,6 +63,11 @@ enum Command {
     Partner {
         #[command(subcommand)]
         command: queue_cmd::PartnerCommand,
+    },
+    /// The order of a consultation and its discount.
+    Order {
+        #[command(subcommand)]
+        command: orders_cmd::OrderCommand,
     },
     /// Partner referrals.
     Referral {
@@ -395,6 +401,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Partner { command } => queue_cmd::partner(&config, command).await?,
+        Command::Order { command } => orders_cmd::order(&config, command).await?,
         Command::Referral { command } => queue_cmd::referral(&config, command).await?,
         Command::Queue { command } => queue_cmd::queue(&config, command).await?,
         Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,

@@ -37,6 +37,23 @@ pub enum PartnerCommand {
         #[arg(long, required = true)]
         secret_stdin: bool,
     },
+    /// Sets a partner's deal price for a consultation category (administrators); bookings made
+    /// from now on are priced with it.
+    Price {
+        /// The partner's name.
+        name: String,
+        /// insurance or direct
+        #[arg(long)]
+        category: String,
+        /// e.g. 650.00
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Three letters (default NOK).
+        #[arg(long)]
+        currency: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -247,6 +264,9 @@ pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Err
                 p.deadline_working_days,
                 if p.is_test_partner { "; test partner (synthetic national ids accepted)" } else { "" }
             );
+        }
+        PartnerCommand::Price { name, category, amount, currency, json } => {
+            crate::orders_cmd::partner_price(config, name, category, amount, currency, json).await?
         }
     }
     Ok(())

@@ -85,6 +85,12 @@ pub async fn report(config: &Config, command: ReportCommand) -> Result<(), Error
         t(summary.treatment_p90_seconds),
         summary.deadline_breaches
     );
+    for m in &summary.sums {
+        println!("price {:.2}, discounts {:.2}, total {:.2} {}", m.price, m.discount, m.total, m.currency);
+    }
+    if summary.no_deal_price > 0 {
+        println!("{} consultation(s) booked without a deal price (priced 0)", summary.no_deal_price);
+    }
     for c in &summary.by_outcome {
         println!("  {:<24} {}", c.label, c.count);
     }

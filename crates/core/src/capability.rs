@@ -54,6 +54,10 @@ pub enum Capability {
     ReadAuditLog,
     ExportInsurerReport,
     ImportIcpc2,
+    // Prices and discounts.
+    ReadBilling,
+    ManagePrices,
+    SetDiscounts,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -113,6 +117,9 @@ impl Capability {
         Capability::ReadAuditLog,
         Capability::ExportInsurerReport,
         Capability::ImportIcpc2,
+        Capability::ReadBilling,
+        Capability::ManagePrices,
+        Capability::SetDiscounts,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -158,6 +165,9 @@ impl Capability {
             C::ReadAuditLog => rule("read the audit log", &[Admin], true, false),
             C::ExportInsurerReport => rule("export insurer reports", &[Admin], false, false),
             C::ImportIcpc2 => rule("import the ICPC-2 list", &[Admin], true, false),
+            C::ReadBilling => rule("see prices, discounts and order totals", &[Secretary, Admin], true, false),
+            C::ManagePrices => rule("set partners' deal prices", &[Admin], true, false),
+            C::SetDiscounts => rule("give discounts", &[Admin], true, false),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -266,6 +276,9 @@ impl Capability {
             C::ExportInsurerReport => &[("consultations", "SELECT"), ("insurer_report_rows", "EXECUTE")],
             C::ImportIcpc2 => &[("icpc2_codes", "INSERT"), ("icpc2_imports", "INSERT")],
             C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
+            C::ReadBilling => &[("orders", "SELECT"), ("line_items", "SELECT"), ("partner_prices", "SELECT")],
+            C::ManagePrices => &[("partner_prices", "INSERT"), ("partner_prices", "UPDATE")],
+            C::SetDiscounts => &[("line_items", "UPDATE")],
             C::CreateLogins
             | C::IssueApiTokens
             | C::RotateKeys

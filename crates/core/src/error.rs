@@ -204,6 +204,12 @@ const CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
     ("result_outcomes_pkey", ErrorCode::AlreadyExists, "label", "This outcome already exists."),
     ("referrals_partner_id_journal_guid_key", ErrorCode::AlreadyExists, "JournalGuid", "This referral was already received."),
     ("consultations_referral_id_key", ErrorCode::AlreadyExists, "referral_id", "This referral is already booked."),
+    ("line_items_check", ErrorCode::InvalidInput, "amount", "A discount cannot be larger than the price."),
+    ("line_items_discount_check", ErrorCode::InvalidInput, "amount", "A discount cannot be negative."),
+    ("line_items_discount_reason_check", ErrorCode::InvalidInput, "reason", "Write why the discount is given."),
+    ("partner_prices_unit_price_check", ErrorCode::InvalidInput, "amount", "A price cannot be negative."),
+    ("partner_prices_currency_check", ErrorCode::InvalidInput, "currency", "A currency is three capital letters, e.g. NOK."),
+    ("partner_prices_category_check", ErrorCode::InvalidInput, "category", "The category is insurance or direct."),
 ];
 
 /// Whether a refusal's message was written by the schema for the person (a sentence), rather

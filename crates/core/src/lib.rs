@@ -21,6 +21,7 @@ pub mod orders;
 pub mod outbox;
 pub mod outcomes;
 pub mod patients;
+pub mod prices;
 pub mod queue;
 pub mod referrals;
 pub mod report;

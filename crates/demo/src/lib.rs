@@ -195,6 +195,10 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
     .bind(oslo)
     .bind(vault.encrypt("partners", "webhook_secret_encrypted", partner_id as i64, secret.expose()))
     .execute(tx.conn()).await?;
+    // The partner's deal: what its consultations cost, per category.
+    for (category, price) in [("insurance", "950.00"), ("direct", "650.00")] {
+        digimed_core::prices::set(&mut tx, partner_id, category, price, Some("NOK")).await?;
+    }
 
     // Consent form templates (shared by both clinics) and each clinic's onboarding rules.
     let templates = [
@@ -329,14 +333,10 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         .bind(created)
         .fetch_one(tx.conn())
         .await?;
-        let order: i32 = sqlx::query_scalar(
-            "INSERT INTO orders (clinic_id, customer_org_id, patient_person_id, consultation_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        ).bind(oslo).bind(insurer).bind(person).bind(cid).fetch_one(tx.conn()).await?;
-        sqlx::query("INSERT INTO line_items (order_id, description, category, quantity, unit_price, discount) VALUES ($1, 'Digimed consultation', 'insurance', 1, 950.00, $2)")
-            .bind(order).bind(if i % 3 == 0 { rust_decimal::Decimal::new(9500, 2) } else { rust_decimal::Decimal::ZERO })
-            .execute(tx.conn()).await?;
-        sqlx::query("UPDATE orders SET total = (SELECT sum(quantity * unit_price - discount) FROM line_items WHERE order_id = $1) WHERE id = $1")
-            .bind(order).execute(tx.conn()).await?;
+        digimed_core::orders::open_for_consultation(&mut tx, oslo, insurer, person, cid).await?;
+        if i % 3 == 0 {
+            digimed_core::orders::set_discount(&mut tx, cid, "95.00", "Goodwill: the first video call dropped.").await?;
+        }
         let state = states[i % states.len()];
         let assigned = created + Duration::minutes(40);
         let started = created + Duration::hours(2);

@@ -4,11 +4,13 @@
 //! Parse errors carry a stable [`FieldError::code`] and [`FieldError::field`] for the UI, and
 //! their messages never repeat the rejected input, so no patient data ends up in error text.
 
+mod amount;
 mod email;
 mod name;
 mod national_id;
 mod phone;
 
+pub use amount::{Amount, AmountError};
 pub use email::{Email, EmailError};
 pub use name::{NameError, PersonName};
 pub use national_id::{NationalId, NationalIdError, NationalIdKind, NationalIdProblem};

@@ -4,7 +4,7 @@
 //! was typed.
 
 use chrono::NaiveDate;
-use digimed_domain::{Email, FieldError, NationalId, NationalIdKind, PersonName, Phone};
+use digimed_domain::{Amount, Email, FieldError, NationalId, NationalIdKind, PersonName, Phone};
 use proptest::prelude::*;
 
 fn date(days_since_1920: u64) -> NaiveDate {
@@ -155,6 +155,56 @@ proptest! {
             prop_assert!(!s.chars().any(char::is_control) && s.chars().count() <= 200);
             prop_assert!(s == s.trim() && !s.contains("  "), "{s:?}");
             prop_assert_eq!(PersonName::parse(s), Ok(n.clone()));
+        }
+    }
+}
+
+/// An amount of `ore` øre written the way people do: plain, with a decimal comma, grouped by spaces
+/// or by the other separator.
+fn written(ore: u64, style: u8) -> String {
+    let (kroner, rest) = (ore / 100, ore % 100);
+    let grouped = |sep: char| {
+        let digits = kroner.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    };
+    match style % 4 {
+        0 => format!("{kroner}.{rest:02}"),
+        1 => format!("{},{rest:02}", grouped(' ')),
+        2 => format!("{}.{rest:02}", grouped(',')),
+        _ => format!("{},{rest:02}", grouped('.')),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn amounts_never_panic_and_parse_back_exactly(input in any::<String>()) {
+        if let Ok(a) = Amount::parse(&input) {
+            prop_assert_eq!(Amount::parse(&a.to_string()), Ok(a));
+            prop_assert_eq!(a.to_string().split_once('.').map(|(_, f)| f.len()), Some(2));
+        }
+    }
+
+    #[test]
+    fn however_an_amount_is_written_its_value_is_the_same(ore in 0u64..=99_999_999_999_999, style in any::<u8>()) {
+        let a = Amount::parse(&written(ore, style)).unwrap();
+        prop_assert_eq!(a.to_string(), format!("{}.{:02}", ore / 100, ore % 100));
+    }
+
+    #[test]
+    fn amount_errors_never_repeat_the_input(digits in "[1-9][0-9]{3,6}", junk in "[a-z]{1,3}") {
+        for bad in [format!("-{digits}"), format!("{digits}{junk}"), format!("{digits}.123")] {
+            let e = Amount::parse(&bad).unwrap_err();
+            prop_assert!(!e.to_string().contains(digits.as_str()));
+            prop_assert_eq!(e.field(), "amount");
         }
     }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatDuration } from "./format";
+import { formatDateTime, formatDuration, formatMoney } from "./format";
 
 const HOUR = 3600;
 
@@ -30,5 +30,15 @@ describe("formatDateTime", () => {
     const at = new Date("2026-11-22T13:05:00Z");
     expect(formatDateTime(at, "nb-NO", "Europe/Oslo")).toBe("22. nov. 2026, 14:05");
     expect(formatDateTime(at, "en-GB", "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
+  });
+});
+
+describe("formatMoney", () => {
+  it("formats exact decimal strings per locale, without floating point", () => {
+    expect(formatMoney("1250.00", "NOK", "nb-NO")).toBe("1\u00a0250,00\u00a0kr");
+    expect(formatMoney("1250.00", "NOK", "en-GB")).toBe("NOK\u00a01,250.00");
+    // Beyond what a double holds exactly: the digits are kept.
+    expect(formatMoney("9007199254740993.01", "NOK", "en-GB")).toBe("NOK\u00a09,007,199,254,740,993.01");
+    expect(formatMoney("0.10", "EUR", "nb-NO")).toBe("0,10\u00a0€");
   });
 });

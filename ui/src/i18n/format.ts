@@ -54,3 +54,13 @@ export function formatDuration(seconds: number, locale: string, style: DurationS
 function formatUnit(count: number, unit: string, locale: string, style: DurationStyle): string {
   return new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: style }).format(count);
 }
+
+/**
+ * An exact amount, as the core sends it ("1250.00"), in its currency: "1 250,00 kr" (nb-NO) /
+ * "NOK 1,250.00" (en-GB). Intl formats the decimal string itself, never a floating-point number.
+ */
+export function formatMoney(amount: string, currency: string, locale: string): string {
+  return new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(
+    amount as Intl.StringNumericLiteral,
+  );
+}

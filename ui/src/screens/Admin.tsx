@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import type { StaffSession } from "../bindings";
 import { useI18n } from "../i18n";
 import { AuditLog } from "./AdminAudit";
+import { BillingView } from "./AdminBilling";
 import { Deliveries } from "./AdminDeliveries";
 import { FormTemplates } from "./AdminForms";
 import { Outcomes } from "./AdminOutcomes";
@@ -11,7 +12,7 @@ import { ReportExport } from "./AdminReport";
 import { OnboardingRules } from "./AdminRules";
 import { StaffList } from "./AdminStaff";
 
-/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners, the audit log, staff and deliveries. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners and their deal prices, billing, the audit log, staff and deliveries. */
 export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [templatesChanged, setTemplatesChanged] = useState(0);
@@ -29,6 +30,7 @@ export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHead
       <div class="admin-grid">
         <Partners />
       </div>
+      <BillingView />
       <AuditLog />
       <div class="admin-grid">
         <StaffList me={props.session?.staff_id ?? null} />

@@ -5,6 +5,7 @@ import { describeError, type AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
+import { DealPrices } from "./AdminPrices";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -18,7 +19,7 @@ export function checkPartner(input: PartnerInput, t: Translate): AppError | null
   return null;
 }
 
-/** The clinic's referral partners, and a new one with its webhook secret (shown once). */
+/** The clinic's referral partners, a new one with its webhook secret (shown once), and their deal prices. */
 export function Partners() {
   const { t } = useI18n();
   const [partners, setPartners] = useState<PartnerOption[] | null>(null);
@@ -170,6 +171,7 @@ export function Partners() {
           {busy ? t("common.saving") : t("partners.add")}
         </button>
       </form>
+      <DealPrices partners={partners} />
     </div>
   );
 }

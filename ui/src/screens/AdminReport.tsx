@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, events, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { describeError, logError } from "../errors";
-import { formatDate, formatDuration } from "../i18n/format";
+import { formatDate, formatDuration, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 
@@ -142,6 +142,10 @@ export function ReportExport() {
             <dd>{dur(summary.treatment_median_seconds)}</dd>
             <dt>{t("report.breaches")}</dt>
             <dd>{summary.deadline_breaches}</dd>
+            {summary.sums.map((s) => [
+              <dt key={`dt-sum-${s.currency}`}>{t("report.total")}</dt>,
+              <dd key={`dd-sum-${s.currency}`}>{formatMoney(s.total, s.currency, locale)}</dd>,
+            ])}
             {summary.by_outcome.map((o) => [
               <dt key={`dt-${o.key}`}>{t(`outcome.${o.key}` as "outcome.helped") || o.label}</dt>,
               <dd key={`dd-${o.key}`}>{o.count}</dd>,

@@ -7,11 +7,13 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::summary::deadline_kept;
-use super::{csv_summary_path, Count, ReportFormat, ReportRow, ReportSummary, COLUMNS, TIME_ZONE};
+use super::{csv_summary_path, Count, ReportFormat, ReportRow, ReportSummary, COLUMNS, NO_DEAL_PRICE, NO_ORDER, TIME_ZONE};
 use crate::error::{Error, ErrorCode, Result};
+use crate::orders::MoneySum;
 
 // ---------------------------------------------------------------------------------------------
 // Writing.
@@ -27,6 +29,7 @@ pub(super) struct XlsxSink {
     header: Format,
     datetime: Format,
     duration: Format,
+    money: Format,
 }
 
 fn io_error(e: std::io::Error) -> Error {
@@ -53,6 +56,7 @@ impl Sink {
                 let header = Format::new().set_bold();
                 let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
                 let duration = Format::new().set_num_format("[h]:mm:ss");
+                let money = Format::new().set_num_format("#,##0.00");
                 let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
                 sheet.set_name("Consultations").map_err(xlsx_error)?;
                 for (col, name) in COLUMNS.iter().enumerate() {
@@ -60,13 +64,13 @@ impl Sink {
                     let width = match col {
                         2..=5 | 13 => 17.0,
                         11 => 36.0,
-                        8 | 12 => 16.0,
+                        8 | 12 | 20 => 16.0,
                         _ => 12.0,
                     };
                     sheet.set_column_width(col as u16, width).map_err(xlsx_error)?;
                 }
                 sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-                Ok(Sink::Xlsx(Box::new(XlsxSink { workbook, next_row: 1, header, datetime, duration })))
+                Ok(Sink::Xlsx(Box::new(XlsxSink { workbook, next_row: 1, header, datetime, duration, money })))
             }
         }
     }
@@ -77,6 +81,7 @@ impl Sink {
                 let t = |v: &Option<NaiveDateTime>| v.map(csv_time).unwrap_or_default();
                 let n = |v: Option<i64>| v.map(|s| s.to_string()).unwrap_or_default();
                 let s = |v: &Option<String>| v.clone().unwrap_or_default();
+                let m = |v: Option<Decimal>| v.map(amount_text).unwrap_or_default();
                 write_csv_line(
                     w,
                     [
@@ -96,6 +101,11 @@ impl Sink {
                         t(&r.deadline),
                         deadline_kept(r.deadline_status).to_string(),
                         TIME_ZONE.to_string(),
+                        m(r.money.as_ref().map(|m| m.price)),
+                        m(r.money.as_ref().map(|m| m.discount)),
+                        m(r.money.as_ref().map(|m| m.total)),
+                        r.money.as_ref().map(|m| m.currency.clone()).unwrap_or_default(),
+                        price_note(r).to_string(),
                     ]
                     .iter()
                     .map(String::as_str),
@@ -113,6 +123,15 @@ impl Sink {
     pub(super) fn finish(self, summary: &ReportSummary, partial: &Path, out: &Path) -> Result<()> {
         match self {
             Sink::Csv(mut w) => {
+                for sum in sum_rows(summary) {
+                    let cells = [SUM_LABEL.to_string()]
+                        .into_iter()
+                        .chain(std::iter::repeat_n(String::new(), COLUMNS.len() - 6))
+                        .chain([amount_text(sum.price), amount_text(sum.discount), amount_text(sum.total), sum.currency])
+                        .chain([String::new()])
+                        .collect::<Vec<_>>();
+                    write_csv_line(&mut w, cells.iter().map(String::as_str))?;
+                }
                 w.flush().map_err(io_error)?;
                 w.into_inner().map_err(|e| io_error(e.into_error()))?.sync_all().map_err(io_error)?;
                 let summary_path = csv_summary_path(out);
@@ -146,7 +165,7 @@ impl XlsxSink {
     fn row(&mut self, r: &ReportRow) -> Result<(), XlsxError> {
         let row = self.next_row;
         self.next_row += 1;
-        let (datetime, duration) = (self.datetime.clone(), self.duration.clone());
+        let (datetime, duration, money) = (self.datetime.clone(), self.duration.clone(), self.money.clone());
         let sheet = self.sheet()?;
         sheet.write_number(row, 0, r.consultation_id)?;
         sheet.write_string(row, 1, r.state.as_str())?;
@@ -172,6 +191,16 @@ impl XlsxSink {
             sheet.write_string(row, 14, kept)?;
         }
         sheet.write_string(row, 15, TIME_ZONE)?;
+        if let Some(m) = &r.money {
+            for (col, v) in [(16, m.price), (17, m.discount), (18, m.total)] {
+                sheet.write_number_with_format(row, col, excel_number(v), &money)?;
+            }
+            sheet.write_string(row, 19, &m.currency)?;
+        }
+        let note = price_note(r);
+        if !note.is_empty() {
+            sheet.write_string(row, 20, note)?;
+        }
         Ok(())
     }
 
@@ -182,6 +211,17 @@ impl XlsxSink {
         }
         let header = self.header.clone();
         let duration = self.duration.clone();
+        let money = self.money.clone();
+        let bold_money = self.money.clone().set_bold();
+        // The sum rows end the data sheet, below the filtered range.
+        for (sum_row, sum) in (self.next_row..).zip(sum_rows(summary)) {
+            let sheet = self.sheet()?;
+            sheet.write_string_with_format(sum_row, 0, SUM_LABEL, &header)?;
+            for (col, v) in [(16, sum.price), (17, sum.discount), (18, sum.total)] {
+                sheet.write_number_with_format(sum_row, col, excel_number(v), &bold_money)?;
+            }
+            sheet.write_string_with_format(sum_row, 19, &sum.currency, &header)?;
+        }
         let sheet = self.workbook.add_worksheet();
         sheet.set_name("Summary")?;
         sheet.set_column_width(0, 34.0)?;
@@ -229,6 +269,21 @@ impl XlsxSink {
         }
         sheet.write_string(row, 0, "Deadline breaches")?;
         sheet.write_number(row, 1, summary.deadline_breaches)?;
+        row += 2;
+        sheet.write_string_with_format(row, 0, "Amounts", &header)?;
+        row += 1;
+        for sum in sum_rows(summary) {
+            for (label, v) in money_lines(&sum) {
+                sheet.write_string(row, 0, &label)?;
+                sheet.write_number_with_format(row, 1, excel_number(v), &money)?;
+                row += 1;
+            }
+        }
+        for (label, n) in count_lines(summary) {
+            sheet.write_string(row, 0, label)?;
+            sheet.write_number(row, 1, n)?;
+            row += 1;
+        }
         Ok(())
     }
 }
@@ -251,7 +306,55 @@ pub fn summary_lines(s: &ReportSummary) -> Vec<(String, String)> {
     lines.push(("TREATMENT_DURATION median (seconds)".into(), secs(s.treatment_median_seconds)));
     lines.push(("TREATMENT_DURATION p90 (seconds)".into(), secs(s.treatment_p90_seconds)));
     lines.push(("Deadline breaches".into(), s.deadline_breaches.to_string()));
+    for sum in sum_rows(s) {
+        lines.extend(money_lines(&sum).into_iter().map(|(label, v)| (label, amount_text(v))));
+    }
+    lines.extend(count_lines(s).into_iter().map(|(label, n)| (label.to_string(), n.to_string())));
     lines
+}
+
+/// What the first column of a sum row says.
+pub const SUM_LABEL: &str = "Sum";
+
+/// The sum rows: one per currency, or one of zeros (without a currency) when nothing has an order.
+fn sum_rows(s: &ReportSummary) -> Vec<MoneySum> {
+    if s.sums.is_empty() {
+        let zero = Decimal::new(0, 2);
+        return vec![MoneySum { currency: String::new(), consultations: 0, price: zero, discount: zero, total: zero }];
+    }
+    s.sums.clone()
+}
+
+/// The summary's amount figures of one currency: `Price (NOK)`, `Discounts (NOK)`, `Total (NOK)`.
+fn money_lines(sum: &MoneySum) -> [(String, Decimal); 3] {
+    let of = |what: &str| if sum.currency.is_empty() { what.to_string() } else { format!("{what} ({})", sum.currency) };
+    [(of("Price"), sum.price), (of("Discounts"), sum.discount), (of("Total"), sum.total)]
+}
+
+fn count_lines(s: &ReportSummary) -> [(&'static str, u32); 2] {
+    [("Booked without a deal price", s.no_deal_price), ("Without an order", s.without_order)]
+}
+
+/// An amount as the files write it: exact, two decimals, a point (`1250.00`).
+pub fn amount_text(d: Decimal) -> String {
+    format!("{d:.2}")
+}
+
+/// An amount as a workbook number. Excel keeps numbers as binary floating point; the nearest one
+/// to an amount of at most 15 digits is written back as exactly that amount's digits, so the
+/// file holds the exact decimal.
+fn excel_number(d: Decimal) -> f64 {
+    // A decimal's text always parses as a float.
+    amount_text(d).parse().unwrap_or_default()
+}
+
+/// The `Price note` of a row: no deal price, no order, or nothing.
+fn price_note(r: &ReportRow) -> &'static str {
+    match &r.money {
+        None => NO_ORDER,
+        Some(m) if m.no_deal_price => NO_DEAL_PRICE,
+        Some(_) => "",
+    }
 }
 
 fn csv_time(t: NaiveDateTime) -> String {

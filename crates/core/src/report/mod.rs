@@ -1,7 +1,8 @@
 //! The insurer report (see `docs/insurer-report.md`): per partner and period, one row
 //! per consultation (created, assigned, started, ended, WAITING_TIME, TREATMENT_DURATION,
-//! outcome, ICPC-2 code and chapter, policy number, deadline) and a summary (counts by state,
-//! outcome and chapter, median and p90 waiting time and treatment duration, deadline breaches).
+//! outcome, ICPC-2 code and chapter, policy number, deadline, price, discount and total) and a
+//! summary (counts by state, outcome and chapter, median and p90 waiting time and treatment
+//! duration, deadline breaches, the sums of the amounts). The rows end with a sum row.
 //!
 //! Written as an Excel workbook (`.xlsx`) or as CSV (the summary then goes beside it, in
 //! `<name>-summary.csv`). The rows stream from the database into the file: the workbook's data
@@ -15,7 +16,7 @@
 mod files;
 mod summary;
 
-pub use files::summary_lines;
+pub use files::{amount_text, summary_lines, SUM_LABEL};
 pub use summary::{hms, percentile};
 
 use std::collections::BTreeMap;
@@ -23,12 +24,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Vault;
+use crate::orders::MoneySum;
 use crate::queue::{self, ConsultationState, DeadlineStatus};
 use files::Sink;
 use summary::Stats;
@@ -52,20 +55,27 @@ impl ReportRequest {
         if partner.is_empty() {
             return Err(Error::invalid("partner", "Choose the partner the report is for."));
         }
-        let date = |field: &str, s: &str| {
-            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| Error::invalid(field, "Write the date as YYYY-MM-DD, e.g. 2026-01-31."))
-        };
-        let from = date("from", from)?;
-        let to = date("to", to)?;
-        if to < from {
-            return Err(Error::invalid("to", "The period ends before it starts."));
-        }
-        if (to - from).num_days() > MAX_PERIOD_DAYS {
-            return Err(Error::invalid("to", "A report covers at most three years; split the period."));
-        }
+        let (from, to) = parse_period(from, to)?;
         Ok(ReportRequest { partner: partner.to_string(), from, to })
     }
+}
+
+/// A period of Norwegian local dates as typed (`YYYY-MM-DD`, both included, at most three
+/// years), as the insurer report and the billing view take it; each problem names its field.
+pub fn parse_period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let date = |field: &str, s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| Error::invalid(field, "Write the date as YYYY-MM-DD, e.g. 2026-01-31."))
+    };
+    let from = date("from", from)?;
+    let to = date("to", to)?;
+    if to < from {
+        return Err(Error::invalid("to", "The period ends before it starts."));
+    }
+    if (to - from).num_days() > MAX_PERIOD_DAYS {
+        return Err(Error::invalid("to", "A report covers at most three years; split the period."));
+    }
+    Ok((from, to))
 }
 
 /// The file name a report is saved under when nobody names one:
@@ -121,6 +131,20 @@ pub struct ReportRow {
     pub icpc2_chapter: Option<String>,
     pub icpc2_title: Option<String>,
     pub policy_number: Option<String>,
+    /// The consultation's order: price (quantity × unit price), discount and total as the
+    /// database keeps them, in its currency. None without an order (a follow-up).
+    pub money: Option<RowMoney>,
+}
+
+/// The amounts of one consultation's order, exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowMoney {
+    pub price: Decimal,
+    pub discount: Decimal,
+    pub total: Decimal,
+    pub currency: String,
+    /// Booked when the partner had no deal price for the category (price 0).
+    pub no_deal_price: bool,
 }
 
 /// Counts and percentiles of one export.
@@ -143,6 +167,12 @@ pub struct ReportSummary {
     pub treatment_median_seconds: Option<u32>,
     pub treatment_p90_seconds: Option<u32>,
     pub deadline_breaches: u32,
+    /// Price, discount and total summed per currency (the file's sum rows).
+    pub sums: Vec<MoneySum>,
+    /// Consultations booked when the partner had no deal price (priced 0).
+    pub no_deal_price: u32,
+    /// Consultations without an order (follow-ups), which have no amounts.
+    pub without_order: u32,
     pub generated_at: DateTime<Utc>,
 }
 
@@ -155,7 +185,7 @@ pub struct Count {
 }
 
 /// The columns of the rows, in order (the CSV header and the workbook's first row).
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 21] = [
     "Consultation",
     "State",
     "Created",
@@ -172,7 +202,17 @@ pub const COLUMNS: [&str; 16] = [
     "Deadline",
     "Deadline kept",
     "Time zone",
+    "Price",
+    "Discount",
+    "Total",
+    "Currency",
+    "Price note",
 ];
+
+/// What the `Price note` column says of a consultation booked without a deal price.
+pub const NO_DEAL_PRICE: &str = "no deal price set";
+/// What the `Price note` column says of a consultation without an order.
+pub const NO_ORDER: &str = "no order";
 
 const TIME_ZONE: &str = "Europe/Oslo";
 
@@ -193,6 +233,11 @@ struct DbRow {
     outcome_encrypted: Option<Vec<u8>>,
     policy_number_encrypted: Option<Vec<u8>>,
     total: i64,
+    price: Option<Decimal>,
+    discount: Option<Decimal>,
+    order_amount: Option<Decimal>,
+    currency: Option<String>,
+    no_deal_price: Option<bool>,
 }
 
 /// How far an export has come: rows written of the total.
@@ -238,7 +283,7 @@ pub async fn export(
             r#"SELECT consultation_id AS "consultation_id!", state AS "state!: ConsultationState", created_at AS "created_at!",
                       starts_at, ends_at, deadline_at, created_local AS "created_local!", assigned_local, starts_local,
                       ends_local, deadline_local, result_id, icpc2_encrypted, outcome_encrypted, policy_number_encrypted,
-                      total AS "total!"
+                      total AS "total!", price, discount, order_amount, currency, no_deal_price
                  FROM insurer_report_rows($1, $2, $3, current_user::text)"#,
             partner_id,
             request.from,
@@ -320,6 +365,19 @@ fn decrypt_row(
         icpc2_chapter,
         icpc2_title,
         policy_number,
+        money: match (db.price, db.discount, db.order_amount, db.currency) {
+            (Some(price), Some(discount), Some(total), Some(currency)) => {
+                let two = crate::orders::two_decimals;
+                Some(RowMoney {
+                    price: two(price),
+                    discount: two(discount),
+                    total: two(total),
+                    currency,
+                    no_deal_price: db.no_deal_price.unwrap_or(false),
+                })
+            }
+            _ => None,
+        },
     })
 }
 

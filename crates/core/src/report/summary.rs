@@ -1,5 +1,5 @@
 //! The report's summary: counts by state, outcome and chapter, exact median and p90 of the
-//! waiting times and treatment durations, and deadline breaches.
+//! waiting times and treatment durations, deadline breaches, and the amounts summed per currency.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,10 +8,14 @@ use chrono::{DateTime, Utc};
 
 use super::{csv_summary_path, Count, ReportFormat, ReportRequest, ReportRow, ReportSummary};
 use crate::icpc2;
+use crate::orders::MoneySums;
 use crate::queue::{ConsultationState, DeadlineStatus};
 
 #[derive(Default)]
 pub(super) struct Stats {
+    money: MoneySums,
+    no_deal_price: u32,
+    without_order: u32,
     pub(super) rows: u32,
     by_state: BTreeMap<&'static str, u32>,
     by_outcome: BTreeMap<String, u32>,
@@ -36,6 +40,13 @@ impl Stats {
         }
         if let Some(t) = row.treatment_seconds {
             self.treatment.push(t.clamp(0, u32::MAX as i64) as u32);
+        }
+        match &row.money {
+            Some(m) => {
+                self.money.add(&m.currency, m.price, m.discount, m.total);
+                self.no_deal_price += u32::from(m.no_deal_price);
+            }
+            None => self.without_order += 1,
         }
         if row.deadline_status == DeadlineStatus::Breached {
             self.breaches += 1;
@@ -85,6 +96,9 @@ impl Stats {
             treatment_median_seconds: tm,
             treatment_p90_seconds: tp,
             deadline_breaches: self.breaches,
+            sums: self.money.into_sums(),
+            no_deal_price: self.no_deal_price,
+            without_order: self.without_order,
             generated_at: now,
         }
     }
