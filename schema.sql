@@ -416,6 +416,68 @@ END
 $$;
 
 --
+-- Name: check_referral_booking(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_referral_booking() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+DECLARE
+    v_partner integer;
+    v_person integer;
+    v_deadline timestamptz;
+    v_declined timestamptz;
+BEGIN
+    SELECT r.partner_id, r.patient_person_id, r.deadline_at, r.declined_at
+      INTO v_partner, v_person, v_deadline, v_declined
+      FROM referrals r WHERE r.id = NEW.referral_id FOR SHARE;
+    IF NOT FOUND THEN
+        RETURN NEW; -- the foreign key refuses it
+    END IF;
+    IF v_declined IS NOT NULL THEN
+        RAISE EXCEPTION 'This referral was declined; it cannot be booked.'
+            USING ERRCODE = 'P0001', CONSTRAINT = 'consultations_referral_not_declined';
+    END IF;
+    IF NEW.partner_id IS DISTINCT FROM v_partner OR NEW.patient_person_id <> v_person
+       OR NEW.organization_id IS DISTINCT FROM partner_clinic(v_partner) OR NEW.category <> 'insurance'
+       OR NEW.follow_up_of IS NOT NULL THEN
+        RAISE EXCEPTION 'A referral is booked for its own patient, partner and clinic.'
+            USING ERRCODE = 'P0001', CONSTRAINT = 'consultations_referral_matches';
+    END IF;
+    NEW.deadline_at := v_deadline;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: check_referral_decision(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_referral_decision() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    IF OLD.declined_at IS NOT NULL THEN
+        IF (NEW.declined_at, NEW.declined_by_staff_id, NEW.decline_reason)
+           IS DISTINCT FROM (OLD.declined_at, OLD.declined_by_staff_id, OLD.decline_reason) THEN
+            RAISE EXCEPTION 'This referral was declined already; a decline cannot be changed.'
+                USING ERRCODE = 'P0001', CONSTRAINT = 'referrals_decline_final';
+        END IF;
+    ELSIF NEW.declined_at IS NOT NULL OR NEW.decline_reason IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM consultations WHERE referral_id = NEW.id) THEN
+            RAISE EXCEPTION 'This referral is booked; cancel its consultation instead of declining it.'
+                USING ERRCODE = 'P0001', CONSTRAINT = 'referrals_booked_not_declined';
+        END IF;
+        NEW.declined_at := now();
+        NEW.declined_by_staff_id := current_staff_id();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: check_staff_deactivation(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -661,15 +723,24 @@ BEGIN
         PERFORM pg_notify('digimed_queue', json_build_object(
             'kind', lower(TG_OP),
             'consultation_id', NEW.id,
+            'referral_id', NEW.referral_id,
             'organization_id', NEW.organization_id,
             'state', NEW.state,
             'assigned_doctor_id', NEW.assigned_doctor_id,
             'updated_at', NEW.updated_at)::text);
+    ELSIF TG_TABLE_NAME = 'referrals' THEN
+        PERFORM pg_notify('digimed_queue', json_build_object(
+            'kind', 'referral',
+            'referral_id', NEW.id,
+            'organization_id', partner_clinic(NEW.partner_id),
+            'updated_at', now())::text);
     ELSE
         PERFORM pg_notify('digimed_queue', json_build_object(
             'kind', 'screening',
             'consultation_id', NEW.consultation_id,
-            'organization_id', consultation_org(NEW.consultation_id))::text);
+            'referral_id', NEW.referral_id,
+            'organization_id', coalesce(referral_clinic(NEW.referral_id), consultation_org(NEW.consultation_id)),
+            'updated_at', NEW.created_at)::text);
     END IF;
     RETURN NULL;
 END
@@ -904,6 +975,30 @@ BEGIN
     PERFORM audit_append(p_login, 'READ', 'consultation_results', p_consultation::text,
                          jsonb_build_object('versions', v_versions));
     RETURN QUERY SELECT * FROM consultation_results WHERE consultation_id = p_consultation ORDER BY version DESC;
+END
+$$;
+
+--
+-- Name: referral_clinic(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.referral_clinic(p_referral integer) RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$ SELECT p.clinic_id FROM referrals r JOIN partners p ON p.id = r.partner_id WHERE r.id = p_referral $$;
+
+--
+-- Name: referral_deadline(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.referral_deadline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    NEW.deadline_at := coalesce(NEW.deadline_at, add_working_days(
+        NEW.received_at, (SELECT deadline_working_days FROM partners WHERE id = NEW.partner_id)));
+    RETURN NEW;
 END
 $$;
 
@@ -1268,15 +1363,17 @@ ALTER TABLE public.consultation_results ALTER COLUMN id ADD GENERATED BY DEFAULT
 
 CREATE TABLE public.consultation_screenings (
     id integer NOT NULL,
-    consultation_id integer NOT NULL,
+    consultation_id integer,
     staff_id integer NOT NULL,
     kind text NOT NULL,
     call_outcome text,
     note_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    referral_id integer,
     CONSTRAINT consultation_screenings_call_outcome_check CHECK ((call_outcome = ANY (ARRAY['reached'::text, 'no_answer'::text, 'voicemail'::text, 'wrong_number'::text]))),
     CONSTRAINT consultation_screenings_check CHECK (((kind <> 'call_attempt'::text) OR (call_outcome IS NOT NULL))),
-    CONSTRAINT consultation_screenings_kind_check CHECK ((kind = ANY (ARRAY['call_attempt'::text, 'note'::text])))
+    CONSTRAINT consultation_screenings_kind_check CHECK ((kind = ANY (ARRAY['call_attempt'::text, 'note'::text]))),
+    CONSTRAINT consultation_screenings_subject CHECK (((referral_id IS NOT NULL) OR (consultation_id IS NOT NULL)))
 );
 
 --
@@ -1660,6 +1757,7 @@ CREATE TABLE public.partners (
     deadline_working_days integer DEFAULT 2 NOT NULL,
     deal_id text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    book_on_arrival boolean DEFAULT false NOT NULL,
     CONSTRAINT partners_deadline_working_days_check CHECK (((deadline_working_days >= 1) AND (deadline_working_days <= 60))),
     CONSTRAINT partners_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
 );
@@ -1820,7 +1918,12 @@ CREATE TABLE public.referrals (
     message_timestamp timestamp with time zone,
     payload_encrypted bytea NOT NULL,
     supervisor_staff_id integer,
-    received_at timestamp with time zone DEFAULT now() NOT NULL
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    deadline_at timestamp with time zone NOT NULL,
+    declined_at timestamp with time zone,
+    declined_by_staff_id integer,
+    decline_reason text,
+    CONSTRAINT referrals_decline_recorded CHECK ((((declined_at IS NULL) AND (declined_by_staff_id IS NULL) AND (decline_reason IS NULL)) OR ((declined_at IS NOT NULL) AND (declined_by_staff_id IS NOT NULL) AND ((length(btrim(decline_reason)) >= 1) AND (length(btrim(decline_reason)) <= 500)))))
 );
 
 --
@@ -2466,6 +2569,12 @@ CREATE INDEX consents_patient ON public.consents USING btree (patient_id);
 CREATE INDEX consultation_screenings_consultation ON public.consultation_screenings USING btree (consultation_id);
 
 --
+-- Name: consultation_screenings_referral; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX consultation_screenings_referral ON public.consultation_screenings USING btree (referral_id);
+
+--
 -- Name: consultations_doctor; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2748,6 +2857,12 @@ CREATE TRIGGER consultation_first_forms BEFORE UPDATE OF state ON public.consult
 CREATE TRIGGER consultation_insert BEFORE INSERT ON public.consultations FOR EACH ROW EXECUTE FUNCTION public.check_consultation_insert();
 
 --
+-- Name: consultations consultation_referral; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER consultation_referral BEFORE INSERT ON public.consultations FOR EACH ROW WHEN ((new.referral_id IS NOT NULL)) EXECUTE FUNCTION public.check_referral_booking();
+
+--
 -- Name: consultation_results consultation_results_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2812,6 +2927,24 @@ CREATE TRIGGER queue_notify AFTER INSERT ON public.consultation_screenings FOR E
 --
 
 CREATE TRIGGER queue_notify AFTER INSERT OR UPDATE ON public.consultations FOR EACH ROW EXECUTE FUNCTION public.notify_queue_change();
+
+--
+-- Name: referrals queue_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER queue_notify AFTER INSERT OR UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.notify_queue_change();
+
+--
+-- Name: referrals referral_deadline; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER referral_deadline BEFORE INSERT ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.referral_deadline();
+
+--
+-- Name: referrals referral_decision; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER referral_decision BEFORE UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.check_referral_decision();
 
 --
 -- Name: staff staff_login_created; Type: TRIGGER; Schema: public; Owner: -
@@ -2907,6 +3040,13 @@ ALTER TABLE ONLY public.consultation_results
 
 ALTER TABLE ONLY public.consultation_screenings
     ADD CONSTRAINT consultation_screenings_consultation_id_fkey FOREIGN KEY (consultation_id) REFERENCES public.consultations(id);
+
+--
+-- Name: consultation_screenings consultation_screenings_referral_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.consultation_screenings
+    ADD CONSTRAINT consultation_screenings_referral_id_fkey FOREIGN KEY (referral_id) REFERENCES public.referrals(id);
 
 --
 -- Name: consultation_screenings consultation_screenings_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -3119,6 +3259,13 @@ ALTER TABLE ONLY public.patients
     ADD CONSTRAINT patients_patient_person_id_fkey FOREIGN KEY (patient_person_id) REFERENCES public.patient_persons(id);
 
 --
+-- Name: referrals referrals_declined_by_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.referrals
+    ADD CONSTRAINT referrals_declined_by_staff_id_fkey FOREIGN KEY (declined_by_staff_id) REFERENCES public.staff(id);
+
+--
 -- Name: referrals referrals_partner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3207,6 +3354,12 @@ ALTER TABLE public.automation_rules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY book ON public.consultations FOR INSERT TO secretary, admin WITH CHECK (((organization_id = public.current_staff_org()) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
 
 --
+-- Name: consultations book_direct; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY book_direct ON public.consultations FOR INSERT TO customer_support WITH CHECK (((organization_id = public.current_staff_org()) AND (referral_id IS NULL) AND (follow_up_of IS NULL) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
+
+--
 -- Name: chat_rooms; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -3216,13 +3369,13 @@ ALTER TABLE public.chat_rooms ENABLE ROW LEVEL SECURITY;
 -- Name: line_items clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.line_items TO secretary, admin USING ((public.order_clinic(order_id) = public.current_staff_org())) WITH CHECK ((public.order_clinic(order_id) = public.current_staff_org()));
+CREATE POLICY clinic ON public.line_items TO secretary, customer_support, admin USING ((public.order_clinic(order_id) = public.current_staff_org())) WITH CHECK ((public.order_clinic(order_id) = public.current_staff_org()));
 
 --
 -- Name: orders clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.orders TO secretary, admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
+CREATE POLICY clinic ON public.orders TO secretary, customer_support, admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
 
 --
 -- Name: webhook_subscriptions clinic; Type: POLICY; Schema: public; Owner: -
@@ -3314,7 +3467,7 @@ CREATE POLICY clinic_read ON public.consents FOR SELECT TO secretary, doctor, cu
 -- Name: consultation_screenings clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((public.consultation_org(consultation_id) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org()));
 
 --
 -- Name: consultations clinic_read; Type: POLICY; Schema: public; Owner: -
@@ -3632,7 +3785,7 @@ ALTER TABLE public.referrals ENABLE ROW LEVEL SECURITY;
 -- Name: consultation_screenings screen; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = public.current_staff_id()) AND (public.consultation_org(consultation_id) = public.current_staff_org())));
+CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = public.current_staff_id()) AND (COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org())));
 
 --
 -- Name: automation_actions service; Type: POLICY; Schema: public; Owner: -
@@ -4187,7 +4340,7 @@ GRANT SELECT ON TABLE public.consultation_states TO digimed_service;
 
 GRANT SELECT,INSERT ON TABLE public.consultations TO secretary;
 GRANT SELECT,INSERT ON TABLE public.consultations TO doctor;
-GRANT SELECT ON TABLE public.consultations TO customer_support;
+GRANT SELECT,INSERT ON TABLE public.consultations TO customer_support;
 GRANT SELECT,INSERT ON TABLE public.consultations TO admin;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.consultations TO digimed_service;
 
@@ -4480,6 +4633,7 @@ GRANT USAGE ON SEQUENCE public.icpc2_imports_id_seq TO digimed_service;
 GRANT SELECT,INSERT ON TABLE public.line_items TO secretary;
 GRANT SELECT,INSERT ON TABLE public.line_items TO admin;
 GRANT SELECT,INSERT ON TABLE public.line_items TO digimed_service;
+GRANT INSERT ON TABLE public.line_items TO customer_support;
 
 --
 -- Name: SEQUENCE line_items_id_seq; Type: ACL; Schema: public; Owner: -
@@ -4498,6 +4652,13 @@ GRANT USAGE ON SEQUENCE public.line_items_id_seq TO digimed_service;
 GRANT SELECT,INSERT ON TABLE public.orders TO secretary;
 GRANT SELECT,INSERT ON TABLE public.orders TO admin;
 GRANT SELECT,INSERT ON TABLE public.orders TO digimed_service;
+GRANT INSERT ON TABLE public.orders TO customer_support;
+
+--
+-- Name: COLUMN orders.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.orders TO customer_support;
 
 --
 -- Name: COLUMN orders.total; Type: ACL; Schema: public; Owner: -
@@ -4641,6 +4802,15 @@ GRANT SELECT(created_at) ON TABLE public.partners TO secretary;
 GRANT SELECT(created_at) ON TABLE public.partners TO doctor;
 GRANT SELECT(created_at) ON TABLE public.partners TO customer_support;
 GRANT SELECT(created_at) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.book_on_arrival; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO secretary;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO doctor;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO customer_support;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO admin;
 
 --
 -- Name: SEQUENCE partners_id_seq; Type: ACL; Schema: public; Owner: -
@@ -4895,6 +5065,27 @@ GRANT SELECT,INSERT ON TABLE public.referrals TO digimed_service;
 
 GRANT UPDATE(supervisor_staff_id) ON TABLE public.referrals TO secretary;
 GRANT UPDATE(supervisor_staff_id) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.declined_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(declined_at) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(declined_at) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.declined_by_staff_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(declined_by_staff_id) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(declined_by_staff_id) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.decline_reason; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(decline_reason) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(decline_reason) ON TABLE public.referrals TO admin;
 
 --
 -- Name: SEQUENCE referrals_id_seq; Type: ACL; Schema: public; Owner: -

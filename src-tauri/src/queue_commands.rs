@@ -2,9 +2,7 @@
 //! core call with the signed-in staff member's pool and session, the core's typed error out.
 
 use digimed_core::icpc2::{self, Icpc2Code};
-use digimed_core::queue::{
-    self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started,
-};
+use digimed_core::queue::{self, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started};
 use digimed_core::results::{self, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::staff;
@@ -16,7 +14,8 @@ use tauri_specta::Event;
 use crate::state::ConsoleState;
 use crate::timing::timed;
 
-/// A queue change, as the console's event. Carries ids and state only, never patient data.
+/// A change of the queue or the screening list, as the console's event. Carries ids and state
+/// only, never patient data.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct QueueChanged(pub QueueEvent);
 
@@ -114,20 +113,7 @@ pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>
         .collect())
 }
 
-/// Records a call attempt (with its outcome) and/or a screening note.
-#[tauri::command]
-#[specta::specta]
-pub async fn screen(
-    state: State<'_, ConsoleState>,
-    id: i32,
-    outcome: Option<CallOutcome>,
-    note: Option<String>,
-) -> Result<ScreeningEntry, Error> {
-    let vault = state.vault().await?;
-    state.act(async |tx| queue::screen(tx, &vault, id, outcome, note.as_deref()).await).await
-}
-
-/// The screening history of a consultation, newest last.
+/// The screening entries behind a consultation (its referral's call log), oldest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn screenings(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<ScreeningEntry>, Error> {

@@ -204,6 +204,30 @@ const CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
     ("result_outcomes_pkey", ErrorCode::AlreadyExists, "label", "This outcome already exists."),
     ("referrals_partner_id_journal_guid_key", ErrorCode::AlreadyExists, "JournalGuid", "This referral was already received."),
     ("consultations_referral_id_key", ErrorCode::AlreadyExists, "referral_id", "This referral is already booked."),
+    (
+        "consultations_referral_not_declined",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral was declined; it cannot be booked.",
+    ),
+    (
+        "consultations_referral_matches",
+        ErrorCode::InvalidInput,
+        "referral_id",
+        "A referral is booked for its own patient, partner and clinic.",
+    ),
+    (
+        "referrals_booked_not_declined",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral is booked; cancel its consultation instead of declining it.",
+    ),
+    (
+        "referrals_decline_final",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral was declined already; a decline cannot be changed.",
+    ),
 ];
 
 /// Whether a refusal's message was written by the schema for the person (a sentence), rather
