@@ -44,9 +44,7 @@ export const commands = {
 	icpc2Search: (query: string) => typedError<Icpc2Code[], Error>(__TAURI_INVOKE("icpc2_search", { query })),
 	/**  The clinic's doctors, for the assign dialog and the doctor filter. */
 	doctors: () => typedError<DoctorOption[], Error>(__TAURI_INVOKE("doctors")),
-	/**  Records a call attempt (with its outcome) and/or a screening note. */
-	screen: (id: number, outcome: CallOutcome | null, note: string | null) => typedError<ScreeningEntry, Error>(__TAURI_INVOKE("screen", { id, outcome, note })),
-	/**  The screening history of a consultation, newest last. */
+	/**  The screening entries behind a consultation (its referral's call log), oldest first. */
 	screenings: (id: number) => typedError<ScreeningEntry[], Error>(__TAURI_INVOKE("screenings", { id })),
 	/**  Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out. */
 	watchQueue: () => typedError<null, Error>(__TAURI_INVOKE("watch_queue")),
@@ -131,6 +129,22 @@ export const commands = {
 	draftList: () => typedError<DraftInfo[], Error>(__TAURI_INVOKE("draft_list")),
 	/**  Throws a draft away; `true` when there was one. */
 	draftDiscard: (kind: DraftKind, subjectId: number) => typedError<boolean, Error>(__TAURI_INVOKE("draft_discard", { kind, subjectId })),
+	/**  The referrals of the clinic awaiting a decision, the nearest deadline first. */
+	screeningList: () => typedError<ReferralToScreen[], Error>(__TAURI_INVOKE("screening_list")),
+	/**  The referral's own fields as the partner sent them (without the national id and the phone). */
+	referralFields: (referralId: number) => typedError<ReferralField[], Error>(__TAURI_INVOKE("referral_fields", { referralId })),
+	/**  Records a call attempt (with its outcome) and/or a note about a referral. */
+	referralScreen: (referralId: number, outcome: CallOutcome | null, note: string | null) => typedError<ScreeningEntry, Error>(__TAURI_INVOKE("referral_screen", { referralId, outcome, note })),
+	/**  The call log of a referral, oldest first. */
+	referralScreenings: (referralId: number) => typedError<ScreeningEntry[], Error>(__TAURI_INVOKE("referral_screenings", { referralId })),
+	/**  Books a screened referral: its consultation enters the doctors' queue, or goes to the doctor chosen. */
+	referralBook: (referralId: number, choice: BookingChoice) => typedError<Consultation, Error>(__TAURI_INVOKE("referral_book", { referralId, choice })),
+	/**  Declines a referral, with a reason. */
+	referralDecline: (referralId: number, reason: string) => typedError<DeclinedReferral, Error>(__TAURI_INVOKE("referral_decline", { referralId, reason })),
+	/**  Books a consultation for a known patient of the clinic (a walk-in, a follow-up). */
+	consultationBook: (booking: NewBooking) => typedError<Consultation, Error>(__TAURI_INVOKE("consultation_book", { booking })),
+	/**  Sets whether a partner's referrals are booked as they arrive (admins). */
+	partnerSetBookOnArrival: (partnerId: number, on: boolean) => typedError<PartnerOption, Error>(__TAURI_INVOKE("partner_set_book_on_arrival", { partnerId, on })),
 };
 
 /** Events */
@@ -176,7 +190,17 @@ export type AuditEntry = {
 	changes: string,
 };
 
-/**  A call attempt or note from screening. */
+/**  How a referral is booked: its channels and, optionally, the doctor who takes it. */
+export type BookingChoice = {
+	/**  `video`, `chat`, `phone`; empty means video and chat. */
+	enabled_channels?: string[],
+	/**  One of the enabled channels; default the first. */
+	primary_channel: string | null,
+	/**  A doctor of the clinic who takes it at once; none: it waits in the doctors' queue. */
+	doctor_id: number | null,
+};
+
+/**  How a call to the patient went. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
 export type ChainReport = {
@@ -272,6 +296,13 @@ export type DeadlineStatus =
 "breached" |
 /**  Started within the deadline. */
 "met";
+
+/**  A declined referral: who declined it and when (the reason is kept with the referral). */
+export type DeclinedReferral = {
+	referral_id: number,
+	declined_at: string,
+	declined_by_staff_id: number,
+};
 
 export type Delivery = {
 	id: number | null,
@@ -405,6 +436,23 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
+/**
+ *  A booking a secretary, support agent or admin creates for a patient of the clinic (a walk-in,
+ *  a follow-up arranged by phone). Referrals are booked from the screening list instead
+ *  (`referrals::book`).
+ */
+export type NewBooking = {
+	patient_person_id: number,
+	/**  The paying partner, for an insurance booking; `None` for a direct one. */
+	partner_id: number | null,
+	/**  `video`, `chat`, `phone`; empty means video and chat. */
+	enabled_channels?: string[],
+	/**  One of the enabled channels; default the first. */
+	primary_channel: string | null,
+	/**  Assign a doctor of the clinic right away. */
+	doctor_id: number | null,
+};
+
 /**  A new staff member as the administrator typed them in. */
 export type NewStaffInput = {
 	email: string,
@@ -475,6 +523,8 @@ export type Partner = {
 	is_test_partner: boolean,
 	/**  The contractual time to start a consultation, in working days. */
 	deadline_working_days: number,
+	/**  Its referrals are booked as they arrive, without screening. */
+	book_on_arrival: boolean,
 };
 
 /**  A partner an administrator adds to their own clinic from the console. */
@@ -487,12 +537,16 @@ export type PartnerInput = {
 	is_test_partner: boolean,
 	/**  The webhook secret agreed with the partner; none or empty: a new one is generated. */
 	secret: string | null,
+	/**  Book its referrals as they arrive, without screening. */
+	book_on_arrival?: boolean,
 };
 
-/**  A partner as a list of choices shows it. */
+/**  A partner as a list of choices (and the partner admin's list) shows it. */
 export type PartnerOption = {
 	id: number,
 	name: string,
+	/**  Its referrals are booked as they arrive, without screening. */
+	book_on_arrival: boolean,
 };
 
 /**  The org-patient link as the API shows it. */
@@ -551,24 +605,35 @@ export type Published = {
 	superseded: number,
 };
 
-/**  A queue change, as the console's event. Carries ids and state only, never patient data. */
+/**
+ *  A change of the queue or the screening list, as the console's event. Carries ids and state
+ *  only, never patient data.
+ */
 export type QueueChanged = QueueEvent;
 
-/**  A queue change. Carries ids and state only, never patient data. */
+/**
+ *  A change of the queue or the screening list. Carries ids and state only, never patient data.
+ *  A booked referral's consultation names its referral; a referral's own change names no
+ *  consultation.
+ */
 export type QueueEvent = {
 	kind: QueueEventKind,
-	consultation_id: number,
+	consultation_id: number | null,
+	referral_id: number | null,
 	organization_id: number | null,
 	state: ConsultationState | null,
 	assigned_doctor_id: number | null,
 	updated_at: string | null,
 };
 
-/**  What happened to a consultation. */
-export type QueueEventKind = "insert" | "update" | "screening" |
 /**
- *  Re-read after the notification connection was lost: the consultation's current state,
- *  which may repeat one already delivered.
+ *  What happened: to a consultation (`insert`, `update`), to a referral (`referral`: it arrived,
+ *  was declined, or got its supervisor), or a screening entry was written (`screening`).
+ */
+export type QueueEventKind = "insert" | "update" | "screening" | "referral" |
+/**
+ *  Re-read after the notification connection was lost: a consultation's current state, or a
+ *  referral that changed meanwhile, which may repeat one already delivered.
  */
 "resync";
 
@@ -594,6 +659,31 @@ export type QueueSort =
 "waiting_longest" | "waiting_shortest" |
 /**  Nearest deadline first; consultations without one last. */
 "deadline";
+
+/**  A field of the referral as the partner sent it, its value as text. */
+export type ReferralField = {
+	name: string,
+	value: string,
+};
+
+/**  A referral awaiting a decision, as the screening list shows it. */
+export type ReferralToScreen = {
+	referral_id: number,
+	patient_person_id: number,
+	patient_name: string | null,
+	partner_id: number,
+	partner_name: string,
+	received_at: string,
+	/**  When the consultation must have started: the partner's working days from arrival. */
+	deadline_at: string,
+	deadline_status: DeadlineStatus,
+	call_attempts: number,
+	last_call_outcome: CallOutcome | null,
+	last_call_at: string | null,
+	/**  The first staff member who screened it. */
+	supervisor_staff_id: number | null,
+	supervisor_name: string | null,
+};
 
 /**  The file format, chosen by the file name's extension. */
 export type ReportFormat = "xlsx" | "csv";
@@ -678,11 +768,17 @@ export type RuleForm = {
 	published: boolean,
 };
 
-/**  A screening entry: a call attempt (with its outcome) or a note. Notes are stored encrypted. */
+/**
+ *  A screening entry: a call attempt (with its outcome) or a note. Notes are stored encrypted.
+ *  Entries belong to a referral; a few older ones were written about a consultation.
+ */
 export type ScreeningEntry = {
 	id: number,
-	consultation_id: number,
+	referral_id: number | null,
+	consultation_id: number | null,
 	staff_id: number,
+	/**  Who wrote it, as the clinic's staff list names them. */
+	staff_name: string | null,
 	call_outcome: CallOutcome | null,
 	note: string | null,
 	created_at: string,
