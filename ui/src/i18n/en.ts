@@ -123,7 +123,7 @@ export const en = {
   "queue.count": "{count} open",
   "queue.unknownPatient": "Patient #{id}",
   "queue.details": "Consultation #{id}",
-  "queue.created": "Received",
+  "queue.created": "Booked",
   "queue.deadlineAt": "Deadline",
   "queue.screening": "Screening",
   "queue.callOutcome": "Call attempt",
@@ -477,6 +477,7 @@ export const en = {
   "partners.nowOnArrival": "{name}: referrals are now booked on arrival.",
   "partners.nowScreened": "{name}: referrals now wait for screening.",
   "partners.toggleOnArrival": "Book referrals from {name} on arrival",
+  "partners.onArrivalShort": "Book on arrival",
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

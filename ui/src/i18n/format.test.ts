@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatDuration } from "./format";
+import { formatDateTime, formatDuration, formatShortDateTime } from "./format";
 
 const HOUR = 3600;
 
@@ -30,5 +30,16 @@ describe("formatDateTime", () => {
     const at = new Date("2026-11-22T13:05:00Z");
     expect(formatDateTime(at, "nb-NO", "Europe/Oslo")).toBe("22. nov. 2026, 14:05");
     expect(formatDateTime(at, "en-GB", "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
+  });
+});
+
+describe("formatShortDateTime", () => {
+  it("leaves out this year, and names another", () => {
+    const at = new Date("2026-11-22T13:05:00Z");
+    const now = new Date("2026-12-01T08:00:00Z");
+    const nb = formatShortDateTime(at, "nb-NO", now, "Europe/Oslo");
+    expect(nb).toMatch(/^22\. nov\.?,? 14:05$/);
+    expect(formatShortDateTime(at, "en-GB", now, "Europe/Oslo")).toBe("22 Nov, 14:05");
+    expect(formatShortDateTime(at, "en-GB", new Date("2027-01-02T08:00:00Z"), "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
   });
 });

@@ -123,7 +123,7 @@ export const nb: Messages = {
   "queue.count": "{count} åpne",
   "queue.unknownPatient": "Pasient #{id}",
   "queue.details": "Konsultasjon #{id}",
-  "queue.created": "Mottatt",
+  "queue.created": "Booket",
   "queue.deadlineAt": "Frist",
   "queue.screening": "Screening",
   "queue.callOutcome": "Oppringing",
@@ -477,4 +477,5 @@ export const nb: Messages = {
   "partners.nowOnArrival": "{name}: henvisninger bookes nå ved mottak.",
   "partners.nowScreened": "{name}: henvisninger venter nå på screening.",
   "partners.toggleOnArrival": "Book henvisninger fra {name} ved mottak",
+  "partners.onArrivalShort": "Book ved mottak",
 };

@@ -209,13 +209,15 @@ function PartnerList(props: { partners: readonly PartnerOption[]; onChanged: () 
         {props.partners.map((p) => (
           <li key={p.id}>
             <span>
-              {p.name} <span class="muted">· {t(p.book_on_arrival ? "partners.onArrival" : "partners.screened")}</span>
+              <span class="partner-name">{p.name}</span>{" "}
+              <span class="muted partner-arrival">· {t(p.book_on_arrival ? "partners.onArrival" : "partners.screened")}</span>
             </span>
             <span class="field-check">
               <input
                 id={`partner-${p.id}-on-arrival`}
                 type="checkbox"
                 checked={p.book_on_arrival}
+                aria-label={t("partners.toggleOnArrival", { name: p.name })}
                 aria-disabled={busy}
                 onChange={(e) => {
                   const box = e.target as HTMLInputElement;
@@ -224,13 +226,13 @@ function PartnerList(props: { partners: readonly PartnerOption[]; onChanged: () 
                   set(p, !p.book_on_arrival);
                 }}
               />
-              <label for={`partner-${p.id}-on-arrival`}>{t("partners.toggleOnArrival", { name: p.name })}</label>
+              <label for={`partner-${p.id}-on-arrival`}>{t("partners.onArrivalShort")}</label>
             </span>
           </li>
         ))}
       </ul>
       {changed && (
-        <p class="hint" role="status">
+        <p class="hint partner-changed" role="status">
           {changed}
         </p>
       )}

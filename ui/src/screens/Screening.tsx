@@ -16,7 +16,7 @@ import { FieldError } from "../components/FieldError";
 import { describeError, type AppError } from "../errors";
 import type { MessageKey } from "../i18n";
 import { useI18n } from "../i18n";
-import { formatDateTime } from "../i18n/format";
+import { formatDateTime, formatShortDateTime } from "../i18n/format";
 import { referralChanges, useQueueChanges } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 
@@ -132,7 +132,7 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         </div>
       )}
 
-      <div class="queue-layout">
+      <div class={`queue-layout${open ? " has-panel" : ""}`}>
         <div class="card table-card">
           <p id="screening-hint" class="hint">
             {t("queue.keyboardHint")}
@@ -150,13 +150,17 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
             <thead>
               <tr>
                 <th scope="col">{t("queue.colPatient")}</th>
-                <th scope="col">{t("queue.colPartner")}</th>
+                <th scope="col" class="col-optional">
+                  {t("queue.colPartner")}
+                </th>
                 <th scope="col">{t("screening.colReceived")}</th>
                 <th scope="col" aria-sort="ascending">
                   {t("queue.colDeadline")}
                 </th>
                 <th scope="col">{t("screening.colCalls")}</th>
-                <th scope="col">{t("screening.colSupervisor")}</th>
+                <th scope="col" class="col-optional">
+                  {t("screening.colSupervisor")}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -186,11 +190,11 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                   }}
                 >
                   <td>{patientName(r)}</td>
-                  <td>{r.partner_name}</td>
-                  <td>{formatDateTime(r.received_at, locale)}</td>
+                  <td class="col-optional">{r.partner_name}</td>
+                  <td class="nowrap">{formatShortDateTime(r.received_at, locale)}</td>
                   <td>
                     <span class="deadline-cell">
-                      {formatDateTime(r.deadline_at, locale)} <DeadlineBadge status={r.deadline_status} />
+                      <span class="nowrap">{formatShortDateTime(r.deadline_at, locale)}</span> <DeadlineBadge status={r.deadline_status} />
                     </span>
                   </td>
                   <td>
@@ -201,7 +205,7 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                           last: r.last_call_outcome ? t(`call.${r.last_call_outcome}`) : "",
                         })}
                   </td>
-                  <td>{r.supervisor_name ?? <span class="muted">{t("common.none")}</span>}</td>
+                  <td class="col-optional">{r.supervisor_name ?? <span class="muted">{t("common.none")}</span>}</td>
                 </tr>
               ))}
             </tbody>
