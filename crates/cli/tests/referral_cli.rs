@@ -52,7 +52,7 @@ async fn secretaries_screen_book_and_decline_referrals_from_the_command_line() {
     let out = run(&as_secretary, &["referral", "list", "--json"], "");
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
-    let listed_a = list.as_array().unwrap().iter().find(|r| r["referral_id"].to_string() == a).unwrap();
+    let listed_a = list.as_array().unwrap().iter().find(|r| r["referral_id"] == first["referral_id"]).unwrap();
     assert_eq!(
         (&listed_a["call_attempts"], &listed_a["last_call_outcome"]),
         (&serde_json::json!(1), &serde_json::json!("reached"))

@@ -95,9 +95,12 @@ const PEOPLE: &[DemoPerson] = &[
     DemoPerson { name: "Jonas Myhre", born: (1988, 8, 18), phone: "+47 412 34 508", email: None },
 ];
 
+/// A secretary's call about a referral: how many hours ago, its outcome, and a note.
+type DemoCall = (i64, &'static str, Option<&'static str>);
+
 /// Referred patients whose referrals wait for screening: received that many hours ago, and the
-/// secretary's calls so far (hours ago, outcome, note).
-const AWAITING: &[(DemoPerson, i64, &[(i64, &str, Option<&str>)])] = &[
+/// secretary's calls so far.
+const AWAITING: &[(DemoPerson, i64, &[DemoCall])] = &[
     (
         DemoPerson { name: "Astrid Holm", born: (1967, 2, 19), phone: "+47 412 34 521", email: Some("astrid.holm@example.com") },
         45,
