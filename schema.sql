@@ -416,6 +416,68 @@ END
 $$;
 
 --
+-- Name: check_referral_booking(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_referral_booking() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+DECLARE
+    v_partner integer;
+    v_person integer;
+    v_deadline timestamptz;
+    v_declined timestamptz;
+BEGIN
+    SELECT r.partner_id, r.patient_person_id, r.deadline_at, r.declined_at
+      INTO v_partner, v_person, v_deadline, v_declined
+      FROM referrals r WHERE r.id = NEW.referral_id FOR SHARE;
+    IF NOT FOUND THEN
+        RETURN NEW; -- the foreign key refuses it
+    END IF;
+    IF v_declined IS NOT NULL THEN
+        RAISE EXCEPTION 'This referral was declined; it cannot be booked.'
+            USING ERRCODE = 'P0001', CONSTRAINT = 'consultations_referral_not_declined';
+    END IF;
+    IF NEW.partner_id IS DISTINCT FROM v_partner OR NEW.patient_person_id <> v_person
+       OR NEW.organization_id IS DISTINCT FROM partner_clinic(v_partner) OR NEW.category <> 'insurance'
+       OR NEW.follow_up_of IS NOT NULL THEN
+        RAISE EXCEPTION 'A referral is booked for its own patient, partner and clinic.'
+            USING ERRCODE = 'P0001', CONSTRAINT = 'consultations_referral_matches';
+    END IF;
+    NEW.deadline_at := v_deadline;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: check_referral_decision(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.check_referral_decision() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    IF OLD.declined_at IS NOT NULL THEN
+        IF (NEW.declined_at, NEW.declined_by_staff_id, NEW.decline_reason)
+           IS DISTINCT FROM (OLD.declined_at, OLD.declined_by_staff_id, OLD.decline_reason) THEN
+            RAISE EXCEPTION 'This referral was declined already; a decline cannot be changed.'
+                USING ERRCODE = 'P0001', CONSTRAINT = 'referrals_decline_final';
+        END IF;
+    ELSIF NEW.declined_at IS NOT NULL OR NEW.decline_reason IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM consultations WHERE referral_id = NEW.id) THEN
+            RAISE EXCEPTION 'This referral is booked; cancel its consultation instead of declining it.'
+                USING ERRCODE = 'P0001', CONSTRAINT = 'referrals_booked_not_declined';
+        END IF;
+        NEW.declined_at := now();
+        NEW.declined_by_staff_id := current_staff_id();
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: check_staff_deactivation(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -578,7 +640,7 @@ $$;
 -- Name: insurer_report_rows(integer, date, date, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) RETURNS TABLE(consultation_id integer, state text, created_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, deadline_at timestamp with time zone, created_local timestamp without time zone, assigned_local timestamp without time zone, starts_local timestamp without time zone, ends_local timestamp without time zone, deadline_local timestamp without time zone, result_id integer, icpc2_encrypted bytea, outcome_encrypted bytea, policy_number_encrypted bytea, total bigint, price numeric, discount numeric, order_amount numeric, currency text, no_deal_price boolean)
+CREATE FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) RETURNS TABLE(consultation_id integer, state text, created_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, deadline_at timestamp with time zone, created_local timestamp without time zone, assigned_local timestamp without time zone, starts_local timestamp without time zone, ends_local timestamp without time zone, deadline_local timestamp without time zone, result_id integer, icpc2_encrypted bytea, outcome_encrypted bytea, policy_number_encrypted bytea, total bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$
@@ -609,8 +671,7 @@ BEGIN
            c.created_at AT TIME ZONE 'Europe/Oslo', c.assigned_at AT TIME ZONE 'Europe/Oslo',
            c.starts_at AT TIME ZONE 'Europe/Oslo', c.ends_at AT TIME ZONE 'Europe/Oslo',
            c.deadline_at AT TIME ZONE 'Europe/Oslo',
-           r.id, r.icpc2_encrypted, r.outcome_encrypted, r.policy_number_encrypted, v_count,
-           m.price, m.discount, m.order_amount, m.currency, m.no_deal_price
+           r.id, r.icpc2_encrypted, r.outcome_encrypted, r.policy_number_encrypted, v_count
       FROM consultations c
       LEFT JOIN LATERAL (
             SELECT cr.id, cr.icpc2_encrypted, cr.outcome_encrypted, cr.policy_number_encrypted
@@ -618,15 +679,6 @@ BEGIN
              WHERE cr.consultation_id = c.id
              ORDER BY cr.version DESC
              LIMIT 1) r ON true
-      LEFT JOIN LATERAL (
-            SELECT coalesce(sum(li.quantity * li.unit_price), 0)::numeric(14, 2) AS price,
-                   coalesce(sum(li.discount), 0)::numeric(14, 2) AS discount,
-                   o.total AS order_amount, o.currency,
-                   coalesce(bool_or(li.no_deal_price), false) AS no_deal_price
-              FROM orders o
-              LEFT JOIN line_items li ON li.order_id = o.id
-             WHERE o.consultation_id = c.id
-             GROUP BY o.id) m ON true
      WHERE c.partner_id = p_partner AND c.created_at >= v_from AND c.created_at < v_to
      ORDER BY c.created_at, c.id;
 END
@@ -651,35 +703,6 @@ CREATE FUNCTION public.is_service_session() RETURNS boolean
     AS $$ SELECT current_staff_org() IS NULL AND pg_has_role(current_user, 'digimed_service', 'USAGE') $$;
 
 --
--- Name: may_read_consultation_result(integer, text); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) RETURNS boolean
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'public', 'pg_catalog'
-    AS $$
-DECLARE
-    v_staff integer;
-    v_role text;
-    v_org integer;
-BEGIN
-    PERFORM assert_acts_as(p_login);
-    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
-    IF v_staff IS NULL OR v_org IS DISTINCT FROM (SELECT organization_id FROM consultations WHERE id = p_consultation) THEN
-        RETURN false;
-    END IF;
-    RETURN v_role = 'admin'
-        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
-        OR (v_role = 'doctor' AND EXISTS (
-               WITH RECURSIVE later (id, doctor, state) AS (
-                   SELECT id, assigned_doctor_id, state FROM consultations WHERE follow_up_of = p_consultation
-                   UNION
-                   SELECT c.id, c.assigned_doctor_id, c.state FROM consultations c JOIN later l ON c.follow_up_of = l.id)
-               SELECT 1 FROM later WHERE doctor = v_staff AND state <> 'cancelled'));
-END
-$$;
-
---
 -- Name: next_result_version(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -700,15 +723,24 @@ BEGIN
         PERFORM pg_notify('digimed_queue', json_build_object(
             'kind', lower(TG_OP),
             'consultation_id', NEW.id,
+            'referral_id', NEW.referral_id,
             'organization_id', NEW.organization_id,
             'state', NEW.state,
             'assigned_doctor_id', NEW.assigned_doctor_id,
             'updated_at', NEW.updated_at)::text);
+    ELSIF TG_TABLE_NAME = 'referrals' THEN
+        PERFORM pg_notify('digimed_queue', json_build_object(
+            'kind', 'referral',
+            'referral_id', NEW.id,
+            'organization_id', partner_clinic(NEW.partner_id),
+            'updated_at', now())::text);
     ELSE
         PERFORM pg_notify('digimed_queue', json_build_object(
             'kind', 'screening',
             'consultation_id', NEW.consultation_id,
-            'organization_id', consultation_org(NEW.consultation_id))::text);
+            'referral_id', NEW.referral_id,
+            'organization_id', coalesce(referral_clinic(NEW.referral_id), consultation_org(NEW.consultation_id)),
+            'updated_at', NEW.created_at)::text);
     END IF;
     RETURN NULL;
 END
@@ -745,19 +777,6 @@ CREATE FUNCTION public.order_clinic(p_order integer) RETURNS integer
 CREATE FUNCTION public.order_total(p_order integer) RETURNS numeric
     LANGUAGE sql STABLE
     AS $$ SELECT coalesce(sum(quantity * unit_price - discount), 0)::numeric(14, 2) FROM line_items WHERE order_id = p_order $$;
-
---
--- Name: order_total_from_line_items(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.order_total_from_line_items() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    NEW.total := order_total(NEW.id);
-    RETURN NEW;
-END
-$$;
 
 --
 -- Name: partner_clinic(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -923,8 +942,6 @@ CREATE TABLE public.consultation_results (
     notes_encrypted bytea,
     policy_number_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    amend_reason_encrypted bytea,
-    CONSTRAINT consultation_results_amend_reason CHECK (((version = 1) = (amend_reason_encrypted IS NULL))),
     CONSTRAINT consultation_results_version_check CHECK ((version >= 1))
 );
 
@@ -937,15 +954,22 @@ CREATE FUNCTION public.read_consultation_results_as(p_consultation integer, p_lo
     SET search_path TO 'public', 'pg_catalog'
     AS $$
 DECLARE
+    v_staff integer;
+    v_role text;
+    v_org integer;
     v_versions integer;
 BEGIN
     PERFORM assert_acts_as(p_login);
+    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
     SELECT count(*) INTO v_versions FROM consultation_results WHERE consultation_id = p_consultation;
     IF v_versions = 0 THEN
         RETURN;
     END IF;
-    IF NOT may_read_consultation_result(p_consultation, p_login) THEN
-        RAISE EXCEPTION 'Only the doctor who wrote this result, a doctor following the patient up and the clinic''s administrators may read it.'
+    IF NOT (
+        (v_role = 'admin' AND v_org = (SELECT organization_id FROM consultations WHERE id = p_consultation))
+        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
+    ) THEN
+        RAISE EXCEPTION 'Only the doctor who wrote this result and the clinic''s administrators may read it.'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM audit_append(p_login, 'READ', 'consultation_results', p_consultation::text,
@@ -955,28 +979,26 @@ END
 $$;
 
 --
--- Name: recompute_order_total(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: referral_clinic(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.recompute_order_total() RETURNS trigger
-    LANGUAGE plpgsql
+CREATE FUNCTION public.referral_clinic(p_referral integer) RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$ SELECT p.clinic_id FROM referrals r JOIN partners p ON p.id = r.partner_id WHERE r.id = p_referral $$;
+
+--
+-- Name: referral_deadline(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.referral_deadline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
     AS $$
-DECLARE
-    v_order integer;
 BEGIN
-    FOR v_order IN
-        SELECT DISTINCT o FROM unnest(ARRAY[
-            CASE WHEN TG_OP <> 'INSERT' THEN OLD.order_id END,
-            CASE WHEN TG_OP <> 'DELETE' THEN NEW.order_id END]) o
-         WHERE o IS NOT NULL
-    LOOP
-        UPDATE orders SET total = order_total(id) WHERE id = v_order;
-        IF NOT FOUND AND order_clinic(v_order) IS NOT NULL THEN
-            RAISE EXCEPTION 'The order''s total cannot be kept: your role may write its line items but not see the order.'
-                USING ERRCODE = 'insufficient_privilege';
-        END IF;
-    END LOOP;
-    RETURN NULL;
+    NEW.deadline_at := coalesce(NEW.deadline_at, add_working_days(
+        NEW.received_at, (SELECT deadline_working_days FROM partners WHERE id = NEW.partner_id)));
+    RETURN NEW;
 END
 $$;
 
@@ -1006,47 +1028,6 @@ CREATE FUNCTION public.staff_org_of(login text) RETURNS integer
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT organization_id FROM staff WHERE login_role = login AND active $$;
-
---
--- Name: stamp_discount(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.stamp_discount() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.discount <> 0 OR NEW.discount_reason IS NOT NULL THEN
-            NEW.discount_set_by := current_user;
-            NEW.discount_set_at := now();
-        ELSE
-            NEW.discount_set_by := NULL;
-            NEW.discount_set_at := NULL;
-        END IF;
-    ELSIF NEW.discount IS DISTINCT FROM OLD.discount OR NEW.discount_reason IS DISTINCT FROM OLD.discount_reason THEN
-        NEW.discount_set_by := current_user;
-        NEW.discount_set_at := now();
-    ELSE
-        NEW.discount_set_by := OLD.discount_set_by;
-        NEW.discount_set_at := OLD.discount_set_at;
-    END IF;
-    RETURN NEW;
-END
-$$;
-
---
--- Name: stamp_partner_price(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.stamp_partner_price() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    NEW.set_by := current_user;
-    NEW.set_at := now();
-    RETURN NEW;
-END
-$$;
 
 --
 -- Name: subscription_org(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1382,15 +1363,17 @@ ALTER TABLE public.consultation_results ALTER COLUMN id ADD GENERATED BY DEFAULT
 
 CREATE TABLE public.consultation_screenings (
     id integer NOT NULL,
-    consultation_id integer NOT NULL,
+    consultation_id integer,
     staff_id integer NOT NULL,
     kind text NOT NULL,
     call_outcome text,
     note_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    referral_id integer,
     CONSTRAINT consultation_screenings_call_outcome_check CHECK ((call_outcome = ANY (ARRAY['reached'::text, 'no_answer'::text, 'voicemail'::text, 'wrong_number'::text]))),
     CONSTRAINT consultation_screenings_check CHECK (((kind <> 'call_attempt'::text) OR (call_outcome IS NOT NULL))),
-    CONSTRAINT consultation_screenings_kind_check CHECK ((kind = ANY (ARRAY['call_attempt'::text, 'note'::text])))
+    CONSTRAINT consultation_screenings_kind_check CHECK ((kind = ANY (ARRAY['call_attempt'::text, 'note'::text]))),
+    CONSTRAINT consultation_screenings_subject CHECK (((referral_id IS NOT NULL) OR (consultation_id IS NOT NULL)))
 );
 
 --
@@ -1658,13 +1641,8 @@ CREATE TABLE public.line_items (
     unit_price numeric(14,2) NOT NULL,
     discount numeric(14,2) DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    no_deal_price boolean DEFAULT false NOT NULL,
-    discount_reason text,
-    discount_set_by text,
-    discount_set_at timestamp with time zone,
     CONSTRAINT line_items_check CHECK ((discount <= (unit_price * (quantity)::numeric))),
     CONSTRAINT line_items_discount_check CHECK ((discount >= (0)::numeric)),
-    CONSTRAINT line_items_discount_reason_check CHECK (((discount = (0)::numeric) OR ((length(btrim(COALESCE(discount_reason, ''::text))) >= 1) AND (length(btrim(COALESCE(discount_reason, ''::text))) <= 500)))),
     CONSTRAINT line_items_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT line_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
 );
@@ -1766,36 +1744,6 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
--- Name: partner_prices; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.partner_prices (
-    id integer NOT NULL,
-    partner_id integer NOT NULL,
-    category text NOT NULL,
-    unit_price numeric(14,2) NOT NULL,
-    currency text DEFAULT 'NOK'::text NOT NULL,
-    set_by text DEFAULT CURRENT_USER NOT NULL,
-    set_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT partner_prices_category_check CHECK ((category = ANY (ARRAY['insurance'::text, 'direct'::text]))),
-    CONSTRAINT partner_prices_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT partner_prices_unit_price_check CHECK ((unit_price >= (0)::numeric))
-);
-
---
--- Name: partner_prices_id_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.partner_prices ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
-    SEQUENCE NAME public.partner_prices_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
---
 -- Name: partners; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1809,6 +1757,7 @@ CREATE TABLE public.partners (
     deadline_working_days integer DEFAULT 2 NOT NULL,
     deal_id text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    book_on_arrival boolean DEFAULT false NOT NULL,
     CONSTRAINT partners_deadline_working_days_check CHECK (((deadline_working_days >= 1) AND (deadline_working_days <= 60))),
     CONSTRAINT partners_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
 );
@@ -1969,7 +1918,12 @@ CREATE TABLE public.referrals (
     message_timestamp timestamp with time zone,
     payload_encrypted bytea NOT NULL,
     supervisor_staff_id integer,
-    received_at timestamp with time zone DEFAULT now() NOT NULL
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    deadline_at timestamp with time zone NOT NULL,
+    declined_at timestamp with time zone,
+    declined_by_staff_id integer,
+    decline_reason text,
+    CONSTRAINT referrals_decline_recorded CHECK ((((declined_at IS NULL) AND (declined_by_staff_id IS NULL) AND (decline_reason IS NULL)) OR ((declined_at IS NOT NULL) AND (declined_by_staff_id IS NOT NULL) AND ((length(btrim(decline_reason)) >= 1) AND (length(btrim(decline_reason)) <= 500)))))
 );
 
 --
@@ -2424,20 +2378,6 @@ ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
 --
--- Name: partner_prices partner_prices_partner_id_category_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.partner_prices
-    ADD CONSTRAINT partner_prices_partner_id_category_key UNIQUE (partner_id, category);
-
---
--- Name: partner_prices partner_prices_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.partner_prices
-    ADD CONSTRAINT partner_prices_pkey PRIMARY KEY (id);
-
---
 -- Name: partners partners_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2629,6 +2569,12 @@ CREATE INDEX consents_patient ON public.consents USING btree (patient_id);
 CREATE INDEX consultation_screenings_consultation ON public.consultation_screenings USING btree (consultation_id);
 
 --
+-- Name: consultation_screenings_referral; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX consultation_screenings_referral ON public.consultation_screenings USING btree (referral_id);
+
+--
 -- Name: consultations_doctor; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2803,12 +2749,6 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.line_items FOR E
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 --
--- Name: partner_prices audit; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.partner_prices FOR EACH ROW EXECUTE FUNCTION public.audit_row();
-
---
 -- Name: partners audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2917,6 +2857,12 @@ CREATE TRIGGER consultation_first_forms BEFORE UPDATE OF state ON public.consult
 CREATE TRIGGER consultation_insert BEFORE INSERT ON public.consultations FOR EACH ROW EXECUTE FUNCTION public.check_consultation_insert();
 
 --
+-- Name: consultations consultation_referral; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER consultation_referral BEFORE INSERT ON public.consultations FOR EACH ROW WHEN ((new.referral_id IS NOT NULL)) EXECUTE FUNCTION public.check_referral_booking();
+
+--
 -- Name: consultation_results consultation_results_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2959,12 +2905,6 @@ CREATE TRIGGER form_template_consent_types BEFORE INSERT OR UPDATE OF consent_ty
 CREATE TRIGGER form_template_version_immutable BEFORE DELETE OR UPDATE ON public.form_template_versions FOR EACH ROW EXECUTE FUNCTION public.check_template_version_immutable();
 
 --
--- Name: line_items order_total; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER order_total AFTER INSERT OR DELETE OR UPDATE ON public.line_items FOR EACH ROW EXECUTE FUNCTION public.recompute_order_total();
-
---
 -- Name: patient_persons patient_person_has_token; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2989,6 +2929,24 @@ CREATE TRIGGER queue_notify AFTER INSERT ON public.consultation_screenings FOR E
 CREATE TRIGGER queue_notify AFTER INSERT OR UPDATE ON public.consultations FOR EACH ROW EXECUTE FUNCTION public.notify_queue_change();
 
 --
+-- Name: referrals queue_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER queue_notify AFTER INSERT OR UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.notify_queue_change();
+
+--
+-- Name: referrals referral_deadline; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER referral_deadline BEFORE INSERT ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.referral_deadline();
+
+--
+-- Name: referrals referral_decision; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER referral_decision BEFORE UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.check_referral_decision();
+
+--
 -- Name: staff staff_login_created; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3005,24 +2963,6 @@ CREATE TRIGGER staff_login_follows_active AFTER UPDATE OF active ON public.staff
 --
 
 CREATE TRIGGER staff_not_self BEFORE UPDATE OF active ON public.staff FOR EACH ROW EXECUTE FUNCTION public.check_staff_deactivation();
-
---
--- Name: partner_prices stamp; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON public.partner_prices FOR EACH ROW EXECUTE FUNCTION public.stamp_partner_price();
-
---
--- Name: line_items stamp_discount; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER stamp_discount BEFORE INSERT OR UPDATE ON public.line_items FOR EACH ROW EXECUTE FUNCTION public.stamp_discount();
-
---
--- Name: orders total_from_line_items; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER total_from_line_items BEFORE INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.order_total_from_line_items();
 
 --
 -- Name: api_tokens api_tokens_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -3100,6 +3040,13 @@ ALTER TABLE ONLY public.consultation_results
 
 ALTER TABLE ONLY public.consultation_screenings
     ADD CONSTRAINT consultation_screenings_consultation_id_fkey FOREIGN KEY (consultation_id) REFERENCES public.consultations(id);
+
+--
+-- Name: consultation_screenings consultation_screenings_referral_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.consultation_screenings
+    ADD CONSTRAINT consultation_screenings_referral_id_fkey FOREIGN KEY (referral_id) REFERENCES public.referrals(id);
 
 --
 -- Name: consultation_screenings consultation_screenings_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -3263,13 +3210,6 @@ ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id);
 
 --
--- Name: partner_prices partner_prices_partner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.partner_prices
-    ADD CONSTRAINT partner_prices_partner_id_fkey FOREIGN KEY (partner_id) REFERENCES public.partners(id);
-
---
 -- Name: partners partners_clinic_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3317,6 +3257,13 @@ ALTER TABLE ONLY public.patients
 
 ALTER TABLE ONLY public.patients
     ADD CONSTRAINT patients_patient_person_id_fkey FOREIGN KEY (patient_person_id) REFERENCES public.patient_persons(id);
+
+--
+-- Name: referrals referrals_declined_by_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.referrals
+    ADD CONSTRAINT referrals_declined_by_staff_id_fkey FOREIGN KEY (declined_by_staff_id) REFERENCES public.staff(id);
 
 --
 -- Name: referrals referrals_partner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -3407,6 +3354,12 @@ ALTER TABLE public.automation_rules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY book ON public.consultations FOR INSERT TO secretary, admin WITH CHECK (((organization_id = public.current_staff_org()) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
 
 --
+-- Name: consultations book_direct; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY book_direct ON public.consultations FOR INSERT TO customer_support WITH CHECK (((organization_id = public.current_staff_org()) AND (referral_id IS NULL) AND (follow_up_of IS NULL) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
+
+--
 -- Name: chat_rooms; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -3416,13 +3369,13 @@ ALTER TABLE public.chat_rooms ENABLE ROW LEVEL SECURITY;
 -- Name: line_items clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.line_items TO secretary, admin USING ((public.order_clinic(order_id) = public.current_staff_org())) WITH CHECK ((public.order_clinic(order_id) = public.current_staff_org()));
+CREATE POLICY clinic ON public.line_items TO secretary, customer_support, admin USING ((public.order_clinic(order_id) = public.current_staff_org())) WITH CHECK ((public.order_clinic(order_id) = public.current_staff_org()));
 
 --
 -- Name: orders clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.orders TO secretary, admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
+CREATE POLICY clinic ON public.orders TO secretary, customer_support, admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
 
 --
 -- Name: webhook_subscriptions clinic; Type: POLICY; Schema: public; Owner: -
@@ -3473,12 +3426,6 @@ CREATE POLICY clinic_insert ON public.form_template_versions FOR INSERT TO admin
 CREATE POLICY clinic_insert ON public.form_templates FOR INSERT TO admin WITH CHECK ((organization_id = public.current_staff_org()));
 
 --
--- Name: partner_prices clinic_insert; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY clinic_insert ON public.partner_prices FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
-
---
 -- Name: partners clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3520,7 +3467,7 @@ CREATE POLICY clinic_read ON public.consents FOR SELECT TO secretary, doctor, cu
 -- Name: consultation_screenings clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((public.consultation_org(consultation_id) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org()));
 
 --
 -- Name: consultations clinic_read; Type: POLICY; Schema: public; Owner: -
@@ -3601,12 +3548,6 @@ CREATE POLICY clinic_update ON public.form_templates FOR UPDATE TO admin USING (
 CREATE POLICY clinic_update ON public.forms FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
 
 --
--- Name: partner_prices clinic_update; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY clinic_update ON public.partner_prices FOR UPDATE TO admin USING ((public.partner_clinic(partner_id) = public.current_staff_org())) WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
-
---
 -- Name: partners clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3676,7 +3617,7 @@ CREATE POLICY file_own ON public.consultation_results FOR INSERT TO doctor WITH 
 -- Name: consultations follow_up; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND (public.consultation_doctor(follow_up_of) = public.current_staff_id()) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
+CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
 
 --
 -- Name: form_template_versions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -3793,12 +3734,6 @@ CREATE POLICY own_or_pick ON public.consultations FOR UPDATE TO doctor USING (((
 CREATE POLICY own_org ON public.outbox FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id IS NULL) OR (organization_id = public.current_staff_org())));
 
 --
--- Name: partner_prices; Type: ROW SECURITY; Schema: public; Owner: -
---
-
-ALTER TABLE public.partner_prices ENABLE ROW LEVEL SECURITY;
-
---
 -- Name: partners; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -3829,12 +3764,6 @@ CREATE POLICY read ON public.form_template_versions FOR SELECT TO secretary, doc
 CREATE POLICY read ON public.form_templates FOR SELECT TO secretary, doctor, customer_support, admin, digimed_service USING (true);
 
 --
--- Name: partner_prices read; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY read ON public.partner_prices FOR SELECT TO secretary, customer_support, admin USING ((public.partner_clinic(partner_id) = public.current_staff_org()));
-
---
 -- Name: partners read; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3856,7 +3785,7 @@ ALTER TABLE public.referrals ENABLE ROW LEVEL SECURITY;
 -- Name: consultation_screenings screen; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = public.current_staff_id()) AND (public.consultation_org(consultation_id) = public.current_staff_org())));
+CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = public.current_staff_id()) AND (COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org())));
 
 --
 -- Name: automation_actions service; Type: POLICY; Schema: public; Owner: -
@@ -3917,12 +3846,6 @@ CREATE POLICY service ON public.orders TO digimed_service USING (true) WITH CHEC
 --
 
 CREATE POLICY service ON public.outbox TO digimed_service USING (true) WITH CHECK (true);
-
---
--- Name: partner_prices service; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY service ON public.partner_prices FOR SELECT TO digimed_service USING (true);
 
 --
 -- Name: partners service; Type: POLICY; Schema: public; Owner: -
@@ -4100,14 +4023,6 @@ REVOKE ALL ON FUNCTION public.create_staff_login() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) TO admin;
-
---
--- Name: FUNCTION may_read_consultation_result(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO doctor;
-GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO admin;
 
 --
 -- Name: FUNCTION next_result_version(p_consultation integer); Type: ACL; Schema: public; Owner: -
@@ -4425,7 +4340,7 @@ GRANT SELECT ON TABLE public.consultation_states TO digimed_service;
 
 GRANT SELECT,INSERT ON TABLE public.consultations TO secretary;
 GRANT SELECT,INSERT ON TABLE public.consultations TO doctor;
-GRANT SELECT ON TABLE public.consultations TO customer_support;
+GRANT SELECT,INSERT ON TABLE public.consultations TO customer_support;
 GRANT SELECT,INSERT ON TABLE public.consultations TO admin;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.consultations TO digimed_service;
 
@@ -4718,18 +4633,7 @@ GRANT USAGE ON SEQUENCE public.icpc2_imports_id_seq TO digimed_service;
 GRANT SELECT,INSERT ON TABLE public.line_items TO secretary;
 GRANT SELECT,INSERT ON TABLE public.line_items TO admin;
 GRANT SELECT,INSERT ON TABLE public.line_items TO digimed_service;
-
---
--- Name: COLUMN line_items.discount; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(discount) ON TABLE public.line_items TO admin;
-
---
--- Name: COLUMN line_items.discount_reason; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(discount_reason) ON TABLE public.line_items TO admin;
+GRANT INSERT ON TABLE public.line_items TO customer_support;
 
 --
 -- Name: SEQUENCE line_items_id_seq; Type: ACL; Schema: public; Owner: -
@@ -4748,6 +4652,13 @@ GRANT USAGE ON SEQUENCE public.line_items_id_seq TO digimed_service;
 GRANT SELECT,INSERT ON TABLE public.orders TO secretary;
 GRANT SELECT,INSERT ON TABLE public.orders TO admin;
 GRANT SELECT,INSERT ON TABLE public.orders TO digimed_service;
+GRANT INSERT ON TABLE public.orders TO customer_support;
+
+--
+-- Name: COLUMN orders.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.orders TO customer_support;
 
 --
 -- Name: COLUMN orders.total; Type: ACL; Schema: public; Owner: -
@@ -4812,39 +4723,6 @@ GRANT USAGE ON SEQUENCE public.outbox_id_seq TO doctor;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO customer_support;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO admin;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO digimed_service;
-
---
--- Name: TABLE partner_prices; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.partner_prices TO secretary;
-GRANT SELECT ON TABLE public.partner_prices TO customer_support;
-GRANT SELECT ON TABLE public.partner_prices TO admin;
-GRANT SELECT ON TABLE public.partner_prices TO digimed_service;
-
---
--- Name: COLUMN partner_prices.partner_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(partner_id) ON TABLE public.partner_prices TO admin;
-
---
--- Name: COLUMN partner_prices.category; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(category) ON TABLE public.partner_prices TO admin;
-
---
--- Name: COLUMN partner_prices.unit_price; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(unit_price),UPDATE(unit_price) ON TABLE public.partner_prices TO admin;
-
---
--- Name: COLUMN partner_prices.currency; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(currency),UPDATE(currency) ON TABLE public.partner_prices TO admin;
 
 --
 -- Name: TABLE partners; Type: ACL; Schema: public; Owner: -
@@ -4924,6 +4802,15 @@ GRANT SELECT(created_at) ON TABLE public.partners TO secretary;
 GRANT SELECT(created_at) ON TABLE public.partners TO doctor;
 GRANT SELECT(created_at) ON TABLE public.partners TO customer_support;
 GRANT SELECT(created_at) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.book_on_arrival; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO secretary;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO doctor;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO customer_support;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO admin;
 
 --
 -- Name: SEQUENCE partners_id_seq; Type: ACL; Schema: public; Owner: -
@@ -5178,6 +5065,27 @@ GRANT SELECT,INSERT ON TABLE public.referrals TO digimed_service;
 
 GRANT UPDATE(supervisor_staff_id) ON TABLE public.referrals TO secretary;
 GRANT UPDATE(supervisor_staff_id) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.declined_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(declined_at) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(declined_at) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.declined_by_staff_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(declined_by_staff_id) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(declined_by_staff_id) ON TABLE public.referrals TO admin;
+
+--
+-- Name: COLUMN referrals.decline_reason; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(decline_reason) ON TABLE public.referrals TO secretary;
+GRANT UPDATE(decline_reason) ON TABLE public.referrals TO admin;
 
 --
 -- Name: SEQUENCE referrals_id_seq; Type: ACL; Schema: public; Owner: -

@@ -40,7 +40,6 @@ macro_rules! console_commands {
                 $crate::queue_commands::book_follow_up,
                 $crate::queue_commands::icpc2_search,
                 $crate::queue_commands::doctors,
-                $crate::queue_commands::screen,
                 $crate::queue_commands::screenings,
                 $crate::queue_commands::watch_queue::<$runtime>,
                 $crate::patient_commands::match_candidates,
@@ -83,6 +82,14 @@ macro_rules! console_commands {
                 $crate::draft_commands::draft_load,
                 $crate::draft_commands::draft_list,
                 $crate::draft_commands::draft_discard,
+                $crate::referral_commands::screening_list,
+                $crate::referral_commands::referral_fields,
+                $crate::referral_commands::referral_screen,
+                $crate::referral_commands::referral_screenings,
+                $crate::referral_commands::referral_book,
+                $crate::referral_commands::referral_decline,
+                $crate::referral_commands::consultation_book,
+                $crate::referral_commands::partner_set_book_on_arrival,
             ])
             .events($crate::__tauri_specta::collect_events![
                 $crate::queue_commands::QueueChanged,

@@ -16,6 +16,8 @@ pub mod draft_commands;
 pub mod patient_commands;
 #[doc(hidden)]
 pub mod queue_commands;
+#[doc(hidden)]
+pub mod referral_commands;
 mod state;
 mod timing;
 

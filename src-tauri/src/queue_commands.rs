@@ -16,7 +16,8 @@ use tauri_specta::Event;
 use crate::state::ConsoleState;
 use crate::timing::timed;
 
-/// A queue change, as the console's event. Carries ids and state only, never patient data.
+/// A change of the queue or the screening list, as the console's event. Carries ids and state
+/// only, never patient data.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct QueueChanged(pub QueueEvent);
 
@@ -136,20 +137,7 @@ pub async fn doctors(state: State<'_, ConsoleState>) -> Result<Vec<DoctorOption>
         .collect())
 }
 
-/// Records a call attempt (with its outcome) and/or a screening note.
-#[tauri::command]
-#[specta::specta]
-pub async fn screen(
-    state: State<'_, ConsoleState>,
-    id: i32,
-    outcome: Option<CallOutcome>,
-    note: Option<String>,
-) -> Result<ScreeningEntry, Error> {
-    let vault = state.vault().await?;
-    state.act(async |tx| queue::screen(tx, &vault, id, outcome, note.as_deref()).await).await
-}
-
-/// The screening history of a consultation, newest last.
+/// The screening entries behind a consultation (its referral's call log), oldest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn screenings(state: State<'_, ConsoleState>, id: i32) -> Result<Vec<ScreeningEntry>, Error> {

@@ -1,7 +1,8 @@
 // End-to-end: the built console (debug binary, UI embedded) in a real WebKit webview under Xvfb,
 // driven through tauri-driver and WebKitWebDriver, signed in to a real PostgreSQL with the demo
-// data, with `digimed serve` receiving a partner's signed referral. Each role signs in and works;
-// every screen is saved as a screenshot (tests/artifacts/e2e/) in English and Norwegian.
+// data, with `digimed serve` receiving a partner's signed referral, which a secretary books. Each
+// role signs in and works; every screen is saved as a screenshot (tests/artifacts/e2e/) in English
+// and Norwegian.
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -105,28 +106,18 @@ describe("the console, end to end", () => {
     });
   });
 
-  test("secretary: the queue, and a partner's referral arriving live without a reload", async () => {
+  test("secretary: a partner's referral arrives live in the screening list, is booked, and joins the queue", async () => {
     await withConsole(async (driver) => {
       await setLanguage(driver, "en");
       await signIn(driver, db.staff.secretary);
+      // The secretary starts on the screening list: the demo's referrals awaiting a decision.
+      await textBecomes(driver, "#screen-title", "Screening");
       await find(driver, "table[role=grid] tbody tr[id]");
       const nav = await navItems(driver);
-      assert.ok(nav.includes("Referral queue") && !nav.includes("My consultations"), `secretary's screens: ${nav}`);
+      assert.deepEqual(nav, ["Screening", "Consultation queue"], `secretary's screens: ${nav}`);
       await textBecomes(driver, ".shell-name", "Sara Lie");
-      const rows = await queueRows(driver);
-      // The demo's open consultations (completed and cancelled ones are not in the queue), with
-      // the walk-in Mari Eriksen's direct booking.
-      assert.deepEqual([...rows].sort(), [
-        "Eirik Lunde",
-        "Ingrid Solberg",
-        "Jonas Myhre",
-        "Magnus Haugen",
-        "Mari Eriksen",
-        "Nora Vik",
-        "Sofie Berntsen",
-      ]);
-      assert.equal(rows[0], "Jonas Myhre", "longest waiting first");
-      await screenshot(driver, "secretary-queue-en");
+      assert.deepEqual(await queueRows(driver), ["Astrid Holm", "Per Gundersen", "Silje Bakke"], "the nearest deadline first");
+      await screenshot(driver, "secretary-screening-en");
 
       // Mark this page: a reload would lose the mark.
       await driver.executeScript(() => {
@@ -144,32 +135,45 @@ describe("the console, end to end", () => {
         PhoneNumber: "+4741234599",
       });
       assert.equal(receipt.status, 201, JSON.stringify(receipt.body));
+      assert.deepEqual([receipt.body.consultation_id, receipt.body.status], [null, "awaiting_screening"], "no consultation before screening");
       await waitInPage(
         driver,
-        "the new referral in the queue",
+        "the new referral in the screening list",
         () => [...document.querySelectorAll("table[role=grid] tbody tr[id] td:first-child")].some((td) => td.textContent === "Line Danser"),
         [],
         15_000,
       );
       assert.equal(await driver.executeScript(() => window.__notReloaded === true), true, "the page was not reloaded");
-      const cells = await driver.executeScript(
-        (id) => [...document.querySelectorAll(`#queue-row-${id} td`)].map((td) => td.textContent.trim()),
-        receipt.body.consultation_id,
-      );
-      assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
-      await textBecomes(driver, ".screen-head .muted", "8 open");
-      await screenshot(driver, "secretary-queue-live-referral-en");
+      await textBecomes(driver, ".screen-head .muted", "4 to screen");
+      await screenshot(driver, "secretary-screening-live-referral-en");
 
-      // The screening panel of the new referral, opened from the keyboard.
+      // The new referral's panel, opened from the keyboard, and its booking.
       await driver.executeScript(() => document.querySelector("table[role=grid]").focus());
-      await driver.actions().sendKeys("\uE010").perform(); // End: the newest is last
+      await driver.actions().sendKeys("\uE010").perform(); // End: the latest deadline is last
       await driver.actions().sendKeys("\uE007").perform(); // Enter
       await textBecomes(driver, "#panel-title", "Line Danser");
-      await find(driver, ".side-panel .facts");
+      await find(driver, ".screening-panel .referral-fields");
       await screenshot(driver, "secretary-referral-panel-en");
+      await (await find(driver, ".screening-panel .button-row .button-primary")).click(); // Create booking
+      await find(driver, "#booking-title");
+      await screenshot(driver, "secretary-booking-dialog-en");
+      await (await find(driver, ".dialog button[type=submit]")).click(); // Book
+      const said = await textBecomes(driver, ".screening-done span", /^Booked: consultation \d+ is in the doctors' queue\.$/);
+      const id = Number(psql(db.url, `SELECT c.id FROM consultations c WHERE c.referral_id = ${receipt.body.referral_id}`));
+      assert.equal(said, `Booked: consultation ${id} is in the doctors' queue.`, "the console names the consultation booked");
+      await textBecomes(driver, ".screen-head .muted", "3 to screen");
+
+      // The booked referral's consultation is in the queue.
+      await driver.executeScript(() => [...document.querySelectorAll(".shell-nav .nav-item")].find((b) => b.textContent.trim() === "Consultation queue").click());
+      await textBecomes(driver, "#screen-title", "Consultation queue");
+      await waitInPage(driver, "the booked referral in the queue", (id) => document.querySelector(`#queue-row-${id}`), [id]);
+      const cells = await driver.executeScript((id) => [...document.querySelectorAll(`#queue-row-${id} td`)].map((td) => td.textContent.trim()), id);
+      assert.deepEqual(cells.slice(0, 4), ["Line Danser", "fjordtrygd", "Ready for pickup", "Unassigned"]);
+      await textBecomes(driver, ".screen-head .muted", "8 open");
+      await screenshot(driver, "secretary-queue-en");
 
       await setLanguage(driver, "nb");
-      await textBecomes(driver, "#screen-title", "Henvisningskø");
+      await textBecomes(driver, "#screen-title", "Konsultasjonskø");
       await textBecomes(driver, ".screen-head .muted", "8 åpne");
       await screenshot(driver, "secretary-queue-nb");
     });
@@ -181,7 +185,7 @@ describe("the console, end to end", () => {
       await signIn(driver, db.staff.doctor);
       await find(driver, ".data-table tbody tr");
       const nav = await navItems(driver);
-      assert.ok(nav.includes("My consultations") && !nav.includes("Referral queue"), `doctor's screens: ${nav}`);
+      assert.ok(nav.includes("My consultations") && !nav.includes("Consultation queue") && !nav.includes("Screening"), `doctor's screens: ${nav}`);
       await waitInPage(driver, "my consultations", () => document.querySelector(".data-table tbody td")?.textContent !== "Loading…");
       await screenshot(driver, "doctor-my-consultations-en");
 
@@ -355,7 +359,7 @@ describe("the console, end to end", () => {
       await signIn(driver, db.staff.admin);
       await find(driver, "#report-partner");
       await textBecomes(driver, ".shell-name", "Hanne Strand");
-      assert.deepEqual(await navItems(driver), ["Admin", "Consent status"]);
+      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
 
@@ -393,7 +397,7 @@ describe("the console, end to end", () => {
 
       await setLanguage(driver, "nb");
       await screenshot(driver, "admin-report-exported-nb");
-      await (await driver.findElements(By.css(".shell-nav .nav-item")))[1].click();
+      await (await driver.findElements(By.css(".shell-nav .nav-item")))[2].click(); // Samtykkestatus
       await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
       await screenshot(driver, "admin-consent-status-nb");
       await setLanguage(driver, "en");

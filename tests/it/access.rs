@@ -111,13 +111,14 @@ async fn world() -> World {
 #[tokio::test]
 async fn patient_data_is_visible_only_within_the_clinic() {
     let w = world().await;
-    // Clinic A has the 11 demo persons (8 referred, 3 walk-ins); clinic B sees only its one patient.
+    // Clinic A has the 14 demo persons (8 referred and booked, 3 referred awaiting screening, 3
+    // walk-ins); clinic B sees only its one patient.
     for s in [&w.secretary, &w.doctor, &w.support, &w.admin] {
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(11), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(11));
-        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(11));
-        assert_eq!(attempt(&s.pool, "SELECT id FROM users").await, Rows(8));
-        assert_eq!(attempt(&s.pool, "SELECT user_id FROM user_organizations").await, Rows(8));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(14), "{}", s.login);
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(14));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(14));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM users").await, Rows(10));
+        assert_eq!(attempt(&s.pool, "SELECT user_id FROM user_organizations").await, Rows(10));
     }
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM patient_persons").await, Rows(1));
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM patients").await, Rows(1));
@@ -145,7 +146,7 @@ async fn only_support_and_admins_onboard_patients() {
     }
     for s in [&w.support, &w.admin] {
         assert_eq!(attempt(&s.pool, insert_person).await, Rows(1), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(11));
+        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(14));
         // Linking a person to another clinic is refused by row-level security.
         let other = format!(
             "INSERT INTO patients (patient_person_id, organization_id, entry_point) VALUES (1, {}, 'walk_in')",
@@ -266,6 +267,66 @@ async fn secretaries_book_assign_and_cancel_but_never_start_or_see_results() {
 }
 
 #[tokio::test]
+async fn referrals_are_booked_and_declined_by_the_clinics_secretaries_and_admins_only() {
+    let w = world().await;
+    let awaiting: Vec<(i32, i32, i32)> = sqlx::query_as(
+        "SELECT r.id, r.patient_person_id, r.partner_id FROM referrals r
+          WHERE NOT EXISTS (SELECT 1 FROM consultations c WHERE c.referral_id = r.id) ORDER BY r.id",
+    )
+    .fetch_all(&w.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(awaiting.len(), 3, "the demo's referrals awaiting screening");
+    let (referral, person, partner) = awaiting[0];
+    let a: i32 =
+        sqlx::query_scalar("SELECT id FROM organizations WHERE name = 'Digimed Oslo'").fetch_one(&w.db.owner).await.unwrap();
+    let book = |r: i32, p: i32| {
+        format!(
+            "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, category) VALUES ({p}, {a}, {partner}, {r}, 'insurance')"
+        )
+    };
+    let decline = |r: i32| format!("UPDATE referrals SET decline_reason = 'Needs no help' WHERE id = {r}");
+    // Doctors and support agents do neither; a doctor of another clinic does not even see it.
+    for s in [&w.doctor, &w.support] {
+        assert_eq!(attempt(&s.pool, &book(referral, person)).await, Denied, "{}", s.login);
+        assert_eq!(attempt(&s.pool, &decline(referral)).await, Denied, "{}", s.login);
+    }
+    assert_eq!(attempt(&w.doctor_b.pool, &decline(referral)).await, Denied);
+    // The clinic's secretaries and admins do, for the referral's own patient only.
+    for s in [&w.secretary, &w.admin] {
+        assert_eq!(attempt(&s.pool, &book(referral, person)).await, Rows(1), "{}", s.login);
+        assert_eq!(attempt(&s.pool, &decline(referral)).await, Rows(1), "{}", s.login);
+        assert_eq!(attempt(&s.pool, &book(referral, awaiting[1].1)).await, Refused("P0001".into()));
+    }
+    // The database records who declined and when, keeps the decline, and books no declined referral.
+    sqlx::query(&decline(referral)).execute(&w.secretary.pool).await.unwrap();
+    let (by, at): (Option<i32>, bool) =
+        sqlx::query_as("SELECT declined_by_staff_id, declined_at IS NOT NULL FROM referrals WHERE id = $1")
+            .bind(referral)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    assert_eq!((by, at), (Some(w.secretary.id), true));
+    assert_eq!(attempt(&w.secretary.pool, &book(referral, person)).await, Refused("P0001".into()));
+    assert_eq!(
+        attempt(&w.admin.pool, &format!("UPDATE referrals SET decline_reason = 'Other' WHERE id = {referral}")).await,
+        Refused("P0001".into())
+    );
+    // A booked referral is not declined.
+    let booked: i32 = sqlx::query_scalar("SELECT referral_id FROM consultations WHERE referral_id IS NOT NULL LIMIT 1")
+        .fetch_one(&w.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(attempt(&w.secretary.pool, &decline(booked)).await, Refused("P0001".into()));
+    // Support agents book for their clinic's patients, but no referral and no one of another clinic.
+    let direct = |org: i32| {
+        format!("INSERT INTO consultations (patient_person_id, organization_id, category) VALUES ({person}, {org}, 'direct')")
+    };
+    assert_eq!(attempt(&w.support.pool, &direct(a)).await, Rows(1));
+    assert_eq!(attempt(&w.support.pool, &direct(w.clinic_b)).await, Denied);
+}
+
+#[tokio::test]
 async fn consultation_results_are_filed_by_the_assigned_doctor_and_read_by_nobody_directly() {
     let w = world().await;
     let file = |consultation: i32, author: i32| {
@@ -328,6 +389,8 @@ async fn reference_data_partners_orders_and_admin_tables() {
     assert_eq!(attempt(&w.secretary.pool, "SELECT id FROM line_items").await, Rows(8));
     assert_eq!(attempt(&w.doctor.pool, "SELECT id FROM orders").await, Denied);
     assert_eq!(attempt(&w.support.pool, "SELECT id FROM line_items").await, Denied);
+    // Support agents open the order of a booking they make, and read back its id only.
+    assert_eq!(attempt(&w.support.pool, "SELECT total FROM orders").await, Denied);
     assert_eq!(attempt(&w.doctor_b.pool, "SELECT id FROM referrals").await, Rows(0));
     assert_eq!(attempt(&w.support.pool, "SELECT id FROM referrals").await, Denied);
     // Everyone who changes data may queue its event; only admins read the queue.

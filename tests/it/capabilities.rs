@@ -17,6 +17,10 @@ const DECIDED_BY_POLICY: &[(Capability, &str)] = &[
         Capability::ReadReferralPayload,
         "doctors read referrals of their clinic, but the console never decrypts the payload for them",
     ),
+    (
+        Capability::BookFollowUp,
+        "support agents book consultations, but never as the follow-up of an earlier one (policy book_direct)",
+    ),
 ];
 
 async fn holds(db: &TestDb, role: &str, object: &str, privilege: &str) -> bool {
@@ -116,5 +120,6 @@ async fn every_capability_names_what_it_is_and_who_has_it() {
     );
     assert!(!Capability::PickConsultation.allows(&secretary));
     assert!(Capability::BookConsultation.allows(&secretary));
+    assert!(Capability::DecideReferral.allows(&secretary));
     assert!(!Capability::ScreenConsultation.allows(&digimed_core::Actor::Owner));
 }

@@ -12,10 +12,10 @@ use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
 use digimed_tests::{is_denied, TestDb};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::onboarding::{input, run};
-use crate::referrals::{body, nid, partner};
+use crate::referrals::partner;
+use digimed_tests::fixtures::booked_referral;
 
 const NOTE: &str = "Sore throat for three days, no fever";
 
@@ -162,12 +162,7 @@ async fn a_result_draft_outlives_a_failed_filing_and_is_gone_once_the_result_is_
     let db = TestDb::new().await;
     let clinic = db.clinic("Draft Filing").await;
     let p = partner(&db, clinic, true).await;
-    let r = ClinicTx::run(&db.owner, async |tx| {
-        digimed_core::referrals::receive(tx, &db.vault, &p, body(nid(51).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
-    })
-    .await
-    .unwrap();
-    let id = r.receipt().consultation_id;
+    let id = booked_referral(&db, &p, 51).await.consultation_id.expect("booked");
     sqlx::query(
         "WITH i AS (INSERT INTO icpc2_imports (sha256, code_count) VALUES ('test', 1) RETURNING id)
          INSERT INTO icpc2_codes (code, title, import_id) SELECT 'R74', 'Upper respiratory infection', id FROM i",

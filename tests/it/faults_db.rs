@@ -18,10 +18,10 @@ use digimed_tests::clerk_standin::ClerkStandin;
 use digimed_tests::service::standin_accounts;
 use digimed_tests::TestDb;
 use sqlx::{PgPool, Postgres, Transaction};
-use uuid::Uuid;
 
 use crate::onboarding::{footprint, input, seed_rules};
-use crate::referrals::{body, nid, partner};
+use crate::referrals::partner;
+use digimed_tests::fixtures::booked_referral;
 
 /// Generous: the whole suite runs in parallel on a small machine.
 const WAIT: Duration = Duration::from_secs(60);
@@ -155,14 +155,10 @@ async fn waiting() -> Waiting {
     let db = TestDb::new().await;
     let clinic = db.clinic("Kill Queue").await;
     let p = partner(&db, clinic, true).await;
-    let r = ClinicTx::run(&db.owner, async |tx| {
-        digimed_core::referrals::receive(tx, &db.vault, &p, body(nid(41).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
-    })
-    .await
-    .unwrap();
+    let r = booked_referral(&db, &p, 41).await;
     let doctor = db.staff(AppRole::Doctor, clinic, "kill-doctor").await;
     let me = current_staff(&doctor.pool).await.unwrap();
-    Waiting { consultation: r.receipt().consultation_id, db, doctor, me }
+    Waiting { consultation: r.consultation_id.expect("booked"), db, doctor, me }
 }
 
 #[tokio::test]

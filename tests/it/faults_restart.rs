@@ -210,14 +210,16 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
     })
     .await
     .unwrap();
+    // Its referrals are booked on arrival: each one puts a consultation in the doctor's queue.
     ClinicTx::run(&owner, async |tx| {
-        digimed_core::referrals::add_partner(
+        let p = digimed_core::referrals::add_partner(
             tx,
             &vault,
             &NewPartner { name: "pridok-test", clinic_id: org, is_test_partner: true, deadline_working_days: 2, deal_id: None },
             SECRET,
         )
-        .await
+        .await?;
+        digimed_core::referrals::set_book_on_arrival(tx, p.id, true).await
     })
     .await
     .unwrap();
@@ -374,7 +376,7 @@ async fn the_service_and_a_console_session_recover_from_a_database_restart() {
             .expect("the queue watcher reports the new consultation")
             .expect("the queue watcher keeps running");
         let e = e.expect("the queue watcher recovers");
-        if e.consultation_id == consultation {
+        if e.consultation_id == Some(consultation) {
             break reconnects;
         }
     };

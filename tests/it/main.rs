@@ -24,6 +24,7 @@ mod referrals;
 mod report;
 mod results;
 mod schema_dump;
+mod screening;
 mod staff;
 mod two_services;
 mod webhooks_out;

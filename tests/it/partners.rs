@@ -14,7 +14,13 @@ use digimed_tests::TestDb;
 use crate::onboarding::count;
 
 fn input(name: &str, secret: Option<&str>) -> PartnerInput {
-    PartnerInput { name: name.into(), deadline_working_days: 3, is_test_partner: false, secret: secret.map(str::to_string) }
+    PartnerInput {
+        name: name.into(),
+        deadline_working_days: 3,
+        is_test_partner: false,
+        secret: secret.map(str::to_string),
+        book_on_arrival: false,
+    }
 }
 
 #[tokio::test]

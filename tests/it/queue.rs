@@ -10,7 +10,7 @@ use std::time::Duration;
 use digimed_core::queue::{
     self, CallOutcome, ConsultationState, DeadlineStatus, MeetingConfig, QueueEventKind, QueueFilter, QueueWatcher,
 };
-use digimed_core::referrals;
+use digimed_core::referrals::{self, BookingChoice};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::{current_staff, StaffSession};
 use digimed_core::ErrorCode;
@@ -26,6 +26,8 @@ struct Clinic {
     clinic: i32,
     person: i32,
     partner_id: i32,
+    /// The test person's referral, awaiting screening.
+    referral_id: i32,
 }
 
 async fn clinic() -> Clinic {
@@ -37,7 +39,7 @@ async fn clinic() -> Clinic {
     })
     .await
     .unwrap();
-    Clinic { db, clinic, person: r.receipt().patient_person_id, partner_id: p.id }
+    Clinic { db, clinic, person: r.receipt().patient_person_id, partner_id: p.id, referral_id: r.receipt().referral_id }
 }
 
 impl Clinic {
@@ -90,10 +92,7 @@ fn meeting() -> MeetingConfig {
 #[tokio::test]
 async fn sixty_four_pickers_take_each_of_a_thousand_consultations_exactly_once() {
     let c = clinic().await;
-    let mut ids: HashSet<i32> = c.waiting(1000).await.into_iter().collect();
-    let first: i32 =
-        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
-    ids.insert(first);
+    let ids: HashSet<i32> = c.waiting(1000).await.into_iter().collect();
     let mut tasks = Vec::new();
     for d in 0..16 {
         let (s, me) = c.member(Role::Doctor, &format!("doctor{d}")).await;
@@ -140,12 +139,9 @@ async fn a_doctor_picks_starts_and_completes() {
     let c = clinic().await;
     let (doc, me) = c.member(Role::Doctor, "dora").await;
     let ids = c.waiting(3).await;
-    let referral_consultation: i32 =
-        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
-    // Oldest first: the three were created an hour ago, the referral's consultation just now.
+    // Oldest first.
     let picked = ClinicTx::run(&doc.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
     assert_eq!(picked.id, ids[0]);
-    assert_ne!(picked.id, referral_consultation);
     assert!(picked.assigned_at.is_some());
     let specific = ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap();
     assert_eq!(specific.assigned_doctor_id, Some(me.staff_id));
@@ -191,7 +187,7 @@ async fn a_doctor_picks_starts_and_completes() {
 
     // History and a follow-up for the same patient.
     let history = ClinicTx::run(&doc.pool, async |tx| queue::history(tx, c.person).await).await.unwrap();
-    assert_eq!(history.len(), 4);
+    assert_eq!(history.len(), 3);
     let follow = ClinicTx::run(&doc.pool, async |tx| queue::book_follow_up(tx, picked.id).await).await.unwrap();
     assert_eq!(
         (follow.follow_up_of, follow.state, follow.assigned_doctor_id),
@@ -377,14 +373,18 @@ async fn a_secretary_screens_assigns_reassigns_and_cancels() {
     let (_d1, d1) = c.member(Role::Doctor, "dag").await;
     let (_d2, d2) = c.member(Role::Doctor, "dina").await;
     let ids = c.waiting(3).await;
-    let referral_consultation: i32 =
-        sqlx::query_scalar("SELECT id FROM consultations WHERE referral_id IS NOT NULL").fetch_one(&c.db.owner).await.unwrap();
 
+    // The referral is screened, then booked: its consultation joins the queue.
     let entry = ClinicTx::run(&sec.pool, async |tx| {
-        queue::screen(tx, &c.db.vault, referral_consultation, Some(CallOutcome::NoAnswer), Some("Try after 16:00")).await
+        referrals::screen(tx, &c.db.vault, c.referral_id, Some(CallOutcome::NoAnswer), Some("Try after 16:00")).await
     })
     .await
     .unwrap();
+    let referral_consultation =
+        ClinicTx::run(&sec.pool, async |tx| referrals::book(tx, c.referral_id, &BookingChoice::default()).await)
+            .await
+            .unwrap()
+            .id;
     assert_eq!(entry.call_outcome, Some(CallOutcome::NoAnswer));
     let ct: Vec<u8> = sqlx::query_scalar("SELECT note_encrypted FROM consultation_screenings WHERE id = $1")
         .bind(entry.id)
@@ -470,7 +470,7 @@ async fn live_events_survive_a_dropped_connection() {
 
     ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[0]).await).await.unwrap();
     let e = next_event(&mut w).await;
-    assert_eq!((e.kind, e.consultation_id, e.state), (QueueEventKind::Update, ids[0], Some(ConsultationState::PendingSp)));
+    assert_eq!((e.kind, e.consultation_id, e.state), (QueueEventKind::Update, Some(ids[0]), Some(ConsultationState::PendingSp)));
     assert_eq!(e.assigned_doctor_id, Some(me.staff_id));
 
     // Kill the listening connection, then change the queue while it is down.
@@ -479,7 +479,10 @@ async fn live_events_survive_a_dropped_connection() {
     assert!(killed);
     ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[1]).await).await.unwrap();
     let mut seen = Vec::new();
-    while !seen.iter().any(|e: &queue::QueueEvent| e.consultation_id == ids[1] && e.state == Some(ConsultationState::PendingSp)) {
+    while !seen
+        .iter()
+        .any(|e: &queue::QueueEvent| e.consultation_id == Some(ids[1]) && e.state == Some(ConsultationState::PendingSp))
+    {
         seen.push(next_event(&mut w).await);
     }
     assert!(w.reconnects() >= 1);
@@ -488,19 +491,24 @@ async fn live_events_survive_a_dropped_connection() {
     ClinicTx::run(&doc.pool, async |tx| queue::pick(tx, ids[2]).await).await.unwrap();
     loop {
         let e = next_event(&mut w).await;
-        if e.consultation_id == ids[2] && e.kind == QueueEventKind::Update {
+        if e.consultation_id == Some(ids[2]) && e.kind == QueueEventKind::Update {
             break;
         }
     }
-    // A new referral arrives as an insert.
+    // A new referral arrives (for the screening list), and its booking inserts its consultation.
     let p = ClinicTx::run(&c.db.owner, async |tx| referrals::partner_by_name(tx, "pridok-test").await).await.unwrap();
     let r = ClinicTx::run(&c.db.owner, async |tx| {
         referrals::receive(tx, &c.db.vault, &p, body(nid(12).as_str(), Uuid::new_v4()).to_string().as_bytes()).await
     })
     .await
     .unwrap();
+    let referral_id = r.receipt().referral_id;
     let e = next_event(&mut w).await;
-    assert_eq!((e.kind, e.consultation_id), (QueueEventKind::Insert, r.receipt().consultation_id));
+    assert_eq!((e.kind, e.referral_id, e.consultation_id), (QueueEventKind::Referral, Some(referral_id), None));
+    let booked =
+        ClinicTx::run(&sec.pool, async |tx| referrals::book(tx, referral_id, &BookingChoice::default()).await).await.unwrap();
+    let e = next_event(&mut w).await;
+    assert_eq!((e.kind, e.consultation_id, e.referral_id), (QueueEventKind::Insert, Some(booked.id), Some(referral_id)));
 }
 
 #[tokio::test]

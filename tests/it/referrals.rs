@@ -1,8 +1,9 @@
 //! Partner referral intake: validation of every field, idempotence (also under
-//! concurrent replays), what a referral creates, Standard Webhooks signatures.
+//! concurrent replays), what a referral creates (no consultation: it awaits screening),
+//! Standard Webhooks signatures.
 
 use chrono::{NaiveDate, Utc};
-use digimed_core::referrals::{self, Intake};
+use digimed_core::referrals::{self, Intake, ReferralStatus};
 use digimed_core::webhook_signature::{self, SignatureError, SignedHeaders, SigningKey};
 use digimed_core::ClinicTx;
 use digimed_core::ErrorCode;
@@ -31,7 +32,7 @@ async fn counts(db: &TestDb) -> Vec<i64> {
 }
 
 #[tokio::test]
-async fn a_referral_creates_person_link_consultation_order_and_event() {
+async fn a_referral_creates_person_link_referral_and_event_but_no_consultation() {
     let db = TestDb::new().await;
     let clinic = db.clinic("Oslo").await;
     let p = partner(&db, clinic, true).await;
@@ -40,19 +41,18 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
     let raw = body(id.as_str(), guid).to_string();
     let intake = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, &p, raw.as_bytes()).await).await.unwrap();
     let Intake::Created(r) = intake else { panic!("a new referral is created") };
+    assert_eq!((r.consultation_id, r.status), (None, ReferralStatus::AwaitingScreening));
 
-    let (state, org, partner_id, category, deadline_ok, referral_id): (String, i32, i32, String, bool, i32) = sqlx::query_as(
-        "SELECT state, organization_id, partner_id, category,
-                deadline_at = add_working_days(created_at, 2), referral_id FROM consultations WHERE id = $1",
-    )
-    .bind(r.consultation_id)
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
-    assert_eq!(
-        (state.as_str(), org, partner_id, category.as_str(), deadline_ok, referral_id),
-        ("ready_for_pickup", clinic, p.id, "insurance", true, r.referral_id)
-    );
+    // It waits for screening: no consultation, no order; its deadline counts from its arrival.
+    let c = counts(&db).await;
+    assert_eq!(&c[..7], &[1, 1, 1, 1, 0, 0, 0], "persons, links, tokens, referrals; no consultation, order or line item");
+    let deadline_ok: bool =
+        sqlx::query_scalar("SELECT deadline_at = add_working_days(received_at, 2) FROM referrals WHERE id = $1")
+            .bind(r.referral_id)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    assert!(deadline_ok);
 
     let (source, marketing, tokens): (Option<i32>, bool, i64) = sqlx::query_as(
         "SELECT source_partner_id, marketing_allowed,
@@ -72,19 +72,14 @@ async fn a_referral_creates_person_link_consultation_order_and_event() {
             .await
             .unwrap();
     assert_eq!(entry, "partner_referral");
-    let (customer, li_category): (i32, String) = sqlx::query_as(
-        "SELECT o.customer_org_id, li.category FROM orders o JOIN line_items li ON li.order_id = o.id WHERE o.consultation_id = $1",
-    )
-    .bind(r.consultation_id)
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
-    assert_eq!((customer, li_category.as_str()), (p.organization_id, "insurance"));
     let event: Value = sqlx::query_scalar("SELECT payload FROM outbox WHERE event_type = 'referral.received'")
         .fetch_one(&db.owner)
         .await
         .unwrap();
-    assert_eq!(event["consultation_id"], json!(r.consultation_id));
+    assert_eq!(
+        (&event["referral_id"], &event["consultation_id"], &event["status"]),
+        (&json!(r.referral_id), &Value::Null, &json!("awaiting_screening"))
+    );
 
     // The raw payload is stored encrypted, unknown fields included, and never in plain text.
     let stored = ClinicTx::run(&db.owner, async |tx| referrals::raw_payload(tx, &db.vault, r.referral_id).await).await.unwrap();
@@ -124,7 +119,7 @@ async fn a_replay_answers_the_same_and_writes_nothing() {
     .unwrap();
     assert!(other.is_new());
     assert_eq!(other.receipt().patient_person_id, first.receipt().patient_person_id);
-    assert_ne!(other.receipt().consultation_id, first.receipt().consultation_id);
+    assert_ne!(other.receipt().referral_id, first.receipt().referral_id);
     let persons: i64 = sqlx::query_scalar("SELECT count(*) FROM patient_persons").fetch_one(&db.owner).await.unwrap();
     assert_eq!(persons, 1);
 }
@@ -150,7 +145,7 @@ async fn concurrent_replays_create_one_referral() {
     let receipt = results[0].receipt();
     assert!(results.iter().all(|r| r.receipt() == receipt), "every delivery gets the same answer");
     let c = counts(&db).await;
-    assert_eq!(&c[..7], &[1, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(&c[..7], &[1, 1, 1, 1, 0, 0, 0]);
 }
 
 #[tokio::test]
@@ -406,9 +401,10 @@ async fn the_webhook_answers_201_200_401_and_422_over_http() {
 
     let (status, first) = post(raw.clone(), now, key.clone(), url.clone()).await;
     assert_eq!(status, 201, "{first}");
-    for k in ["referral_id", "consultation_id", "patient_person_id"] {
+    for k in ["referral_id", "patient_person_id"] {
         assert!(first[k].is_i64(), "{k} in {first}");
     }
+    assert_eq!((&first["consultation_id"], &first["status"]), (&Value::Null, &json!("awaiting_screening")), "{first}");
     let (status, again) = post(raw.clone(), now, key.clone(), url.clone()).await;
     assert_eq!((status, &again), (200, &first), "a replay answers 200 with the same body");
     let (status, named) = post(raw.clone(), now, key.clone(), format!("{url}?partner={}", p.name)).await;

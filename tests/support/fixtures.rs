@@ -1,7 +1,9 @@
 //! What many tests start from: a clinic's consent templates and onboarding rules, a partner with
-//! a known webhook secret, synthetic national ids and a partner referral's body.
+//! a known webhook secret, synthetic national ids, a partner referral's body, and a referral
+//! received and booked.
 
-use digimed_core::referrals::{NewPartner, Partner};
+use digimed_core::referrals::{self, BookingChoice, NewPartner, Partner, ReferralReceipt};
+use digimed_core::session::AppRole;
 use digimed_core::ClinicTx;
 use digimed_domain::NationalId;
 use serde_json::{json, Value};
@@ -79,9 +81,7 @@ pub const SECRET: &str = "whsec_c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk=";
 pub async fn partner(db: &TestDb, clinic: i32, test_partner: bool) -> Partner {
     let name = if test_partner { "pridok-test" } else { "pridok" };
     let new = NewPartner { name, clinic_id: clinic, is_test_partner: test_partner, deadline_working_days: 2, deal_id: None };
-    ClinicTx::run(&db.owner, async |tx| digimed_core::referrals::add_partner(tx, &db.vault, &new, SECRET).await)
-        .await
-        .expect("add partner")
+    ClinicTx::run(&db.owner, async |tx| referrals::add_partner(tx, &db.vault, &new, SECRET).await).await.expect("add partner")
 }
 
 /// The n-th synthetic national id (valid check digits, never a real person's).
@@ -102,4 +102,21 @@ pub fn referral_body(pid: &str, guid: Uuid) -> Value {
         "PhoneNumber": "+4712345678",
         "Urgency": {"level": 2, "note": "kept as sent"}
     })
+}
+
+/// A referral of `partner` for the n-th synthetic national id, received (as the owner imports it)
+/// and then booked by a secretary of the partner's clinic: unassigned, video and chat, in the
+/// doctors' queue. Returns the receipt of the booked referral.
+pub async fn booked_referral(db: &TestDb, partner: &Partner, n: u16) -> ReferralReceipt {
+    let raw = referral_body(nid(n).as_str(), Uuid::new_v4()).to_string();
+    let received = ClinicTx::run(&db.owner, async |tx| referrals::receive(tx, &db.vault, partner, raw.as_bytes()).await)
+        .await
+        .expect("receive the referral")
+        .receipt();
+    let secretary = db.staff(AppRole::Secretary, partner.clinic_id, &format!("booking-secretary-{n}")).await;
+    let booked =
+        ClinicTx::run(&secretary.pool, async |tx| referrals::book(tx, received.referral_id, &BookingChoice::default()).await)
+            .await
+            .expect("book the referral");
+    ReferralReceipt { consultation_id: Some(booked.id), status: referrals::ReferralStatus::Booked, ..received }
 }

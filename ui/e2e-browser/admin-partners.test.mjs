@@ -1,12 +1,14 @@
 // Adding a referral partner on the admin screen: a bad name refused next to the field, a
 // generated webhook secret shown once (and gone when acknowledged), an entered secret that is too
-// short refused by the backend, a taken name, and the same in Norwegian.
+// short refused by the backend, a taken name, a partner whose referrals are booked on arrival, and
+// the same in Norwegian.
 
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
 import { after, afterEach, before, describe, test } from "node:test";
 import {
   calls,
+  cliAs,
   eventually,
   focusBecomes,
   launch,
@@ -42,7 +44,7 @@ afterEach(async () => {
 async function open(language) {
   page = await openConsole(browser, ui.url, language);
   await signIn(page, "admin");
-  await page.locator(".partner-list li").first().waitFor();
+  await page.locator(".partner-list .partner-name").first().waitFor();
   return page;
 }
 
@@ -71,7 +73,7 @@ async function webhookAnswer(service, partner, secret, body) {
 describe("partners on the admin screen", () => {
   test("adds a partner with a generated secret, shown once", async () => {
     await open("en");
-    const listed = await card().locator(".partner-list li").allTextContents();
+    const listed = await card().locator(".partner-list .partner-name").allTextContents();
     assert.ok(listed.includes("fjordtrygd"), `the demo's partner is listed (${listed})`);
     assert.deepEqual(listed, storedPartners());
     await card().getByLabel("Name", { exact: true }).fill("Nordvakt Forsikring");
@@ -93,11 +95,13 @@ describe("partners on the admin screen", () => {
     const service = await startWebhookService();
     assert.equal(await webhookAnswer(service, "nordvakt", secret, "{}"), 422, "signed with the secret shown");
     assert.equal(await webhookAnswer(service, "nordvakt", `whsec_${randomBytes(32).toString("base64")}`, "{}"), 401, "signed with another");
-    assert.deepEqual(await calls(page, "partner_add"), [{ partner: { name: "nordvakt", deadline_working_days: 3, is_test_partner: false, secret: null } }]);
+    assert.deepEqual(await calls(page, "partner_add"), [
+      { partner: { name: "nordvakt", deadline_working_days: 3, is_test_partner: false, secret: null, book_on_arrival: false } },
+    ]);
     await textBecomes(card().locator(".partner-secret"), /is not shown again/);
     // The list is read again after the partner is added.
     await eventually(async () => {
-      const now = await card().locator(".partner-list li").allTextContents();
+      const now = await card().locator(".partner-list .partner-name").allTextContents();
       assert.deepEqual(now.filter((n) => n !== "nordvakt"), listed);
       assert.deepEqual(now, storedPartners(), "nordvakt in its place by name");
     });
@@ -129,6 +133,35 @@ describe("partners on the admin screen", () => {
     await shot(page, "admin-partner-errors-en");
   });
 
+  test("a partner's referrals are booked on arrival once the admin says so, and the list shows it", async () => {
+    await open("en");
+    const item = card().locator(".partner-list li", { has: page.locator(".partner-name", { hasText: /^fjordtrygd$/ }) });
+    await textBecomes(item.locator(".partner-arrival"), "· Screened first");
+    const box = card().getByLabel("Book referrals from fjordtrygd on arrival");
+    assert.equal(await box.isChecked(), false);
+    try {
+      await box.click();
+      await textBecomes(card().locator("[role=status]"), "fjordtrygd: referrals are now booked on arrival.");
+      await textBecomes(item.locator(".partner-arrival"), "· Booked on arrival");
+      assert.equal(await box.isChecked(), true);
+      assert.deepEqual(sql("SELECT book_on_arrival FROM partners WHERE name = 'fjordtrygd'"), [{ book_on_arrival: true }]);
+      await card().scrollIntoViewIfNeeded();
+      await shot(page, "admin-partner-on-arrival-en");
+      await box.click();
+      await textBecomes(card().locator("[role=status]"), "fjordtrygd: referrals now wait for screening.");
+      assert.deepEqual(sql("SELECT book_on_arrival FROM partners WHERE name = 'fjordtrygd'"), [{ book_on_arrival: false }]);
+    } finally {
+      // The other test files' demo partner screens its referrals.
+      cliAs("admin", ["partner", "set", "fjordtrygd", "--book-on-arrival", "false"]);
+    }
+    // A new partner may book on arrival from the start.
+    await card().getByLabel("Name", { exact: true }).fill("hurtigvakt");
+    await card().getByLabel("Book referrals on arrival (no screening)").check();
+    await card().getByRole("button", { name: "Add partner" }).click();
+    await page.locator("#partner-new-secret").waitFor();
+    assert.deepEqual(sql("SELECT book_on_arrival FROM partners WHERE name = 'hurtigvakt'"), [{ book_on_arrival: true }]);
+  });
+
   test("in Norwegian", async () => {
     await open("nb");
     assert.equal(await page.locator("#partners-title").textContent(), "Samarbeidspartnere");
@@ -141,6 +174,7 @@ describe("partners on the admin screen", () => {
     await page.locator("#partner-new-secret").waitFor();
     await textBecomes(card().locator(".partner-secret"), /vises ikke igjen/);
     assert.deepEqual(sql("SELECT deadline_working_days FROM partners WHERE name = 'fjellvakt'"), [{ deadline_working_days: 2 }]);
+    await textBecomes(card().locator(".partner-list li", { hasText: "fjellvakt" }).locator(".partner-arrival"), "· Screenes først");
     await card().scrollIntoViewIfNeeded();
     await shot(page, "admin-partner-secret-nb");
   });

@@ -18,7 +18,7 @@ after(async () => {
 
 // The screens only one role works in. (The database still decides what each role may do.)
 const OWN = {
-  secretary: { en: ["Referral queue"], nb: ["Henvisningskø"], badge: { en: "Secretary", nb: "Sekretær" } },
+  secretary: { en: ["Consultation queue"], nb: ["Konsultasjonskø"], badge: { en: "Secretary", nb: "Sekretær" } },
   doctor: { en: ["My consultations"], nb: ["Mine konsultasjoner"], badge: { en: "Doctor", nb: "Lege" } },
   customer_support: { en: ["Onboard patient"], nb: ["Registrer pasient"], badge: { en: "Support agent", nb: "Kundestøtte" } },
   admin: { en: ["Admin"], nb: ["Administrasjon"], badge: { en: "Administrator", nb: "Administrator" } },

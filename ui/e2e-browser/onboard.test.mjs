@@ -1,6 +1,7 @@
 // The support agent's walk-in onboarding: each field's error next to the field with the onboarding contract's
 // code, nothing sent while the form is incomplete, likely duplicates to acknowledge before
-// creating, and the result card with the forms the patient must sign.
+// creating, the result card with the forms the patient must sign, and booking the patient a
+// consultation from it.
 
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -199,5 +200,40 @@ describe("onboarding a walk-in patient", () => {
       assert.deepEqual(await page.locator(".onboard-result .form-item .badge").allTextContents(), ["Ikke signert", "Ikke signert"]),
     );
     await shot(page, "onboard-result-nb");
+    await page.locator(".onboard-result button", { hasText: "Book konsultasjon" }).click();
+    const dialog = page.getByRole("dialog", { name: "Book konsultasjon for Ola Nordmann" });
+    await dialog.waitFor();
+    await textBecomes(dialog.locator("label[for=booking-doctor]"), "Lege");
+    await dialog.getByRole("option", { name: "Dr. Kari Dahl" }).waitFor({ state: "attached" });
+    await shot(page, "onboard-booking-dialog-nb");
+    await dialog.getByRole("button", { name: "Avbryt" }).click();
+    await dialog.waitFor({ state: "detached" });
+  });
+
+  test("the patient just onboarded is booked from the result card, and the console says where the consultation went", async () => {
+    await open("en");
+    await page.fill("#onboard-name", "Jon Walker");
+    await page.fill("#onboard-email", "jon.walker@example.com");
+    await page.fill("#onboard-phone", "412 34 598");
+    await submit();
+    await textBecomes(page.locator("#onboard-result-title"), "Jon Walker is onboarded");
+    await page.locator(".onboard-result button", { hasText: "Book a consultation" }).click();
+    const dialog = page.getByRole("dialog", { name: "Book a consultation for Jon Walker" });
+    await dialog.waitFor();
+    await dialog.getByRole("option", { name: "Dr. Kari Dahl" }).waitFor({ state: "attached" });
+    await shot(page, "onboard-booking-dialog-en");
+    await dialog.getByLabel("Doctor").selectOption({ label: "Dr. Kari Dahl" });
+    await dialog.getByLabel("Phone").check();
+    await dialog.getByLabel("Primary channel").selectOption("phone");
+    await dialog.getByRole("button", { name: "Book", exact: true }).click();
+    const said = await textBecomes(page.locator(".onboard-booked"), /^Booked: consultation \d+ is assigned to Dr\. Kari Dahl\.$/);
+    await dialog.waitFor({ state: "detached" });
+    const id = Number(said.match(/consultation (\d+)/)[1]);
+    assert.deepEqual(
+      sql(`SELECT c.state, c.category, c.primary_channel, s.name AS doctor, pp.name AS patient FROM consultations c
+             JOIN staff s ON s.id = c.assigned_doctor_id JOIN patient_persons pp ON pp.id = c.patient_person_id WHERE c.id = ${id}`),
+      [{ state: "pending_sp", category: "direct", primary_channel: "phone", doctor: "Dr. Kari Dahl", patient: "Jon Walker" }],
+    );
+    await shot(page, "onboard-booked-en");
   });
 });

@@ -1,10 +1,13 @@
-// The secretary's referral queue: order by waiting time, filters, keyboard navigation, deadline
-// badges, and a referral arriving live through a `queue-changed` event without any reload or polling.
+// The secretary's consultation queue: order by waiting time, filters, keyboard navigation, deadline
+// badges, and a referral's consultation arriving live, once the referral is booked, through a
+// `queue-changed` event without any reload or polling (a referral that only arrives waits in the
+// screening list, not here).
 
 import assert from "node:assert/strict";
 import { after, before, beforeEach, afterEach, describe, test } from "node:test";
 import {
   attributeBecomes,
+  bookReferral,
   calls,
   cliAs,
   countBecomes,
@@ -32,6 +35,8 @@ after(async () => {
 beforeEach(async () => {
   page = await openConsole(browser, ui.url, "en");
   await signIn(page, "secretary");
+  // A secretary starts on the screening list; the queue is the next screen.
+  await page.locator(".shell-nav .nav-item", { hasText: "Consultation queue" }).click();
   await rows.first().waitFor();
 });
 afterEach(async () => {
@@ -154,7 +159,7 @@ describe("the secretary's queue", () => {
     await shot(page, "queue-panel-en");
   });
 
-  test("a referral arriving is shown at once through the console's event, without polling", async () => {
+  test("a referral booked after screening is shown at once through the console's event, without polling", async () => {
     // The console listens for the database's queue changes once signed in.
     await eventually(async () =>
       assert.ok(await page.evaluate(() => window.__digimed.calls.some((c) => c.cmd === "watch_queue" && c.answered)), "the queue is watched"),
@@ -164,13 +169,16 @@ describe("the secretary's queue", () => {
     await page.waitForTimeout(1500);
     assert.equal((await calls(page, "queue_list")).length, before, "the queue is not polled");
 
-    // The partner's referral arrives (as the webhook would receive it); the other tests' queue is
-    // left as it was by cancelling it at the end.
-    const id = receiveReferral("Line", "Danser");
+    // The partner's referral arrives (as the webhook would receive it): it waits for screening, so
+    // the queue has nothing new. A secretary books it: its consultation comes into the queue. The
+    // other tests' queue is left as it was by cancelling it at the end.
+    const referral = receiveReferral("Line", "Danser");
+    const id = bookReferral(referral);
     let cancelled = false;
     try {
       await row("Line Danser").waitFor({ timeout: 5000 });
-      assert.equal((await calls(page, "queue_list")).length, before + 1, "one event, one reload");
+      // The referral's arrival came first and changed no consultation: one reload, the booking's.
+      assert.equal((await calls(page, "queue_list")).length, before + 1, "one booking, one reload");
       // It has waited least of all, so it comes last.
       await eventually(async () => assert.deepEqual(await patients(), [...LONGEST_FIRST, "Line Danser"]));
       await textBecomes(page.locator(".screen-head .muted"), "8 open");
@@ -182,21 +190,29 @@ describe("the secretary's queue", () => {
       });
       await shot(page, "queue-live-referral-en");
 
-      // A change made in another session (a secretary cancels the referral) reloads too, and
-      // shows what the console returns.
+      // A change made in another session (a secretary cancels it) reloads too, and shows what
+      // the console returns.
       cliAs("secretary", ["consultation", "cancel", String(id), "--reason", "Sent to us by mistake"]);
       cancelled = true;
       await page.waitForFunction((n) => window.__digimed.calls.filter((c) => c.cmd === "queue_list").length === n, before + 2);
-      await countBecomes(row("Line Danser"), 0, "the cancelled referral leaves the queue");
+      await countBecomes(row("Line Danser"), 0, "the cancelled consultation leaves the queue");
       await textBecomes(page.locator(".screen-head .muted"), "7 open");
     } finally {
       if (!cancelled) cliAs("secretary", ["consultation", "cancel", String(id), "--reason", "Sent to us by mistake"]);
     }
   });
 
+  test("the panel shows the call log of the referral a consultation was booked from", async () => {
+    await row("Ingrid Solberg").click();
+    await textBecomes(page.locator("#panel-title"), "Ingrid Solberg");
+    await textBecomes(page.locator(".side-panel .history li strong"), "Reached the patient");
+    await textBecomes(page.locator(".side-panel .history li .muted"), /Sara Lie$/);
+    assert.equal(await page.locator("#screen-outcome").count(), 0, "calls are recorded on the screening screen");
+  });
+
   test("in Norwegian, the queue shows bokmål labels and durations", async () => {
     await page.selectOption("#shell-language", "nb");
-    await page.locator("#screen-title", { hasText: "Henvisningskø" }).waitFor();
+    await page.locator("#screen-title", { hasText: "Konsultasjonskø" }).waitFor();
     await textBecomes(page.locator(".screen-head .muted"), "7 åpne");
     await textBecomes(row("Jonas Myhre").locator("td").nth(4), /^2 d(ager|\.)?,? 21 t/);
     await shot(page, "queue-secretary-nb");

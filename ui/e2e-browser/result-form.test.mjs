@@ -10,6 +10,7 @@ import { after, afterEach, before, beforeEach, describe, test } from "node:test"
 import {
   DEMO,
   attributeBecomes,
+  bookReferral,
   calls,
   cli,
   cliAs,
@@ -57,7 +58,7 @@ async function openInProgress(name = "Nora Vik") {
 
 /**
  * A doctor of the demo clinic of the test's own, with a consultation of a new referral from
- * `patient` (first and last name) started: what the doctor files a result for, leaving the demo
+ * `patient` (first and last name), booked and started: what the doctor files a result for, leaving the demo
  * doctor's consultations and the queue's order to the other tests. Returns the doctor's sign-in
  * and the consultation's id.
  */
@@ -67,7 +68,7 @@ function doctorWithConsultation(doctorName, local, patient) {
   cli(["staff", "add", "--email", doctor.login, "--name", doctorName, "--role", "doctor", "--org", String(clinic), "--password-stdin"], {
     input: `${doctor.password}\n`,
   });
-  const id = receiveReferral(...patient);
+  const id = bookReferral(receiveReferral(...patient));
   cliAs(doctor, ["consultation", "pick", "--id", String(id)]);
   cliAs(doctor, ["consultation", "start", String(id)]);
   return { doctor, id };

@@ -277,7 +277,7 @@ export function syntheticNationalId(year, month, day) {
 /**
  * Makes a referral of the demo partner arrive for a new person `firstname lastname` (born on
  * `born`, [year, month, day] in 1900–1999), as `digimed referral import` receives it; returns the
- * id of the consultation it opened.
+ * referral's id. It waits in the screening list (the demo partner does not book on arrival).
  */
 export function receiveReferral(firstname, lastname, born = [1985, 4, 12]) {
   const dir = mkdtempSync(join(tmpdir(), "digimed-referral-"));
@@ -297,16 +297,19 @@ export function receiveReferral(firstname, lastname, born = [1985, 4, 12]) {
         PhoneNumber: `+479${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`,
       }),
     );
-    cli(["referral", "import", file, "--partner", DEMO.partner.name]);
+    const receipt = JSON.parse(cli(["referral", "import", file, "--partner", DEMO.partner.name, "--json"]));
+    return receipt.referral_id;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const [opened] = sql(
-    `SELECT c.id FROM consultations c JOIN patient_persons pp ON pp.id = c.patient_person_id
-      WHERE pp.name = '${`${firstname} ${lastname}`.replace(/'/g, "''")}' ORDER BY c.id DESC LIMIT 1`,
-  );
-  if (!opened) throw new Error(`the referral for ${firstname} ${lastname} opened no consultation`);
-  return opened.id;
+}
+
+/**
+ * Books referral `id` as the demo secretary would after screening it (`digimed consultation book
+ * --referral`, with `args` such as ["--doctor", "3"]); returns the id of its consultation.
+ */
+export function bookReferral(id, args = []) {
+  return JSON.parse(cliAs("secretary", ["consultation", "book", "--referral", String(id), "--json", ...args])).id;
 }
 
 /**

@@ -40,19 +40,11 @@ export const commands = {
 	completeWithResult: (id: number, input: ResultInput) => typedError<Consultation, Error>(__TAURI_INVOKE("complete_with_result", { id, input })),
 	/**  The result versions of a consultation (each read is audited). */
 	resultRead: (id: number) => typedError<ResultVersion[], Error>(__TAURI_INVOKE("result_read", { id })),
-	/**  The author amends a result: a new version with the reason; answers the new version's number. */
-	resultAmend: (id: number, amendment: Amendment) => typedError<number, Error>(__TAURI_INVOKE("result_amend", { id, amendment })),
-	/**  A patient's consultations at the clinic, newest first, each saying whether its result may be opened. */
-	consultationHistory: (patientPersonId: number) => typedError<HistoryEntry[], Error>(__TAURI_INVOKE("consultation_history", { patientPersonId })),
-	/**  Books a follow-up of a consultation for the same patient. */
-	bookFollowUp: (id: number) => typedError<Consultation, Error>(__TAURI_INVOKE("book_follow_up", { id })),
 	/**  ICPC-2 codes matching what the doctor has typed so far. */
 	icpc2Search: (query: string) => typedError<Icpc2Code[], Error>(__TAURI_INVOKE("icpc2_search", { query })),
 	/**  The clinic's doctors, for the assign dialog and the doctor filter. */
 	doctors: () => typedError<DoctorOption[], Error>(__TAURI_INVOKE("doctors")),
-	/**  Records a call attempt (with its outcome) and/or a screening note. */
-	screen: (id: number, outcome: CallOutcome | null, note: string | null) => typedError<ScreeningEntry, Error>(__TAURI_INVOKE("screen", { id, outcome, note })),
-	/**  The screening history of a consultation, newest last. */
+	/**  The screening entries behind a consultation (its referral's call log), oldest first. */
 	screenings: (id: number) => typedError<ScreeningEntry[], Error>(__TAURI_INVOKE("screenings", { id })),
 	/**  Starts forwarding queue changes to the UI as `QueueChanged` events, until sign-out. */
 	watchQueue: () => typedError<null, Error>(__TAURI_INVOKE("watch_queue")),
@@ -97,17 +89,6 @@ export const commands = {
 	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
 	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
 	auditVerify: () => typedError<ChainReport, Error>(__TAURI_INVOKE("audit_verify")),
-	/**  The clinic's partners, each with its deal prices per consultation category. */
-	partnerPrices: () => typedError<PartnerDeal[], Error>(__TAURI_INVOKE("partner_prices")),
-	/**
-	 *  Sets a partner's deal price for a category, e.g. `"650.00"` (admins); bookings made from now
-	 *  on are priced with it.
-	 */
-	partnerPriceSet: (partnerId: number, category: string, amount: string, currency: string | null) => typedError<DealPrice, Error>(__TAURI_INVOKE("partner_price_set", { partnerId, category, amount, currency })),
-	/**  A partner's consultations created in a period, with price, discount and total, and the sums. */
-	billing: (partnerId: number, from: string, to: string) => typedError<Billing, Error>(__TAURI_INVOKE("billing", { partnerId, from, to })),
-	/**  Gives a discount on a consultation's line item, with the reason (admins). */
-	orderDiscountSet: (consultationId: number, amount: string, reason: string) => typedError<BillingLine, Error>(__TAURI_INVOKE("order_discount_set", { consultationId, amount, reason })),
 	/**  The form templates of the clinic (and the shared ones), each with its versions. */
 	formTemplates: () => typedError<Template[], Error>(__TAURI_INVOKE("form_templates")),
 	/**  The kinds of consent a template may grant. */
@@ -148,6 +129,22 @@ export const commands = {
 	draftList: () => typedError<DraftInfo[], Error>(__TAURI_INVOKE("draft_list")),
 	/**  Throws a draft away; `true` when there was one. */
 	draftDiscard: (kind: DraftKind, subjectId: number) => typedError<boolean, Error>(__TAURI_INVOKE("draft_discard", { kind, subjectId })),
+	/**  The referrals of the clinic awaiting a decision, the nearest deadline first. */
+	screeningList: () => typedError<ReferralToScreen[], Error>(__TAURI_INVOKE("screening_list")),
+	/**  The referral's own fields as the partner sent them (without the national id and the phone). */
+	referralFields: (referralId: number) => typedError<ReferralField[], Error>(__TAURI_INVOKE("referral_fields", { referralId })),
+	/**  Records a call attempt (with its outcome) and/or a note about a referral. */
+	referralScreen: (referralId: number, outcome: CallOutcome | null, note: string | null) => typedError<ScreeningEntry, Error>(__TAURI_INVOKE("referral_screen", { referralId, outcome, note })),
+	/**  The call log of a referral, oldest first. */
+	referralScreenings: (referralId: number) => typedError<ScreeningEntry[], Error>(__TAURI_INVOKE("referral_screenings", { referralId })),
+	/**  Books a screened referral: its consultation enters the doctors' queue, or goes to the doctor chosen. */
+	referralBook: (referralId: number, choice: BookingChoice) => typedError<Consultation, Error>(__TAURI_INVOKE("referral_book", { referralId, choice })),
+	/**  Declines a referral, with a reason. */
+	referralDecline: (referralId: number, reason: string) => typedError<DeclinedReferral, Error>(__TAURI_INVOKE("referral_decline", { referralId, reason })),
+	/**  Books a consultation for a known patient of the clinic (a walk-in, a follow-up). */
+	consultationBook: (booking: NewBooking) => typedError<Consultation, Error>(__TAURI_INVOKE("consultation_book", { booking })),
+	/**  Sets whether a partner's referrals are booked as they arrive (admins). */
+	partnerSetBookOnArrival: (partnerId: number, on: boolean) => typedError<PartnerOption, Error>(__TAURI_INVOKE("partner_set_book_on_arrival", { partnerId, on })),
 };
 
 /** Events */
@@ -157,21 +154,6 @@ export const events = {
 };
 
 /* Types */
-/**
- *  An amendment: why, and the fields it changes. A field left out (`None`) keeps the latest
- *  version's value; an empty text clears an optional field.
- */
-export type Amendment = {
-	/**  Required: why the result is amended (stored encrypted with the new version). */
-	reason: string,
-	icpc2: string | null,
-	outcome: string | null,
-	patient_ssn: string | null,
-	patient_job_description: string | null,
-	notes: string | null,
-	policy_number: string | null,
-};
-
 /**  The four clinic roles. Every staff login role is a member of exactly one. */
 export type AppRole = "secretary" | "doctor" | "customer_support" | "admin";
 
@@ -208,43 +190,17 @@ export type AuditEntry = {
 	changes: string,
 };
 
-/**  A partner's consultations in a period with their amounts, and the sums. */
-export type Billing = {
-	partner_id: number,
-	partner: string,
-	from: string,
-	to: string,
-	lines: BillingLine[],
-	/**  One per currency of the orders listed (none when no consultation has an order). */
-	sums: MoneySum[],
+/**  How a referral is booked: its channels and, optionally, the doctor who takes it. */
+export type BookingChoice = {
+	/**  `video`, `chat`, `phone`; empty means video and chat. */
+	enabled_channels?: string[],
+	/**  One of the enabled channels; default the first. */
+	primary_channel: string | null,
+	/**  A doctor of the clinic who takes it at once; none: it waits in the doctors' queue. */
+	doctor_id: number | null,
 };
 
-/**
- *  One consultation as the billing view lists it: its price (quantity × unit price of its line
- *  items), discount and the order's total as the database keeps it. A consultation without an
- *  order (a follow-up) has no amounts.
- */
-export type BillingLine = {
-	consultation_id: number,
-	created_at: string,
-	state: ConsultationState,
-	category: string,
-	/**  The patient's name; none when the patient is not visible to the reader. */
-	patient: string | null,
-	order_id: number | null,
-	price: string | null,
-	discount: string | null,
-	total: string | null,
-	currency: string | null,
-	/**  The line was opened when the partner had no deal price for the category (price 0). */
-	no_deal_price: boolean,
-	discount_reason: string | null,
-	/**  The name of the staff member who gave the discount (their login when not staff). */
-	discount_set_by: string | null,
-	discount_set_at: string | null,
-};
-
-/**  A call attempt or note from screening. */
+/**  How a call to the patient went. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
 export type ChainReport = {
@@ -341,17 +297,11 @@ export type DeadlineStatus =
 /**  Started within the deadline. */
 "met";
 
-/**  A partner's price for one category, and who set it when. */
-export type DealPrice = {
-	partner_id: number,
-	/**  `insurance` or `direct`. */
-	category: string,
-	/**  Exact, two decimals (a string in JSON: `"650.00"`). */
-	unit_price: string,
-	currency: string,
-	/**  The name of the staff member who set it (their login when they are not staff). */
-	set_by: string,
-	set_at: string,
+/**  A declined referral: who declined it and when (the reason is kept with the referral). */
+export type DeclinedReferral = {
+	referral_id: number,
+	declined_at: string,
+	declined_by_staff_id: number,
 };
 
 export type Delivery = {
@@ -461,16 +411,6 @@ export type FormText = {
 	template_sha256: string,
 };
 
-/**  One of a patient's consultations, with whether the acting staff member may open its result. */
-export type HistoryEntry = {
-	consultation: Consultation,
-	/**
-	 *  The consultation has a result and the actor may read it (its author, an admin of the
-	 *  clinic, a doctor following the patient up). Says whether, never what: nothing is read.
-	 */
-	result_readable: boolean,
-};
-
 export type Icpc2Code = {
 	code: string,
 	title: string,
@@ -496,14 +436,21 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
-/**  Prices, discounts and totals added up for one currency. */
-export type MoneySum = {
-	currency: string,
-	/**  How many consultations with an order went into the sum. */
-	consultations: number,
-	price: string,
-	discount: string,
-	total: string,
+/**
+ *  A booking a secretary, support agent or admin creates for a patient of the clinic (a walk-in,
+ *  a follow-up arranged by phone). Referrals are booked from the screening list instead
+ *  (`referrals::book`).
+ */
+export type NewBooking = {
+	patient_person_id: number,
+	/**  The paying partner, for an insurance booking; `None` for a direct one. */
+	partner_id: number | null,
+	/**  `video`, `chat`, `phone`; empty means video and chat. */
+	enabled_channels?: string[],
+	/**  One of the enabled channels; default the first. */
+	primary_channel: string | null,
+	/**  Assign a doctor of the clinic right away. */
+	doctor_id: number | null,
 };
 
 /**  A new staff member as the administrator typed them in. */
@@ -576,13 +523,8 @@ export type Partner = {
 	is_test_partner: boolean,
 	/**  The contractual time to start a consultation, in working days. */
 	deadline_working_days: number,
-};
-
-/**  A partner of the clinic and its deal prices; a category without one is missing from `prices`. */
-export type PartnerDeal = {
-	partner_id: number,
-	partner: string,
-	prices: DealPrice[],
+	/**  Its referrals are booked as they arrive, without screening. */
+	book_on_arrival: boolean,
 };
 
 /**  A partner an administrator adds to their own clinic from the console. */
@@ -595,12 +537,16 @@ export type PartnerInput = {
 	is_test_partner: boolean,
 	/**  The webhook secret agreed with the partner; none or empty: a new one is generated. */
 	secret: string | null,
+	/**  Book its referrals as they arrive, without screening. */
+	book_on_arrival?: boolean,
 };
 
-/**  A partner as a list of choices shows it. */
+/**  A partner as a list of choices (and the partner admin's list) shows it. */
 export type PartnerOption = {
 	id: number,
 	name: string,
+	/**  Its referrals are booked as they arrive, without screening. */
+	book_on_arrival: boolean,
 };
 
 /**  The org-patient link as the API shows it. */
@@ -659,24 +605,35 @@ export type Published = {
 	superseded: number,
 };
 
-/**  A queue change, as the console's event. Carries ids and state only, never patient data. */
+/**
+ *  A change of the queue or the screening list, as the console's event. Carries ids and state
+ *  only, never patient data.
+ */
 export type QueueChanged = QueueEvent;
 
-/**  A queue change. Carries ids and state only, never patient data. */
+/**
+ *  A change of the queue or the screening list. Carries ids and state only, never patient data.
+ *  A booked referral's consultation names its referral; a referral's own change names no
+ *  consultation.
+ */
 export type QueueEvent = {
 	kind: QueueEventKind,
-	consultation_id: number,
+	consultation_id: number | null,
+	referral_id: number | null,
 	organization_id: number | null,
 	state: ConsultationState | null,
 	assigned_doctor_id: number | null,
 	updated_at: string | null,
 };
 
-/**  What happened to a consultation. */
-export type QueueEventKind = "insert" | "update" | "screening" |
 /**
- *  Re-read after the notification connection was lost: the consultation's current state,
- *  which may repeat one already delivered.
+ *  What happened: to a consultation (`insert`, `update`), to a referral (`referral`: it arrived,
+ *  was declined, or got its supervisor), or a screening entry was written (`screening`).
+ */
+export type QueueEventKind = "insert" | "update" | "screening" | "referral" |
+/**
+ *  Re-read after the notification connection was lost: a consultation's current state, or a
+ *  referral that changed meanwhile, which may repeat one already delivered.
  */
 "resync";
 
@@ -702,6 +659,31 @@ export type QueueSort =
 "waiting_longest" | "waiting_shortest" |
 /**  Nearest deadline first; consultations without one last. */
 "deadline";
+
+/**  A field of the referral as the partner sent it, its value as text. */
+export type ReferralField = {
+	name: string,
+	value: string,
+};
+
+/**  A referral awaiting a decision, as the screening list shows it. */
+export type ReferralToScreen = {
+	referral_id: number,
+	patient_person_id: number,
+	patient_name: string | null,
+	partner_id: number,
+	partner_name: string,
+	received_at: string,
+	/**  When the consultation must have started: the partner's working days from arrival. */
+	deadline_at: string,
+	deadline_status: DeadlineStatus,
+	call_attempts: number,
+	last_call_outcome: CallOutcome | null,
+	last_call_at: string | null,
+	/**  The first staff member who screened it. */
+	supervisor_staff_id: number | null,
+	supervisor_name: string | null,
+};
 
 /**  The file format, chosen by the file name's extension. */
 export type ReportFormat = "xlsx" | "csv";
@@ -730,12 +712,6 @@ export type ReportSummary = {
 	treatment_median_seconds: number | null,
 	treatment_p90_seconds: number | null,
 	deadline_breaches: number,
-	/**  Price, discount and total summed per currency (the file's sum rows). */
-	sums: MoneySum[],
-	/**  Consultations booked when the partner had no deal price (priced 0). */
-	no_deal_price: number,
-	/**  Consultations without an order (follow-ups), which have no amounts. */
-	without_order: number,
 	generated_at: string,
 };
 
@@ -755,10 +731,7 @@ export type ResultInput = {
 	icpc2: string,
 	/**  A code of `result_outcomes` (`referred_gp`, `helped`, `unable`, or one an admin added). */
 	outcome: string,
-	/**
-	 *  The patient's national id when the patient is not the account holder: a minor (under 18
-	 *  on the consultation's date).
-	 */
+	/**  The patient's national id when the patient is not the account holder (e.g. a child). */
 	patient_ssn: string | null,
 	patient_job_description: string | null,
 	notes: string | null,
@@ -771,9 +744,6 @@ export type ResultVersion = {
 	consultation_id: number,
 	version: number,
 	author_staff_id: number,
-	author_name: string | null,
-	/**  Why this version was written; `None` for the first. */
-	amend_reason: string | null,
 	icpc2: Icpc2Code,
 	outcome: string,
 	patient_ssn: string | null,
@@ -798,11 +768,17 @@ export type RuleForm = {
 	published: boolean,
 };
 
-/**  A screening entry: a call attempt (with its outcome) or a note. Notes are stored encrypted. */
+/**
+ *  A screening entry: a call attempt (with its outcome) or a note. Notes are stored encrypted.
+ *  Entries belong to a referral; a few older ones were written about a consultation.
+ */
 export type ScreeningEntry = {
 	id: number,
-	consultation_id: number,
+	referral_id: number | null,
+	consultation_id: number | null,
 	staff_id: number,
+	/**  Who wrote it, as the clinic's staff list names them. */
+	staff_name: string | null,
 	call_outcome: CallOutcome | null,
 	note: string | null,
 	created_at: string,

@@ -8,6 +8,7 @@ import "./styles/shell.css";
 import "./styles/queue.css";
 import "./styles/patients.css";
 import "./styles/results.css";
+import "./styles/screening.css";
 
 markStart("script");
 const root = document.getElementById("app");

@@ -3,10 +3,10 @@ import { SCREENS, screensFor } from "./nav";
 
 describe("screensFor", () => {
   it("lists only the role's own screens", () => {
-    expect(screensFor("secretary").map((s) => s.id)).toEqual(["referrals"]);
+    expect(screensFor("secretary").map((s) => s.id)).toEqual(["screening", "referrals"]);
     expect(screensFor("doctor").map((s) => s.id)).toEqual(["consultations"]);
     expect(screensFor("customer_support").map((s) => s.id)).toEqual(["onboard", "consent"]);
-    expect(screensFor("admin").map((s) => s.id)).toEqual(["admin", "consent"]);
+    expect(screensFor("admin").map((s) => s.id)).toEqual(["admin", "screening", "consent"]);
   });
 
   it("gives every screen to at least one role", () => {

@@ -1,7 +1,7 @@
 import type { AppRole } from "./bindings";
 import type { MessageKey } from "./i18n";
 
-export type ScreenId = "referrals" | "consultations" | "onboard" | "consent" | "admin";
+export type ScreenId = "screening" | "referrals" | "consultations" | "onboard" | "consent" | "admin";
 
 export interface ScreenInfo {
   id: ScreenId;
@@ -11,10 +11,13 @@ export interface ScreenInfo {
 }
 
 export const SCREENS: readonly ScreenInfo[] = [
+  // A secretary's day starts with the referrals to screen; an admin's with their own screen.
+  { id: "screening", title: "screen.screening", roles: ["secretary"] },
   { id: "referrals", title: "screen.referrals", roles: ["secretary"] },
   { id: "consultations", title: "screen.consultations", roles: ["doctor"] },
   { id: "onboard", title: "screen.onboard", roles: ["customer_support"] },
   { id: "admin", title: "screen.admin", roles: ["admin"] },
+  { id: "screening", title: "screen.screening", roles: ["admin"] },
   { id: "consent", title: "screen.consent", roles: ["customer_support", "admin"] },
 ];
 

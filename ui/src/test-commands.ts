@@ -41,7 +41,6 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   bookFollowUp: unanswered("bookFollowUp"),
   icpc2Search: ok([]),
   doctors: ok([]),
-  screen: unanswered("screen"),
   screenings: ok([]),
   watchQueue: ok(null),
   matchCandidates: ok([]),
@@ -84,6 +83,14 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   draftLoad: ok(null),
   draftList: ok([]),
   draftDiscard: ok(false),
+  screeningList: ok([]),
+  referralFields: ok([]),
+  referralScreen: unanswered("referralScreen"),
+  referralScreenings: ok([]),
+  referralBook: unanswered("referralBook"),
+  referralDecline: unanswered("referralDecline"),
+  consultationBook: unanswered("consultationBook"),
+  partnerSetBookOnArrival: unanswered("partnerSetBookOnArrival"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };

@@ -1,16 +1,14 @@
-//! `digimed partner|referral|queue|consultation …`: referral intake and the consultation queue,
-//! acting as whoever `DATABASE_URL` names (a staff login, so the database's rules apply; partner
-//! set-up and imports as the owner or an admin).
+//! `digimed partner|referral|queue|consultation …`: referral intake and screening, and the
+//! consultation queue, acting as whoever `DATABASE_URL` names (a staff login, so the database's
+//! rules apply; partner set-up and imports as the owner or an admin).
 
 use std::io::Read;
 
 use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
-use digimed_core::queue::{
-    self, CallOutcome, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher,
-};
-use digimed_core::referrals::{self, NewPartner};
+use digimed_core::queue::{self, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher};
+use digimed_core::referrals::{self, BookingChoice, CallOutcome, NewPartner, ReferralStatus};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::{db, ClinicTx, Error, ErrorCode};
 
@@ -36,6 +34,22 @@ pub enum PartnerCommand {
         /// Read the secret from standard input (required: secrets never go on the command line).
         #[arg(long, required = true)]
         secret_stdin: bool,
+        /// Book this partner's referrals as they arrive, without screening.
+        #[arg(long)]
+        book_on_arrival: bool,
+    },
+    /// Changes whether a partner's referrals are booked as they arrive (admins, for their clinic's).
+    Set {
+        /// The partner's name.
+        name: String,
+        /// true: booked on arrival; false: they wait for screening.
+        #[arg(long, action = clap::ArgAction::Set, required = true)]
+        book_on_arrival: bool,
+    },
+    /// Lists the partners of your clinic (every partner for the owner).
+    List {
+        #[arg(long)]
+        json: bool,
     },
     /// Sets a partner's deal price for a consultation category (administrators); bookings made
     /// from now on are priced with it.
@@ -63,6 +77,29 @@ pub enum ReferralCommand {
         file: std::path::PathBuf,
         #[arg(long)]
         partner: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The screening list: referrals of your clinic awaiting a decision, nearest deadline first
+    /// (secretaries, admins).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records a call attempt and/or a note (read from standard input) (secretaries).
+    Screen {
+        id: i32,
+        /// reached, no_answer, voicemail or wrong_number
+        #[arg(long)]
+        call: Option<String>,
+        #[arg(long)]
+        note_stdin: bool,
+    },
+    /// Declines a referral: the patient needs no help or cannot be reached (secretaries).
+    Decline {
+        id: i32,
+        #[arg(long)]
+        reason: String,
         #[arg(long)]
         json: bool,
     },
@@ -155,35 +192,32 @@ pub enum ConsultationCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Records a call attempt and/or a note (read from standard input) (secretaries).
-    Screen {
-        id: i32,
-        /// reached, no_answer, voicemail or wrong_number
-        #[arg(long)]
-        call: Option<String>,
-        #[arg(long)]
-        note_stdin: bool,
-    },
     /// A patient's consultations at your clinic (by patient person id).
     History {
         person: i32,
         #[arg(long)]
         json: bool,
     },
-    /// Books a consultation for a patient of your clinic (secretaries).
+    /// Books a screened referral (--referral, secretaries), or a consultation for a known patient
+    /// of your clinic (--person: secretaries, support agents).
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["referral", "person"])))]
     Book {
-        /// The patient person id.
+        /// The referral to book (from `digimed referral list`).
         #[arg(long)]
-        person: i32,
-        /// The paying partner (partner id), for an insurance booking.
+        referral: Option<i32>,
+        /// The patient person id, for a direct booking.
         #[arg(long)]
+        person: Option<i32>,
+        /// The paying partner (partner id), for an insurance booking of --person.
+        #[arg(long, requires = "person")]
         partner: Option<i32>,
-        /// Assign this doctor (staff id) right away.
+        /// Assign this doctor (staff id) right away; otherwise it waits in the doctors' queue.
         #[arg(long)]
         doctor: Option<i32>,
-        /// Comma-separated: video, chat, phone.
-        #[arg(long, value_delimiter = ',')]
+        /// video, chat or phone (repeatable, or comma-separated); default video and chat.
+        #[arg(long = "channel", alias = "channels", value_delimiter = ',')]
         channels: Vec<String>,
+        /// The primary channel, one of those enabled; default the first.
         #[arg(long)]
         primary: Option<String>,
         #[arg(long)]
@@ -244,7 +278,7 @@ async fn show(pool: &db::PgPool, c: &Consultation, json: bool) -> Result<(), Err
 
 pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Error> {
     match command {
-        PartnerCommand::Add { name, clinic, test, deadline_days, deal_id, secret_stdin: _ } => {
+        PartnerCommand::Add { name, clinic, test, deadline_days, deal_id, secret_stdin: _, book_on_arrival } => {
             let secret = read_stdin("secret")?;
             let vault = Vault::load(&config.key_store)?;
             let pool = pool(config, 2).await?;
@@ -255,21 +289,55 @@ pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Err
                 deadline_working_days: deadline_days,
                 deal_id: deal_id.as_deref(),
             };
-            let p = ClinicTx::run(&pool, async |tx| referrals::add_partner(tx, &vault, &new, &secret).await).await?;
+            let p = ClinicTx::run(&pool, async |tx| {
+                let p = referrals::add_partner(tx, &vault, &new, &secret).await?;
+                referrals::set_book_on_arrival(tx, p.id, book_on_arrival).await?;
+                Ok(p)
+            })
+            .await?;
             println!(
-                "partner {} (id {}) sends referrals to clinic {}; deadline {} working day(s){}",
+                "partner {} (id {}) sends referrals to clinic {}; deadline {} working day(s){}{}",
                 p.name,
                 p.id,
                 p.clinic_id,
                 p.deadline_working_days,
-                if p.is_test_partner { "; test partner (synthetic national ids accepted)" } else { "" }
+                if p.is_test_partner { "; test partner (synthetic national ids accepted)" } else { "" },
+                if book_on_arrival { "; referrals booked on arrival" } else { "" }
             );
         }
         PartnerCommand::Price { name, category, amount, currency, json } => {
             crate::orders_cmd::partner_price(config, name, category, amount, currency, json).await?
         }
+        PartnerCommand::Set { name, book_on_arrival } => {
+            let pool = pool(config, 2).await?;
+            let p = ClinicTx::run(&pool, async |tx| {
+                let p = referrals::partner_by_name(tx, &name).await?;
+                referrals::set_book_on_arrival(tx, p.id, book_on_arrival).await
+            })
+            .await?;
+            println!("partner {} (id {}): {}", p.name, p.id, arrival_words(p.book_on_arrival));
+        }
+        PartnerCommand::List { json } => {
+            let pool = pool(config, 2).await?;
+            let partners = ClinicTx::run(&pool, async |tx| referrals::list_partners(tx).await).await?;
+            if json {
+                print_json(&partners)?;
+            } else {
+                for p in &partners {
+                    println!("{:>6}  {:<24} {}", p.id, p.name, arrival_words(p.book_on_arrival));
+                }
+            }
+        }
     }
     Ok(())
+}
+
+fn arrival_words(book_on_arrival: bool) -> &'static str {
+    if book_on_arrival {
+        "referrals booked on arrival"
+    } else {
+        "referrals wait for screening"
+    }
 }
 
 pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), Error> {
@@ -288,13 +356,61 @@ pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), E
             if json {
                 print_json(&r)?;
             } else {
+                let stands = match (r.status, r.consultation_id) {
+                    (ReferralStatus::Booked, Some(c)) => format!("booked as consultation {c}"),
+                    (ReferralStatus::Declined, _) => "declined".to_string(),
+                    _ => "awaiting screening".to_string(),
+                };
                 println!(
-                    "{} referral {}: consultation {} for patient person {}",
+                    "{} referral {} for patient person {}: {stands}",
                     if intake.is_new() { "received" } else { "already received" },
                     r.referral_id,
-                    r.consultation_id,
                     r.patient_person_id
                 );
+            }
+        }
+        ReferralCommand::List { json } => {
+            let pool = pool(config, 2).await?;
+            let rows = ClinicTx::run(&pool, async |tx| referrals::screening_list(tx).await).await?;
+            if json {
+                print_json(&rows)?;
+            } else if rows.is_empty() {
+                println!("no referrals awaiting screening");
+            } else {
+                for r in &rows {
+                    println!(
+                        "{:>8}  {:<22} {:<12} received {}  deadline {} {:<9} calls {} (last {})  supervisor {}",
+                        r.referral_id,
+                        r.patient_name.as_deref().unwrap_or("-"),
+                        r.partner_name,
+                        r.received_at.format("%Y-%m-%d %H:%M"),
+                        r.deadline_at.format("%Y-%m-%d %H:%M"),
+                        serde_json::to_value(r.deadline_status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        r.call_attempts,
+                        r.last_call_outcome.map(CallOutcome::as_str).unwrap_or("-"),
+                        r.supervisor_name.as_deref().unwrap_or("-"),
+                    );
+                }
+            }
+        }
+        ReferralCommand::Screen { id, call, note_stdin } => {
+            let outcome = call.as_deref().map(|c| CallOutcome::parse(c, "call")).transpose()?;
+            let note = if note_stdin { Some(read_stdin("note")?) } else { None };
+            let vault = Vault::load(&config.key_store)?;
+            let pool = pool(config, 2).await?;
+            let e = ClinicTx::run(&pool, async |tx| referrals::screen(tx, &vault, id, outcome, note.as_deref()).await).await?;
+            println!("recorded screening entry {} on referral {}", e.id, id);
+        }
+        ReferralCommand::Decline { id, reason, json } => {
+            let pool = pool(config, 2).await?;
+            let d = ClinicTx::run(&pool, async |tx| referrals::decline(tx, id, &reason).await).await?;
+            if json {
+                print_json(&d)?;
+            } else {
+                println!("declined referral {}", d.referral_id);
             }
         }
     }
@@ -395,26 +511,6 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             let c = ClinicTx::run(&pool, async |tx| queue::release(tx, id).await).await?;
             show(&pool, &c, json).await?
         }
-        ConsultationCommand::Screen { id, call, note_stdin } => {
-            let outcome = match call.as_deref() {
-                None => None,
-                Some("reached") => Some(CallOutcome::Reached),
-                Some("no_answer") => Some(CallOutcome::NoAnswer),
-                Some("voicemail") => Some(CallOutcome::Voicemail),
-                Some("wrong_number") => Some(CallOutcome::WrongNumber),
-                Some(_) => {
-                    return Err(Error::field(
-                        ErrorCode::InvalidInput,
-                        "call",
-                        "Use reached, no_answer, voicemail or wrong_number.",
-                    ))
-                }
-            };
-            let note = if note_stdin { Some(read_stdin("note")?) } else { None };
-            let vault = Vault::load(&config.key_store)?;
-            let e = ClinicTx::run(&pool, async |tx| queue::screen(tx, &vault, id, outcome, note.as_deref()).await).await?;
-            println!("recorded screening entry {} on consultation {}", e.id, id);
-        }
         ConsultationCommand::History { person, json } => {
             let rows = ClinicTx::run(&pool, async |tx| queue::history(tx, person).await).await?;
             if json {
@@ -423,15 +519,26 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
                 rows.iter().for_each(print_row);
             }
         }
-        ConsultationCommand::Book { person, partner, doctor, channels, primary, json } => {
-            let booking = queue::NewBooking {
-                patient_person_id: person,
-                partner_id: partner,
-                enabled_channels: channels,
-                primary_channel: primary,
-                doctor_id: doctor,
+        ConsultationCommand::Book { referral, person, partner, doctor, channels, primary, json } => {
+            let c = match (referral, person) {
+                (Some(referral), _) => {
+                    let choice = BookingChoice { enabled_channels: channels, primary_channel: primary, doctor_id: doctor };
+                    ClinicTx::run(&pool, async |tx| referrals::book(tx, referral, &choice).await).await?
+                }
+                (None, Some(person)) => {
+                    let booking = queue::NewBooking {
+                        patient_person_id: person,
+                        partner_id: partner,
+                        enabled_channels: channels,
+                        primary_channel: primary,
+                        doctor_id: doctor,
+                    };
+                    ClinicTx::run(&pool, async |tx| queue::book(tx, &booking).await).await?
+                }
+                (None, None) => {
+                    return Err(Error::field(ErrorCode::InvalidInput, "referral", "Name a --referral or a --person."))
+                }
             };
-            let c = ClinicTx::run(&pool, async |tx| queue::book(tx, &booking).await).await?;
             show(&pool, &c, json).await?
         }
         ConsultationCommand::FollowUp { id, json } => {

@@ -26,6 +26,7 @@ pub enum Capability {
     BookFollowUp,
     ScreenConsultation,
     ReadScreening,
+    DecideReferral,
     // Results.
     ReadResult,
     AmendResult,
@@ -95,6 +96,7 @@ impl Capability {
         Capability::BookFollowUp,
         Capability::ScreenConsultation,
         Capability::ReadScreening,
+        Capability::DecideReferral,
         Capability::ReadResult,
         Capability::AmendResult,
         Capability::OnboardPatient,
@@ -139,10 +141,11 @@ impl Capability {
             C::CancelConsultation => rule("cancel consultations", &[Secretary, Admin, Doctor], false, false),
             C::StartConsultation => rule("start consultations", &[Doctor], false, false),
             C::CompleteConsultation => rule("complete consultations and file their results", &[Doctor], false, false),
-            C::BookConsultation => rule("book consultations", &[Secretary, Admin], false, false),
+            C::BookConsultation => rule("book consultations", &[Secretary, CustomerSupport, Admin], false, false),
             C::BookFollowUp => rule("book follow-ups", &[Doctor, Secretary, Admin], false, false),
-            C::ScreenConsultation => rule("screen consultations", &[Secretary, Admin], false, false),
+            C::ScreenConsultation => rule("screen referrals", &[Secretary, Admin], false, false),
             C::ReadScreening => rule("read screening notes", &[Secretary, Doctor, Admin], true, false),
+            C::DecideReferral => rule("book or decline referrals", &[Secretary, Admin], false, false),
             C::ReadResult => rule("read consultation results", &[Doctor, Admin], false, false),
             C::AmendResult => rule("amend consultation results", &[Doctor], false, false),
             C::OnboardPatient => rule("onboard patients", &[CustomerSupport, Admin], true, false),
@@ -246,6 +249,9 @@ impl Capability {
             C::BookFollowUp => &[("consultations", "INSERT")],
             C::ScreenConsultation => &[("consultation_screenings", "INSERT"), ("referrals", "UPDATE")],
             C::ReadScreening => &[("consultation_screenings", "SELECT")],
+            C::DecideReferral => {
+                &[("referrals", "UPDATE"), ("consultations", "INSERT"), ("orders", "INSERT"), ("line_items", "INSERT")]
+            }
             C::ReadResult => &[("read_consultation_results_as", "EXECUTE")],
             C::OnboardPatient | C::RegisterPatient => &[
                 ("users", "INSERT"),

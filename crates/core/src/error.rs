@@ -210,6 +210,30 @@ const CONSTRAINTS: &[(&str, ErrorCode, &str, &str)] = &[
     ("partner_prices_unit_price_check", ErrorCode::InvalidInput, "amount", "A price cannot be negative."),
     ("partner_prices_currency_check", ErrorCode::InvalidInput, "currency", "A currency is three capital letters, e.g. NOK."),
     ("partner_prices_category_check", ErrorCode::InvalidInput, "category", "The category is insurance or direct."),
+    (
+        "consultations_referral_not_declined",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral was declined; it cannot be booked.",
+    ),
+    (
+        "consultations_referral_matches",
+        ErrorCode::InvalidInput,
+        "referral_id",
+        "A referral is booked for its own patient, partner and clinic.",
+    ),
+    (
+        "referrals_booked_not_declined",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral is booked; cancel its consultation instead of declining it.",
+    ),
+    (
+        "referrals_decline_final",
+        ErrorCode::InvalidStateTransition,
+        "referral_id",
+        "This referral was declined already; a decline cannot be changed.",
+    ),
 ];
 
 /// Whether a refusal's message was written by the schema for the person (a sentence), rather

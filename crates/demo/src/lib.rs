@@ -1,6 +1,7 @@
 //! Demo data for a new installation or a developer's private database: an insurer partner, two
-//! clinics, one staff member per role, consent form templates and automation rules, and a few
-//! referred patients with consultations in every state. Every person is invented and every
+//! clinics, one staff member per role, consent form templates and automation rules, a few
+//! referred patients whose referrals were screened and booked, with consultations in every state,
+//! and a few referrals still waiting for screening, some already called. Every person is invented and every
 //! national id number is a synthetic one (month + 80) that passes the check digits.
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -92,6 +93,29 @@ const PEOPLE: &[DemoPerson] = &[
         email: Some("thea.kristiansen@example.com"),
     },
     DemoPerson { name: "Jonas Myhre", born: (1988, 8, 18), phone: "+47 412 34 508", email: None },
+];
+
+/// A secretary's call about a referral: how many hours ago, its outcome, and a note.
+type DemoCall = (i64, &'static str, Option<&'static str>);
+
+/// Referred patients whose referrals wait for screening: received that many hours ago, and the
+/// secretary's calls so far.
+const AWAITING: &[(DemoPerson, i64, &[DemoCall])] = &[
+    (
+        DemoPerson { name: "Astrid Holm", born: (1967, 2, 19), phone: "+47 412 34 521", email: Some("astrid.holm@example.com") },
+        45,
+        &[(44, "no_answer", None), (5, "voicemail", Some("Left a message asking her to call the clinic back."))],
+    ),
+    (
+        DemoPerson { name: "Per Gundersen", born: (1993, 7, 7), phone: "+47 412 34 522", email: None },
+        4,
+        &[(3, "no_answer", None)],
+    ),
+    (
+        DemoPerson { name: "Silje Bakke", born: (2001, 10, 28), phone: "+47 412 34 523", email: Some("silje.bakke@example.com") },
+        1,
+        &[],
+    ),
 ];
 
 /// Seeds the demo. Refuses when the database already has organizations.
@@ -264,67 +288,24 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         "cancelled",
         "ready_for_pickup",
     ];
+    let secretary: i32 =
+        sqlx::query_scalar("SELECT id FROM staff WHERE role = 'secretary' AND organization_id = $1 ORDER BY id LIMIT 1")
+            .bind(oslo)
+            .fetch_one(tx.conn())
+            .await?;
     let now = Utc::now();
     for (i, p) in PEOPLE.iter().enumerate() {
-        let born = NaiveDate::from_ymd_opt(p.born.0, p.born.1, p.born.2).ok_or_else(|| Error::internal("demo date"))?;
-        let nid = (0u16..200)
-            .find_map(|k| NationalId::synthetic(born, 10 + k * 7 + i as u16))
-            .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?;
-        let name = PersonName::parse(p.name).map_err(|_| Error::internal("demo name"))?;
-        let phone = Phone::parse(p.phone, "47").map_err(|_| Error::internal("demo phone"))?;
-        let user_id: Option<i32> = match p.email {
-            Some(e) => Some(
-                sqlx::query_scalar(
-                    "INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id",
-                )
-                .bind(e)
-                .fetch_one(tx.conn())
-                .await?,
-            ),
-            None => None,
-        };
-        let person = create_person(
-            &mut tx,
-            vault,
-            NewPerson {
-                name: &name,
-                user_id,
-                date_of_birth: None,
-                national_id: Some(&nid),
-                phone: Some(&phone),
-                status: PersonStatus::Active,
-                source_partner_id: Some(partner_id),
-            },
-        )
-        .await?;
-        link_patient(&mut tx, person, oslo, EntryPoint::PartnerReferral, true).await?;
-        if let Some(u) = user_id {
-            sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)")
-                .bind(u)
-                .bind(oslo)
-                .execute(tx.conn())
-                .await?;
-        }
+        // Received, called within a quarter of an hour, and booked: the consultation's clock
+        // starts at the booking, its deadline (two days) counts from the referral's arrival.
         let created = now - Duration::hours(6 + 9 * i as i64);
-        let referral_id: i32 =
-            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int").fetch_one(tx.conn()).await?;
-        let guid = uuid::Uuid::new_v4();
-        let payload = serde_json::json!({
-            "JournalGuid": guid, "PID": nid.as_str(), "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
-            "MessageTimestamp": created, "Firstname": name.split_first_last().0, "Lastname": name.split_first_last().1,
-            "Email": p.email, "PhoneNumber": phone.as_str(),
-        });
-        sqlx::query(
-            "INSERT INTO referrals (id, partner_id, journal_guid, patient_person_id, format_id, message_timestamp, payload_encrypted, received_at)
-             VALUES ($1, $2, $3, $4, 'http://ehelse.no/xmlstds/henvisning/2017-11-30', $5, $6, $5)",
-        )
-        .bind(referral_id).bind(partner_id).bind(guid).bind(person).bind(created)
-        .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string()))
-        .execute(tx.conn()).await?;
+        let received = created - Duration::minutes(25);
+        let (person, referral_id) =
+            referral_of(&mut tx, vault, p, 10 + i as u16, partner_id, oslo, received, received + Duration::days(2)).await?;
+        screening_call(&mut tx, vault, referral_id, secretary, created - Duration::minutes(10), "reached", None).await?;
         let doctor = doctors[i % doctors.len()];
         let cid: i32 = sqlx::query_scalar(
-            "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, created_at, deadline_at)
-             VALUES ($1, $2, $3, $4, $5, $5 + interval '2 days') RETURNING id",
+            "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(person)
         .bind(oslo)
@@ -394,9 +375,127 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
                 .bind(cid).bind(assigned).execute(tx.conn()).await?;
         }
     }
+    // Referrals waiting for screening, some called already.
+    for (i, (p, hours_ago, calls)) in AWAITING.iter().enumerate() {
+        let received = now - Duration::hours(*hours_ago);
+        let (_, referral_id) =
+            referral_of(&mut tx, vault, p, 200 + i as u16, partner_id, oslo, received, received + Duration::days(2)).await?;
+        for (called, outcome, note) in calls.iter() {
+            screening_call(&mut tx, vault, referral_id, secretary, now - Duration::hours(*called), outcome, *note).await?;
+        }
+    }
     seed_walk_ins(&mut tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
     tx.commit().await?;
     Ok(secret)
+}
+
+/// A referred person of the Oslo clinic and the partner's referral for them, received at
+/// `received` with the deadline given; returns the person's and the referral's ids.
+#[allow(clippy::too_many_arguments)]
+async fn referral_of(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    p: &DemoPerson,
+    seq: u16,
+    partner_id: i32,
+    oslo: i32,
+    received: chrono::DateTime<Utc>,
+    deadline: chrono::DateTime<Utc>,
+) -> Result<(i32, i32)> {
+    let born = NaiveDate::from_ymd_opt(p.born.0, p.born.1, p.born.2).ok_or_else(|| Error::internal("demo date"))?;
+    let nid = (0u16..200)
+        .find_map(|k| NationalId::synthetic(born, seq + k * 7))
+        .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?;
+    let name = PersonName::parse(p.name).map_err(|_| Error::internal("demo name"))?;
+    let phone = Phone::parse(p.phone, "47").map_err(|_| Error::internal("demo phone"))?;
+    let user_id: Option<i32> = match p.email {
+        Some(e) => Some(
+            sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
+                .bind(e)
+                .fetch_one(tx.conn())
+                .await?,
+        ),
+        None => None,
+    };
+    let person = create_person(
+        tx,
+        vault,
+        NewPerson {
+            name: &name,
+            user_id,
+            date_of_birth: None,
+            national_id: Some(&nid),
+            phone: Some(&phone),
+            status: PersonStatus::Active,
+            source_partner_id: Some(partner_id),
+        },
+    )
+    .await?;
+    link_patient(tx, person, oslo, EntryPoint::PartnerReferral, true).await?;
+    if let Some(u) = user_id {
+        sqlx::query("INSERT INTO user_organizations (user_id, organization_id) VALUES ($1, $2)")
+            .bind(u)
+            .bind(oslo)
+            .execute(tx.conn())
+            .await?;
+    }
+    let referral_id: i32 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int").fetch_one(tx.conn()).await?;
+    let guid = uuid::Uuid::new_v4();
+    let payload = serde_json::json!({
+        "JournalGuid": guid, "PID": nid.as_str(), "FormatId": "http://ehelse.no/xmlstds/henvisning/2017-11-30",
+        "MessageTimestamp": received, "Firstname": name.split_first_last().0, "Lastname": name.split_first_last().1,
+        "Email": p.email, "PhoneNumber": phone.as_str(),
+    });
+    sqlx::query(
+        "INSERT INTO referrals (id, partner_id, journal_guid, patient_person_id, format_id, message_timestamp, payload_encrypted,
+                                received_at, deadline_at)
+         VALUES ($1, $2, $3, $4, 'http://ehelse.no/xmlstds/henvisning/2017-11-30', $5, $6, $5, $7)",
+    )
+    .bind(referral_id)
+    .bind(partner_id)
+    .bind(guid)
+    .bind(person)
+    .bind(received)
+    .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string()))
+    .bind(deadline)
+    .execute(tx.conn())
+    .await?;
+    Ok((person, referral_id))
+}
+
+/// A secretary's call about a referral, at `at`, with its outcome and an optional note; the first
+/// makes the secretary the referral's supervisor.
+async fn screening_call(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    referral_id: i32,
+    secretary: i32,
+    at: chrono::DateTime<Utc>,
+    outcome: &str,
+    note: Option<&str>,
+) -> Result<()> {
+    let id: i32 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('consultation_screenings', 'id'))::int")
+        .fetch_one(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO consultation_screenings (id, referral_id, staff_id, kind, call_outcome, note_encrypted, created_at)
+         VALUES ($1, $2, $3, 'call_attempt', $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(referral_id)
+    .bind(secretary)
+    .bind(outcome)
+    .bind(note.map(|n| vault.encrypt("consultation_screenings", "note_encrypted", i64::from(id), n)))
+    .bind(at)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("UPDATE referrals SET supervisor_staff_id = $2 WHERE id = $1 AND supervisor_staff_id IS NULL")
+        .bind(referral_id)
+        .bind(secretary)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Walk-in patients onboarded at the Oslo desk, with their forms in each state: one who has

@@ -2,8 +2,10 @@
 //! Webhooks scheme. The signature identifies the partner (optionally narrowed with
 //! `?partner=NAME`); the core does everything else (`referrals::receive`).
 //!
-//! Answers: 201 with `{"referral_id", "consultation_id", "patient_person_id"}` for a new referral,
-//! 200 with the same body for a replay, 401 for a missing, wrong or stale signature, 400 for a
+//! Answers: 201 with `{"referral_id", "consultation_id", "patient_person_id", "status"}` for a new
+//! referral (`consultation_id` null and `status` `awaiting_screening` until the clinic books it;
+//! booked at once for a partner that books on arrival), 200 with the referral's receipt as it
+//! stands for a replay, 401 for a missing, wrong or stale signature, 400 for a
 //! correctly signed body that is not JSON (or not sent as `application/json`), and 422 naming the
 //! field for invalid content (nothing is written then). Fields the contract does not name are kept
 //! with the stored payload.

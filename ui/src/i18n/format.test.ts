@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatDuration, formatMoney } from "./format";
+import { formatDateTime, formatDuration, formatMoney, formatShortDateTime } from "./format";
 
 const HOUR = 3600;
 
@@ -40,5 +40,16 @@ describe("formatMoney", () => {
     // Beyond what a double holds exactly: the digits are kept.
     expect(formatMoney("9007199254740993.01", "NOK", "en-GB")).toBe("NOK\u00a09,007,199,254,740,993.01");
     expect(formatMoney("0.10", "EUR", "nb-NO")).toBe("0,10\u00a0€");
+  });
+});
+
+describe("formatShortDateTime", () => {
+  it("leaves out this year, and names another", () => {
+    const at = new Date("2026-11-22T13:05:00Z");
+    const now = new Date("2026-12-01T08:00:00Z");
+    const nb = formatShortDateTime(at, "nb-NO", now, "Europe/Oslo");
+    expect(nb).toMatch(/^22\. nov\.?,? 14:05$/);
+    expect(formatShortDateTime(at, "en-GB", now, "Europe/Oslo")).toBe("22 Nov, 14:05");
+    expect(formatShortDateTime(at, "en-GB", new Date("2027-01-02T08:00:00Z"), "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
   });
 });

@@ -13,6 +13,24 @@ export function formatDateTime(value: DateInput, locale: string, timeZone?: stri
   );
 }
 
+/**
+ * "22. nov., 14:05" (nb-NO) / "22 Nov, 14:05" (en-GB): a date and time for a list, with the year
+ * only when it is not this year's.
+ */
+export function formatShortDateTime(value: DateInput, locale: string, now: DateInput = Date.now(), timeZone?: string): string {
+  const date = toDate(value);
+  const year = new Intl.DateTimeFormat(locale, { year: "numeric", timeZone });
+  const sameYear = year.format(date) === year.format(toDate(now));
+  return new Intl.DateTimeFormat(locale, {
+    day: "numeric",
+    month: "short",
+    year: sameYear ? undefined : "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone,
+  }).format(date);
+}
+
 /** "22. nov. 2026" (nb-NO) / "22 Nov 2026" (en-GB). */
 export function formatDate(value: DateInput, locale: string, timeZone?: string): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone }).format(toDate(value));

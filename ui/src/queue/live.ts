@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { commands, events, type Consultation, type DeadlineStatus } from "../bindings";
+import { commands, events, type Consultation, type DeadlineStatus, type QueueEvent } from "../bindings";
 import { toAppError, type AppError } from "../errors";
 import type { MessageKey } from "../i18n";
 import { callCommand } from "../useCommand";
@@ -46,14 +46,23 @@ export function useNow(intervalMs = 60_000): number {
   return now;
 }
 
+/** Changes of consultations: what the queues show. */
+export const consultationChanges = (e: QueueEvent) => e.consultation_id !== null;
+
+/** Referrals arriving, screened, booked or declined: what the screening list shows. */
+export const referralChanges = (e: QueueEvent) => e.referral_id !== null && e.kind !== "update";
+
 /**
- * Calls `onChange` whenever the database reports a queue change. Starts the console's watcher
- * (one per signed-in session) and listens for its events; nothing is polled. Returns why the
- * screen is not live, when the watcher or the listener could not start, for the screen to show.
+ * Calls `onChange` whenever the database reports a change of the queue or the screening list
+ * (those `wanted` says, when given). Starts the console's watcher (one per signed-in session)
+ * and listens for its events; nothing is polled. Returns why the screen is not live, when the
+ * watcher or the listener could not start, for the screen to show.
  */
-export function useQueueChanges(onChange: () => void): AppError | null {
+export function useQueueChanges(onChange: () => void, wanted?: (e: QueueEvent) => boolean): AppError | null {
   const latest = useRef(onChange);
   latest.current = onChange;
+  const wants = useRef(wanted);
+  wants.current = wanted;
   const [notLive, setNotLive] = useState<AppError | null>(null);
   // Started before the screen's first paint, beside its first queue request.
   useLayoutEffect(() => {
@@ -64,7 +73,9 @@ export function useQueueChanges(onChange: () => void): AppError | null {
     };
     callCommand(commands.watchQueue(), { failed });
     events.queueChanged
-      .listen(() => latest.current())
+      .listen((e) => {
+        if (!wants.current || wants.current(e.payload)) latest.current();
+      })
       .then(
         (unlisten) => {
           if (active) stop = unlisten;

@@ -10,12 +10,13 @@ const mocks = vi.mocked(commands);
 const t = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate("en", key, vars);
 
 beforeEach(() => {
-  mocks.partners.mockReset().mockResolvedValue({ status: "ok", data: [{ id: 1, name: "fjordtrygd" }] });
+  mocks.partners.mockReset().mockResolvedValue({ status: "ok", data: [{ id: 1, name: "fjordtrygd", book_on_arrival: false }] });
   mocks.partnerAdd.mockReset();
+  mocks.partnerSetBookOnArrival.mockReset();
 });
 
 describe("checkPartner", () => {
-  const good = { name: "nordvakt", deadline_working_days: 2, is_test_partner: false, secret: null };
+  const good = { name: "nordvakt", deadline_working_days: 2, is_test_partner: false, secret: null, book_on_arrival: false };
   it("accepts a good partner, with a generated or an entered secret", () => {
     expect(checkPartner(good, t)).toBeNull();
     expect(checkPartner({ ...good, secret: "anything the core will check" }, t)).toBeNull();
@@ -43,7 +44,15 @@ describe("Partners", () => {
     mocks.partnerAdd.mockResolvedValue({
       status: "ok",
       data: {
-        partner: { id: 2, name: "nordvakt", organization_id: 12, clinic_id: 1, is_test_partner: false, deadline_working_days: 2 },
+        partner: {
+          id: 2,
+          name: "nordvakt",
+          organization_id: 12,
+          clinic_id: 1,
+          is_test_partner: false,
+          deadline_working_days: 2,
+          book_on_arrival: false,
+        },
         secret: "whsec_dGhpcy1pcy1ub3QtYS1yZWFsLXNlY3JldC0xMjM0NTY=",
       },
     });
@@ -53,9 +62,33 @@ describe("Partners", () => {
     const secret = await screen.findByLabelText<HTMLInputElement>("Webhook secret of nordvakt");
     expect(secret.value).toBe("whsec_dGhpcy1pcy1ub3QtYS1yZWFsLXNlY3JldC0xMjM0NTY=");
     expect(secret.readOnly).toBe(true);
-    expect(mocks.partnerAdd).toHaveBeenCalledWith({ name: "nordvakt", deadline_working_days: 2, is_test_partner: false, secret: null });
+    expect(mocks.partnerAdd).toHaveBeenCalledWith({
+      name: "nordvakt",
+      deadline_working_days: 2,
+      is_test_partner: false,
+      secret: null,
+      book_on_arrival: false,
+    });
     fireEvent.click(screen.getByRole("button", { name: "I have passed it on" }));
     await waitFor(() => expect(screen.queryByLabelText("Webhook secret of nordvakt")).toBeNull());
+  });
+
+  it("switches a partner to booking on arrival, and shows it once the console saved it", async () => {
+    let saved = false;
+    mocks.partners.mockImplementation(() => Promise.resolve({ status: "ok", data: [{ id: 1, name: "fjordtrygd", book_on_arrival: saved }] }));
+    mocks.partnerSetBookOnArrival.mockImplementation((id, on) => {
+      saved = on;
+      return Promise.resolve({ status: "ok", data: { id, name: "fjordtrygd", book_on_arrival: on } });
+    });
+    renderPartners();
+    const box = await screen.findByLabelText<HTMLInputElement>("Book referrals from fjordtrygd on arrival");
+    expect(box.checked).toBe(false);
+    expect(screen.getByText("· Screened first")).toBeTruthy();
+    fireEvent.click(box);
+    expect(mocks.partnerSetBookOnArrival).toHaveBeenCalledWith(1, true);
+    expect(await screen.findByText("fjordtrygd: referrals are now booked on arrival.")).toBeTruthy();
+    await waitFor(() => expect(screen.getByLabelText<HTMLInputElement>("Book referrals from fjordtrygd on arrival").checked).toBe(true));
+    expect(screen.getByText("· Booked on arrival")).toBeTruthy();
   });
 
   it("refuses a bad name without sending it", async () => {

@@ -19,13 +19,14 @@ export function checkPartner(input: PartnerInput, t: Translate): AppError | null
   return null;
 }
 
-/** The clinic's referral partners, a new one with its webhook secret (shown once), and their deal prices. */
+/** The clinic's referral partners (whether each books on arrival), a new one with its webhook secret (shown once), and their deal prices. */
 export function Partners() {
   const { t } = useI18n();
   const [partners, setPartners] = useState<PartnerOption[] | null>(null);
   const [name, setName] = useState("");
   const [days, setDays] = useState("2");
   const [test, setTest] = useState(false);
+  const [onArrival, setOnArrival] = useState(false);
   const [generate, setGenerate] = useState(true);
   const [secret, setSecret] = useState("");
   const { busy, setError, run, fieldError, generalError } = useCommand();
@@ -44,6 +45,7 @@ export function Partners() {
       deadline_working_days: Number(days),
       is_test_partner: test,
       secret: generate ? null : secret,
+      book_on_arrival: onArrival,
     };
     const problem = checkPartner(input, t);
     if (problem) {
@@ -56,6 +58,7 @@ export function Partners() {
         setName("");
         setDays("2");
         setTest(false);
+        setOnArrival(false);
         setSecret("");
         setGenerate(true);
         setCreated(partner);
@@ -71,13 +74,7 @@ export function Partners() {
   return (
     <div class="card" aria-labelledby="partners-title">
       <h2 id="partners-title">{t("partners.title")}</h2>
-      <ul class="partner-list">
-        {partners?.map((p) => (
-          <li key={p.id}>
-            <span>{p.name}</span>
-          </li>
-        ))}
-      </ul>
+      <PartnerList partners={partners ?? []} onChanged={load} />
       {created && (
         <div class="alert alert-success partner-secret" role="status">
           <p>
@@ -135,6 +132,21 @@ export function Partners() {
             <label for="partner-test">{t("partners.test")}</label>
           </div>
         </div>
+        <div class="field field-check">
+          <input
+            id="partner-book_on_arrival"
+            type="checkbox"
+            checked={onArrival}
+            aria-describedby="partner-book_on_arrival-hint"
+            onChange={(e) => setOnArrival((e.target as HTMLInputElement).checked)}
+          />
+          <div>
+            <label for="partner-book_on_arrival">{t("partners.bookOnArrival")}</label>
+            <p class="hint" id="partner-book_on_arrival-hint">
+              {t("partners.bookOnArrivalHint")}
+            </p>
+          </div>
+        </div>
         <fieldset class={`field${fieldError("secret") ? " has-error" : ""}`}>
           <legend>{t("partners.secret")}</legend>
           <label class="radio">
@@ -173,5 +185,64 @@ export function Partners() {
       </form>
       <DealPrices partners={partners} />
     </div>
+  );
+}
+
+/** The partners, each with whether its referrals are booked on arrival, which an admin switches here. */
+function PartnerList(props: { partners: readonly PartnerOption[]; onChanged: () => void }) {
+  const { t } = useI18n();
+  const { busy, error, run } = useCommand();
+  const [changed, setChanged] = useState<string | null>(null);
+
+  function set(p: PartnerOption, on: boolean) {
+    if (busy) return;
+    setChanged(null);
+    run(commands.partnerSetBookOnArrival(p.id, on), {
+      ok: (saved) => {
+        setChanged(t(saved.book_on_arrival ? "partners.nowOnArrival" : "partners.nowScreened", { name: saved.name }));
+        props.onChanged();
+      },
+    });
+  }
+
+  return (
+    <>
+      <ul class="partner-list">
+        {props.partners.map((p) => (
+          <li key={p.id}>
+            <span>
+              <span class="partner-name">{p.name}</span>{" "}
+              <span class="muted partner-arrival">· {t(p.book_on_arrival ? "partners.onArrival" : "partners.screened")}</span>
+            </span>
+            <span class="field-check">
+              <input
+                id={`partner-${p.id}-on-arrival`}
+                type="checkbox"
+                checked={p.book_on_arrival}
+                aria-label={t("partners.toggleOnArrival", { name: p.name })}
+                aria-disabled={busy}
+                onChange={(e) => {
+                  const box = e.target as HTMLInputElement;
+                  // The box shows what is saved: it changes once the console answers.
+                  box.checked = p.book_on_arrival;
+                  set(p, !p.book_on_arrival);
+                }}
+              />
+              <label for={`partner-${p.id}-on-arrival`}>{t("partners.onArrivalShort")}</label>
+            </span>
+          </li>
+        ))}
+      </ul>
+      {changed && (
+        <p class="hint partner-changed" role="status">
+          {changed}
+        </p>
+      )}
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
+      )}
+    </>
   );
 }

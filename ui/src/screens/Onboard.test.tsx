@@ -142,4 +142,59 @@ describe("Onboard", () => {
     await waitFor(() => expect(screen.getByText("Privacy Policy & GDPR Consent")).toBeTruthy());
     expect(screen.getByRole("button", { name: "Record paper signature" })).toBeTruthy();
   });
+
+  it("books a consultation for the patient just onboarded and says what was saved", async () => {
+    mocks.onboardWalkIn.mockResolvedValue({ status: "ok", data: { ...onboarded, required_forms: [] } });
+    mocks.doctors.mockResolvedValue({ status: "ok", data: [{ id: 9, name: "Dr. Dahl" }] });
+    mocks.partners.mockResolvedValue({ status: "ok", data: [] });
+    mocks.consultationBook.mockResolvedValue({
+      status: "ok",
+      data: {
+        id: 77,
+        state: "pending_sp",
+        patient_person_id: 81,
+        organization_id: 1,
+        partner_id: null,
+        referral_id: null,
+        follow_up_of: null,
+        category: "direct",
+        assigned_doctor_id: 9,
+        primary_channel: "video",
+        enabled_channels: ["video"],
+        created_at: "2026-11-22T10:00:00Z",
+        deadline_at: null,
+        assigned_at: "2026-11-22T10:00:00Z",
+        starts_at: null,
+        ends_at: null,
+        cancelled_at: null,
+        cancel_reason: null,
+        waiting_seconds: 0,
+        treatment_seconds: null,
+        deadline_status: "none",
+        patient_name: "Kari Nordmann",
+        partner_name: null,
+        doctor_name: "Dr. Dahl",
+      },
+    });
+    renderOnboard();
+    fill("Full name", "Kari Nordmann");
+    fill("E-mail", "kari@example.com");
+    fill("Mobile phone", "91234567");
+    fireEvent.click(screen.getByRole("button", { name: "Onboard patient" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Book a consultation" }));
+    const dialog = screen.getByRole("dialog", { name: "Book a consultation for Kari Nordmann" });
+    fireEvent.click(screen.getByLabelText("Chat"));
+    await waitFor(() => expect(screen.getByRole("option", { name: "Dr. Dahl" })).toBeTruthy());
+    fireEvent.change(screen.getByLabelText("Doctor"), { target: { value: "9" } });
+    fireEvent.click(screen.getByRole("button", { name: "Book" }));
+    expect(await screen.findByText("Booked: consultation 77 is assigned to Dr. Dahl.")).toBeTruthy();
+    expect(mocks.consultationBook).toHaveBeenCalledWith({
+      patient_person_id: 81,
+      partner_id: null,
+      enabled_channels: ["video"],
+      primary_channel: "video",
+      doctor_id: 9,
+    });
+    expect(dialog.isConnected).toBe(false);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Ref } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type MatchCandidate, type Onboarded } from "../bindings";
+import { BookingDialog, bookedMessage } from "../components/BookingDialog";
 import { FieldError } from "../components/FieldError";
 import { PatientForms } from "../components/PatientForms";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
@@ -29,6 +30,8 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [confirmedNew, setConfirmedNew] = useState(false);
   const [done, setDone] = useState<Onboarded | null>(null);
   const [directory, setDirectory] = useState<string | null>(null);
+  const [booking, setBooking] = useState(false);
+  const [booked, setBooked] = useState<string | null>(null);
   const lookup = useRef(0);
   // A half-filled form is kept as an encrypted draft until the patient is onboarded.
   const draft = useDraft("onboarding", 0, values, (d) => setValues({ name: d.name ?? "", email: d.email ?? "", phone: d.phone ?? "" }), {
@@ -103,6 +106,8 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
 
   function again() {
     setDone(null);
+    setBooking(false);
+    setBooked(null);
     setValues({ name: "", email: "", phone: "" });
     setCandidates([]);
     setConfirmedNew(false);
@@ -134,9 +139,29 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           ) : (
             <PatientForms patientId={done.patient.id} name={done.person.name} />
           )}
-          <button type="button" class="button button-secondary" onClick={again}>
-            {t("onboard.another")}
-          </button>
+          {booked && (
+            <p class="alert alert-success onboard-booked" role="status">
+              {booked}
+            </p>
+          )}
+          <div class="button-row">
+            <button type="button" class="button button-primary" onClick={() => setBooking(true)}>
+              {t("onboard.book")}
+            </button>
+            <button type="button" class="button button-secondary" onClick={again}>
+              {t("onboard.another")}
+            </button>
+          </div>
+          {booking && (
+            <BookingDialog
+              subject={{ kind: "patient", patientPersonId: done.patient_person_id, patientName: done.person.name }}
+              onClose={() => setBooking(false)}
+              onBooked={(c) => {
+                setBooking(false);
+                setBooked(bookedMessage(c, t));
+              }}
+            />
+          )}
         </div>
       ) : (
         <div class="onboard-layout">

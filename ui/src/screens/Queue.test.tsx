@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { commands, events, type Consultation } from "../bindings";
+import { commands, events, type Consultation, type QueueEvent } from "../bindings";
 import { I18nProvider } from "../i18n";
 import { sortByWaiting } from "../queue/live";
 import { QUEUE_PAGE, Queue } from "./Queue";
@@ -140,13 +140,49 @@ describe("Queue", () => {
     expect(within(dialog).getByText("Give a reason for cancelling.")).toBeTruthy();
   });
 
-  it("re-reads the queue when a live change arrives", async () => {
+  it("re-reads the queue when a consultation changes, not when a referral waiting for screening does", async () => {
     renderQueue();
     await screen.findByText("Long Wait");
     await waitFor(() => expect(listen).toHaveBeenCalled());
-    const onChange = listen.mock.calls[0]![0] as () => void;
+    const onChange = listen.mock.calls[0]![0] as (e: { payload: QueueEvent }) => void;
+    const change = (over: Partial<QueueEvent>): { payload: QueueEvent } => ({
+      payload: {
+        kind: "insert",
+        consultation_id: null,
+        referral_id: null,
+        organization_id: 1,
+        state: null,
+        assigned_doctor_id: null,
+        updated_at: null,
+        ...over,
+      },
+    });
     const before = mocks.queueList.mock.calls.length;
-    onChange();
+    onChange(change({ kind: "referral", referral_id: 7 }));
+    onChange(change({ kind: "insert", consultation_id: 8, referral_id: 7, state: "ready_for_pickup" }));
     await waitFor(() => expect(mocks.queueList.mock.calls.length).toBe(before + 1));
+  });
+
+  it("shows the call log of the referral a consultation was booked from, without a form", async () => {
+    mocks.screenings.mockResolvedValue({
+      status: "ok",
+      data: [
+        {
+          id: 1,
+          referral_id: 3,
+          consultation_id: null,
+          staff_id: 4,
+          staff_name: "Sara Lie",
+          call_outcome: "reached",
+          note: "Prefers video",
+          created_at: ago(30),
+        },
+      ],
+    });
+    renderQueue();
+    fireEvent.click(await screen.findByText("Middle Wait"));
+    expect(await screen.findByText("Prefers video")).toBeTruthy();
+    expect(screen.getByText("Reached the patient")).toBeTruthy();
+    expect(screen.queryByLabelText("Call attempt")).toBeNull();
   });
 });

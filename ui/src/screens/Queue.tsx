@@ -2,7 +2,6 @@ import type { Ref } from "preact";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   commands,
-  type CallOutcome,
   type Consultation,
   type ConsultationState,
   type DoctorOption,
@@ -12,22 +11,22 @@ import {
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
+import { CallLog } from "../components/CallLog";
 import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { markStart } from "../perf";
-import { sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
+import { consultationChanges, sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
-const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
 
 type DoctorFilter = "" | "unassigned" | `${number}`;
 
 /** How many open consultations the queue shows at first, and adds at a time. */
 export const QUEUE_PAGE = 100;
 
-/** The secretary's referral screening queue: open consultations, live, longest waiting first. */
+/** The secretary's queue of booked consultations: open ones, live, longest waiting first. */
 export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t, locale } = useI18n();
   const now = useNow();
@@ -77,7 +76,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     callCommand(commands.doctors(), { ok: setDoctors, failed: setDoctorsError });
   }, []);
 
-  const notLive = useQueueChanges(load);
+  const notLive = useQueueChanges(load, consultationChanges);
 
   useEffect(() => {
     if (rows && rows.length > 0) markStart("queue-rows");
@@ -309,40 +308,14 @@ function QueuePanel(props: {
   const { t, locale } = useI18n();
   const c = props.consultation;
   const [history, setHistory] = useState<ScreeningEntry[]>([]);
-  const [outcome, setOutcome] = useState<"" | CallOutcome>("");
-  const [note, setNote] = useState("");
-  const { busy: saving, error, setError, run } = useCommand();
-  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<AppError | null>(null);
 
+  // The call log of the referral it was booked from (screening happens before booking).
   const readHistory = useLatestRead();
-  const loadHistory = useCallback(() => {
-    readHistory(commands.screenings(c.id), { ok: setHistory, failed: setError });
-  }, [readHistory, c.id, setError]);
-
   useEffect(() => {
-    setOutcome("");
-    setNote("");
     setError(null);
-    setSaved(false);
-    loadHistory();
-  }, [loadHistory, setError]);
-
-  function submit(e: Event) {
-    e.preventDefault();
-    if (saving) return;
-    setSaved(false);
-    run(commands.screen(c.id, outcome || null, note.trim() ? note : null), {
-      ok: () => {
-        setOutcome("");
-        setNote("");
-        setSaved(true);
-        loadHistory();
-      },
-    });
-  }
-
-  const noteError = error && (error.field === "note" || error.field === "outcome") ? error : null;
-  const generalError = error && !noteError ? error : null;
+    readHistory(commands.screenings(c.id), { ok: setHistory, failed: setError });
+  }, [readHistory, c.id]);
 
   return (
     <aside class="card side-panel" aria-labelledby="panel-title">
@@ -379,66 +352,13 @@ function QueuePanel(props: {
         </button>
       </div>
 
-      <h3>{t("queue.screening")}</h3>
-      <form class="form" onSubmit={submit} noValidate>
-        <div class="field">
-          <label for="screen-outcome">{t("queue.callOutcome")}</label>
-          <select
-            id="screen-outcome"
-            value={outcome}
-            onChange={(e) => setOutcome(e.currentTarget.value as "" | CallOutcome)}
-          >
-            <option value="">{t("queue.noCall")}</option>
-            {CALL_OUTCOMES.map((o) => (
-              <option key={o} value={o}>
-                {t(`call.${o}`)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class={`field${noteError ? " has-error" : ""}`}>
-          <label for="screen-note">{t("queue.note")}</label>
-          <textarea
-            id="screen-note"
-            rows={3}
-            value={note}
-            aria-invalid={!!noteError}
-            aria-describedby={noteError ? "screen-note-error" : undefined}
-            onInput={(e) => setNote(e.currentTarget.value)}
-          />
-          <FieldError id="screen-note-error" message={noteError?.message} />
-        </div>
-        {generalError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(generalError, t)}
-          </div>
-        )}
-        {saved && (
-          <p class="hint" role="status">
-            {t("queue.screeningSaved")}
-          </p>
-        )}
-        <div>
-          <button type="submit" class="button button-secondary" aria-disabled={saving}>
-            {saving ? t("common.saving") : t("queue.saveScreening")}
-          </button>
-        </div>
-      </form>
-
       <h3>{t("queue.history")}</h3>
-      {history.length === 0 ? (
-        <p class="muted">{t("queue.noHistory")}</p>
-      ) : (
-        <ul class="history">
-          {history.map((h) => (
-            <li key={h.id}>
-              <span class="muted">{formatDateTime(h.created_at, locale)}</span>{" "}
-              {h.call_outcome && <strong>{t(`call.${h.call_outcome}`)}</strong>}
-              {h.note && <span class="history-note">{h.note}</span>}
-            </li>
-          ))}
-        </ul>
+      {error && (
+        <div class="alert alert-error" role="alert">
+          {describeError(error, t)}
+        </div>
       )}
+      <CallLog entries={history} />
     </aside>
   );
 }

@@ -12,6 +12,7 @@ import { Consultations } from "./Consultations";
 import { Onboard } from "./Onboard";
 import { Placeholder } from "./Placeholder";
 import { Queue } from "./Queue";
+import { Screening } from "./Screening";
 
 /** The signed-in frame: who is signed in, the screens of their role, and signing out. */
 export function Shell(props: {
@@ -91,7 +92,9 @@ export function Shell(props: {
           </ul>
         </nav>
         <main class="shell-main">
-          {screen?.id === "referrals" ? (
+          {screen?.id === "screening" ? (
+            <Screening headingRef={heading} />
+          ) : screen?.id === "referrals" ? (
             <Queue headingRef={heading} />
           ) : screen?.id === "consultations" ? (
             <Consultations session={session} headingRef={heading} />

@@ -85,7 +85,7 @@ pub async fn pick(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
 }
 
 /// Refuses, naming the field, a doctor who is not an active doctor of the actor's clinic.
-pub(super) async fn ensure_doctor_of_clinic(tx: &mut ClinicTx, doctor_id: i32) -> Result<()> {
+pub(crate) async fn ensure_doctor_of_clinic(tx: &mut ClinicTx, doctor_id: i32) -> Result<()> {
     let clinic = tx.clinic();
     let ok = sqlx::query_scalar!(r#"SELECT is_doctor_in_org($1, $2) AS "ok!""#, doctor_id, clinic).fetch_one(tx.conn()).await?;
     if ok {

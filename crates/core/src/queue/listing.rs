@@ -82,7 +82,7 @@ pub async fn get(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
 }
 
 /// One consultation, as lists show it (the operations that change one answer with it).
-pub(super) async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
+pub(crate) async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
     named(tx, Some(id), None).await?.pop().ok_or_else(|| Error::not_found("The consultation"))
 }
 

@@ -1,5 +1,5 @@
-//! The consultation queue: secretaries screen, book, assign and cancel; doctors pick, start and
-//! complete (see `docs/consultations.md` for the states and times). Every operation runs in the
+//! The consultation queue: secretaries book, assign and cancel (referrals are screened and booked
+//! in `referrals`); doctors pick, start and complete (see `docs/consultations.md` for the states and times). Every operation runs in the
 //! acting staff member's [`ClinicTx`](crate::ClinicTx), so the database (privileges, row-level
 //! security, the state-transition trigger) enforces the same rules as this code. Every change is
 //! announced with `NOTIFY digimed_queue` (a trigger); [`QueueWatcher`] turns those into typed
@@ -8,16 +8,18 @@
 //! `WAITING_TIME = starts_at - created_at` and `TREATMENT_DURATION = ends_at - starts_at` are
 //! computed only in [`waiting_time`] and [`treatment_duration`].
 
-mod booking;
+pub(crate) mod booking;
 mod lifecycle;
 mod listing;
-mod screening;
 mod watch;
 
+/// The screening entries behind a consultation (its referral's), for the doctor.
+pub use crate::referrals::consultation_screenings as screenings;
+pub use crate::referrals::{CallOutcome, ScreeningEntry};
 pub use booking::{book, book_follow_up, NewBooking};
+pub(crate) use lifecycle::ensure_doctor_of_clinic;
 pub use lifecycle::{assign, cancel, complete, pick, pick_next, release, start, MeetingConfig, Started};
 pub use listing::{get, history, list};
-pub use screening::{screen, screenings, CallOutcome, ScreeningEntry};
 pub use watch::{QueueEvent, QueueEventKind, QueueWatcher, CHANNEL, RESYNC_MARGIN};
 
 use chrono::{DateTime, Duration, Utc};

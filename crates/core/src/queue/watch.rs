@@ -1,5 +1,5 @@
-//! Live updates of the queue: `LISTEN digimed_queue` turned into typed events, with a re-read of
-//! what changed meanwhile after a lost connection.
+//! Live updates of the queue and the screening list: `LISTEN digimed_queue` turned into typed
+//! events, with a re-read of what changed meanwhile after a lost connection.
 
 use std::collections::VecDeque;
 use std::time::Duration as StdDuration;
@@ -15,7 +15,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// The NOTIFY channel of queue changes.
 pub const CHANNEL: &str = "digimed_queue";
 
-/// What happened to a consultation.
+/// What happened: to a consultation (`insert`, `update`), to a referral (`referral`: it arrived,
+/// was declined, or got its supervisor), or a screening entry was written (`screening`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
@@ -23,17 +24,21 @@ pub enum QueueEventKind {
     Insert,
     Update,
     Screening,
-    /// Re-read after the notification connection was lost: the consultation's current state,
-    /// which may repeat one already delivered.
+    Referral,
+    /// Re-read after the notification connection was lost: a consultation's current state, or a
+    /// referral that changed meanwhile, which may repeat one already delivered.
     Resync,
 }
 
-/// A queue change. Carries ids and state only, never patient data.
+/// A change of the queue or the screening list. Carries ids and state only, never patient data.
+/// A booked referral's consultation names its referral; a referral's own change names no
+/// consultation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct QueueEvent {
     pub kind: QueueEventKind,
-    pub consultation_id: i32,
+    pub consultation_id: Option<i32>,
+    pub referral_id: Option<i32>,
     pub organization_id: Option<i32>,
     pub state: Option<ConsultationState>,
     pub assigned_doctor_id: Option<i32>,
@@ -46,8 +51,8 @@ pub const RESYNC_MARGIN: Duration = Duration::minutes(2);
 
 /// Typed queue events from `LISTEN digimed_queue`, for one clinic (the signed-in staff member's)
 /// or, for the owner, all. After a lost connection it reconnects (with back-off) and re-reads
-/// every consultation changed since shortly before the newest change it had delivered, so no
-/// change is missed; those come as [`QueueEventKind::Resync`] events.
+/// every consultation and referral changed since shortly before the newest change it had
+/// delivered, so no change is missed; those come as [`QueueEventKind::Resync`] events.
 pub struct QueueWatcher {
     pool: PgPool,
     listener: Option<PgListener>,
@@ -120,21 +125,53 @@ impl QueueWatcher {
         self.reconnects += 1;
         let since = self.last_seen - RESYNC_MARGIN;
         let rows = sqlx::query!(
-            r#"SELECT id, organization_id, state AS "state: ConsultationState", assigned_doctor_id, updated_at FROM consultations
+            r#"SELECT id, referral_id, organization_id, state AS "state: ConsultationState", assigned_doctor_id, updated_at
+                 FROM consultations
                 WHERE updated_at >= $1 ORDER BY updated_at, id"#,
             since,
         )
         .fetch_all(&self.pool)
         .await?;
-        for r in rows {
-            let e = QueueEvent {
+        let mut missed: Vec<QueueEvent> = rows
+            .into_iter()
+            .map(|r| QueueEvent {
                 kind: QueueEventKind::Resync,
-                consultation_id: r.id,
+                consultation_id: Some(r.id),
+                referral_id: r.referral_id,
                 organization_id: Some(r.organization_id),
                 state: Some(r.state),
                 assigned_doctor_id: r.assigned_doctor_id,
                 updated_at: Some(r.updated_at),
-            };
+            })
+            .collect();
+        // Referrals that arrived, were declined or screened meanwhile.
+        let referrals = sqlx::query!(
+            r#"SELECT r.id, referral_clinic(r.id) AS clinic,
+                      greatest(r.received_at, r.declined_at,
+                               (SELECT max(s.created_at) FROM consultation_screenings s WHERE s.referral_id = r.id)) AS "at!"
+                 FROM referrals r
+                WHERE r.received_at >= $1 OR r.declined_at >= $1
+                   OR EXISTS (SELECT 1 FROM consultation_screenings s WHERE s.referral_id = r.id AND s.created_at >= $1)
+                ORDER BY 3, r.id"#,
+            since,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .or_else(|e| match Error::from(e) {
+            // A role that may not read referrals (support agents) has no screening list to re-read.
+            e if e.code == ErrorCode::Forbidden => Ok(Vec::new()),
+            e => Err(e),
+        })?;
+        missed.extend(referrals.into_iter().map(|r| QueueEvent {
+            kind: QueueEventKind::Resync,
+            consultation_id: None,
+            referral_id: Some(r.id),
+            organization_id: r.clinic,
+            state: None,
+            assigned_doctor_id: None,
+            updated_at: Some(r.at),
+        }));
+        for e in missed {
             if let Some(e) = self.accept(e) {
                 self.pending.push_back(e);
             }
@@ -157,7 +194,8 @@ impl QueueWatcher {
                     #[derive(Deserialize)]
                     struct Payload {
                         kind: String,
-                        consultation_id: i32,
+                        consultation_id: Option<i32>,
+                        referral_id: Option<i32>,
                         organization_id: Option<i32>,
                         state: Option<String>,
                         assigned_doctor_id: Option<i32>,
@@ -170,11 +208,13 @@ impl QueueWatcher {
                     let kind = match p.kind.as_str() {
                         "insert" => QueueEventKind::Insert,
                         "screening" => QueueEventKind::Screening,
+                        "referral" => QueueEventKind::Referral,
                         _ => QueueEventKind::Update,
                     };
                     let e = QueueEvent {
                         kind,
                         consultation_id: p.consultation_id,
+                        referral_id: p.referral_id,
                         organization_id: p.organization_id,
                         state: p.state.as_deref().and_then(|s| ConsultationState::parse(s).ok()),
                         assigned_doctor_id: p.assigned_doctor_id,

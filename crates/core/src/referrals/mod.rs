@@ -1,16 +1,24 @@
 //! Partner referrals (see `docs/referrals.md`): a partner such as Pridok posts a signed JSON
-//! referral; the clinic fetches or creates the patient, keeps the raw payload encrypted and puts
-//! a consultation in the queue. [`receive`] is the one intake path, used by the webhook route
-//! and by `digimed referral import`.
+//! referral; the clinic fetches or creates the patient and keeps the raw payload encrypted. The
+//! referral then waits in the secretaries' screening list until it is booked (its consultation
+//! enters the doctors' queue) or declined. [`receive`] is the one intake path, used by the webhook
+//! route and by `digimed referral import`.
 
+mod decision;
 mod partners;
 mod pridok;
+mod screening;
 
+pub use decision::{book, decline, BookingChoice, DeclinedReferral};
 pub use partners::{
-    add_partner, authenticate, create_partner, generate_webhook_secret, list_partners, partner_by_name, CreatedPartner,
-    NewPartner, Partner, PartnerInput, PartnerOption,
+    add_partner, authenticate, create_partner, generate_webhook_secret, list_partners, partner_by_name, set_book_on_arrival,
+    CreatedPartner, NewPartner, Partner, PartnerInput, PartnerOption,
 };
 pub use pridok::PridokReferral;
+pub use screening::{
+    consultation_screenings, referral_fields, screen, screening_list, screenings, CallOutcome, ReferralField, ReferralToScreen,
+    ScreeningEntry,
+};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -22,13 +30,27 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
 use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
 
-/// The answer to a referral: the same for the first delivery and every replay.
+/// Where a referral stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    /// In the screening list: neither booked nor declined yet.
+    AwaitingScreening,
+    /// Its consultation was created (after screening, or on arrival).
+    Booked,
+    Declined,
+}
+
+/// The answer to a referral: for the first delivery and every replay, where it stands now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ReferralReceipt {
     pub referral_id: i32,
-    pub consultation_id: i32,
+    /// Its consultation, once booked.
+    pub consultation_id: Option<i32>,
     pub patient_person_id: i32,
+    pub status: ReferralStatus,
 }
 
 /// Whether a referral was new (HTTP 201) or a replay of one already received (HTTP 200).
@@ -51,10 +73,11 @@ impl Intake {
 
 /// Receives one referral from `partner`: validates the body (nothing is written when a field is
 /// invalid), then fetches or creates the person by national id, links them to the partner's
-/// clinic, stores the raw payload encrypted, and creates the consultation (ready for pickup,
-/// with its contractual deadline), its order and line item, and an outbox event. Idempotent on
-/// (partner, JournalGuid): a replay, concurrent or not, writes nothing and returns the first
-/// receipt.
+/// clinic, stores the raw payload encrypted with its contractual deadline (counted from now), and
+/// queues an outbox event. The referral then awaits screening; only a partner that books on
+/// arrival has its consultation (ready for pickup), order and line item created at once.
+/// Idempotent on (partner, JournalGuid): a replay, concurrent or not, writes nothing and returns
+/// the referral's receipt as it stands.
 pub async fn receive(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, body: &[u8]) -> Result<Intake> {
     tx.require(Capability::ReceiveReferral)?;
     if tx.clinic().is_some_and(|mine| mine != partner.clinic_id) {
@@ -150,20 +173,14 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
     .execute(tx.conn())
     .await?;
 
-    let consultation_id = sqlx::query_scalar!(
-        "INSERT INTO consultations (patient_person_id, organization_id, partner_id, referral_id, category, deadline_at)
-         VALUES ($1, $2, $3, $4, 'insurance', add_working_days(now(), $5)) RETURNING id",
-        person_id,
-        partner.clinic_id,
-        partner.id,
+    let consultation_id =
+        if partner.book_on_arrival { Some(decision::book_on_arrival(tx, referral_id, partner, person_id).await?) } else { None };
+    let receipt = ReferralReceipt {
         referral_id,
-        partner.deadline_working_days,
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    crate::orders::open_for_consultation(tx, partner.clinic_id, partner.organization_id, person_id, consultation_id).await?;
-
-    let receipt = ReferralReceipt { referral_id, consultation_id, patient_person_id: person_id };
+        consultation_id,
+        patient_person_id: person_id,
+        status: if consultation_id.is_some() { ReferralStatus::Booked } else { ReferralStatus::AwaitingScreening },
+    };
     crate::outbox::enqueue(
         tx,
         "referral.received",
@@ -171,6 +188,7 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
         &serde_json::json!({
             "referral_id": referral_id,
             "consultation_id": consultation_id,
+            "status": receipt.status,
             "patient_person_id": person_id,
             "partner_id": partner.id,
             "patient_created": new_person,
@@ -181,19 +199,29 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
 }
 
 async fn find_receipt(tx: &mut ClinicTx, partner_id: i32, guid: Uuid) -> Result<Option<ReferralReceipt>> {
-    Ok(sqlx::query_as!(
-        ReferralReceipt,
-        "SELECT r.id AS referral_id, c.id AS consultation_id, r.patient_person_id FROM referrals r
-           JOIN consultations c ON c.referral_id = r.id
-          WHERE r.partner_id = $1 AND r.journal_guid = $2",
+    let row = sqlx::query!(
+        r#"SELECT r.id, c.id AS "consultation_id?", r.patient_person_id, r.declined_at IS NOT NULL AS "declined!"
+             FROM referrals r LEFT JOIN consultations c ON c.referral_id = r.id
+            WHERE r.partner_id = $1 AND r.journal_guid = $2"#,
         partner_id,
         guid,
     )
     .fetch_optional(tx.conn())
-    .await?)
+    .await?;
+    Ok(row.map(|r| ReferralReceipt {
+        referral_id: r.id,
+        consultation_id: r.consultation_id,
+        patient_person_id: r.patient_person_id,
+        status: match (r.consultation_id, r.declined) {
+            (Some(_), _) => ReferralStatus::Booked,
+            (None, true) => ReferralStatus::Declined,
+            (None, false) => ReferralStatus::AwaitingScreening,
+        },
+    }))
 }
 
-/// Decrypts the stored raw payload of a referral (for the screening secretary).
+/// Decrypts the stored raw payload of a referral (for the screening secretary; the screening
+/// panel shows it through [`referral_fields`]).
 pub async fn raw_payload(tx: &mut ClinicTx, vault: &Vault, referral_id: i32) -> Result<Value> {
     tx.require(Capability::ReadReferralPayload)?;
     let ct = sqlx::query_scalar!("SELECT payload_encrypted FROM referrals WHERE id = $1", referral_id)

@@ -23,13 +23,16 @@ pub struct Partner {
     pub is_test_partner: bool,
     /// The contractual time to start a consultation, in working days.
     pub deadline_working_days: i32,
+    /// Its referrals are booked as they arrive, without screening.
+    pub book_on_arrival: bool,
 }
 
 /// Finds a partner by its name.
 pub async fn partner_by_name(tx: &mut ClinicTx, name: &str) -> Result<Partner> {
     sqlx::query_as!(
         Partner,
-        "SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days FROM partners WHERE name = $1",
+        "SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days, book_on_arrival
+           FROM partners WHERE name = $1",
         name.trim(),
     )
     .fetch_optional(tx.conn())
@@ -40,7 +43,8 @@ pub async fn partner_by_name(tx: &mut ClinicTx, name: &str) -> Result<Partner> {
 async fn partner_row(tx: &mut ClinicTx, id: i32) -> Result<Partner> {
     Ok(sqlx::query_as!(
         Partner,
-        "SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days FROM partners WHERE id = $1",
+        "SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days, book_on_arrival
+           FROM partners WHERE id = $1",
         id,
     )
     .fetch_one(tx.conn())
@@ -57,12 +61,14 @@ pub struct NewPartner<'a> {
     pub deal_id: Option<&'a str>,
 }
 
-/// A partner as a list of choices shows it.
+/// A partner as a list of choices (and the partner admin's list) shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PartnerOption {
     pub id: i32,
     pub name: String,
+    /// Its referrals are booked as they arrive, without screening.
+    pub book_on_arrival: bool,
 }
 
 /// The partners of the acting staff member's clinic (every partner for the owner).
@@ -70,11 +76,30 @@ pub async fn list_partners(tx: &mut ClinicTx) -> Result<Vec<PartnerOption>> {
     let clinic = tx.clinic();
     Ok(sqlx::query_as!(
         PartnerOption,
-        "SELECT id, name FROM partners WHERE $1::int IS NULL OR clinic_id = $1 ORDER BY name",
+        "SELECT id, name, book_on_arrival FROM partners WHERE $1::int IS NULL OR clinic_id = $1 ORDER BY name",
         clinic,
     )
     .fetch_all(tx.conn())
     .await?)
+}
+
+/// Sets whether a partner's referrals are booked as they arrive (unassigned, video and chat)
+/// instead of waiting for screening: an administrator for their own clinic's partners, or the
+/// owner. Referrals already received stay as they are.
+pub async fn set_book_on_arrival(tx: &mut ClinicTx, partner_id: i32, on: bool) -> Result<PartnerOption> {
+    tx.require(Capability::ManagePartners)?;
+    let clinic = tx.clinic();
+    sqlx::query_as!(
+        PartnerOption,
+        "UPDATE partners SET book_on_arrival = $2 WHERE id = $1 AND ($3::int IS NULL OR clinic_id = $3)
+         RETURNING id, name, book_on_arrival",
+        partner_id,
+        on,
+        clinic,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "partner_id", "There is no such partner of your clinic."))
 }
 
 fn check_new_partner(name: &str, deadline_working_days: i32) -> Result<&str> {
@@ -179,6 +204,9 @@ pub struct PartnerInput {
     pub is_test_partner: bool,
     /// The webhook secret agreed with the partner; none or empty: a new one is generated.
     pub secret: Option<String>,
+    /// Book its referrals as they arrive, without screening.
+    #[serde(default)]
+    pub book_on_arrival: bool,
 }
 
 /// A partner just created, with its webhook secret: shown this once, stored only encrypted.
@@ -224,6 +252,9 @@ pub async fn create_partner(tx: &mut ClinicTx, vault: &Vault, input: &PartnerInp
         deal_id: None,
     };
     let id = insert_partner(tx, vault, name, &p, &secret).await?;
+    if input.book_on_arrival {
+        set_book_on_arrival(tx, id, true).await?;
+    }
     let partner = partner_row(tx, id).await?;
     Ok(CreatedPartner { partner, secret })
 }
@@ -242,7 +273,7 @@ pub async fn authenticate(
     tx.require(Capability::AuthenticateCallers)?;
     webhook_signature::check_headers(headers, now.timestamp())?;
     let rows = sqlx::query!(
-        r#"SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days,
+        r#"SELECT id, name, organization_id, clinic_id, is_test_partner, deadline_working_days, book_on_arrival,
                   webhook_secret_encrypted AS "secret!"
              FROM partners
             WHERE webhook_secret_encrypted IS NOT NULL AND ($1::text IS NULL OR name = $1) ORDER BY id"#,
@@ -263,6 +294,7 @@ pub async fn authenticate(
                 clinic_id: r.clinic_id,
                 is_test_partner: r.is_test_partner,
                 deadline_working_days: r.deadline_working_days,
+                book_on_arrival: r.book_on_arrival,
             });
         }
     }
