@@ -18,6 +18,7 @@ mod icpc2;
 mod onboarding;
 mod onboarding_http;
 mod partners;
+mod patient_card;
 mod queue;
 mod referrals;
 mod report;
