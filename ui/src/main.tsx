@@ -7,6 +7,7 @@ import "./styles/signin.css";
 import "./styles/shell.css";
 import "./styles/queue.css";
 import "./styles/patients.css";
+import "./styles/card.css";
 
 markStart("script");
 const root = document.getElementById("app");

@@ -2,6 +2,7 @@ import type { Ref } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type StaffSession, type Started } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand, useLatestRead } from "../useCommand";
@@ -242,6 +243,9 @@ function Workspace(props: {
               <dt>{t("doctor.channels")}</dt>
               <dd>{c.enabled_channels.join(", ") || c.primary_channel}</dd>
             </dl>
+            <div>
+              <PatientCardButton personId={c.patient_person_id} name={name} id="workspace-patient-card" />
+            </div>
             {c.state === "pending_sp" && (
               <button type="button" class="button button-primary" aria-disabled={starting} onClick={start}>
                 {starting ? t("doctor.starting") : t("doctor.start")}

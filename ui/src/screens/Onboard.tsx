@@ -2,6 +2,7 @@ import type { Ref } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type MatchCandidate, type Onboarded } from "../bindings";
 import { FieldError } from "../components/FieldError";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
 import { describeError, logError, type AppError } from "../errors";
@@ -134,9 +135,12 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           ) : (
             <PatientForms patientId={done.patient.id} name={done.person.name} />
           )}
-          <button type="button" class="button button-secondary" onClick={again}>
-            {t("onboard.another")}
-          </button>
+          <div class="button-row">
+            <PatientCardButton personId={done.patient_person_id} name={done.person.name} id="onboard-patient-card" primary />
+            <button type="button" class="button button-secondary" onClick={again}>
+              {t("onboard.another")}
+            </button>
+          </div>
         </div>
       ) : (
         <div class="onboard-layout">

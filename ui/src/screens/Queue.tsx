@@ -12,6 +12,7 @@ import {
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
@@ -371,6 +372,7 @@ function QueuePanel(props: {
         </dd>
       </dl>
       <div class="button-row">
+        <PatientCardButton personId={c.patient_person_id} name={props.patient} id="queue-patient-card" />
         <button type="button" class="button button-primary" onClick={props.onAssign}>
           {c.assigned_doctor_id ? t("queue.reassign") : t("queue.assign")}
         </button>

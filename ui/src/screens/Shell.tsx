@@ -10,6 +10,7 @@ import { Admin } from "./Admin";
 import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
 import { Onboard } from "./Onboard";
+import { PatientCardHost } from "./PatientCard";
 import { Placeholder } from "./Placeholder";
 import { Queue } from "./Queue";
 
@@ -91,6 +92,7 @@ export function Shell(props: {
           </ul>
         </nav>
         <main class="shell-main">
+          <PatientCardHost session={session} screen={current}>
           {screen?.id === "referrals" ? (
             <Queue headingRef={heading} />
           ) : screen?.id === "consultations" ? (
@@ -106,6 +108,7 @@ export function Shell(props: {
           ) : (
             <p class="muted">{t("shell.noScreens")}</p>
           )}
+          </PatientCardHost>
         </main>
       </div>
     </div>

@@ -104,7 +104,7 @@ pub struct PatientCard {
     pub contact_withheld: Option<Withheld>,
     pub profile: Option<HealthProfile>,
     pub profile_withheld: Option<Withheld>,
-    /// Whether the acting staff member may edit the profile ([`super::edit_profile`]).
+    /// Whether the acting staff member may edit the profile.
     pub may_edit_profile: bool,
     /// Newest first.
     pub consultations: Vec<CardConsultation>,
