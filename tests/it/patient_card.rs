@@ -462,3 +462,34 @@ async fn each_malformed_field_is_refused_by_name_and_nothing_is_written() {
     }
     assert_eq!(footprint(&c).await, before);
 }
+
+#[tokio::test]
+async fn the_history_says_which_results_are_filed_and_their_authors_treat_the_patient() {
+    let c = clinic().await;
+    let id = consultation_with(&c.db, c.person, c.org, c.doctor.id).await;
+    for statement in [
+        "UPDATE consultations SET state = 'in_progress', starts_at = now() WHERE id = $1",
+        // A result the colleague wrote (as an import of earlier records would file it).
+        "INSERT INTO consultation_results (consultation_id, author_staff_id, icpc2_encrypted, outcome_encrypted)
+         VALUES ($1, $2, '\\x00', '\\x00')",
+        "UPDATE consultations SET state = 'completed', ends_at = now() WHERE id = $1",
+    ] {
+        let q = sqlx::query(statement).bind(id);
+        let q = if statement.contains("$2") { q.bind(c.colleague.id) } else { q };
+        q.execute(&c.db.owner).await.unwrap();
+    }
+    let card = card_as(&c, &c.secretary, false).await.unwrap();
+    let filed: Vec<(i32, bool)> = card.consultations.iter().map(|e| (e.consultation.id, e.result_filed)).collect();
+    assert_eq!(filed.len(), 2);
+    assert!(filed.contains(&(id, true)));
+    assert_eq!(filed.iter().filter(|(_, f)| *f).count(), 1);
+    // The colleague wrote a result for the patient: they treat them.
+    assert!(card_as(&c, &c.colleague, false).await.unwrap().profile.is_some());
+    // Another clinic's staff cannot ask whether it has a result.
+    let asked: bool = sqlx::query_scalar("SELECT consultation_result_filed($1, current_user::text)")
+        .bind(id)
+        .fetch_one(&c.other_support.pool)
+        .await
+        .unwrap();
+    assert!(!asked);
+}

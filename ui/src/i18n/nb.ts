@@ -349,7 +349,7 @@ export const nb: Messages = {
   "card.edit.emergencyPhone": "Pårørendes telefon",
   "card.edit.phoneHint": "Uten landskode regnes nummeret som norsk.",
   "card.edit.save": "Lagre profil",
-  "card.fieldError.date_of_birth": "Oppgi en dato som ikke er fram i tid og ikke før 1900.",
+  "card.fieldError.date_of_birth": "Denne datoen kan ikke være en fødselsdato.",
   "card.fieldError.blood_type": "Velg en av blodtypene.",
   "card.fieldError.allergies": "Én allergi per linje, høyst 100 tegn, ingen oppført to ganger.",
   "card.fieldError.chronic_conditions": "Én sykdom per linje, høyst 100 tegn, ingen oppført to ganger.",

@@ -154,12 +154,14 @@ export function PatientCard(props: {
                 {t(notice)}
               </p>
             )}
-            {editing ? (
-              <ProfileForm card={card} onSaved={saved} onCancel={() => setEditing(false)} />
-            ) : (
-              <ProfileFacts card={card} />
-            )}
+            <ProfileFacts card={card} />
           </section>
+          {editing && (
+            <section class="card card-section card-wide" aria-labelledby="card-edit-title">
+              <h2 id="card-edit-title">{t("card.editProfile")}</h2>
+              <ProfileForm card={card} onSaved={saved} onCancel={() => setEditing(false)} />
+            </section>
+          )}
           <RegistrationSection card={card} />
           <ConsultationsSection entries={card.consultations} />
           <section class="card card-section card-wide" aria-labelledby="card-forms-title">
@@ -208,7 +210,7 @@ function ContactSection(props: { card: Card; revealing: boolean; revealError: Ap
             <dd id="card-date-of-birth">{c.date_of_birth ? formatDate(c.date_of_birth, locale, "UTC") : <span class="muted">{none}</span>}</dd>
             <dt>{t("card.nationalId")}</dt>
             <dd>
-              <span id="card-national-id" class="national-id" tabIndex={-1}>
+              <span id="card-national-id" class={c.national_id ? "national-id" : undefined} tabIndex={-1}>
                 {orNone(c.national_id, none)}
               </span>{" "}
               {c.national_id && !c.national_id_revealed && (
@@ -328,14 +330,16 @@ function ConsultationsSection(props: { entries: CardConsultation[] }) {
               <th scope="col">{t("card.colDeadline")}</th>
               <th scope="col">{t("card.colTimes")}</th>
               <th scope="col">{t("queue.colDoctor")}</th>
-              <th scope="col">{t("queue.colPartner")}</th>
               <th scope="col">{t("card.colResult")}</th>
             </tr>
           </thead>
           <tbody>
             {props.entries.map(({ consultation: c, result_filed }) => (
               <tr key={c.id} id={`card-consultation-${c.id}`}>
-                <td>#{c.id}</td>
+                <td>
+                  #{c.id}
+                  {c.partner_name && <p class="hint">{c.partner_name}</p>}
+                </td>
                 <td>
                   <StateBadge state={c.state} />
                   {c.cancelled_at && (
@@ -348,12 +352,18 @@ function ConsultationsSection(props: { entries: CardConsultation[] }) {
                 <td>
                   {when(c.deadline_at)} <DeadlineBadge status={c.deadline_status} />
                 </td>
-                <td>{c.starts_at ? `${when(c.starts_at)} – ${c.ends_at ? when(c.ends_at) : "…"}` : "—"}</td>
+                <td>
+                  {c.starts_at ? when(c.starts_at) : "—"}
+                  {c.ends_at && (
+                    <>
+                      <br />– {when(c.ends_at)}
+                    </>
+                  )}
+                </td>
                 <td>
                   {c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}
                   {c.assigned_at && <p class="hint">{t("card.assignedAt", { when: formatDateTime(c.assigned_at, locale) })}</p>}
                 </td>
-                <td>{c.partner_name ?? "—"}</td>
                 <td>{result_filed ? t("card.resultFiled") : <span class="muted">{t("card.resultNone")}</span>}</td>
               </tr>
             ))}
@@ -510,72 +520,78 @@ function ProfileForm(props: { card: Card; onSaved: (saved: ProfileSaved) => void
   const insuranceMessage = message("insurance_entries");
 
   return (
-    <form class="form profile-form" onSubmit={submit} noValidate aria-label={t("card.editProfile")}>
-      {field("date_of_birth", "card.dateOfBirth", textInput("date_of_birth", "date"), "card.edit.dateOfBirthHint")}
-      {field("blood_type", "card.bloodType", (describedBy) => (
-        <select
-          id="profile-blood_type"
-          value={values.blood_type}
-          aria-invalid={!!message("blood_type")}
-          aria-describedby={describedBy}
-          onChange={(e) => set("blood_type", e.currentTarget.value)}
-        >
-          <option value="">{t("card.edit.bloodTypeNone")}</option>
-          {BLOOD_TYPES.map((b) => (
-            <option key={b} value={b}>
-              {b}
-            </option>
-          ))}
-        </select>
-      ))}
-      {field("allergies", "card.allergies", textArea("allergies"), "card.edit.listHint")}
-      {field("chronic_conditions", "card.chronicConditions", textArea("chronic_conditions"), "card.edit.listHint")}
-      <fieldset
-        class={`field insurance-field${insuranceMessage ? " has-error" : ""}`}
-        id="profile-insurance_entries"
-        tabIndex={-1}
-        aria-describedby={insuranceMessage ? "profile-insurance_entries-error" : undefined}
-      >
-        <legend>{t("card.insurance")}</legend>
-        {values.insurance.map((entry, i) => (
-          <div class="insurance-row" key={i}>
-            <div class="field">
-              <label for={`profile-insurer-${i}`}>{t("card.edit.insurer")}</label>
-              <input id={`profile-insurer-${i}`} value={entry.insurer} onInput={(e) => setEntry(i, "insurer", e.currentTarget.value)} />
-            </div>
-            <div class="field">
-              <label for={`profile-policy-${i}`}>{t("card.edit.policyNumber")}</label>
-              <input
-                id={`profile-policy-${i}`}
-                inputMode="numeric"
-                value={entry.policy_number}
-                onInput={(e) => setEntry(i, "policy_number", e.currentTarget.value)}
-              />
-            </div>
-            <button
-              type="button"
-              class="button button-secondary"
-              aria-label={t("card.edit.removeInsuranceLabel", { n: i + 1 })}
-              onClick={() => setValues((old) => ({ ...old, insurance: old.insurance.filter((_, j) => j !== i) }))}
+    <form class="form profile-form" onSubmit={submit} noValidate aria-labelledby="card-edit-title">
+      <div class="profile-form-grid">
+        <div class="form">
+          {field("date_of_birth", "card.dateOfBirth", textInput("date_of_birth", "date"), "card.edit.dateOfBirthHint")}
+          {field("blood_type", "card.bloodType", (describedBy) => (
+            <select
+              id="profile-blood_type"
+              value={values.blood_type}
+              aria-invalid={!!message("blood_type")}
+              aria-describedby={describedBy}
+              onChange={(e) => set("blood_type", e.currentTarget.value)}
             >
-              {t("card.edit.removeInsurance")}
-            </button>
-          </div>
-        ))}
-        <div>
-          <button
-            type="button"
-            class="button button-secondary"
-            id="profile-add-insurance"
-            onClick={() => setValues((old) => ({ ...old, insurance: [...old.insurance, { insurer: "", policy_number: "" }] }))}
-          >
-            {t("card.edit.addInsurance")}
-          </button>
+              <option value="">{t("card.edit.bloodTypeNone")}</option>
+              {BLOOD_TYPES.map((b) => (
+                <option key={b} value={b}>
+                  {b}
+                </option>
+              ))}
+            </select>
+          ))}
+          {field("emergency_contact_name", "card.edit.emergencyName", textInput("emergency_contact_name"))}
+          {field("emergency_contact_phone", "card.edit.emergencyPhone", textInput("emergency_contact_phone", "tel"), "card.edit.phoneHint")}
         </div>
-        <FieldError id="profile-insurance_entries-error" message={insuranceMessage} />
-      </fieldset>
-      {field("emergency_contact_name", "card.edit.emergencyName", textInput("emergency_contact_name"))}
-      {field("emergency_contact_phone", "card.edit.emergencyPhone", textInput("emergency_contact_phone", "tel"), "card.edit.phoneHint")}
+        <div class="form">
+          {field("allergies", "card.allergies", textArea("allergies"), "card.edit.listHint")}
+          {field("chronic_conditions", "card.chronicConditions", textArea("chronic_conditions"), "card.edit.listHint")}
+          <fieldset
+            class={`field insurance-field${insuranceMessage ? " has-error" : ""}`}
+            id="profile-insurance_entries"
+            tabIndex={-1}
+            aria-describedby={insuranceMessage ? "profile-insurance_entries-error" : undefined}
+          >
+            <legend>{t("card.insurance")}</legend>
+            {values.insurance.map((entry, i) => (
+              <div class="insurance-row" key={i}>
+                <div class="field">
+                  <label for={`profile-insurer-${i}`}>{t("card.edit.insurer")}</label>
+                  <input id={`profile-insurer-${i}`} value={entry.insurer} onInput={(e) => setEntry(i, "insurer", e.currentTarget.value)} />
+                </div>
+                <div class="field">
+                  <label for={`profile-policy-${i}`}>{t("card.edit.policyNumber")}</label>
+                  <input
+                    id={`profile-policy-${i}`}
+                    inputMode="numeric"
+                    value={entry.policy_number}
+                    onInput={(e) => setEntry(i, "policy_number", e.currentTarget.value)}
+                  />
+                </div>
+                <button
+                  type="button"
+                  class="button button-secondary"
+                  aria-label={t("card.edit.removeInsuranceLabel", { n: i + 1 })}
+                  onClick={() => setValues((old) => ({ ...old, insurance: old.insurance.filter((_, j) => j !== i) }))}
+                >
+                  {t("card.edit.removeInsurance")}
+                </button>
+              </div>
+            ))}
+            <div>
+              <button
+                type="button"
+                class="button button-secondary"
+                id="profile-add-insurance"
+                onClick={() => setValues((old) => ({ ...old, insurance: [...old.insurance, { insurer: "", policy_number: "" }] }))}
+              >
+                {t("card.edit.addInsurance")}
+              </button>
+            </div>
+            <FieldError id="profile-insurance_entries-error" message={insuranceMessage} />
+          </fieldset>
+        </div>
+      </div>
       {general && (
         <div class="alert alert-error" role="alert">
           {describeError(general, t)}
