@@ -115,7 +115,11 @@ pub async fn consent_timeline(state: State<'_, ConsoleState>, patient_id: i32) -
 /// with `reveal_national_id` the whole national id (the read is recorded either way).
 #[tauri::command]
 #[specta::specta]
-pub async fn patient_card(state: State<'_, ConsoleState>, person_id: i32, reveal_national_id: bool) -> Result<PatientCard, Error> {
+pub async fn patient_card(
+    state: State<'_, ConsoleState>,
+    person_id: i32,
+    reveal_national_id: bool,
+) -> Result<PatientCard, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| patients::card(tx, &vault, person_id, reveal_national_id).await).await
 }

@@ -31,13 +31,12 @@ struct Clinic {
 /// A person created by `org`'s own registration (so the profile is the clinic's to see), with a
 /// phone, a national id and an e-mail account.
 async fn person_of(db: &TestDb, org: i32, name: &str, national_id: &NationalId, origin: bool) -> i32 {
-    let user: i32 = sqlx::query_scalar(
-        "INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id",
-    )
-    .bind(format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
+    let user: i32 =
+        sqlx::query_scalar("INSERT INTO users (email, username, account_directory) VALUES ($1, $1, 'local') RETURNING id")
+            .bind(format!("{}@example.com", name.to_lowercase().replace(' ', ".")))
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     let name = PersonName::parse(name).unwrap();
     let phone = Phone::parse(PHONE, "47").unwrap();
     ClinicTx::run(&db.owner, async |tx| {
@@ -211,7 +210,8 @@ async fn the_national_id_is_masked_unless_revealed_and_every_read_is_audited_wit
     assert_eq!(reads[1].1["national_id_revealed"], true);
 
     // The entries hold which fields were read, never their values.
-    let log: String = sqlx::query_scalar("SELECT string_agg(changes::text, ' ') FROM audit_log").fetch_one(&c.db.owner).await.unwrap();
+    let log: String =
+        sqlx::query_scalar("SELECT string_agg(changes::text, ' ') FROM audit_log").fetch_one(&c.db.owner).await.unwrap();
     assert!(!log.contains(c.national_id.expose()) && !log.contains("91234567"));
     // The chain still verifies.
     let report = ClinicTx::run(&c.db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
@@ -274,8 +274,14 @@ async fn a_profile_not_shared_with_the_clinic_is_said_so_and_nothing_is_decrypte
     assert_eq!(reads, 0);
     // Nor can it be edited from here.
     let e = ClinicTx::run(&c.support.pool, async |tx| {
-        patients::edit_profile(tx, &c.db.vault, elsewhere, &ProfileEdit { blood_type: Some("A+".into()), ..Default::default() }, "47")
-            .await
+        patients::edit_profile(
+            tx,
+            &c.db.vault,
+            elsewhere,
+            &ProfileEdit { blood_type: Some("A+".into()), ..Default::default() },
+            "47",
+        )
+        .await
     })
     .await
     .unwrap_err();
@@ -294,14 +300,16 @@ async fn another_clinics_support_agent_sees_nothing() {
     let c = clinic().await;
     let e = card_as(&c, &c.other_support, true).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
-    let e = edit_as(&c, &c.other_support, &ProfileEdit { blood_type: Some("B+".into()), ..Default::default() }).await.unwrap_err();
+    let e =
+        edit_as(&c, &c.other_support, &ProfileEdit { blood_type: Some("B+".into()), ..Default::default() }).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert!(contact_reads(&c).await.is_empty());
-    let handed: Vec<(Option<Vec<u8>>,)> = sqlx::query_as("SELECT phone_encrypted FROM patient_contact_as($1, current_user::text, true)")
-        .bind(c.person)
-        .fetch_all(&c.other_support.pool)
-        .await
-        .unwrap();
+    let handed: Vec<(Option<Vec<u8>>,)> =
+        sqlx::query_as("SELECT phone_encrypted FROM patient_contact_as($1, current_user::text, true)")
+            .bind(c.person)
+            .fetch_all(&c.other_support.pool)
+            .await
+            .unwrap();
     assert!(handed.is_empty());
     assert!(contact_reads(&c).await.is_empty());
 }
@@ -327,7 +335,10 @@ async fn support_agents_admins_and_treating_doctors_edit_the_profile() {
         &c,
         &c.admin,
         &ProfileEdit {
-            insurance_entries: Some(vec![InsuranceEntryFields { insurer: "Gjensidige".into(), policy_number: "1234 5678".into() }]),
+            insurance_entries: Some(vec![InsuranceEntryFields {
+                insurer: "Gjensidige".into(),
+                policy_number: "1234 5678".into(),
+            }]),
             ..Default::default()
         },
     )
@@ -385,14 +396,18 @@ async fn support_agents_admins_and_treating_doctors_edit_the_profile() {
     assert_eq!(actors, [c.support.login.as_str(), c.admin.login.as_str(), c.doctor.login.as_str()]);
     assert_eq!(updates[2].1["emergency_contact_phone_encrypted"]["to"], "[redacted]");
     assert_eq!(updates[0].1["blood_type"]["to"], "O+");
-    let log: String = sqlx::query_scalar("SELECT string_agg(changes::text, ' ') FROM audit_log").fetch_one(&c.db.owner).await.unwrap();
+    let log: String =
+        sqlx::query_scalar("SELECT string_agg(changes::text, ' ') FROM audit_log").fetch_one(&c.db.owner).await.unwrap();
     assert!(!log.contains("41234567"));
 
     // Clearing: an empty text or list.
-    let saved =
-        edit_as(&c, &c.support, &ProfileEdit { allergies: Some(vec![]), emergency_contact_phone: Some(String::new()), ..Default::default() })
-            .await
-            .unwrap();
+    let saved = edit_as(
+        &c,
+        &c.support,
+        &ProfileEdit { allergies: Some(vec![]), emergency_contact_phone: Some(String::new()), ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(saved.changed, ["allergies", "emergency_contact_phone"]);
     let card = card_as(&c, &c.support, false).await.unwrap();
     assert!(card.profile.unwrap().allergies.is_empty());
@@ -419,10 +434,17 @@ async fn secretaries_and_doctors_who_do_not_treat_the_patient_do_not_edit() {
         .unwrap()
         .rows_affected();
     assert_eq!(n, 0);
-    let denied = sqlx::query("UPDATE patient_persons SET name = 'X' WHERE id = $1").bind(c.person).execute(&c.doctor.pool).await.unwrap_err();
+    let denied = sqlx::query("UPDATE patient_persons SET name = 'X' WHERE id = $1")
+        .bind(c.person)
+        .execute(&c.doctor.pool)
+        .await
+        .unwrap_err();
     assert!(is_denied(&denied), "{denied}");
-    let denied =
-        sqlx::query("UPDATE patient_persons SET blood_type = 'AB-' WHERE id = $1").bind(c.person).execute(&c.secretary.pool).await.unwrap_err();
+    let denied = sqlx::query("UPDATE patient_persons SET blood_type = 'AB-' WHERE id = $1")
+        .bind(c.person)
+        .execute(&c.secretary.pool)
+        .await
+        .unwrap_err();
     assert!(is_denied(&denied), "{denied}");
     assert_eq!(footprint(&c).await, before);
 }
@@ -449,7 +471,11 @@ async fn each_malformed_field_is_refused_by_name_and_nothing_is_written() {
         (ProfileEdit { emergency_contact_phone: Some("12".into()), ..Default::default() }, "emergency_contact_phone"),
         // A good field does not carry a bad one through.
         (
-            ProfileEdit { blood_type: Some("A+".into()), emergency_contact_phone: Some("not a phone".into()), ..Default::default() },
+            ProfileEdit {
+                blood_type: Some("A+".into()),
+                emergency_contact_phone: Some("not a phone".into()),
+                ..Default::default()
+            },
             "emergency_contact_phone",
         ),
     ];

@@ -567,7 +567,7 @@ export type PatientCard = {
 	contact_withheld: Withheld | null,
 	profile: HealthProfile | null,
 	profile_withheld: Withheld | null,
-	/**  Whether the acting staff member may edit the profile ([`super::edit_profile`]). */
+	/**  Whether the acting staff member may edit the profile. */
 	may_edit_profile: boolean,
 	/**  Newest first. */
 	consultations: CardConsultation[],

@@ -159,9 +159,7 @@ fn print_card(c: &PatientCard) {
             );
             let contact = match (&k.emergency_contact_name, &k.emergency_contact_phone) {
                 (None, None) => "none recorded".to_string(),
-                (name, phone) => {
-                    [name.as_deref(), phone.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ")
-                }
+                (name, phone) => [name.as_deref(), phone.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", "),
             };
             println!("  emergency contact:  {contact}");
         }

@@ -88,8 +88,8 @@ async fn patient_show_masks_unless_revealed_and_edit_changes_the_profile() {
     assert_eq!(r[0].1["national_id_revealed"], false);
 
     // Revealed on request, as JSON, and recorded as revealed.
-    let card: Value = serde_json::from_str(&stdout(&run(&as_secretary, &["patient", "show", &id, "--reveal-national-id", "--json"])))
-        .unwrap();
+    let card: Value =
+        serde_json::from_str(&stdout(&run(&as_secretary, &["patient", "show", &id, "--reveal-national-id", "--json"]))).unwrap();
     assert_eq!(card["contact"]["national_id"], national_id.expose());
     assert_eq!(card["contact"]["national_id_revealed"], true);
     assert_eq!(card["profile"], Value::Null);

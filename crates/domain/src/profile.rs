@@ -394,14 +394,9 @@ mod tests {
 
     #[test]
     fn blood_types_as_people_write_them() {
-        for (input, expect) in [
-            ("A+", "A+"),
-            (" ab- ", "AB-"),
-            ("0+", "O+"),
-            ("o neg", "O-"),
-            ("B positive", "B+"),
-            ("AB\u{2212}", "AB-"),
-        ] {
+        for (input, expect) in
+            [("A+", "A+"), (" ab- ", "AB-"), ("0+", "O+"), ("o neg", "O-"), ("B positive", "B+"), ("AB\u{2212}", "AB-")]
+        {
             assert_eq!(BloodType::parse(input).unwrap().as_str(), expect, "{input:?}");
         }
         for bad in ["", "C+", "A", "AB", "+", "A++", "AB0+", "A+-"] {
@@ -423,7 +418,10 @@ mod tests {
         assert_eq!(DateOfBirth::parse("1899-12-31", today), Err(DateOfBirthError::TooEarly));
         for bad in ["", "03.02.1980", "1980-02-30", "yesterday"] {
             let e = DateOfBirth::parse(bad, today).unwrap_err();
-            assert_eq!((e, e.code(), FieldError::field(&e)), (DateOfBirthError::NotADate, "invalid_date_of_birth", "date_of_birth"));
+            assert_eq!(
+                (e, e.code(), FieldError::field(&e)),
+                (DateOfBirthError::NotADate, "invalid_date_of_birth", "date_of_birth")
+            );
         }
     }
 

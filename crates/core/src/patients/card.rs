@@ -308,7 +308,8 @@ mod tests {
 
     #[test]
     fn a_stored_national_id_is_masked_to_its_last_five_digits() {
-        let n = NationalId::synthetic(NaiveDate::from_ymd_opt(1980, 2, 3).unwrap(), 123).unwrap();
+        let born = NaiveDate::from_ymd_opt(1980, 2, 3).unwrap();
+        let n = (100..200).find_map(|i| NationalId::synthetic(born, i)).unwrap();
         let shown = masked(n.expose());
         assert_eq!(shown, format!("******{}", &n.expose()[6..]));
         assert_eq!(masked("1234567"), "**34567");

@@ -6,8 +6,7 @@
 
 use chrono::Local;
 use digimed_domain::{
-    check_insurance_entries, BloodType, DateOfBirth, FieldError, InsuranceEntry, PersonName, Phone, ProfileList,
-    ProfileListKind,
+    check_insurance_entries, BloodType, DateOfBirth, FieldError, InsuranceEntry, PersonName, Phone, ProfileList, ProfileListKind,
 };
 use serde::{Deserialize, Serialize};
 
