@@ -210,6 +210,29 @@ describe("the patient card", () => {
     await focusBecomes(page, "workspace-patient-card");
   });
 
+  test("the support agent opens it from consent status; another screen in the navigation closes it", async () => {
+    page = await openConsole(browser, ui.url, "en");
+    await signIn(page, "customer_support");
+    await page.locator(".shell-nav .nav-item", { hasText: "Consent status" }).click();
+    const first = page.locator("table[aria-labelledby=waiting-title] tbody button.row-link").first();
+    await first.waitFor();
+    const name = (await first.textContent()).trim();
+    await first.click();
+    await textBecomes(page.locator("#consent-panel-title"), name);
+    await page.locator("#consent-patient-card").click();
+    await textBecomes(page.locator("#card-title"), name);
+    await page.locator("#card-blood-type").waitFor();
+    await shot(page, "card-support-from-consent-en");
+
+    await page.locator(".shell-nav .nav-item", { hasText: TEXT.en.onboardNav }).click();
+    await countBecomes(page.locator("#card-title"), 0);
+    await textBecomes(page.locator("#screen-title"), TEXT.en.onboardNav);
+    await focusBecomes(page, "screen-title");
+    await page.locator(".shell-nav .nav-item", { hasText: "Consent status" }).click();
+    await textBecomes(page.locator("#screen-title"), "Consent status");
+    assert.equal(await page.locator("#card-title").count(), 0, "the card stays closed");
+  });
+
   test("an admin onboards a walk-in through the console and opens the new patient's card", async () => {
     page = await openConsole(browser, ui.url, "en");
     await signIn(page, "admin");

@@ -30,23 +30,31 @@ const FORM_ACTORS: readonly AppRole[] = ["customer_support", "admin"];
  * on the button that opened the card. Another screen chosen in the navigation closes the card.
  */
 export function PatientCardHost(props: { session: StaffSession; screen: string | null; children: ComponentChildren }) {
-  const [personId, setPersonId] = useState<number | null>(null);
+  // The card belongs to the screen it was opened on: on another screen it is not shown, from the
+  // first moment (so that screen's heading can take the focus).
+  const [opened, setOpened] = useState<{ personId: number; screen: string | null } | null>(null);
+  const personId = opened && opened.screen === props.screen ? opened.personId : null;
   const opener = useRef<HTMLElement | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
 
-  const open = useCallback((id: number) => {
-    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    setPersonId(id);
-  }, []);
+  const { screen } = props;
+  const open = useCallback(
+    (id: number) => {
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      setOpened({ personId: id, screen });
+    },
+    [screen],
+  );
 
-  useEffect(() => setPersonId(null), [props.screen]);
+  // Coming back to that screen later shows the screen, not the card.
+  useEffect(() => setOpened(null), [screen]);
 
   useEffect(() => {
     if (personId !== null) heading.current?.focus();
   }, [personId]);
 
   function back() {
-    setPersonId(null);
+    setOpened(null);
     const to = opener.current;
     opener.current = null;
     // The screen behind is shown again first; then the focus goes back where the person was.
