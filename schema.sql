@@ -548,6 +548,22 @@ CREATE FUNCTION public.consultation_org(p_consultation integer) RETURNS integer
     AS $$ SELECT organization_id FROM consultations WHERE id = p_consultation $$;
 
 --
+-- Name: consultation_result_filed(integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    PERFORM assert_acts_as(p_login);
+    RETURN EXISTS (SELECT 1 FROM consultations c
+                     JOIN consultation_results r ON r.consultation_id = c.id
+                    WHERE c.id = p_consultation AND c.organization_id = staff_org_of(p_login));
+END
+$$;
+
+--
 -- Name: create_staff_login(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -786,6 +802,53 @@ CREATE FUNCTION public.partner_clinic(p_partner integer) RETURNS integer
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT clinic_id FROM partners WHERE id = p_partner $$;
+
+--
+-- Name: patient_contact_as(integer, text, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) RETURNS TABLE(phone_encrypted bytea, national_id_encrypted bytea, emergency_contact_phone_encrypted bytea)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+DECLARE
+    v_staff integer;
+    v_role text;
+    v_org integer;
+    v_phone bytea;
+    v_national_id bytea;
+    v_emergency bytea;
+    v_fields text[];
+BEGIN
+    PERFORM assert_acts_as(p_login);
+    SELECT s.id, s.role, s.organization_id INTO v_staff, v_role, v_org FROM staff s WHERE s.login_role = p_login AND s.active;
+    IF v_staff IS NULL THEN
+        RAISE EXCEPTION 'Patient cards are read by the staff of a clinic.' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT person_in_org(p_person, v_org) THEN
+        RETURN;
+    END IF;
+    IF v_role = 'doctor' AND NOT treats_patient(v_staff, p_person) THEN
+        RAISE EXCEPTION 'Doctors open the cards of the patients they treat; you are not the doctor of any consultation of this patient.'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT profile_visible(p_person, v_org) THEN
+        RETURN;
+    END IF;
+    SELECT pp.phone_encrypted, pp.national_id_encrypted, pp.emergency_contact_phone_encrypted
+      INTO v_phone, v_national_id, v_emergency
+      FROM patient_persons pp WHERE pp.id = p_person;
+    v_fields := array_remove(ARRAY[CASE WHEN v_phone IS NOT NULL THEN 'phone' END,
+                                   CASE WHEN v_national_id IS NOT NULL THEN 'national_id' END,
+                                   CASE WHEN v_emergency IS NOT NULL THEN 'emergency_contact_phone' END], NULL);
+    IF cardinality(v_fields) > 0 THEN
+        PERFORM audit_append(p_login, 'READ', 'patient_persons', p_person::text,
+                             jsonb_build_object('fields', to_jsonb(v_fields),
+                                                'national_id_revealed', coalesce(p_reveal_national_id, false) AND v_national_id IS NOT NULL));
+    END IF;
+    RETURN QUERY SELECT v_phone, v_national_id, v_emergency;
+END
+$$;
 
 --
 -- Name: patient_in_org(integer, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1064,6 +1127,23 @@ CREATE FUNCTION public.template_usable_by(p_template integer, p_org integer) RET
     AS $$
     SELECT EXISTS (SELECT 1 FROM form_templates
                     WHERE id = p_template AND (organization_id IS NULL OR organization_id = p_org))
+$$;
+
+--
+-- Name: treats_patient(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.treats_patient(p_staff integer, p_person integer) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM staff s
+          JOIN consultations c ON c.organization_id = s.organization_id AND c.patient_person_id = p_person
+         WHERE s.id = p_staff AND s.role = 'doctor' AND s.active
+           AND (c.assigned_doctor_id = p_staff
+                OR EXISTS (SELECT 1 FROM consultation_results r
+                            WHERE r.consultation_id = c.id AND r.author_staff_id = p_staff)))
 $$;
 
 --
@@ -1836,27 +1916,27 @@ CREATE VIEW public.patient_profiles WITH (security_barrier='true') AS
             ELSE NULL::date
         END AS date_of_birth,
         CASE
-            WHEN v.visible THEN pp.blood_type
+            WHEN h.health THEN pp.blood_type
             ELSE NULL::text
         END AS blood_type,
         CASE
-            WHEN v.visible THEN pp.allergies
+            WHEN h.health THEN pp.allergies
             ELSE NULL::text[]
         END AS allergies,
         CASE
-            WHEN v.visible THEN pp.chronic_conditions
+            WHEN h.health THEN pp.chronic_conditions
             ELSE NULL::text[]
         END AS chronic_conditions,
         CASE
-            WHEN v.visible THEN pp.insurance_entries
+            WHEN h.health THEN pp.insurance_entries
             ELSE NULL::jsonb
         END AS insurance_entries,
         CASE
-            WHEN v.visible THEN pp.phone_encrypted
+            WHEN s.service THEN pp.phone_encrypted
             ELSE NULL::bytea
         END AS phone_encrypted,
         CASE
-            WHEN v.visible THEN pp.national_id_encrypted
+            WHEN s.service THEN pp.national_id_encrypted
             ELSE NULL::bytea
         END AS national_id_encrypted,
         CASE
@@ -1864,18 +1944,17 @@ CREATE VIEW public.patient_profiles WITH (security_barrier='true') AS
             ELSE NULL::text
         END AS emergency_contact_name,
         CASE
-            WHEN v.visible THEN pp.emergency_contact_phone_encrypted
+            WHEN s.service THEN pp.emergency_contact_phone_encrypted
             ELSE NULL::bytea
         END AS emergency_contact_phone_encrypted,
     pp.created_at,
-    pp.updated_at
-   FROM (public.patient_persons pp
-     CROSS JOIN LATERAL ( SELECT
-                CASE
-                    WHEN public.is_service_session() THEN true
-                    ELSE COALESCE(public.profile_visible(pp.id, public.current_staff_org()), false)
-                END AS visible) v)
-  WHERE (public.is_service_session() OR public.person_in_org(pp.id, public.current_staff_org()));
+    pp.updated_at,
+    h.health AS health_visible
+   FROM (((public.patient_persons pp
+     CROSS JOIN LATERAL ( SELECT public.is_service_session() AS service) s)
+     CROSS JOIN LATERAL ( SELECT (s.service OR COALESCE(public.profile_visible(pp.id, public.current_staff_org()), false)) AS visible) v)
+     CROSS JOIN LATERAL ( SELECT (v.visible AND (s.service OR (public.current_app_role() = ANY (ARRAY['customer_support'::text, 'admin'::text])) OR ((public.current_app_role() = 'doctor'::text) AND public.treats_patient(public.current_staff_id(), pp.id)))) AS health) h)
+  WHERE (s.service OR public.person_in_org(pp.id, public.current_staff_org()));
 
 --
 -- Name: patients; Type: TABLE; Schema: public; Owner: -
@@ -3950,6 +4029,12 @@ CREATE POLICY start ON public.chat_rooms FOR INSERT TO doctor WITH CHECK ((publi
 CREATE POLICY start ON public.video_rooms FOR INSERT TO doctor WITH CHECK ((public.consultation_doctor(consultation_id) = public.current_staff_id()));
 
 --
+-- Name: patient_persons treating_doctor; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY treating_doctor ON public.patient_persons FOR UPDATE TO doctor USING ((public.profile_visible(id, public.current_staff_org()) AND public.treats_patient(public.current_staff_id(), id))) WITH CHECK ((public.profile_visible(id, public.current_staff_org()) AND public.treats_patient(public.current_staff_id(), id)));
+
+--
 -- Name: user_organizations; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -4012,6 +4097,16 @@ GRANT ALL ON FUNCTION public.audit_seal_pending() TO admin;
 GRANT ALL ON FUNCTION public.audit_seal_pending() TO digimed_service;
 
 --
+-- Name: FUNCTION consultation_result_filed(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) TO secretary;
+GRANT ALL ON FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) TO doctor;
+GRANT ALL ON FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) TO customer_support;
+GRANT ALL ON FUNCTION public.consultation_result_filed(p_consultation integer, p_login text) TO admin;
+
+--
 -- Name: FUNCTION create_staff_login(); Type: ACL; Schema: public; Owner: -
 --
 
@@ -4039,6 +4134,16 @@ REVOKE ALL ON FUNCTION public.onboarding_lookup(p_email text, p_org integer) FRO
 GRANT ALL ON FUNCTION public.onboarding_lookup(p_email text, p_org integer) TO customer_support;
 GRANT ALL ON FUNCTION public.onboarding_lookup(p_email text, p_org integer) TO admin;
 GRANT ALL ON FUNCTION public.onboarding_lookup(p_email text, p_org integer) TO digimed_service;
+
+--
+-- Name: FUNCTION patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO secretary;
+GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO doctor;
+GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO customer_support;
+GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO admin;
 
 --
 -- Name: FUNCTION patient_match_candidates(p_national_id_index bytea, p_email text, p_phone_index bytea, p_name text, p_date_of_birth date); Type: ACL; Schema: public; Owner: -
@@ -4866,6 +4971,7 @@ GRANT SELECT(name) ON TABLE public.patient_persons TO doctor;
 GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.national_id_encrypted; Type: ACL; Schema: public; Owner: -
@@ -4906,6 +5012,7 @@ GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO digimed_service;
 GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.emergency_contact_phone_encrypted; Type: ACL; Schema: public; Owner: -
@@ -4914,6 +5021,7 @@ GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO digimed_
 GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.blood_type; Type: ACL; Schema: public; Owner: -
@@ -4922,6 +5030,7 @@ GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons 
 GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.allergies; Type: ACL; Schema: public; Owner: -
@@ -4930,6 +5039,7 @@ GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO digimed_service;
 GRANT UPDATE(allergies) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(allergies) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(allergies) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(allergies) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.chronic_conditions; Type: ACL; Schema: public; Owner: -
@@ -4938,6 +5048,7 @@ GRANT UPDATE(allergies) ON TABLE public.patient_persons TO digimed_service;
 GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.insurance_entries; Type: ACL; Schema: public; Owner: -
@@ -4946,6 +5057,7 @@ GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO digimed_serv
 GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO customer_support;
 GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: COLUMN patient_persons.status; Type: ACL; Schema: public; Owner: -
@@ -4992,7 +5104,7 @@ GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO c
 GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO admin;
 GRANT UPDATE(updated_at) ON TABLE public.patient_persons TO digimed_service;
 GRANT SELECT(updated_at) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(updated_at) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO doctor;
 
 --
 -- Name: SEQUENCE patient_persons_id_seq; Type: ACL; Schema: public; Owner: -

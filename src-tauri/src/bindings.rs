@@ -52,6 +52,8 @@ macro_rules! console_commands {
                 $crate::patient_commands::consent_withdraw,
                 $crate::patient_commands::consent_status,
                 $crate::patient_commands::consent_timeline,
+                $crate::patient_commands::patient_card,
+                $crate::patient_commands::patient_profile_edit,
                 $crate::admin_commands::partners,
                 $crate::admin_commands::report_export::<$runtime>,
                 $crate::admin_commands::outcomes_list,

@@ -1,13 +1,14 @@
 //! The support agent's commands: onboarding a walk-in patient (with duplicate candidates first),
 //! a patient's consent forms, paper signatures attested by staff, withdrawals, and the
-//! consent-status view. Thin adapters over the core.
+//! consent-status view; and every role's patient card, with editing the profile. Thin adapters
+//! over the core.
 
 use digimed_core::accounts::Accounts;
 use digimed_core::config::Config;
 use digimed_core::consents::{self, ConsentStatus, TimelineEntry};
 use digimed_core::forms::{self, Consent, Form, FormText, SignedBy};
 use digimed_core::onboarding::{self, MatchCandidate, MatchInput, OnboardInput, Onboarded};
-use digimed_core::patients::EntryPoint;
+use digimed_core::patients::{self, EntryPoint, PatientCard, ProfileEdit, ProfileSaved};
 use digimed_core::{ClinicTx, Error};
 use serde::Deserialize;
 use tauri::State;
@@ -108,4 +109,30 @@ pub async fn consent_status(state: State<'_, ConsoleState>) -> Result<ConsentSta
 #[specta::specta]
 pub async fn consent_timeline(state: State<'_, ConsoleState>, patient_id: i32) -> Result<Vec<TimelineEntry>, Error> {
     state.act(async |tx| consents::timeline(tx, patient_id).await).await
+}
+
+/// The card of a patient of the staff member's clinic (the person id), as their role may see it;
+/// with `reveal_national_id` the whole national id (the read is recorded either way).
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_card(
+    state: State<'_, ConsoleState>,
+    person_id: i32,
+    reveal_national_id: bool,
+) -> Result<PatientCard, Error> {
+    let vault = state.vault().await?;
+    state.act(async |tx| patients::card(tx, &vault, person_id, reveal_national_id).await).await
+}
+
+/// Edits a patient's profile (fields left out keep their value).
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_profile_edit(
+    state: State<'_, ConsoleState>,
+    person_id: i32,
+    edit: ProfileEdit,
+) -> Result<ProfileSaved, Error> {
+    let vault = state.vault().await?;
+    let country = phone_country()?;
+    state.act(async |tx| patients::edit_profile(tx, &vault, person_id, &edit, &country).await).await
 }

@@ -359,7 +359,7 @@ describe("the console, end to end", () => {
       await signIn(driver, db.staff.admin);
       await find(driver, "#report-partner");
       await textBecomes(driver, ".shell-name", "Hanne Strand");
-      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Consent status"]);
+      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
 
@@ -397,7 +397,7 @@ describe("the console, end to end", () => {
 
       await setLanguage(driver, "nb");
       await screenshot(driver, "admin-report-exported-nb");
-      await (await driver.findElements(By.css(".shell-nav .nav-item")))[2].click(); // Samtykkestatus
+      await (await driver.findElements(By.css(".shell-nav .nav-item")))[3].click(); // Samtykkestatus
       await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
       await screenshot(driver, "admin-consent-status-nb");
       await setLanguage(driver, "en");

@@ -246,13 +246,13 @@ async fn the_profile_follows_the_sharing_consent_for_the_new_organizations_staff
     let second = onboard(&w, &w.support2, w.org2, "Kari Deling", "kari.deling@example.com").await;
     assert_eq!(second.required_forms.len(), 1);
     let sharing = second.required_forms[0].form_id;
-    let secretary2 = w.db.staff(AppRole::Secretary, w.org2, "cf-secretary2").await;
+    // The health profile, as the new organization's support agent reads it through the view.
     let read = || async {
         sqlx::query_as::<_, (bool, Option<String>, Option<Vec<String>>)>(
             "SELECT profile_visible, blood_type, allergies FROM patient_profiles WHERE id = $1",
         )
         .bind(first.patient_person_id)
-        .fetch_one(&secretary2.pool)
+        .fetch_one(&w.support2.pool)
         .await
         .unwrap()
     };

@@ -19,6 +19,7 @@ mod onboarding;
 mod onboarding_http;
 mod partners;
 mod prices;
+mod patient_card;
 mod queue;
 mod referrals;
 mod report;

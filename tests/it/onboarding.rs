@@ -228,20 +228,22 @@ async fn profile_is_hidden_from_a_new_org_until_shared() {
         .unwrap();
     let second =
         run(&s2.pool, &w.db, &w.accounts, &input("Kari Nordmann", "kari@example.com", "91234567", w.org2)).await.unwrap();
+    // The view never hands staff a ciphertext: the phone comes from the audited patient_contact_as.
     let read = |pool: PgPool| async move {
-        sqlx::query_as::<_, (String, Option<String>, Option<Vec<u8>>)>(
-            "SELECT name, blood_type, phone_encrypted FROM patient_profiles WHERE id = $1",
+        sqlx::query_as::<_, (String, Option<chrono::NaiveDate>, Option<Vec<u8>>)>(
+            "SELECT name, date_of_birth, phone_encrypted FROM patient_profiles WHERE id = $1",
         )
         .bind(first.patient_person_id)
         .fetch_one(&pool)
         .await
         .unwrap()
     };
-    let (name, blood, phone) = read(sec2.pool.clone()).await;
-    assert_eq!((name.as_str(), blood, phone), ("Kari Nordmann", None, None));
-    let (_, blood, phone) = read(s1.pool.clone()).await;
-    assert_eq!(blood.as_deref(), Some("O+"));
-    assert!(phone.is_some());
+    let born = chrono::NaiveDate::from_ymd_opt(1980, 2, 3);
+    let (name, dob, phone) = read(sec2.pool.clone()).await;
+    assert_eq!((name.as_str(), dob, phone), ("Kari Nordmann", None, None));
+    let (_, dob, phone) = read(s1.pool.clone()).await;
+    assert_eq!(dob, born);
+    assert!(phone.is_none());
     // Staff cannot go around the view.
     let direct = sqlx::query("SELECT phone_encrypted FROM patient_persons").fetch_all(&sec2.pool).await.unwrap_err();
     assert!(digimed_tests::is_denied(&direct), "{direct}");
@@ -254,16 +256,16 @@ async fn profile_is_hidden_from_a_new_org_until_shared() {
         .await
         .unwrap_err();
     assert!(by_hand.to_string().contains("consent"), "{by_hand}");
-    let (_, blood, _) = read(sec2.pool.clone()).await;
-    assert_eq!(blood, None);
+    let (_, dob, _) = read(sec2.pool.clone()).await;
+    assert_eq!(dob, None);
     // Signing the profile-sharing form (a paper signature attested in the clinic) opens it.
     let sharing = second.required_forms.iter().find(|f| f.consent_types == ["profile_sharing"]).expect("the sharing form");
     let listed = ClinicTx::run(&s2.pool, async |tx| forms::list_for_patient(tx, second.patient.id).await).await.unwrap();
     let sha = listed.iter().find(|f| f.form_id == sharing.form_id).unwrap().template_sha256.clone();
     ClinicTx::run(&s2.pool, async |tx| forms::sign(tx, sharing.form_id, SignedBy::StaffAttested, &sha).await).await.unwrap();
-    let (_, blood, phone) = read(sec2.pool.clone()).await;
-    assert_eq!(blood.as_deref(), Some("O+"));
-    assert!(phone.is_some());
+    let (_, dob, phone) = read(sec2.pool.clone()).await;
+    assert_eq!(dob, born);
+    assert!(phone.is_none());
 }
 
 #[tokio::test]

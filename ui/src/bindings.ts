@@ -68,6 +68,13 @@ export const commands = {
 	consentStatus: () => typedError<ConsentStatus, Error>(__TAURI_INVOKE("consent_status")),
 	/**  A patient's forms and consents over time. */
 	consentTimeline: (patientId: number) => typedError<TimelineEntry[], Error>(__TAURI_INVOKE("consent_timeline", { patientId })),
+	/**
+	 *  The card of a patient of the staff member's clinic (the person id), as their role may see it;
+	 *  with `reveal_national_id` the whole national id (the read is recorded either way).
+	 */
+	patientCard: (personId: number, revealNationalId: boolean) => typedError<PatientCard, Error>(__TAURI_INVOKE("patient_card", { personId, revealNationalId })),
+	/**  Edits a patient's profile (fields left out keep their value). */
+	patientProfileEdit: (personId: number, edit: ProfileEdit) => typedError<ProfileSaved, Error>(__TAURI_INVOKE("patient_profile_edit", { personId, edit })),
 	/**  The partners of the clinic, for choosing a report. */
 	partners: () => typedError<PartnerOption[], Error>(__TAURI_INVOKE("partners")),
 	/**
@@ -203,6 +210,15 @@ export type BookingChoice = {
 /**  How a call to the patient went. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
+/**
+ *  A consultation of the patient at the clinic, and whether its result is filed (never the
+ *  result itself).
+ */
+export type CardConsultation = {
+	consultation: Consultation,
+	result_filed: boolean,
+};
+
 export type ChainReport = {
 	/**  Rows checked. */
 	rows: number,
@@ -273,6 +289,18 @@ export type Consultation = {
 
 /**  The consultation states (`consultation_states`), stored as their snake_case names. */
 export type ConsultationState = "ready_for_pickup" | "pending_sp" | "in_progress" | "completed" | "cancelled";
+
+/**  How the person is reached, where the profile is visible. `None` means nothing is recorded. */
+export type ContactDetails = {
+	date_of_birth: string | null,
+	/**  E.164, e.g. `+4791234567`. */
+	phone: string | null,
+	/**  `******12345` (the last five digits), or all eleven when `national_id_revealed`. */
+	national_id: string | null,
+	national_id_revealed: boolean,
+	emergency_contact_name: string | null,
+	emergency_contact_phone: string | null,
+};
 
 export type Count = {
 	key: string,
@@ -349,6 +377,12 @@ export type DraftKind =
 /**  Whatever the form holds, as the UI saved it (any JSON value). */
 export type DraftPayload = unknown;
 
+/**
+ *  How a person came to the clinic (see `docs/entry-points.md`). Stored as its `as_str` code
+ *  (`entry_points.code`).
+ */
+export type EntryPoint = "inbound_fax" | "therapist_referral" | "patient_app" | "booking_request_app" | "booking_request_web" | "cold_call" | "concierge_cold_call" | "walk_in" | "onboarding_api" | "partner_referral" | "existing_person_link";
+
 /**  The error every core operation returns. */
 export type Error = {
 	code: ErrorCode,
@@ -411,6 +445,14 @@ export type FormText = {
 	template_sha256: string,
 };
 
+/**  The health part of the portable profile. Empty lists mean none are recorded. */
+export type HealthProfile = {
+	blood_type: string | null,
+	allergies: string[],
+	chronic_conditions: string[],
+	insurance_entries: InsuranceEntryFields[],
+};
+
 export type Icpc2Code = {
 	code: string,
 	title: string,
@@ -418,6 +460,12 @@ export type Icpc2Code = {
 	chapter: string,
 	/**  `symptom` (01–29), `process` (30–69) or `diagnosis` (70–99). */
 	component: string,
+};
+
+/**  An insurance entry of the profile: the insurer and the policy number (digits). */
+export type InsuranceEntryFields = {
+	insurer: string,
+	policy_number: string,
 };
 
 /**  A likely duplicate: the person's id and name, and which facts matched. */
@@ -549,6 +597,38 @@ export type PartnerOption = {
 	book_on_arrival: boolean,
 };
 
+/**  One patient, as the acting staff member may see them. */
+export type PatientCard = {
+	/**  The person (`patient_persons.id`). */
+	person_id: number,
+	/**  The person's link to the staff member's clinic (`patients.id`), which forms belong to. */
+	patient_id: number,
+	name: string,
+	/**  `active`, or `draft` for a person saved from an inbound fax and not yet checked. */
+	status: string,
+	/**  The e-mail address of the person's account, when they have one. */
+	email: string | null,
+	entry_point: EntryPoint,
+	/**  Whether the person was first registered at this clinic (the profile is theirs to see). */
+	profile_origin: boolean,
+	/**  Whether the person has shared their profile with this clinic by consent. */
+	profile_shared: boolean,
+	/**  The referral partner the person came from, if any. */
+	source_partner: string | null,
+	/**  When the person became a patient of this clinic. */
+	registered_at: string,
+	contact: ContactDetails | null,
+	contact_withheld: Withheld | null,
+	profile: HealthProfile | null,
+	profile_withheld: Withheld | null,
+	/**  Whether the acting staff member may edit the profile. */
+	may_edit_profile: boolean,
+	/**  Newest first. */
+	consultations: CardConsultation[],
+	/**  Oldest first, with their consents. */
+	forms: Form[],
+};
+
 /**  The org-patient link as the API shows it. */
 export type PatientLink = {
 	id: number,
@@ -597,6 +677,32 @@ export type Profile = {
 	blood_type: string | null,
 	allergies: string[],
 	chronic_conditions: string[],
+};
+
+/**
+ *  The changes to a profile. A field left out (`None`) keeps its value; an empty text or list
+ *  clears it.
+ */
+export type ProfileEdit = {
+	/**  `YYYY-MM-DD`, not in the future and not before 1900. */
+	date_of_birth: string | null,
+	/**  `A+`, `A-`, `B+`, `B-`, `AB+`, `AB-`, `O+` or `O-`. */
+	blood_type: string | null,
+	allergies: string[] | null,
+	chronic_conditions: string[] | null,
+	insurance_entries: InsuranceEntryFields[] | null,
+	emergency_contact_name: string | null,
+	/**  A phone number; without a country code the clinic's default country is assumed. */
+	emergency_contact_phone: string | null,
+};
+
+/**
+ *  What an edit changed: the fields, by their input names (empty when nothing changed, and then
+ *  nothing was written).
+ */
+export type ProfileSaved = {
+	person_id: number,
+	changed: string[],
 };
 
 export type Published = {
@@ -857,6 +963,16 @@ export type WalkIn = {
 	email: string,
 	phone: string,
 };
+
+/**  Why a part of the card is not shown. The card never shows a withheld part as empty. */
+export type Withheld =
+/**
+ *  The person's portable profile is not shared with this clinic: they were first registered
+ *  elsewhere and have not signed this clinic's profile-sharing consent.
+ */
+"not_shared" |
+/**  The staff member's role does not see this part (the health profile, for secretaries). */
+"not_for_role";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

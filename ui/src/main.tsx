@@ -9,6 +9,7 @@ import "./styles/queue.css";
 import "./styles/patients.css";
 import "./styles/results.css";
 import "./styles/screening.css";
+import "./styles/card.css";
 
 markStart("script");
 const root = document.getElementById("app");

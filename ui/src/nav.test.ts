@@ -6,7 +6,7 @@ describe("screensFor", () => {
     expect(screensFor("secretary").map((s) => s.id)).toEqual(["screening", "referrals"]);
     expect(screensFor("doctor").map((s) => s.id)).toEqual(["consultations"]);
     expect(screensFor("customer_support").map((s) => s.id)).toEqual(["onboard", "consent"]);
-    expect(screensFor("admin").map((s) => s.id)).toEqual(["admin", "screening", "consent"]);
+    expect(screensFor("admin").map((s) => s.id)).toEqual(["admin", "screening", "onboard", "consent"]);
   });
 
   it("gives every screen to at least one role", () => {

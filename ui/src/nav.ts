@@ -15,9 +15,9 @@ export const SCREENS: readonly ScreenInfo[] = [
   { id: "screening", title: "screen.screening", roles: ["secretary"] },
   { id: "referrals", title: "screen.referrals", roles: ["secretary"] },
   { id: "consultations", title: "screen.consultations", roles: ["doctor"] },
-  { id: "onboard", title: "screen.onboard", roles: ["customer_support"] },
   { id: "admin", title: "screen.admin", roles: ["admin"] },
   { id: "screening", title: "screen.screening", roles: ["admin"] },
+  { id: "onboard", title: "screen.onboard", roles: ["customer_support", "admin"] },
   { id: "consent", title: "screen.consent", roles: ["customer_support", "admin"] },
 ];
 

@@ -53,6 +53,8 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   consentWithdraw: unanswered("consentWithdraw"),
   consentStatus: ok({ organization_id: 1, generated_at: "2026-11-22T10:00:00Z", patients_waiting: [], by_form: [] }),
   consentTimeline: ok([]),
+  patientCard: unanswered("patientCard"),
+  patientProfileEdit: unanswered("patientProfileEdit"),
   partners: ok([]),
   reportExport: unanswered("reportExport"),
   outcomesList: ok([]),

@@ -7,6 +7,7 @@ mod bench_report;
 mod bench_serve;
 mod consent_cmd;
 mod orders_cmd;
+mod patient_cmd;
 mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
@@ -94,6 +95,11 @@ enum Command {
     Onboard(patients_cmd::OnboardArgs),
     /// Looks for likely duplicates of a person before creating them.
     Match(patients_cmd::MatchArgs),
+    /// A patient's card, and editing their profile.
+    Patient {
+        #[command(subcommand)]
+        command: patient_cmd::PatientCommand,
+    },
     /// Bearer tokens for the HTTP service's onboarding API.
     ApiToken {
         #[command(subcommand)]
@@ -414,6 +420,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Forms { command } => consent_cmd::forms_cmd(&config, command).await?,
         Command::Onboard(args) => patients_cmd::onboard(&config, args).await?,
         Command::Match(args) => patients_cmd::find_matches(&config, args).await?,
+        Command::Patient { command } => patient_cmd::patient(&config, command).await?,
         Command::ApiToken { command } => patients_cmd::api_token(&config, command).await?,
         Command::Serve(args) => patients_cmd::serve(&config, args).await?,
         Command::Webhooks { command } => patients_cmd::webhooks(&config, command).await?,

@@ -9,12 +9,17 @@ mod email;
 mod name;
 mod national_id;
 mod phone;
+mod profile;
 
 pub use amount::{Amount, AmountError};
 pub use email::{Email, EmailError};
 pub use name::{NameError, PersonName};
 pub use national_id::{NationalId, NationalIdError, NationalIdKind, NationalIdProblem};
 pub use phone::{Phone, PhoneError};
+pub use profile::{
+    check_insurance_entries, BloodType, BloodTypeError, DateOfBirth, DateOfBirthError, InsuranceEntry, InsuranceError,
+    ProfileList, ProfileListError, ProfileListKind,
+};
 
 /// What every parse error of this crate can tell a caller besides its message.
 pub trait FieldError: std::error::Error {

@@ -159,6 +159,12 @@ impl NationalId {
         serializer.serialize_str(&self.digits)
     }
 
+    /// The number as staff see it until they ask for the whole of it: the last five digits
+    /// (the individual number and the check digits), the birth date hidden: `******12345`.
+    pub fn masked(&self) -> String {
+        format!("{}{}", "*".repeat(MASKED_DIGITS), &self.digits[MASKED_DIGITS..])
+    }
+
     /// Birth number, D-number or synthetic.
     pub fn kind(&self) -> NationalIdKind {
         self.kind
@@ -233,6 +239,9 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// How many leading digits [`NationalId::masked`] hides: the birth date and one more.
+const MASKED_DIGITS: usize = 6;
+
 impl fmt::Debug for NationalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("NationalId(***********)")
@@ -277,6 +286,7 @@ mod tests {
         assert_eq!(id.expose(), "15057212362");
         assert_eq!(id.as_str(), "15057212362");
         assert_eq!(NationalId::parse(" 150572 12362 ", false).unwrap(), id);
+        assert_eq!(id.masked(), "******12362");
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! was typed.
 
 use chrono::NaiveDate;
-use digimed_domain::{Amount, Email, FieldError, NationalId, NationalIdKind, PersonName, Phone};
+use digimed_domain::{
+    Amount, BloodType, DateOfBirth, Email, FieldError, InsuranceEntry, NationalId, NationalIdKind, PersonName, Phone,
+    ProfileList, ProfileListKind,
+};
 use proptest::prelude::*;
 
 fn date(days_since_1920: u64) -> NaiveDate {
@@ -145,6 +148,67 @@ proptest! {
         let input = format!("{local}{junk}");
         if let Err(e) = Email::parse(&input) {
             prop_assert!(!e.to_string().contains(&local));
+        }
+    }
+
+    #[test]
+    fn masked_national_ids_show_only_the_last_five_digits((id, _) in any_national_id()) {
+        let masked = id.masked();
+        prop_assert_eq!(masked.len(), 11);
+        prop_assert!(masked.starts_with("******"));
+        prop_assert_eq!(&masked[6..], &id.expose()[6..]);
+    }
+
+    #[test]
+    fn blood_types_parse_to_their_own_notation(input in any::<String>()) {
+        if let Ok(b) = BloodType::parse(&input) {
+            prop_assert_eq!(BloodType::parse(b.as_str()), Ok(b));
+        }
+    }
+
+    #[test]
+    fn dates_of_birth_lie_between_1900_and_today(input in "[0-9]{4}-[0-9]{2}-[0-9]{2}|.{0,12}", today in 0u64..(150 * 366)) {
+        let today = date(today);
+        if let Ok(d) = DateOfBirth::parse(&input, today) {
+            prop_assert!(d.date() <= today && d.date() >= NaiveDate::from_ymd_opt(1900, 1, 1).unwrap());
+        }
+    }
+
+    #[test]
+    fn profile_lists_are_normalised_once_and_errors_never_repeat_an_item(
+        items in proptest::collection::vec("[ qxzQXZ\t\u{7}]{0,12}", 0..6),
+        allergies in any::<bool>(),
+    ) {
+        let kind = if allergies { ProfileListKind::Allergies } else { ProfileListKind::ChronicConditions };
+        match ProfileList::parse(kind, &items) {
+            Ok(list) => {
+                for item in list.items() {
+                    prop_assert!(!item.is_empty() && item == item.trim() && !item.contains("  "), "{item:?}");
+                }
+                prop_assert_eq!(ProfileList::parse(kind, list.items()), Ok(list.clone()));
+            }
+            Err(e) => {
+                prop_assert_eq!(FieldError::field(&e), kind.field());
+                for item in items.iter().filter(|i| i.trim().len() > 3) {
+                    prop_assert!(!e.to_string().contains(item.trim()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn insurance_entries_keep_digits_only_and_never_repeat_the_input(insurer in ".{0,20}", policy in "[0-9 qxz]{0,20}") {
+        match InsuranceEntry::parse(&insurer, &policy, 1) {
+            Ok(e) => {
+                prop_assert!(e.policy_number().bytes().all(|b| b.is_ascii_digit()) && (1..=18).contains(&e.policy_number().len()));
+                prop_assert_eq!(InsuranceEntry::parse(e.insurer(), e.policy_number(), 1), Ok(e.clone()));
+            }
+            Err(e) => {
+                prop_assert_eq!(FieldError::field(&e), "insurance_entries");
+                if policy.trim().len() > 3 {
+                    prop_assert!(!e.to_string().contains(policy.trim()));
+                }
+            }
         }
     }
 

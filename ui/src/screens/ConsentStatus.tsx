@@ -1,6 +1,7 @@
 import type { Ref } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type ConsentStatus as Status, type PatientWaiting, type TimelineEntry } from "../bindings";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
 import { describeError, type AppError } from "../errors";
 import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
@@ -140,6 +141,9 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               <button type="button" class="button button-secondary" onClick={() => setSelected(null)}>
                 {t("common.close")}
               </button>
+            </div>
+            <div>
+              <PatientCardButton personId={selected.patient_person_id} name={selected.name} id="consent-patient-card" />
             </div>
             <PatientForms patientId={selected.patient_id} name={selected.name} onChanged={() => {
               load();

@@ -4,6 +4,7 @@ import { commands, type Consultation, type StaffSession, type Started } from "..
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { ConsultationHistory } from "../components/ConsultationHistory";
 import { ResultView } from "../components/ResultView";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand, useLatestRead } from "../useCommand";
@@ -273,6 +274,9 @@ function Workspace(props: {
               <dt>{t("doctor.channels")}</dt>
               <dd>{c.enabled_channels.join(", ") || c.primary_channel}</dd>
             </dl>
+            <div>
+              <PatientCardButton personId={c.patient_person_id} name={name} id="workspace-patient-card" />
+            </div>
             {c.state === "pending_sp" && (
               <button type="button" class="button button-primary" aria-disabled={starting} onClick={start}>
                 {starting ? t("doctor.starting") : t("doctor.start")}

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type MatchCandidate, type Onboarded } from "../bindings";
 import { BookingDialog, bookedMessage } from "../components/BookingDialog";
 import { FieldError } from "../components/FieldError";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
 import { describeError, logError, type AppError } from "../errors";
@@ -148,6 +149,7 @@ export function Onboard(props: { headingRef?: Ref<HTMLHeadingElement> }) {
             <button type="button" class="button button-primary" onClick={() => setBooking(true)}>
               {t("onboard.book")}
             </button>
+            <PatientCardButton personId={done.patient_person_id} name={done.person.name} id="onboard-patient-card" />
             <button type="button" class="button button-secondary" onClick={again}>
               {t("onboard.another")}
             </button>

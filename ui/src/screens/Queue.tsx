@@ -12,6 +12,7 @@ import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
 import { CallLog } from "../components/CallLog";
+import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
@@ -344,6 +345,7 @@ function QueuePanel(props: {
         </dd>
       </dl>
       <div class="button-row">
+        <PatientCardButton personId={c.patient_person_id} name={props.patient} id="queue-patient-card" />
         <button type="button" class="button button-primary" onClick={props.onAssign}>
           {c.assigned_doctor_id ? t("queue.reassign") : t("queue.assign")}
         </button>

@@ -10,6 +10,7 @@ import { Admin } from "./Admin";
 import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
 import { Onboard } from "./Onboard";
+import { PatientCardHost } from "./PatientCard";
 import { Placeholder } from "./Placeholder";
 import { Queue } from "./Queue";
 import { Screening } from "./Screening";
@@ -92,6 +93,7 @@ export function Shell(props: {
           </ul>
         </nav>
         <main class="shell-main">
+          <PatientCardHost session={session} screen={current}>
           {screen?.id === "screening" ? (
             <Screening headingRef={heading} />
           ) : screen?.id === "referrals" ? (
@@ -109,6 +111,7 @@ export function Shell(props: {
           ) : (
             <p class="muted">{t("shell.noScreens")}</p>
           )}
+          </PatientCardHost>
         </main>
       </div>
     </div>

@@ -1,7 +1,14 @@
-//! The one way a patient person comes into being. Every entry point (walk-in, onboarding API,
-//! partner referral, inbound fax, therapist referral, booking requests, cold calls) calls
-//! `create_person`, which always issues the communication-preference token; the database
-//! refuses a person without one at commit.
+//! Patient persons. The one way a patient person comes into being: every entry point (walk-in,
+//! onboarding API, partner referral, inbound fax, therapist referral, booking requests, cold
+//! calls) calls `create_person`, which always issues the communication-preference token; the
+//! database refuses a person without one at commit. The patient card, as each role may see it
+//! ([`card`]), and editing the portable profile ([`edit_profile`]); see `docs/patients.md`.
+
+mod card;
+mod profile;
+
+pub use card::{card, CardConsultation, ContactDetails, HealthProfile, InsuranceEntryFields, PatientCard, Withheld};
+pub use profile::{edit_profile, ProfileEdit, ProfileSaved};
 
 use crate::clinic_tx::ClinicTx;
 use crate::error::Result;

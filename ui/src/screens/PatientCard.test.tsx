@@ -1,0 +1,143 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { commands, type PatientCard as Card, type StaffSession } from "../bindings";
+import { I18nProvider } from "../i18n";
+import { editOf, PatientCard, valuesOf } from "./PatientCard";
+
+vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
+const mocks = vi.mocked(commands);
+
+function session(role: StaffSession["role"]): StaffSession {
+  return { staff_id: 7, login: "x@clinic.test", name: "Staff Person", email: "x@clinic.test", role, organization_id: 1 };
+}
+
+function card(overrides: Partial<Card> = {}): Card {
+  return {
+    person_id: 81,
+    patient_id: 100,
+    name: "Kari Nordmann",
+    status: "active",
+    email: "kari@example.com",
+    entry_point: "walk_in",
+    profile_origin: true,
+    profile_shared: false,
+    source_partner: null,
+    registered_at: "2026-11-22T10:00:00Z",
+    contact: {
+      date_of_birth: "1980-02-03",
+      phone: "+4791234567",
+      national_id: "******12345",
+      national_id_revealed: false,
+      emergency_contact_name: null,
+      emergency_contact_phone: null,
+    },
+    contact_withheld: null,
+    profile: { blood_type: "A+", allergies: ["Penicillin"], chronic_conditions: [], insurance_entries: [] },
+    profile_withheld: null,
+    may_edit_profile: true,
+    consultations: [],
+    forms: [],
+    ...overrides,
+  };
+}
+
+function renderCard(role: StaffSession["role"]) {
+  const onBack = vi.fn();
+  render(
+    <I18nProvider initial="en">
+      <PatientCard personId={81} session={session(role)} onBack={onBack} />
+    </I18nProvider>,
+  );
+  return onBack;
+}
+
+beforeEach(() => {
+  for (const m of Object.values(mocks)) m.mockReset();
+});
+
+describe("editOf", () => {
+  it("sends only what changed, lists without blank lines", () => {
+    const before = valuesOf(card());
+    expect(editOf(before, before)).toEqual({
+      date_of_birth: null,
+      blood_type: null,
+      allergies: null,
+      chronic_conditions: null,
+      insurance_entries: null,
+      emergency_contact_name: null,
+      emergency_contact_phone: null,
+    });
+    const now = { ...before, blood_type: "", allergies: "Penicillin\n\nPollen\n", insurance: [{ insurer: "Tryg", policy_number: "12" }, { insurer: "", policy_number: "" }] };
+    expect(editOf(before, now)).toMatchObject({
+      blood_type: "",
+      allergies: ["Penicillin", "Pollen"],
+      insurance_entries: [{ insurer: "Tryg", policy_number: "12" }],
+      date_of_birth: null,
+    });
+  });
+});
+
+describe("PatientCard", () => {
+  it("shows a secretary the phone and the masked number, says the profile is withheld, and shows the number on request", async () => {
+    mocks.patientCard.mockResolvedValueOnce({
+      status: "ok",
+      data: card({ profile: null, profile_withheld: "not_for_role", may_edit_profile: false }),
+    });
+    renderCard("secretary");
+    await screen.findByText("+4791234567");
+    expect(screen.getByText("******12345")).toBeTruthy();
+    expect(screen.getByText("Not shown to your role.")).toBeTruthy();
+    expect(screen.queryByText("Edit profile")).toBeNull();
+    expect(mocks.patientCard).toHaveBeenLastCalledWith(81, false);
+
+    mocks.patientCard.mockResolvedValueOnce({
+      status: "ok",
+      data: card({
+        contact: { ...card().contact!, national_id: "03028012345", national_id_revealed: true },
+        profile: null,
+        profile_withheld: "not_for_role",
+      }),
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Show the whole national id number" }));
+    await screen.findByText("03028012345");
+    expect(mocks.patientCard).toHaveBeenLastCalledWith(81, true);
+    expect(screen.queryByRole("button", { name: "Show the whole national id number" })).toBeNull();
+  });
+
+  it("never shows a profile that is not shared as an empty one", async () => {
+    mocks.patientCard.mockResolvedValueOnce({
+      status: "ok",
+      data: card({ contact: null, contact_withheld: "not_shared", profile: null, profile_withheld: "not_shared", may_edit_profile: false }),
+    });
+    renderCard("customer_support");
+    await screen.findAllByText(/Not shared with your clinic/);
+    expect(screen.getAllByText(/Not shared with your clinic/)).toHaveLength(2);
+    expect(screen.queryByText("None recorded")).toBeNull();
+  });
+
+  it("shows a field's error next to it, and Saved only once the edit is answered ok", async () => {
+    mocks.patientCard.mockResolvedValue({ status: "ok", data: card() });
+    renderCard("customer_support");
+    fireEvent.click(await screen.findByRole("button", { name: "Edit profile" }));
+    fireEvent.input(screen.getByLabelText("Date of birth"), { target: { value: "2999-01-01" } });
+    mocks.patientProfileEdit.mockResolvedValueOnce({
+      status: "error",
+      error: { code: "invalid_input", field: "date_of_birth", message: "The date of birth is in the future." },
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Save profile" }));
+    await screen.findByText("The date of birth is in the future.");
+    expect(mocks.patientProfileEdit).toHaveBeenLastCalledWith(81, expect.objectContaining({ date_of_birth: "2999-01-01", blood_type: null }));
+    expect(screen.getByLabelText("Date of birth").getAttribute("aria-invalid")).toBe("true");
+    expect(screen.queryByText("Profile saved.")).toBeNull();
+
+    fireEvent.input(screen.getByLabelText("Date of birth"), { target: { value: "1980-02-04" } });
+    let answer: (v: { status: "ok"; data: { person_id: number; changed: string[] } }) => void = () => undefined;
+    mocks.patientProfileEdit.mockReturnValueOnce(new Promise((ok) => (answer = ok)));
+    fireEvent.click(screen.getByRole("button", { name: "Save profile" }));
+    await waitFor(() => expect(mocks.patientProfileEdit).toHaveBeenCalledTimes(2));
+    expect(screen.queryByText("Profile saved.")).toBeNull();
+    answer({ status: "ok", data: { person_id: 81, changed: ["date_of_birth"] } });
+    await screen.findByText("Profile saved.");
+    await waitFor(() => expect(mocks.patientCard).toHaveBeenCalledTimes(2));
+  });
+});
