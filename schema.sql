@@ -656,7 +656,7 @@ $$;
 -- Name: insurer_report_rows(integer, date, date, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) RETURNS TABLE(consultation_id integer, state text, created_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, deadline_at timestamp with time zone, created_local timestamp without time zone, assigned_local timestamp without time zone, starts_local timestamp without time zone, ends_local timestamp without time zone, deadline_local timestamp without time zone, result_id integer, icpc2_encrypted bytea, outcome_encrypted bytea, policy_number_encrypted bytea, total bigint)
+CREATE FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) RETURNS TABLE(consultation_id integer, state text, created_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, deadline_at timestamp with time zone, created_local timestamp without time zone, assigned_local timestamp without time zone, starts_local timestamp without time zone, ends_local timestamp without time zone, deadline_local timestamp without time zone, result_id integer, icpc2_encrypted bytea, outcome_encrypted bytea, policy_number_encrypted bytea, total bigint, price numeric, discount numeric, order_amount numeric, currency text, no_deal_price boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$
@@ -687,7 +687,8 @@ BEGIN
            c.created_at AT TIME ZONE 'Europe/Oslo', c.assigned_at AT TIME ZONE 'Europe/Oslo',
            c.starts_at AT TIME ZONE 'Europe/Oslo', c.ends_at AT TIME ZONE 'Europe/Oslo',
            c.deadline_at AT TIME ZONE 'Europe/Oslo',
-           r.id, r.icpc2_encrypted, r.outcome_encrypted, r.policy_number_encrypted, v_count
+           r.id, r.icpc2_encrypted, r.outcome_encrypted, r.policy_number_encrypted, v_count,
+           m.price, m.discount, m.order_amount, m.currency, m.no_deal_price
       FROM consultations c
       LEFT JOIN LATERAL (
             SELECT cr.id, cr.icpc2_encrypted, cr.outcome_encrypted, cr.policy_number_encrypted
@@ -695,6 +696,15 @@ BEGIN
              WHERE cr.consultation_id = c.id
              ORDER BY cr.version DESC
              LIMIT 1) r ON true
+      LEFT JOIN LATERAL (
+            SELECT coalesce(sum(li.quantity * li.unit_price), 0)::numeric(14, 2) AS price,
+                   coalesce(sum(li.discount), 0)::numeric(14, 2) AS discount,
+                   o.total AS order_amount, o.currency,
+                   coalesce(bool_or(li.no_deal_price), false) AS no_deal_price
+              FROM orders o
+              LEFT JOIN line_items li ON li.order_id = o.id
+             WHERE o.consultation_id = c.id
+             GROUP BY o.id) m ON true
      WHERE c.partner_id = p_partner AND c.created_at >= v_from AND c.created_at < v_to
      ORDER BY c.created_at, c.id;
 END
@@ -717,6 +727,35 @@ CREATE FUNCTION public.is_service_session() RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT current_staff_org() IS NULL AND pg_has_role(current_user, 'digimed_service', 'USAGE') $$;
+
+--
+-- Name: may_read_consultation_result(integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+DECLARE
+    v_staff integer;
+    v_role text;
+    v_org integer;
+BEGIN
+    PERFORM assert_acts_as(p_login);
+    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
+    IF v_staff IS NULL OR v_org IS DISTINCT FROM (SELECT organization_id FROM consultations WHERE id = p_consultation) THEN
+        RETURN false;
+    END IF;
+    RETURN v_role = 'admin'
+        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
+        OR (v_role = 'doctor' AND EXISTS (
+               WITH RECURSIVE later (id, doctor, state) AS (
+                   SELECT id, assigned_doctor_id, state FROM consultations WHERE follow_up_of = p_consultation
+                   UNION
+                   SELECT c.id, c.assigned_doctor_id, c.state FROM consultations c JOIN later l ON c.follow_up_of = l.id)
+               SELECT 1 FROM later WHERE doctor = v_staff AND state <> 'cancelled'));
+END
+$$;
 
 --
 -- Name: next_result_version(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -793,6 +832,19 @@ CREATE FUNCTION public.order_clinic(p_order integer) RETURNS integer
 CREATE FUNCTION public.order_total(p_order integer) RETURNS numeric
     LANGUAGE sql STABLE
     AS $$ SELECT coalesce(sum(quantity * unit_price - discount), 0)::numeric(14, 2) FROM line_items WHERE order_id = p_order $$;
+
+--
+-- Name: order_total_from_line_items(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.order_total_from_line_items() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.total := order_total(NEW.id);
+    RETURN NEW;
+END
+$$;
 
 --
 -- Name: partner_clinic(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1005,6 +1057,8 @@ CREATE TABLE public.consultation_results (
     notes_encrypted bytea,
     policy_number_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    amend_reason_encrypted bytea,
+    CONSTRAINT consultation_results_amend_reason CHECK (((version = 1) = (amend_reason_encrypted IS NULL))),
     CONSTRAINT consultation_results_version_check CHECK ((version >= 1))
 );
 
@@ -1017,27 +1071,46 @@ CREATE FUNCTION public.read_consultation_results_as(p_consultation integer, p_lo
     SET search_path TO 'public', 'pg_catalog'
     AS $$
 DECLARE
-    v_staff integer;
-    v_role text;
-    v_org integer;
     v_versions integer;
 BEGIN
     PERFORM assert_acts_as(p_login);
-    SELECT id, role, organization_id INTO v_staff, v_role, v_org FROM staff WHERE login_role = p_login AND active;
     SELECT count(*) INTO v_versions FROM consultation_results WHERE consultation_id = p_consultation;
     IF v_versions = 0 THEN
         RETURN;
     END IF;
-    IF NOT (
-        (v_role = 'admin' AND v_org = (SELECT organization_id FROM consultations WHERE id = p_consultation))
-        OR EXISTS (SELECT 1 FROM consultation_results WHERE consultation_id = p_consultation AND author_staff_id = v_staff)
-    ) THEN
-        RAISE EXCEPTION 'Only the doctor who wrote this result and the clinic''s administrators may read it.'
+    IF NOT may_read_consultation_result(p_consultation, p_login) THEN
+        RAISE EXCEPTION 'Only the doctor who wrote this result, a doctor following the patient up and the clinic''s administrators may read it.'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM audit_append(p_login, 'READ', 'consultation_results', p_consultation::text,
                          jsonb_build_object('versions', v_versions));
     RETURN QUERY SELECT * FROM consultation_results WHERE consultation_id = p_consultation ORDER BY version DESC;
+END
+$$;
+
+--
+-- Name: recompute_order_total(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.recompute_order_total() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_order integer;
+BEGIN
+    FOR v_order IN
+        SELECT DISTINCT o FROM unnest(ARRAY[
+            CASE WHEN TG_OP <> 'INSERT' THEN OLD.order_id END,
+            CASE WHEN TG_OP <> 'DELETE' THEN NEW.order_id END]) o
+         WHERE o IS NOT NULL
+    LOOP
+        UPDATE orders SET total = order_total(id) WHERE id = v_order;
+        IF NOT FOUND AND order_clinic(v_order) IS NOT NULL THEN
+            RAISE EXCEPTION 'The order''s total cannot be kept: your role may write its line items but not see the order.'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
+    RETURN NULL;
 END
 $$;
 
@@ -1091,6 +1164,47 @@ CREATE FUNCTION public.staff_org_of(login text) RETURNS integer
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT organization_id FROM staff WHERE login_role = login AND active $$;
+
+--
+-- Name: stamp_discount(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.stamp_discount() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.discount <> 0 OR NEW.discount_reason IS NOT NULL THEN
+            NEW.discount_set_by := current_user;
+            NEW.discount_set_at := now();
+        ELSE
+            NEW.discount_set_by := NULL;
+            NEW.discount_set_at := NULL;
+        END IF;
+    ELSIF NEW.discount IS DISTINCT FROM OLD.discount OR NEW.discount_reason IS DISTINCT FROM OLD.discount_reason THEN
+        NEW.discount_set_by := current_user;
+        NEW.discount_set_at := now();
+    ELSE
+        NEW.discount_set_by := OLD.discount_set_by;
+        NEW.discount_set_at := OLD.discount_set_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: stamp_partner_price(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.stamp_partner_price() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.set_by := current_user;
+    NEW.set_at := now();
+    RETURN NEW;
+END
+$$;
 
 --
 -- Name: subscription_org(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1721,8 +1835,13 @@ CREATE TABLE public.line_items (
     unit_price numeric(14,2) NOT NULL,
     discount numeric(14,2) DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    no_deal_price boolean DEFAULT false NOT NULL,
+    discount_reason text,
+    discount_set_by text,
+    discount_set_at timestamp with time zone,
     CONSTRAINT line_items_check CHECK ((discount <= (unit_price * (quantity)::numeric))),
     CONSTRAINT line_items_discount_check CHECK ((discount >= (0)::numeric)),
+    CONSTRAINT line_items_discount_reason_check CHECK (((discount = (0)::numeric) OR ((length(btrim(COALESCE(discount_reason, ''::text))) >= 1) AND (length(btrim(COALESCE(discount_reason, ''::text))) <= 500)))),
     CONSTRAINT line_items_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT line_items_unit_price_check CHECK ((unit_price >= (0)::numeric))
 );
@@ -1816,6 +1935,36 @@ CREATE TABLE public.outbox (
 
 ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: partner_prices; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.partner_prices (
+    id integer NOT NULL,
+    partner_id integer NOT NULL,
+    category text NOT NULL,
+    unit_price numeric(14,2) NOT NULL,
+    currency text DEFAULT 'NOK'::text NOT NULL,
+    set_by text DEFAULT CURRENT_USER NOT NULL,
+    set_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT partner_prices_category_check CHECK ((category = ANY (ARRAY['insurance'::text, 'direct'::text]))),
+    CONSTRAINT partner_prices_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT partner_prices_unit_price_check CHECK ((unit_price >= (0)::numeric))
+);
+
+--
+-- Name: partner_prices_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.partner_prices ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.partner_prices_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -2457,6 +2606,20 @@ ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
 --
+-- Name: partner_prices partner_prices_partner_id_category_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.partner_prices
+    ADD CONSTRAINT partner_prices_partner_id_category_key UNIQUE (partner_id, category);
+
+--
+-- Name: partner_prices partner_prices_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.partner_prices
+    ADD CONSTRAINT partner_prices_pkey PRIMARY KEY (id);
+
+--
 -- Name: partners partners_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2828,6 +2991,12 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.line_items FOR E
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.audit_row();
 
 --
+-- Name: partner_prices audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.partner_prices FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+
+--
 -- Name: partners audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2984,6 +3153,12 @@ CREATE TRIGGER form_template_consent_types BEFORE INSERT OR UPDATE OF consent_ty
 CREATE TRIGGER form_template_version_immutable BEFORE DELETE OR UPDATE ON public.form_template_versions FOR EACH ROW EXECUTE FUNCTION public.check_template_version_immutable();
 
 --
+-- Name: line_items order_total; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER order_total AFTER INSERT OR DELETE OR UPDATE ON public.line_items FOR EACH ROW EXECUTE FUNCTION public.recompute_order_total();
+
+--
 -- Name: patient_persons patient_person_has_token; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3042,6 +3217,24 @@ CREATE TRIGGER staff_login_follows_active AFTER UPDATE OF active ON public.staff
 --
 
 CREATE TRIGGER staff_not_self BEFORE UPDATE OF active ON public.staff FOR EACH ROW EXECUTE FUNCTION public.check_staff_deactivation();
+
+--
+-- Name: partner_prices stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON public.partner_prices FOR EACH ROW EXECUTE FUNCTION public.stamp_partner_price();
+
+--
+-- Name: line_items stamp_discount; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER stamp_discount BEFORE INSERT OR UPDATE ON public.line_items FOR EACH ROW EXECUTE FUNCTION public.stamp_discount();
+
+--
+-- Name: orders total_from_line_items; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER total_from_line_items BEFORE INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.order_total_from_line_items();
 
 --
 -- Name: api_tokens api_tokens_staff_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -3289,6 +3482,13 @@ ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id);
 
 --
+-- Name: partner_prices partner_prices_partner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.partner_prices
+    ADD CONSTRAINT partner_prices_partner_id_fkey FOREIGN KEY (partner_id) REFERENCES public.partners(id);
+
+--
 -- Name: partners partners_clinic_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3505,6 +3705,12 @@ CREATE POLICY clinic_insert ON public.form_template_versions FOR INSERT TO admin
 CREATE POLICY clinic_insert ON public.form_templates FOR INSERT TO admin WITH CHECK ((organization_id = public.current_staff_org()));
 
 --
+-- Name: partner_prices clinic_insert; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY clinic_insert ON public.partner_prices FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
+
+--
 -- Name: partners clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3627,6 +3833,12 @@ CREATE POLICY clinic_update ON public.form_templates FOR UPDATE TO admin USING (
 CREATE POLICY clinic_update ON public.forms FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
 
 --
+-- Name: partner_prices clinic_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY clinic_update ON public.partner_prices FOR UPDATE TO admin USING ((public.partner_clinic(partner_id) = public.current_staff_org())) WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
+
+--
 -- Name: partners clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -3696,7 +3908,7 @@ CREATE POLICY file_own ON public.consultation_results FOR INSERT TO doctor WITH 
 -- Name: consultations follow_up; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
+CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND (public.consultation_doctor(follow_up_of) = public.current_staff_id()) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
 
 --
 -- Name: form_template_versions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -3813,6 +4025,12 @@ CREATE POLICY own_or_pick ON public.consultations FOR UPDATE TO doctor USING (((
 CREATE POLICY own_org ON public.outbox FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id IS NULL) OR (organization_id = public.current_staff_org())));
 
 --
+-- Name: partner_prices; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.partner_prices ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: partners; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -3841,6 +4059,12 @@ CREATE POLICY read ON public.form_template_versions FOR SELECT TO secretary, doc
 --
 
 CREATE POLICY read ON public.form_templates FOR SELECT TO secretary, doctor, customer_support, admin, digimed_service USING (true);
+
+--
+-- Name: partner_prices read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY read ON public.partner_prices FOR SELECT TO secretary, customer_support, admin USING ((public.partner_clinic(partner_id) = public.current_staff_org()));
 
 --
 -- Name: partners read; Type: POLICY; Schema: public; Owner: -
@@ -3925,6 +4149,12 @@ CREATE POLICY service ON public.orders TO digimed_service USING (true) WITH CHEC
 --
 
 CREATE POLICY service ON public.outbox TO digimed_service USING (true) WITH CHECK (true);
+
+--
+-- Name: partner_prices service; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY service ON public.partner_prices FOR SELECT TO digimed_service USING (true);
 
 --
 -- Name: partners service; Type: POLICY; Schema: public; Owner: -
@@ -4118,6 +4348,14 @@ REVOKE ALL ON FUNCTION public.create_staff_login() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.insurer_report_rows(p_partner integer, p_from date, p_to date, p_login text) TO admin;
+
+--
+-- Name: FUNCTION may_read_consultation_result(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO doctor;
+GRANT ALL ON FUNCTION public.may_read_consultation_result(p_consultation integer, p_login text) TO admin;
 
 --
 -- Name: FUNCTION next_result_version(p_consultation integer); Type: ACL; Schema: public; Owner: -
@@ -4741,6 +4979,37 @@ GRANT SELECT,INSERT ON TABLE public.line_items TO digimed_service;
 GRANT INSERT ON TABLE public.line_items TO customer_support;
 
 --
+-- Name: COLUMN line_items.order_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(order_id) ON TABLE public.line_items TO customer_support;
+
+--
+-- Name: COLUMN line_items.quantity; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(quantity) ON TABLE public.line_items TO customer_support;
+
+--
+-- Name: COLUMN line_items.unit_price; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(unit_price) ON TABLE public.line_items TO customer_support;
+
+--
+-- Name: COLUMN line_items.discount; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(discount) ON TABLE public.line_items TO admin;
+GRANT SELECT(discount) ON TABLE public.line_items TO customer_support;
+
+--
+-- Name: COLUMN line_items.discount_reason; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(discount_reason) ON TABLE public.line_items TO admin;
+
+--
 -- Name: SEQUENCE line_items_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -4772,6 +5041,7 @@ GRANT SELECT(id) ON TABLE public.orders TO customer_support;
 GRANT UPDATE(total) ON TABLE public.orders TO secretary;
 GRANT UPDATE(total) ON TABLE public.orders TO admin;
 GRANT UPDATE(total) ON TABLE public.orders TO digimed_service;
+GRANT UPDATE(total) ON TABLE public.orders TO customer_support;
 
 --
 -- Name: SEQUENCE orders_id_seq; Type: ACL; Schema: public; Owner: -
@@ -4828,6 +5098,39 @@ GRANT USAGE ON SEQUENCE public.outbox_id_seq TO doctor;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO customer_support;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO admin;
 GRANT USAGE ON SEQUENCE public.outbox_id_seq TO digimed_service;
+
+--
+-- Name: TABLE partner_prices; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.partner_prices TO secretary;
+GRANT SELECT ON TABLE public.partner_prices TO customer_support;
+GRANT SELECT ON TABLE public.partner_prices TO admin;
+GRANT SELECT ON TABLE public.partner_prices TO digimed_service;
+
+--
+-- Name: COLUMN partner_prices.partner_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(partner_id) ON TABLE public.partner_prices TO admin;
+
+--
+-- Name: COLUMN partner_prices.category; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(category) ON TABLE public.partner_prices TO admin;
+
+--
+-- Name: COLUMN partner_prices.unit_price; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(unit_price),UPDATE(unit_price) ON TABLE public.partner_prices TO admin;
+
+--
+-- Name: COLUMN partner_prices.currency; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(currency),UPDATE(currency) ON TABLE public.partner_prices TO admin;
 
 --
 -- Name: TABLE partners; Type: ACL; Schema: public; Owner: -

@@ -2,9 +2,7 @@
 //! core call with the signed-in staff member's pool and session, the core's typed error out.
 
 use digimed_core::icpc2::{self, Icpc2Code};
-use digimed_core::queue::{
-    self, CallOutcome, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started,
-};
+use digimed_core::queue::{self, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started};
 use digimed_core::results::{self, Amendment, HistoryEntry, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::staff;

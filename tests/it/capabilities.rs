@@ -42,6 +42,15 @@ async fn holds(db: &TestDb, role: &str, object: &str, privilege: &str) -> bool {
             .fetch_one(&db.owner)
             .await
             .unwrap()
+    } else if let Some((table, column)) = object.split_once('.') {
+        sqlx::query_scalar("SELECT has_column_privilege($1, $2, $3, $4)")
+            .bind(role)
+            .bind(table)
+            .bind(column)
+            .bind(privilege)
+            .fetch_one(&db.owner)
+            .await
+            .unwrap()
     } else {
         sqlx::query_scalar("SELECT has_any_column_privilege($1, $2, $3)")
             .bind(role)

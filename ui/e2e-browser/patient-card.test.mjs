@@ -50,6 +50,7 @@ const TEXT = {
     dateError: "The date of birth is in the future.",
     onboardNav: "Onboard patient",
     consultationsNav: "My consultations",
+    queueNav: "Consultation queue",
   },
   nb: {
     withheldRole: "Vises ikke for din rolle.",
@@ -59,6 +60,7 @@ const TEXT = {
     dateError: "Denne datoen kan ikke være en fødselsdato.",
     onboardNav: "Registrer pasient",
     consultationsNav: "Mine konsultasjoner",
+    queueNav: "Konsultasjonskø",
   },
 };
 
@@ -91,6 +93,8 @@ describe("the patient card", () => {
       const t = TEXT[language];
       page = await openConsole(browser, ui.url, language);
       await signIn(page, "secretary");
+      // A secretary starts on the screening list; the queue is the next screen.
+      await page.locator(".shell-nav .nav-item", { hasText: t.queueNav }).click();
       const person = personNamed("Jonas Myhre");
       const before = contactReads(person).length;
       await page.locator("table[role=grid] tbody tr", { hasText: "Jonas Myhre" }).click();

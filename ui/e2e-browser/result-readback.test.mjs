@@ -9,13 +9,12 @@ import { after, afterEach, before, describe, test } from "node:test";
 import {
   DEMO,
   attributeBecomes,
-  cli,
   cliAs,
   countBecomes,
   focusBecomes,
   launch,
   openConsole,
-  receiveReferral,
+  doctorWithConsultation,
   serveUi,
   shot,
   sql,
@@ -39,24 +38,6 @@ afterEach(async () => {
   assert.deepEqual(page?.problems ?? [], []);
   await page?.context().close();
 });
-
-/**
- * A doctor of the demo clinic of the test's own, with a started consultation of a new referral
- * from `patient` (first and last name, and birth date [year, month, day] in 1900–1999): the demo
- * doctor's consultations stay as the other test files expect them. Returns the doctor's sign-in
- * and the consultation's id.
- */
-function doctorWithConsultation(doctorName, local, patient) {
-  const [{ organization_id: clinic }] = sql(`SELECT organization_id FROM staff WHERE login_role = '${DEMO.doctor.login}'`);
-  const doctor = { login: `${local}@${DEMO.login_domain}`, password: "Harbour-Light-5521", name: doctorName };
-  cli(["staff", "add", "--email", doctor.login, "--name", doctorName, "--role", "doctor", "--org", String(clinic), "--password-stdin"], {
-    input: `${doctor.password}\n`,
-  });
-  const id = receiveReferral(...patient);
-  cliAs(doctor, ["consultation", "pick", "--id", String(id)]);
-  cliAs(doctor, ["consultation", "start", String(id)]);
-  return { doctor, id };
-}
 
 async function signInAs(who, language) {
   page = await openConsole(browser, ui.url, language);

@@ -92,7 +92,7 @@ describe("the secretary's screening list", () => {
     await shot(page, "screening-list-en");
   });
 
-  test("moves through the referrals with the keyboard and opens one: its fields, its call log, and the place for the phone", async () => {
+  test("moves through the referrals with the keyboard and opens one: its fields, its call log, and the phone number to call", async () => {
     const grid = page.locator("table[role=grid]");
     await grid.focus();
     await page.keyboard.press("ArrowDown");
@@ -108,7 +108,19 @@ describe("the secretary's screening list", () => {
     const fields = await panel().locator(".referral-fields dt").allTextContents();
     assert.deepEqual(fields, ["Partner's reference", "Sent", "Referral format", "First name", "Last name", "E-mail"]);
     await textBecomes(panel().locator(".referral-fields dd").nth(5), "astrid.holm@example.com");
-    await textBecomes(page.locator("#screening-patient-contact p"), "The patient's phone number is shown on the patient card.");
+    // The number to call, decrypted through the patient card's audited read, in the secretary's name.
+    const [{ id: person }] = sql(`SELECT id FROM patient_persons WHERE name = 'Astrid Holm'`);
+    const phone = page.locator("#screening-contact-phone a");
+    await textBecomes(phone, /^\+47\d{8}$/);
+    assert.equal(await phone.getAttribute("href"), `tel:${await phone.textContent()}`);
+    await eventually(async () => {
+      const reads = sql(
+        `SELECT actor, changes -> 'fields' AS fields FROM audit_log
+          WHERE action = 'READ' AND entity_type = 'patient_persons' AND entity_id = '${person}' ORDER BY id DESC LIMIT 1`,
+      );
+      assert.deepEqual(reads, [{ actor: DEMO.secretary.login, fields: ["phone", "national_id"] }]);
+    });
+    await countBecomes(page.locator("#screening-contact-card"), 1);
     // The call log, oldest first, with the voicemail's note.
     await countBecomes(page.locator("#screening-call-log li"), 2);
     await textBecomes(page.locator("#screening-call-log li").nth(1).locator(".history-note"), "Left a message asking her to call the clinic back.");
@@ -209,7 +221,8 @@ describe("the secretary's screening list", () => {
     await shot(page, "screening-list-nb");
     await openReferral("Per Gundersen");
     await textBecomes(panel().locator(".referral-fields dt").first(), "Partnerens referanse");
-    await textBecomes(page.locator("#screening-patient-contact p"), "Pasientens telefonnummer står på pasientkortet.");
+    await textBecomes(page.locator("#screening-contact-phone a"), /^\+47\d{8}$/);
+    await textBecomes(page.locator("#screening-contact-card"), "Pasientkort");
     await shot(page, "screening-panel-nb");
     await panel().getByRole("button", { name: "Book konsultasjon" }).click();
     const booking = page.getByRole("dialog", { name: "Book konsultasjon for Per Gundersen" });

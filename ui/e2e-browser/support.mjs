@@ -330,3 +330,21 @@ export async function startWebhookService() {
     20_000,
   );
 }
+
+/**
+ * A doctor of the demo clinic of the test's own, with a consultation of a new referral from
+ * `patient` (first and last name), booked and started: what the doctor files a result for, leaving the demo
+ * doctor's consultations and the queue's order to the other tests. Returns the doctor's sign-in
+ * and the consultation's id.
+ */
+export function doctorWithConsultation(doctorName, local, patient) {
+  const [{ organization_id: clinic }] = sql(`SELECT organization_id FROM staff WHERE login_role = '${DEMO.doctor.login}'`);
+  const doctor = { login: `${local}@${DEMO.login_domain}`, password: "Harbour-Light-5521", name: doctorName };
+  cli(["staff", "add", "--email", doctor.login, "--name", doctorName, "--role", "doctor", "--org", String(clinic), "--password-stdin"], {
+    input: `${doctor.password}\n`,
+  });
+  const id = bookReferral(receiveReferral(...patient));
+  cliAs(doctor, ["consultation", "pick", "--id", String(id)]);
+  cliAs(doctor, ["consultation", "start", String(id)]);
+  return { doctor, id };
+}

@@ -40,6 +40,12 @@ export const commands = {
 	completeWithResult: (id: number, input: ResultInput) => typedError<Consultation, Error>(__TAURI_INVOKE("complete_with_result", { id, input })),
 	/**  The result versions of a consultation (each read is audited). */
 	resultRead: (id: number) => typedError<ResultVersion[], Error>(__TAURI_INVOKE("result_read", { id })),
+	/**  The author amends a result: a new version with the reason; answers the new version's number. */
+	resultAmend: (id: number, amendment: Amendment) => typedError<number, Error>(__TAURI_INVOKE("result_amend", { id, amendment })),
+	/**  A patient's consultations at the clinic, newest first, each saying whether its result may be opened. */
+	consultationHistory: (patientPersonId: number) => typedError<HistoryEntry[], Error>(__TAURI_INVOKE("consultation_history", { patientPersonId })),
+	/**  Books a follow-up of a consultation for the same patient. */
+	bookFollowUp: (id: number) => typedError<Consultation, Error>(__TAURI_INVOKE("book_follow_up", { id })),
 	/**  ICPC-2 codes matching what the doctor has typed so far. */
 	icpc2Search: (query: string) => typedError<Icpc2Code[], Error>(__TAURI_INVOKE("icpc2_search", { query })),
 	/**  The clinic's doctors, for the assign dialog and the doctor filter. */
@@ -96,6 +102,17 @@ export const commands = {
 	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
 	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
 	auditVerify: () => typedError<ChainReport, Error>(__TAURI_INVOKE("audit_verify")),
+	/**  The clinic's partners, each with its deal prices per consultation category. */
+	partnerPrices: () => typedError<PartnerDeal[], Error>(__TAURI_INVOKE("partner_prices")),
+	/**
+	 *  Sets a partner's deal price for a category, e.g. `"650.00"` (admins); bookings made from now
+	 *  on are priced with it.
+	 */
+	partnerPriceSet: (partnerId: number, category: string, amount: string, currency: string | null) => typedError<DealPrice, Error>(__TAURI_INVOKE("partner_price_set", { partnerId, category, amount, currency })),
+	/**  A partner's consultations created in a period, with price, discount and total, and the sums. */
+	billing: (partnerId: number, from: string, to: string) => typedError<Billing, Error>(__TAURI_INVOKE("billing", { partnerId, from, to })),
+	/**  Gives a discount on a consultation's line item, with the reason (admins). */
+	orderDiscountSet: (consultationId: number, amount: string, reason: string) => typedError<BillingLine, Error>(__TAURI_INVOKE("order_discount_set", { consultationId, amount, reason })),
 	/**  The form templates of the clinic (and the shared ones), each with its versions. */
 	formTemplates: () => typedError<Template[], Error>(__TAURI_INVOKE("form_templates")),
 	/**  The kinds of consent a template may grant. */
@@ -161,6 +178,21 @@ export const events = {
 };
 
 /* Types */
+/**
+ *  An amendment: why, and the fields it changes. A field left out (`None`) keeps the latest
+ *  version's value; an empty text clears an optional field.
+ */
+export type Amendment = {
+	/**  Required: why the result is amended (stored encrypted with the new version). */
+	reason: string,
+	icpc2: string | null,
+	outcome: string | null,
+	patient_ssn: string | null,
+	patient_job_description: string | null,
+	notes: string | null,
+	policy_number: string | null,
+};
+
 /**  The four clinic roles. Every staff login role is a member of exactly one. */
 export type AppRole = "secretary" | "doctor" | "customer_support" | "admin";
 
@@ -197,6 +229,42 @@ export type AuditEntry = {
 	changes: string,
 };
 
+/**  A partner's consultations in a period with their amounts, and the sums. */
+export type Billing = {
+	partner_id: number,
+	partner: string,
+	from: string,
+	to: string,
+	lines: BillingLine[],
+	/**  One per currency of the orders listed (none when no consultation has an order). */
+	sums: MoneySum[],
+};
+
+/**
+ *  One consultation as the billing view lists it: its price (quantity × unit price of its line
+ *  items), discount and the order's total as the database keeps it. A consultation without an
+ *  order (a follow-up) has no amounts.
+ */
+export type BillingLine = {
+	consultation_id: number,
+	created_at: string,
+	state: ConsultationState,
+	category: string,
+	/**  The patient's name; none when the patient is not visible to the reader. */
+	patient: string | null,
+	order_id: number | null,
+	price: string | null,
+	discount: string | null,
+	total: string | null,
+	currency: string | null,
+	/**  The line was opened when the partner had no deal price for the category (price 0). */
+	no_deal_price: boolean,
+	discount_reason: string | null,
+	/**  The name of the staff member who gave the discount (their login when not staff). */
+	discount_set_by: string | null,
+	discount_set_at: string | null,
+};
+
 /**  How a referral is booked: its channels and, optionally, the doctor who takes it. */
 export type BookingChoice = {
 	/**  `video`, `chat`, `phone`; empty means video and chat. */
@@ -211,12 +279,13 @@ export type BookingChoice = {
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
 /**
- *  A consultation of the patient at the clinic, and whether its result is filed (never the
- *  result itself).
+ *  A consultation of the patient at the clinic, whether its result is filed (never the result
+ *  itself), and whether the reader may open it (`results::read`, audited, reads it).
  */
 export type CardConsultation = {
 	consultation: Consultation,
 	result_filed: boolean,
+	result_readable: boolean,
 };
 
 export type ChainReport = {
@@ -324,6 +393,19 @@ export type DeadlineStatus =
 "breached" |
 /**  Started within the deadline. */
 "met";
+
+/**  A partner's price for one category, and who set it when. */
+export type DealPrice = {
+	partner_id: number,
+	/**  `insurance` or `direct`. */
+	category: string,
+	/**  Exact, two decimals (a string in JSON: `"650.00"`). */
+	unit_price: string,
+	currency: string,
+	/**  The name of the staff member who set it (their login when they are not staff). */
+	set_by: string,
+	set_at: string,
+};
 
 /**  A declined referral: who declined it and when (the reason is kept with the referral). */
 export type DeclinedReferral = {
@@ -453,6 +535,16 @@ export type HealthProfile = {
 	insurance_entries: InsuranceEntryFields[],
 };
 
+/**  One of a patient's consultations, with whether the acting staff member may open its result. */
+export type HistoryEntry = {
+	consultation: Consultation,
+	/**
+	 *  The consultation has a result and the actor may read it (its author, an admin of the
+	 *  clinic, a doctor following the patient up). Says whether, never what: nothing is read.
+	 */
+	result_readable: boolean,
+};
+
 export type Icpc2Code = {
 	code: string,
 	title: string,
@@ -482,6 +574,16 @@ export type MatchInput = {
 	phone: string | null,
 	national_id: string | null,
 	date_of_birth: string | null,
+};
+
+/**  Prices, discounts and totals added up for one currency. */
+export type MoneySum = {
+	currency: string,
+	/**  How many consultations with an order went into the sum. */
+	consultations: number,
+	price: string,
+	discount: string,
+	total: string,
 };
 
 /**
@@ -573,6 +675,13 @@ export type Partner = {
 	deadline_working_days: number,
 	/**  Its referrals are booked as they arrive, without screening. */
 	book_on_arrival: boolean,
+};
+
+/**  A partner of the clinic and its deal prices; a category without one is missing from `prices`. */
+export type PartnerDeal = {
+	partner_id: number,
+	partner: string,
+	prices: DealPrice[],
 };
 
 /**  A partner an administrator adds to their own clinic from the console. */
@@ -818,6 +927,12 @@ export type ReportSummary = {
 	treatment_median_seconds: number | null,
 	treatment_p90_seconds: number | null,
 	deadline_breaches: number,
+	/**  Price, discount and total summed per currency (the file's sum rows). */
+	sums: MoneySum[],
+	/**  Consultations booked when the partner had no deal price (priced 0). */
+	no_deal_price: number,
+	/**  Consultations without an order (follow-ups), which have no amounts. */
+	without_order: number,
 	generated_at: string,
 };
 
@@ -837,7 +952,10 @@ export type ResultInput = {
 	icpc2: string,
 	/**  A code of `result_outcomes` (`referred_gp`, `helped`, `unable`, or one an admin added). */
 	outcome: string,
-	/**  The patient's national id when the patient is not the account holder (e.g. a child). */
+	/**
+	 *  The patient's national id when the patient is not the account holder: a minor (under 18
+	 *  on the consultation's date).
+	 */
 	patient_ssn: string | null,
 	patient_job_description: string | null,
 	notes: string | null,
@@ -850,6 +968,9 @@ export type ResultVersion = {
 	consultation_id: number,
 	version: number,
 	author_staff_id: number,
+	author_name: string | null,
+	/**  Why this version was written; `None` for the first. */
+	amend_reason: string | null,
 	icpc2: Icpc2Code,
 	outcome: string,
 	patient_ssn: string | null,

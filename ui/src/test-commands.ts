@@ -8,7 +8,7 @@
 // command whose answer a test must choose (a sign-in, a saved form), an error naming the command.
 // Each test overrides what it needs; `mockReset()` brings the default answer back.
 import { vi, type Mock } from "vitest";
-import type { commands, events } from "./bindings";
+import type { commands, events, PatientCard } from "./bindings";
 
 type Commands = typeof commands;
 type Answer<K extends keyof Commands> = Awaited<ReturnType<Commands[K]>>;
@@ -120,4 +120,35 @@ export function mockEvents(): Events {
 /** The module `vi.mock` puts in place of `bindings.ts`: its commands and events, all mocked. */
 export function mockBindings(): { commands: MockCommands; events: Events } {
   return { commands: mockCommands(), events: mockEvents() };
+}
+
+/** A patient card as the core answers it, for tests to adjust. */
+export function aPatientCard(overrides: Partial<PatientCard> = {}): PatientCard {
+  return {
+    person_id: 81,
+    patient_id: 100,
+    name: "Kari Nordmann",
+    status: "active",
+    email: "kari@example.com",
+    entry_point: "walk_in",
+    profile_origin: true,
+    profile_shared: false,
+    source_partner: null,
+    registered_at: "2026-11-22T10:00:00Z",
+    contact: {
+      date_of_birth: "1980-02-03",
+      phone: "+4791234567",
+      national_id: "******12345",
+      national_id_revealed: false,
+      emergency_contact_name: null,
+      emergency_contact_phone: null,
+    },
+    contact_withheld: null,
+    profile: { blood_type: "A+", allergies: ["Penicillin"], chronic_conditions: [], insurance_entries: [] },
+    profile_withheld: null,
+    may_edit_profile: true,
+    consultations: [],
+    forms: [],
+    ...overrides,
+  };
 }

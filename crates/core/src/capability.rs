@@ -241,7 +241,8 @@ impl Capability {
 
     /// The table privileges the database grants to a role that has this capability: a role of
     /// [`Capability::roles`] must hold every one (checked against the schema by a test). An
-    /// entry is (table, privilege), or (table, "EXECUTE") for a function.
+    /// entry is (table, privilege), ("table.column", privilege) where a column draws the line, or
+    /// (function, "EXECUTE").
     pub fn grants(self) -> &'static [(&'static str, &'static str)] {
         use Capability as C;
         match self {
@@ -290,7 +291,9 @@ impl Capability {
             C::ExportInsurerReport => &[("consultations", "SELECT"), ("insurer_report_rows", "EXECUTE")],
             C::ImportIcpc2 => &[("icpc2_codes", "INSERT"), ("icpc2_imports", "INSERT")],
             C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
-            C::ReadBilling => &[("orders", "SELECT"), ("line_items", "SELECT"), ("partner_prices", "SELECT")],
+            // Support agents book paid consultations, so they write orders and keep their totals,
+            // but read no totals, discounts or their reasons.
+            C::ReadBilling => &[("orders.total", "SELECT"), ("line_items.discount_reason", "SELECT"), ("partner_prices", "SELECT")],
             C::ManagePrices => &[("partner_prices", "INSERT"), ("partner_prices", "UPDATE")],
             C::SetDiscounts => &[("line_items", "UPDATE")],
             C::CreateLogins

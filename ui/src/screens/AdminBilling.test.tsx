@@ -36,7 +36,7 @@ const billing = (lines: BillingLine[], total: string): Billing => ({
 });
 
 beforeEach(() => {
-  mocks.partners.mockReset().mockResolvedValue({ status: "ok", data: [{ id: 1, name: "fjordtrygd" }] });
+  mocks.partners.mockReset().mockResolvedValue({ status: "ok", data: [{ id: 1, name: "fjordtrygd", book_on_arrival: false }] });
   mocks.billing.mockReset().mockResolvedValue({
     status: "ok",
     data: billing([line({}), line({ consultation_id: 42, order_id: 8, price: "0.00", total: "0.00", no_deal_price: true })], "1250.00"),
@@ -113,7 +113,7 @@ describe("DealPrices", () => {
       status: "ok",
       data: { partner_id: 1, category: "insurance", unit_price: "650.00", currency: "NOK", set_by: "Hanne Strand", set_at: "2026-11-21T10:00:00Z" },
     });
-    renderIn("nb", <DealPrices partners={[{ id: 1, name: "fjordtrygd" }]} />);
+    renderIn("nb", <DealPrices partners={[{ id: 1, name: "fjordtrygd", book_on_arrival: false }]} />);
     expect((await screen.findAllByText("Ingen avtalepris satt")).length).toBe(2);
     fireEvent.input(screen.getByLabelText("Pris per konsultasjon"), { target: { value: "-650" } });
     fireEvent.click(screen.getByRole("button", { name: "Sett pris" }));

@@ -1,7 +1,8 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { commands, type PatientCard as Card, type StaffSession } from "../bindings";
+import { commands, type Consultation, type StaffSession } from "../bindings";
 import { I18nProvider } from "../i18n";
+import { aPatientCard } from "../test-commands";
 import { editOf, PatientCard, valuesOf } from "./PatientCard";
 
 vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
@@ -11,35 +12,7 @@ function session(role: StaffSession["role"]): StaffSession {
   return { staff_id: 7, login: "x@clinic.test", name: "Staff Person", email: "x@clinic.test", role, organization_id: 1 };
 }
 
-function card(overrides: Partial<Card> = {}): Card {
-  return {
-    person_id: 81,
-    patient_id: 100,
-    name: "Kari Nordmann",
-    status: "active",
-    email: "kari@example.com",
-    entry_point: "walk_in",
-    profile_origin: true,
-    profile_shared: false,
-    source_partner: null,
-    registered_at: "2026-11-22T10:00:00Z",
-    contact: {
-      date_of_birth: "1980-02-03",
-      phone: "+4791234567",
-      national_id: "******12345",
-      national_id_revealed: false,
-      emergency_contact_name: null,
-      emergency_contact_phone: null,
-    },
-    contact_withheld: null,
-    profile: { blood_type: "A+", allergies: ["Penicillin"], chronic_conditions: [], insurance_entries: [] },
-    profile_withheld: null,
-    may_edit_profile: true,
-    consultations: [],
-    forms: [],
-    ...overrides,
-  };
-}
+const card = aPatientCard;
 
 function renderCard(role: StaffSession["role"]) {
   const onBack = vi.fn();
@@ -139,5 +112,59 @@ describe("PatientCard", () => {
     answer({ status: "ok", data: { person_id: 81, changed: ["date_of_birth"] } });
     await screen.findByText("Profile saved.");
     await waitFor(() => expect(mocks.patientCard).toHaveBeenCalledTimes(2));
+  });
+
+  it("offers booking to the roles that book, and opens a result only where the reader may read it", async () => {
+    const consultation = (id: number, state: Consultation["state"]): Consultation => ({
+      id,
+      state,
+      patient_person_id: 81,
+      organization_id: 1,
+      partner_id: null,
+      referral_id: null,
+      follow_up_of: null,
+      category: "direct",
+      assigned_doctor_id: 7,
+      primary_channel: "video",
+      enabled_channels: ["video"],
+      created_at: "2026-11-22T10:00:00Z",
+      deadline_at: null,
+      assigned_at: "2026-11-22T10:05:00Z",
+      starts_at: "2026-11-22T10:10:00Z",
+      ends_at: "2026-11-22T10:30:00Z",
+      cancelled_at: null,
+      cancel_reason: null,
+      waiting_seconds: 600,
+      treatment_seconds: 1200,
+      deadline_status: "none",
+      patient_name: "Kari Nordmann",
+      partner_name: null,
+      doctor_name: "Dr. Staff Person",
+    });
+    mocks.patientCard.mockResolvedValue({
+      status: "ok",
+      data: card({
+        consultations: [
+          { consultation: consultation(5, "completed"), result_filed: true, result_readable: true },
+          { consultation: consultation(4, "completed"), result_filed: true, result_readable: false },
+        ],
+      }),
+    });
+    renderCard("doctor");
+    await screen.findByText("#5");
+    expect(screen.queryByRole("button", { name: "Book a consultation" })).toBeNull();
+    const show = screen.getAllByRole("button", { name: "Show result" });
+    expect(show).toHaveLength(1);
+    expect(mocks.resultRead).not.toHaveBeenCalled();
+    fireEvent.click(show[0]!);
+    await waitFor(() => expect(mocks.resultRead).toHaveBeenCalledWith(5));
+    expect(screen.getByRole("button", { name: "Hide result" }).getAttribute("aria-expanded")).toBe("true");
+  });
+
+  it("lets a secretary book a consultation from the card", async () => {
+    mocks.patientCard.mockResolvedValue({ status: "ok", data: card() });
+    renderCard("secretary");
+    fireEvent.click(await screen.findByRole("button", { name: "Book a consultation" }));
+    expect(await screen.findByRole("dialog")).toBeTruthy();
   });
 });

@@ -1,4 +1,4 @@
-import type { ComponentChildren, Ref } from "preact";
+import { Fragment, type ComponentChildren, type Ref } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import {
   commands,
@@ -13,9 +13,11 @@ import {
   type Withheld,
 } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
+import { BookingDialog, bookedMessage } from "../components/BookingDialog";
 import { FieldError } from "../components/FieldError";
-import { OpenPatientCard } from "../components/PatientCardButton";
+import { OpenPatientCard, PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
+import { ResultView } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatDate, formatDateTime } from "../i18n/format";
@@ -23,6 +25,8 @@ import { useCommand, useLatestRead } from "../useCommand";
 
 /** The roles that record paper signatures and withdrawals on the card's forms (the core decides). */
 const FORM_ACTORS: readonly AppRole[] = ["customer_support", "admin"];
+/** The roles that book a consultation for a known patient (the core decides). */
+const BOOKERS: readonly AppRole[] = ["secretary", "customer_support", "admin"];
 
 /**
  * Shows the patient card over the current screen when a `PatientCardButton` asks for it. The
@@ -73,6 +77,51 @@ export function PatientCardHost(props: { session: StaffSession; screen: string |
   );
 }
 
+/**
+ * The contact details to call a patient by (phone, e-mail), where a screen needs them beside its
+ * own work, e.g. the screening panel: the same audited card read, and a way to the whole card.
+ */
+export function PatientContact(props: { personId: number; idPrefix: string }) {
+  const { t } = useI18n();
+  const [card, setCard] = useState<Card | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const read = useLatestRead();
+
+  useEffect(() => {
+    setCard(null);
+    setError(null);
+    read(commands.patientCard(props.personId, false), { ok: setCard, failed: setError });
+  }, [read, props.personId]);
+
+  const none = t("card.noneRecorded");
+  const id = (name: string) => `${props.idPrefix}-${name}`;
+  if (error) {
+    return (
+      <div class="alert alert-error" role="alert">
+        {describeError(error, t)}
+      </div>
+    );
+  }
+  if (!card) return <p class="muted">{t("common.loading")}</p>;
+  const phone = card.contact?.phone;
+  return (
+    <>
+      <dl class="facts">
+        {card.contact && (
+          <>
+            <dt>{t("card.phone")}</dt>
+            <dd id={id("phone")}>{phone ? <a href={`tel:${phone.replace(/\s+/g, "")}`}>{phone}</a> : <span class="muted">{none}</span>}</dd>
+          </>
+        )}
+        <dt>{t("card.email")}</dt>
+        <dd id={id("email")}>{orNone(card.email, none)}</dd>
+      </dl>
+      {card.contact_withheld && <p class="withheld">{t("screening.contactWithheld")}</p>}
+      <PatientCardButton personId={card.person_id} name={card.name} id={id("card")} />
+    </>
+  );
+}
+
 /** A patient's card: contact details, the health profile, registration, consultations and forms. */
 export function PatientCard(props: {
   personId: number;
@@ -85,6 +134,8 @@ export function PatientCard(props: {
   const [error, setError] = useState<AppError | null>(null);
   const [editing, setEditing] = useState(false);
   const [notice, setNotice] = useState<MessageKey | null>(null);
+  const [booking, setBooking] = useState(false);
+  const [booked, setBooked] = useState<string | null>(null);
   const reveal = useCommand();
   const read = useLatestRead();
 
@@ -137,6 +188,29 @@ export function PatientCard(props: {
         </div>
       )}
       {card === null && !error && <p class="muted">{t("common.loading")}</p>}
+      {card && BOOKERS.includes(props.session.role) && (
+        <div class="button-row card-actions">
+          <button type="button" class="button button-primary" id="card-book" onClick={() => setBooking(true)}>
+            {t("card.book")}
+          </button>
+        </div>
+      )}
+      {booked && (
+        <p class="alert alert-success" role="status" id="card-booked">
+          {booked}
+        </p>
+      )}
+      {card && booking && (
+        <BookingDialog
+          subject={{ kind: "patient", patientPersonId: card.person_id, patientName: card.name }}
+          onClose={() => setBooking(false)}
+          onBooked={(c) => {
+            setBooking(false);
+            setBooked(bookedMessage(c, t));
+            load();
+          }}
+        />
+      )}
       {card && (
         <div class="card-grid">
           <ContactSection card={card} revealing={reveal.busy} revealError={reveal.error} onReveal={showNationalId} />
@@ -322,6 +396,8 @@ function RegistrationSection(props: { card: Card }) {
 
 function ConsultationsSection(props: { entries: CardConsultation[] }) {
   const { t, locale } = useI18n();
+  // The one result opened below its row, read (and audited) only when asked for.
+  const [shown, setShown] = useState<number | null>(null);
   const when = (v: string | null) => (v ? formatDateTime(v, locale) : "—");
   return (
     <section class="card card-section card-wide table-section" aria-labelledby="card-consultations-title">
@@ -342,38 +418,61 @@ function ConsultationsSection(props: { entries: CardConsultation[] }) {
             </tr>
           </thead>
           <tbody>
-            {props.entries.map(({ consultation: c, result_filed }) => (
-              <tr key={c.id} id={`card-consultation-${c.id}`}>
-                <td>
-                  #{c.id}
-                  {c.partner_name && <p class="hint">{c.partner_name}</p>}
-                </td>
-                <td>
-                  <StateBadge state={c.state} />
-                  {c.cancelled_at && (
-                    <p class="hint">
-                      {t("card.cancelled", { when: formatDateTime(c.cancelled_at, locale), reason: c.cancel_reason ?? "" })}
-                    </p>
-                  )}
-                </td>
-                <td>{when(c.created_at)}</td>
-                <td>
-                  {when(c.deadline_at)} <DeadlineBadge status={c.deadline_status} />
-                </td>
-                <td>
-                  {c.starts_at ? when(c.starts_at) : "—"}
-                  {c.ends_at && (
-                    <>
-                      <br />– {when(c.ends_at)}
-                    </>
-                  )}
-                </td>
-                <td>
-                  {c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}
-                  {c.assigned_at && <p class="hint">{t("card.assignedAt", { when: formatDateTime(c.assigned_at, locale) })}</p>}
-                </td>
-                <td>{result_filed ? t("card.resultFiled") : <span class="muted">{t("card.resultNone")}</span>}</td>
-              </tr>
+            {props.entries.map(({ consultation: c, result_filed, result_readable }) => (
+              <Fragment key={c.id}>
+                <tr id={`card-consultation-${c.id}`}>
+                  <td>
+                    #{c.id}
+                    {c.partner_name && <p class="hint">{c.partner_name}</p>}
+                  </td>
+                  <td>
+                    <StateBadge state={c.state} />
+                    {c.cancelled_at && (
+                      <p class="hint">
+                        {t("card.cancelled", { when: formatDateTime(c.cancelled_at, locale), reason: c.cancel_reason ?? "" })}
+                      </p>
+                    )}
+                  </td>
+                  <td>{when(c.created_at)}</td>
+                  <td>
+                    {when(c.deadline_at)} <DeadlineBadge status={c.deadline_status} />
+                  </td>
+                  <td>
+                    {c.starts_at ? when(c.starts_at) : "—"}
+                    {c.ends_at && (
+                      <>
+                        <br />– {when(c.ends_at)}
+                      </>
+                    )}
+                  </td>
+                  <td>
+                    {c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}
+                    {c.assigned_at && <p class="hint">{t("card.assignedAt", { when: formatDateTime(c.assigned_at, locale) })}</p>}
+                  </td>
+                  <td>
+                    {result_filed ? t("card.resultFiled") : <span class="muted">{t("card.resultNone")}</span>}
+                    {result_filed && result_readable && (
+                      <p>
+                        <button
+                          type="button"
+                          class="button button-link"
+                          aria-expanded={shown === c.id}
+                          onClick={() => setShown(shown === c.id ? null : c.id)}
+                        >
+                          {shown === c.id ? t("history.hideResult") : t("history.showResult")}
+                        </button>
+                      </p>
+                    )}
+                  </td>
+                </tr>
+                {shown === c.id && (
+                  <tr class="history-result">
+                    <td colSpan={7}>
+                      <ResultView consultationId={c.id} headingLevel={3} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>

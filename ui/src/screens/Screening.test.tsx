@@ -2,6 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/pre
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { commands, events, type Consultation, type QueueEvent, type ReferralToScreen } from "../bindings";
 import { I18nProvider } from "../i18n";
+import { aPatientCard } from "../test-commands";
 import { Screening } from "./Screening";
 
 vi.mock("../bindings", () => import("../test-commands").then((m) => m.mockBindings()));
@@ -115,7 +116,8 @@ describe("Screening", () => {
     expect(within(screen.getByText("Silje Bakke").closest("tr")!).getByText("Not called yet")).toBeTruthy();
   });
 
-  it("opens a referral from the keyboard, with its fields, its call log and a place for the phone number", async () => {
+  it("opens a referral from the keyboard, with its fields, its call log and the phone number to call", async () => {
+    mocks.patientCard.mockResolvedValue({ status: "ok", data: aPatientCard({ person_id: 102, name: "Per Gundersen", contact: { ...aPatientCard().contact!, phone: "+4790011122" } }) });
     renderScreening();
     await screen.findByText("Astrid Holm");
     const grid = screen.getByRole("grid", { name: "Referrals awaiting screening" });
@@ -127,7 +129,10 @@ describe("Screening", () => {
     expect(mocks.referralScreenings).toHaveBeenCalledWith(2);
     expect(await screen.findByText("Partner's reference")).toBeTruthy();
     expect(screen.getByText('{"level":2}')).toBeTruthy();
-    expect(screen.getByText("The patient's phone number is shown on the patient card.")).toBeTruthy();
+    // The number to call, read through the (audited) patient card, never revealing the national id.
+    const phone = await screen.findByRole("link", { name: "+4790011122" });
+    expect(phone.getAttribute("href")).toBe("tel:+4790011122");
+    expect(mocks.patientCard).toHaveBeenCalledWith(102, false);
   });
 
   it("records a call and reads the call log again", async () => {

@@ -19,6 +19,7 @@ import { useI18n } from "../i18n";
 import { formatDateTime, formatShortDateTime } from "../i18n/format";
 import { referralChanges, useQueueChanges } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
+import { PatientContact } from "./PatientCard";
 
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
 
@@ -325,10 +326,10 @@ function ScreeningPanel(props: {
         <dd>{r.supervisor_name ?? t("common.none")}</dd>
       </dl>
 
-      {/* The patient's contact details (the phone number to call) belong to the patient card. */}
+      {/* The number to call: read through the patient card, so the read is audited. */}
       <section class="patient-contact" id="screening-patient-contact" aria-labelledby="screening-contact-title">
         <h3 id="screening-contact-title">{t("screening.contact")}</h3>
-        <p class="muted">{t("screening.contactElsewhere")}</p>
+        <PatientContact personId={r.patient_person_id} idPrefix="screening-contact" />
       </section>
 
       <div class="button-row">

@@ -22,7 +22,7 @@ use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
 use crate::forms::{self, Form};
 use crate::keys::Vault;
-use crate::queue::{self, Consultation};
+use crate::queue::Consultation;
 use crate::session::AppRole;
 
 /// Why a part of the card is not shown. The card never shows a withheld part as empty.
@@ -69,13 +69,14 @@ pub struct HealthProfile {
     pub insurance_entries: Vec<InsuranceEntryFields>,
 }
 
-/// A consultation of the patient at the clinic, and whether its result is filed (never the
-/// result itself).
+/// A consultation of the patient at the clinic, whether its result is filed (never the result
+/// itself), and whether the reader may open it (`results::read`, audited, reads it).
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardConsultation {
     pub consultation: Consultation,
     pub result_filed: bool,
+    pub result_readable: bool,
 }
 
 /// One patient, as the acting staff member may see them.
@@ -217,8 +218,8 @@ pub async fn card(tx: &mut ClinicTx, vault: &Vault, person_id: i32, reveal_natio
     } else {
         (None, Some(Withheld::NotShared))
     };
-    let consultations = queue::history(tx, person_id).await?;
-    let ids: Vec<i32> = consultations.iter().map(|c| c.id).collect();
+    let consultations = crate::results::history(tx, person_id).await?;
+    let ids: Vec<i32> = consultations.iter().map(|h| h.consultation.id).collect();
     let filed = sqlx::query!(
         r#"SELECT id AS "id!", consultation_result_filed(id, current_user::text) AS "filed!" FROM unnest($1::int[]) AS id"#,
         &ids,
@@ -227,7 +228,11 @@ pub async fn card(tx: &mut ClinicTx, vault: &Vault, person_id: i32, reveal_natio
     .await?;
     let consultations = consultations
         .into_iter()
-        .map(|c| CardConsultation { result_filed: filed.iter().any(|f| f.id == c.id && f.filed), consultation: c })
+        .map(|h| CardConsultation {
+            result_filed: filed.iter().any(|f| f.id == h.consultation.id && f.filed),
+            result_readable: h.result_readable,
+            consultation: h.consultation,
+        })
         .collect();
     let forms = forms::list_for_patient(tx, v.patient_id).await?;
     let may_edit_profile = v.profile_visible && Capability::EditPatientProfile.allows(tx.actor());
