@@ -293,7 +293,9 @@ impl Capability {
             C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
             // Support agents book paid consultations, so they write orders and keep their totals,
             // but read no totals, discounts or their reasons.
-            C::ReadBilling => &[("orders.total", "SELECT"), ("line_items.discount_reason", "SELECT"), ("partner_prices", "SELECT")],
+            C::ReadBilling => {
+                &[("orders.total", "SELECT"), ("line_items.discount_reason", "SELECT"), ("partner_prices", "SELECT")]
+            }
             C::ManagePrices => &[("partner_prices", "INSERT"), ("partner_prices", "UPDATE")],
             C::SetDiscounts => &[("line_items", "UPDATE")],
             C::CreateLogins
