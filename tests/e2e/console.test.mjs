@@ -1,7 +1,11 @@
 // End-to-end: the built console (debug binary, UI embedded) in a real WebKit webview under Xvfb,
 // driven through tauri-driver and WebKitWebDriver, signed in to a real PostgreSQL with the demo
-// data, with `digimed serve` receiving a partner's signed referral, which a secretary books. Each
-// role signs in and works; every screen is saved as a screenshot (tests/artifacts/e2e/) in English
+// data. One referral is followed through its whole life across the roles: `digimed serve`
+// receives a partner's signed referral; the secretary opens the patient's card (the phone is
+// shown), records the call and books; a doctor picks it, starts it, files a result with an ICPC-2
+// code and the patient's job description, reads it back and amends it; the admin gives a discount
+// on its order, and the insurer report's row shows price, discount and total. Each role's other
+// screens are visited too; every screen is saved as a screenshot (tests/artifacts/e2e/) in English
 // and Norwegian.
 
 import assert from "node:assert/strict";
@@ -37,8 +41,8 @@ let db;
 let service;
 let driverUrl;
 let consoleEnv;
-/** The consultation the doctor completes, which the admin then finds in the insurer report. */
-let completedByDoctor = null;
+/** The referral followed through its whole life, and the consultation booked from it. */
+const followed = { name: "Line Danser", referralId: null, consultationId: null };
 
 before(async () => {
   const owner = process.env.DATABASE_URL;
@@ -147,19 +151,52 @@ describe("the console, end to end", () => {
       await textBecomes(driver, ".screen-head .muted", "4 to screen");
       await screenshot(driver, "secretary-screening-live-referral-en");
 
-      // The new referral's panel, opened from the keyboard, and its booking.
+      // The new referral's panel, opened from the keyboard: the number to call is shown.
       await driver.executeScript(() => document.querySelector("table[role=grid]").focus());
       await driver.actions().sendKeys("\uE010").perform(); // End: the latest deadline is last
       await driver.actions().sendKeys("\uE007").perform(); // Enter
-      await textBecomes(driver, "#panel-title", "Line Danser");
+      await textBecomes(driver, "#panel-title", followed.name);
       await find(driver, ".screening-panel .referral-fields");
+      await textBecomes(driver, "#screening-contact-phone", /^\+47 ?41 ?23 ?45 ?99$/, { message: "the phone to call" });
+      followed.referralId = receipt.body.referral_id;
+
+      // The secretary calls and records the call.
+      await choose(driver, "#screen-outcome", "reached");
+      await fill(driver, "#screen-note", "Reached; she wants a video consultation this week.");
+      await (await find(driver, ".screening-panel form button[type=submit]")).click();
+      await textBecomes(driver, "#screening-call-log", /she wants a video consultation this week/);
+      assert.equal(
+        psql(db.url, `SELECT string_agg(kind || ' ' || call_outcome, ',') FROM consultation_screenings WHERE referral_id = ${followed.referralId}`),
+        "call_attempt reached",
+      );
       await screenshot(driver, "secretary-referral-panel-en");
+
+      // The patient's card, over the screening list: phone in full, national id masked.
+      await (await find(driver, "#screening-contact-card")).click();
+      await textBecomes(driver, "#card-title", followed.name);
+      await textBecomes(driver, "#card-phone", /^\+47 ?41 ?23 ?45 ?99$/);
+      await textBecomes(driver, "#card-national-id", `******${born.slice(6)}`);
+      await screenshot(driver, "secretary-patient-card-en");
+      await setLanguage(driver, "nb");
+      await textBecomes(driver, "#card-contact-title", "Kontaktopplysninger");
+      await screenshot(driver, "secretary-patient-card-nb");
+      await setLanguage(driver, "en");
+      await (await find(driver, "#card-back")).click();
+      await textBecomes(driver, "#panel-title", followed.name, { message: "the panel is still open behind the card" });
+      await screenshot(driver, "secretary-referral-panel-after-card-en");
+
+      // The booking: nobody assigned, so it waits for a doctor to pick it.
       await (await find(driver, ".screening-panel .button-row .button-primary")).click(); // Create booking
       await find(driver, "#booking-title");
       await screenshot(driver, "secretary-booking-dialog-en");
+      await setLanguage(driver, "nb");
+      await textBecomes(driver, "#booking-title", /Danser/);
+      await screenshot(driver, "secretary-booking-dialog-nb");
+      await setLanguage(driver, "en");
       await (await find(driver, ".dialog button[type=submit]")).click(); // Book
       const said = await textBecomes(driver, ".screening-done span", /^Booked: consultation \d+ is in the doctors' queue\.$/);
-      const id = Number(psql(db.url, `SELECT c.id FROM consultations c WHERE c.referral_id = ${receipt.body.referral_id}`));
+      const id = Number(psql(db.url, `SELECT c.id FROM consultations c WHERE c.referral_id = ${followed.referralId}`));
+      followed.consultationId = id;
       assert.equal(said, `Booked: consultation ${id} is in the doctors' queue.`, "the console names the consultation booked");
       await textBecomes(driver, ".screen-head .muted", "3 to screen");
 
@@ -179,7 +216,9 @@ describe("the console, end to end", () => {
     });
   });
 
-  test("doctor: pick next, start, complete with an ICPC-2 result chosen through the type-ahead", async () => {
+  test("doctor: picks the booked referral, starts it, files a result with ICPC-2 and job description, reads it back and amends it", async () => {
+    assert.ok(followed.consultationId, "the secretary booked the referral earlier in this run");
+    const id = followed.consultationId;
     await withConsole(async (driver) => {
       await setLanguage(driver, "en");
       await signIn(driver, db.staff.doctor);
@@ -187,20 +226,34 @@ describe("the console, end to end", () => {
       const nav = await navItems(driver);
       assert.ok(nav.includes("My consultations") && !nav.includes("Consultation queue") && !nav.includes("Screening"), `doctor's screens: ${nav}`);
       await waitInPage(driver, "my consultations", () => document.querySelector(".data-table tbody td")?.textContent !== "Loading…");
+      // The referral the secretary booked waits for a doctor, beside the demo's.
+      await waitInPage(driver, "the booked referral waiting for a doctor", (id) => document.querySelector(`#waiting-row-${id}`), [id]);
+      await textBecomes(driver, "#waiting-title", /^Waiting for a doctor \(\d+\)$/);
       await screenshot(driver, "doctor-my-consultations-en");
+      await setLanguage(driver, "nb");
+      await textBecomes(driver, "#waiting-title", /^Venter på lege \(\d+\)$/);
+      await screenshot(driver, "doctor-waiting-nb");
+      await setLanguage(driver, "en");
 
+      // Pick next takes the longest-waiting one; the doctor then picks the booked referral by name.
       await (await find(driver, ".screen-head .button-primary")).click(); // Pick next
       await waitInPage(driver, "the picked consultation", () => document.querySelector(".workspace .badge-state"));
       await textBecomes(driver, "#screen-title", "Jonas Myhre", { message: "the longest-waiting referral is picked" });
-      const id = Number(
-        psql(db.url, "SELECT c.id FROM consultations c JOIN patient_persons p ON p.id = c.patient_person_id WHERE p.name = 'Jonas Myhre'"),
-      );
-      assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "pending_sp");
       await textBecomes(driver, ".workspace .badge-state", "Assigned");
       await screenshot(driver, "doctor-picked-en");
+      await (await find(driver, ".screen-head .button-secondary")).click(); // Back to my consultations
+      await (await find(driver, `#waiting-row-${id} button`)).click(); // Pick
+      await textBecomes(driver, "#screen-title", followed.name);
+      await textBecomes(driver, ".workspace .badge-state", "Assigned");
+      assert.equal(
+        psql(db.url, `SELECT c.state || ' ' || s.login_role FROM consultations c JOIN staff s ON s.id = c.assigned_doctor_id WHERE c.id = ${id}`),
+        `pending_sp ${db.staff.doctor.login}`,
+      );
 
       await (await find(driver, ".workspace .card .button-primary")).click(); // Start
       await textBecomes(driver, ".rooms", /https?:\/\//);
+      // The console says what happened: no message reached the patient.
+      await textBecomes(driver, ".rooms .hint", /^Nothing has been sent to the patient/);
       await find(driver, ".result-form");
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "in_progress");
       await screenshot(driver, "doctor-started-en");
@@ -208,6 +261,7 @@ describe("the console, end to end", () => {
       // Nothing chosen yet: the form says so next to the field, and nothing reaches the database.
       await (await find(driver, ".result-form button[type=submit]")).click();
       await textBecomes(driver, "#result-icpc2-error", "Required.");
+      assert.equal(psql(db.url, `SELECT count(*) FROM consultation_results WHERE consultation_id = ${id}`), "0");
 
       const code = await find(driver, "#result-icpc2");
       await code.sendKeys("ovre luftvei");
@@ -220,17 +274,13 @@ describe("the console, end to end", () => {
       await code.sendKeys("\uE007"); // Enter chooses the highlighted suggestion
       await textBecomes(driver, ".typeahead-chosen", "R74 Akutt øvre luftveisinfeksjon");
       await choose(driver, "#result-outcome", "helped");
-      await (await find(driver, "#result-notes")).sendKeys("Sore throat for three days, no fever. Rest and fluids.");
-      await (await find(driver, "#result-policy_number")).sendKeys("4410029381");
+      await fill(driver, "#result-notes", "Sore throat for three days, no fever. Rest and fluids.");
+      await fill(driver, "#result-patient_job_description", "Kindergarten teacher");
+      await fill(driver, "#result-policy_number", "4410029381");
       await screenshot(driver, "doctor-result-form-en");
       await (await find(driver, ".result-form button[type=submit]")).click();
       await textBecomes(driver, ".alert-info", "Consultation completed and result filed.");
-      await screenshot(driver, "doctor-completed-en");
-
-      // The database has the consultation completed and one result version by this doctor (its
-      // fields are encrypted; the core's own tests read them back).
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "completed");
-      completedByDoctor = id;
       assert.equal(
         psql(
           db.url,
@@ -240,8 +290,39 @@ describe("the console, end to end", () => {
         `1 ${db.staff.doctor.login}`,
       );
 
-      // The workspace stays on the completed consultation, with its result read back; then back to the list.
+      // Read back (the fields are encrypted in the database; this is the core's audited read).
       await textBecomes(driver, ".result-view .result-current", /^Version 1, by /);
+      const facts = async () =>
+        driver.executeScript(() => [...document.querySelectorAll(".result-view > .result-facts dd")].map((dd) => dd.textContent.trim()));
+      await waitInPage(driver, "the result's fields", () => document.querySelectorAll(".result-view > .result-facts dd").length >= 4);
+      const filed = await facts();
+      assert.match(filed[0], /^R74 /);
+      assert.equal(filed[1], "Helped");
+      assert.ok(filed.includes("Kindergarten teacher"), `the job description is read back: ${filed}`);
+      await screenshot(driver, "doctor-result-readback-en");
+
+      // Amended with a reason: a second version, the first kept.
+      await driver.executeScript(() =>
+        [...document.querySelectorAll(".result-view button")].find((b) => b.textContent.trim() === "Amend result").click(),
+      );
+      await find(driver, "#amend-reason");
+      await (await find(driver, ".amend-form button[type=submit]")).click();
+      await textBecomes(driver, "#amend-reason-error", "Say why you amend the result.");
+      assert.equal(psql(db.url, `SELECT count(*) FROM consultation_results WHERE consultation_id = ${id}`), "1");
+      await fill(driver, "#amend-reason", "Referred after the throat swab");
+      await choose(driver, "#amend-outcome", "referred_gp");
+      await screenshot(driver, "doctor-result-amend-en");
+      await (await find(driver, ".amend-form button[type=submit]")).click();
+      await textBecomes(driver, ".result-view p.alert-info[role=status]", "Amendment saved as version 2.");
+      await textBecomes(driver, ".result-view .result-reason", "Reason: Referred after the throat swab");
+      await waitInPage(driver, "the amended outcome", () => document.querySelectorAll(".result-view > .result-facts dd")[1]?.textContent.trim() === "Referred to GP");
+      assert.equal(psql(db.url, `SELECT string_agg(version::text, ',' ORDER BY version) FROM consultation_results WHERE consultation_id = ${id}`), "1,2");
+      await screenshot(driver, "doctor-result-amended-en");
+      await setLanguage(driver, "nb");
+      await textBecomes(driver, ".result-view .result-reason", "Begrunnelse: Referred after the throat swab");
+      await screenshot(driver, "doctor-result-amended-nb");
+      await setLanguage(driver, "en");
+
       await (await find(driver, ".screen-head .button-secondary")).click(); // Back to my consultations
       await textBecomes(driver, "#screen-title", "My consultations");
       await setLanguage(driver, "nb");
@@ -353,7 +434,7 @@ describe("the console, end to end", () => {
     });
   });
 
-  test("admin: exports the insurer report, which holds the consultation the doctor completed", async () => {
+  test("admin: gives a discount on the followed consultation, and the insurer report shows its price, discount and total", async () => {
     await withConsole(async (driver) => {
       await setLanguage(driver, "en");
       await signIn(driver, db.staff.admin);
@@ -362,6 +443,29 @@ describe("the console, end to end", () => {
       assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
+
+      // A discount on the followed consultation's order, with its reason: the total is recomputed.
+      const id = followed.consultationId;
+      assert.ok(id, "the referral was booked earlier in this run");
+      const line = `.billing-table tr[data-consultation="${id}"]`;
+      await find(driver, line, 30_000);
+      await textBecomes(driver, `${line} td.price`, /950[.,]00/);
+      await (await find(driver, `${line} td button`)).click(); // Give a discount
+      await fill(driver, "#discount-amount", "1200");
+      await fill(driver, "#discount-reason", "The patient waited past the deadline");
+      await (await find(driver, "[role=dialog] button[type=submit]")).click();
+      await textBecomes(driver, "#discount-amount-error", /larger than the price/);
+      assert.equal(psql(db.url, `SELECT l.discount || ' ' || o.total FROM orders o JOIN line_items l ON l.order_id = o.id WHERE o.consultation_id = ${id}`), "0.00 950.00");
+      await fill(driver, "#discount-amount", "200");
+      await screenshot(driver, "admin-discount-en");
+      await (await find(driver, "[role=dialog] button[type=submit]")).click();
+      await textBecomes(driver, ".card.billing .alert-success", new RegExp(`^Saved: consultation ${id} now totals `));
+      await textBecomes(driver, `${line} td.total`, /750[.,]00/);
+      await screenshot(driver, "admin-billing-en");
+      await setLanguage(driver, "nb");
+      await textBecomes(driver, "#billing-title", "Fakturagrunnlag");
+      await screenshot(driver, "admin-billing-nb");
+      await setLanguage(driver, "en");
 
       const today = new Date();
       const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -378,10 +482,9 @@ describe("the console, end to end", () => {
       await textBecomes(driver, ".report-summary .file-path", expected);
       await screenshot(driver, "admin-report-exported-en");
 
-      // The file is in the Downloads folder, and it has the consultation the doctor completed.
+      // The file is in the Downloads folder, and it has the followed consultation, completed.
       assert.ok(existsSync(expected), `${expected} exists`);
-      assert.ok(completedByDoctor, "the doctor completed a consultation earlier in this run");
-      const completed = String(completedByDoctor);
+      const completed = String(id);
       const rows = xlsxRows(expected);
       assert.deepEqual(rows[0].slice(0, 3), ["Consultation", "State", "Created"]);
       const count = Number(await driver.executeScript(() => document.querySelector(".report-summary strong").textContent.match(/\d+/)[0]));
@@ -392,8 +495,13 @@ describe("the console, end to end", () => {
       const cell = (name) => row[header.indexOf(name)];
       assert.equal(cell("State"), "completed");
       assert.equal(cell("ICPC-2 code"), "R74");
-      assert.equal(cell("Outcome"), "Helped");
+      assert.equal(cell("Outcome"), "Referred GP", "the newest version is reported");
       assert.equal(cell("Policy number"), "4410029381");
+      assert.deepEqual(
+        ["Price", "Discount", "Total"].map((name) => Number(cell(name))),
+        [950, 200, 750],
+        "price, discount and total of the consultation's order",
+      );
 
       await setLanguage(driver, "nb");
       await screenshot(driver, "admin-report-exported-nb");

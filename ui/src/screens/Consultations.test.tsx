@@ -86,5 +86,34 @@ describe("Consultations", () => {
     expect(screen.getByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
     expect(screen.getByLabelText("ICPC-2 code")).toBeTruthy();
     expect(mocks.start).toHaveBeenCalledWith(8);
+    // No message leaves the console for the patient yet, and the screen says so.
+    expect(screen.getByText(/Nothing has been sent to the patient/)).toBeTruthy();
+  });
+
+  it("lists the consultations waiting for a doctor and picks the one chosen", async () => {
+    const waiting: Consultation = { ...picked, id: 9, state: "ready_for_pickup", assigned_doctor_id: null, assigned_at: null, patient_name: "Line Danser", doctor_name: null };
+    mocks.queueList.mockImplementation((filter) =>
+      Promise.resolve({ status: "ok", data: filter.unassigned_only ? [waiting] : [] }),
+    );
+    mocks.pick.mockResolvedValue({ status: "ok", data: { ...waiting, state: "pending_sp", assigned_doctor_id: 2 } });
+    mocks.consultationGet.mockResolvedValue({ status: "ok", data: { ...waiting, state: "pending_sp", assigned_doctor_id: 2 } });
+    renderScreen();
+    expect(await screen.findByRole("heading", { name: "Waiting for a doctor (1)" })).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Pick the consultation of Line Danser" }));
+    expect(await screen.findByRole("heading", { name: "Line Danser", level: 1 })).toBeTruthy();
+    expect(mocks.pick).toHaveBeenCalledWith(9);
+    expect(mocks.pickNext).not.toHaveBeenCalled();
+  });
+
+  it("shows why a chosen consultation could not be picked, and reads the waiting list again", async () => {
+    mocks.queueList.mockImplementation((filter) =>
+      Promise.resolve({ status: "ok", data: filter.unassigned_only ? [{ ...picked, id: 9, state: "ready_for_pickup", assigned_doctor_id: null }] : [] }),
+    );
+    mocks.pick.mockResolvedValue({ status: "error", error: { code: "invalid_state_transition", message: "The consultation is no longer waiting for pickup.", field: null } });
+    renderScreen();
+    fireEvent.click(await screen.findByRole("button", { name: "Pick the consultation of Jonas Myhre" }));
+    expect(await screen.findByRole("alert")).toBeTruthy();
+    expect(mocks.queueList.mock.calls.filter(([f]) => f.unassigned_only).length).toBeGreaterThanOrEqual(2);
+    expect(screen.getByRole("heading", { name: "My consultations", level: 1 })).toBeTruthy();
   });
 });

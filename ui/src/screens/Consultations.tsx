@@ -7,16 +7,20 @@ import { ResultView } from "../components/ResultView";
 import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
-import { useCommand, useLatestRead } from "../useCommand";
+import { useCommand, useLatestRead, type CommandResult } from "../useCommand";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds } from "../queue/live";
 import { ResultForm } from "./ResultForm";
 
-/** The doctor's screen: pick the next consultation, their open ones, and the workspace of one. */
+/**
+ * The doctor's screen: their open consultations, the ones waiting for a doctor (pick the next or a
+ * chosen one), and the workspace of one.
+ */
 export function Consultations(props: { session: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
   const { t, locale } = useI18n();
   const now = useNow();
   const [mine, setMine] = useState<Consultation[] | null>(null);
+  const [waiting, setWaiting] = useState<Consultation[] | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [picking, setPicking] = useState(false);
@@ -36,18 +40,34 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
     if (r.status === "ok") setMine(r.data);
     else setError(toAppError(r.error));
   }, [props.session.staff_id]);
+  const fetchWaiting = useCallback(async () => {
+    const r = await commands.queueList({
+      states: ["ready_for_pickup"],
+      assigned_doctor_id: null,
+      unassigned_only: true,
+      partner_id: null,
+      sort: "deadline",
+      limit: 200,
+      offset: null,
+    });
+    if (r.status === "ok") setWaiting(r.data);
+    else setError(toAppError(r.error));
+  }, []);
   const load = useCallback(() => {
-    fetchMine().catch((e: unknown) => setError(toAppError(e)));
-  }, [fetchMine]);
+    Promise.all([fetchMine(), fetchWaiting()]).catch((e: unknown) => setError(toAppError(e)));
+  }, [fetchMine, fetchWaiting]);
 
   useEffect(load, [load]);
   const notLive = useQueueChanges(load);
 
-  // The picked consultation opens once the list holds it.
-  async function pickAndOpen() {
-    const r = await commands.pickNext();
-    if (r.status === "error") setError(toAppError(r.error));
-    else if (r.data === null) setNotice(t("doctor.queueEmpty"));
+  // The picked consultation opens once the list holds it; a consultation another doctor took first
+  // is refused by the core, and the lists are read again.
+  async function pickAndOpen(picked: Promise<CommandResult<Consultation | null>>) {
+    const r = await picked;
+    if (r.status === "error") {
+      setError(toAppError(r.error));
+      await fetchWaiting();
+    } else if (r.data === null) setNotice(t("doctor.queueEmpty"));
     else {
       setError(null);
       await fetchMine();
@@ -55,11 +75,11 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
     }
   }
 
-  function pickNext() {
+  function pick(id: number | null) {
     if (picking) return;
     setPicking(true);
     setNotice(null);
-    pickAndOpen()
+    pickAndOpen(id === null ? commands.pickNext() : commands.pick(id))
       .catch((e: unknown) => setError(toAppError(e)))
       .finally(() => setPicking(false));
   }
@@ -92,7 +112,7 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
           type="button"
           class="button button-primary push-right"
           aria-disabled={picking}
-          onClick={pickNext}
+          onClick={() => pick(null)}
         >
           {picking ? t("doctor.picking") : t("doctor.pickNext")}
         </button>
@@ -159,6 +179,64 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
                 </td>
               </tr>
             ))}
+          </tbody>
+        </table>
+      </div>
+      <div class="card table-card">
+        <h2 id="waiting-title" class="table-title">
+          {waiting === null ? t("doctor.waitingTitle") : t("doctor.waitingCount", { count: waiting.length })}
+        </h2>
+        <table class="data-table" aria-labelledby="waiting-title">
+          <thead>
+            <tr>
+              <th scope="col">{t("queue.colPatient")}</th>
+              <th scope="col">{t("queue.colPartner")}</th>
+              <th scope="col">{t("queue.colWaiting")}</th>
+              <th scope="col">{t("queue.colDeadline")}</th>
+              <th scope="col">
+                <span class="sr-only">{t("doctor.pick")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {waiting === null && (
+              <tr>
+                <td colSpan={5} class="muted">
+                  {t("common.loading")}
+                </td>
+              </tr>
+            )}
+            {waiting !== null && waiting.length === 0 && (
+              <tr>
+                <td colSpan={5} class="muted">
+                  {t("doctor.waitingEmpty")}
+                </td>
+              </tr>
+            )}
+            {(waiting ?? []).map((c) => {
+              const name = c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
+              return (
+                <tr key={c.id} id={`waiting-row-${c.id}`}>
+                  <td>{name}</td>
+                  <td>{c.partner_name ?? t("common.none")}</td>
+                  <td class="num">{formatDuration(waitingSeconds(c, now), locale)}</td>
+                  <td>
+                    <DeadlineBadge status={c.deadline_status} />
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      class="button button-secondary"
+                      aria-disabled={picking}
+                      aria-label={t("doctor.pickFor", { name })}
+                      onClick={() => pick(c.id)}
+                    >
+                      {t("doctor.pick")}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
