@@ -1,11 +1,13 @@
 import { useLayoutEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type DoctorOption, type PartnerOption } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
+import { ErrorAlert } from "./ErrorAlert";
+import { FormButtons } from "./FormButtons";
 
 export const CHANNELS = ["video", "chat", "phone"] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -176,24 +178,9 @@ export function BookingDialog(props: {
           </p>
           <FieldError id="booking-doctor-error" message={fieldError("doctor_id")} />
         </div>
-        {listError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(listError, t)}
-          </div>
-        )}
-        {general && (
-          <div class="alert alert-error" role="alert">
-            {describeError(general, t)}
-          </div>
-        )}
-        <div class="button-row">
-          <button type="submit" class="button button-primary" aria-disabled={busy}>
-            {busy ? t("common.saving") : t("booking.submit")}
-          </button>
-          <button type="button" class="button button-secondary" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <ErrorAlert error={listError} />
+        <ErrorAlert error={general} />
+        <FormButtons busy={busy} label={t("booking.submit")} busyLabel={t("common.saving")} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

@@ -1,12 +1,13 @@
 import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { commands, type HistoryEntry } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDate, formatDateTime } from "../i18n/format";
 import { useLatestRead } from "../useCommand";
 import { StateBadge } from "./Badges";
 import { ResultView } from "./ResultView";
+import { ErrorAlert } from "./ErrorAlert";
 
 /**
  * A patient's consultations at the clinic, newest first: state, dates and doctor. A result the
@@ -40,11 +41,7 @@ export function ConsultationHistory(props: {
   return (
     <section class="consultation-history" aria-labelledby="history-title">
       <h2 id="history-title">{t("history.title")}</h2>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {!error && entries === null && <p class="muted">{t("common.loading")}</p>}
       {entries !== null && entries.length === 0 && <p class="muted">{t("history.none")}</p>}
       {entries !== null && entries.length > 0 && (

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Form, type FormText } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
 import { useI18n, type MessageKey } from "../i18n";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { Dialog } from "./Dialog";
 import { FieldError } from "./FieldError";
+import { ErrorAlert } from "./ErrorAlert";
 
 type Action =
   | { kind: "sign"; form: Form; text: FormText | null }
@@ -59,11 +60,7 @@ export function PatientForms(props: { patientId: number; name?: string; onChange
 
   return (
     <div class="patient-forms">
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {notice && (
         <p class="alert alert-success" role="status">
           {t(notice)}
@@ -183,11 +180,7 @@ function SignDialog(props: { form: Form; text: FormText | null; onClose: () => v
           <label for="sign-confirm">{t("forms.confirmPaper")}</label>
         </div>
         <FieldError id="sign-confirm-error" message={error?.field === "confirm" ? error.message : null} />
-        {error && error.field !== "confirm" && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        {error?.field !== "confirm" && <ErrorAlert error={error} />}
         <div class="button-row">
           <button type="button" class="button button-secondary" onClick={props.onClose}>
             {t("common.cancel")}
@@ -213,11 +206,7 @@ function DeclineDialog(props: { form: Form; onClose: () => void; onDone: () => v
     <Dialog id="decline-dialog" title={t("forms.declineTitle", { title: props.form.title })} onClose={props.onClose}>
       <form class="form" onSubmit={submit}>
         <p>{t("forms.declineExplain")}</p>
-        {error && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        <ErrorAlert error={error} />
         <div class="button-row">
           <button type="button" class="button button-secondary" onClick={props.onClose}>
             {t("common.cancel")}
@@ -264,11 +253,7 @@ function WithdrawDialog(props: { consentId: number; consentType: string; onClose
           />
           <FieldError id="withdraw-reason-error" message={fieldMessage} />
         </div>
-        {error && !fieldMessage && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        {!fieldMessage && <ErrorAlert error={error} />}
         <div class="button-row">
           <button type="button" class="button button-secondary" onClick={props.onClose}>
             {t("common.cancel")}

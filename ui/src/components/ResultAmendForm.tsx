@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
 import { commands, type ResultVersion } from "../bindings";
-import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand } from "../useCommand";
 import { FieldError } from "./FieldError";
 import { RESULT_FIELDS, ResultFields, type ResultValues } from "./ResultFields";
+import { ErrorAlert } from "./ErrorAlert";
 
 const FIELDS: readonly string[] = [...RESULT_FIELDS, "reason"];
 
@@ -90,11 +90,7 @@ export function ResultAmendForm(props: {
         onOutcomesFailed={setError}
         icpc2Label={`${l.icpc2.code} ${l.icpc2.title}`}
       />
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       <div class="button-row">
         <button type="submit" class="button button-primary" aria-disabled={busy}>
           {busy ? t("amend.saving") : t("amend.save")}

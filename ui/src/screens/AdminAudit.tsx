@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AuditEntry, type ChainReport } from "../bindings";
-import { describeError, toAppError, type AppError } from "../errors";
+import { toAppError, type AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The newest rows of the audit log, and a check of its hash chain. */
 export function AuditLog() {
@@ -49,11 +50,7 @@ export function AuditLog() {
             : t("audit.intact", { rows: report.rows })}
         </p>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       <table class="data-table audit-table" aria-labelledby="audit-title">
         <thead>
           <tr>

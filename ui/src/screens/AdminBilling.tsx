@@ -2,11 +2,13 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Billing, type BillingLine, type PartnerOption } from "../bindings";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { formatDate, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { cents, checkAmount } from "../money";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { FormButtons } from "../components/FormButtons";
 
 function isoDate(d: Date): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -111,11 +113,7 @@ export function BillingView() {
           {reading ? t("common.loading") : t("billing.show")}
         </button>
       </form>
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       {notice && (
         <p class="alert alert-success" role="status">
           {notice}
@@ -295,19 +293,8 @@ function DiscountDialog(props: { line: BillingLine; onClose: () => void; onSaved
           </p>
           <FieldError id="discount-reason-error" message={fieldError("reason")} />
         </div>
-        {general && (
-          <div class="alert alert-error" role="alert">
-            {describeError(general, t)}
-          </div>
-        )}
-        <div class="button-row">
-          <button type="submit" class="button button-primary" aria-disabled={busy}>
-            {busy ? t("common.saving") : t("discount.save")}
-          </button>
-          <button type="button" class="button button-secondary" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <ErrorAlert error={general} />
+        <FormButtons busy={busy} label={t("discount.save")} busyLabel={t("common.saving")} onCancel={props.onClose} />
       </form>
     </Dialog>
   );

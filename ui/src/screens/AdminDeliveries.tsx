@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type Delivery } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { formatDateTime } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The newest outgoing webhook deliveries and their state. */
 export function Deliveries() {
@@ -16,11 +17,7 @@ export function Deliveries() {
   return (
     <div class="card" aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">{t("deliveries.title")}</h2>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {rows !== null && rows.length === 0 ? (
         <p class="muted">{t("deliveries.none")}</p>
       ) : (

@@ -9,11 +9,13 @@ import {
 } from "../bindings";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { FormButtons } from "../components/FormButtons";
 
 /** The longest text a version may have (forms::MAX_BODY_CHARS). */
 export const MAX_BODY_CHARS = 20_000;
@@ -69,11 +71,7 @@ export function FormTemplates(props: { onChanged?: () => void }) {
     <div class="card admin-wide" aria-labelledby="templates-title">
       <h2 id="templates-title">{t("templates.title")}</h2>
       <p class="hint">{t("templates.hint")}</p>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {published && (
         <p class="alert alert-success" role="status" id="templates-published">
           {t("templates.published", { version: published.result.version.version, title: published.title })}{" "}
@@ -238,11 +236,7 @@ function TemplateItem(props: {
             </p>
             <FieldError id={`${id}-body-error`} message={bodyError} />
           </div>
-          {error && !bodyError && (
-            <div class="alert alert-error" role="alert">
-              {describeError(error, t)}
-            </div>
-          )}
+          {!bodyError && <ErrorAlert error={error} />}
           {added !== null && (
             <p class="alert alert-success" role="status">
               {t("templates.draftAdded", { version: added })}
@@ -281,19 +275,8 @@ function PublishDialog(props: {
       <form class="form" onSubmit={confirm}>
         <p>{t("templates.publishWarning")}</p>
         <p class="hint">{t("templates.publishFinal")}</p>
-        {error && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
-        <div class="button-row">
-          <button type="submit" class="button button-primary" aria-disabled={busy}>
-            {busy ? t("templates.publishing") : t("templates.confirmPublish")}
-          </button>
-          <button type="button" class="button button-secondary" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        <ErrorAlert error={error} />
+        <FormButtons busy={busy} label={t("templates.confirmPublish")} busyLabel={t("templates.publishing")} onCancel={props.onClose} />
       </form>
     </Dialog>
   );
@@ -393,11 +376,7 @@ export function NewTemplateForm(props: { kinds: ConsentKind[]; onCreated: (t: Te
           <label for="new-template-must_sign_before">{t("templates.field.must_sign_before")}</label>
         </div>
       </div>
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       {created && (
         <p class="alert alert-success" role="status">
           {t("templates.created", { title: created.title })}

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Outcome } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The outcomes doctors choose from; admins add and retire them. */
 export function Outcomes() {
@@ -59,11 +59,7 @@ export function Outcomes() {
           />
           <FieldError id="outcome-label-error" message={fieldMessage} />
         </div>
-        {error && !fieldMessage && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        {!fieldMessage && <ErrorAlert error={error} />}
         <button type="submit" class="button button-secondary">
           {t("outcomes.add")}
         </button>

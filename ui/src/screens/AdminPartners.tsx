@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type CreatedPartner, type PartnerInput, type PartnerOption } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 import { DealPrices } from "./AdminPrices";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -174,11 +175,7 @@ export function Partners() {
           )}
           <FieldError id="partner-secret-error" message={fieldError("secret")} />
         </fieldset>
-        {general && (
-          <div class="alert alert-error" role="alert">
-            {describeError(general, t)}
-          </div>
-        )}
+        <ErrorAlert error={general} />
         <button type="submit" class="button button-secondary" aria-disabled={busy}>
           {busy ? t("common.saving") : t("partners.add")}
         </button>
@@ -238,11 +235,7 @@ function PartnerList(props: { partners: readonly PartnerOption[]; onChanged: () 
           {changed}
         </p>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
     </>
   );
 }

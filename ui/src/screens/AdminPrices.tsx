@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type DealPrice, type PartnerDeal, type PartnerOption } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { formatDate, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { checkAmount } from "../money";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 const CATEGORIES = ["insurance", "direct"] as const;
 const PRICE_FIELDS = ["partner", "category", "amount", "currency"] as const;
@@ -162,11 +163,7 @@ export function DealPrices(props: { partners: PartnerOption[] | null }) {
             <FieldError id="price-currency-error" message={fieldError("currency")} />
           </div>
         </div>
-        {general && (
-          <div class="alert alert-error" role="alert">
-            {describeError(general, t)}
-          </div>
-        )}
+        <ErrorAlert error={general} />
         {saved && (
           <p class="alert alert-success" role="status">
             {saved}

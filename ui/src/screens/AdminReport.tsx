@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, events, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, logError } from "../errors";
+import { logError } from "../errors";
 import { formatDate, formatDuration, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 function isoDate(d: Date): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
@@ -122,11 +123,7 @@ export function ReportExport() {
         </div>
       )}
       <FieldError id="report-out-error" message={fieldError("out")} />
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       {summary && (
         <div class="alert alert-success report-summary" role="status">
           <p>

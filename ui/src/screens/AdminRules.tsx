@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AppliesTo, type OnboardingRule, type RuleForm, type Template } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import type { Translate } from "../i18n";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand, type CommandResult } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 const APPLIES: AppliesTo[] = ["new_persons", "known_persons", "everyone"];
 
@@ -42,11 +43,7 @@ export function OnboardingRules(props: { templatesChanged?: number }) {
     <div class="card admin-wide" aria-labelledby="rules-title">
       <h2 id="rules-title">{t("rules.title")}</h2>
       <p class="hint">{t("rules.hint")}</p>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       <p class="sr-only" role="status">
         {notice ?? ""}
       </p>
@@ -175,11 +172,7 @@ function RuleItem(props: {
             <label for={`${id}-blocking`}>{t("rules.blockingNew")}</label>
           </div>
         </div>
-        {general && (
-          <div class="alert alert-error" role="alert">
-            {describeError(general, t)}
-          </div>
-        )}
+        <ErrorAlert error={general} />
         <button type="submit" class="button button-secondary" aria-disabled={busy}>
           {t("rules.require")}
         </button>
@@ -278,11 +271,7 @@ function NewRuleForm(props: { onAdded: (r: OnboardingRule) => void }) {
           </select>
         </div>
       </div>
-      {error && !nameError && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      {!nameError && <ErrorAlert error={error} />}
       <button type="submit" class="button button-secondary" aria-disabled={busy}>
         {t("rules.addRule")}
       </button>

@@ -2,9 +2,10 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { commands, type StaffMember } from "../bindings";
 import { FieldError } from "../components/FieldError";
-import { describeError, type ErrorCode } from "../errors";
+import type { ErrorCode } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The clinic's staff and their roles; admins deactivate and reactivate them (never themselves). */
 export function StaffList(props: { me: number | null }) {
@@ -28,11 +29,7 @@ export function StaffList(props: { me: number | null }) {
   return (
     <div class="card" aria-labelledby="staff-title">
       <h2 id="staff-title">{t("staff.title")}</h2>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       <p class="sr-only" role="status">
         {notice}
       </p>
@@ -171,11 +168,7 @@ function AddStaff(props: { onAdded: (m: StaffMember) => void }) {
           aria-invalid={!!fieldError("password")} aria-describedby={described("password", true)} />,
         t("staff.new.passwordHint"),
       )}
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       <button type="submit" class="button button-primary" aria-disabled={busy}>
         {busy ? t("common.saving") : t("staff.new.submit")}
       </button>

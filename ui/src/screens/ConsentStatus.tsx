@@ -3,10 +3,12 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type ConsentStatus as Status, type PatientWaiting, type TimelineEntry } from "../bindings";
 import { PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { formatDate, formatDateTime, formatDuration } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useLatestRead } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { TableNotice } from "../components/TableNotice";
 
 /** Patients whose blocking forms are unsigned, form counts, and one patient's forms and history. */
 export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
@@ -57,11 +59,7 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
         {t("screen.consent")}
       </h1>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       <div class="consent-layout">
         <div class="card table-card">
           <h2 id="waiting-title">{t("consentStatus.waitingTitle", { count: status?.patients_waiting.length ?? 0 })}</h2>
@@ -75,20 +73,7 @@ export function ConsentStatus(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               </tr>
             </thead>
             <tbody>
-              {status === null && !error && (
-                <tr>
-                  <td colSpan={4} class="muted">
-                    {t("common.loading")}
-                  </td>
-                </tr>
-              )}
-              {status !== null && status.patients_waiting.length === 0 && (
-                <tr>
-                  <td colSpan={4} class="muted">
-                    {t("consentStatus.noneWaiting")}
-                  </td>
-                </tr>
-              )}
+              <TableNotice colSpan={4} loading={status === null && !error} empty={status !== null && status.patients_waiting.length === 0} emptyText={t("consentStatus.noneWaiting")} />
               {status?.patients_waiting.map((p) => (
                 <tr key={p.patient_id} aria-selected={selected?.patient_id === p.patient_id}>
                   <td>

@@ -5,12 +5,14 @@ import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { ConsultationHistory } from "../components/ConsultationHistory";
 import { ResultView } from "../components/ResultView";
 import { PatientCardButton } from "../components/PatientCardButton";
-import { describeError, toAppError, type AppError } from "../errors";
+import { toAppError, type AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand, useLatestRead, type CommandResult } from "../useCommand";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { sortByWaiting, useNow, useQueueChanges, waitingSeconds } from "../queue/live";
 import { ResultForm } from "./ResultForm";
+import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
+import { TableNotice } from "../components/TableNotice";
 
 /**
  * The doctor's screen: their open consultations, the ones waiting for a doctor (pick the next or a
@@ -122,16 +124,8 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
           {notice}
         </p>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
-      {notLive && (
-        <div class="alert alert-error" role="alert">
-          {t("common.notLive", { reason: describeError(notLive, t) })}
-        </div>
-      )}
+      <ErrorAlert error={error} />
+      <NotLiveAlert error={notLive} />
       <div class="card table-card">
         <table class="data-table" aria-label={t("doctor.mine")}>
           <thead>
@@ -147,20 +141,7 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
             </tr>
           </thead>
           <tbody>
-            {mine === null && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  {t("common.loading")}
-                </td>
-              </tr>
-            )}
-            {mine !== null && rows.length === 0 && (
-              <tr>
-                <td colSpan={6} class="muted">
-                  {t("doctor.mineEmpty")}
-                </td>
-              </tr>
-            )}
+            <TableNotice colSpan={6} loading={mine === null} empty={mine !== null && rows.length === 0} emptyText={t("doctor.mineEmpty")} />
             {rows.map((c) => (
               <tr key={c.id}>
                 <td>{c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })}</td>
@@ -199,20 +180,7 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
             </tr>
           </thead>
           <tbody>
-            {waiting === null && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  {t("common.loading")}
-                </td>
-              </tr>
-            )}
-            {waiting !== null && waiting.length === 0 && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  {t("doctor.waitingEmpty")}
-                </td>
-              </tr>
-            )}
+            <TableNotice colSpan={5} loading={waiting === null} empty={waiting !== null && waiting.length === 0} emptyText={t("doctor.waitingEmpty")} />
             {(waiting ?? []).map((c) => {
               const name = c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
               return (
@@ -323,11 +291,7 @@ function Workspace(props: {
           {notice}
         </p>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {c && (
         <div class="workspace">
           <div class="card">
@@ -412,11 +376,7 @@ function Workspace(props: {
                       </button>
                     </>
                   )}
-                  {booking.error && (
-                    <div class="alert alert-error" role="alert">
-                      {describeError(booking.error, t)}
-                    </div>
-                  )}
+                  <ErrorAlert error={booking.error} />
                 </div>
               )}
             </div>

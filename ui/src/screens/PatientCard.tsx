@@ -22,6 +22,7 @@ import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatDate, formatDateTime } from "../i18n/format";
 import { useCommand, useLatestRead } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The roles that record paper signatures and withdrawals on the card's forms (the core decides). */
 const FORM_ACTORS: readonly AppRole[] = ["customer_support", "admin"];
@@ -182,11 +183,7 @@ export function PatientCard(props: {
         {t("card.subtitle", { id: props.personId })}
         {card?.status === "draft" ? ` · ${t("card.draft")}` : ""}
       </p>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {card === null && !error && <p class="muted">{t("common.loading")}</p>}
       {card && BOOKERS.includes(props.session.role) && (
         <div class="button-row card-actions">
@@ -326,11 +323,7 @@ function ContactSection(props: { card: Card; revealing: boolean; revealError: Ap
         )}
       </dl>
       {card.contact_withheld && <WithheldNote reason={card.contact_withheld} id="card-contact-withheld" />}
-      {props.revealError && (
-        <div class="alert alert-error" role="alert">
-          {describeError(props.revealError, t)}
-        </div>
-      )}
+      <ErrorAlert error={props.revealError} />
     </section>
   );
 }
@@ -699,11 +692,7 @@ function ProfileForm(props: { card: Card; onSaved: (saved: ProfileSaved) => void
           </fieldset>
         </div>
       </div>
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       <div class="button-row">
         <button type="submit" class="button button-primary" id="profile-save" aria-disabled={busy}>
           {busy ? t("common.saving") : t("card.edit.save")}

@@ -13,12 +13,15 @@ import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
 import { CallLog } from "../components/CallLog";
 import { PatientCardButton } from "../components/PatientCardButton";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatDuration } from "../i18n/format";
 import { markStart } from "../perf";
 import { consultationChanges, sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
+import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
+import { TableNotice } from "../components/TableNotice";
+import { useGridSelection } from "../queue/grid";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
 
@@ -40,8 +43,6 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [stateFilter, setStateFilter] = useState<"" | ConsultationState>("");
   const [doctorFilter, setDoctorFilter] = useState<DoctorFilter>("");
   const [order, setOrder] = useState<WaitingOrder>("longest");
-  const [selectedId, setSelectedId] = useState<number | null>(null);
-  const [openId, setOpenId] = useState<number | null>(null);
   const [dialog, setDialog] = useState<"assign" | "cancel" | null>(null);
   // The longest waiting first, a page at a time: enough to work from, light to draw.
   const [limit, setLimit] = useState(QUEUE_PAGE);
@@ -84,25 +85,9 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   }, [rows]);
 
   const sorted = useMemo(() => sortByWaiting(rows ?? [], now, order), [rows, now, order]);
-  const selectedIndex = sorted.findIndex((c) => c.id === selectedId);
+  const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(sorted.map((c) => c.id));
   const open = sorted.find((c) => c.id === openId) ?? null;
 
-  function onTableKey(e: KeyboardEvent) {
-    if (sorted.length === 0) return;
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      const next =
-        selectedIndex < 0 ? 0 : Math.min(sorted.length - 1, Math.max(0, selectedIndex + step));
-      setSelectedId(sorted[next]?.id ?? null);
-    } else if (e.key === "Home" || e.key === "End") {
-      e.preventDefault();
-      setSelectedId(sorted[e.key === "Home" ? 0 : sorted.length - 1]?.id ?? null);
-    } else if (e.key === "Enter" && selectedIndex >= 0) {
-      e.preventDefault();
-      setOpenId(sorted[selectedIndex]?.id ?? null);
-    }
-  }
 
   function patientName(c: Consultation) {
     return c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
@@ -169,21 +154,9 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         </div>
       </div>
 
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
-      {doctorsError && (
-        <div class="alert alert-error" role="alert">
-          {describeError(doctorsError, t)}
-        </div>
-      )}
-      {notLive && (
-        <div class="alert alert-error" role="alert">
-          {t("common.notLive", { reason: describeError(notLive, t) })}
-        </div>
-      )}
+      <ErrorAlert error={error} />
+      <ErrorAlert error={doctorsError} />
+      <NotLiveAlert error={notLive} />
 
       <div class="queue-layout">
         <div class="card table-card">
@@ -196,7 +169,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
             aria-label={t("queue.table")}
             aria-describedby="queue-hint"
             tabIndex={0}
-            aria-activedescendant={selectedId !== null && selectedIndex >= 0 ? `queue-row-${selectedId}` : undefined}
+            aria-activedescendant={activeId !== null ? `queue-row-${activeId}` : undefined}
             onKeyDown={onTableKey}
           >
             <thead>
@@ -212,30 +185,14 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               </tr>
             </thead>
             <tbody>
-              {rows === null && (
-                <tr>
-                  <td colSpan={6} class="muted">
-                    {t("common.loading")}
-                  </td>
-                </tr>
-              )}
-              {rows !== null && sorted.length === 0 && (
-                <tr>
-                  <td colSpan={6} class="muted">
-                    {t("queue.empty")}
-                  </td>
-                </tr>
-              )}
+              <TableNotice colSpan={6} loading={rows === null} empty={rows !== null && sorted.length === 0} emptyText={t("queue.empty")} />
               {sorted.map((c) => (
                 <tr
                   key={c.id}
                   id={`queue-row-${c.id}`}
                   aria-selected={c.id === selectedId}
                   class={c.id === openId ? "is-open" : undefined}
-                  onClick={() => {
-                    setSelectedId(c.id);
-                    setOpenId(c.id);
-                  }}
+                  onClick={() => choose(c.id)}
                 >
                   <td>{patientName(c)}</td>
                   <td>{c.partner_name ?? t("common.none")}</td>
@@ -355,11 +312,7 @@ function QueuePanel(props: {
       </div>
 
       <h3>{t("queue.history")}</h3>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       <CallLog entries={history} />
     </aside>
   );
@@ -408,11 +361,7 @@ function AssignDialog(props: {
           </select>
           <FieldError id="assign-doctor-error" message={fieldError?.message} />
         </div>
-        {error && !fieldError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        {!fieldError && <ErrorAlert error={error} />}
         <div class="button-row">
           <button type="submit" class="button button-primary" aria-disabled={busy}>
             {busy ? t("common.saving") : c.assigned_doctor_id ? t("queue.reassign") : t("queue.assign")}
@@ -462,11 +411,7 @@ function CancelDialog(props: { consultation: Consultation; onClose: () => void; 
           />
           <FieldError id="cancel-reason-error" message={fieldError?.message} />
         </div>
-        {error && !fieldError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
+        {!fieldError && <ErrorAlert error={error} />}
         <div class="button-row">
           <button type="submit" class="button button-danger" aria-disabled={busy}>
             {busy ? t("common.saving") : t("queue.confirmCancel")}

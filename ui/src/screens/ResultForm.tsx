@@ -2,9 +2,9 @@ import { useState } from "preact/hooks";
 import { commands, type Consultation } from "../bindings";
 import { EMPTY_RESULT, RESULT_FIELDS, ResultFields, resultInput, type ResultValues } from "../components/ResultFields";
 import { DraftOffer, useDraft } from "../drafts/useDraft";
-import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** The result a doctor files when completing a consultation. Errors appear next to their field. */
 export function ResultForm(props: { consultationId: number; onCompleted: (c: Consultation) => void }) {
@@ -57,11 +57,7 @@ export function ResultForm(props: { consultationId: number; onCompleted: (c: Con
         setError={setError}
         onOutcomesFailed={setError}
       />
-      {general && (
-        <div class="alert alert-error" role="alert">
-          {describeError(general, t)}
-        </div>
-      )}
+      <ErrorAlert error={general} />
       <div>
         <button type="submit" class="button button-primary" aria-disabled={busy}>
           {busy ? t("doctor.completing") : t("doctor.complete")}

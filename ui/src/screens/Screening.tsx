@@ -20,6 +20,10 @@ import { formatDateTime, formatShortDateTime } from "../i18n/format";
 import { referralChanges, useQueueChanges } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { PatientContact } from "./PatientCard";
+import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
+import { FormButtons } from "../components/FormButtons";
+import { TableNotice } from "../components/TableNotice";
+import { useGridSelection } from "../queue/grid";
 
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
 
@@ -43,8 +47,6 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [error, setError] = useState<AppError | null>(null);
   const [doctors, setDoctors] = useState<DoctorOption[]>([]);
   const [doctorsError, setDoctorsError] = useState<AppError | null>(null);
-  const [selectedId, setSelectedId] = useState<number | null>(null);
-  const [openId, setOpenId] = useState<number | null>(null);
   const [dialog, setDialog] = useState<"book" | "decline" | null>(null);
   // What the last booking or decline did, as the console was told once it was saved.
   const [done, setDone] = useState<string | null>(null);
@@ -67,24 +69,9 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const notLive = useQueueChanges(load, referralChanges);
 
   const list = rows ?? [];
-  const selectedIndex = list.findIndex((r) => r.referral_id === selectedId);
+  const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(list.map((r) => r.referral_id));
   const open = list.find((r) => r.referral_id === openId) ?? null;
 
-  function onTableKey(e: KeyboardEvent) {
-    if (list.length === 0) return;
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      const next = selectedIndex < 0 ? 0 : Math.min(list.length - 1, Math.max(0, selectedIndex + step));
-      setSelectedId(list[next]?.referral_id ?? null);
-    } else if (e.key === "Home" || e.key === "End") {
-      e.preventDefault();
-      setSelectedId(list[e.key === "Home" ? 0 : list.length - 1]?.referral_id ?? null);
-    } else if (e.key === "Enter" && selectedIndex >= 0) {
-      e.preventDefault();
-      setOpenId(list[selectedIndex]?.referral_id ?? null);
-    }
-  }
 
   function patientName(r: ReferralToScreen) {
     return r.patient_name ?? t("queue.unknownPatient", { id: r.patient_person_id });
@@ -117,21 +104,9 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
           </button>
         </div>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
-      {doctorsError && (
-        <div class="alert alert-error" role="alert">
-          {describeError(doctorsError, t)}
-        </div>
-      )}
-      {notLive && (
-        <div class="alert alert-error" role="alert">
-          {t("common.notLive", { reason: describeError(notLive, t) })}
-        </div>
-      )}
+      <ErrorAlert error={error} />
+      <ErrorAlert error={doctorsError} />
+      <NotLiveAlert error={notLive} />
 
       <div class={`queue-layout${open ? " has-panel" : ""}`}>
         <div class="card table-card">
@@ -145,7 +120,7 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
             aria-label={t("screening.table")}
             aria-describedby="screening-hint"
             tabIndex={0}
-            aria-activedescendant={selectedId !== null && selectedIndex >= 0 ? `referral-row-${selectedId}` : undefined}
+            aria-activedescendant={activeId !== null ? `referral-row-${activeId}` : undefined}
             onKeyDown={onTableKey}
           >
             <thead>
@@ -165,30 +140,14 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
               </tr>
             </thead>
             <tbody>
-              {rows === null && (
-                <tr>
-                  <td colSpan={6} class="muted">
-                    {t("common.loading")}
-                  </td>
-                </tr>
-              )}
-              {rows !== null && list.length === 0 && (
-                <tr>
-                  <td colSpan={6} class="muted">
-                    {t("screening.empty")}
-                  </td>
-                </tr>
-              )}
+              <TableNotice colSpan={6} loading={rows === null} empty={rows !== null && list.length === 0} emptyText={t("screening.empty")} />
               {list.map((r) => (
                 <tr
                   key={r.referral_id}
                   id={`referral-row-${r.referral_id}`}
                   aria-selected={r.referral_id === selectedId}
                   class={r.referral_id === openId ? "is-open" : undefined}
-                  onClick={() => {
-                    setSelectedId(r.referral_id);
-                    setOpenId(r.referral_id);
-                  }}
+                  onClick={() => choose(r.referral_id)}
                 >
                   <td>{patientName(r)}</td>
                   <td class="col-optional">{r.partner_name}</td>
@@ -366,11 +325,7 @@ function ScreeningPanel(props: {
           />
           <FieldError id="screen-note-error" message={noteError?.message} />
         </div>
-        {generalError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(generalError, t)}
-          </div>
-        )}
+        <ErrorAlert error={generalError} />
         {saved && (
           <p class="hint" role="status">
             {t("queue.screeningSaved")}
@@ -451,19 +406,8 @@ function DeclineDialog(props: { referral: ReferralToScreen; patient: string; onC
           />
           <FieldError id="decline-reason-error" message={fieldError?.message} />
         </div>
-        {error && !fieldError && (
-          <div class="alert alert-error" role="alert">
-            {describeError(error, t)}
-          </div>
-        )}
-        <div class="button-row">
-          <button type="submit" class="button button-danger" aria-disabled={busy}>
-            {busy ? t("common.saving") : t("screening.confirmDecline")}
-          </button>
-          <button type="button" class="button button-secondary" onClick={props.onClose}>
-            {t("common.cancel")}
-          </button>
-        </div>
+        {!fieldError && <ErrorAlert error={error} />}
+        <FormButtons busy={busy} label={t("screening.confirmDecline")} busyLabel={t("common.saving")} onCancel={props.onClose} danger />
       </form>
     </Dialog>
   );
