@@ -448,7 +448,12 @@ describe("the console, end to end", () => {
       const id = followed.consultationId;
       assert.ok(id, "the referral was booked earlier in this run");
       const line = `.billing-table tr[data-consultation="${id}"]`;
-      await find(driver, line, 30_000);
+      await driver.executeScript(() => document.querySelector(".card.billing")?.scrollIntoView());
+      await waitInPage(driver, `consultation ${id} in the billing`, (line) => document.querySelector(line), [line], 30_000).catch(async (e) => {
+        const card = await driver.executeScript(() => document.querySelector(".card.billing")?.textContent);
+        const rows = psql(db.url, "SELECT string_agg(id || ' ' || coalesce(partner_id::text, '-') || ' ' || created_at || ' ' || now(), '; ' ORDER BY id) FROM consultations");
+        throw new Error(`${e.message}; the billing card reads: ${card}; consultations: ${rows}`);
+      });
       await textBecomes(driver, `${line} td.price`, /950[.,]00/);
       await (await find(driver, `${line} td button`)).click(); // Give a discount
       await fill(driver, "#discount-amount", "1200");
@@ -468,7 +473,8 @@ describe("the console, end to end", () => {
       await setLanguage(driver, "en");
 
       const today = new Date();
-      const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+      // Report periods are dates in the clinic's time zone.
+      const iso = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Oslo" }).format(d);
       const from = iso(new Date(today.getTime() - 7 * 86_400_000));
       const to = iso(today);
       await choose(driver, "#report-partner", "fjordtrygd");

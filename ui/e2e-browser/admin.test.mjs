@@ -53,7 +53,8 @@ async function open(language) {
   return page;
 }
 
-const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+/** A date (YYYY-MM-DD) in the clinic's time zone, where report periods are counted. */
+const iso = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Oslo" }).format(d);
 
 /**
  * Records the console's ReportProgress events as the bridge sends them to the page (what feeds

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatDuration, formatMoney, formatShortDateTime } from "./format";
+import { formatDateTime, formatDuration, formatMoney, formatShortDateTime, lastMonthInClinic } from "./format";
 
 const HOUR = 3600;
 
@@ -51,5 +51,17 @@ describe("formatShortDateTime", () => {
     expect(nb).toMatch(/^22\. nov\.?,? 14:05$/);
     expect(formatShortDateTime(at, "en-GB", now, "Europe/Oslo")).toBe("22 Nov, 14:05");
     expect(formatShortDateTime(at, "en-GB", new Date("2027-01-02T08:00:00Z"), "Europe/Oslo")).toBe("22 Nov 2026, 14:05");
+  });
+});
+
+describe("lastMonthInClinic", () => {
+  it("counts today in the clinic's time zone, also when it is already tomorrow there", () => {
+    expect(lastMonthInClinic(new Date("2026-12-06T22:30:00Z"))).toEqual({ from: "2026-11-06", to: "2026-12-06" });
+    expect(lastMonthInClinic(new Date("2026-12-06T23:30:00Z"))).toEqual({ from: "2026-11-07", to: "2026-12-07" });
+  });
+
+  it("goes back to the last day of a shorter month", () => {
+    expect(lastMonthInClinic(new Date("2026-03-31T10:00:00Z"))).toEqual({ from: "2026-02-28", to: "2026-03-31" });
+    expect(lastMonthInClinic(new Date("2026-01-15T10:00:00Z"))).toEqual({ from: "2025-12-15", to: "2026-01-15" });
   });
 });

@@ -82,3 +82,19 @@ export function formatMoney(amount: string, currency: string, locale: string): s
     amount as Intl.StringNumericLiteral,
   );
 }
+
+/** The clinic's time zone: the insurer report and billing periods are dates in it. */
+export const CLINIC_TIME_ZONE = "Europe/Oslo";
+
+/** A period's default: from the same day a month ago to today, as dates (YYYY-MM-DD) in the clinic's time zone. */
+export function lastMonthInClinic(now: Date = new Date()): { from: string; to: string } {
+  // The calendar date in the clinic's zone, from its parts (a locale's own date format varies).
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: CLINIC_TIME_ZONE, year: "numeric", month: "numeric", day: "numeric" }).formatToParts(now);
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
+  const [y, m, d] = [part("year"), part("month"), part("day")];
+  // The same day of the previous month, or its last day when it is shorter.
+  const lastOfPrevious = new Date(Date.UTC(y, m - 1, 0));
+  const back = new Date(Date.UTC(y, m - 2, Math.min(d, lastOfPrevious.getUTCDate())));
+  const iso = (date: Date) => date.toISOString().slice(0, 10);
+  return { from: iso(back), to: iso(new Date(Date.UTC(y, m - 1, d))) };
+}

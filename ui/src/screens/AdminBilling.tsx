@@ -3,16 +3,12 @@ import { commands, type Billing, type BillingLine, type PartnerOption } from "..
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
 import type { AppError } from "../errors";
-import { formatDate, formatMoney } from "../i18n/format";
+import { formatDate, formatMoney, lastMonthInClinic } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { cents, checkAmount } from "../money";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FormButtons } from "../components/FormButtons";
-
-function isoDate(d: Date): string {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
 
 /**
  * Billing: a partner's consultations in a period with price, discount and total as the database
@@ -20,12 +16,11 @@ function isoDate(d: Date): string {
  */
 export function BillingView() {
   const { t, locale } = useI18n();
-  const today = new Date();
-  const monthAgo = new Date(today.getFullYear(), today.getMonth() - 1, today.getDate());
+  const period = lastMonthInClinic();
   const [partners, setPartners] = useState<PartnerOption[]>([]);
   const [partner, setPartner] = useState("");
-  const [from, setFrom] = useState(isoDate(monthAgo));
-  const [to, setTo] = useState(isoDate(today));
+  const [from, setFrom] = useState(period.from);
+  const [to, setTo] = useState(period.to);
   const [billing, setBilling] = useState<Billing | null>(null);
   const [reading, setReading] = useState(false);
   const [discounting, setDiscounting] = useState<BillingLine | null>(null);
@@ -60,7 +55,7 @@ export function BillingView() {
         const first = list[0];
         if (first) {
           setPartner(String(first.id));
-          show(String(first.id), isoDate(monthAgo), isoDate(today));
+          show(String(first.id), period.from, period.to);
         }
       },
       failed: setError,

@@ -2,24 +2,19 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, events, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { logError } from "../errors";
-import { formatDate, formatDuration, formatMoney } from "../i18n/format";
+import { formatDate, formatDuration, formatMoney, lastMonthInClinic } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 import { ErrorAlert } from "../components/ErrorAlert";
 
-function isoDate(d: Date): string {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
 /** The insurer report of a partner and period, with a progress bar while it is written. */
 export function ReportExport() {
   const { t, locale } = useI18n();
-  const today = new Date();
-  const monthAgo = new Date(today.getFullYear(), today.getMonth() - 1, today.getDate());
+  const period = lastMonthInClinic();
   const [partners, setPartners] = useState<PartnerOption[]>([]);
   const [partner, setPartner] = useState("");
-  const [from, setFrom] = useState(isoDate(monthAgo));
-  const [to, setTo] = useState(isoDate(today));
+  const [from, setFrom] = useState(period.from);
+  const [to, setTo] = useState(period.to);
   const [format, setFormat] = useState<ReportFormat>("xlsx");
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const { busy, setError, run, fieldError, generalError } = useCommand();
