@@ -110,8 +110,13 @@ describe("the doctor's result form", () => {
   test("my consultations lists only mine; the one in progress has the result form", async () => {
     // The first row may be the one saying the list is being read.
     await eventually(async () => {
-      const names = await page.locator(".data-table tbody tr td:first-child").allTextContents();
+      const names = await page.locator('table[aria-label="My consultations"] tbody tr td:first-child').allTextContents();
       assert.deepEqual(names, ["Nora Vik"], "only the open consultations assigned to this doctor");
+    });
+    // Below them, the consultations nobody has picked yet, the nearest deadline first.
+    await eventually(async () => {
+      const waiting = await page.locator("table[aria-labelledby=waiting-title] tbody tr td:first-child").allTextContents();
+      assert.deepEqual(waiting, ["Jonas Myhre", "Sofie Berntsen", "Magnus Haugen", "Ingrid Solberg"]);
     });
     await shot(page, "doctor-mine-en");
     await openInProgress();
@@ -231,7 +236,7 @@ describe("the doctor's result form", () => {
     await textBecomes(page.locator(".result-view .result-current"), /^Version 1, by Dr\. Tove Lund, /);
     // Back on my consultations, which no longer lists the completed one (once read: "Loading…" lists none either).
     await page.locator("button", { hasText: "Back to my consultations" }).click();
-    await textBecomes(page.locator(".data-table tbody td.muted"), "You have no open consultations. Pick the next one from the queue.");
+    await textBecomes(page.locator(`table[aria-label="My consultations"] tbody td.muted`), "You have no open consultations. Pick the next one from the queue.");
     assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Vilde Moen" }).count(), 0);
   });
 
