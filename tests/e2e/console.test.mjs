@@ -448,7 +448,12 @@ describe("the console, end to end", () => {
       const id = followed.consultationId;
       assert.ok(id, "the referral was booked earlier in this run");
       const line = `.billing-table tr[data-consultation="${id}"]`;
-      await driver.executeScript(() => document.querySelector(".card.billing")?.scrollIntoView());
+      // The content column scrolls to the billing card (the frame around it stays put).
+      await driver.executeScript(() => {
+        const main = document.querySelector(".shell-main");
+        const card = document.querySelector(".card.billing");
+        if (main && card) main.scrollTop += card.getBoundingClientRect().top - main.getBoundingClientRect().top;
+      });
       await waitInPage(driver, `consultation ${id} in the billing`, (line) => document.querySelector(line), [line], 30_000).catch(async (e) => {
         const card = await driver.executeScript(() => document.querySelector(".card.billing")?.textContent);
         const rows = psql(db.url, "SELECT string_agg(id || ' ' || coalesce(partner_id::text, '-') || ' ' || created_at || ' ' || now(), '; ' ORDER BY id) FROM consultations");
