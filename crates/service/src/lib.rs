@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod messages;
 mod forms;
 pub mod patients;
 pub mod pridok;
