@@ -106,8 +106,7 @@ async fn sms_standin(s: SmsStandin) -> String {
         post(move |Path(sid): Path<String>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>| {
             let s = s.clone();
             async move {
-                let expected =
-                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}")));
+                let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}")));
                 let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
                 if sid != SID || auth != expected {
                     return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"code": 20003, "status": 401})));
@@ -283,11 +282,8 @@ async fn each_message_reaches_the_patient_with_the_right_link_in_their_language(
     completes_blocking_forms(&c, john).await;
 
     // Onboarding queued the welcome e-mail and the forms invitation for each.
-    let kinds: Vec<MessageKind> = list(&c, MessageFilter { patient_person_id: Some(kari), ..Default::default() })
-        .await
-        .iter()
-        .map(|m| m.kind)
-        .collect();
+    let kinds: Vec<MessageKind> =
+        list(&c, MessageFilter { patient_person_id: Some(kari), ..Default::default() }).await.iter().map(|m| m.kind).collect();
     assert!(kinds.contains(&MessageKind::Welcome) && kinds.contains(&MessageKind::FormsInvitation), "{kinds:?}");
 
     let (kari_c, kari_link) = started(&c, kari).await;
@@ -296,7 +292,8 @@ async fn each_message_reaches_the_patient_with_the_right_link_in_their_language(
     assert_eq!(join.len(), 1);
     assert_eq!((join[0].kind, join[0].channel, join[0].state), (MessageKind::JoinLink, Some(Channel::Sms), MessageState::Queued));
 
-    let worker = MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(sink.port), Some(&sms_url)), quick());
+    let worker =
+        MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(sink.port), Some(&sms_url)), quick());
     settle(&c.db, &worker).await;
 
     // The join links, by SMS, each in the patient's language, with the footer's preferences link.
@@ -349,12 +346,11 @@ async fn each_message_reaches_the_patient_with_the_right_link_in_their_language(
     assert_eq!(cancel_msg.provider_id.as_deref(), Some(cancelled.message_id.as_str()));
 
     // At rest the recipient and text are ciphertext.
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT recipient_encrypted, body_encrypted FROM patient_messages WHERE recipient_encrypted IS NOT NULL",
-    )
-    .fetch_all(&c.db.owner)
-    .await
-    .unwrap();
+    let rows: Vec<(Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT recipient_encrypted, body_encrypted FROM patient_messages WHERE recipient_encrypted IS NOT NULL")
+            .fetch_all(&c.db.owner)
+            .await
+            .unwrap();
     assert!(rows.len() >= 8);
     for (r, b) in rows {
         for plain in [&b"example.com"[..], b"91234560", b"Digimed", b"review"] {
@@ -432,12 +428,11 @@ async fn retries_and_two_workers_never_send_a_message_twice() {
     keys.dedup();
     assert_eq!(keys.len(), 3);
     assert_eq!(got.len(), 5, "two refusals and three acceptances");
-    let db_keys: Vec<String> = sqlx::query_scalar(
-        "SELECT idempotency_key::text FROM patient_messages WHERE channel = 'sms' ORDER BY 1",
-    )
-    .fetch_all(&db.owner)
-    .await
-    .unwrap();
+    let db_keys: Vec<String> =
+        sqlx::query_scalar("SELECT idempotency_key::text FROM patient_messages WHERE channel = 'sms' ORDER BY 1")
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
     let mut sent_keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     sent_keys.sort();
     assert_eq!(db_keys, sent_keys);
@@ -457,7 +452,8 @@ async fn failures_show_as_failed_with_the_reason() {
     completes_blocking_forms(&c, p).await;
     let (consultation, _) = started(&c, p).await;
 
-    let worker = MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(refusing.port), Some(&sms_url)), quick());
+    let worker =
+        MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(refusing.port), Some(&sms_url)), quick());
     settle(&c.db, &worker).await;
     let all = list(&c, MessageFilter { patient_person_id: Some(p), ..Default::default() }).await;
     assert_eq!(all.len(), 3);
@@ -487,7 +483,8 @@ async fn failures_show_as_failed_with_the_reason() {
         .unwrap();
     let by_mail = ClinicTx::run(&c.doctor.pool, async |tx| messages::resend_join_link(tx, consultation).await).await.unwrap();
     assert_eq!((resent.channel, by_mail.channel), (Some(Channel::Sms), Some(Channel::Email)));
-    let worker = MessageWorker::new(service_pool_named(&c.db, "svc2").await, c.db.vault.clone(), config(Some(closed), None), quick());
+    let worker =
+        MessageWorker::new(service_pool_named(&c.db, "svc2").await, c.db.vault.clone(), config(Some(closed), None), quick());
     settle_email(&c.db, &worker).await;
     let m = list(&c, MessageFilter { consultation_id: Some(consultation), ..Default::default() }).await;
     let unreachable = m.iter().find(|x| x.id == by_mail.id).unwrap();
@@ -536,23 +533,22 @@ async fn marketing_is_suppressed_for_partner_patients_and_opt_outs_while_service
             .await
             .unwrap();
     assert_eq!(welcome.state, MessageState::Suppressed);
-    assert_eq!(
-        welcome.reason.as_deref(),
-        Some("The patient came through an insurer partner: no marketing is sent to them.")
-    );
+    assert_eq!(welcome.reason.as_deref(), Some("The patient came through an insurer partner: no marketing is sent to them."));
     let cancel_id = referral.consultation_id.unwrap();
     ClinicTx::run(&c.secretary.pool, async |tx| queue::cancel(tx, cancel_id, "Booked twice").await).await.unwrap();
 
     // A walk-in patient who opted out of marketing on their preferences page.
     let p = patient(&c, "Opted Out", "opted.out@example.com", "94000001").await;
     sqlx::query("DELETE FROM patient_messages WHERE patient_person_id = $1").bind(p).execute(&c.db.owner).await.unwrap();
-    sqlx::query("UPDATE communication_preference_tokens SET marketing_opt_out = true, updated_at = now() WHERE patient_person_id = $1")
-        .bind(p)
-        .execute(&c.db.owner)
-        .await
-        .unwrap();
-    let again = run(&c.support.pool, &c.db, &Accounts::Local, &input("Opted Out", "opted.out@example.com", "94000001", c.org))
-        .await;
+    sqlx::query(
+        "UPDATE communication_preference_tokens SET marketing_opt_out = true, updated_at = now() WHERE patient_person_id = $1",
+    )
+    .bind(p)
+    .execute(&c.db.owner)
+    .await
+    .unwrap();
+    let again =
+        run(&c.support.pool, &c.db, &Accounts::Local, &input("Opted Out", "opted.out@example.com", "94000001", c.org)).await;
     assert!(again.is_err(), "already a patient");
     let w = ClinicTx::run(&c.support.pool, async |tx| messages::queue(tx, MessageKind::Welcome, p, c.org, None, None).await)
         .await
@@ -566,7 +562,8 @@ async fn marketing_is_suppressed_for_partner_patients_and_opt_outs_while_service
 
     let sms = SmsStandin::default();
     let sms_url = sms_standin(sms.clone()).await;
-    let worker = MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(sink.port), Some(&sms_url)), quick());
+    let worker =
+        MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(sink.port), Some(&sms_url)), quick());
     settle(&c.db, &worker).await;
     let mails = sink.mails.lock().unwrap().clone();
     assert!(mails.iter().all(|m| m.subject != "Velkommen til Digimed"), "no welcome e-mail went out: {mails:?}");
@@ -598,7 +595,8 @@ async fn settle_email(db: &TestDb, worker: &MessageWorker) {
 async fn with_nothing_configured_messages_stay_queued_and_say_so() {
     let c = clinic().await;
     let p = patient(&c, "Kept Person", "kept@example.com", "95000001").await;
-    let nothing = DeliveryConfig { public_url: Ok(PUBLIC.into()), email: EmailSetup::NotConfigured, sms: SmsSetup::NotConfigured };
+    let nothing =
+        DeliveryConfig { public_url: Ok(PUBLIC.into()), email: EmailSetup::NotConfigured, sms: SmsSetup::NotConfigured };
     let lines = MessageWorker::notices(&nothing).await;
     assert_eq!(lines.len(), 2);
     assert!(lines[0].contains("e-mail is not configured") && lines[0].contains("none is sent"), "{lines:?}");
@@ -643,7 +641,8 @@ async fn resending_a_link_and_bad_input() {
         doctor_id: Some(c.doctor.id),
     };
     let booked = ClinicTx::run(&c.secretary.pool, async |tx| queue::book(tx, &booking).await).await.unwrap();
-    let count = async || -> i64 { sqlx::query_scalar("SELECT count(*) FROM patient_messages").fetch_one(&c.db.owner).await.unwrap() };
+    let count =
+        async || -> i64 { sqlx::query_scalar("SELECT count(*) FROM patient_messages").fetch_one(&c.db.owner).await.unwrap() };
     let before = count().await;
     // Not started yet: refused, nothing written.
     let e = ClinicTx::run(&c.secretary.pool, async |tx| messages::resend_join_link(tx, booked.id).await).await.unwrap_err();
@@ -652,9 +651,11 @@ async fn resending_a_link_and_bad_input() {
     assert_eq!(e.field.as_deref(), Some("consultation"));
     let e = ClinicTx::run(&c.support.pool, async |tx| messages::resend_join_link(tx, booked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
-    let e = ClinicTx::run(&c.secretary.pool, async |tx| messages::list(tx, MessageFilter { patient_person_id: Some(0), consultation_id: None }).await)
-        .await
-        .unwrap_err();
+    let e = ClinicTx::run(&c.secretary.pool, async |tx| {
+        messages::list(tx, MessageFilter { patient_person_id: Some(0), consultation_id: None }).await
+    })
+    .await
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("patient"));
     assert_eq!(count().await, before);
 
@@ -675,9 +676,11 @@ async fn resending_a_link_and_bad_input() {
     // Staff of another clinic see none of it.
     let elsewhere = c.db.clinic("Other Clinic").await;
     let stranger = c.db.staff(AppRole::Secretary, elsewhere, "m-stranger").await;
-    let seen = ClinicTx::run(&stranger.pool, async |tx| messages::list(tx, MessageFilter { patient_person_id: Some(p), consultation_id: None }).await)
-        .await
-        .unwrap();
+    let seen = ClinicTx::run(&stranger.pool, async |tx| {
+        messages::list(tx, MessageFilter { patient_person_id: Some(p), consultation_id: None }).await
+    })
+    .await
+    .unwrap();
     assert!(seen.is_empty());
     let e = ClinicTx::run(&stranger.pool, async |tx| messages::resend_join_link(tx, booked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);

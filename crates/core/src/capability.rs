@@ -258,11 +258,9 @@ impl Capability {
                 &[("consultations", "UPDATE")]
             }
             C::StartConsultation => &[("consultations", "UPDATE"), ("video_rooms", "INSERT"), ("chat_rooms", "INSERT")],
-            C::CompleteConsultation => &[
-                ("consultations", "UPDATE"),
-                ("consultation_results", "INSERT"),
-                ("consultation_reviews", "INSERT"),
-            ],
+            C::CompleteConsultation => {
+                &[("consultations", "UPDATE"), ("consultation_results", "INSERT"), ("consultation_reviews", "INSERT")]
+            }
             C::AmendResult => &[("consultations", "UPDATE"), ("consultation_results", "INSERT")],
             C::ReadMessages => &[("patient_messages", "SELECT")],
             // Every clinic role queues messages (onboarding, consultations), so no table privilege

@@ -4,8 +4,8 @@
 
 pub mod error;
 pub mod extract;
-pub mod messages;
 mod forms;
+pub mod messages;
 pub mod patients;
 pub mod pridok;
 pub mod webhooks;

@@ -145,11 +145,19 @@ pub async fn prepare(
 /// What to record after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    Sent { provider_id: String },
+    Sent {
+        provider_id: String,
+    },
     /// Try again after `after`; the reason shows meanwhile. `counts`: whether it was an attempt
     /// (a message held back by missing settings was not).
-    Retry { reason: String, after: Duration, counts: bool },
-    Failed { reason: String },
+    Retry {
+        reason: String,
+        after: Duration,
+        counts: bool,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Records an attempt's outcome; only a message still queued changes.

@@ -379,15 +379,8 @@ pub(crate) async fn on_completed(tx: &mut ClinicTx, consultation: &crate::queue:
     )
     .execute(tx.conn())
     .await?;
-    queue(
-        tx,
-        MessageKind::ThankYou,
-        consultation.patient_person_id,
-        consultation.organization_id,
-        Some(consultation.id),
-        None,
-    )
-    .await?;
+    queue(tx, MessageKind::ThankYou, consultation.patient_person_id, consultation.organization_id, Some(consultation.id), None)
+        .await?;
     Ok(())
 }
 

@@ -178,8 +178,7 @@ impl Mailer {
     /// the server offers it). The reason of a refusal names the variable, never its value.
     pub fn new(url: &str, from: Option<&str>) -> Result<Mailer, String> {
         let malformed = || {
-            "DIGIMED_SMTP_URL is malformed (expected smtp://user:password@host:587 or smtps://user:password@host:465)"
-                .to_string()
+            "DIGIMED_SMTP_URL is malformed (expected smtp://user:password@host:587 or smtps://user:password@host:465)".to_string()
         };
         let u = url::Url::parse(url).map_err(|_| malformed())?;
         let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(malformed)?.to_string();
@@ -191,9 +190,9 @@ impl Mailer {
                     .tls(Tls::Opportunistic(tls))
                     .port(u.port().unwrap_or(587))
             }
-            "smtp" => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(|_| malformed())?.port(u.port().unwrap_or(587))
-            }
+            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
+                .map_err(|_| malformed())?
+                .port(u.port().unwrap_or(587)),
             _ => return Err(malformed()),
         };
         let builder = if u.username().is_empty() {
@@ -209,12 +208,7 @@ impl Mailer {
             .map_err(|_| "DIGIMED_MAIL_FROM is not an e-mail address".to_string())?;
         let domain = from.email.domain().to_string();
         let port = u.port().unwrap_or(if u.scheme() == "smtps" { 465 } else { 587 });
-        Ok(Mailer {
-            transport: builder.timeout(Some(SEND_TIMEOUT)).build(),
-            from,
-            server: format!("{host}:{port}"),
-            domain,
-        })
+        Ok(Mailer { transport: builder.timeout(Some(SEND_TIMEOUT)).build(), from, server: format!("{host}:{port}"), domain })
     }
 
     /// Whether the server answers (for the line at start); the reason when it does not.
