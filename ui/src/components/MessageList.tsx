@@ -46,13 +46,14 @@ export function MessageList(props: {
     });
   };
 
+  const titleId = `messages-title-${props.consultationId !== undefined ? `c${props.consultationId}` : `p${props.patientPersonId ?? ""}`}`;
   const held = messages?.find((m) => m.state === "queued" && m.reason?.startsWith("Not sent"));
   return (
-    <section class="message-list" aria-labelledby="messages-title">
-      <h2 id="messages-title">{t("messages.title")}</h2>
+    <section class="message-list" aria-labelledby={titleId}>
+      <h2 id={titleId}>{t("messages.title")}</h2>
       {props.canResend && props.consultationId !== undefined && (
         <p>
-          <button type="button" class="btn" onClick={onResend} disabled={resend.busy}>
+          <button type="button" class="button button-secondary" aria-disabled={resend.busy} onClick={onResend}>
             {t("messages.resend")}
           </button>
           {resent && !resend.error && (
@@ -81,7 +82,7 @@ export function MessageList(props: {
       {!error && messages === null && <p class="muted">{t("common.loading")}</p>}
       {messages !== null && messages.length === 0 && <p class="muted">{t("messages.none")}</p>}
       {messages !== null && messages.length > 0 && (
-        <table class="data-table message-table" aria-labelledby="messages-title">
+        <table class="data-table message-table" aria-labelledby={titleId}>
           <thead>
             <tr>
               <th scope="col">{t("messages.colKind")}</th>

@@ -167,7 +167,7 @@ export const en = {
   "doctor.rooms": "Room links",
   "doctor.video": "Video",
   "doctor.chat": "Chat",
-  "doctor.linksSent": "Nothing has been sent to the patient: this console does not message patients yet. Give the patient these links yourself.",
+  "doctor.linksSent": "The patient's link is queued as a message. Whether it was sent is shown under \"Messages to the patient\" below; until it says sent, the patient has not got it.",
   "doctor.complete": "Complete and file result",
   "doctor.completing": "Filing…",
   "doctor.completed": "Consultation completed and result filed.",

@@ -167,7 +167,7 @@ export const nb: Messages = {
   "doctor.rooms": "Romlenker",
   "doctor.video": "Video",
   "doctor.chat": "Chat",
-  "doctor.linksSent": "Ingenting er sendt til pasienten: konsollen sender ikke meldinger til pasienter ennå. Gi pasienten disse lenkene selv.",
+  "doctor.linksSent": "Pasientens lenke er lagt i kø som en melding. Om den er sendt, står under «Meldinger til pasienten» nedenfor; før det står sendt, har ikke pasienten fått den.",
   "doctor.complete": "Fullfør og lagre resultat",
   "doctor.completing": "Lagrer…",
   "doctor.completed": "Konsultasjonen er fullført og resultatet lagret.",
