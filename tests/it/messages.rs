@@ -18,7 +18,7 @@ use digimed_core::accounts::Accounts;
 use digimed_core::forms::{self, SignedBy};
 use digimed_core::messages::delivery::DeliveryOptions;
 use digimed_core::messages::transport::{DeliveryConfig, EmailSetup, Mailer, SmsSetup, Twilio};
-use digimed_core::messages::{self, Channel, MessageFilter, MessageKind, MessageState, PatientMessage};
+use digimed_core::messages::{self, MessageChannel, MessageFilter, MessageKind, MessageState, PatientMessage};
 use digimed_core::queue::{self, MeetingConfig, NewBooking};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::AppRole;
@@ -290,7 +290,10 @@ async fn each_message_reaches_the_patient_with_the_right_link_in_their_language(
     let (john_c, john_link) = started(&c, john).await;
     let join = list(&c, MessageFilter { consultation_id: Some(john_c), ..Default::default() }).await;
     assert_eq!(join.len(), 1);
-    assert_eq!((join[0].kind, join[0].channel, join[0].state), (MessageKind::JoinLink, Some(Channel::Sms), MessageState::Queued));
+    assert_eq!(
+        (join[0].kind, join[0].channel, join[0].state),
+        (MessageKind::JoinLink, Some(MessageChannel::Sms), MessageState::Queued)
+    );
 
     let worker =
         MessageWorker::new(service_pool(&c.db).await, c.db.vault.clone(), config(Some(sink.port), Some(&sms_url)), quick());
@@ -482,7 +485,7 @@ async fn failures_show_as_failed_with_the_reason() {
         .await
         .unwrap();
     let by_mail = ClinicTx::run(&c.doctor.pool, async |tx| messages::resend_join_link(tx, consultation).await).await.unwrap();
-    assert_eq!((resent.channel, by_mail.channel), (Some(Channel::Sms), Some(Channel::Email)));
+    assert_eq!((resent.channel, by_mail.channel), (Some(MessageChannel::Sms), Some(MessageChannel::Email)));
     let worker =
         MessageWorker::new(service_pool_named(&c.db, "svc2").await, c.db.vault.clone(), config(Some(closed), None), quick());
     settle_email(&c.db, &worker).await;

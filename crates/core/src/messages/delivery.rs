@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::templates;
 use super::transport::{DeliveryConfig, EmailSetup, Outcome, SmsSetup, SEND_TIMEOUT};
-use super::{Channel, MessageKind};
+use super::{MessageChannel, MessageKind};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
@@ -29,7 +29,7 @@ pub struct DueMessage {
     pub patient_person_id: i32,
     pub consultation_id: Option<i32>,
     pub kind: MessageKind,
-    pub channel: Channel,
+    pub channel: MessageChannel,
     pub language: String,
     pub link_url: Option<String>,
     /// Attempts made before this one.
@@ -48,7 +48,7 @@ pub async fn claim_due(tx: &mut ClinicTx, batch: i64, lease_seconds: f64) -> Res
                             WHERE state = 'queued' AND next_attempt_at <= now()
                             ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING m.id, m.idempotency_key, m.patient_person_id, m.consultation_id, m.kind AS "kind: MessageKind",
-                  m.channel AS "channel!: Channel", m.language, m.link_url, m.attempts,
+                  m.channel AS "channel!: MessageChannel", m.language, m.link_url, m.attempts,
                   m.recipient_encrypted, m.body_encrypted"#,
         batch,
         lease_seconds,
@@ -101,16 +101,16 @@ pub async fn prepare(
     .await?
     .ok_or_else(|| Error::not_found("The patient"))?;
     let recipient = match m.channel {
-        Channel::Email => p.email,
-        Channel::Sms => match &p.phone_encrypted {
+        MessageChannel::Email => p.email,
+        MessageChannel::Sms => match &p.phone_encrypted {
             Some(ct) => Some(vault.decrypt("patient_persons", "phone_encrypted", i64::from(m.patient_person_id), ct)?),
             None => None,
         },
     };
     let Some(recipient) = recipient else {
         return Ok(Err(Unpreparable(match m.channel {
-            Channel::Email => "The patient has no e-mail address on file.".into(),
-            Channel::Sms => "The patient has no phone number on file.".into(),
+            MessageChannel::Email => "The patient has no e-mail address on file.".into(),
+            MessageChannel::Sms => "The patient has no phone number on file.".into(),
         })));
     };
     let Some(token) = p.preference_token else {
@@ -289,8 +289,10 @@ async fn attempt(
         return Ok(Record::Retry { reason: "Not sent.".into(), after: opts.held_wait, counts: false });
     };
     let outcome = match (m.channel, &config.email, &config.sms) {
-        (Channel::Email, EmailSetup::Ready(mailer), _) => mailer.send(m.idempotency_key, &p.recipient, &p.subject, &p.body).await,
-        (Channel::Sms, _, SmsSetup::Ready(twilio)) => twilio.send(m.idempotency_key, &p.recipient, &p.body).await,
+        (MessageChannel::Email, EmailSetup::Ready(mailer), _) => {
+            mailer.send(m.idempotency_key, &p.recipient, &p.subject, &p.body).await
+        }
+        (MessageChannel::Sms, _, SmsSetup::Ready(twilio)) => twilio.send(m.idempotency_key, &p.recipient, &p.body).await,
         _ => return Ok(Record::Retry { reason: "Not sent.".into(), after: opts.held_wait, counts: false }),
     };
     let attempts = m.attempts + 1;

@@ -59,11 +59,11 @@ impl MessageKind {
 
     /// The channels this kind may use, the preferred first: a join link is wanted at once, so by
     /// SMS; the rest by e-mail; the welcome e-mail only by e-mail.
-    pub fn channels(self) -> &'static [Channel] {
+    pub fn channels(self) -> &'static [MessageChannel] {
         match self {
-            MessageKind::JoinLink => &[Channel::Sms, Channel::Email],
-            MessageKind::Welcome => &[Channel::Email],
-            _ => &[Channel::Email, Channel::Sms],
+            MessageKind::JoinLink => &[MessageChannel::Sms, MessageChannel::Email],
+            MessageKind::Welcome => &[MessageChannel::Email],
+            _ => &[MessageChannel::Email, MessageChannel::Sms],
         }
     }
 }
@@ -81,16 +81,16 @@ pub enum Purpose {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
-pub enum Channel {
+pub enum MessageChannel {
     Email,
     Sms,
 }
 
-impl Channel {
+impl MessageChannel {
     pub fn as_str(self) -> &'static str {
         match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
+            MessageChannel::Email => "email",
+            MessageChannel::Sms => "sms",
         }
     }
 }
@@ -132,7 +132,7 @@ pub struct PatientMessage {
     pub consultation_id: Option<i32>,
     pub kind: MessageKind,
     pub purpose: Purpose,
-    pub channel: Option<Channel>,
+    pub channel: Option<MessageChannel>,
     pub language: String,
     pub state: MessageState,
     pub reason: Option<String>,
@@ -159,7 +159,7 @@ struct Facts {
 /// The decision for one message: its channel, and whether it is suppressed and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Decision {
-    channel: Option<Channel>,
+    channel: Option<MessageChannel>,
     suppressed: Option<&'static str>,
 }
 
@@ -176,13 +176,13 @@ fn decide(kind: MessageKind, f: &Facts) -> Decision {
             return Decision { channel: first, suppressed: Some("The patient opted out of marketing.") };
         }
     }
-    let allowed = |c: Channel| match c {
-        Channel::Email => f.email_allowed,
-        Channel::Sms => f.sms_allowed,
+    let allowed = |c: MessageChannel| match c {
+        MessageChannel::Email => f.email_allowed,
+        MessageChannel::Sms => f.sms_allowed,
     };
-    let reachable = |c: Channel| match c {
-        Channel::Email => f.has_email,
-        Channel::Sms => f.has_phone,
+    let reachable = |c: MessageChannel| match c {
+        MessageChannel::Email => f.has_email,
+        MessageChannel::Sms => f.has_phone,
     };
     if let Some(c) = kind.channels().iter().copied().find(|c| allowed(*c) && reachable(*c)) {
         return Decision { channel: Some(c), suppressed: None };
@@ -245,7 +245,7 @@ pub async fn queue(
         consultation,
         kind as MessageKind,
         kind.purpose() as Purpose,
-        d.channel as Option<Channel>,
+        d.channel as Option<MessageChannel>,
         f.language,
         link,
         state as MessageState,
@@ -261,7 +261,7 @@ async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<PatientMessage> {
     sqlx::query_as!(
         PatientMessage,
         r#"SELECT id, patient_person_id, consultation_id, kind AS "kind: MessageKind", purpose AS "purpose: Purpose",
-                  channel AS "channel: Channel", language, state AS "state: MessageState", reason, provider_id,
+                  channel AS "channel: MessageChannel", language, state AS "state: MessageState", reason, provider_id,
                   attempts, created_at, updated_at, sent_at
              FROM patient_messages WHERE id = $1"#,
         id,
@@ -290,7 +290,7 @@ pub async fn list(tx: &mut ClinicTx, filter: MessageFilter) -> Result<Vec<Patien
     Ok(sqlx::query_as!(
         PatientMessage,
         r#"SELECT id, patient_person_id, consultation_id, kind AS "kind: MessageKind", purpose AS "purpose: Purpose",
-                  channel AS "channel: Channel", language, state AS "state: MessageState", reason, provider_id,
+                  channel AS "channel: MessageChannel", language, state AS "state: MessageState", reason, provider_id,
                   attempts, created_at, updated_at, sent_at
              FROM patient_messages
             WHERE ($1::int IS NULL OR patient_person_id = $1) AND ($2::int IS NULL OR consultation_id = $2)
@@ -402,11 +402,11 @@ mod tests {
 
     #[test]
     fn join_links_go_by_sms_first_and_fall_back_to_email() {
-        assert_eq!(decide(MessageKind::JoinLink, &facts()).channel, Some(Channel::Sms));
+        assert_eq!(decide(MessageKind::JoinLink, &facts()).channel, Some(MessageChannel::Sms));
         let f = Facts { sms_allowed: false, ..facts() };
-        assert_eq!(decide(MessageKind::JoinLink, &f), Decision { channel: Some(Channel::Email), suppressed: None });
+        assert_eq!(decide(MessageKind::JoinLink, &f), Decision { channel: Some(MessageChannel::Email), suppressed: None });
         let f = Facts { has_phone: false, ..facts() };
-        assert_eq!(decide(MessageKind::JoinLink, &f).channel, Some(Channel::Email));
+        assert_eq!(decide(MessageKind::JoinLink, &f).channel, Some(MessageChannel::Email));
     }
 
     #[test]
@@ -416,7 +416,7 @@ mod tests {
         assert_eq!(decide(MessageKind::ThankYou, &partner).suppressed, None);
         let out = Facts { marketing_opt_out: true, ..facts() };
         assert!(decide(MessageKind::Welcome, &out).suppressed.unwrap().contains("opted out"));
-        assert_eq!(decide(MessageKind::Cancellation, &out), Decision { channel: Some(Channel::Email), suppressed: None });
+        assert_eq!(decide(MessageKind::Cancellation, &out), Decision { channel: Some(MessageChannel::Email), suppressed: None });
     }
 
     #[test]
@@ -425,6 +425,6 @@ mod tests {
         assert_eq!(decide(MessageKind::JoinLink, &none).suppressed, Some("The patient allows neither e-mail nor SMS."));
         let no_mail = Facts { email_allowed: false, ..facts() };
         assert_eq!(decide(MessageKind::Welcome, &no_mail).suppressed, Some("The patient does not allow e-mail."));
-        assert_eq!(decide(MessageKind::ThankYou, &no_mail).channel, Some(Channel::Sms));
+        assert_eq!(decide(MessageKind::ThankYou, &no_mail).channel, Some(MessageChannel::Sms));
     }
 }

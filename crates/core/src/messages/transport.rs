@@ -13,7 +13,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
 
-use super::Channel;
+use super::MessageChannel;
 
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,19 +107,19 @@ impl DeliveryConfig {
     /// Why messages on `channel` are not sent now, or `None` when they can be: the reason a
     /// queued message shows, and whether it is final (settings that cannot be used fail the
     /// message; settings left out keep it queued).
-    pub fn held(&self, channel: Channel) -> Option<(String, bool)> {
+    pub fn held(&self, channel: MessageChannel) -> Option<(String, bool)> {
         if let Err(reason) = &self.public_url {
             return Some((format!("Not sent: {reason}."), false));
         }
         match channel {
-            Channel::Email => match &self.email {
+            MessageChannel::Email => match &self.email {
                 EmailSetup::NotConfigured => {
                     Some(("Not sent: e-mail is not configured (DIGIMED_SMTP_URL is not set).".to_string(), false))
                 }
                 EmailSetup::Invalid(r) => Some((format!("Not sent: {r}."), true)),
                 EmailSetup::Ready(_) => None,
             },
-            Channel::Sms => match &self.sms {
+            MessageChannel::Sms => match &self.sms {
                 SmsSetup::NotConfigured => {
                     Some(("Not sent: SMS is not configured (DIGIMED_SMS_ACCOUNT_SID is not set).".to_string(), false))
                 }
