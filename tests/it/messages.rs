@@ -148,9 +148,9 @@ fn config(smtp_port: Option<u16>, sms_url: Option<&str>) -> DeliveryConfig {
     DeliveryConfig {
         public_url: Ok(PUBLIC.to_string()),
         email: match smtp_port {
-            Some(p) => EmailSetup::Ready(
+            Some(p) => EmailSetup::Ready(Box::new(
                 Mailer::new(&format!("smtp://127.0.0.1:{p}"), Some("Digimed <post@digimed.example.test>")).unwrap(),
-            ),
+            )),
             None => EmailSetup::NotConfigured,
         },
         sms: match sms_url {

@@ -36,7 +36,7 @@ pub enum EmailSetup {
     NotConfigured,
     /// The settings cannot be used; the reason names the variable, never its value.
     Invalid(String),
-    Ready(Mailer),
+    Ready(Box<Mailer>),
 }
 
 /// SMS as configured.
@@ -82,7 +82,7 @@ impl DeliveryConfig {
         let email = match var("DIGIMED_SMTP_URL") {
             None => EmailSetup::NotConfigured,
             Some(url) => match Mailer::new(&url, var("DIGIMED_MAIL_FROM").as_deref()) {
-                Ok(m) => EmailSetup::Ready(m),
+                Ok(m) => EmailSetup::Ready(Box::new(m)),
                 Err(reason) => EmailSetup::Invalid(reason),
             },
         };
