@@ -201,6 +201,13 @@ pub async fn rule_form_remove(state: State<'_, ConsoleState>, action_id: i32) ->
     state.act(async |tx| automation::remove_form(tx, action_id).await).await
 }
 
+/// Adds the welcome e-mail to a rule or removes it (admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn rule_set_welcome_email(state: State<'_, ConsoleState>, rule_id: i32, on: bool) -> Result<OnboardingRule, Error> {
+    state.act(async |tx| automation::set_welcome_email(tx, rule_id, on).await).await
+}
+
 /// Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
 /// returned this once and stored only encrypted with the data keys (admins).
 #[tauri::command]

@@ -252,8 +252,8 @@ describe("the console, end to end", () => {
 
       await (await find(driver, ".workspace .card .button-primary")).click(); // Start
       await textBecomes(driver, ".rooms", /https?:\/\//);
-      // The console says what happened: no message reached the patient.
-      await textBecomes(driver, ".rooms .hint", /^Nothing has been sent to the patient/);
+      // The console says what happened: the link is queued, not yet sent.
+      await textBecomes(driver, ".rooms .hint", /^The patient's link is queued as a message/);
       await find(driver, ".result-form");
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "in_progress");
       await screenshot(driver, "doctor-started-en");

@@ -15,6 +15,7 @@ mod faults_webhooks;
 mod hostile_http;
 mod hostile_search;
 mod icpc2;
+mod messages;
 mod onboarding;
 mod onboarding_http;
 mod partners;

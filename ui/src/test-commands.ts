@@ -78,6 +78,10 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   ruleRequireForm: unanswered("ruleRequireForm"),
   ruleFormSetBlocking: unanswered("ruleFormSetBlocking"),
   ruleFormRemove: unanswered("ruleFormRemove"),
+  ruleSetWelcomeEmail: unanswered("ruleSetWelcomeEmail"),
+  messagesList: ok([]),
+  messageResendJoinLink: unanswered("messageResendJoinLink"),
+  joinLinkWarnings: ok([]),
   partnerAdd: unanswered("partnerAdd"),
   staffSetActive: unanswered("staffSetActive"),
   staffAdd: unanswered("staffAdd"),
@@ -149,6 +153,7 @@ export function aPatientCard(overrides: Partial<PatientCard> = {}): PatientCard 
     may_edit_profile: true,
     consultations: [],
     forms: [],
+    messages: [],
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ mod bench_onboarding;
 mod bench_report;
 mod bench_serve;
 mod consent_cmd;
+mod messages_cmd;
 mod orders_cmd;
 mod patient_cmd;
 mod patients_cmd;
@@ -64,6 +65,11 @@ enum Command {
     Partner {
         #[command(subcommand)]
         command: queue_cmd::PartnerCommand,
+    },
+    /// Messages to patients: their states, and resending a join link.
+    Messages {
+        #[command(subcommand)]
+        command: messages_cmd::MessagesCommand,
     },
     /// The order of a consultation and its discount.
     Order {
@@ -408,6 +414,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Partner { command } => queue_cmd::partner(&config, command).await?,
         Command::Order { command } => orders_cmd::order(&config, command).await?,
+        Command::Messages { command } => messages_cmd::run(&config, command).await?,
         Command::Referral { command } => queue_cmd::referral(&config, command).await?,
         Command::Queue { command } => queue_cmd::queue(&config, command).await?,
         Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,

@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Do not run the outgoing-webhook worker in this process.
     #[arg(long)]
     no_webhook_worker: bool,
+    /// Do not run the patient-message worker in this process (messages stay queued).
+    #[arg(long)]
+    no_message_worker: bool,
 }
 
 #[derive(Subcommand)]
@@ -225,6 +228,17 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         None
     } else {
         let w = digimed_service::webhooks::Worker::new(pool.clone(), vault.clone(), Default::default());
+        Some(tokio::spawn(w.run(stop_rx.clone())))
+    };
+    let delivery = digimed_core::messages::transport::DeliveryConfig::from_env();
+    for line in digimed_service::messages::MessageWorker::notices(&delivery).await {
+        eprintln!("{line}");
+    }
+    let messages = if args.no_message_worker {
+        eprintln!("messages: the message worker is off (--no-message-worker); messages stay queued here.");
+        None
+    } else {
+        let w = digimed_service::messages::MessageWorker::new(pool.clone(), vault.clone(), delivery, Default::default());
         Some(tokio::spawn(w.run(stop_rx)))
     };
     let state = digimed_service::AppState { pool, vault, accounts, phone_country: config.default_phone_country.clone() };
@@ -234,6 +248,9 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
     };
     digimed_service::serve(listener, state, shutdown).await.map_err(|e| Error::internal(e.to_string()))?;
     if let Some(w) = worker {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+    }
+    if let Some(w) = messages {
         let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
     }
     Ok(())

@@ -41,6 +41,13 @@ pub enum RulesCommand {
     },
     /// Stops requiring a form (admins); ACTION is its id in `rules list`.
     RemoveForm { action: i32 },
+    /// Adds the welcome e-mail to a rule (true) or removes it (false) (admins).
+    WelcomeEmail {
+        #[arg(long)]
+        rule: i32,
+        #[arg(action = clap::ArgAction::Set)]
+        on: bool,
+    },
 }
 
 fn show(rule: &OnboardingRule) {
@@ -93,6 +100,9 @@ pub async fn rules(config: &Config, command: RulesCommand) -> Result<(), Error> 
         }
         RulesCommand::RemoveForm { action } => {
             show(&ClinicTx::run(&pool, async |tx| automation::remove_form(tx, action).await).await?)
+        }
+        RulesCommand::WelcomeEmail { rule, on } => {
+            show(&ClinicTx::run(&pool, async |tx| automation::set_welcome_email(tx, rule, on).await).await?)
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::messages::{self, MessageKind};
 use crate::outbox;
 
 /// A form the patient must sign, as the onboarding response shows it (see `docs/onboarding.md`).
@@ -160,7 +161,27 @@ pub async fn run_patient_onboarded(
     if plan.welcome_email {
         outbox::enqueue(tx, WELCOME_EMAIL_EVENT, Some(organization_id), &welcome_payload(patient_id, organization_id)).await?;
     }
+    queue_messages(tx, &plan, &forms, patient_id).await?;
     Ok(forms)
+}
+
+/// Queues the messages an onboarding's rules ask for, in its transaction: the welcome e-mail
+/// (a `send_welcome_email` action) and the invitation to sign the forms it created.
+pub async fn queue_messages(tx: &mut ClinicTx, plan: &Plan, forms: &[RequiredForm], patient_id: i32) -> Result<()> {
+    if !plan.welcome_email && forms.is_empty() {
+        return Ok(());
+    }
+    let p = sqlx::query!("SELECT patient_person_id, organization_id FROM patients WHERE id = $1", patient_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| Error::not_found("The patient"))?;
+    if plan.welcome_email {
+        messages::queue(tx, MessageKind::Welcome, p.patient_person_id, p.organization_id, None, None).await?;
+    }
+    if !forms.is_empty() {
+        messages::queue(tx, MessageKind::FormsInvitation, p.patient_person_id, p.organization_id, None, None).await?;
+    }
+    Ok(())
 }
 
 pub const WELCOME_EMAIL_EVENT: &str = "patient.welcome_email_requested";
@@ -422,4 +443,36 @@ pub async fn remove_form(tx: &mut ClinicTx, action_id: i32) -> Result<Onboarding
     .fetch_optional(tx.conn())
     .await?;
     changed_rule(tx, rule_id).await
+}
+
+/// Adds the welcome e-mail to a rule, after its other actions, or removes it. Patients onboarded
+/// from then on get it (as marketing: see `docs/messages.md`) or not.
+pub async fn set_welcome_email(tx: &mut ClinicTx, rule_id: i32, on: bool) -> Result<OnboardingRule> {
+    tx.require(Capability::ManageOnboardingRules)?;
+    let clinic = tx.clinic();
+    sqlx::query_scalar!(
+        "SELECT id FROM automation_rules
+          WHERE id = $1 AND trigger_event = 'patient.onboarded' AND ($2::int IS NULL OR organization_id = $2) FOR UPDATE",
+        rule_id,
+        clinic,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "rule_id", "There is no such onboarding rule in your clinic."))?;
+    if on {
+        sqlx::query!(
+            "INSERT INTO automation_actions (rule_id, position, action, template_id, blocking)
+             SELECT $1, coalesce(max(position), 0) + 1, 'send_welcome_email', NULL, false FROM automation_actions
+              WHERE rule_id = $1
+             HAVING NOT bool_or(action = 'send_welcome_email') IS TRUE",
+            rule_id,
+        )
+        .execute(tx.conn())
+        .await?;
+    } else {
+        sqlx::query!("DELETE FROM automation_actions WHERE rule_id = $1 AND action = 'send_welcome_email'", rule_id)
+            .execute(tx.conn())
+            .await?;
+    }
+    one_rule(tx, rule_id).await
 }

@@ -41,6 +41,9 @@ pub enum Capability {
     ActOnForms,
     AttestSignature,
     ReadConsentStatus,
+    // Messages to patients.
+    ReadMessages,
+    ResendJoinLink,
     // Referrals from partners.
     ReceiveReferral,
     ReadReferralPayload,
@@ -110,6 +113,8 @@ impl Capability {
         Capability::ActOnForms,
         Capability::AttestSignature,
         Capability::ReadConsentStatus,
+        Capability::ReadMessages,
+        Capability::ResendJoinLink,
         Capability::ReceiveReferral,
         Capability::ReadReferralPayload,
         Capability::SearchIcpc2,
@@ -156,6 +161,8 @@ impl Capability {
             C::RegisterPatient => rule("register patients", &[CustomerSupport, Admin], true, true),
             C::FindDuplicates => rule("search for existing patients", &[CustomerSupport, Admin], true, false),
             C::ReadPatientCard => rule("read patient cards", ALL_STAFF, false, false),
+            C::ReadMessages => rule("see the messages sent to patients", ALL_STAFF, true, false),
+            C::ResendJoinLink => rule("resend the join link to the patient", &[Doctor, Secretary, Admin], true, false),
             C::EditPatientProfile => rule("edit patients' profiles", &[CustomerSupport, Admin, Doctor], false, false),
             C::ReadForms => rule("read consent forms", ALL_STAFF, true, false),
             C::ActOnForms => rule("sign, decline or withdraw consent forms", &[CustomerSupport, Admin], true, false),
@@ -251,7 +258,14 @@ impl Capability {
                 &[("consultations", "UPDATE")]
             }
             C::StartConsultation => &[("consultations", "UPDATE"), ("video_rooms", "INSERT"), ("chat_rooms", "INSERT")],
-            C::CompleteConsultation | C::AmendResult => &[("consultations", "UPDATE"), ("consultation_results", "INSERT")],
+            C::CompleteConsultation => {
+                &[("consultations", "UPDATE"), ("consultation_results", "INSERT"), ("consultation_reviews", "INSERT")]
+            }
+            C::AmendResult => &[("consultations", "UPDATE"), ("consultation_results", "INSERT")],
+            C::ReadMessages => &[("patient_messages", "SELECT")],
+            // Every clinic role queues messages (onboarding, consultations), so no table privilege
+            // draws the line for resending a link; the rule is the core's.
+            C::ResendJoinLink => &[],
             C::BookConsultation => &[("consultations", "INSERT"), ("orders", "INSERT"), ("line_items", "INSERT")],
             C::BookFollowUp => &[("consultations", "INSERT")],
             C::ScreenConsultation => &[("consultation_screenings", "INSERT"), ("referrals", "UPDATE")],

@@ -26,6 +26,8 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("consultation_results", "amend_reason_encrypted"),
     ("webhook_subscriptions", "secret_encrypted"),
     ("drafts", "payload_encrypted"),
+    ("patient_messages", "recipient_encrypted"),
+    ("patient_messages", "body_encrypted"),
 ];
 
 /// Blind-index kinds; each hashes differently, so equal values of different kinds do not match.

@@ -373,6 +373,7 @@ async fn onboard_in(
         insert_link_and_membership(tx, person.id, Some(user_id), org, entry_point, person_is_new).await?;
     let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
     record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
+    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
     Ok(Onboarded { user_id, patient_person_id: person.id, patient, person, user_created, organization_added, required_forms })
 }
 
@@ -532,6 +533,7 @@ pub async fn link_existing(tx: &mut ClinicTx, input: &LinkInput, entry_point: En
     if let Some(u) = found.user_id {
         record_and_announce(tx, &patient, u, false, plan.welcome_email).await?;
     }
+    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
     let person = load_person(tx, person_id).await?;
     Ok(Linked { patient, person, organization_added, required_forms })
 }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod extract;
 mod forms;
+pub mod messages;
 pub mod patients;
 pub mod pridok;
 pub mod webhooks;

@@ -102,4 +102,19 @@ describe("OnboardingRules", () => {
     expect(document.activeElement).toBe(name);
     expect(mocks.onboardingRuleAdd).not.toHaveBeenCalled();
   });
+
+  it("adds the welcome e-mail to a rule and takes it away again", async () => {
+    mocks.ruleSetWelcomeEmail.mockResolvedValueOnce({ status: "ok", data: { ...rule, welcome_email: false } });
+    mocks.ruleSetWelcomeEmail.mockResolvedValueOnce({ status: "ok", data: rule });
+    renderRules();
+    const box = await screen.findByLabelText<HTMLInputElement>("Send the welcome e-mail");
+    expect(box.checked).toBe(true);
+    expect(screen.getByText(/Counts as marketing/)).toBeTruthy();
+    fireEvent.click(box);
+    await waitFor(() => expect(mocks.ruleSetWelcomeEmail).toHaveBeenCalledWith(7, false));
+    await waitFor(() => expect(screen.getByLabelText<HTMLInputElement>("Send the welcome e-mail").checked).toBe(false));
+    expect(await screen.findByText("The rule no longer sends the welcome e-mail.")).toBeTruthy();
+    fireEvent.click(screen.getByLabelText("Send the welcome e-mail"));
+    await waitFor(() => expect(mocks.ruleSetWelcomeEmail).toHaveBeenLastCalledWith(7, true));
+  });
 });

@@ -142,6 +142,24 @@ function RuleItem(props: {
           ))}
         </ul>
       )}
+      <div class="field field-check rule-welcome">
+        <input
+          id={`${id}-welcome`}
+          type="checkbox"
+          checked={rule.welcome_email}
+          aria-describedby={`${id}-welcome-hint`}
+          onChange={(e) => {
+            const on = (e.target as HTMLInputElement).checked;
+            call(commands.ruleSetWelcomeEmail(rule.id, on), t(on ? "rules.welcomeAdded" : "rules.welcomeRemoved"));
+          }}
+        />
+        <div>
+          <label for={`${id}-welcome`}>{t("rules.welcomeOn")}</label>
+          <p class="hint" id={`${id}-welcome-hint`}>
+            {t("rules.welcomeHint")}
+          </p>
+        </div>
+      </div>
       <form class="form rule-add" onSubmit={add} noValidate>
         <div class={`field${templateError ? " has-error" : ""}`}>
           <label for={`${id}-template`}>{t("rules.addForm")}</label>

@@ -86,8 +86,8 @@ describe("Consultations", () => {
     expect(screen.getByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
     expect(screen.getByLabelText("ICPC-2 code")).toBeTruthy();
     expect(mocks.start).toHaveBeenCalledWith(8);
-    // No message leaves the console for the patient yet, and the screen says so.
-    expect(screen.getByText(/Nothing has been sent to the patient/)).toBeTruthy();
+    // The link is queued as a message; the screen does not claim it was sent.
+    expect(screen.getByText(/The patient's link is queued as a message/)).toBeTruthy();
   });
 
   it("lists the consultations waiting for a doctor and picks the one chosen", async () => {

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type StaffSession, type Started } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { ConsultationHistory } from "../components/ConsultationHistory";
+import { MessageList } from "../components/MessageList";
 import { ResultView } from "../components/ResultView";
 import { PatientCardButton } from "../components/PatientCardButton";
 import { toAppError, type AppError } from "../errors";
@@ -381,6 +382,15 @@ function Workspace(props: {
               )}
             </div>
           )}
+        </div>
+      )}
+      {c && (
+        <div class="card workspace-messages">
+          <MessageList
+            consultationId={c.id}
+            canResend={mine && c.state === "in_progress"}
+            reload={historyReads + (rooms ? 1 : 0)}
+          />
         </div>
       )}
       {c && (

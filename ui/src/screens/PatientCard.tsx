@@ -16,6 +16,7 @@ import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { BookingDialog, bookedMessage } from "../components/BookingDialog";
 import { FieldError } from "../components/FieldError";
 import { OpenPatientCard, PatientCardButton } from "../components/PatientCardButton";
+import { MessageList } from "../components/MessageList";
 import { PatientForms } from "../components/PatientForms";
 import { ResultView } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
@@ -251,6 +252,9 @@ export function PatientCard(props: {
               <FormsSummary forms={card.forms} />
             )}
           </section>
+          <div class="card card-section card-wide table-section">
+            <MessageList patientPersonId={card.person_id} />
+          </div>
         </div>
       )}
     </section>

@@ -109,6 +109,22 @@ describe("Queue", () => {
     expect(mocks.queueList).toHaveBeenLastCalledWith(expect.objectContaining({ sort: "waiting_shortest" }));
   });
 
+  it("warns on a consultation in progress whose join link did not reach the patient", async () => {
+    const started = consultation(4, { patient_name: "Link Failed", state: "in_progress", assigned_doctor_id: 9, starts_at: ago(2) });
+    mocks.queueList.mockResolvedValue({ status: "ok", data: [...rows, started] });
+    mocks.joinLinkWarnings.mockResolvedValue({
+      status: "ok",
+      data: [{ consultation_id: 4, state: "failed", reason: "The SMS provider refused the message (HTTP 400, error 21211)." }],
+    });
+    renderQueue();
+    const row = (await screen.findByText("Link Failed")).closest("tr")!;
+    const warning = await within(row).findByText("The join link did not reach the patient");
+    expect(warning.getAttribute("title")).toBe("The SMS provider refused the message (HTTP 400, error 21211).");
+    expect(mocks.joinLinkWarnings).toHaveBeenCalledWith([4]);
+    const other = screen.getByText("Short Wait").closest("tr")!;
+    expect(within(other).queryByText("The join link did not reach the patient")).toBeNull();
+  });
+
   it("shows the waiting clock and the near and breached deadline badges", async () => {
     renderQueue();
     const longRow = (await screen.findByText("Long Wait")).closest("tr")!;

@@ -4,6 +4,7 @@ import {
   commands,
   type Consultation,
   type ConsultationState,
+  type JoinLinkWarning,
   type DoctorOption,
   type QueueFilter,
   type ScreeningEntry,
@@ -12,6 +13,7 @@ import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
 import { CallLog } from "../components/CallLog";
+import { MessageList } from "../components/MessageList";
 import { PatientCardButton } from "../components/PatientCardButton";
 import type { AppError } from "../errors";
 import { useI18n } from "../i18n";
@@ -46,6 +48,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [dialog, setDialog] = useState<"assign" | "cancel" | null>(null);
   // The longest waiting first, a page at a time: enough to work from, light to draw.
   const [limit, setLimit] = useState(QUEUE_PAGE);
+  // Consultations in progress whose join link did not reach the patient.
+  const [warnings, setWarnings] = useState<Map<number, JoinLinkWarning>>(new Map());
 
   const read = useLatestRead();
 
@@ -65,6 +69,15 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         markStart("queue-data");
         setRows(data);
         setError(null);
+        const started = data.filter((c) => c.state === "in_progress").map((c) => c.id);
+        if (started.length === 0) {
+          setWarnings(new Map());
+          return;
+        }
+        callCommand(commands.joinLinkWarnings(started), {
+          ok: (list) => setWarnings(new Map(list.map((w) => [w.consultation_id, w]))),
+          failed: () => setWarnings(new Map()),
+        });
       },
       failed: setError,
     });
@@ -198,6 +211,14 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                   <td>{c.partner_name ?? t("common.none")}</td>
                   <td>
                     <StateBadge state={c.state} />
+                    {warnings.has(c.id) && (
+                      <>
+                        {" "}
+                        <span class="badge badge-warning link-warning" title={warnings.get(c.id)?.reason ?? undefined}>
+                          {t("queue.linkFailed")}
+                        </span>
+                      </>
+                    )}
                   </td>
                   <td>{c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}</td>
                   <td class="num" data-testid="waiting">
@@ -310,6 +331,8 @@ function QueuePanel(props: {
           {t("queue.cancelConsultation")}
         </button>
       </div>
+
+      <MessageList consultationId={c.id} canResend={c.state === "in_progress"} />
 
       <h3>{t("queue.history")}</h3>
       <ErrorAlert error={error} />

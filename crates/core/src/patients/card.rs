@@ -1,7 +1,7 @@
 //! The patient card: what the acting staff member's clinic knows of one patient, as their role
 //! may see it (`docs/patients.md`). Every face reads it through [`card`].
 //!
-//! - Name, e-mail, entry point, origin, consultations and forms: every staff member of a clinic the
+//! - Name, e-mail, entry point, origin, consultations, forms and messages: every staff member of a clinic the
 //!   person is a patient of.
 //! - Contact details (date of birth, phone, national id, emergency contact): where the portable
 //!   profile is visible to the clinic (first registered there, or shared by consent). The
@@ -22,6 +22,7 @@ use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
 use crate::forms::{self, Form};
 use crate::keys::Vault;
+use crate::messages::{self, PatientMessage};
 use crate::queue::Consultation;
 use crate::session::AppRole;
 
@@ -111,6 +112,9 @@ pub struct PatientCard {
     pub consultations: Vec<CardConsultation>,
     /// Oldest first, with their consents.
     pub forms: Vec<Form>,
+    /// The messages sent (or not) to the patient, newest first: kind, channel, state, provider's
+    /// id or reason; never the recipient or the text (`docs/messages.md`).
+    pub messages: Vec<PatientMessage>,
 }
 
 /// What the clinic may see of a person, read through `patient_profiles` (row-level security and
@@ -235,6 +239,8 @@ pub async fn card(tx: &mut ClinicTx, vault: &Vault, person_id: i32, reveal_natio
         })
         .collect();
     let forms = forms::list_for_patient(tx, v.patient_id).await?;
+    let messages =
+        messages::list(tx, messages::MessageFilter { patient_person_id: Some(person_id), consultation_id: None }).await?;
     let may_edit_profile = v.profile_visible && Capability::EditPatientProfile.allows(tx.actor());
     Ok(PatientCard {
         person_id,
@@ -254,6 +260,7 @@ pub async fn card(tx: &mut ClinicTx, vault: &Vault, person_id: i32, reveal_natio
         may_edit_profile,
         consultations,
         forms,
+        messages,
     })
 }
 

@@ -9,6 +9,7 @@ use super::{Consultation, ConsultationState};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::messages::MessageKind;
 use crate::session::AppRole;
 
 /// Explains why a statement aimed at consultation `id` changed nothing: it does not exist (for
@@ -153,6 +154,7 @@ pub async fn cancel(tx: &mut ClinicTx, id: i32, reason: &str) -> Result<Consulta
         &serde_json::json!({"consultation_id": c.id, "patient_person_id": c.patient_person_id, "notify_patient": true}),
     )
     .await?;
+    crate::messages::queue(tx, MessageKind::Cancellation, c.patient_person_id, c.organization_id, Some(c.id), None).await?;
     Ok(c)
 }
 
@@ -224,6 +226,10 @@ pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Resul
         }),
     )
     .await?;
+    // The patient's link (the primary channel's room).
+    let patient_link = if c.primary_channel == "chat" { &chat } else { &video };
+    crate::messages::queue(tx, MessageKind::JoinLink, c.patient_person_id, c.organization_id, Some(c.id), Some(patient_link))
+        .await?;
     Ok(Started { consultation: c, video_join_url: video, chat_join_url: chat })
 }
 
@@ -257,5 +263,6 @@ pub async fn complete(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
         }),
     )
     .await?;
+    crate::messages::on_completed(tx, &c).await?;
     Ok(c)
 }
