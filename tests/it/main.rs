@@ -15,6 +15,7 @@ mod faults_webhooks;
 mod hostile_http;
 mod hostile_search;
 mod icpc2;
+mod meetings;
 mod onboarding;
 mod onboarding_http;
 mod partners;

@@ -34,8 +34,21 @@ export const commands = {
 	assign: (id: number, doctorId: number) => typedError<Consultation, Error>(__TAURI_INVOKE("assign", { id, doctorId })),
 	/**  Cancels a consultation; the core checks the reason. */
 	cancel: (id: number, reason: string) => typedError<Consultation, Error>(__TAURI_INVOKE("cancel", { id, reason })),
-	/**  The assigned doctor starts the consultation; returns the video and chat join links. */
+	/**  The assigned doctor starts the consultation; returns the doctor's and the patient's join links. */
 	start: (id: number) => typedError<Started, Error>(__TAURI_INVOKE("start", { id })),
+	/**
+	 *  Which meeting service is used, whether its links are demo links, and what is wrong with its
+	 *  settings.
+	 */
+	meetingStatus: () => typedError<MeetingStatus, Error>(__TAURI_INVOKE("meeting_status")),
+	/**  The join links of an in-progress consultation, again, for its assigned doctor. */
+	meetingLinks: (id: number) => typedError<MeetingLinks, Error>(__TAURI_INVOKE("meeting_links", { id })),
+	/**
+	 *  Opens the doctor's video link of an in-progress consultation in the system browser. The link
+	 *  comes from the core (the page sends only the consultation), so the page never opens an
+	 *  address of its own.
+	 */
+	meetingJoin: (id: number) => typedError<null, Error>(__TAURI_INVOKE("meeting_join", { id })),
 	/**  The assigned doctor completes the consultation and files its result. */
 	completeWithResult: (id: number, input: ResultInput) => typedError<Consultation, Error>(__TAURI_INVOKE("complete_with_result", { id, input })),
 	/**  The result versions of a consultation (each read is audited). */
@@ -576,6 +589,34 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
+/**
+ *  The join links of a consultation's room: the doctor's (moderator) and the patient's
+ *  (participant), for video and for chat.
+ */
+export type MeetingLinks = {
+	doctor_video_url: string,
+	doctor_chat_url: string,
+	patient_video_url: string,
+	patient_chat_url: string,
+	/**  True for links of the demo service, which lead to no meeting. */
+	demo: boolean,
+	/**  When the patient's links stop letting them in. */
+	patient_links_expire_at: string,
+};
+
+/**  What the console shows about the meeting service. */
+export type MeetingStatus = {
+	/**  The configured service (`jitsi`, `demo`), or `None` when its settings are wrong. */
+	provider: string | null,
+	/**  True when links are demo links (no meeting service is set up). */
+	demo: boolean,
+	/**
+	 *  What is wrong with the settings, naming the variable; consultations cannot be started
+	 *  while it is set.
+	 */
+	problem: Error | null,
+};
+
 /**  Prices, discounts and totals added up for one currency. */
 export type MoneySum = {
 	currency: string,
@@ -1033,11 +1074,21 @@ export type StaffSession = {
 	organization_id: number,
 };
 
-/**  A started consultation and the links of its rooms. */
+/**
+ *  A started consultation and the join links of its meeting room: the doctor's (moderator) and
+ *  the patient's (participant), for video and for chat. Messages to the patient take the
+ *  patient's links from here.
+ */
 export type Started = {
 	consultation: Consultation,
-	video_join_url: string,
-	chat_join_url: string,
+	doctor_video_url: string,
+	doctor_chat_url: string,
+	patient_video_url: string,
+	patient_chat_url: string,
+	/**  True when no meeting service is set up: the links are demo links and lead to no meeting. */
+	demo: boolean,
+	/**  When the patient's links stop letting them in. */
+	patient_links_expire_at: string,
 };
 
 export type Template = {

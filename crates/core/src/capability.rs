@@ -250,7 +250,7 @@ impl Capability {
             C::PickConsultation | C::AssignConsultation | C::ReturnToQueue | C::CancelConsultation => {
                 &[("consultations", "UPDATE")]
             }
-            C::StartConsultation => &[("consultations", "UPDATE"), ("video_rooms", "INSERT"), ("chat_rooms", "INSERT")],
+            C::StartConsultation => &[("consultations", "UPDATE"), ("meeting_rooms", "INSERT")],
             C::CompleteConsultation | C::AmendResult => &[("consultations", "UPDATE"), ("consultation_results", "INSERT")],
             C::BookConsultation => &[("consultations", "INSERT"), ("orders", "INSERT"), ("line_items", "INSERT")],
             C::BookFollowUp => &[("consultations", "INSERT")],

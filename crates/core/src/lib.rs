@@ -16,6 +16,7 @@ pub mod forms;
 pub mod icpc2;
 pub mod intake;
 pub mod keys;
+pub mod meetings;
 pub mod onboarding;
 pub mod orders;
 pub mod outbox;
