@@ -111,7 +111,8 @@ describe("the doctor's result form", () => {
   test("my consultations lists only mine; the one in progress has the result form", async () => {
     // The first row may be the one saying the list is being read.
     await eventually(async () => {
-      const names = await page.locator(".data-table tbody tr td:first-child").allTextContents();
+      // The first table is mine; the second lists the consultations waiting for a doctor.
+      const names = await page.locator(".data-table").first().locator("tbody tr td:first-child").allTextContents();
       assert.deepEqual(names, ["Nora Vik"], "only the open consultations assigned to this doctor");
     });
     await shot(page, "doctor-mine-en");
