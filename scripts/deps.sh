@@ -2,7 +2,7 @@
 # Installs what the project needs and is missing, on Debian 12: Tauri's build packages, the
 # PostgreSQL server, the test tools (Xvfb, WebKitWebDriver, ImageMagick, D-Bus and a keyring
 # daemon, Chromium for the UI's browser tests, tauri-driver for the end-to-end tests, aiosmtpd for the
-# e-mail tests) and the npm
+# e-mail tests, PyJWT to check meeting tokens independently) and the npm
 # packages of the reference data (the ICPC-2 list), of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +14,7 @@ packages=(
     xvfb webkit2gtk-driver imagemagick dbus dbus-x11 gnome-keyring keyutils
     chromium
     python3-aiosmtpd
+    python3-jwt
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,9 @@
 //! `console_bridge --ui DIR [--listen 127.0.0.1:0]`, with the environment the console reads
 //! (`DIGIMED_KEY_FILE`, `DIGIMED_SERVER`, ...). Prints `listening on http://ADDR` when ready.
 //!
+//! Meeting links the console would open in the system browser are recorded instead:
+//! `GET /opened` answers them, oldest first, as a JSON list.
+//!
 //! A test that must see a command's busy state holds the command (`POST /hold/{cmd}`): calls of
 //! it wait, without running, until `POST /release/{cmd}`.
 //! Test-only: it is an example of the console crate, never part of a release.
@@ -39,6 +42,8 @@ struct Bridge {
     events: broadcast::Sender<String>,
     /// Commands held by a test: true while held.
     holds: std::sync::Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
+    /// The links the console opened (recorded, never opened).
+    opened: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Bridge {
@@ -65,7 +70,9 @@ fn main() {
         std::process::exit(2);
     };
 
-    let mut app = digimed_console::configure(mock_builder(), digimed_console::console_commands!(MockRuntime))
+    let opened = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let state = digimed_console::ConsoleState::recording_opened_links(opened.clone());
+    let mut app = digimed_console::configure_with_state(mock_builder(), digimed_console::console_commands!(MockRuntime), state)
         .build(mock_context(noop_assets()))
         .expect("the console builds on the mock runtime");
     // The console's setup (which mounts its events) runs when the application starts running:
@@ -81,7 +88,7 @@ fn main() {
             let _ = events.send(serde_json::json!({ "event": name, "payload": payload }).to_string());
         });
     }
-    let bridge = Arc::new(Bridge { webview, ui, events, holds: Default::default() });
+    let bridge = Arc::new(Bridge { webview, ui, events, holds: Default::default(), opened });
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime for the bridge");
     runtime.block_on(async move {
@@ -90,6 +97,7 @@ fn main() {
         let routes = Router::new()
             .route("/invoke/{cmd}", post(invoke))
             .route("/events", get(events_stream))
+            .route("/opened", get(opened_links))
             .route("/hold/{cmd}", post(hold))
             .route("/release/{cmd}", post(release))
             .fallback(get(static_file))
@@ -97,6 +105,11 @@ fn main() {
         println!("listening on http://{addr}");
         axum::serve(listener, routes).await.expect("the bridge serves");
     });
+}
+
+/// The meeting links the console opened, oldest first.
+async fn opened_links(State(bridge): State<Arc<Bridge>>) -> axum::Json<Vec<String>> {
+    axum::Json(bridge.opened.lock().map(|o| o.clone()).unwrap_or_default())
 }
 
 /// Runs one command as the webview's IPC would, and answers its result (200) or its error (400),

@@ -25,7 +25,7 @@ mod timing;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
 pub use commands::{AppStatus, ClerkMode};
-pub use state::ConsoleState;
+pub use state::{ConsoleState, LinkOpener};
 #[doc(hidden)]
 pub use tauri_specta as __tauri_specta;
 
@@ -63,14 +63,29 @@ pub fn run() {
 /// it. Generic over the runtime, so that tests run the very same commands without a window (see
 /// `examples/console_bridge.rs`).
 pub fn configure<R: tauri::Runtime>(builder: tauri::Builder<R>, commands: tauri_specta::Builder<R>) -> tauri::Builder<R> {
-    builder.manage(ConsoleState::default()).invoke_handler(commands.invoke_handler()).setup(move |app| {
+    configure_with_state(builder, commands, ConsoleState::default())
+}
+
+/// [`configure`] with a given state (the test bridge records opened links instead of opening
+/// them).
+pub fn configure_with_state<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    commands: tauri_specta::Builder<R>,
+    state: ConsoleState,
+) -> tauri::Builder<R> {
+    // The opener plugin opens the doctor's meeting link in the system browser, from Rust only:
+    // the window's capability grants none of its commands, so the page itself opens nothing.
+    builder.plugin(tauri_plugin_opener::init()).manage(state).invoke_handler(commands.invoke_handler()).setup(move |app| {
         commands.mount_events(app);
         // Whether Clerk is configured may take a keyring round trip: read it while the window
         // and its page load, so the sign-in screen need not wait for it.
         let handle = app.handle().clone();
         tauri::async_runtime::spawn(async move {
             use tauri::Manager;
-            timing::timed("Clerk configuration read (keyring)", handle.state::<ConsoleState>().clerk_configured()).await;
+            let state = handle.state::<ConsoleState>();
+            timing::timed("Clerk configuration read (keyring)", state.clerk_configured()).await;
+            // One line saying which meeting service is used, or what is wrong with its settings.
+            eprintln!("{}", timing::timed("meeting service read (keyring)", state.meetings()).await.startup_line());
         });
         timing::mark("window set up");
         Ok(())

@@ -2,7 +2,8 @@
 //! core call with the signed-in staff member's pool and session, the core's typed error out.
 
 use digimed_core::icpc2::{self, Icpc2Code};
-use digimed_core::queue::{self, Consultation, MeetingConfig, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started};
+use digimed_core::meetings::{self, MeetingLinks, MeetingStatus};
+use digimed_core::queue::{self, Consultation, QueueEvent, QueueFilter, QueueWatcher, ScreeningEntry, Started};
 use digimed_core::results::{self, Amendment, HistoryEntry, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::staff;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 use tauri_specta::Event;
 
-use crate::state::ConsoleState;
+use crate::state::{ConsoleState, LinkOpener};
 use crate::timing::timed;
 
 /// A change of the queue or the screening list, as the console's event. Carries ids and state
@@ -68,11 +69,52 @@ pub async fn cancel(state: State<'_, ConsoleState>, id: i32, reason: String) -> 
     state.act(async |tx| queue::cancel(tx, id, &reason).await).await
 }
 
-/// The assigned doctor starts the consultation; returns the video and chat join links.
+/// The assigned doctor starts the consultation; returns the doctor's and the patient's join links.
 #[tauri::command]
 #[specta::specta]
 pub async fn start(state: State<'_, ConsoleState>, id: i32) -> Result<Started, Error> {
-    state.act(async |tx| queue::start(tx, &MeetingConfig::from_env(), id).await).await
+    let meetings = state.meetings().await;
+    state.act(async |tx| queue::start(tx, &meetings, id).await).await
+}
+
+/// Which meeting service is used, whether its links are demo links, and what is wrong with its
+/// settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn meeting_status(state: State<'_, ConsoleState>) -> Result<MeetingStatus, Error> {
+    Ok(state.meetings().await.status())
+}
+
+/// The join links of an in-progress consultation, again, for its assigned doctor.
+#[tauri::command]
+#[specta::specta]
+pub async fn meeting_links(state: State<'_, ConsoleState>, id: i32) -> Result<MeetingLinks, Error> {
+    let meetings = state.meetings().await;
+    state.act(async |tx| meetings::links_for_doctor(tx, &meetings, id).await).await
+}
+
+/// Opens the doctor's video link of an in-progress consultation in the system browser. The link
+/// comes from the core (the page sends only the consultation), so the page never opens an
+/// address of its own.
+#[tauri::command]
+#[specta::specta]
+pub async fn meeting_join<R: Runtime>(app: AppHandle<R>, state: State<'_, ConsoleState>, id: i32) -> Result<(), Error> {
+    let meetings = state.meetings().await;
+    let links = state.act(async |tx| meetings::links_for_doctor(tx, &meetings, id).await).await?;
+    let url = links.doctor_video_url;
+    if !url.starts_with("https://") {
+        return Err(Error::internal("The meeting link is not an https address."));
+    }
+    match state.link_opener() {
+        LinkOpener::System => {
+            use tauri_plugin_opener::OpenerExt;
+            app.opener().open_url(url, None::<&str>).map_err(|_| Error::internal("The system browser could not be opened."))
+        }
+        LinkOpener::Record(opened) => {
+            opened.lock().map_err(|_| Error::internal("The record of opened links is unusable."))?.push(url);
+            Ok(())
+        }
+    }
 }
 
 /// The assigned doctor completes the consultation and files its result.

@@ -2,6 +2,7 @@
 
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
+use digimed_core::meetings::Meetings;
 use digimed_core::session::StaffSession;
 use digimed_core::{ClinicTx, Error};
 use sqlx::PgPool;
@@ -24,6 +25,20 @@ pub struct ConsoleState {
     /// Whether patient accounts go to Clerk: read once (it may ask the OS keyring), starting
     /// while the window is created so that the sign-in screen does not wait for it.
     clerk_configured: OnceCell<bool>,
+    /// The meeting service, read once (the secret may come from the OS keyring).
+    meetings: OnceCell<Meetings>,
+    /// How meeting links are opened: the system browser, or, in the test bridge, a record.
+    link_opener: LinkOpener,
+}
+
+/// How the console opens a doctor's meeting link.
+#[derive(Default, Clone)]
+pub enum LinkOpener {
+    /// The system browser, through the opener plugin.
+    #[default]
+    System,
+    /// Kept in a list instead (the test bridge, where no browser may start).
+    Record(std::sync::Arc<std::sync::Mutex<Vec<String>>>),
 }
 
 impl ConsoleState {
@@ -102,6 +117,28 @@ impl ConsoleState {
                 .unwrap_or(false)
             })
             .await
+    }
+
+    /// A console state whose meeting links are recorded instead of opened (the test bridge).
+    pub fn recording_opened_links(opened: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> ConsoleState {
+        ConsoleState { link_opener: LinkOpener::Record(opened), ..ConsoleState::default() }
+    }
+
+    /// How meeting links are opened.
+    pub fn link_opener(&self) -> &LinkOpener {
+        &self.link_opener
+    }
+
+    /// The meeting service as configured (`DIGIMED_JITSI_*`, the keyring), read once.
+    pub async fn meetings(&self) -> Meetings {
+        self.meetings
+            .get_or_init(|| async {
+                tauri::async_runtime::spawn_blocking(Meetings::from_env).await.unwrap_or_else(|_| {
+                    Meetings::misconfigured(Error::internal("Reading the meeting service's settings stopped unexpectedly."))
+                })
+            })
+            .await
+            .clone()
     }
 
     /// Remembers the queue watcher task, stopping any earlier one.

@@ -59,6 +59,8 @@ before(async () => {
     DIGIMED_KEY_FILE: db.keyFile,
   };
   delete consoleEnv.DATABASE_URL;
+  // No meeting service: consultations get demo links, whatever the machine's environment says.
+  for (const name of ["DIGIMED_JITSI_DOMAIN", "DIGIMED_JITSI_APP_ID", "DIGIMED_JITSI_SECRET"]) delete consoleEnv[name];
   driverUrl = await startDriver(consoleEnv);
 });
 
@@ -252,8 +254,10 @@ describe("the console, end to end", () => {
 
       await (await find(driver, ".workspace .card .button-primary")).click(); // Start
       await textBecomes(driver, ".rooms", /https?:\/\//);
-      // The console says what happened: the link is queued, not yet sent.
-      await textBecomes(driver, ".rooms .hint", /^The patient's link is queued as a message/);
+      // The console says what happened: the link is queued as a message, not yet sent.
+      await textBecomes(driver, ".rooms .links-sent", /^The patient's link is queued as a message/);
+      // No meeting service is set up here: the links say they are demo links.
+      await textBecomes(driver, ".rooms .meeting-demo", "Demo link — no meeting service is set up");
       await find(driver, ".result-form");
       assert.equal(psql(db.url, `SELECT state FROM consultations WHERE id = ${id}`), "in_progress");
       await screenshot(driver, "doctor-started-en");

@@ -200,13 +200,19 @@ async fn doctors_work_only_on_their_own_or_unassigned_consultations() {
     );
     // Rooms only for one's own consultation.
     assert_eq!(
-        attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/x')", w.mine))
-            .await,
+        attempt(
+            d,
+            &format!("INSERT INTO meeting_rooms (consultation_id, provider, room_name) VALUES ({}, 'demo', md5('x'))", w.mine)
+        )
+        .await,
         Rows(1)
     );
     assert_eq!(
-        attempt(d, &format!("INSERT INTO video_rooms (consultation_id, join_url) VALUES ({}, 'https://meet.test/y')", w.theirs))
-            .await,
+        attempt(
+            d,
+            &format!("INSERT INTO meeting_rooms (consultation_id, provider, room_name) VALUES ({}, 'demo', md5('y'))", w.theirs)
+        )
+        .await,
         Denied
     );
 }

@@ -5,8 +5,9 @@
 
 use digimed_core::api_tokens;
 use digimed_core::forms::{self, NewTemplate, SignedBy};
+use digimed_core::meetings::Meetings;
 use digimed_core::onboarding::Onboarded;
-use digimed_core::queue::{self, MeetingConfig, NewBooking};
+use digimed_core::queue::{self, NewBooking};
 use digimed_core::session::AppRole;
 use digimed_core::ClinicTx;
 use digimed_core::{consents, ErrorCode};
@@ -318,8 +319,7 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
     assert!(other.patients_waiting.is_empty() && other.by_form.is_empty());
 
     // The doctor cannot start it; the refusal names the forms; nothing changes.
-    let e =
-        ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
+    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), booked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::FormsUnsigned, "{e:?}");
     assert!(
         e.message.contains("Privacy Policy & GDPR Consent") && e.message.contains("Profile Sharing Consent"),
@@ -337,15 +337,14 @@ async fn a_first_consultation_waits_for_the_blocking_forms_and_the_status_view_s
             .await
             .unwrap();
     }
-    let e =
-        ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap_err();
+    let e = ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), booked.id).await).await.unwrap_err();
     assert!(e.message.contains("Profile Sharing Consent") && !e.message.contains("Privacy"), "{}", e.message);
     ClinicTx::run(&w.support1.pool, async |tx| {
         forms::sign(tx, listed[1].form_id, SignedBy::StaffAttested, &listed[1].template_sha256).await
     })
     .await
     .unwrap();
-    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), booked.id).await).await.unwrap();
+    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), booked.id).await).await.unwrap();
 
     let status = ClinicTx::run(&w.support1.pool, async |tx| consents::status(tx, w.org1).await).await.unwrap();
     assert!(status.patients_waiting.iter().all(|p| p.patient_id != done.patient.id));

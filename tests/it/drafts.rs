@@ -5,7 +5,8 @@
 
 use digimed_core::accounts::Accounts;
 use digimed_core::drafts::{self, DraftKind};
-use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue;
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::AppRole;
 use digimed_core::ClinicTx;
@@ -172,11 +173,7 @@ async fn a_result_draft_outlives_a_failed_filing_and_is_gone_once_the_result_is_
     .unwrap();
     let doctor = db.staff(AppRole::Doctor, clinic, "filing-doctor").await;
     ClinicTx::run(&doctor.pool, async |tx| queue::pick(tx, id).await).await.unwrap();
-    ClinicTx::run(&doctor.pool, async |tx| {
-        queue::start(tx, &MeetingConfig { base_url: "https://meet.example.test".into() }, id).await
-    })
-    .await
-    .unwrap();
+    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), id).await).await.unwrap();
     ClinicTx::run(&doctor.pool, async |tx| {
         drafts::save_draft(tx, &db.vault, DraftKind::ConsultationResult, id, &json!({"notes": NOTE})).await
     })

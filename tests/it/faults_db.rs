@@ -8,9 +8,10 @@
 use digimed_core::{Acting, ClinicTx};
 use std::time::Duration;
 
+use digimed_core::meetings::Meetings;
 use digimed_core::onboarding;
 use digimed_core::patients::EntryPoint;
-use digimed_core::queue::{self, ConsultationState, MeetingConfig};
+use digimed_core::queue::{self, ConsultationState};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::{current_staff, AppRole};
 use digimed_core::{Error, ErrorCode};
@@ -215,7 +216,7 @@ async fn a_result_filing_killed_half_way_leaves_no_result_and_a_retry_files_once
     .await
     .unwrap();
     ClinicTx::run(&w.doctor.pool, async |tx| queue::pick(tx, w.consultation).await).await.unwrap();
-    let meeting = MeetingConfig { base_url: "https://meet.example.test".into() };
+    let meeting = Meetings::demo();
     ClinicTx::run(&w.doctor.pool, async |tx| queue::start(tx, &meeting, w.consultation).await).await.unwrap();
     let result = ResultInput {
         icpc2: "R74".into(),

@@ -16,6 +16,7 @@ mod hostile_http;
 mod hostile_search;
 mod icpc2;
 mod messages;
+mod meetings;
 mod onboarding;
 mod onboarding_http;
 mod partners;

@@ -2,14 +2,13 @@
 //! operations, refusals of illegal transitions and of other doctors' consultations (also on a
 //! raw connection), and live notifications that survive a dropped connection.
 
+use digimed_core::meetings::Meetings;
 use digimed_core::ClinicTx;
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
-use digimed_core::queue::{
-    self, CallOutcome, ConsultationState, DeadlineStatus, MeetingConfig, QueueEventKind, QueueFilter, QueueWatcher,
-};
+use digimed_core::queue::{self, CallOutcome, ConsultationState, DeadlineStatus, QueueEventKind, QueueFilter, QueueWatcher};
 use digimed_core::referrals::{self, BookingChoice};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::{current_staff, StaffSession};
@@ -21,16 +20,16 @@ use uuid::Uuid;
 
 use crate::referrals::{body, nid, partner};
 
-struct Clinic {
-    db: TestDb,
-    clinic: i32,
-    person: i32,
-    partner_id: i32,
+pub(crate) struct Clinic {
+    pub(crate) db: TestDb,
+    pub(crate) clinic: i32,
+    pub(crate) person: i32,
+    pub(crate) partner_id: i32,
     /// The test person's referral, awaiting screening.
     referral_id: i32,
 }
 
-async fn clinic() -> Clinic {
+pub(crate) async fn clinic() -> Clinic {
     let db = TestDb::new().await;
     let clinic = db.clinic("Oslo").await;
     let p = partner(&db, clinic, true).await;
@@ -44,7 +43,7 @@ async fn clinic() -> Clinic {
 
 impl Clinic {
     /// Adds `n` waiting consultations for the test person, oldest first; returns their ids.
-    async fn waiting(&self, n: i32) -> Vec<i32> {
+    pub(crate) async fn waiting(&self, n: i32) -> Vec<i32> {
         sqlx::query_scalar(
             "INSERT INTO consultations (patient_person_id, organization_id, partner_id, created_at, deadline_at)
              SELECT $1, $2, $3, now() - interval '1 hour' + make_interval(secs => g), now() + interval '1 day'
@@ -59,7 +58,7 @@ impl Clinic {
         .unwrap()
     }
 
-    async fn member(&self, role: Role, who: &str) -> (Staff, StaffSession) {
+    pub(crate) async fn member(&self, role: Role, who: &str) -> (Staff, StaffSession) {
         let s = self.db.staff(role, self.clinic, who).await;
         let me = current_staff(&s.pool).await.unwrap();
         (s, me)
@@ -85,8 +84,8 @@ async fn icpc2_code(owner: &PgPool) {
     .unwrap();
 }
 
-fn meeting() -> MeetingConfig {
-    MeetingConfig { base_url: "https://meet.example.test".into() }
+fn meeting() -> Meetings {
+    Meetings::demo()
 }
 
 #[tokio::test]
@@ -148,16 +147,14 @@ async fn a_doctor_picks_starts_and_completes() {
 
     let started = ClinicTx::run(&doc.pool, async |tx| queue::start(tx, &meeting(), picked.id).await).await.unwrap();
     assert_eq!(started.consultation.state, ConsultationState::InProgress);
-    assert!(started.video_join_url.starts_with("https://meet.example.test/video/"));
-    assert!(started.chat_join_url.starts_with("https://meet.example.test/chat/"));
-    let rooms: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM video_rooms WHERE consultation_id = $1) + (SELECT count(*) FROM chat_rooms WHERE consultation_id = $1)",
-    )
-    .bind(picked.id)
-    .fetch_one(&c.db.owner)
-    .await
-    .unwrap();
-    assert_eq!(rooms, 2);
+    assert!(started.demo);
+    assert!(started.doctor_video_url.starts_with("https://meet.digimed.test/"));
+    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM meeting_rooms WHERE consultation_id = $1")
+        .bind(picked.id)
+        .fetch_one(&c.db.owner)
+        .await
+        .unwrap();
+    assert_eq!(rooms, 1);
     // Starting twice is refused, naming the state.
     let e = ClinicTx::run(&doc.pool, async |tx| queue::start(tx, &meeting(), picked.id).await).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidStateTransition);
@@ -351,7 +348,7 @@ async fn a_doctor_cannot_touch_another_doctors_consultation_on_a_raw_connection(
         .await
         .unwrap_err();
     assert_eq!(e.as_database_error().and_then(|d| d.code()).as_deref(), Some("P0001"));
-    let e = sqlx::query("INSERT INTO video_rooms (consultation_id, join_url) VALUES ($1, 'https://x.test/v')")
+    let e = sqlx::query("INSERT INTO meeting_rooms (consultation_id, provider, room_name) VALUES ($1, 'demo', md5('x'))")
         .bind(id)
         .execute(&bent.pool)
         .await

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDateTime, Utc};
-use digimed_core::queue::{self, MeetingConfig, NewBooking};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue::{self, NewBooking};
 use digimed_core::report::{self, ReportRequest, ReportSummary};
 use digimed_core::results::{self, Amendment, ResultInput};
 use digimed_core::session::AppRole;
@@ -54,7 +55,7 @@ fn input(icpc2: &str, outcome: &str, policy: &str) -> ResultInput {
 async fn complete(c: &Clinic, result: ResultInput) -> i32 {
     let picked =
         ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
-    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), picked.id).await).await.unwrap();
     ClinicTx::run(&c.doctor.pool, async |tx| results::complete_with_result(tx, &c.db.vault, picked.id, &result).await)
         .await
         .unwrap();
@@ -548,7 +549,7 @@ async fn admins_extend_the_outcomes_and_the_report_counts_them() {
     // A retired outcome cannot be named by a new result, and the refusal names the field.
     ClinicTx::run(&c.admin.pool, async |tx| outcomes::set_active(tx, "referred_to_specialist", false).await).await.unwrap();
     let picked = ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
-    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), picked.id).await).await.unwrap();
     let e = ClinicTx::run(&c.doctor.pool, async |tx| {
         results::complete_with_result(tx, &c.db.vault, picked.id, &input("K86", "referred_to_specialist", "43")).await
     })

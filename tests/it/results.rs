@@ -5,7 +5,8 @@
 //! opened, follow-ups, and exact order totals.
 
 use chrono::{Datelike, Duration, Utc};
-use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue;
 use digimed_core::results::{self, Amendment, ResultInput, ResultVersion};
 use digimed_core::session::AppRole;
 use digimed_core::ClinicTx;
@@ -40,7 +41,7 @@ async fn clinic() -> Clinic {
 async fn started(c: &Clinic) -> i32 {
     let picked =
         ClinicTx::run(&c.doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().expect("a consultation to pick");
-    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), picked.id).await).await.unwrap();
     picked.id
 }
 

@@ -16,6 +16,7 @@ import {
   eventually,
   launch,
   openConsole,
+  openedLinks,
   doctorWithConsultation,
   serveUi,
   shot,
@@ -240,7 +241,7 @@ describe("the doctor's result form", () => {
     assert.equal(await page.locator(".data-table tbody tr td:first-child", { hasText: "Vilde Moen" }).count(), 0);
   });
 
-  test("pick next takes the longest-waiting referral; start shows the room links and the form", async () => {
+  test("pick next takes the longest-waiting referral; start shows Join, the patient's demo links and the form", async () => {
     const [{ id: jonas }] = sql(
       "SELECT c.id FROM consultations c JOIN patient_persons pp ON pp.id = c.patient_person_id WHERE pp.name = 'Jonas Myhre'",
     );
@@ -250,8 +251,16 @@ describe("the doctor's result form", () => {
       await textBecomes(page.locator(".workspace .badge-state"), "Assigned");
       assert.equal(await page.locator(".result-form").count(), 0, "no result form before the consultation starts");
       await page.locator("button", { hasText: "Start consultation" }).click();
-      await textBecomes(page.locator(".rooms"), /https:\/\/meet\.digimed\.test\/video\//);
+      await textBecomes(page.locator(".rooms"), /https:\/\/meet\.digimed\.test\/[0-9a-f]{32}/);
       await textBecomes(page.locator(".workspace .badge-state"), "In progress");
+      // Nothing is configured here: the links say they are demo links.
+      await textBecomes(page.locator(".rooms .meeting-demo"), "Demo link — no meeting service is set up");
+      const [{ room_name: room }] = sql(`SELECT room_name FROM meeting_rooms WHERE consultation_id = ${jonas}`);
+      await textBecomes(page.locator(".patient-links .patient-link-url").first(), `https://meet.digimed.test/${room}`);
+      // Join opens the doctor's link in the system browser (recorded by the bridge).
+      await page.locator(".rooms button", { hasText: "Join the meeting" }).click();
+      await textBecomes(page.locator(".rooms-join [role=status]"), "Opened in your browser.");
+      assert.deepEqual(await openedLinks(ui.url), [`https://meet.digimed.test/${room}`]);
       await page.locator(".result-form").waitFor();
       await shot(page, "doctor-started-en");
     } finally {

@@ -60,6 +60,10 @@ export async function serveUi() {
       DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
+      // No meeting service: rooms get demo links, whatever the machine's environment says.
+      DIGIMED_JITSI_DOMAIN: "",
+      DIGIMED_JITSI_APP_ID: "",
+      DIGIMED_JITSI_SECRET: "",
       // No Secret Service, whatever the machine runs: a session bus that is not there (so no
       // X11 autolaunch of one either). "Remember me" then fails as on a desktop without a keyring.
       DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
@@ -94,6 +98,11 @@ export async function hold(uiUrl, cmd) {
 
 export async function release(uiUrl, cmd) {
   await fetch(new URL(`release/${cmd}`, uiUrl), { method: "POST" });
+}
+
+/** The meeting links the console opened in the system browser (the bridge records them). */
+export async function openedLinks(uiUrl) {
+  return (await fetch(new URL("opened", uiUrl))).json();
 }
 
 /** Debian's Chromium, headless (no browser download: CHROMIUM_PATH or /usr/bin/chromium). */

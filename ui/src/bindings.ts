@@ -34,8 +34,21 @@ export const commands = {
 	assign: (id: number, doctorId: number) => typedError<Consultation, Error>(__TAURI_INVOKE("assign", { id, doctorId })),
 	/**  Cancels a consultation; the core checks the reason. */
 	cancel: (id: number, reason: string) => typedError<Consultation, Error>(__TAURI_INVOKE("cancel", { id, reason })),
-	/**  The assigned doctor starts the consultation; returns the video and chat join links. */
+	/**  The assigned doctor starts the consultation; returns the doctor's and the patient's join links. */
 	start: (id: number) => typedError<Started, Error>(__TAURI_INVOKE("start", { id })),
+	/**
+	 *  Which meeting service is used, whether its links are demo links, and what is wrong with its
+	 *  settings.
+	 */
+	meetingStatus: () => typedError<MeetingStatus, Error>(__TAURI_INVOKE("meeting_status")),
+	/**  The join links of an in-progress consultation, again, for its assigned doctor. */
+	meetingLinks: (id: number) => typedError<MeetingLinks, Error>(__TAURI_INVOKE("meeting_links", { id })),
+	/**
+	 *  Opens the doctor's video link of an in-progress consultation in the system browser. The link
+	 *  comes from the core (the page sends only the consultation), so the page never opens an
+	 *  address of its own.
+	 */
+	meetingJoin: (id: number) => typedError<null, Error>(__TAURI_INVOKE("meeting_join", { id })),
 	/**  The assigned doctor completes the consultation and files its result. */
 	completeWithResult: (id: number, input: ResultInput) => typedError<Consultation, Error>(__TAURI_INVOKE("complete_with_result", { id, input })),
 	/**  The result versions of a consultation (each read is audited). */
@@ -81,15 +94,6 @@ export const commands = {
 	patientCard: (personId: number, revealNationalId: boolean) => typedError<PatientCard, Error>(__TAURI_INVOKE("patient_card", { personId, revealNationalId })),
 	/**  Edits a patient's profile (fields left out keep their value). */
 	patientProfileEdit: (personId: number, edit: ProfileEdit) => typedError<ProfileSaved, Error>(__TAURI_INVOKE("patient_profile_edit", { personId, edit })),
-	/**
-	 *  The messages of a patient (person id) or of a consultation, newest first; never their
-	 *  recipient or text.
-	 */
-	messagesList: (patientPersonId: number | null, consultationId: number | null) => typedError<PatientMessage[], Error>(__TAURI_INVOKE("messages_list", { patientPersonId, consultationId })),
-	/**  Queues the join link of a consultation in progress again, as a new message. */
-	messageResendJoinLink: (consultationId: number) => typedError<PatientMessage, Error>(__TAURI_INVOKE("message_resend_join_link", { consultationId })),
-	/**  The consultations among `consultation_ids` whose latest join link failed or was suppressed. */
-	joinLinkWarnings: (consultationIds: number[]) => typedError<JoinLinkWarning[], Error>(__TAURI_INVOKE("join_link_warnings", { consultationIds })),
 	/**  The partners of the clinic, for choosing a report. */
 	partners: () => typedError<PartnerOption[], Error>(__TAURI_INVOKE("partners")),
 	/**
@@ -142,8 +146,6 @@ export const commands = {
 	ruleFormSetBlocking: (actionId: number, blocking: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_set_blocking", { actionId, blocking })),
 	/**  Stops requiring a form (admins). */
 	ruleFormRemove: (actionId: number) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_remove", { actionId })),
-	/**  Adds the welcome e-mail to a rule or removes it (admins). */
-	ruleSetWelcomeEmail: (ruleId: number, on: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_set_welcome_email", { ruleId, on })),
 	/**
 	 *  Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
 	 *  returned this once and stored only encrypted with the data keys (admins).
@@ -571,16 +573,6 @@ export type InsuranceEntryFields = {
 	policy_number: string,
 };
 
-/**
- *  A consultation whose latest join link did not reach the patient (failed or suppressed), for
- *  the queue's warning.
- */
-export type JoinLinkWarning = {
-	consultation_id: number,
-	state: MessageState,
-	reason: string | null,
-};
-
 /**  A likely duplicate: the person's id and name, and which facts matched. */
 export type MatchCandidate = {
 	patient_person_id: number,
@@ -597,34 +589,33 @@ export type MatchInput = {
 	date_of_birth: string | null,
 };
 
-export type MessageChannel = "email" | "sms";
-
-/**  What a message is about. */
-export type MessageKind =
-/**  The link to join a consultation that has started. */
-"join_link" |
-/**  A consultation was cancelled. */
-"cancellation" |
-/**  Thanks after a completed consultation, with the link to the review page. */
-"thank_you" |
-/**  The consent forms to sign, with the link to them. */
-"forms_invitation" |
-/**  The welcome e-mail of an onboarding rule (marketing). */
-"welcome";
-
-/**  Where a message is. */
-export type MessageState =
-/**  Waiting to be sent; `reason` says what held back the last attempt, if anything did. */
-"queued" |
-/**  Accepted by the e-mail server or SMS provider; `provider_id` is its id there. */
-"sent" |
-/**  Not delivered, after the last retry or a permanent refusal; `reason` says why. */
-"failed" |
 /**
- *  Deliberately not sent (marketing to an opted-out or partner-referred patient, or no
- *  channel the patient allows); `reason` says why.
+ *  The join links of a consultation's room: the doctor's (moderator) and the patient's
+ *  (participant), for video and for chat.
  */
-"suppressed";
+export type MeetingLinks = {
+	doctor_video_url: string,
+	doctor_chat_url: string,
+	patient_video_url: string,
+	patient_chat_url: string,
+	/**  True for links of the demo service, which lead to no meeting. */
+	demo: boolean,
+	/**  When the patient's links stop letting them in. */
+	patient_links_expire_at: string,
+};
+
+/**  What the console shows about the meeting service. */
+export type MeetingStatus = {
+	/**  The configured service (`jitsi`, `demo`), or `None` when its settings are wrong. */
+	provider: string | null,
+	/**  True when links are demo links (no meeting service is set up). */
+	demo: boolean,
+	/**
+	 *  What is wrong with the settings, naming the variable; consultations cannot be started
+	 *  while it is set.
+	 */
+	problem: Error | null,
+};
 
 /**  Prices, discounts and totals added up for one currency. */
 export type MoneySum = {
@@ -786,11 +777,6 @@ export type PatientCard = {
 	consultations: CardConsultation[],
 	/**  Oldest first, with their consents. */
 	forms: Form[],
-	/**
-	 *  The messages sent (or not) to the patient, newest first: kind, channel, state, provider's
-	 *  id or reason; never the recipient or the text (`docs/messages.md`).
-	 */
-	messages: PatientMessage[],
 };
 
 /**  The org-patient link as the API shows it. */
@@ -801,25 +787,6 @@ export type PatientLink = {
 	organization_id: number,
 	created_at: string,
 	updated_at: string,
-};
-
-/**  A message as staff see it: never its recipient or text. */
-export type PatientMessage = {
-	id: number,
-	patient_person_id: number,
-	consultation_id: number | null,
-	kind: MessageKind,
-	purpose: Purpose,
-	channel: MessageChannel | null,
-	language: string,
-	state: MessageState,
-	reason: string | null,
-	/**  The SMS provider's message id, or the e-mail's Message-ID. */
-	provider_id: string | null,
-	attempts: number,
-	created_at: string,
-	updated_at: string,
-	sent_at: string | null,
 };
 
 /**  A patient with at least one pending blocking form. */
@@ -893,8 +860,6 @@ export type Published = {
 	/**  Pending forms of older versions replaced by a form of this version. */
 	superseded: number,
 };
-
-export type Purpose = "service" | "marketing";
 
 /**
  *  A change of the queue or the screening list, as the console's event. Carries ids and state
@@ -1109,11 +1074,21 @@ export type StaffSession = {
 	organization_id: number,
 };
 
-/**  A started consultation and the links of its rooms. */
+/**
+ *  A started consultation and the join links of its meeting room: the doctor's (moderator) and
+ *  the patient's (participant), for video and for chat. Messages to the patient take the
+ *  patient's links from here.
+ */
 export type Started = {
 	consultation: Consultation,
-	video_join_url: string,
-	chat_join_url: string,
+	doctor_video_url: string,
+	doctor_chat_url: string,
+	patient_video_url: string,
+	patient_chat_url: string,
+	/**  True when no meeting service is set up: the links are demo links and lead to no meeting. */
+	demo: boolean,
+	/**  When the patient's links stop letting them in. */
+	patient_links_expire_at: string,
 };
 
 export type Template = {

@@ -217,6 +217,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
     let vault = Vault::load(&config.key_store)?;
     let accounts = Accounts::from_config(&config.accounts)?;
     eprintln!("{}", config.accounts_notice());
+    eprintln!("{}", digimed_core::meetings::Meetings::from_env().startup_line());
     let pool = db::connect(config.database_url()?, 16).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|_| {
         Error::field(ErrorCode::Configuration, "listen", "Cannot listen on that address (in use, or not a valid host:port).")

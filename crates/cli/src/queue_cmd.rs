@@ -7,7 +7,8 @@ use std::io::Read;
 use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
-use digimed_core::queue::{self, Consultation, ConsultationState, MeetingConfig, QueueFilter, QueueSort, QueueWatcher};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue::{self, Consultation, ConsultationState, QueueFilter, QueueSort, QueueWatcher};
 use digimed_core::referrals::{self, BookingChoice, CallOutcome, NewPartner, ReferralStatus};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::{db, ClinicTx, Error, ErrorCode};
@@ -143,6 +144,12 @@ pub enum ConsultationCommand {
     },
     /// Starts a consultation assigned to you; the patient is sent the join link (doctors).
     Start {
+        id: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The join links of a consultation you started and that is still in progress (doctors).
+    Links {
         id: i32,
         #[arg(long)]
         json: bool,
@@ -483,12 +490,30 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             }
         }
         ConsultationCommand::Start { id, json } => {
-            let s = ClinicTx::run(&pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), id).await).await?;
+            let meetings = Meetings::from_env();
+            let s = ClinicTx::run(&pool, async |tx| queue::start(tx, &meetings, id).await).await?;
             if json {
                 print_json(&s)?;
             } else {
                 print_row(&ClinicTx::run(&pool, async |tx| queue::get(tx, id).await).await.unwrap_or(s.consultation.clone()));
-                println!("video: {}\nchat:  {}", s.video_join_url, s.chat_join_url);
+                if s.demo {
+                    println!("demo links: no meeting service is set up (DIGIMED_JITSI_DOMAIN)");
+                }
+                println!("your video:      {}\nyour chat:       {}", s.doctor_video_url, s.doctor_chat_url);
+                println!("patient's video: {}\npatient's chat:  {}", s.patient_video_url, s.patient_chat_url);
+            }
+        }
+        ConsultationCommand::Links { id, json } => {
+            let meetings = Meetings::from_env();
+            let l = ClinicTx::run(&pool, async |tx| digimed_core::meetings::links_for_doctor(tx, &meetings, id).await).await?;
+            if json {
+                print_json(&l)?;
+            } else {
+                if l.demo {
+                    println!("demo links: no meeting service is set up (DIGIMED_JITSI_DOMAIN)");
+                }
+                println!("your video:      {}\nyour chat:       {}", l.doctor_video_url, l.doctor_chat_url);
+                println!("patient's video: {}\npatient's chat:  {}", l.patient_video_url, l.patient_chat_url);
             }
         }
         ConsultationCommand::Complete { id, icpc2, outcome, policy_number, job_description, patient_ssn, notes_stdin, json } => {

@@ -3,7 +3,8 @@
 //! refusals are one line, exit 2, and write nothing.
 
 use chrono::{Datelike, Duration, Utc};
-use digimed_core::queue::{self, MeetingConfig};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue;
 use digimed_core::ClinicTx;
 use digimed_domain::NationalId;
 use digimed_tests::{Role, Staff, TestDb};
@@ -76,7 +77,7 @@ async fn results_are_filed_read_back_and_amended_from_the_command_line() {
     std::fs::write(&key_file, db.vault.keys().to_json().expose()).unwrap();
     let env = Env { key_file: key_file.to_str().unwrap().to_string(), db, dir };
     let picked = ClinicTx::run(&doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
-    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &MeetingConfig::from_env(), picked.id).await).await.unwrap();
+    ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), picked.id).await).await.unwrap();
     let id = picked.id.to_string();
     let complete = |ssn: &str| {
         let args = ["consultation", "complete", &id, "--icpc2", "R74", "--outcome", "helped", "--job-description", "Carpenter"];

@@ -257,7 +257,7 @@ impl Capability {
             C::PickConsultation | C::AssignConsultation | C::ReturnToQueue | C::CancelConsultation => {
                 &[("consultations", "UPDATE")]
             }
-            C::StartConsultation => &[("consultations", "UPDATE"), ("video_rooms", "INSERT"), ("chat_rooms", "INSERT")],
+            C::StartConsultation => &[("consultations", "UPDATE"), ("meeting_rooms", "INSERT")],
             C::CompleteConsultation => {
                 &[("consultations", "UPDATE"), ("consultation_results", "INSERT"), ("consultation_reviews", "INSERT")]
             }

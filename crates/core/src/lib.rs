@@ -17,6 +17,7 @@ pub mod icpc2;
 pub mod intake;
 pub mod keys;
 pub mod messages;
+pub mod meetings;
 pub mod onboarding;
 pub mod orders;
 pub mod outbox;

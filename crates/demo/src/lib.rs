@@ -336,17 +336,11 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
                 .bind(started)
                 .execute(tx.conn())
                 .await?;
-            for table in ["video_rooms", "chat_rooms"] {
-                sqlx::query(&format!("INSERT INTO {table} (consultation_id, join_url) VALUES ($1, $2)"))
-                    .bind(cid)
-                    .bind(format!(
-                        "https://meet.digimed.test/{}/{}",
-                        table.trim_end_matches("_rooms"),
-                        digimed_core::patients::new_token()
-                    ))
-                    .execute(tx.conn())
-                    .await?;
-            }
+            sqlx::query("INSERT INTO meeting_rooms (consultation_id, provider, room_name) VALUES ($1, 'demo', $2)")
+                .bind(cid)
+                .bind(digimed_core::meetings::random_room_name())
+                .execute(tx.conn())
+                .await?;
         }
         if state == "completed" {
             sqlx::query("UPDATE consultations SET state = 'completed', ends_at = $2 WHERE id = $1")

@@ -66,7 +66,7 @@ describe("Consultations", () => {
     expect(await screen.findByText("No consultation is waiting for pickup.")).toBeTruthy();
   });
 
-  it("opens the picked consultation, starts it and shows the room links and the result form", async () => {
+  it("opens the picked consultation, starts it and shows Join, the patient's links and the result form", async () => {
     mocks.pickNext.mockResolvedValue({ status: "ok", data: picked });
     mocks.consultationGet.mockResolvedValue({ status: "ok", data: picked });
     mocks.start.mockResolvedValue({
@@ -74,15 +74,22 @@ describe("Consultations", () => {
       data: {
         // State changes come back without the display names.
         consultation: { ...picked, state: "in_progress", starts_at: new Date().toISOString(), patient_name: null, partner_name: null, doctor_name: null },
-        video_join_url: "https://meet.example.test/video/abc",
-        chat_join_url: "https://meet.example.test/chat/abc",
+        doctor_video_url: "https://meet.example.test/abc?jwt=doctor",
+        doctor_chat_url: "https://meet.example.test/abc?jwt=doctor#config.startWithVideoMuted=true",
+        patient_video_url: "https://meet.example.test/abc?jwt=patient",
+        patient_chat_url: "https://meet.example.test/abc?jwt=patient#config.startWithVideoMuted=true",
+        demo: false,
+        patient_links_expire_at: "2026-12-08T18:00:00Z",
       },
     });
     renderScreen();
     fireEvent.click(screen.getByRole("button", { name: "Pick next" }));
     expect(await screen.findByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Start consultation" }));
-    expect(await screen.findByText("https://meet.example.test/video/abc")).toBeTruthy();
+    expect(await screen.findByText("https://meet.example.test/abc?jwt=patient")).toBeTruthy();
+    // The doctor joins through the console; their own link is never shown.
+    expect(screen.getByRole("button", { name: "Join the meeting" })).toBeTruthy();
+    expect(screen.queryByText(/jwt=doctor/)).toBeNull();
     expect(screen.getByRole("heading", { name: "Jonas Myhre", level: 1 })).toBeTruthy();
     expect(screen.getByLabelText("ICPC-2 code")).toBeTruthy();
     expect(mocks.start).toHaveBeenCalledWith(8);

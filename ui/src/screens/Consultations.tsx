@@ -1,9 +1,10 @@
 import type { Ref } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { commands, type Consultation, type StaffSession, type Started } from "../bindings";
+import { commands, type Consultation, type MeetingLinks, type StaffSession } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { ConsultationHistory } from "../components/ConsultationHistory";
 import { MessageList } from "../components/MessageList";
+import { MeetingRoom } from "../components/MeetingRoom";
 import { ResultView } from "../components/ResultView";
 import { PatientCardButton } from "../components/PatientCardButton";
 import { toAppError, type AppError } from "../errors";
@@ -237,7 +238,7 @@ function Workspace(props: {
   const { t, locale } = useI18n();
   const now = useNow();
   const [c, setC] = useState<Consultation | null>(null);
-  const [rooms, setRooms] = useState<Started | null>(null);
+  const [rooms, setRooms] = useState<MeetingLinks | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [followUp, setFollowUp] = useState<Consultation | null>(null);
   const [historyReads, setHistoryReads] = useState(0);
@@ -325,24 +326,7 @@ function Workspace(props: {
                 {starting ? t("doctor.starting") : t("doctor.start")}
               </button>
             )}
-            {rooms && (
-              <div class="rooms" role="status">
-                <h3>{t("doctor.rooms")}</h3>
-                <p>
-                  {t("doctor.video")}:{" "}
-                  <a href={rooms.video_join_url} target="_blank" rel="noreferrer">
-                    {rooms.video_join_url}
-                  </a>
-                </p>
-                <p>
-                  {t("doctor.chat")}:{" "}
-                  <a href={rooms.chat_join_url} target="_blank" rel="noreferrer">
-                    {rooms.chat_join_url}
-                  </a>
-                </p>
-                <p class="hint">{t("doctor.linksSent")}</p>
-              </div>
-            )}
+            <MeetingRoom consultation={c} mine={mine} started={rooms} />
           </div>
           {c.state === "in_progress" && (
             <div class="card">

@@ -8,14 +8,17 @@ use std::process::{Command, Output, Stdio};
 
 use digimed_tests::{Staff, TestDb};
 
-/// Runs `digimed` with only the given environment of its own (no DATABASE_URL, key file or
-/// Clerk key inherited from the caller) and `stdin` on its standard input.
+/// Runs `digimed` with only the given environment of its own (no DATABASE_URL, key file, Clerk
+/// key or meeting service inherited from the caller) and `stdin` on its standard input.
 pub fn digimed_with_input(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_digimed"));
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("DIGIMED_KEY_FILE")
         .env_remove("CLERK_SECRET_KEY")
+        .env_remove("DIGIMED_JITSI_DOMAIN")
+        .env_remove("DIGIMED_JITSI_APP_ID")
+        .env_remove("DIGIMED_JITSI_SECRET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

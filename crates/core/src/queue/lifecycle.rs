@@ -3,12 +3,14 @@
 //! step is one statement whose `WHERE` says which state it leaves; when it matches nothing,
 //! [`explain_miss`] says why.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Consultation, ConsultationState};
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::meetings::Meetings;
 use crate::messages::MessageKind;
 use crate::session::AppRole;
 
@@ -158,37 +160,29 @@ pub async fn cancel(tx: &mut ClinicTx, id: i32, reason: &str) -> Result<Consulta
     Ok(c)
 }
 
-/// Where the video and chat rooms of a consultation are joined.
-#[derive(Debug, Clone)]
-pub struct MeetingConfig {
-    /// Base URL of the meeting service, without a trailing slash.
-    pub base_url: String,
-}
-
-impl MeetingConfig {
-    /// `DIGIMED_MEETING_URL`, or the demo address.
-    pub fn from_env() -> MeetingConfig {
-        let base = std::env::var("DIGIMED_MEETING_URL")
-            .ok()
-            .filter(|v| v.starts_with("https://") || v.starts_with("http://"))
-            .unwrap_or_else(|| "https://meet.digimed.test".to_string());
-        MeetingConfig { base_url: base.trim_end_matches('/').to_string() }
-    }
-}
-
-/// A started consultation and the links of its rooms.
+/// A started consultation and the join links of its meeting room: the doctor's (moderator) and
+/// the patient's (participant), for video and for chat. Messages to the patient take the
+/// patient's links from here.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Started {
     pub consultation: Consultation,
-    pub video_join_url: String,
-    pub chat_join_url: String,
+    pub doctor_video_url: String,
+    pub doctor_chat_url: String,
+    pub patient_video_url: String,
+    pub patient_chat_url: String,
+    /// True when no meeting service is set up: the links are demo links and lead to no meeting.
+    pub demo: bool,
+    /// When the patient's links stop letting them in.
+    pub patient_links_expire_at: DateTime<Utc>,
 }
 
-/// The assigned doctor starts the consultation: `starts_at` is set, the video and chat rooms are
-/// created with their join links, and a message with the link to the patient is queued.
-pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Result<Started> {
+/// The assigned doctor starts the consultation: `starts_at` is set, its meeting room is made (one
+/// per consultation, kept), and a message with the patient's link is queued. Refused, before
+/// anything changes, while the meeting service's settings are wrong.
+pub async fn start(tx: &mut ClinicTx, meetings: &Meetings, id: i32) -> Result<Started> {
     tx.require(Capability::StartConsultation)?;
+    meetings.provider()?;
     let doctor = tx.staff()?.staff_id;
     let changed_id = sqlx::query_scalar!(
         "UPDATE consultations c SET state = 'in_progress', starts_at = now()
@@ -200,17 +194,7 @@ pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Resul
     .fetch_optional(tx.conn())
     .await?;
     let c = changed(tx, id, "started", changed_id).await?;
-    let video = format!("{}/video/{}", meeting.base_url, crate::patients::new_token());
-    let chat = format!("{}/chat/{}", meeting.base_url, crate::patients::new_token());
-    sqlx::query!(
-        "WITH v AS (INSERT INTO video_rooms (consultation_id, join_url) VALUES ($1, $2))
-         INSERT INTO chat_rooms (consultation_id, join_url) VALUES ($1, $3)",
-        id,
-        video,
-        chat,
-    )
-    .execute(tx.conn())
-    .await?;
+    let links = crate::meetings::open_room(tx, meetings, &c).await?;
     crate::outbox::enqueue(
         tx,
         "consultation.started",
@@ -220,17 +204,27 @@ pub async fn start(tx: &mut ClinicTx, meeting: &MeetingConfig, id: i32) -> Resul
             "patient_person_id": c.patient_person_id,
             "doctor_id": doctor,
             "primary_channel": c.primary_channel,
-            "video_join_url": video,
-            "chat_join_url": chat,
+            "video_join_url": links.patient_video_url,
+            "chat_join_url": links.patient_chat_url,
+            "demo": links.demo,
+            "links_expire_at": links.patient_links_expire_at,
             "notify_patient": true,
         }),
     )
     .await?;
-    // The patient's link (the primary channel's room).
-    let patient_link = if c.primary_channel == "chat" { &chat } else { &video };
+    // The patient's link (the primary channel's), in a message queued with the start.
+    let patient_link = if c.primary_channel == "chat" { &links.patient_chat_url } else { &links.patient_video_url };
     crate::messages::queue(tx, MessageKind::JoinLink, c.patient_person_id, c.organization_id, Some(c.id), Some(patient_link))
         .await?;
-    Ok(Started { consultation: c, video_join_url: video, chat_join_url: chat })
+    Ok(Started {
+        consultation: c,
+        doctor_video_url: links.doctor_video_url,
+        doctor_chat_url: links.doctor_chat_url,
+        patient_video_url: links.patient_video_url,
+        patient_chat_url: links.patient_chat_url,
+        demo: links.demo,
+        patient_links_expire_at: links.patient_links_expire_at,
+    })
 }
 
 /// The assigned doctor completes the consultation: `ends_at` is set and a message to the patient

@@ -18,7 +18,7 @@ pub use crate::referrals::consultation_screenings as screenings;
 pub use crate::referrals::{CallOutcome, ScreeningEntry};
 pub use booking::{book, book_follow_up, NewBooking};
 pub(crate) use lifecycle::ensure_doctor_of_clinic;
-pub use lifecycle::{assign, cancel, complete, pick, pick_next, release, start, MeetingConfig, Started};
+pub use lifecycle::{assign, cancel, complete, pick, pick_next, release, start, Started};
 pub use listing::{get, history, list};
 pub use watch::{QueueEvent, QueueEventKind, QueueWatcher, CHANNEL, RESYNC_MARGIN};
 
