@@ -15,6 +15,8 @@ pub mod draft_commands;
 #[doc(hidden)]
 pub mod patient_commands;
 #[doc(hidden)]
+pub mod public_page_commands;
+#[doc(hidden)]
 pub mod queue_commands;
 #[doc(hidden)]
 pub mod referral_commands;

@@ -17,6 +17,7 @@ import { BookingDialog, bookedMessage } from "../components/BookingDialog";
 import { FieldError } from "../components/FieldError";
 import { OpenPatientCard, PatientCardButton } from "../components/PatientCardButton";
 import { PatientForms } from "../components/PatientForms";
+import { PreferenceLinkSection } from "../components/PreferenceLinkSection";
 import { ResultView } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
@@ -254,6 +255,7 @@ export function PatientCard(props: {
               <FormsSummary forms={card.forms} />
             )}
           </section>
+          <PreferenceLinkSection personId={card.person_id} role={props.session.role} />
         </div>
       )}
     </section>
