@@ -74,7 +74,7 @@ pub const NB: Texts = Texts {
     server_error_body: "Vi kunne ikke ta imot svaret ditt akkurat nå. Ingenting er lagret. Prøv igjen om litt.",
 
     invalid_title: "Denne lenken er ikke gyldig",
-    invalid_body: "Vi finner ikke siden denne lenken skal vise. Lenken kan være skrevet av feil, eller den kan være erstattet av en nyere lenke.",
+    invalid_body: "Vi finner ikke siden denne lenken skal vise. Lenken kan være skrevet feil, eller den kan være erstattet av en nyere lenke.",
     invalid_hint: "Bruk hele lenken fra den nyeste meldingen vi sendte deg. Ingenting er lagret.",
 
     review_page_title: "Vurder konsultasjonen",
