@@ -99,6 +99,8 @@ macro_rules! console_commands {
                 $crate::referral_commands::referral_decline,
                 $crate::referral_commands::consultation_book,
                 $crate::referral_commands::partner_set_book_on_arrival,
+                $crate::public_page_commands::reviews_summary,
+                $crate::public_page_commands::preference_token_rotate,
             ])
             .events($crate::__tauri_specta::collect_events![
                 $crate::queue_commands::QueueChanged,

@@ -17,6 +17,8 @@ pub mod message_commands;
 #[doc(hidden)]
 pub mod patient_commands;
 #[doc(hidden)]
+pub mod public_page_commands;
+#[doc(hidden)]
 pub mod queue_commands;
 #[doc(hidden)]
 pub mod referral_commands;

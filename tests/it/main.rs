@@ -22,6 +22,7 @@ mod onboarding_http;
 mod partners;
 mod patient_card;
 mod prices;
+mod public_pages;
 mod queue;
 mod referrals;
 mod report;

@@ -182,6 +182,8 @@ export const commands = {
 	consultationBook: (booking: NewBooking) => typedError<Consultation, Error>(__TAURI_INVOKE("consultation_book", { booking })),
 	/**  Sets whether a partner's referrals are booked as they arrive (admins). */
 	partnerSetBookOnArrival: (partnerId: number, on: boolean) => typedError<PartnerOption, Error>(__TAURI_INVOKE("partner_set_book_on_arrival", { partnerId, on })),
+	reviewsSummary: () => typedError<ReviewSummary, Error>(__TAURI_INVOKE("reviews_summary")),
+	preferenceTokenRotate: (personId: number) => typedError<null, Error>(__TAURI_INVOKE("preference_token_rotate", { personId })),
 };
 
 /** Events */
@@ -951,6 +953,32 @@ export type ReportProgress = {
 };
 
 /**  Counts and percentiles of one export. */
+export type RatingGroup = {
+	id: number | null,
+	name: string | null,
+	answered: number,
+	average: number,
+	ratings: number[],
+};
+
+export type ReviewComment = {
+	consultation_id: number,
+	submitted_at: string,
+	rating: number,
+	comment: string,
+	doctor_name: string | null,
+	partner_name: string | null,
+};
+
+export type ReviewSummary = {
+	answered: number,
+	unanswered: number,
+	average: number | null,
+	by_doctor: RatingGroup[],
+	by_partner: RatingGroup[],
+	latest_comments: ReviewComment[],
+};
+
 export type ReportSummary = {
 	partner: string,
 	from: string,

@@ -100,6 +100,8 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   referralDecline: unanswered("referralDecline"),
   consultationBook: unanswered("consultationBook"),
   partnerSetBookOnArrival: unanswered("partnerSetBookOnArrival"),
+  reviewsSummary: ok({ answered: 0, unanswered: 0, average: null, by_doctor: [], by_partner: [], latest_comments: [] }),
+  preferenceTokenRotate: unanswered("preferenceTokenRotate"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };

@@ -13,6 +13,7 @@ mod patients_cmd;
 mod queue_cmd;
 mod report_cmd;
 mod result_cmd;
+mod reviews_cmd;
 mod rules_cmd;
 mod scratch;
 
@@ -111,7 +112,11 @@ enum Command {
         #[command(subcommand)]
         command: patients_cmd::ApiTokenCommand,
     },
-    /// Runs the HTTP service (onboarding API, partner webhook) and the outgoing-webhook worker.
+    /// Patients' ratings of their consultations, per doctor and per partner, with the newest
+    /// comments (admins).
+    Reviews(reviews_cmd::ReviewsArgs),
+    /// Runs the HTTP service (onboarding API, partner webhook, the public review and preferences
+    /// pages) and the outgoing-webhook worker.
     Serve(patients_cmd::ServeArgs),
     /// Outgoing webhook subscriptions and their deliveries.
     Webhooks {
@@ -429,6 +434,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Match(args) => patients_cmd::find_matches(&config, args).await?,
         Command::Patient { command } => patient_cmd::patient(&config, command).await?,
         Command::ApiToken { command } => patients_cmd::api_token(&config, command).await?,
+        Command::Reviews(args) => reviews_cmd::reviews(&config, args).await?,
         Command::Serve(args) => patients_cmd::serve(&config, args).await?,
         Command::Webhooks { command } => patients_cmd::webhooks(&config, command).await?,
     }

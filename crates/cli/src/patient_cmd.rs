@@ -1,5 +1,6 @@
-//! `digimed patient show` and `digimed patient edit`: a patient's card and editing their profile,
-//! as the staff member DATABASE_URL signs in as (docs/patients.md).
+//! `digimed patient show`, `digimed patient edit` and `digimed patient rotate-preference-token`: a
+//! patient's card, editing their profile and issuing a new preference link, as the staff member
+//! DATABASE_URL signs in as (docs/patients.md, docs/public-pages.md).
 
 use clap::{Args, Subcommand};
 use digimed_core::config::Config;
@@ -25,6 +26,9 @@ pub enum PatientCommand {
     /// Edits a patient's profile (the person id). An option left out keeps the field; an empty
     /// value clears it.
     Edit(EditArgs),
+    /// Issues the patient (the person id) a new communication-preference token: the link to the
+    /// preferences page sent before stops working (support agents, admins; docs/public-pages.md).
+    RotatePreferenceToken { person: i32 },
 }
 
 #[derive(Args)]
@@ -106,6 +110,13 @@ impl EditArgs {
 }
 
 pub async fn patient(config: &Config, command: PatientCommand) -> Result<(), Error> {
+    // Issuing a new preference link needs no data keys.
+    if let PatientCommand::RotatePreferenceToken { person } = command {
+        let pool = pool(config, 2).await?;
+        ClinicTx::run(&pool, async |tx| digimed_core::preferences::rotate_token(tx, person).await).await?;
+        println!("issued person {person} a new preference link; the old link no longer works");
+        return Ok(());
+    }
     let vault = Vault::load(&config.key_store)?;
     let pool = pool(config, 2).await?;
     match command {
@@ -128,6 +139,8 @@ pub async fn patient(config: &Config, command: PatientCommand) -> Result<(), Err
                 println!("saved the profile of person {person}: {}", saved.changed.join(", "));
             }
         }
+        // Handled above.
+        PatientCommand::RotatePreferenceToken { .. } => {}
     }
     Ok(())
 }

@@ -218,12 +218,19 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
     let accounts = Accounts::from_config(&config.accounts)?;
     eprintln!("{}", config.accounts_notice());
     eprintln!("{}", digimed_core::meetings::Meetings::from_env().startup_line());
+    let public = digimed_core::public_links::PublicUrl::from_env()?;
     let pool = db::connect(config.database_url()?, 16).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|_| {
         Error::field(ErrorCode::Configuration, "listen", "Cannot listen on that address (in use, or not a valid host:port).")
     })?;
     let addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     eprintln!("digimed service listening on http://{addr}");
+    match public {
+        Some(url) => eprintln!("public pages: {}/review/… and {}/preferences/…", url.as_str(), url.as_str()),
+        None => eprintln!(
+            "DIGIMED_PUBLIC_URL is not set: the public pages answer here, but links to them cannot be built for patients"
+        ),
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = if args.no_webhook_worker {
         None

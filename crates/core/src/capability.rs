@@ -64,6 +64,11 @@ pub enum Capability {
     ReadBilling,
     ManagePrices,
     SetDiscounts,
+    // The public review and preferences pages.
+    ReadReviews,
+    AnswerReview,
+    ChangeContactPreferences,
+    RotatePreferenceLink,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -131,6 +136,10 @@ impl Capability {
         Capability::ReadBilling,
         Capability::ManagePrices,
         Capability::SetDiscounts,
+        Capability::ReadReviews,
+        Capability::AnswerReview,
+        Capability::ChangeContactPreferences,
+        Capability::RotatePreferenceLink,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -184,6 +193,12 @@ impl Capability {
             C::ReadBilling => rule("see prices, discounts and order totals", &[Secretary, Admin], true, false),
             C::ManagePrices => rule("set partners' deal prices", &[Admin], true, false),
             C::SetDiscounts => rule("give discounts", &[Admin], true, false),
+            C::ReadReviews => rule("see patients' ratings and comments of consultations", &[Admin], true, false),
+            C::AnswerReview => rule("record a patient's review from their review link", &[], true, true),
+            C::ChangeContactPreferences => {
+                rule("change a patient's contact preferences from their preference link", &[], true, true)
+            }
+            C::RotatePreferenceLink => rule("issue a patient a new preference link", &[CustomerSupport, Admin], true, false),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -312,6 +327,16 @@ impl Capability {
             }
             C::ManagePrices => &[("partner_prices", "INSERT"), ("partner_prices", "UPDATE")],
             C::SetDiscounts => &[("line_items", "UPDATE")],
+            C::ReadReviews => &[("consultation_reviews.comment", "SELECT")],
+            C::AnswerReview => &[("consultation_reviews.rating", "UPDATE"), ("consultation_reviews.submitted_at", "UPDATE")],
+            C::ChangeContactPreferences => &[
+                ("communication_preference_tokens.email_allowed", "UPDATE"),
+                ("communication_preference_tokens.sms_allowed", "UPDATE"),
+                ("communication_preference_tokens.marketing_opt_out", "UPDATE"),
+            ],
+            C::RotatePreferenceLink => {
+                &[("communication_preference_tokens.token", "UPDATE"), ("communication_preference_tokens.rotated_at", "UPDATE")]
+            }
             C::CreateLogins
             | C::IssueApiTokens
             | C::RotateKeys

@@ -1,11 +1,13 @@
 //! The HTTP service (`digimed serve`): what must arrive from outside. Every route calls the same
 //! core functions as the console and the CLI; this crate only authenticates, parses and maps
-//! errors to HTTP (in one place: [`error::status_for`]).
+//! errors to HTTP (in one place: [`error::status_for`]). The public pages patients open from the
+//! clinic's links ([`pages`]) answer in HTML.
 
 pub mod error;
 pub mod extract;
 mod forms;
 pub mod messages;
+pub mod pages;
 pub mod patients;
 pub mod pridok;
 pub mod webhooks;
@@ -45,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(error::framework_errors_as_json))
+        // The public pages answer in HTML, errors included, with headers of their own.
+        .merge(pages::routes())
         .with_state(state)
 }
 

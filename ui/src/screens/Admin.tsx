@@ -9,10 +9,11 @@ import { FormTemplates } from "./AdminForms";
 import { Outcomes } from "./AdminOutcomes";
 import { Partners } from "./AdminPartners";
 import { ReportExport } from "./AdminReport";
+import { Reviews } from "./AdminReviews";
 import { OnboardingRules } from "./AdminRules";
 import { StaffList } from "./AdminStaff";
 
-/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners and their deal prices, billing, the audit log, staff and deliveries. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners and their deal prices, billing, patients' ratings, the audit log, staff and deliveries. */
 export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [templatesChanged, setTemplatesChanged] = useState(0);
@@ -31,6 +32,7 @@ export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHead
         <Partners />
       </div>
       <BillingView />
+      <Reviews />
       <AuditLog />
       <div class="admin-grid">
         <StaffList me={props.session?.staff_id ?? null} />

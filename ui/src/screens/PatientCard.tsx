@@ -18,6 +18,7 @@ import { FieldError } from "../components/FieldError";
 import { OpenPatientCard, PatientCardButton } from "../components/PatientCardButton";
 import { MessageList } from "../components/MessageList";
 import { PatientForms } from "../components/PatientForms";
+import { PreferenceLinkSection } from "../components/PreferenceLinkSection";
 import { ResultView } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
@@ -255,6 +256,7 @@ export function PatientCard(props: {
           <div class="card card-section card-wide table-section">
             <MessageList patientPersonId={card.person_id} />
           </div>
+          <PreferenceLinkSection personId={card.person_id} role={props.session.role} />
         </div>
       )}
     </section>

@@ -1,0 +1,179 @@
+//! `/preferences/{token}`: the patient chooses e-mail and/or SMS for service messages (at least
+//! one) and opts in or out of marketing (`preferences::save`, audited).
+//!
+//! Answers: 200 with the form (after a POST, with "your choices are saved"); 404 "this link is
+//! not valid"; 422 the form with the error next to the field (nothing written); 400 the form again
+//! when its form key is missing or too old; 403 when posted from another site.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use digimed_core::preferences::{self, Language, PreferenceChoice, Preferences};
+use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
+use maud::html;
+
+use super::text::texts;
+use super::{
+    browser_language, chosen_language, cross_site, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout,
+    now_secs, page, server_error, FormFields, LangQuery,
+};
+use crate::AppState;
+
+const PAGE: &str = "preferences";
+
+async fn find(state: &AppState, token: &str) -> Result<Option<Preferences>, Error> {
+    let mut tx = ClinicTx::begin(&state.pool).await?;
+    let found = preferences::find(&mut tx, token).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// What the form shows: the choices as they stand, or as the patient just sent them.
+struct Shown {
+    email: bool,
+    sms: bool,
+    /// `Some(true)`: news and offers wanted.
+    marketing: Option<bool>,
+}
+
+impl Shown {
+    fn of(p: &Preferences) -> Shown {
+        Shown { email: p.email_allowed, sms: p.sms_allowed, marketing: Some(!p.marketing_opt_out) }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Shown,
+    Saved,
+    NoChannel,
+    NoMarketingChoice,
+    Expired,
+}
+
+/// `GET /preferences/{token}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let chosen = chosen_language(q.lang.as_deref());
+    match find(&state, &token).await {
+        Err(e) => server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
+        Ok(None) => invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
+        Ok(Some(p)) => form(&state, &token, chosen.unwrap_or(p.language), &Shown::of(&p), Outcome::Shown, StatusCode::OK),
+    }
+}
+
+/// `POST /preferences/{token}`.
+pub async fn save(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = FormFields::parse(&body);
+    let chosen = chosen_language(fields.get("lang"));
+    if cross_site(&headers) {
+        return super::cross_site_refused(chosen.unwrap_or_else(|| browser_language(&headers)));
+    }
+    let current = match find(&state, &token).await {
+        Err(e) => return server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
+        Ok(None) => return invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
+        Ok(Some(p)) => p,
+    };
+    let lang = chosen.unwrap_or(current.language);
+    let ticked = |name: &str| fields.get(name).is_some_and(|v| !v.is_empty());
+    let marketing = fields.get("marketing");
+    let sent = Shown {
+        email: ticked("email"),
+        sms: ticked("sms"),
+        marketing: match marketing {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
+    };
+    if !form_key_valid(&state.vault, PAGE, &token, fields.get("form_key"), now_secs()) {
+        return form(&state, &token, lang, &sent, Outcome::Expired, StatusCode::BAD_REQUEST);
+    }
+    let choice = match PreferenceChoice::parse(sent.email, sent.sms, marketing) {
+        Ok(c) => c,
+        Err(e) => {
+            let outcome = if e.field.as_deref() == Some("channels") { Outcome::NoChannel } else { Outcome::NoMarketingChoice };
+            return form(&state, &token, lang, &sent, outcome, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let saved = async {
+        let acting = Acting::Party { acting_for: format!("preference-link:{}", current.person_id) };
+        let mut tx = ClinicTx::begin_acting(&state.pool, &acting).await?;
+        let saved = preferences::save(&mut tx, &token, choice).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(saved)
+    };
+    match saved.await {
+        Ok(p) => form(&state, &token, lang, &Shown::of(&p), Outcome::Saved, StatusCode::OK),
+        Err(e) if e.code == ErrorCode::NotFound => invalid_link(lang),
+        Err(e) if !is_failure(&e) => form(&state, &token, lang, &sent, Outcome::NoChannel, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => server_error(lang, &e),
+    }
+}
+
+fn form(state: &AppState, token: &str, lang: Language, shown: &Shown, outcome: Outcome, status: StatusCode) -> Response {
+    let t = texts(lang);
+    let key = form_key(&state.vault, PAGE, token, now_secs());
+    let channels_error = (outcome == Outcome::NoChannel).then_some(t.channels_error);
+    let marketing_error = (outcome == Outcome::NoMarketingChoice).then_some(t.marketing_error);
+    let mut problems: Vec<(&str, &str)> = Vec::new();
+    if let Some(m) = channels_error {
+        problems.push(("email", m));
+    }
+    if let Some(m) = marketing_error {
+        problems.push(("marketing-yes", m));
+    }
+    let channels_described = if channels_error.is_some() { "channels-hint channels-error" } else { "channels-hint" };
+    let main = html! {
+        h1 { (t.prefs_heading) }
+        p.lead { (t.prefs_intro) }
+        @if outcome == Outcome::Saved {
+            div.notice role="status" { (t.prefs_saved) }
+        }
+        @if outcome == Outcome::Expired {
+            div.error-summary role="alert" { p { (t.form_expired) } }
+        }
+        @if !problems.is_empty() { (error_summary(t, &problems)) }
+        form method="post" novalidate {
+            input type="hidden" name="lang" value=(lang.as_str());
+            input type="hidden" name="form_key" value=(key);
+            fieldset.has-error[channels_error.is_some()] aria-describedby=(channels_described) {
+                legend { (t.channels_legend) }
+                p #channels-hint .hint { (t.channels_hint) }
+                @if let Some(m) = channels_error { p #channels-error .error-message { (m) } }
+                div.choices {
+                    label.choice for="email" {
+                        input type="checkbox" id="email" name="email" value="yes" checked[shown.email];
+                        span { (t.channel_email) }
+                    }
+                    label.choice for="sms" {
+                        input type="checkbox" id="sms" name="sms" value="yes" checked[shown.sms];
+                        span { (t.channel_sms) }
+                    }
+                }
+            }
+            fieldset.has-error[marketing_error.is_some()] aria-describedby=[marketing_error.map(|_| "marketing-error")] {
+                legend { (t.marketing_legend) }
+                @if let Some(m) = marketing_error { p #marketing-error .error-message { (m) } }
+                div.choices {
+                    label.choice for="marketing-yes" {
+                        input type="radio" id="marketing-yes" name="marketing" value="yes" checked[shown.marketing == Some(true)];
+                        span { (t.marketing_yes) }
+                    }
+                    label.choice for="marketing-no" {
+                        input type="radio" id="marketing-no" name="marketing" value="no" checked[shown.marketing == Some(false)];
+                        span { (t.marketing_no) }
+                    }
+                }
+            }
+            button.button type="submit" { (t.prefs_submit) }
+        }
+    };
+    let has_error = matches!(outcome, Outcome::NoChannel | Outcome::NoMarketingChoice | Outcome::Expired);
+    page(status, layout(t, t.prefs_page_title, has_error, main))
+}
