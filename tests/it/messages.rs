@@ -19,7 +19,8 @@ use digimed_core::forms::{self, SignedBy};
 use digimed_core::messages::delivery::DeliveryOptions;
 use digimed_core::messages::transport::{DeliveryConfig, EmailSetup, Mailer, SmsSetup, Twilio};
 use digimed_core::messages::{self, MessageChannel, MessageFilter, MessageKind, MessageState, PatientMessage};
-use digimed_core::queue::{self, MeetingConfig, NewBooking};
+use digimed_core::meetings::Meetings;
+use digimed_core::queue::{self, NewBooking};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::AppRole;
 use digimed_core::{ClinicTx, ErrorCode};
@@ -207,9 +208,9 @@ async fn started(c: &Clinic, person: i32) -> (i32, String) {
         doctor_id: Some(c.doctor.id),
     };
     let booked = ClinicTx::run(&c.secretary.pool, async |tx| queue::book(tx, &booking).await).await.unwrap();
-    let meeting = MeetingConfig { base_url: "https://meet.example.test".into() };
+    let meeting = Meetings::demo();
     let s = ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &meeting, booked.id).await).await.unwrap();
-    (booked.id, s.video_join_url)
+    (booked.id, s.patient_video_url)
 }
 
 async fn list(c: &Clinic, filter: MessageFilter) -> Vec<PatientMessage> {
@@ -662,7 +663,7 @@ async fn resending_a_link_and_bad_input() {
     assert_eq!(e.field.as_deref(), Some("patient"));
     assert_eq!(count().await, before);
 
-    let meeting = MeetingConfig { base_url: "https://meet.example.test".into() };
+    let meeting = Meetings::demo();
     let s = ClinicTx::run(&c.doctor.pool, async |tx| queue::start(tx, &meeting, booked.id).await).await.unwrap();
     let other = c.db.staff(AppRole::Doctor, c.org, "m-other-doctor").await;
     let e = ClinicTx::run(&other.pool, async |tx| messages::resend_join_link(tx, booked.id).await).await.unwrap_err();
@@ -675,7 +676,7 @@ async fn resending_a_link_and_bad_input() {
             .fetch_all(&c.db.owner)
             .await
             .unwrap();
-    assert_eq!(links, [s.video_join_url.clone(), s.video_join_url]);
+    assert_eq!(links, [s.patient_video_url.clone(), s.patient_video_url]);
     // Staff of another clinic see none of it.
     let elsewhere = c.db.clinic("Other Clinic").await;
     let stranger = c.db.staff(AppRole::Secretary, elsewhere, "m-stranger").await;
