@@ -102,7 +102,7 @@ function RatingTable(props: { id: string; caption: MessageKey; nameHeading: Mess
           <tr key={g.id ?? "none"}>
             <th scope="row">{g.name ?? <span class="muted">{t(props.none)}</span>}</th>
             <td class="num">{g.answered}</td>
-            <td class="num">{formatAverage(g.average, locale)}</td>
+            <td class="num">{g.average === null ? "–" : formatAverage(g.average, locale)}</td>
             <td class="muted">
               {g.ratings.map((n, i) => t("reviews.spreadItem", { rating: i + 1, count: n })).join(" · ")}
             </td>
