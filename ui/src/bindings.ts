@@ -182,7 +182,12 @@ export const commands = {
 	consultationBook: (booking: NewBooking) => typedError<Consultation, Error>(__TAURI_INVOKE("consultation_book", { booking })),
 	/**  Sets whether a partner's referrals are booked as they arrive (admins). */
 	partnerSetBookOnArrival: (partnerId: number, on: boolean) => typedError<PartnerOption, Error>(__TAURI_INVOKE("partner_set_book_on_arrival", { partnerId, on })),
+	/**  Patients' ratings per doctor and per partner, and the newest comments (admins). */
 	reviewsSummary: () => typedError<ReviewSummary, Error>(__TAURI_INVOKE("reviews_summary")),
+	/**
+	 *  Issues the patient a new communication-preference token; the old preferences link stops
+	 *  working. The new token is not shown: it reaches the patient only in the clinic's messages.
+	 */
 	preferenceTokenRotate: (personId: number) => typedError<null, Error>(__TAURI_INVOKE("preference_token_rotate", { personId })),
 };
 
@@ -918,6 +923,22 @@ export type QueueSort =
 /**  Nearest deadline first; consultations without one last. */
 "deadline";
 
+/**  Ratings of one doctor or one partner. */
+export type RatingGroup = {
+	/**
+	 *  The doctor's staff id or the partner's id; `None` for consultations without one (no
+	 *  doctor assigned, or booked directly without a partner).
+	 */
+	id: number | null,
+	name: string | null,
+	/**  Reviews answered. */
+	answered: number,
+	/**  The mean rating, 1 to 5. */
+	average: number | null,
+	/**  How many gave 1, 2, 3, 4 and 5. */
+	ratings: number[],
+};
+
 /**  A field of the referral as the partner sent it, its value as text. */
 export type ReferralField = {
 	name: string,
@@ -953,32 +974,6 @@ export type ReportProgress = {
 };
 
 /**  Counts and percentiles of one export. */
-export type RatingGroup = {
-	id: number | null,
-	name: string | null,
-	answered: number,
-	average: number,
-	ratings: number[],
-};
-
-export type ReviewComment = {
-	consultation_id: number,
-	submitted_at: string,
-	rating: number,
-	comment: string,
-	doctor_name: string | null,
-	partner_name: string | null,
-};
-
-export type ReviewSummary = {
-	answered: number,
-	unanswered: number,
-	average: number | null,
-	by_doctor: RatingGroup[],
-	by_partner: RatingGroup[],
-	latest_comments: ReviewComment[],
-};
-
 export type ReportSummary = {
 	partner: string,
 	from: string,
@@ -1049,6 +1044,29 @@ export type ResultVersion = {
 	notes: string | null,
 	policy_number: string | null,
 	created_at: string,
+};
+
+/**  A comment a patient wrote, with what it is about. */
+export type ReviewComment = {
+	consultation_id: number,
+	submitted_at: string,
+	rating: number,
+	comment: string,
+	doctor_name: string | null,
+	partner_name: string | null,
+};
+
+/**  The ratings an admin sees: of their clinic (the owner: of every clinic). */
+export type ReviewSummary = {
+	answered: number,
+	/**  Review links sent and not (yet) answered. */
+	unanswered: number,
+	/**  The mean of every answered rating; `None` before the first. */
+	average: number | null,
+	by_doctor: RatingGroup[],
+	by_partner: RatingGroup[],
+	/**  The newest comments, newest first. */
+	latest_comments: ReviewComment[],
 };
 
 /**  A form a rule requires (a `create_form` action). */

@@ -20,7 +20,7 @@ export function Reviews() {
   }, []);
 
   return (
-    <div class="card" aria-labelledby="reviews-title" id="admin-reviews">
+    <div class="card admin-wide" aria-labelledby="reviews-title" id="admin-reviews">
       <h2 id="reviews-title">{t("reviews.title")}</h2>
       {error && (
         <div class="alert alert-error" role="alert">
@@ -100,9 +100,9 @@ function RatingTable(props: { id: string; caption: MessageKey; nameHeading: Mess
       <tbody>
         {props.groups.map((g) => (
           <tr key={g.id ?? "none"}>
-            <th scope="row">{g.name ?? <span class="muted">{t(props.none)}</span>}</th>
+            <td>{g.name ?? <span class="muted">{t(props.none)}</span>}</td>
             <td class="num">{g.answered}</td>
-            <td class="num">{formatAverage(g.average, locale)}</td>
+            <td class="num">{g.average === null ? "–" : formatAverage(g.average, locale)}</td>
             <td class="muted">
               {g.ratings.map((n, i) => t("reviews.spreadItem", { rating: i + 1, count: n })).join(" · ")}
             </td>
