@@ -140,8 +140,8 @@ async fn without_a_deal_price_the_line_is_opened_at_zero_and_says_so() {
     let id = c.book().await;
     let (price, _, _, _, none, total, kept, currency) = c.line(id).await;
     assert_eq!((price.as_str(), none, total.as_str(), kept, currency.as_str()), ("0.00", true, "0.00", true, "NOK"));
-    let today = chrono::Utc::now().date_naive().to_string();
-    let billing = ClinicTx::run(&c.admin.pool, async |tx| orders::billing(tx, c.partner.id, &today, &today).await).await.unwrap();
+    let day = clinic_day(&c.db.owner, id).await;
+    let billing = ClinicTx::run(&c.admin.pool, async |tx| orders::billing(tx, c.partner.id, &day, &day).await).await.unwrap();
     let line = billing.lines.iter().find(|l| l.consultation_id == id).unwrap();
     assert!(line.no_deal_price);
     // There is nothing to discount.
@@ -369,8 +369,10 @@ async fn the_billing_view_adds_up_what_the_database_holds() {
     c.set_price("insurance", "725.35").await;
     let d = c.book().await;
     ClinicTx::run(&c.admin.pool, async |tx| orders::set_discount(tx, b, "50.10", "Short consultation").await).await.unwrap();
-    let today = chrono::Utc::now().date_naive();
-    let (from, to) = ((today - chrono::Duration::days(1)).to_string(), today.to_string());
+    // Billing periods are dates in the clinic's time zone: from the day before the first booking
+    // to the day of the last (midnight there may fall between them).
+    let first: chrono::NaiveDate = clinic_day(&c.db.owner, a).await.parse().unwrap();
+    let (from, to) = ((first - chrono::Duration::days(1)).to_string(), clinic_day(&c.db.owner, d).await);
     let billing = ClinicTx::run(&c.admin.pool, async |tx| orders::billing(tx, c.partner.id, &from, &to).await).await.unwrap();
     let listed: Vec<i32> = billing.lines.iter().map(|l| l.consultation_id).collect();
     for id in [a, b, d] {
@@ -403,4 +405,14 @@ async fn the_billing_view_adds_up_what_the_database_holds() {
     assert_eq!(e.code, ErrorCode::Forbidden);
     let e = ClinicTx::run(&c.admin.pool, async |tx| orders::billing(tx, c.partner.id, &to, &from).await).await.unwrap_err();
     assert_eq!(e.field.as_deref(), Some("to"));
+}
+
+/// The date, in the clinic's time zone (where billing periods are counted), on which consultation
+/// `id` was booked.
+async fn clinic_day(owner: &sqlx::PgPool, id: i32) -> String {
+    sqlx::query_scalar("SELECT (created_at AT TIME ZONE 'Europe/Oslo')::date::text FROM consultations WHERE id = $1")
+        .bind(id)
+        .fetch_one(owner)
+        .await
+        .unwrap()
 }

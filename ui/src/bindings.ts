@@ -94,6 +94,15 @@ export const commands = {
 	patientCard: (personId: number, revealNationalId: boolean) => typedError<PatientCard, Error>(__TAURI_INVOKE("patient_card", { personId, revealNationalId })),
 	/**  Edits a patient's profile (fields left out keep their value). */
 	patientProfileEdit: (personId: number, edit: ProfileEdit) => typedError<ProfileSaved, Error>(__TAURI_INVOKE("patient_profile_edit", { personId, edit })),
+	/**
+	 *  The messages of a patient (person id) or of a consultation, newest first; never their
+	 *  recipient or text.
+	 */
+	messagesList: (patientPersonId: number | null, consultationId: number | null) => typedError<PatientMessage[], Error>(__TAURI_INVOKE("messages_list", { patientPersonId, consultationId })),
+	/**  Queues the join link of a consultation in progress again, as a new message. */
+	messageResendJoinLink: (consultationId: number) => typedError<PatientMessage, Error>(__TAURI_INVOKE("message_resend_join_link", { consultationId })),
+	/**  The consultations among `consultation_ids` whose latest join link failed or was suppressed. */
+	joinLinkWarnings: (consultationIds: number[]) => typedError<JoinLinkWarning[], Error>(__TAURI_INVOKE("join_link_warnings", { consultationIds })),
 	/**  The partners of the clinic, for choosing a report. */
 	partners: () => typedError<PartnerOption[], Error>(__TAURI_INVOKE("partners")),
 	/**
@@ -146,6 +155,8 @@ export const commands = {
 	ruleFormSetBlocking: (actionId: number, blocking: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_set_blocking", { actionId, blocking })),
 	/**  Stops requiring a form (admins). */
 	ruleFormRemove: (actionId: number) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_form_remove", { actionId })),
+	/**  Adds the welcome e-mail to a rule or removes it (admins). */
+	ruleSetWelcomeEmail: (ruleId: number, on: boolean) => typedError<OnboardingRule, Error>(__TAURI_INVOKE("rule_set_welcome_email", { ruleId, on })),
 	/**
 	 *  Adds a partner to the clinic with its webhook secret (given, or generated); the secret is
 	 *  returned this once and stored only encrypted with the data keys (admins).
@@ -580,6 +591,16 @@ export type InsuranceEntryFields = {
 	policy_number: string,
 };
 
+/**
+ *  A consultation whose latest join link did not reach the patient (failed or suppressed), for
+ *  the queue's warning.
+ */
+export type JoinLinkWarning = {
+	consultation_id: number,
+	state: MessageState,
+	reason: string | null,
+};
+
 /**  A likely duplicate: the person's id and name, and which facts matched. */
 export type MatchCandidate = {
 	patient_person_id: number,
@@ -623,6 +644,35 @@ export type MeetingStatus = {
 	 */
 	problem: Error | null,
 };
+
+export type MessageChannel = "email" | "sms";
+
+/**  What a message is about. */
+export type MessageKind =
+/**  The link to join a consultation that has started. */
+"join_link" |
+/**  A consultation was cancelled. */
+"cancellation" |
+/**  Thanks after a completed consultation, with the link to the review page. */
+"thank_you" |
+/**  The consent forms to sign, with the link to them. */
+"forms_invitation" |
+/**  The welcome e-mail of an onboarding rule (marketing). */
+"welcome";
+
+/**  Where a message is. */
+export type MessageState =
+/**  Waiting to be sent; `reason` says what held back the last attempt, if anything did. */
+"queued" |
+/**  Accepted by the e-mail server or SMS provider; `provider_id` is its id there. */
+"sent" |
+/**  Not delivered, after the last retry or a permanent refusal; `reason` says why. */
+"failed" |
+/**
+ *  Deliberately not sent (marketing to an opted-out or partner-referred patient, or no
+ *  channel the patient allows); `reason` says why.
+ */
+"suppressed";
 
 /**  Prices, discounts and totals added up for one currency. */
 export type MoneySum = {
@@ -784,6 +834,11 @@ export type PatientCard = {
 	consultations: CardConsultation[],
 	/**  Oldest first, with their consents. */
 	forms: Form[],
+	/**
+	 *  The messages sent (or not) to the patient, newest first: kind, channel, state, provider's
+	 *  id or reason; never the recipient or the text (`docs/messages.md`).
+	 */
+	messages: PatientMessage[],
 };
 
 /**  The org-patient link as the API shows it. */
@@ -794,6 +849,25 @@ export type PatientLink = {
 	organization_id: number,
 	created_at: string,
 	updated_at: string,
+};
+
+/**  A message as staff see it: never its recipient or text. */
+export type PatientMessage = {
+	id: number,
+	patient_person_id: number,
+	consultation_id: number | null,
+	kind: MessageKind,
+	purpose: Purpose,
+	channel: MessageChannel | null,
+	language: string,
+	state: MessageState,
+	reason: string | null,
+	/**  The SMS provider's message id, or the e-mail's Message-ID. */
+	provider_id: string | null,
+	attempts: number,
+	created_at: string,
+	updated_at: string,
+	sent_at: string | null,
 };
 
 /**  A patient with at least one pending blocking form. */
@@ -867,6 +941,8 @@ export type Published = {
 	/**  Pending forms of older versions replaced by a form of this version. */
 	superseded: number,
 };
+
+export type Purpose = "service" | "marketing";
 
 /**
  *  A change of the queue or the screening list, as the console's event. Carries ids and state

@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type Consultation, type MeetingLinks, type MeetingStatus } from "../bindings";
-import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 import { callCommand, useCommand } from "../useCommand";
+import { ErrorAlert } from "./ErrorAlert";
 
 /**
  * The meeting room of a consultation in the doctor's workspace: a notice when the meeting service
@@ -63,11 +63,7 @@ export function MeetingRoom(props: { consultation: Consultation; mine: boolean; 
               </span>
             )}
           </div>
-          {join.error && (
-            <div class="alert alert-error" role="alert">
-              {describeError(join.error, t)}
-            </div>
-          )}
+          <ErrorAlert error={join.error} />
           <p class="hint">{t("meeting.chatInRoom")}</p>
           <div class="patient-links">
             <h4>{t("meeting.patientLinks")}</h4>
@@ -80,11 +76,7 @@ export function MeetingRoom(props: { consultation: Consultation; mine: boolean; 
           <p class="hint links-sent">{t("doctor.linksSent")}</p>
         </div>
       )}
-      {open && !links && linksRead.error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(linksRead.error, t)}
-        </div>
-      )}
+      {open && !links && linksRead.error && <ErrorAlert error={linksRead.error} />}
     </>
   );
 }

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type PatientMessage } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { useI18n } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 import { useCommand, useLatestRead } from "../useCommand";
+import { ErrorAlert } from "./ErrorAlert";
 
 /**
  * The messages sent (or not) to a patient, or about one consultation, newest first: kind, channel,
@@ -64,21 +65,13 @@ export function MessageList(props: {
           )}
         </p>
       )}
-      {resend.error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(resend.error, t)}
-        </div>
-      )}
+      <ErrorAlert error={resend.error} />
       {held && (
         <div class="alert alert-warning" role="status">
           {t("messages.notSentNotice", { reason: held.reason ?? "" })}
         </div>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {!error && messages === null && <p class="muted">{t("common.loading")}</p>}
       {messages !== null && messages.length === 0 && <p class="muted">{t("messages.none")}</p>}
       {messages !== null && messages.length > 0 && (

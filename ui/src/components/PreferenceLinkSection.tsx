@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import { commands, type AppRole } from "../bindings";
-import { describeError } from "../errors";
 import { useI18n } from "../i18n";
 import { useCommand } from "../useCommand";
+import { ErrorAlert } from "./ErrorAlert";
 
 /** The roles that issue a patient a new preferences link (the core decides). */
 const ROTATORS: readonly AppRole[] = ["customer_support", "admin"];
@@ -41,11 +41,7 @@ export function PreferenceLinkSection(props: { personId: number; role: AppRole }
           {t("card.preferenceLinkRotated")}
         </p>
       )}
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {confirming ? (
         <div class="button-row">
           <button type="button" class="button button-primary" id="card-rotate-preference-link-confirm" aria-disabled={busy} onClick={rotate}>

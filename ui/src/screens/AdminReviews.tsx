@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type RatingGroup, type ReviewSummary } from "../bindings";
-import { describeError, type AppError } from "../errors";
+import type { AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatDateTime } from "../i18n/format";
 import { callCommand } from "../useCommand";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 /** A mean rating as people read it: "4.3" / "4,3". */
 function formatAverage(value: number, locale: string): string {
@@ -22,11 +23,7 @@ export function Reviews() {
   return (
     <div class="card admin-wide" aria-labelledby="reviews-title" id="admin-reviews">
       <h2 id="reviews-title">{t("reviews.title")}</h2>
-      {error && (
-        <div class="alert alert-error" role="alert">
-          {describeError(error, t)}
-        </div>
-      )}
+      <ErrorAlert error={error} />
       {summary === null && !error && <p class="muted">{t("common.loading")}</p>}
       {summary && (
         <>
