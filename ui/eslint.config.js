@@ -5,7 +5,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "e2e-browser/dist/", "src/bindings.ts"] },
+  { ignores: ["dist/", ".dist-build/", "e2e-browser/dist/", "src/bindings.ts"] },
   js.configs.recommended,
   // TypeScript: the type-checked rules, with the types the compiler already computes for `tsc`.
   {
