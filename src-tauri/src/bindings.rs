@@ -57,6 +57,7 @@ macro_rules! console_commands {
                 $crate::patient_commands::consent_timeline,
                 $crate::patient_commands::patient_card,
                 $crate::patient_commands::patient_profile_edit,
+                $crate::patient_commands::patient_set_message_language,
                 $crate::message_commands::messages_list,
                 $crate::message_commands::message_resend_join_link,
                 $crate::message_commands::join_link_warnings,

@@ -9,6 +9,7 @@ use digimed_core::consents::{self, ConsentStatus, TimelineEntry};
 use digimed_core::forms::{self, Consent, Form, FormText, SignedBy};
 use digimed_core::onboarding::{self, MatchCandidate, MatchInput, OnboardInput, Onboarded};
 use digimed_core::patients::{self, EntryPoint, PatientCard, ProfileEdit, ProfileSaved};
+use digimed_core::preferences::Language;
 use digimed_core::{ClinicTx, Error};
 use serde::Deserialize;
 use tauri::State;
@@ -122,6 +123,17 @@ pub async fn patient_card(
 ) -> Result<PatientCard, Error> {
     let vault = state.vault().await?;
     state.act(async |tx| patients::card(tx, &vault, person_id, reveal_national_id).await).await
+}
+
+/// Sets the language the clinic writes to the patient in; `true` when it changed.
+#[tauri::command]
+#[specta::specta]
+pub async fn patient_set_message_language(
+    state: State<'_, ConsoleState>,
+    person_id: i32,
+    language: Language,
+) -> Result<bool, Error> {
+    state.act(async |tx| patients::set_message_language(tx, person_id, language).await).await
 }
 
 /// Edits a patient's profile (fields left out keep their value).

@@ -20,6 +20,7 @@ use digimed_core::meetings::Meetings;
 use digimed_core::messages::delivery::DeliveryOptions;
 use digimed_core::messages::transport::{DeliveryConfig, EmailSetup, Mailer, SmsSetup, Twilio};
 use digimed_core::messages::{self, MessageChannel, MessageFilter, MessageKind, MessageState, PatientMessage};
+use digimed_core::public_links::PublicUrl;
 use digimed_core::queue::{self, NewBooking};
 use digimed_core::results::{self, ResultInput};
 use digimed_core::session::AppRole;
@@ -147,7 +148,7 @@ async fn sms_standin(s: SmsStandin) -> String {
 
 fn config(smtp_port: Option<u16>, sms_url: Option<&str>) -> DeliveryConfig {
     DeliveryConfig {
-        public_url: Ok(PUBLIC.to_string()),
+        public_url: Ok(PublicUrl::parse(PUBLIC).unwrap()),
         email: match smtp_port {
             Some(p) => EmailSetup::Ready(Box::new(
                 Mailer::new(&format!("smtp://127.0.0.1:{p}"), Some("Digimed <post@digimed.example.test>")).unwrap(),
@@ -599,8 +600,11 @@ async fn settle_email(db: &TestDb, worker: &MessageWorker) {
 async fn with_nothing_configured_messages_stay_queued_and_say_so() {
     let c = clinic().await;
     let p = patient(&c, "Kept Person", "kept@example.com", "95000001").await;
-    let nothing =
-        DeliveryConfig { public_url: Ok(PUBLIC.into()), email: EmailSetup::NotConfigured, sms: SmsSetup::NotConfigured };
+    let nothing = DeliveryConfig {
+        public_url: Ok(PublicUrl::parse(PUBLIC).unwrap()),
+        email: EmailSetup::NotConfigured,
+        sms: SmsSetup::NotConfigured,
+    };
     let lines = MessageWorker::notices(&nothing).await;
     assert_eq!(lines.len(), 2);
     assert!(lines[0].contains("e-mail is not configured") && lines[0].contains("none is sent"), "{lines:?}");

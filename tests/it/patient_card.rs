@@ -519,3 +519,53 @@ async fn the_history_says_which_results_are_filed_and_their_authors_treat_the_pa
         .unwrap();
     assert!(!asked);
 }
+
+#[tokio::test]
+async fn support_agents_and_admins_set_the_language_of_the_patients_messages() {
+    use digimed_core::preferences::Language;
+    let c = clinic().await;
+    let set_as = async |who: &Staff, language: Language| {
+        ClinicTx::run(&who.pool, async |tx| patients::set_message_language(tx, c.person, language).await).await
+    };
+    let card = card_as(&c, &c.support, false).await.unwrap();
+    assert_eq!(card.language, Language::Nb, "bokmål unless the patient asked for English");
+    assert!(card.may_set_language);
+    assert!(!card_as(&c, &c.secretary, false).await.unwrap().may_set_language);
+    assert!(!card_as(&c, &c.doctor, false).await.unwrap().may_set_language);
+
+    // Refused for roles that do not set it and for another clinic; nothing written.
+    let before = footprint(&c).await;
+    for who in [&c.secretary, &c.doctor] {
+        let e = set_as(who, Language::En).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{}", e.message);
+    }
+    let e = set_as(&c.other_support, Language::En).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    let denied = sqlx::query("UPDATE patient_persons SET language = 'en' WHERE id = $1")
+        .bind(c.person)
+        .execute(&c.secretary.pool)
+        .await
+        .unwrap_err();
+    assert!(is_denied(&denied), "{denied}");
+    assert_eq!(footprint(&c).await, before);
+
+    // A support agent sets English: the card says so, the change is audited with who made it;
+    // the same again writes nothing; an admin sets bokmål back.
+    assert!(set_as(&c.support, Language::En).await.unwrap());
+    assert_eq!(card_as(&c, &c.secretary, false).await.unwrap().language, Language::En);
+    let (actor, changes): (String, Value) = sqlx::query_as(
+        "SELECT actor, changes FROM audit_log WHERE action = 'UPDATE' AND entity_type = 'patient_persons' AND entity_id = $1
+          ORDER BY id DESC LIMIT 1",
+    )
+    .bind(c.person.to_string())
+    .fetch_one(&c.db.owner)
+    .await
+    .unwrap();
+    assert_eq!(actor, c.support.login);
+    assert_eq!((&changes["language"]["from"], &changes["language"]["to"]), (&Value::from("nb"), &Value::from("en")), "{changes}");
+    let after = footprint(&c).await;
+    assert!(!set_as(&c.support, Language::En).await.unwrap());
+    assert_eq!(footprint(&c).await, after, "the same language again writes nothing");
+    assert!(set_as(&c.admin, Language::Nb).await.unwrap());
+    assert_eq!(card_as(&c, &c.doctor, false).await.unwrap().language, Language::Nb);
+}

@@ -1,6 +1,6 @@
-//! The public review and preferences pages of `digimed serve` (docs/public-pages.md), on the demo
-//! data, through HTTP as a patient's browser sends it; the admins' ratings; rotating the
-//! preference token.
+//! The public review, preferences and consent-forms pages of `digimed serve`
+//! (docs/public-pages.md), on the demo data, through HTTP as a patient's browser sends it; the
+//! admins' ratings; rotating the preference token.
 
 use digimed_core::accounts::Accounts;
 use digimed_core::preferences;
@@ -97,6 +97,15 @@ impl Page {
 
     fn has(&self, text: &str) -> bool {
         self.body.contains(text)
+    }
+
+    /// The page's form key, or `fallback` when the page has no form.
+    fn form_key_or(&self, fallback: &str) -> String {
+        if self.body.contains(r#"name="form_key" value=""#) {
+            self.form_key()
+        } else {
+            fallback.to_string()
+        }
     }
 }
 
@@ -228,7 +237,7 @@ async fn a_wrong_token_is_a_clear_not_found_page_and_writes_nothing() {
     let mut near = real.clone();
     near.replace_range(0..1, if real.starts_with('A') { "B" } else { "A" });
     for token in [wrong.as_str(), "x", near.as_str(), "%27%20OR%201%3D1--"] {
-        for page in ["review", "preferences"] {
+        for page in ["review", "preferences", "forms"] {
             let nb = get(&w, &format!("/{page}/{token}"), None).await;
             assert_eq!(nb.status, 404, "{page}/{token}");
             assert_strict_headers(&nb);
@@ -507,4 +516,174 @@ async fn admins_see_the_ratings_per_doctor_and_per_partner_and_no_one_else_does(
     let other = w.db.staff(AppRole::Admin, elsewhere, "reviews-other-admin").await;
     let s = ClinicTx::run(&other.pool, async |tx| reviews::summary(tx).await).await.unwrap();
     assert_eq!((s.answered, s.unanswered, s.by_doctor.len()), (0, 0, 0));
+}
+
+/// Every form's state and the consents granted: what a refused answer on the forms page must leave.
+async fn forms_state(db: &TestDb) -> String {
+    sqlx::query_scalar(
+        "SELECT format('%s / %s', (SELECT string_agg(format('%s|%s|%s|%s', id, status, signed_by, declined_at), ';' ORDER BY id) FROM forms),
+                      (SELECT count(*) FROM consents))",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .unwrap()
+}
+
+/// A demo person with at least two pending consent forms, and those forms (id, title, hash).
+async fn person_with_pending_forms(db: &TestDb) -> (i32, Vec<(i32, String, String)>) {
+    let person: i32 = sqlx::query_scalar(
+        "SELECT p.patient_person_id FROM forms f JOIN patients p ON p.id = f.patient_id
+          WHERE f.status = 'pending' GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1 LIMIT 1",
+    )
+    .fetch_one(&db.owner)
+    .await
+    .expect("the demo has a patient with two pending forms");
+    let forms: Vec<(i32, String, String)> = sqlx::query_as(
+        "SELECT f.id, t.title, encode(v.body_sha256, 'hex') FROM forms f
+           JOIN patients p ON p.id = f.patient_id
+           JOIN form_templates t ON t.id = f.template_id
+           JOIN form_template_versions v ON v.id = f.template_version_id
+          WHERE p.patient_person_id = $1 AND f.status = 'pending' ORDER BY f.id",
+    )
+    .bind(person)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    (person, forms)
+}
+
+#[tokio::test]
+async fn consent_forms_are_signed_and_declined_from_the_forms_link() {
+    let w = world().await;
+    let (person, pending) = person_with_pending_forms(&w.db).await;
+    let token = person_token(&w.db, person).await;
+    let path = format!("/forms/{token}");
+    let (first, first_title, first_sha) = pending[0].clone();
+    let (second, second_title, _) = pending[1].clone();
+
+    let page = get(&w, &path, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_strict_headers(&page);
+    assert!(page.has("Skjemaene dine") && page.has(&first_title) && page.has(&second_title), "{}", page.body);
+    assert!(page.has(&format!(r#"name="template_sha256" value="{first_sha}""#)), "the page names the text it shows");
+    let name: String =
+        sqlx::query_scalar("SELECT name FROM patient_persons WHERE id = $1").bind(person).fetch_one(&w.db.owner).await.unwrap();
+    assert!(!page.has(&name), "nothing that identifies the patient");
+    let en = get(&w, &format!("{path}?lang=en"), None).await;
+    assert!(en.has("Your forms") && en.has("I have read the form and I agree"), "{}", en.body);
+    let key = page.form_key();
+    let first_id = first.to_string();
+
+    // Refusals: each leaves every form and consent, and the audit log, as they were.
+    let before = (written(&w.db).await, forms_state(&w.db).await);
+    let sign = |agree: bool, sha: &str| {
+        let mut f = vec![
+            ("lang", "en".to_string()),
+            ("form_key", key.clone()),
+            ("form_id", first_id.clone()),
+            ("action", "sign".to_string()),
+            ("template_sha256", sha.to_string()),
+        ];
+        if agree {
+            f.push(("agree", "yes".to_string()));
+        }
+        f
+    };
+    let send = async |fields: Vec<(&'static str, String)>| {
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post(&w, &path, &refs).await
+    };
+    // The box not ticked: the error next to it.
+    let p = send(sign(false, &first_sha)).await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(p.has(&format!(r#"id="agree-{first}-error""#)) && p.has("Tick the box"), "{}", p.body);
+    assert!(p.has(&format!(r#"aria-describedby="agree-{first}-error""#)));
+    assert!(p.has("<title>Error: "));
+    // A text other than the one on record.
+    let p = send(sign(true, &"0".repeat(64))).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.has("The form has changed since the page was shown"), "{}", p.body);
+    // Another person's form, through this person's link: not found, like no form at all.
+    let (stranger_form,): (i32,) = sqlx::query_as(
+        "SELECT f.id FROM forms f JOIN patients p ON p.id = f.patient_id WHERE f.status = 'pending' AND p.patient_person_id <> $1 LIMIT 1",
+    )
+    .bind(person)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    let stranger_id = stranger_form.to_string();
+    for id in [stranger_id.as_str(), "999999", "x"] {
+        let p = post(&w, &path, &[("lang", "en"), ("form_key", &key), ("form_id", id), ("action", "decline"), ("agree", "yes")])
+            .await;
+        assert_eq!(p.status, 404, "{id}: {}", p.body);
+        assert!(p.has("This link is not valid"));
+    }
+    // No form key, or posted from another site.
+    let p = post(&w, &path, &[("lang", "en"), ("form_id", &first_id), ("action", "decline")]).await;
+    assert_eq!(p.status, 400);
+    let p = post_with(
+        &w,
+        &path,
+        &[("lang", "en"), ("form_key", &key), ("form_id", &first_id), ("action", "decline")],
+        &[("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    assert_eq!(p.status, 403);
+    assert_eq!((written(&w.db).await, forms_state(&w.db).await), before, "nothing written");
+
+    // Signing: the form is the patient's, for the text shown, with its consents, audited.
+    let p = send(sign(true, &first_sha)).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has(&format!("Signed: {first_title}")), "{}", p.body);
+    assert!(p.has("Forms you have answered"));
+    let (status, signed_by, sha, consents): (String, Option<String>, Option<String>, i64) = sqlx::query_as(
+        "SELECT f.status, f.signed_by, encode(f.signed_template_sha256, 'hex'), (SELECT count(*) FROM consents c WHERE c.form_id = f.id)
+           FROM forms f WHERE f.id = $1",
+    )
+    .bind(first)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    let consent_types: i64 = sqlx::query_scalar(
+        "SELECT cardinality(t.consent_types) FROM forms f JOIN form_templates t ON t.id = f.template_id WHERE f.id = $1",
+    )
+    .bind(first)
+    .fetch_one(&w.db.owner)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), signed_by.as_deref(), sha.as_deref()), ("signed", Some("patient"), Some(first_sha.as_str())));
+    assert_eq!(consents, consent_types, "each of the form's consents is granted");
+    let entry = ClinicTx::run(&w.db.owner, async |tx| digimed_core::audit::recent(tx, 30, None).await)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.entity_type == "forms" && e.action == "UPDATE")
+        .expect("the signature is in the audit log");
+    assert!(entry.actor.starts_with("svc_"), "{}", entry.actor);
+    assert_eq!(entry.acting_for.as_deref(), Some(format!("forms-link:{person}").as_str()));
+
+    // The same form again: already answered, nothing more written.
+    let again = (written(&w.db).await, forms_state(&w.db).await);
+    let p = send(sign(true, &first_sha)).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.has("This form was already answered. Nothing was changed.") && !p.has(&format!("Signed: {first_title}")),
+        "{}",
+        p.body
+    );
+    assert_eq!((written(&w.db).await, forms_state(&w.db).await), again);
+
+    // Declining the other.
+    let p = post(
+        &w,
+        &path,
+        &[("lang", "nb"), ("form_key", &p.form_key_or(&key)), ("form_id", &second.to_string()), ("action", "decline")],
+    )
+    .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.has(&format!("Avslått: {second_title}")), "{}", p.body);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM forms WHERE id = $1").bind(second).fetch_one(&w.db.owner).await.unwrap();
+    assert_eq!(status, "declined");
+    assert!(p.has("Besvarte skjemaer") && p.has("Signert") && p.has("Avslått"));
 }

@@ -1,6 +1,7 @@
 // The console's side of the public pages: the admin's panel of patients' ratings (per doctor, per
-// partner, the newest comments) in both languages, and the support agent issuing a patient a new
-// preferences link from the patient card (the old token gone from the database).
+// partner, the newest comments) in both languages; the support agent issuing a patient a new
+// preferences link from the patient card (the old token gone from the database), and setting the
+// language the patient's messages are written in, beside the card's list of messages.
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -14,12 +15,19 @@ import { DEMO, artifacts, launch, openConsole, serveUi, signIn, sql, textBecomes
 let ui;
 let browser;
 let page;
+
+/** The demo database, as its owner. */
+function ownerUrl() {
+  const owner = new URL(DEMO.server);
+  owner.username = new URL(process.env.DATABASE_URL).username;
+  return owner.toString();
+}
+
 before(async () => {
   ui = await serveUi();
   browser = await launch();
   // Three answered reviews and one waiting, as the review page leaves them.
-  const owner = new URL(DEMO.server);
-  owner.username = new URL(process.env.DATABASE_URL).username;
+  const owner = new URL(ownerUrl());
   const consultations = sql(`SELECT id, assigned_doctor_id FROM consultations ORDER BY assigned_doctor_id NULLS LAST, id LIMIT 4`);
   const answers = [
     [5, "Very helpful, and on time."],
@@ -107,4 +115,37 @@ describe("a new preferences link from the patient card", () => {
     const [audit] = sql(`SELECT actor FROM audit_log WHERE entity_type = 'communication_preference_tokens' AND action = 'UPDATE' ORDER BY id DESC LIMIT 1`);
     assert.equal(audit.actor, DEMO.customer_support.login);
   });
+});
+
+describe("the language of the patient's messages, on the patient card", () => {
+  for (const [language, text] of [
+    ["en", { nav: "Consent status", saved: "Saved: messages are written in English.", choice: "en", stored: "en" }],
+    ["nb", { nav: "Samtykkestatus", saved: "Lagret: meldingene skrives på norsk (bokmål).", choice: "nb", stored: "nb" }],
+  ]) {
+    test(`the support agent sets it; the card's messages are listed beside it (${language})`, async () => {
+      // Every patient starts in the other language, so that saving changes it.
+      psql(ownerUrl(), `UPDATE patient_persons SET language = '${text.stored === "en" ? "nb" : "en"}'`);
+      page = await openConsole(browser, ui.url, language);
+      await signIn(page, "customer_support");
+      await page.locator(".shell-nav .nav-item", { hasText: text.nav }).click();
+      const first = page.locator("table[aria-labelledby=waiting-title] tbody button.row-link").first();
+      await first.waitFor();
+      const name = (await first.textContent()).trim();
+      await first.click();
+      await page.locator("#consent-patient-card").click();
+      await textBecomes(page.locator("#card-title"), name);
+      const [{ id: person }] = sql(`SELECT id FROM patient_persons WHERE name = '${name.replace(/'/g, "''")}'`);
+      await page.locator("#card-language-select").selectOption(text.choice);
+      await page.locator("section[aria-labelledby=card-language-title] button[type=submit]").click();
+      await textBecomes(page.locator("#card-language-saved"), text.saved);
+      assert.equal(sql(`SELECT language FROM patient_persons WHERE id = ${person}`)[0].language, text.stored);
+      const [audit] = sql(`SELECT actor FROM audit_log WHERE entity_type = 'patient_persons' AND action = 'UPDATE' AND entity_id = '${person}' ORDER BY id DESC LIMIT 1`);
+      assert.equal(audit.actor, DEMO.customer_support.login);
+      mkdirSync(artifacts, { recursive: true });
+      await page.locator("section[aria-labelledby=card-language-title]").scrollIntoViewIfNeeded();
+      await page.locator("section[aria-labelledby=card-language-title]").screenshot({ path: join(artifacts, `card-message-language-${language}.png`) });
+      await page.locator(".message-list").scrollIntoViewIfNeeded();
+      await page.locator(".message-list").screenshot({ path: join(artifacts, `card-messages-${language}.png`) });
+    });
+  }
 });

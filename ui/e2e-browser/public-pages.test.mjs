@@ -1,5 +1,5 @@
-// The public pages of `digimed serve` (docs/public-pages.md) in Chromium: the review page and the
-// preferences page, in bokmål and English, on a phone-sized screen too; a wrong, a reused and a
+// The public pages of `digimed serve` (docs/public-pages.md) in Chromium: the review page, the
+// preferences page and the consent-forms page, in bokmål and English, on a phone-sized screen too; a wrong, a reused and a
 // replaced link give a clear page and write nothing (checked in the database). `digimed serve`
 // runs as a service login of its own on a fresh demo database, as a clinic runs it.
 
@@ -279,6 +279,74 @@ describe("the preferences page", () => {
     assert.notEqual(fresh, token);
     await page.goto(`${base}/preferences/${fresh}?lang=en`);
     await textBecomes(page.locator("h1"), "How would you like us to contact you?");
+    assert.deepEqual(page.problems, []);
+  });
+});
+
+describe("the consent-forms page", () => {
+  /** A demo person with at least `min` pending forms, their token and the forms (id, title). */
+  function personWithPendingForms(min) {
+    const [{ person }] = sql(`SELECT p.patient_person_id AS person FROM forms f JOIN patients p ON p.id = f.patient_id
+                               WHERE f.status = 'pending' GROUP BY 1 HAVING count(*) >= ${min} ORDER BY 1 LIMIT 1`);
+    const [{ token }] = sql(`SELECT token FROM communication_preference_tokens WHERE patient_person_id = ${person}`);
+    const forms = sql(`SELECT f.id, t.title FROM forms f JOIN patients p ON p.id = f.patient_id
+                         JOIN form_templates t ON t.id = f.template_id
+                        WHERE p.patient_person_id = ${person} AND f.status = 'pending' ORDER BY f.blocking DESC, f.id`);
+    return { person, token, forms };
+  }
+
+  function formsState() {
+    return sql(`SELECT (SELECT string_agg(format('%s|%s', id, status), ';' ORDER BY id) FROM forms) AS forms,
+                       (SELECT count(*) FROM consents) AS consents`)[0];
+  }
+
+  test("in bokmål: the box must be ticked, then one form signed and one declined, audited for the link", async () => {
+    const { person, token, forms } = personWithPendingForms(2);
+    const [first, second] = forms;
+    const page = await open(`/forms/${token}`);
+    assert.equal(page.firstStatus, 200);
+    await textBecomes(page.locator("h1"), "Skjemaene dine");
+    assert.equal(await page.locator(`#form-${first.id}-title`).textContent(), first.title);
+    await page.locator(`#form-${first.id} summary`).click();
+    await page.locator(`#form-${first.id} .form-text`).waitFor();
+    await shot(page, "public-forms-nb");
+
+    // Sign without ticking the box: the error next to it, nothing written.
+    const before = formsState();
+    await page.locator(`#form-${first.id} button[value=sign]`).click();
+    await textBecomes(page.locator(`#agree-${first.id}-error`), "Kryss av for at du har lest skjemaet og samtykker, eller avslå det.");
+    assert.equal(await page.locator(`#agree-${first.id}`).getAttribute("aria-describedby"), `agree-${first.id}-error`);
+    assert.match(await page.title(), /^Feil: /);
+    await shot(page, "public-forms-error-nb");
+    assert.deepEqual(formsState(), before);
+
+    // Tick and sign.
+    await page.locator(`label[for=agree-${first.id}]`).click();
+    await page.locator(`#form-${first.id} button[value=sign]`).click();
+    await textBecomes(page.locator(".notice"), `Signert: ${first.title}`);
+    const [signed] = sql(`SELECT status, signed_by FROM forms WHERE id = ${first.id}`);
+    assert.deepEqual(signed, { status: "signed", signed_by: "patient" });
+    const [audit] = sql(`SELECT actor, acting_for FROM audit_log WHERE entity_type = 'forms' AND action = 'UPDATE' AND entity_id = '${first.id}'`);
+    assert.match(audit.actor, /^svc_pages_/);
+    assert.equal(audit.acting_for, `forms-link:${person}`);
+
+    // Decline the other.
+    await page.locator(`#form-${second.id} button[value=decline]`).click();
+    await textBecomes(page.locator(".notice"), `Avslått: ${second.title}`);
+    assert.equal(sql(`SELECT status FROM forms WHERE id = ${second.id}`)[0].status, "declined");
+    await page.locator("#answered-title").scrollIntoViewIfNeeded();
+    await shot(page, "public-forms-answered-nb");
+    assert.deepEqual(page.problems, []);
+  });
+
+  test("in English on a phone", async () => {
+    const { token, forms } = personWithPendingForms(1);
+    const page = await open(`/forms/${token}?lang=en`, { phone: true });
+    await textBecomes(page.locator("h1"), "Your forms");
+    assert.equal(await page.locator(`#form-${forms[0].id}-title`).textContent(), forms[0].title);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+    await shot(page, "public-forms-en-phone");
     assert.deepEqual(page.problems, []);
   });
 });

@@ -94,6 +94,8 @@ export const commands = {
 	patientCard: (personId: number, revealNationalId: boolean) => typedError<PatientCard, Error>(__TAURI_INVOKE("patient_card", { personId, revealNationalId })),
 	/**  Edits a patient's profile (fields left out keep their value). */
 	patientProfileEdit: (personId: number, edit: ProfileEdit) => typedError<ProfileSaved, Error>(__TAURI_INVOKE("patient_profile_edit", { personId, edit })),
+	/**  Sets the language the clinic writes to the patient in; `true` when it changed. */
+	patientSetMessageLanguage: (personId: number, language: Language) => typedError<boolean, Error>(__TAURI_INVOKE("patient_set_message_language", { personId, language })),
 	/**
 	 *  The messages of a patient (person id) or of a consultation, newest first; never their
 	 *  recipient or text.
@@ -601,6 +603,11 @@ export type JoinLinkWarning = {
 	reason: string | null,
 };
 
+/**  The language the clinic writes to a patient in (`patient_persons.language`). */
+export type Language =
+/**  Norwegian bokmål, the default. */
+"nb" | "en";
+
 /**  A likely duplicate: the person's id and name, and which facts matched. */
 export type MatchCandidate = {
 	patient_person_id: number,
@@ -830,6 +837,10 @@ export type PatientCard = {
 	profile_withheld: Withheld | null,
 	/**  Whether the acting staff member may edit the profile. */
 	may_edit_profile: boolean,
+	/**  The language the clinic writes to the patient in: messages and the public pages. */
+	language: Language,
+	/**  Whether the acting staff member may change that language. */
+	may_set_language: boolean,
 	/**  Newest first. */
 	consultations: CardConsultation[],
 	/**  Oldest first, with their consents. */

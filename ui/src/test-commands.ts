@@ -102,6 +102,7 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   partnerSetBookOnArrival: unanswered("partnerSetBookOnArrival"),
   reviewsSummary: ok({ answered: 0, unanswered: 0, average: null, by_doctor: [], by_partner: [], latest_comments: [] }),
   preferenceTokenRotate: unanswered("preferenceTokenRotate"),
+  patientSetMessageLanguage: unanswered("patientSetMessageLanguage"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };
@@ -156,6 +157,8 @@ export function aPatientCard(overrides: Partial<PatientCard> = {}): PatientCard 
     profile: { blood_type: "A+", allergies: ["Penicillin"], chronic_conditions: [], insurance_entries: [] },
     profile_withheld: null,
     may_edit_profile: true,
+    language: "nb",
+    may_set_language: false,
     consultations: [],
     forms: [],
     messages: [],

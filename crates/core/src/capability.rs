@@ -68,7 +68,9 @@ pub enum Capability {
     ReadReviews,
     AnswerReview,
     ChangeContactPreferences,
+    SignFormsFromLink,
     RotatePreferenceLink,
+    SetMessageLanguage,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -139,7 +141,9 @@ impl Capability {
         Capability::ReadReviews,
         Capability::AnswerReview,
         Capability::ChangeContactPreferences,
+        Capability::SignFormsFromLink,
         Capability::RotatePreferenceLink,
+        Capability::SetMessageLanguage,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -198,7 +202,9 @@ impl Capability {
             C::ChangeContactPreferences => {
                 rule("change a patient's contact preferences from their preference link", &[], true, true)
             }
+            C::SignFormsFromLink => rule("sign or decline a patient's consent forms from their forms link", &[], true, true),
             C::RotatePreferenceLink => rule("issue a patient a new preference link", &[CustomerSupport, Admin], true, false),
+            C::SetMessageLanguage => rule("choose the language of a patient's messages", &[CustomerSupport, Admin], false, false),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -334,9 +340,11 @@ impl Capability {
                 ("communication_preference_tokens.sms_allowed", "UPDATE"),
                 ("communication_preference_tokens.marketing_opt_out", "UPDATE"),
             ],
+            C::SignFormsFromLink => &[("forms", "SELECT"), ("forms", "UPDATE"), ("consents", "INSERT")],
             C::RotatePreferenceLink => {
                 &[("communication_preference_tokens.token", "UPDATE"), ("communication_preference_tokens.rotated_at", "UPDATE")]
             }
+            C::SetMessageLanguage => &[("patient_persons.language", "UPDATE")],
             C::CreateLogins
             | C::IssueApiTokens
             | C::RotateKeys

@@ -235,6 +235,17 @@ pub async fn sign(tx: &mut ClinicTx, form_id: i32, signed_by: SignedBy, template
         }
         SignedBy::Patient => None,
     };
+    sign_pending(tx, form_id, signed_by, attested_by, template_sha256).await
+}
+
+/// Signs a pending form once the signer's right to has been checked.
+async fn sign_pending(
+    tx: &mut ClinicTx,
+    form_id: i32,
+    signed_by: SignedBy,
+    attested_by: Option<i32>,
+    template_sha256: &str,
+) -> Result<Form> {
     let presented = parse_sha256(template_sha256)?;
     let (patient_id, on_record) = lock_pending(tx, form_id).await?;
     if presented != on_record {
@@ -270,6 +281,10 @@ pub async fn sign(tx: &mut ClinicTx, form_id: i32, signed_by: SignedBy, template
 /// Records that the patient declined a pending form.
 pub async fn decline(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
     tx.require(Capability::ActOnForms)?;
+    decline_pending(tx, form_id).await
+}
+
+async fn decline_pending(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
     lock_pending(tx, form_id).await?;
     sqlx::query!("UPDATE forms SET status = 'declined', declined_at = now() WHERE id = $1", form_id).execute(tx.conn()).await?;
     one_form(tx, form_id).await
@@ -598,4 +613,121 @@ async fn template(tx: &mut ClinicTx, id: i32) -> Result<Template> {
 /// owner).
 pub async fn list_templates(tx: &mut ClinicTx) -> Result<Vec<Template>> {
     read_templates(tx, None).await
+}
+
+/// A consent form as the patient's forms page shows it: what it is, its text, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkForm {
+    pub form_id: i32,
+    pub title: String,
+    /// The clinic or partner the consents are given to.
+    pub organization: String,
+    /// `pending`, `signed` or `declined`.
+    pub status: String,
+    pub blocking: bool,
+    pub body: String,
+    pub template_sha256: String,
+    /// The day (in Norway) it was signed or declined.
+    pub answered_on: Option<chrono::NaiveDate>,
+}
+
+/// The forms page of one person: the language to speak and their forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkForms {
+    /// The patient person, for the audit trail (never shown on the page).
+    pub person_id: i32,
+    pub language: crate::preferences::Language,
+    pub forms: Vec<LinkForm>,
+}
+
+/// The consent forms of the person holding a communication-preference token, for their forms
+/// page (`docs/public-pages.md`): pending ones first, then the ones answered; superseded forms
+/// are left out. `None` when no person has that token (nothing says whether another exists).
+pub async fn for_link(tx: &mut ClinicTx, token: &str) -> Result<Option<LinkForms>> {
+    tx.require(Capability::SignFormsFromLink)?;
+    if !crate::preferences::plausible_token(token) {
+        return Ok(None);
+    }
+    let Some(person) = sqlx::query!(
+        "SELECT c.patient_person_id, p.language FROM communication_preference_tokens c
+           JOIN patient_persons p ON p.id = c.patient_person_id
+          WHERE c.token = $1",
+        token
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let forms = sqlx::query!(
+        r#"SELECT f.id, t.title, o.name AS organization, f.status, f.blocking, v.body,
+                  v.body_sha256 AS "body_sha256!",
+                  (coalesce(f.signed_at, f.declined_at) AT TIME ZONE 'Europe/Oslo')::date AS answered_on
+             FROM forms f
+             JOIN patients p ON p.id = f.patient_id
+             JOIN organizations o ON o.id = p.organization_id
+             JOIN form_templates t ON t.id = f.template_id
+             JOIN form_template_versions v ON v.id = f.template_version_id
+            WHERE p.patient_person_id = $1 AND f.status IN ('pending', 'signed', 'declined')
+            ORDER BY f.status <> 'pending', f.blocking DESC, f.id"#,
+        person.patient_person_id
+    )
+    .fetch_all(tx.conn())
+    .await?
+    .into_iter()
+    .map(|r| LinkForm {
+        form_id: r.id,
+        title: r.title,
+        organization: r.organization,
+        status: r.status,
+        blocking: r.blocking,
+        body: r.body,
+        template_sha256: hex::encode(r.body_sha256),
+        answered_on: r.answered_on,
+    })
+    .collect();
+    Ok(Some(LinkForms {
+        person_id: person.patient_person_id,
+        language: crate::preferences::Language::parse(&person.language).unwrap_or(crate::preferences::Language::Nb),
+        forms,
+    }))
+}
+
+/// What the holder of a forms link does with one of their forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAnswer<'a> {
+    /// Signs the text whose SHA-256 (hex) is given: the text the page showed.
+    Sign {
+        template_sha256: &'a str,
+    },
+    Decline,
+}
+
+/// Signs or declines, for the holder of `token`, one of their own pending forms. A form of
+/// anyone else is `not_found`, exactly like a form that does not exist; a form no longer pending
+/// is `invalid_state_transition`; a text changed since the page was shown is
+/// `form_template_changed`. The signature is recorded as the patient's.
+pub async fn answer_from_link(tx: &mut ClinicTx, token: &str, form_id: i32, answer: LinkAnswer<'_>) -> Result<Form> {
+    tx.require(Capability::SignFormsFromLink)?;
+    if !crate::preferences::plausible_token(token) {
+        return Err(Error::not_found("form"));
+    }
+    let theirs = sqlx::query_scalar!(
+        r#"SELECT EXISTS (
+             SELECT 1 FROM forms f
+               JOIN patients p ON p.id = f.patient_id
+               JOIN communication_preference_tokens c ON c.patient_person_id = p.patient_person_id
+              WHERE f.id = $1 AND c.token = $2) AS "theirs!""#,
+        form_id,
+        token
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    if !theirs {
+        return Err(Error::not_found("form"));
+    }
+    match answer {
+        LinkAnswer::Sign { template_sha256 } => sign_pending(tx, form_id, SignedBy::Patient, None, template_sha256).await,
+        LinkAnswer::Decline => decline_pending(tx, form_id).await,
+    }
 }

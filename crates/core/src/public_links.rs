@@ -48,6 +48,11 @@ impl PublicUrl {
         format!("{}/review/{token}", self.0)
     }
 
+    /// The consent-forms page of a person's communication-preference token.
+    pub fn forms(&self, token: &str) -> String {
+        format!("{}/forms/{token}", self.0)
+    }
+
     /// The preferences page of a person's communication-preference token.
     pub fn preferences(&self, token: &str) -> String {
         format!("{}/preferences/{token}", self.0)
@@ -63,6 +68,7 @@ mod tests {
         let u = PublicUrl::parse("https://pasient.klinikk.example/").unwrap();
         assert_eq!(u.review("abc"), "https://pasient.klinikk.example/review/abc");
         assert_eq!(u.preferences("abc"), "https://pasient.klinikk.example/preferences/abc");
+        assert_eq!(u.forms("abc"), "https://pasient.klinikk.example/forms/abc");
         assert_eq!(PublicUrl::parse("http://127.0.0.1:8080/digimed").unwrap().as_str(), "http://127.0.0.1:8080/digimed");
         for bad in ["", "pasient.klinikk.example", "ftp://x", "https://", "https://x?y=1", "https://u@x", "https://a b"] {
             let e = PublicUrl::parse(bad).unwrap_err();

@@ -89,7 +89,7 @@ describe("MessageList", () => {
   it("says plainly that nothing is sent when the message service holds messages back", async () => {
     mocks.messagesList.mockResolvedValue({ status: "ok", data: [held] });
     renderList({ consultationId: 42 }, "nb");
-    expect(await screen.findByText(/Ingenting sendes til pasienter: Not sent: e-mail is not configured/)).toBeTruthy();
+    expect(await screen.findByText(/Meldinger til pasienter blir ikke sendt: e-mail is not configured/)).toBeTruthy();
     expect(screen.getByText("I kø")).toBeTruthy();
     expect(mocks.messagesList).toHaveBeenCalledWith(null, 42);
   });

@@ -68,7 +68,7 @@ export function MessageList(props: {
       <ErrorAlert error={resend.error} />
       {held && (
         <div class="alert alert-warning" role="status">
-          {t("messages.notSentNotice", { reason: held.reason ?? "" })}
+          {t("messages.notSentNotice", { reason: (held.reason ?? "").replace(/^Not sent:\s*/, "") })}
         </div>
       )}
       <ErrorAlert error={error} />

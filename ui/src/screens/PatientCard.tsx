@@ -18,6 +18,7 @@ import { FieldError } from "../components/FieldError";
 import { OpenPatientCard, PatientCardButton } from "../components/PatientCardButton";
 import { MessageList } from "../components/MessageList";
 import { PatientForms } from "../components/PatientForms";
+import { MessageLanguageSection } from "../components/MessageLanguageSection";
 import { PreferenceLinkSection } from "../components/PreferenceLinkSection";
 import { ResultView } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
@@ -256,6 +257,12 @@ export function PatientCard(props: {
           <div class="card card-section card-wide table-section">
             <MessageList patientPersonId={card.person_id} />
           </div>
+          <MessageLanguageSection
+            personId={card.person_id}
+            language={card.language}
+            maySet={card.may_set_language}
+            onChanged={load}
+          />
           <PreferenceLinkSection personId={card.person_id} role={props.session.role} />
         </div>
       )}

@@ -20,6 +20,7 @@ use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
 use crate::keys::Vault;
+use crate::public_links::PublicUrl;
 
 /// A message claimed for sending.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub struct Unpreparable(pub String);
 pub async fn prepare(
     tx: &mut ClinicTx,
     vault: &Vault,
-    public_url: &str,
+    public_url: &PublicUrl,
     m: &DueMessage,
 ) -> Result<std::result::Result<Prepared, Unpreparable>> {
     tx.require(Capability::DeliverEvents)?;
@@ -122,13 +123,13 @@ pub async fn prepare(
             None => return Ok(Err(Unpreparable("The message has no join link.".into()))),
         },
         MessageKind::ThankYou => match p.review_token {
-            Some(r) => Some(format!("{public_url}/review/{r}")),
+            Some(r) => Some(public_url.review(&r)),
             None => return Ok(Err(Unpreparable("The consultation has no review link.".into()))),
         },
-        MessageKind::FormsInvitation => Some(format!("{public_url}/forms/{token}")),
+        MessageKind::FormsInvitation => Some(public_url.forms(&token)),
         MessageKind::Cancellation | MessageKind::Welcome => None,
     };
-    let r = templates::render(m.kind, &m.language, link.as_deref(), &format!("{public_url}/preferences/{token}"));
+    let r = templates::render(m.kind, &m.language, link.as_deref(), &public_url.preferences(&token));
     let text = serde_json::to_string(&(&r.subject, &r.body)).map_err(|e| Error::internal(e.to_string()))?;
     sqlx::query!(
         "UPDATE patient_messages SET recipient_encrypted = $2, body_encrypted = $3
@@ -269,11 +270,8 @@ async fn attempt(
     if let Some((reason, true)) = held {
         return Ok(Record::Failed { reason });
     }
-    let public_url = config.public_url.as_deref().unwrap_or("");
     // Written even when nothing is configured, so that what would be sent is kept (encrypted).
-    let prepared = if public_url.is_empty() {
-        None
-    } else {
+    let prepared = if let Ok(public_url) = &config.public_url {
         let mut tx = ClinicTx::begin(pool).await?;
         let p = prepare(&mut tx, vault, public_url, m).await?;
         tx.commit().await?;
@@ -281,6 +279,8 @@ async fn attempt(
             Ok(p) => Some(p),
             Err(Unpreparable(reason)) => return Ok(Record::Failed { reason }),
         }
+    } else {
+        None
     };
     if let Some((reason, _)) = held {
         return Ok(Record::Retry { reason, after: opts.held_wait, counts: false });

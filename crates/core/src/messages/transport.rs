@@ -14,6 +14,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
 
 use super::MessageChannel;
+use crate::public_links::{self, PublicUrl};
 
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub enum SmsSetup {
 pub struct DeliveryConfig {
     /// `DIGIMED_PUBLIC_URL`, without a trailing slash: where the review, forms and preferences
     /// pages are served.
-    pub public_url: Result<String, String>,
+    pub public_url: Result<PublicUrl, String>,
     pub email: EmailSetup,
     pub sms: SmsSetup,
 }
@@ -72,12 +73,10 @@ impl DeliveryConfig {
     /// `DIGIMED_SMS_ACCOUNT_SID`, `DIGIMED_SMS_AUTH_TOKEN`, `DIGIMED_SMS_FROM` and
     /// `DIGIMED_SMS_API_URL`. Never fails: what cannot be used is recorded with the reason.
     pub fn from_env() -> DeliveryConfig {
-        let public_url = match var("DIGIMED_PUBLIC_URL") {
-            None => Err("DIGIMED_PUBLIC_URL is not set, so the messages' links cannot be written".to_string()),
-            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && url::Url::parse(&u).is_ok() => {
-                Ok(u.trim_end_matches('/').to_string())
-            }
-            Some(_) => Err("DIGIMED_PUBLIC_URL is not an http(s) address".to_string()),
+        let public_url = match PublicUrl::from_env() {
+            Ok(Some(u)) => Ok(u),
+            Ok(None) => Err(format!("{} is not set, so the messages' links cannot be written", public_links::ENV)),
+            Err(e) => Err(e.message.trim_end_matches('.').to_string()),
         };
         let email = match var("DIGIMED_SMTP_URL") {
             None => EmailSetup::NotConfigured,

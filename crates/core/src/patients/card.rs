@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::forms::{self, Form};
 use crate::keys::Vault;
 use crate::messages::{self, PatientMessage};
+use crate::preferences::Language;
 use crate::queue::Consultation;
 use crate::session::AppRole;
 
@@ -108,6 +109,10 @@ pub struct PatientCard {
     pub profile_withheld: Option<Withheld>,
     /// Whether the acting staff member may edit the profile.
     pub may_edit_profile: bool,
+    /// The language the clinic writes to the patient in: messages and the public pages.
+    pub language: Language,
+    /// Whether the acting staff member may change that language.
+    pub may_set_language: bool,
     /// Newest first.
     pub consultations: Vec<CardConsultation>,
     /// Oldest first, with their consents.
@@ -137,6 +142,7 @@ pub(super) struct Visible {
     pub chronic_conditions: Option<Vec<String>>,
     pub insurance_entries: Option<serde_json::Value>,
     pub emergency_contact_name: Option<String>,
+    pub language: String,
 }
 
 /// The person as the acting staff member's clinic sees them; `not_found` when they are not its
@@ -150,7 +156,7 @@ pub(super) async fn visible(tx: &mut ClinicTx, person_id: i32) -> Result<Visible
                   sp.name AS "source_partner?", p.created_at AS registered_at,
                   pp.profile_visible AS "profile_visible!", pp.health_visible AS "health_visible!",
                   pp.date_of_birth, pp.blood_type, pp.allergies, pp.chronic_conditions, pp.insurance_entries,
-                  pp.emergency_contact_name
+                  pp.emergency_contact_name, src.language
              FROM patient_profiles pp
              JOIN patients p ON p.patient_person_id = pp.id AND p.organization_id = $2
              JOIN patient_persons src ON src.id = pp.id
@@ -242,7 +248,10 @@ pub async fn card(tx: &mut ClinicTx, vault: &Vault, person_id: i32, reveal_natio
     let messages =
         messages::list(tx, messages::MessageFilter { patient_person_id: Some(person_id), consultation_id: None }).await?;
     let may_edit_profile = v.profile_visible && Capability::EditPatientProfile.allows(tx.actor());
+    let may_set_language = Capability::SetMessageLanguage.allows(tx.actor());
     Ok(PatientCard {
+        language: Language::parse(&v.language).unwrap_or(Language::Nb),
+        may_set_language,
         person_id,
         patient_id: v.patient_id,
         profile: v.health_profile()?,

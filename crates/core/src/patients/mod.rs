@@ -8,7 +8,7 @@ mod card;
 mod profile;
 
 pub use card::{card, CardConsultation, ContactDetails, HealthProfile, InsuranceEntryFields, PatientCard, Withheld};
-pub use profile::{edit_profile, ProfileEdit, ProfileSaved};
+pub use profile::{edit_profile, set_message_language, ProfileEdit, ProfileSaved};
 
 use crate::clinic_tx::ClinicTx;
 use crate::error::Result;

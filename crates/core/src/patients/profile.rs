@@ -15,6 +15,7 @@ use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, Result};
 use crate::keys::Vault;
+use crate::preferences::Language;
 
 /// The changes to a profile. A field left out (`None`) keeps its value; an empty text or list
 /// clears it.
@@ -210,4 +211,19 @@ pub async fn edit_profile(
         return Err(Error::forbidden("The database refused this: your role may not edit this patient's profile."));
     }
     Ok(ProfileSaved { person_id, changed })
+}
+
+/// Sets the language the clinic writes to the patient in (messages and the public pages), as the
+/// patient asked: support agents and admins of a clinic the person is a patient of. Returns
+/// whether it changed; nothing is written when it did not. The change is audited by the row
+/// trigger.
+pub async fn set_message_language(tx: &mut ClinicTx, person_id: i32, language: Language) -> Result<bool> {
+    tx.require(Capability::SetMessageLanguage)?;
+    visible(tx, person_id).await?;
+    let changed =
+        sqlx::query!("UPDATE patient_persons SET language = $2 WHERE id = $1 AND language <> $2", person_id, language.as_str())
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+    Ok(changed == 1)
 }

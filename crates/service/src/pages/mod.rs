@@ -1,14 +1,15 @@
 //! The public pages patients open from the links the clinic sends them (`docs/public-pages.md`):
-//! `/review/{token}` (rate a consultation once) and `/preferences/{token}` (how the clinic may
-//! contact them). Plain server-rendered HTML in bokmål and English, no script, strict headers.
+//! `/review/{token}` (rate a consultation once), `/preferences/{token}` (how the clinic may
+//! contact them) and `/forms/{token}` (read, sign or decline their consent forms). Plain server-rendered HTML in bokmål and English, no script, strict headers.
 //!
 //! The token in the path is the capability: whoever holds the link acts for the patient. A POST
 //! must also come from the page itself: a same-origin form post (`Sec-Fetch-Site`, or `Origin`
 //! where a browser sends no fetch metadata) carrying the form key of the render it was sent from.
 //! A wrong token gets the same "this link is not valid" page whether or not any other token
 //! exists. The service acts for the link's holder as itself (`Acting::Party`, `review-link:<id>`
-//! or `preference-link:<person id>` in the audit log).
+//! `preference-link:<person id>` or `forms-link:<person id>` in the audit log).
 
+mod forms;
 mod preferences;
 mod review;
 mod text;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/review/{token}", get(review::show).post(review::answer))
         .route("/preferences/{token}", get(preferences::show).post(preferences::save))
+        .route("/forms/{token}", get(forms::show).post(forms::answer))
         .layer(DefaultBodyLimit::max(crate::BODY_LIMIT))
         .layer(axum::middleware::map_response(strict_headers))
 }
