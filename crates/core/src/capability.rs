@@ -340,12 +340,12 @@ impl Capability {
                 ("communication_preference_tokens.sms_allowed", "UPDATE"),
                 ("communication_preference_tokens.marketing_opt_out", "UPDATE"),
             ],
-            C::SignFormsFromLink => &[("forms", "SELECT"), ("forms", "UPDATE"), ("consents", "INSERT")],
             C::RotatePreferenceLink => {
                 &[("communication_preference_tokens.token", "UPDATE"), ("communication_preference_tokens.rotated_at", "UPDATE")]
             }
             C::SetMessageLanguage => &[("patient_persons.language", "UPDATE")],
-            C::CreateLogins
+            C::SignFormsFromLink
+            | C::CreateLogins
             | C::IssueApiTokens
             | C::RotateKeys
             | C::AuthenticateCallers
