@@ -9,6 +9,9 @@
 
 use std::time::{Duration, Instant};
 
+pub mod session;
+pub use session::{SessionClaims, SessionError, SessionKeys, SessionPolicy, SessionVerifier};
+
 use digimed_crypto::Secret;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
