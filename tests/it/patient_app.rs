@@ -504,3 +504,144 @@ async fn a_booking_request_waits_for_signed_blocking_forms_then_files_one_referr
     assert_eq!(footprint(&w.db).await, after_first);
     assert_eq!(referrals().await, 1);
 }
+
+/// Clerk's `user.created` body for a user of the Clerk stand-in.
+fn user_created(clerk_user_id: &str, email: &str) -> Value {
+    json!({
+        "object": "event",
+        "type": "user.created",
+        "data": {
+            "object": "user",
+            "id": clerk_user_id,
+            "first_name": "Nora",
+            "last_name": "Appbruker",
+            "email_addresses": [{"id": "idn_1", "object": "email_address", "email_address": email}],
+            "primary_email_address_id": "idn_1",
+            "phone_numbers": [{"id": "idn_2", "object": "phone_number", "phone_number": "+4791234599"}],
+            "primary_phone_number_id": "idn_2",
+        },
+    })
+}
+
+/// Posts `body` as Svix signs Clerk's webhooks: `svix-id`, `svix-timestamp`, `svix-signature`.
+async fn post_clerk_event(
+    svc: &RunningService,
+    secret: &str,
+    svix_id: &str,
+    body: &[u8],
+    signature: Option<&str>,
+) -> (u16, Value) {
+    use digimed_core::webhook_signature::{sign, SigningKey as WebhookKey};
+    let now = chrono::Utc::now().timestamp();
+    let key = WebhookKey::from_secret(secret).unwrap();
+    // Several signatures, space-separated, as during a secret rotation: one of them matches.
+    let good = sign(&key, svix_id, now, &String::from_utf8_lossy(body));
+    let sig = signature.map(str::to_string).unwrap_or_else(|| format!("v1,c29tZXRoaW5nIGVsc2U= {good}"));
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/webhooks/clerk", svc.base))
+        .header("content-type", "application/json")
+        .header("svix-id", svix_id)
+        .header("svix-timestamp", now.to_string())
+        .header("svix-signature", sig)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn clerks_user_created_registers_the_patient_once_and_refuses_what_is_not_signed_or_well_formed() {
+    let w = world().await;
+    let app_partner = digimed_core::referrals::NewPartner {
+        name: "patient-app",
+        clinic_id: w.org,
+        is_test_partner: false,
+        deadline_working_days: 3,
+        deal_id: None,
+    };
+    ClinicTx::run(&w.db.owner, async |tx| {
+        digimed_core::referrals::add_partner(tx, &w.db.vault, &app_partner, digimed_tests::fixtures::SECRET).await
+    })
+    .await
+    .unwrap();
+    let secret = "whsec_Y2xlcmstd2ViaG9vay1zZWNyZXQtZm9yLXRlc3RzLW9ubHk=";
+    let svc = service::start_full(
+        &w.db,
+        standin_accounts(&w.clerk),
+        Some(jwks_verifier(&w.clerk, policy())),
+        Some("patient-app".to_string()),
+        Some(digimed_core::webhook_signature::SigningKey::from_secret(secret).unwrap()),
+    )
+    .await;
+    // The account exists in Clerk: the patient signed up in the app.
+    let email = "nora@example.com";
+    let clerk_user_id = w.clerk.add_user(email);
+    let body = user_created(&clerk_user_id, email).to_string();
+    let before = footprint(&w.db).await;
+
+    // A bad signature, or another secret's, is refused; nothing is written.
+    let (status, v) = post_clerk_event(&svc, secret, "msg_1", body.as_bytes(), Some("v1,c29tZXRoaW5nIGVsc2U=")).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (401, Some("unauthorized")), "{v}");
+    let other = "whsec_b3RoZXItc2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NQ==";
+    let (status, _) = post_clerk_event(&svc, other, "msg_1", body.as_bytes(), None).await;
+    assert_eq!(status, 401);
+    // A malformed body is 422 naming the field; nothing is written.
+    let mut no_email = user_created(&clerk_user_id, email);
+    no_email["data"]["email_addresses"] = json!([]);
+    let mut bad_id = user_created(&clerk_user_id, email);
+    bad_id["data"]["id"] = json!(42);
+    for (body, field) in [(no_email, "data.email_addresses"), (bad_id, "data.id")] {
+        let (status, v) = post_clerk_event(&svc, secret, "msg_2", body.to_string().as_bytes(), None).await;
+        assert_eq!((status, v["error"]["code"].as_str()), (422, Some("invalid_input")), "{field}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(field), "{field}: {v}");
+    }
+    assert_eq!(footprint(&w.db).await, before);
+    // Another event type is acknowledged and ignored.
+    let (status, v) =
+        post_clerk_event(&svc, secret, "msg_3", json!({"type": "session.created", "data": {}}).to_string().as_bytes(), None)
+            .await;
+    assert_eq!((status, v["data"]["ignored"].as_bool()), (200, Some(true)), "{v}");
+    assert_eq!(footprint(&w.db).await, before);
+
+    // The signed event registers exactly one person, with one token and one account link.
+    let (status, v) = post_clerk_event(&svc, secret, "msg_4", body.as_bytes(), None).await;
+    assert_eq!(status, 201, "{v}");
+    let person = v["data"]["patient_person_id"].as_i64().unwrap() as i32;
+    let count = async |sql: &str| -> i64 { sqlx::query_scalar(sql).bind(person).fetch_one(&w.db.owner).await.unwrap() };
+    assert_eq!(count("SELECT count(*) FROM patient_persons WHERE id = $1").await, 1);
+    assert_eq!(count("SELECT count(*) FROM communication_preference_tokens WHERE patient_person_id = $1").await, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM users u JOIN patient_persons pp ON pp.user_id = u.id WHERE pp.id = $1 AND u.clerk_user_id IS NOT NULL")
+            .await,
+        1
+    );
+    let linked: String =
+        sqlx::query_scalar("SELECT u.clerk_user_id FROM users u JOIN patient_persons pp ON pp.user_id = u.id WHERE pp.id = $1")
+            .bind(person)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(linked, clerk_user_id);
+    let entry: String =
+        sqlx::query_scalar("SELECT entry_point FROM patients WHERE patient_person_id = $1 AND organization_id = $2")
+            .bind(person)
+            .bind(w.org)
+            .fetch_one(&w.db.owner)
+            .await
+            .unwrap();
+    assert_eq!(entry, "patient_app");
+    assert_eq!(w.clerk.count(Op::Create), 2, "no Clerk account was created for the webhook (only the world's two)");
+
+    // Replays, with the same or a new svix-id, change nothing.
+    let after = footprint(&w.db).await;
+    for id in ["msg_4", "msg_5"] {
+        let (status, v) = post_clerk_event(&svc, secret, id, body.as_bytes(), None).await;
+        assert_eq!((status, v["data"]["patient_person_id"].as_i64()), (200, Some(i64::from(person))), "{v}");
+    }
+    assert_eq!(footprint(&w.db).await, after);
+
+    // The new patient signs in to the app as themselves.
+    let (status, v) = call(&svc, "GET", "/v1/me/forms", Some(&w.key.session_token(&clerk_user_id)), None).await;
+    assert_eq!(status, 200, "{v}");
+}

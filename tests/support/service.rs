@@ -71,6 +71,17 @@ pub async fn start_with_sessions(
     sessions: Option<digimed_clerk::SessionVerifier>,
     booking_partner: Option<String>,
 ) -> RunningService {
+    start_full(db, accounts, sessions, booking_partner, None).await
+}
+
+/// Like [`start_with_sessions`], also taking Clerk's webhooks signed with `clerk_webhook_key`.
+pub async fn start_full(
+    db: &TestDb,
+    accounts: Accounts,
+    sessions: Option<digimed_clerk::SessionVerifier>,
+    booking_partner: Option<String>,
+    clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+) -> RunningService {
     let pool = service_pool(db).await;
     let state = digimed_service::AppState {
         pool: pool.clone(),
@@ -79,6 +90,7 @@ pub async fn start_with_sessions(
         phone_country: "47".to_string(),
         patient_sessions: sessions,
         booking_partner,
+        clerk_webhook_key,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -113,6 +125,7 @@ pub async fn start_instance(
         phone_country: "47".to_string(),
         patient_sessions: None,
         booking_partner: None,
+        clerk_webhook_key: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

@@ -258,6 +258,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         phone_country: config.default_phone_country.clone(),
         patient_sessions,
         booking_partner: config.booking_partner.clone(),
+        clerk_webhook_key: digimed_service::clerk_webhook_key(config.clerk_webhook_secret.as_ref().map(|s| s.expose().as_str()))?,
     };
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -34,6 +34,8 @@ pub struct Config {
     /// The partner (by name) whose referrals patients' booking requests from the patient app
     /// become (`DIGIMED_BOOKING_PARTNER`).
     pub booking_partner: Option<String>,
+    /// The signing secret of Clerk's webhook endpoint (`CLERK_WEBHOOK_SIGNING_SECRET`, `whsec_...`).
+    pub clerk_webhook_secret: Option<Secret<String>>,
     /// Country calling code for phone numbers written without one.
     pub default_phone_country: String,
 }
@@ -45,7 +47,7 @@ pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 
 impl Config {
     /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
-    /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER` and
+    /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET` and
     /// `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
     pub fn from_env() -> Result<Config> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -82,6 +84,7 @@ impl Config {
             accounts,
             patient_sessions,
             booking_partner: var("DIGIMED_BOOKING_PARTNER"),
+            clerk_webhook_secret: var("CLERK_WEBHOOK_SIGNING_SECRET").map(Secret::new),
             default_phone_country,
         })
     }

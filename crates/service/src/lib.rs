@@ -3,6 +3,7 @@
 //! errors to HTTP (in one place: [`error::status_for`]). The public pages patients open from the
 //! clinic's links ([`pages`]) answer in HTML.
 
+mod clerk_webhook;
 pub mod error;
 pub mod extract;
 mod forms;
@@ -42,6 +43,9 @@ pub struct AppState {
     /// The partner whose referrals patients' booking requests become (`DIGIMED_BOOKING_PARTNER`);
     /// `None`: `POST /v1/booking-requests` answers `configuration`.
     pub booking_partner: Option<String>,
+    /// The key of Clerk's webhook signing secret (`CLERK_WEBHOOK_SIGNING_SECRET`); `None`:
+    /// `POST /v1/webhooks/clerk` answers `configuration`.
+    pub clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
 }
 
 /// The verifier of patients' session tokens for [`AppState::patient_sessions`], from the
@@ -68,6 +72,23 @@ pub fn patient_sessions_notice(verifier: Option<&digimed_clerk::SessionVerifier>
     }
 }
 
+/// The key of Clerk's webhook signing secret, from the configuration.
+pub fn clerk_webhook_key(
+    secret: Option<&str>,
+) -> Result<Option<digimed_core::webhook_signature::SigningKey>, digimed_core::Error> {
+    secret
+        .map(|s| {
+            digimed_core::webhook_signature::SigningKey::from_secret(s).map_err(|_| {
+                digimed_core::Error::field(
+                    digimed_core::ErrorCode::Configuration,
+                    "CLERK_WEBHOOK_SIGNING_SECRET",
+                    "CLERK_WEBHOOK_SIGNING_SECRET must be the endpoint's signing secret, whsec_ followed by base64.",
+                )
+            })
+        })
+        .transpose()
+}
+
 /// All routes of the service.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -75,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(patients::routes())
         .merge(forms::routes())
         .merge(patient_app::routes())
+        .merge(clerk_webhook::routes())
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
