@@ -4706,6 +4706,13 @@ GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, 
 GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO admin;
 
 --
+-- Name: FUNCTION patient_is_acting_person(p_patient integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.patient_is_acting_person(p_patient integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.patient_is_acting_person(p_patient integer) TO digimed_service;
+
+--
 -- Name: FUNCTION patient_match_candidates(p_national_id_index bytea, p_email text, p_phone_index bytea, p_name text, p_date_of_birth date); Type: ACL; Schema: public; Owner: -
 --
 

@@ -23,6 +23,10 @@ CREATE FUNCTION patient_is_acting_person(p_patient integer) RETURNS boolean
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND patient_person_id = acting_patient_person()) $$;
 
+-- Only the policies below need it, and they apply to the service alone.
+REVOKE ALL ON FUNCTION patient_is_acting_person(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION patient_is_acting_person(integer) TO digimed_service;
+
 CREATE POLICY acting_patient ON patient_persons AS RESTRICTIVE TO digimed_service
     USING (acting_patient_person() IS NULL OR id = acting_patient_person())
     WITH CHECK (acting_patient_person() IS NULL OR id = acting_patient_person());
