@@ -14,7 +14,7 @@ use digimed_tests::clerk_standin::{ClerkStandin, Op};
 use digimed_tests::http::{footprint, staff_token};
 use digimed_tests::service::{self, standin_accounts, RunningService};
 use digimed_tests::session_keys::{claims, SigningKey, APP_ORIGIN, ISSUER};
-use digimed_tests::{Staff, TestDb};
+use digimed_tests::TestDb;
 use serde_json::{json, Value};
 
 use crate::onboarding::{input, run, seed_rules};
@@ -23,7 +23,6 @@ struct World {
     db: TestDb,
     clerk: ClerkStandin,
     org: i32,
-    support: Staff,
     key: SigningKey,
     kari: Patient,
     ola: Patient,
@@ -57,7 +56,7 @@ async fn world() -> World {
     let kari = people.pop().unwrap();
     let key = SigningKey::generate("ins_key_one");
     clerk.set_jwks(vec![key.jwk.clone()]);
-    World { db, clerk, org, support, key, kari, ola }
+    World { db, clerk, org, key, kari, ola }
 }
 
 fn policy() -> SessionPolicy {
@@ -308,7 +307,6 @@ async fn tokens_that_fail_a_check_and_staff_tokens_are_refused() {
     assert_eq!(status, 200, "{v}");
     let (status, v) = call(&svc, "GET", "/v1/me/forms", Some(&w.key.session_token("user_nobody")), None).await;
     assert_eq!((status, v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
-    let _ = &w.support;
 }
 
 #[tokio::test]
@@ -350,7 +348,8 @@ async fn unknown_key_ids_fetch_the_key_set_at_most_once_per_interval() {
     assert_eq!(w.clerk.count(Op::Jwks), 1, "unknown key ids within the interval fetch nothing");
     assert_eq!(verifier.key_set_fetches().await, 1);
 
-    // The Backend API refusing the key set is the service's trouble (503-like), not the caller's.
+    // The Backend API refusing the key set is the service's trouble (502 clerk_api_error), not the
+    // caller's.
     let wrong_secret = SessionVerifier::new(
         SessionKeys::Jwks { api_url: w.clerk.url.clone(), secret_key: Secret::new("sk_test_wrong".into()) },
         policy(),
@@ -586,6 +585,22 @@ async fn clerks_user_created_registers_the_patient_once_and_refuses_what_is_not_
     let other = "whsec_b3RoZXItc2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NQ==";
     let (status, _) = post_clerk_event(&svc, other, "msg_1", body.as_bytes(), None).await;
     assert_eq!(status, 401);
+    // A correct signature made more than five minutes ago is refused too.
+    let old = chrono::Utc::now().timestamp() - 6 * 60;
+    let key = digimed_core::webhook_signature::SigningKey::from_secret(secret).unwrap();
+    let stale = reqwest::Client::new()
+        .post(format!("{}/v1/webhooks/clerk", svc.base))
+        .header("content-type", "application/json")
+        .header("svix-id", "msg_old")
+        .header("svix-timestamp", old.to_string())
+        .header("svix-signature", digimed_core::webhook_signature::sign(&key, "msg_old", old, &body))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status().as_u16(), 401);
+    let v: Value = stale.json().await.unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("svix-timestamp"), "{v}");
     // A malformed body is 422 naming the field; nothing is written.
     let mut no_email = user_created(&clerk_user_id, email);
     no_email["data"]["email_addresses"] = json!([]);
