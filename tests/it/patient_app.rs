@@ -611,6 +611,11 @@ async fn clerks_user_created_registers_the_patient_once_and_refuses_what_is_not_
         assert_eq!((status, v["error"]["code"].as_str()), (422, Some("invalid_input")), "{field}: {v}");
         assert!(v["error"]["message"].as_str().unwrap().contains(field), "{field}: {v}");
     }
+    // An event whose e-mail address is another Clerk account's is refused: the person would be
+    // linked to that account.
+    let other_account = user_created("user_someone_else", email).to_string();
+    let (status, v) = post_clerk_event(&svc, secret, "msg_6", other_account.as_bytes(), None).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (409, Some("already_exists")), "{v}");
     assert_eq!(footprint(&w.db).await, before);
     // Another event type is acknowledged and ignored.
     let (status, v) =

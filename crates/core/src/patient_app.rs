@@ -156,6 +156,31 @@ pub async fn account_created(
     let partner = crate::referrals::partner_by_name(&mut tx, partner_name)
         .await
         .map_err(|_| Error::new(ErrorCode::Configuration, "DIGIMED_BOOKING_PARTNER names no partner of this clinic database."))?;
+    // Onboarding finds the account by its e-mail address: it must be this very account, or the
+    // person would be linked to another one (or a second account made).
+    if !matches!(accounts, Accounts::Clerk(_)) {
+        return Err(Error::new(
+            ErrorCode::Configuration,
+            "Clerk's webhooks need CLERK_SECRET_KEY: accounts are kept locally here.",
+        ));
+    }
+    match accounts.find(&user.email).await? {
+        Some(found) if found == user.clerk_user_id => {}
+        Some(_) => {
+            return Err(Error::field(
+                ErrorCode::AlreadyExists,
+                "data.email_addresses",
+                "The account's e-mail address belongs to another Clerk account; nothing was saved.",
+            ))
+        }
+        None => {
+            return Err(Error::new(
+                ErrorCode::ClerkApiError,
+                "Clerk does not list the account's e-mail address yet; nothing was saved, try again.",
+            )
+            .retryable())
+        }
+    }
     let input = IntakeInput {
         name: Some(user.name.clone()),
         email: Some(user.email.clone()),
