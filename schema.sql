@@ -15,6 +15,15 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: acting_patient_person(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.acting_patient_person() RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$ SELECT nullif(current_setting('digimed.acting_patient', true), '')::integer $$;
+
+--
 -- Name: add_working_days(timestamp with time zone, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -949,6 +958,15 @@ CREATE FUNCTION public.patient_in_org(p_patient integer, p_org integer) RETURNS 
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND organization_id = p_org) $$;
+
+--
+-- Name: patient_is_acting_person(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.patient_is_acting_person(p_patient integer) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND patient_person_id = acting_patient_person()) $$;
 
 --
 -- Name: patient_match_candidates(bytea, text, bytea, text, date); Type: FUNCTION; Schema: public; Owner: -
@@ -3839,6 +3857,52 @@ ALTER TABLE ONLY public.webhook_subscriptions
     ADD CONSTRAINT webhook_subscriptions_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id);
 
 --
+-- Name: consents acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.consents AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id)));
+
+--
+-- Name: consultations acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.consultations AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+
+--
+-- Name: forms acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.forms AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id)));
+
+--
+-- Name: patient_persons acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.patient_persons AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (id = public.acting_patient_person())));
+
+--
+-- Name: patients acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.patients AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+
+--
+-- Name: referrals acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.referrals AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+
+--
+-- Name: users acting_patient; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY acting_patient ON public.users AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (id = ( SELECT patient_persons.user_id
+   FROM public.patient_persons
+  WHERE (patient_persons.id = public.acting_patient_person()))))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (id = ( SELECT patient_persons.user_id
+   FROM public.patient_persons
+  WHERE (patient_persons.id = public.acting_patient_person())))));
+
+--
 -- Name: automation_actions; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -4640,6 +4704,13 @@ GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, 
 GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO doctor;
 GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO customer_support;
 GRANT ALL ON FUNCTION public.patient_contact_as(p_person integer, p_login text, p_reveal_national_id boolean) TO admin;
+
+--
+-- Name: FUNCTION patient_is_acting_person(p_patient integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.patient_is_acting_person(p_patient integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.patient_is_acting_person(p_patient integer) TO digimed_service;
 
 --
 -- Name: FUNCTION patient_match_candidates(p_national_id_index bytea, p_email text, p_phone_index bytea, p_name text, p_date_of_birth date); Type: ACL; Schema: public; Owner: -

@@ -112,7 +112,10 @@ async fn the_capability_table_agrees_with_the_database_grants() {
 async fn every_capability_names_what_it_is_and_who_has_it() {
     for &cap in Capability::ALL {
         assert!(!cap.doing().is_empty());
-        assert!(cap.roles().len() + usize::from(cap.owner()) + usize::from(cap.service()) > 0, "{cap:?} is nobody's");
+        assert!(
+            cap.roles().len() + usize::from(cap.owner()) + usize::from(cap.service()) + usize::from(cap.patient()) > 0,
+            "{cap:?} is nobody's"
+        );
     }
     // The refusal names the role and who may.
     let secretary = digimed_core::Actor::Staff(digimed_core::session::StaffSession {
@@ -131,4 +134,17 @@ async fn every_capability_names_what_it_is_and_who_has_it() {
     assert!(Capability::BookConsultation.allows(&secretary));
     assert!(Capability::DecideReferral.allows(&secretary));
     assert!(!Capability::ScreenConsultation.allows(&digimed_core::Actor::Owner));
+    // A patient signed in to the patient app acts on their own records only, and nothing else.
+    let patient = digimed_core::Actor::Patient { person_id: 1 };
+    let patients: Vec<Capability> = Capability::ALL.iter().copied().filter(|c| c.allows(&patient)).collect();
+    assert_eq!(patients, [Capability::ActOnOwnForms, Capability::ReadOwnConsultations, Capability::RequestBooking]);
+    assert!(patients.iter().all(|c| c.roles().is_empty() && !c.owner() && !c.service()));
+    assert_eq!(
+        Capability::ActOnForms.refusal(&patient),
+        "A patient cannot sign, decline or withdraw consent forms; only support agents and administrators may."
+    );
+    assert_eq!(
+        Capability::RequestBooking.refusal(&secretary),
+        "Your role (secretary) cannot ask for a consultation from the patient app; only the patient may, in the patient app."
+    );
 }

@@ -20,6 +20,7 @@ mod messages;
 mod onboarding;
 mod onboarding_http;
 mod partners;
+mod patient_app;
 mod patient_card;
 mod prices;
 mod public_pages;

@@ -1,6 +1,7 @@
 //! A stand-in for Clerk's Backend API on 127.0.0.1: a real HTTP server speaking the documented
 //! request and response shapes (`GET /v1/users?email_address=`, `POST /v1/users`,
-//! `DELETE /v1/users/{id}`, errors as `{"errors":[{"message","long_message","code"}]}`), with
+//! `DELETE /v1/users/{id}`, `GET /v1/jwks` (the instance's JSON Web Key Set, which a test sets
+//! and rotates), errors as `{"errors":[{"message","long_message","code"}]}`), with
 //! switches to make it fail: HTTP 500, 429 with `Retry-After`, a slow answer, malformed JSON.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -35,6 +36,7 @@ pub enum Op {
     Find,
     Create,
     Delete,
+    Jwks,
     Any,
 }
 
@@ -56,6 +58,8 @@ struct Inner {
     always: Option<(Op, Fault)>,
     calls: Vec<(Op, u16)>,
     deleted: Vec<String>,
+    /// The JSON Web Keys `GET /v1/jwks` serves.
+    jwks: Vec<serde_json::Value>,
 }
 
 #[derive(Clone)]
@@ -79,8 +83,11 @@ impl ClerkStandin {
         let secret_key = format!("sk_test_{}", uuid::Uuid::new_v4().simple());
         let inner = Arc::new(Mutex::new(Inner::default()));
         let state = AppState { inner: inner.clone(), secret_key: secret_key.clone() };
-        let app =
-            Router::new().route("/v1/users", get(find).post(create)).route("/v1/users/{id}", delete(remove)).with_state(state);
+        let app = Router::new()
+            .route("/v1/users", get(find).post(create))
+            .route("/v1/users/{id}", delete(remove))
+            .route("/v1/jwks", get(jwks))
+            .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Clerk stand-in");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -133,6 +140,11 @@ impl ClerkStandin {
     /// Requests received so far, with the status answered.
     pub fn calls(&self) -> Vec<(Op, u16)> {
         self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// The keys `GET /v1/jwks` serves from now on (a rotation replaces them).
+    pub fn set_jwks(&self, keys: Vec<serde_json::Value>) {
+        self.inner.lock().unwrap().jwks = keys;
     }
 
     pub fn count(&self, op: Op) -> usize {
@@ -285,4 +297,12 @@ async fn remove(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
         None => clerk_error(StatusCode::NOT_FOUND, "resource_not_found", "not found"),
     };
     log(&state, Op::Delete, resp)
+}
+
+async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = gate(&state, &headers, Op::Jwks).await {
+        return log(&state, Op::Jwks, r);
+    }
+    let keys = state.inner.lock().unwrap().jwks.clone();
+    log(&state, Op::Jwks, Json(serde_json::json!({ "keys": keys })).into_response())
 }

@@ -5,6 +5,7 @@ pub mod clerk_standin;
 pub mod fixtures;
 pub mod http;
 pub mod service;
+pub mod session_keys;
 pub mod subscriber;
 
 use std::str::FromStr;

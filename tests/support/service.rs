@@ -60,9 +60,38 @@ pub struct RunningService {
 
 /// Starts the service on 127.0.0.1:0.
 pub async fn start(db: &TestDb, accounts: Accounts) -> RunningService {
+    start_with_sessions(db, accounts, None, None).await
+}
+
+/// Starts the service on 127.0.0.1:0, verifying patients' session tokens with `sessions`, and
+/// filing booking requests as referrals of the partner `booking_partner`.
+pub async fn start_with_sessions(
+    db: &TestDb,
+    accounts: Accounts,
+    sessions: Option<digimed_clerk::SessionVerifier>,
+    booking_partner: Option<String>,
+) -> RunningService {
+    start_full(db, accounts, sessions, booking_partner, None).await
+}
+
+/// Like [`start_with_sessions`], also taking Clerk's webhooks signed with `clerk_webhook_key`.
+pub async fn start_full(
+    db: &TestDb,
+    accounts: Accounts,
+    sessions: Option<digimed_clerk::SessionVerifier>,
+    booking_partner: Option<String>,
+    clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+) -> RunningService {
     let pool = service_pool(db).await;
-    let state =
-        digimed_service::AppState { pool: pool.clone(), vault: db.vault.clone(), accounts, phone_country: "47".to_string() };
+    let state = digimed_service::AppState {
+        pool: pool.clone(),
+        vault: db.vault.clone(),
+        accounts,
+        phone_country: "47".to_string(),
+        patient_sessions: sessions,
+        booking_partner,
+        clerk_webhook_key,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -89,7 +118,15 @@ pub async fn start_instance(
     accounts: Accounts,
     worker: digimed_service::webhooks::WorkerOptions,
 ) -> Instance {
-    let state = digimed_service::AppState { pool: pool.clone(), vault: vault.clone(), accounts, phone_country: "47".to_string() };
+    let state = digimed_service::AppState {
+        pool: pool.clone(),
+        vault: vault.clone(),
+        accounts,
+        phone_country: "47".to_string(),
+        patient_sessions: None,
+        booking_partner: None,
+        clerk_webhook_key: None,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -6,8 +6,14 @@
 //! is held in a [`Secret`] and only ever written into the `Authorization` header. Clerk's error
 //! bodies (`{"errors":[{"message","long_message","code"}]}`) are parsed, and only their codes and
 //! the HTTP status are logged: never the key, never an e-mail address.
+//!
+//! [`session`] verifies the session tokens Clerk issues to signed-in patients (RS256, against the
+//! instance's key set from the Backend API or its PEM public key).
 
 use std::time::{Duration, Instant};
+
+pub mod session;
+pub use session::{SessionClaims, SessionError, SessionKeys, SessionPolicy, SessionVerifier};
 
 use digimed_crypto::Secret;
 use reqwest::{Method, StatusCode};

@@ -280,7 +280,15 @@ async fn bench(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = digimed_service::webhooks::Worker::new(pool.clone(), vault.clone(), Default::default());
     let worker = tokio::spawn(worker.run(stop_rx));
-    let state = digimed_service::AppState { pool: pool.clone(), vault, accounts, phone_country: "47".into() };
+    let state = digimed_service::AppState {
+        pool: pool.clone(),
+        vault,
+        accounts,
+        phone_country: "47".into(),
+        patient_sessions: None,
+        booking_partner: None,
+        clerk_webhook_key: None,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
     let base = format!("http://{}", listener.local_addr().map_err(err)?);
     let (serve_stop, serve_rx) = tokio::sync::oneshot::channel::<()>();

@@ -249,7 +249,17 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         let w = digimed_service::messages::MessageWorker::new(pool.clone(), vault.clone(), delivery, Default::default());
         Some(tokio::spawn(w.run(stop_rx)))
     };
-    let state = digimed_service::AppState { pool, vault, accounts, phone_country: config.default_phone_country.clone() };
+    let patient_sessions = digimed_service::patient_sessions(config.patient_sessions.as_ref())?;
+    eprintln!("{}", digimed_service::patient_sessions_notice(patient_sessions.as_ref()));
+    let state = digimed_service::AppState {
+        pool,
+        vault,
+        accounts,
+        phone_country: config.default_phone_country.clone(),
+        patient_sessions,
+        booking_partner: config.booking_partner.clone(),
+        clerk_webhook_key: digimed_service::clerk_webhook_key(config.clerk_webhook_secret.as_ref().map(|s| s.expose().as_str()))?,
+    };
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop_tx.send(true);

@@ -71,6 +71,10 @@ pub enum Capability {
     SignFormsFromLink,
     RotatePreferenceLink,
     SetMessageLanguage,
+    // The patient app, signed in as the patient.
+    ActOnOwnForms,
+    ReadOwnConsultations,
+    RequestBooking,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -144,6 +148,9 @@ impl Capability {
         Capability::SignFormsFromLink,
         Capability::RotatePreferenceLink,
         Capability::SetMessageLanguage,
+        Capability::ActOnOwnForms,
+        Capability::ReadOwnConsultations,
+        Capability::RequestBooking,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -205,6 +212,9 @@ impl Capability {
             C::SignFormsFromLink => rule("sign or decline a patient's consent forms from their forms link", &[], true, true),
             C::RotatePreferenceLink => rule("issue a patient a new preference link", &[CustomerSupport, Admin], true, false),
             C::SetMessageLanguage => rule("choose the language of a patient's messages", &[CustomerSupport, Admin], false, false),
+            C::ActOnOwnForms => rule("read, sign, decline or withdraw a patient's own consent forms", &[], false, false),
+            C::ReadOwnConsultations => rule("list a patient's own consultations", &[], false, false),
+            C::RequestBooking => rule("ask for a consultation from the patient app", &[], false, false),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -230,6 +240,12 @@ impl Capability {
         self.rule().service
     }
 
+    /// Whether a patient signed in to the patient app has it (the service acting for them, the
+    /// database narrowed to their own rows).
+    pub fn patient(self) -> bool {
+        matches!(self, Capability::ActOnOwnForms | Capability::ReadOwnConsultations | Capability::RequestBooking)
+    }
+
     /// What it is, in words: "pick consultations".
     pub fn doing(self) -> &'static str {
         self.rule().doing
@@ -241,6 +257,7 @@ impl Capability {
             Actor::Staff(s) => r.roles.contains(&s.role),
             Actor::Owner => r.owner,
             Actor::Service => r.service,
+            Actor::Patient { .. } => self.patient(),
         }
     }
 
@@ -261,6 +278,7 @@ impl Capability {
         };
         let roles: Vec<&str> = self.roles().iter().map(plural).collect();
         match roles.as_slice() {
+            [] if self.patient() => format!("{who} cannot {}; only the patient may, in the patient app.", self.doing()),
             [] => format!("{who} cannot {}; it is an operation of the database owner.", self.doing()),
             [one] => format!("{who} cannot {}; only {one} may.", self.doing()),
             [rest @ .., last] => format!("{who} cannot {}; only {} and {last} may.", self.doing(), rest.join(", ")),
@@ -344,6 +362,9 @@ impl Capability {
                 &[("communication_preference_tokens.token", "UPDATE"), ("communication_preference_tokens.rotated_at", "UPDATE")]
             }
             C::SetMessageLanguage => &[("patient_persons.language", "UPDATE")],
+            // The service holds these privileges already; the policy acting_patient narrows them to
+            // the patient's own rows.
+            C::ActOnOwnForms | C::ReadOwnConsultations | C::RequestBooking => &[],
             C::SignFormsFromLink
             | C::CreateLogins
             | C::IssueApiTokens

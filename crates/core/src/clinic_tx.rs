@@ -6,7 +6,8 @@
 //!   operations),
 //! - the HTTP service on its own pool, becoming the authenticated staff member's login for the
 //!   length of the transaction (`SET LOCAL ROLE`), or acting as itself for an outside party it
-//!   authenticated (a partner's signed webhook).
+//!   authenticated (a partner's signed webhook), or acting as itself narrowed to one patient's
+//!   own rows (a patient's Clerk session token).
 //!
 //! Opening it reads, inside the same transaction, who the login is ([`Actor`]): a staff member
 //! (role, staff id, clinic), the database owner, or the service. [`ClinicTx::require`] is the one
@@ -41,6 +42,14 @@ pub enum Acting {
     /// The service acts as itself for an outside party it authenticated, e.g. `partner:3` for a
     /// partner's signed webhook; recorded in the audit log.
     Party { acting_for: String },
+    /// The service acts as itself for a patient it authenticated (a Clerk session token), and
+    /// the database narrows what it sees to that person's own rows (`acting_patient_person()`).
+    Patient {
+        /// `patient_persons.id`.
+        person_id: i32,
+        /// How the patient was authenticated (`patient:<person id>`), recorded in the audit log.
+        acting_for: String,
+    },
 }
 
 /// Who a transaction acts for, read from the database when it is opened.
@@ -52,6 +61,9 @@ pub enum Actor {
     Owner,
     /// The HTTP service's own login, acting for an outside party it authenticated.
     Service,
+    /// The HTTP service's own login, acting for a patient signed in to the patient app; the
+    /// database shows it only this person's rows.
+    Patient { person_id: i32 },
 }
 
 impl Actor {
@@ -69,6 +81,7 @@ impl Actor {
             Actor::Staff(s) => format!("your role ({})", s.role.as_str().replace('_', " ")),
             Actor::Owner => "the database owner".to_string(),
             Actor::Service => "the service".to_string(),
+            Actor::Patient { .. } => "a patient".to_string(),
         }
     }
 }
@@ -128,6 +141,16 @@ impl ClinicTx {
                     .fetch_one(&mut *tx)
                     .await?;
             }
+            Acting::Patient { person_id, acting_for } => {
+                sqlx::query!(
+                    r#"SELECT set_config('digimed.acting_for', $1, true) AS "acting_for!",
+                              set_config('digimed.acting_patient', $2, true) AS "acting_patient!""#,
+                    acting_for,
+                    person_id.to_string(),
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+            }
         }
         // Who the transaction's current login is, in one statement.
         let row = sqlx::query_as!(
@@ -164,6 +187,11 @@ impl ClinicTx {
         match acting {
             // The service was told to act for a staff login that is no longer an active member.
             Acting::Staff { .. } => Err(Error::new(ErrorCode::Unauthorized, "This staff member is no longer active.")),
+            // Only the service acts for a patient; the owner or a staff login never does.
+            Acting::Patient { person_id, .. } if row.is_service && !row.is_owner => Ok(Actor::Patient { person_id: *person_id }),
+            Acting::Patient { .. } => {
+                Err(Error::new(ErrorCode::Forbidden, "Only the service's login acts for a signed-in patient."))
+            }
             _ if row.is_owner => Ok(Actor::Owner),
             _ if row.is_service => Ok(Actor::Service),
             _ => Err(Error::new(ErrorCode::Forbidden, "This login is not an active staff member of this clinic database.")),
@@ -207,6 +235,17 @@ impl ClinicTx {
             Actor::Staff(s) => Ok(s),
             other => Err(Error::forbidden(format!(
                 "This is done by a staff member signed in as themselves, not {}.",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// The patient the transaction acts for (`patient_persons.id`); refused for anyone else.
+    pub fn patient_person(&self) -> Result<i32> {
+        match &self.actor {
+            Actor::Patient { person_id } => Ok(*person_id),
+            other => Err(Error::forbidden(format!(
+                "This is done by a patient signed in to the patient app, not {}.",
                 other.describe()
             ))),
         }

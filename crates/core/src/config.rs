@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use digimed_clerk::{SessionKeys, SessionPolicy};
 use digimed_crypto::{KeyStore, Secret};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -15,11 +16,26 @@ pub enum AccountDirectory {
     Local,
 }
 
+/// How the service verifies the session tokens of patients signed in to the patient app
+/// (`docs/patient-api.md`): `None` when `CLERK_ISSUER` is not set, and the patient routes
+/// answer `configuration`.
+#[derive(Debug, Clone)]
+pub struct PatientSessions {
+    pub keys: SessionKeys,
+    pub policy: SessionPolicy,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<Secret<String>>,
     pub key_store: KeyStore,
     pub accounts: AccountDirectory,
+    pub patient_sessions: Option<PatientSessions>,
+    /// The partner (by name) whose referrals patients' booking requests from the patient app
+    /// become (`DIGIMED_BOOKING_PARTNER`).
+    pub booking_partner: Option<String>,
+    /// The signing secret of Clerk's webhook endpoint (`CLERK_WEBHOOK_SIGNING_SECRET`, `whsec_...`).
+    pub clerk_webhook_secret: Option<Secret<String>>,
     /// Country calling code for phone numbers written without one.
     pub default_phone_country: String,
 }
@@ -30,7 +46,8 @@ pub const KEYRING_CLERK_KEY: &str = "clerk-secret-key";
 pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 
 impl Config {
-    /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY` and
+    /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
+    /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET` and
     /// `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
     pub fn from_env() -> Result<Config> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -60,7 +77,16 @@ impl Config {
                 "DIGIMED_PHONE_COUNTRY must be a country calling code such as 47.",
             ));
         }
-        Ok(Config { database_url: var("DATABASE_URL").map(Secret::new), key_store, accounts, default_phone_country })
+        let patient_sessions = patient_sessions(&var, &accounts)?;
+        Ok(Config {
+            database_url: var("DATABASE_URL").map(Secret::new),
+            key_store,
+            accounts,
+            patient_sessions,
+            booking_partner: var("DIGIMED_BOOKING_PARTNER"),
+            clerk_webhook_secret: var("CLERK_WEBHOOK_SIGNING_SECRET").map(Secret::new),
+            default_phone_country,
+        })
     }
 
     pub fn database_url(&self) -> Result<&str> {
@@ -80,4 +106,37 @@ impl Config {
             AccountDirectory::Local => "Clerk is not configured: patient accounts are kept in the local account directory.",
         }
     }
+}
+
+/// Patient sign-in: `CLERK_ISSUER` (the instance's Frontend API URL, which every session token
+/// names as `iss`) turns it on; the key is `CLERK_JWT_KEY` (PEM, no network) or else the Backend
+/// API's key set (`CLERK_API_URL`, `CLERK_SECRET_KEY`); `CLERK_AUTHORIZED_PARTIES` lists the
+/// origins allowed as `azp`, comma-separated.
+fn patient_sessions(var: &dyn Fn(&str) -> Option<String>, accounts: &AccountDirectory) -> Result<Option<PatientSessions>> {
+    let Some(issuer) = var("CLERK_ISSUER") else {
+        return Ok(None);
+    };
+    if !issuer.trim().starts_with("https://") && !issuer.trim().starts_with("http://") {
+        return Err(Error::field(
+            ErrorCode::Configuration,
+            "CLERK_ISSUER",
+            "CLERK_ISSUER must be the Clerk instance's Frontend API URL, such as https://clerk.example.com.",
+        ));
+    }
+    let parties: Vec<String> = var("CLERK_AUTHORIZED_PARTIES")
+        .map(|v| v.split(',').map(|p| p.trim().trim_end_matches('/').to_string()).filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let keys =
+        match (var("CLERK_JWT_KEY"), accounts) {
+            (Some(pem), _) => SessionKeys::Pem(pem),
+            (None, AccountDirectory::Clerk { api_url, secret_key }) => {
+                SessionKeys::Jwks { api_url: api_url.clone(), secret_key: secret_key.clone() }
+            }
+            (None, AccountDirectory::Local) => return Err(Error::field(
+                ErrorCode::Configuration,
+                "CLERK_JWT_KEY",
+                "CLERK_ISSUER is set, but there is no key to verify session tokens with: set CLERK_JWT_KEY or CLERK_SECRET_KEY.",
+            )),
+        };
+    Ok(Some(PatientSessions { keys, policy: SessionPolicy::new(&issuer, parties) }))
 }

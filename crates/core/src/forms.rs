@@ -166,9 +166,36 @@ pub async fn list_for_patient(tx: &mut ClinicTx, patient_id: i32) -> Result<Vec<
     read_forms(tx, Some(patient_id), None).await
 }
 
+/// Every form of the patient signed in to the patient app, across the clinics they are a
+/// patient of, oldest first, with its consents.
+pub async fn list_own(tx: &mut ClinicTx) -> Result<Vec<Form>> {
+    tx.require(Capability::ActOnOwnForms)?;
+    let person_id = tx.patient_person()?;
+    let patient_ids = sqlx::query_scalar!("SELECT id FROM patients WHERE patient_person_id = $1 ORDER BY id", person_id)
+        .fetch_all(tx.conn())
+        .await?;
+    let mut out = Vec::new();
+    for patient_id in patient_ids {
+        out.extend(read_forms(tx, Some(patient_id), None).await?);
+    }
+    out.sort_by_key(|f| f.form_id);
+    Ok(out)
+}
+
+/// Staff with the capability `staff_may`, or the patient signed in to the patient app acting on
+/// their own forms (the database shows the service no other patient's rows while it acts for
+/// one, so another patient's form or consent is simply not found).
+fn require_staff_or_own(tx: &ClinicTx, staff_may: Capability) -> Result<()> {
+    if tx.patient_person().is_ok() {
+        tx.require(Capability::ActOnOwnForms)
+    } else {
+        tx.require(staff_may)
+    }
+}
+
 /// The text of a form's template version, with the hash a signature must name.
 pub async fn text(tx: &mut ClinicTx, form_id: i32) -> Result<FormText> {
-    tx.require(Capability::ReadForms)?;
+    require_staff_or_own(tx, Capability::ReadForms)?;
     let row = sqlx::query!(
         r#"SELECT t.title, v.version, v.body, v.body_sha256 AS "body_sha256!" FROM forms f
              JOIN form_templates t ON t.id = f.template_id
@@ -227,7 +254,7 @@ async fn lock_pending(tx: &mut ClinicTx, form_id: i32) -> Result<(i32, Vec<u8>)>
 /// `form_template_changed` and nothing is written. A paper signature is attested by the acting
 /// staff member.
 pub async fn sign(tx: &mut ClinicTx, form_id: i32, signed_by: SignedBy, template_sha256: &str) -> Result<Form> {
-    tx.require(Capability::ActOnForms)?;
+    require_staff_or_own(tx, Capability::ActOnForms)?;
     let attested_by = match signed_by {
         SignedBy::StaffAttested => {
             tx.require(Capability::AttestSignature)?;
@@ -280,7 +307,7 @@ async fn sign_pending(
 
 /// Records that the patient declined a pending form.
 pub async fn decline(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
-    tx.require(Capability::ActOnForms)?;
+    require_staff_or_own(tx, Capability::ActOnForms)?;
     decline_pending(tx, form_id).await
 }
 
@@ -293,7 +320,7 @@ async fn decline_pending(tx: &mut ClinicTx, form_id: i32) -> Result<Form> {
 /// Withdraws a granted consent, with a reason; it takes effect in the same transaction (for
 /// profile sharing: the organization stops seeing the portable profile).
 pub async fn withdraw(tx: &mut ClinicTx, consent_id: i32, reason: &str) -> Result<Consent> {
-    tx.require(Capability::ActOnForms)?;
+    require_staff_or_own(tx, Capability::ActOnForms)?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(Error::invalid("reason", "Say why the consent is withdrawn."));

@@ -22,6 +22,7 @@ pub mod onboarding;
 pub mod orders;
 pub mod outbox;
 pub mod outcomes;
+pub mod patient_app;
 pub mod patients;
 pub mod preferences;
 pub mod prices;

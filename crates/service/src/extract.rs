@@ -1,12 +1,13 @@
 //! Request extractors whose failures answer in the API's error shape (`docs/errors.md`): the JSON body, and the
-//! authenticated caller (bearer API token).
+//! authenticated caller: a staff member (bearer API token, [`Caller`]) or a patient (bearer Clerk
+//! session token, [`PatientCaller`]).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use digimed_core::api_tokens::{self, TokenIdentity};
-use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
+use digimed_core::{patient_app, Acting, ClinicTx, Error, ErrorCode};
 
 use crate::{ApiError, AppState};
 
@@ -95,12 +96,16 @@ pub struct Caller {
     pub acting: Acting,
 }
 
+fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).map(str::trim)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let token = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).ok_or_else(|| {
+        let token = bearer(parts).ok_or_else(|| {
             ApiError(Error::new(ErrorCode::Unauthorized, "A valid API token is required (Authorization: Bearer <token>)."))
         })?;
         let mut tx = ClinicTx::begin(&state.pool).await?;
@@ -108,5 +113,52 @@ impl FromRequestParts<AppState> for Caller {
         tx.commit().await?;
         let acting = Acting::Staff { login: identity.login.clone(), acting_for: format!("api-token:{}", identity.token_id) };
         Ok(Caller { identity, acting })
+    }
+}
+
+/// The patient a request is authenticated as (a Clerk session token), and how to act for them:
+/// the service as itself, with the database narrowed to the person's own rows. A staff API
+/// token, an expired or foreign token, or one for another application is refused with 401.
+pub struct PatientCaller {
+    /// `patient_persons.id`.
+    pub person_id: i32,
+    pub acting: Acting,
+}
+
+impl FromRequestParts<AppState> for PatientCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let verifier = state.patient_sessions.as_ref().ok_or_else(|| {
+            ApiError(Error::new(
+                ErrorCode::Configuration,
+                "Patient sign-in is not configured on this service (CLERK_ISSUER and a key).",
+            ))
+        })?;
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError(Error::new(
+                ErrorCode::Unauthorized,
+                "A patient's session token is required (Authorization: Bearer <session token>).",
+            ))
+        })?;
+        let claims = verifier.verify(token).await.map_err(|e| {
+            if e.is_caller_fault() {
+                ApiError(Error::new(ErrorCode::Unauthorized, format!("The session token was refused: {e}.")))
+            } else if matches!(e, digimed_clerk::SessionError::KeysUnavailable) {
+                ApiError(
+                    Error::new(ErrorCode::ClerkApiError, "The keys to check the session token could not be fetched; try again.")
+                        .retryable(),
+                )
+            } else {
+                ApiError(Error::new(ErrorCode::Configuration, "Patient sign-in is misconfigured on this service."))
+            }
+        })?;
+        let mut tx = ClinicTx::begin(&state.pool).await?;
+        let person = patient_app::person_for_clerk_user(&mut tx, &claims.sub).await?;
+        tx.commit().await?;
+        let person_id = person.ok_or_else(|| {
+            ApiError(Error::new(ErrorCode::Forbidden, "This account is not linked to a patient of the clinic."))
+        })?;
+        Ok(PatientCaller { person_id, acting: Acting::Patient { person_id, acting_for: format!("patient:{person_id}") } })
     }
 }

@@ -1,7 +1,11 @@
 //! The patient app's consent forms: `GET /v1/patients/{id}/forms`,
 //! `GET /v1/forms/{id}` (the text to show), `POST /v1/forms/{id}/sign`,
 //! `POST /v1/forms/{id}/decline` and `POST /v1/consents/{id}/withdraw`, with the same error shape
-//! as the onboarding API. The app signs for the patient: `signed_by` is `patient`.
+//! as the onboarding API, authenticated by a staff member's API token: for staff tools, acting
+//! as that staff member (who must have the capability, and whose login the audit log records).
+//! The patient app itself signs in as the patient and uses the routes of [`crate::patient_app`]
+//! (`/v1/me/...`, `docs/patient-api.md`). A signature recorded here is still `signed_by`
+//! `patient`: the staff tool passes on the patient's own signature.
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -22,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/consents/{id}/withdraw", post(withdraw))
 }
 
-fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
+pub(crate) fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
     raw.parse::<i32>().ok().filter(|n| *n > 0).ok_or_else(|| {
         ApiError(Error::field(
             ErrorCode::InvalidInput,
@@ -32,7 +36,7 @@ fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
     })
 }
 
-fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
+pub(crate) fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "data": v }))
 }
 

@@ -3,11 +3,13 @@
 //! errors to HTTP (in one place: [`error::status_for`]). The public pages patients open from the
 //! clinic's links ([`pages`]) answer in HTML.
 
+mod clerk_webhook;
 pub mod error;
 pub mod extract;
 mod forms;
 pub mod messages;
 pub mod pages;
+mod patient_app;
 pub mod patients;
 pub mod pridok;
 pub mod webhooks;
@@ -35,6 +37,56 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Country calling code for phone numbers written without one.
     pub phone_country: String,
+    /// Verifies patients' Clerk session tokens on the patient app's routes; `None` when patient
+    /// sign-in is not configured (`CLERK_ISSUER`), and those routes answer `configuration`.
+    pub patient_sessions: Option<digimed_clerk::SessionVerifier>,
+    /// The partner whose referrals patients' booking requests become (`DIGIMED_BOOKING_PARTNER`);
+    /// `None`: `POST /v1/booking-requests` answers `configuration`.
+    pub booking_partner: Option<String>,
+    /// The key of Clerk's webhook signing secret (`CLERK_WEBHOOK_SIGNING_SECRET`); `None`:
+    /// `POST /v1/webhooks/clerk` answers `configuration`.
+    pub clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+}
+
+/// The verifier of patients' session tokens for [`AppState::patient_sessions`], from the
+/// configuration; `None` when patient sign-in is not configured.
+pub fn patient_sessions(
+    config: Option<&digimed_core::config::PatientSessions>,
+) -> Result<Option<digimed_clerk::SessionVerifier>, digimed_core::Error> {
+    let Some(c) = config else {
+        return Ok(None);
+    };
+    digimed_clerk::SessionVerifier::new(c.keys.clone(), c.policy.clone()).map(Some).map_err(|e| {
+        let field = if matches!(c.keys, digimed_clerk::SessionKeys::Pem(_)) { "CLERK_JWT_KEY" } else { "CLERK_ISSUER" };
+        digimed_core::Error::field(digimed_core::ErrorCode::Configuration, field, e.to_string())
+    })
+}
+
+/// A sentence for the service's start-up output saying how patients sign in.
+pub fn patient_sessions_notice(verifier: Option<&digimed_clerk::SessionVerifier>) -> String {
+    match verifier {
+        None => {
+            "patient app: CLERK_ISSUER is not set, so patients cannot sign in; the /v1/me routes answer `configuration`".into()
+        }
+        Some(v) => format!("patient app: session tokens of {} are accepted on /v1/me", v.policy().issuer),
+    }
+}
+
+/// The key of Clerk's webhook signing secret, from the configuration.
+pub fn clerk_webhook_key(
+    secret: Option<&str>,
+) -> Result<Option<digimed_core::webhook_signature::SigningKey>, digimed_core::Error> {
+    secret
+        .map(|s| {
+            digimed_core::webhook_signature::SigningKey::from_secret(s).map_err(|_| {
+                digimed_core::Error::field(
+                    digimed_core::ErrorCode::Configuration,
+                    "CLERK_WEBHOOK_SIGNING_SECRET",
+                    "CLERK_WEBHOOK_SIGNING_SECRET must be the endpoint's signing secret, whsec_ followed by base64.",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// All routes of the service.
@@ -43,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(patients::routes())
         .merge(forms::routes())
+        .merge(patient_app::routes())
+        .merge(clerk_webhook::routes())
         .merge(pridok::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

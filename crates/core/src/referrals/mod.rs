@@ -4,11 +4,13 @@
 //! enters the doctors' queue) or declined. [`receive`] is the one intake path, used by the webhook
 //! route and by `digimed referral import`.
 
+mod booking_request;
 mod decision;
 mod partners;
 mod pridok;
 mod screening;
 
+pub use booking_request::{request_booking, BookingRequest};
 pub use decision::{book, decline, BookingChoice, DeclinedReferral};
 pub use partners::{
     add_partner, authenticate, create_partner, generate_webhook_secret, list_partners, partner_by_name, set_book_on_arrival,
@@ -156,6 +158,28 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
         link_patient(tx, person_id, partner.clinic_id, EntryPoint::PartnerReferral, new_person).await?;
     }
 
+    let receipt =
+        file(tx, vault, partner, person_id, new_person, r.journal_guid, r.format_id.as_deref(), Some(r.message_timestamp), raw)
+            .await?;
+    Ok(Intake::Created(receipt))
+}
+
+/// Files a referral of `partner` for a person already linked to its clinic: the raw payload
+/// encrypted, its deadline (the database counts the partner's working days from now), the
+/// consultation at once for a partner that books on arrival, and the event `referral.received`.
+/// The one way a referral is written, for partners' referrals and patients' booking requests.
+#[allow(clippy::too_many_arguments)]
+async fn file(
+    tx: &mut ClinicTx,
+    vault: &Vault,
+    partner: &Partner,
+    person_id: i32,
+    new_person: bool,
+    journal_guid: Uuid,
+    format_id: Option<&str>,
+    message_timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    raw: &str,
+) -> Result<ReferralReceipt> {
     let referral_id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('referrals', 'id'))::int AS "id!""#)
         .fetch_one(tx.conn())
         .await?;
@@ -164,10 +188,10 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
         referral_id,
         partner.id,
-        r.journal_guid,
+        journal_guid,
         person_id,
-        r.format_id.as_deref(),
-        r.message_timestamp,
+        format_id,
+        message_timestamp,
         vault.encrypt("referrals", "payload_encrypted", i64::from(referral_id), raw),
     )
     .execute(tx.conn())
@@ -195,7 +219,7 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
         }),
     )
     .await?;
-    Ok(Intake::Created(receipt))
+    Ok(receipt)
 }
 
 async fn find_receipt(tx: &mut ClinicTx, partner_id: i32, guid: Uuid) -> Result<Option<ReferralReceipt>> {
