@@ -8,7 +8,8 @@
 //!
 //! | `sslmode` in the address | `PGSSLMODE` | connection |
 //! |---|---|---|
-//! | absent or `prefer` | absent or `prefer` | `verify-full` |
+//! | absent | absent or `prefer` | `verify-full` |
+//! | `prefer` | any | `verify-full` |
 //! | absent | `verify-full`, `verify-ca` | as `PGSSLMODE` says |
 //! | absent | `require`, `allow`, `disable` | refused: a lower mode must be written in the address |
 //! | `verify-full`, `verify-ca` | any | as written |
