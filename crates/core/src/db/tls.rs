@@ -258,9 +258,7 @@ pub fn tls_failure(e: &sqlx::Error, opts: &PgConnectOptions, field: &str) -> Opt
                  or ask IT for a certificate for {host}."
             ),
         ),
-        rustls::Error::InvalidCertificate(
-            CertificateError::UnknownIssuer | CertificateError::BadSignature,
-        ) => error(
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => error(
             untrusted,
             format!(
                 "The database server {host} presented a certificate that is not signed by a CA this computer trusts: \
