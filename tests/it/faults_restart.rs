@@ -7,8 +7,6 @@
 //! console's live queue (`QueueWatcher`) resumes.
 
 use digimed_core::ClinicTx;
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -21,132 +19,16 @@ use digimed_core::{api_tokens, db, staff, ErrorCode};
 use digimed_crypto::{DataKeys, Secret};
 use digimed_domain::{Email, PersonName};
 use digimed_service::webhooks::WorkerOptions;
+use digimed_tests::cluster::ScratchCluster;
 use digimed_tests::service::start_instance;
 use digimed_tests::subscriber::{Behaviour, Subscriber};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
-use tokio::process::Command;
 use uuid::Uuid;
 
 use crate::referrals::{body, nid, SECRET};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-/// A PostgreSQL cluster of this test's own in a temporary folder, on a free loopback port.
-struct ScratchCluster {
-    dir: PathBuf,
-    bin: PathBuf,
-    port: u16,
-    password: String,
-    as_root: bool,
-}
-
-impl ScratchCluster {
-    async fn create() -> ScratchCluster {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("the PostgreSQL server binaries (apt-get install postgresql)")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("bin"))
-            .filter(|b| b.join("pg_ctl").exists())
-            .max_by_key(|b| b.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()))
-            .expect("pg_ctl under /usr/lib/postgresql/*/bin");
-        let dir = std::env::temp_dir().join(format!("digimed-restart-{}", &Uuid::new_v4().simple().to_string()[..12]));
-        std::fs::create_dir_all(&dir).unwrap();
-        let password = Uuid::new_v4().simple().to_string();
-        std::fs::write(dir.join("pwfile"), &password).unwrap();
-        // PostgreSQL does not run as root: then it runs as the `postgres` system user.
-        let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
-        if as_root {
-            let ok = Command::new("chown").arg("-R").arg("postgres:postgres").arg(&dir).status().await.unwrap().success();
-            assert!(ok, "chown the scratch cluster's folder");
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let c = ScratchCluster { dir, bin, port, password, as_root };
-        let data = c.data();
-        c.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                "clinic",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "-A",
-                "scram-sha-256",
-                "--pwfile",
-                &c.path("pwfile"),
-            ],
-        )
-        .await;
-        let conf = format!(
-            "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\nmax_connections = 60\n\
-             shared_buffers = 16MB\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
-            c.port,
-            c.dir.display()
-        );
-        let mut existing = std::fs::read_to_string(c.dir.join("data/postgresql.conf")).unwrap();
-        existing.push_str(&conf);
-        std::fs::write(c.dir.join("data/postgresql.conf"), existing).unwrap();
-        c.start().await;
-        c
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.join(name).display().to_string()
-    }
-
-    fn data(&self) -> String {
-        self.path("data")
-    }
-
-    async fn run(&self, tool: &str, args: &[&str]) {
-        let exe = self.bin.join(tool);
-        let mut cmd = if self.as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        let out = cmd.args(args).output().await.unwrap_or_else(|e| panic!("run {tool}: {e}"));
-        assert!(out.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    async fn start(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-l", &self.path("server.log"), "-w", "-t", "120", "start"]).await;
-    }
-
-    async fn stop(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "-t", "120", "stop"]).await;
-    }
-
-    /// The URL of database `db` as `user`.
-    fn url_as(&self, user: &str, password: &str, db: &str) -> String {
-        format!("postgres://{user}:{password}@127.0.0.1:{}/{db}", self.port)
-    }
-
-    fn owner_url(&self, db: &str) -> String {
-        self.url_as("clinic", &self.password, db)
-    }
-}
-
-impl Drop for ScratchCluster {
-    fn drop(&mut self) {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let data = self.data();
-        let mut cmd = if self.as_root {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
-            c
-        } else {
-            std::process::Command::new(&pg_ctl)
-        };
-        let _ = cmd.args(["-D", &data, "-m", "immediate", "-w", "stop"]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 async fn owner_sql(owner: &PgPool, sql: &str) {
     sqlx::raw_sql(sql).execute(owner).await.unwrap();

@@ -7,6 +7,7 @@ mod automation_rules;
 mod capabilities;
 mod consent_forms;
 mod crypto_at_rest;
+mod db_tls;
 mod drafts;
 mod entry_points;
 mod faults_db;

@@ -2,6 +2,7 @@
 //! migrated once per schema version), staff logins with unique names, and raw connections as them.
 
 pub mod clerk_standin;
+pub mod cluster;
 pub mod fixtures;
 pub mod http;
 pub mod service;

@@ -516,7 +516,18 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 /**  A patient's first consultation waits for forms they must sign first. */
 "forms_unsigned" |
 /**  A signature was given for another text of the form than the one on record. */
-"form_template_changed" | "clerk_api_error" | "database_unavailable" | "keys_unavailable" | "configuration" | "internal";
+"form_template_changed" | "clerk_api_error" | "database_unavailable" |
+/**
+ *  Refused before connecting: the database server is on another computer and the address
+ *  asks for no encryption (or no check of the server).
+ */
+"insecure_database_connection" |
+/**  The database server answered that it offers no TLS, where the connection needs it. */
+"database_tls_unavailable" |
+/**  The database server's certificate is not signed by a CA this computer trusts (or expired). */
+"untrusted_database_certificate" |
+/**  The database server's certificate is made out to another host name. */
+"database_certificate_name_mismatch" | "keys_unavailable" | "configuration" | "internal";
 
 /**  A form as the patient app and the console show it. */
 export type Form = {

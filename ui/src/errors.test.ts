@@ -29,6 +29,21 @@ describe("describeError", () => {
     expect(describeError(e, t("nb"))).toBe("Feil brukernavn eller passord.");
   });
 
+  it("says why the database server was refused at TLS in the chosen language, under the Server field", () => {
+    const wrongCa = {
+      code: "untrusted_database_certificate" as const,
+      message:
+        "The database server db.clinic.example presented a certificate that is not signed by a CA this computer trusts: give the clinic's CA certificate with sslrootcert, or ask IT for it.",
+      field: "server",
+    };
+    expect(describeError(wrongCa, t("en"))).toBe(wrongCa.message);
+    expect(describeError(wrongCa, t("nb"))).toBe(translate("nb", "error.untrusted_database_certificate"));
+    const wrongName = { ...wrongCa, code: "database_certificate_name_mismatch" as const, message: "not made out to 10.0.0.5" };
+    expect(describeError(wrongName, t("nb"))).toMatch(/ikke utstedt for vertsnavnet/);
+    const refused = { ...wrongCa, code: "insecure_database_connection" as const, message: "Refusing to connect" };
+    expect(describeError(refused, t("nb"))).toMatch(/sslmode=require/);
+  });
+
   it("keeps a field's error as written, since it says what that field needs", () => {
     const e = { code: "invalid_input" as const, message: "Enter your password.", field: "password" };
     expect(describeError(e, t("en"))).toBe(e.message);

@@ -51,8 +51,20 @@ const GENERAL: Partial<Record<ErrorCode, MessageKey>> = {
   internal: "error.internal",
 };
 
+// Why the database server was not connected to (the TLS rule, docs/operations.md). The error sits
+// under the Server field; the core's message names the host and the mode but is in English, so it
+// is shown when the console speaks English and a sentence of the chosen language otherwise.
+const CONNECTION_SECURITY: Partial<Record<ErrorCode, MessageKey>> = {
+  insecure_database_connection: "error.insecure_database_connection",
+  database_tls_unavailable: "error.database_tls_unavailable",
+  untrusted_database_certificate: "error.untrusted_database_certificate",
+  database_certificate_name_mismatch: "error.database_certificate_name_mismatch",
+};
+
 /** The text to show a person for an error. */
 export function describeError(error: AppError, t: Translate): string {
+  const security = CONNECTION_SECURITY[error.code];
+  if (security && t("error.showCoreMessages") !== "yes") return t(security);
   const always = error.field ? undefined : ALWAYS_TRANSLATED[error.code];
   if (always) return t(always);
   // A field's error sits under its field and says what the field needs; it is kept as written.

@@ -43,6 +43,15 @@ pub enum ErrorCode {
     // Outside parties and infrastructure (502/503/500)
     ClerkApiError,
     DatabaseUnavailable,
+    /// Refused before connecting: the database server is on another computer and the address
+    /// asks for no encryption (or no check of the server).
+    InsecureDatabaseConnection,
+    /// The database server answered that it offers no TLS, where the connection needs it.
+    DatabaseTlsUnavailable,
+    /// The database server's certificate is not signed by a CA this computer trusts (or expired).
+    UntrustedDatabaseCertificate,
+    /// The database server's certificate is made out to another host name.
+    DatabaseCertificateNameMismatch,
     KeysUnavailable,
     Configuration,
     Internal,
@@ -78,6 +87,10 @@ impl ErrorCode {
             ErrorCode::FormTemplateChanged => "form_template_changed",
             ErrorCode::ClerkApiError => "clerk_api_error",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::InsecureDatabaseConnection => "insecure_database_connection",
+            ErrorCode::DatabaseTlsUnavailable => "database_tls_unavailable",
+            ErrorCode::UntrustedDatabaseCertificate => "untrusted_database_certificate",
+            ErrorCode::DatabaseCertificateNameMismatch => "database_certificate_name_mismatch",
             ErrorCode::KeysUnavailable => "keys_unavailable",
             ErrorCode::Configuration => "configuration",
             ErrorCode::Internal => "internal",

@@ -1,8 +1,6 @@
 //! Staff sign-in. A staff member signs in to the shared database as their own login role; the
 //! database (role membership and row-level security) decides what they may do.
 
-use std::str::FromStr;
-
 use digimed_crypto::Secret;
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -61,7 +59,8 @@ pub struct StaffSession {
 }
 
 /// Builds connection options from a server URL (`postgres://host:port/db` or with a
-/// `?host=/socket/dir`), replacing any user and password in it with the given ones.
+/// `?host=/socket/dir`), replacing any user and password in it with the given ones. The clinic's
+/// TLS rule applies as for every face (`db::secure_connect_options`).
 pub fn staff_connect_options(server_url: &str, username: &str, password: &Secret<String>) -> Result<PgConnectOptions> {
     let url = server_url.trim();
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -71,13 +70,11 @@ pub fn staff_connect_options(server_url: &str, username: &str, password: &Secret
             "The server address must be a database URL (postgres://host:port/database).",
         ));
     }
-    let opts = PgConnectOptions::from_str(url).map_err(|_| {
-        Error::field(
-            ErrorCode::Configuration,
-            "server",
-            "The server address is not a valid database URL (expected postgres://host:port/database).",
-        )
-    })?;
+    let opts = crate::db::secure_connect_options(
+        url,
+        "server",
+        "The server address is not a valid database URL (expected postgres://host:port/database).",
+    )?;
     Ok(opts.username(username.trim()).password(password.expose()).application_name("digimed-console"))
 }
 
@@ -93,9 +90,9 @@ pub async fn sign_in(server_url: &str, username: &str, password: &Secret<String>
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(opts)
+        .connect_with(opts.clone())
         .await
-        .map_err(sign_in_error)?;
+        .map_err(|e| sign_in_error(e, &opts))?;
     let session = current_staff(&pool).await?;
     Ok((pool, session))
 }
@@ -112,7 +109,7 @@ pub async fn current_staff(pool: &PgPool) -> Result<StaffSession> {
     Ok(session)
 }
 
-fn sign_in_error(e: sqlx::Error) -> Error {
+fn sign_in_error(e: sqlx::Error, opts: &PgConnectOptions) -> Error {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {
             Some("28P01") | Some("28000") => return Error::new(ErrorCode::Unauthorized, "Wrong username or password."),
@@ -122,5 +119,5 @@ fn sign_in_error(e: sqlx::Error) -> Error {
             _ => {}
         }
     }
-    Error::from(e)
+    crate::db::tls::tls_failure(&e, opts, "server").unwrap_or_else(|| Error::from(e))
 }

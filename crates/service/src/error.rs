@@ -44,7 +44,12 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         InvalidStateTransition => StatusCode::UNPROCESSABLE_ENTITY,
         ClerkApiError => StatusCode::BAD_GATEWAY,
         DatabaseUnavailable | KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Configuration | Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Configuration
+        | InsecureDatabaseConnection
+        | DatabaseTlsUnavailable
+        | UntrustedDatabaseCertificate
+        | DatabaseCertificateNameMismatch
+        | Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -35,6 +35,13 @@ export const en = {
   "error.unauthorized": "Wrong username or password.",
   "error.database_unavailable":
     "The database cannot be reached right now; nothing was saved. Please try again.",
+  "error.insecure_database_connection":
+    "Not connected: the database server is on another computer, and this address would reach it unencrypted or without checking the server. Leave sslmode out of the address to use verify-full, or write sslmode=require to encrypt without checking the server's certificate.",
+  "error.database_tls_unavailable": "The database server does not offer an encrypted connection (TLS), so it was not connected to. Ask IT to turn TLS on.",
+  "error.untrusted_database_certificate":
+    "The database server's certificate is not signed by a certificate authority this computer trusts, or it has expired. Give the clinic's CA certificate with sslrootcert, or ask IT.",
+  "error.database_certificate_name_mismatch":
+    "The database server's certificate is not made out to the host name in the address. Use the host name its certificate names, or ask IT for a certificate for this name.",
   "error.retryHint": "This may work if you try again in a moment.",
   "error.unexpected": "Something went wrong: {message}",
   // The core writes its messages in English; in English they are shown as written, since they

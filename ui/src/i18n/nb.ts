@@ -37,6 +37,13 @@ export const nb: Messages = {
   "error.unauthorized": "Feil brukernavn eller passord.",
   "error.database_unavailable":
     "Databasen kan ikke nås akkurat nå; ingenting ble lagret. Prøv igjen.",
+  "error.insecure_database_connection":
+    "Ikke tilkoblet: databaseserveren er på en annen datamaskin, og denne adressen ville nådd den ukryptert eller uten å kontrollere serveren. Fjern sslmode fra adressen for å bruke verify-full, eller skriv sslmode=require for å kryptere uten å kontrollere serverens sertifikat.",
+  "error.database_tls_unavailable": "Databaseserveren tilbyr ikke kryptert tilkobling (TLS), så det ble ikke koblet til. Be IT slå på TLS.",
+  "error.untrusted_database_certificate":
+    "Databaseserverens sertifikat er ikke utstedt av en sertifikatutsteder denne datamaskinen stoler på, eller det er utløpt. Oppgi klinikkens CA-sertifikat med sslrootcert, eller spør IT.",
+  "error.database_certificate_name_mismatch":
+    "Databaseserverens sertifikat er ikke utstedt for vertsnavnet i adressen. Bruk vertsnavnet som står i sertifikatet, eller be IT om et sertifikat for dette navnet.",
   "error.retryHint": "Det kan gå hvis du prøver igjen om litt.",
   "error.unexpected": "Noe gikk galt: {message}",
   "error.showCoreMessages": "no",
