@@ -212,18 +212,24 @@ DECLARE
     v_prev bytea;
     v_id bigint;
     v_hash bytea;
+    v_from xid8;
+    v_next_from xid8;
     v_sealed bigint[] := '{}';
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RETURN 0;
     END IF;
-    SELECT last_id, last_hash INTO v_id, v_prev FROM audit_chain_head WHERE singleton FOR UPDATE SKIP LOCKED;
+    SELECT last_id, last_hash, pending_from INTO v_id, v_prev, v_from
+      FROM audit_chain_head WHERE singleton FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
+    -- Taken in a statement before the scan below, so with an older snapshot: every entry the
+    -- scan does not see is of a transaction running at this point or begun after it.
+    v_next_from := pg_snapshot_xmin(pg_current_snapshot());
     -- A new statement, so a new snapshot: whatever the previous holder of the head chained and
     -- committed is gone from audit_pending here.
-    FOR r IN SELECT * FROM audit_pending ORDER BY seq LOOP
+    FOR r IN SELECT * FROM audit_pending WHERE xact >= v_from ORDER BY seq LOOP
         v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));
         v_hash := sha256(v_prev || convert_to(
             audit_canonical(v_id, r.occurred_at, r.actor, r.acting_for, r.action, r.entity_type, r.entity_id, r.changes), 'UTF8'));
@@ -235,7 +241,9 @@ BEGIN
     END LOOP;
     IF cardinality(v_sealed) > 0 THEN
         DELETE FROM audit_pending WHERE seq = ANY (v_sealed);
-        UPDATE audit_chain_head SET last_id = v_id, last_hash = v_hash WHERE singleton;
+        UPDATE audit_chain_head SET last_id = v_id, last_hash = v_hash, pending_from = v_next_from WHERE singleton;
+    ELSIF v_next_from > v_from THEN
+        UPDATE audit_chain_head SET pending_from = v_next_from WHERE singleton;
     END IF;
     RETURN cardinality(v_sealed);
 END
@@ -1434,6 +1442,7 @@ CREATE TABLE public.audit_chain_head (
     singleton boolean DEFAULT true NOT NULL,
     last_id bigint NOT NULL,
     last_hash bytea NOT NULL,
+    pending_from xid8 DEFAULT '0'::xid8 NOT NULL,
     CONSTRAINT audit_chain_head_singleton_check CHECK (singleton)
 );
 

@@ -225,3 +225,123 @@ async fn concurrent_audited_commits_all_reach_an_intact_chain() {
     let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
 }
+
+/// The sealer reads only what can be new since its last run; an entry of a transaction that was
+/// already running when another sealed, and that commits while the head is held, still reaches
+/// the chain, after the entries sealed before it.
+#[tokio::test]
+async fn an_entry_of_a_transaction_running_across_a_seal_is_still_chained() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    let ready: Vec<i32> = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
+    assert_eq!(ready.len(), 1, "the demo has a ready consultation");
+    let logged = |entity_type: &'static str, id: String| {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT max(id) FROM audit_log WHERE entity_type = $1 AND entity_id = $2")
+            .bind(entity_type)
+            .bind(id)
+            .fetch_one(&db.owner)
+    };
+
+    // A transaction writes an audited entry and stays open.
+    let mut late = db.owner.begin().await.unwrap();
+    sqlx::query("SELECT audit_append(current_user, 'CREATE', 'seal_check', 'late', '{}')").execute(&mut *late).await.unwrap();
+    // Meanwhile another change commits and is chained (the sealer moves its starting point on).
+    sqlx::query(
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1",
+    )
+    .bind(ready[0])
+    .execute(&secretary.pool)
+    .await
+    .unwrap();
+    let earlier = logged("consultations", ready[0].to_string()).await.unwrap().expect("the change was chained");
+    let from: (String,) = sqlx::query_as("SELECT pending_from::text FROM audit_chain_head").fetch_one(&db.owner).await.unwrap();
+    assert_ne!(from.0, "0", "the sealer recorded where the next one starts");
+
+    // The open transaction commits while the head is held, so its entry waits.
+    let mut holder = db.owner.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM audit_chain_head FOR UPDATE").execute(&mut *holder).await.unwrap();
+    late.commit().await.unwrap();
+    assert_eq!(logged("seal_check", "late".into()).await.unwrap(), None, "not chained while the head was held");
+    holder.rollback().await.unwrap();
+
+    // The next seal finds it.
+    assert_eq!(ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap(), 1);
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_pending").fetch_one(&db.owner).await.unwrap();
+    assert_eq!(pending, 0);
+    let late_id = logged("seal_check", "late".into()).await.unwrap().expect("the late entry was chained");
+    assert!(earlier < late_id, "chained after the entries sealed before it: {earlier} < {late_id}");
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}
+
+/// No staff login can switch auditing off, write the queue or the chain's head, take another's
+/// name, or, by changing settings, keep a write out of the chain.
+#[tokio::test]
+async fn staff_cannot_switch_auditing_off_or_keep_a_write_out_of_the_chain() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let admin = db.staff(AppRole::Admin, 1, "audit-admin").await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    for staff in [&admin, &secretary] {
+        for sql in [
+            "UPDATE audit_chain_head SET last_hash = '\\x00'",
+            "UPDATE audit_chain_head SET pending_from = '0'",
+            "INSERT INTO audit_pending (occurred_at, actor, action, entity_type, entity_id, changes) VALUES (now(), current_user, 'CREATE', 'x', '1', '{}')",
+            "UPDATE audit_pending SET actor = 'someone else'",
+            "ALTER TABLE consultations DISABLE TRIGGER audit",
+            "ALTER TABLE consultations DISABLE TRIGGER USER",
+            "SET session_replication_role = replica",
+            "SELECT set_config('session_replication_role', 'replica', false)",
+        ] {
+            let e = sqlx::query(sql).execute(&staff.pool).await.unwrap_err();
+            assert!(is_denied(&e), "{sql}: {e}");
+        }
+        // Becoming a colleague's login (whose name the triggers would then write) is refused.
+        let e =
+            sqlx::query(&format!("SET ROLE \"{}\"", if staff.login == admin.login { &secretary.login } else { &admin.login }))
+                .execute(&staff.pool)
+                .await
+                .unwrap_err();
+        assert!(is_denied(&e), "{e}");
+    }
+
+    // Settings a login may change do not keep its write out of the chain, nor change its name.
+    let consultation: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    let mut tx = secretary.pool.begin().await.unwrap();
+    sqlx::query(
+        "SELECT set_config('digimed.audit_seal_tried', 'yes', false), set_config('digimed.acting_for', 'api-token:1', true)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1",
+    )
+    .bind(consultation)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::audit::seal_pending(tx).await).await.unwrap();
+    let (actor, acting_for): (String, Option<String>) = sqlx::query_as(
+        "SELECT actor, acting_for FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE'
+          ORDER BY id DESC LIMIT 1",
+    )
+    .bind(consultation.to_string())
+    .fetch_one(&db.owner)
+    .await
+    .expect("the write was chained");
+    assert_eq!(actor, secretary.login, "the actor is the login, whatever the settings say");
+    // `acting_for` is what the transaction claims on whose behalf it acts; the actor answers for it.
+    assert_eq!(acting_for.as_deref(), Some("api-token:1"));
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}

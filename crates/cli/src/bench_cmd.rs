@@ -1,7 +1,10 @@
 //! `digimed bench queue`: seeds a scratch database (created next to the one `DATABASE_URL` names,
 //! dropped afterwards) with historical and open consultations, then measures
-//! - pick throughput of `queue::pick_next` with concurrent doctors, next to a raw-SQL
-//!   `FOR UPDATE SKIP LOCKED` baseline run by the same doctors' logins in the same run, and
+//! - pick throughput of `queue::pick_next` with concurrent doctors, each signed in with their own
+//!   login, next to the bare reference (a plain `UPDATE … FOR UPDATE SKIP LOCKED` on a copy of
+//!   the consultations without the project's triggers and policies, at the same client count)
+//!   and the with-triggers baseline (that statement on the project's table, by the same doctors'
+//!   logins), in the same run, and
 //! - the latency of `queue::list` for the first 50 open consultations, as a secretary.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +21,8 @@ use digimed_domain::{Email, PersonName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool};
 
-use crate::scratch::Scratch;
+use crate::bench_table::{Samples, Table};
+use crate::scratch::{Scratch, BARE};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -33,7 +37,8 @@ pub enum BenchCommand {
         /// Concurrent doctors picking.
         #[arg(long, default_value_t = 16)]
         doctors: usize,
-        /// Picks per measured round; two rounds each of the core and the baseline, alternating.
+        /// Picks per measured round; two rounds each of the core, the bare reference and the
+        /// with-triggers baseline, taking turns.
         #[arg(long, default_value_t = 1_500)]
         picks: usize,
         /// Listings timed.
@@ -43,8 +48,9 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
-    /// Onboarding at concurrency 1 and 8 next to a raw-SQL baseline doing the same
-    /// inserts, on a throw-away database.
+    /// Onboarding at 1 and 8 clients as a staff login, next to the bare reference (the same
+    /// writes on plain tables) and a raw-SQL baseline on the project's tables, on a throw-away
+    /// database.
     Onboarding(crate::patients_cmd::BenchOnboardingArgs),
     /// Insurer report export (.xlsx and .csv) of 100,000 consultations: time and peak memory,
     /// next to a raw-SQL read of the same rows.
@@ -201,6 +207,17 @@ async fn bench(
     }
     tx.commit().await?;
     owner.execute("ANALYZE").await?;
+    // The bare reference's own copy of the consultations: same rows, columns and indexes, no
+    // triggers or policies.
+    crate::scratch::create_bare(owner, &["consultations"]).await?;
+    owner
+        .execute(format!("INSERT INTO {BARE}.consultations SELECT * FROM consultations; ANALYZE {BARE}.consultations").as_str())
+        .await?;
+    let bare = PgPoolOptions::new()
+        .max_connections(doctors.max(1) as u32)
+        .min_connections(doctors.max(1) as u32)
+        .connect_with(opts.clone())
+        .await?;
     let ready: i64 =
         sqlx::query_scalar("SELECT count(*) FROM consultations WHERE state = 'ready_for_pickup'").fetch_one(owner).await?;
     println!(
@@ -247,31 +264,27 @@ async fn bench(
     let pct = |p: f64| samples[((samples.len() as f64 * p).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
     let (p50, p95) = (pct(0.50), pct(0.95));
 
-    // Pick throughput: core and baseline alternate, twice each.
-    let mut core = Duration::ZERO;
-    let mut base = Duration::ZERO;
-    for round in 0..4 {
-        let elapsed = if round % 2 == 0 {
-            pick_round(&doctors_in, picks, true).await?
-        } else {
-            pick_round(&doctors_in, picks, false).await?
-        };
-        if round % 2 == 0 {
-            core += elapsed;
-        } else {
-            base += elapsed;
-        }
+    // Pick throughput: the three paths take turns, twice each.
+    let (mut core, mut reference, mut triggers) = (Samples::default(), Samples::default(), Samples::default());
+    for _ in 0..2 {
+        reference.add(pick_round(&doctors_in, &bare, picks, Pick::Bare).await?);
+        core.add(pick_round(&doctors_in, &bare, picks, Pick::Project).await?);
+        triggers.add(pick_round(&doctors_in, &bare, picks, Pick::WithTriggers).await?);
     }
-    let core_rate = (2 * picks) as f64 / core.as_secs_f64();
-    let base_rate = (2 * picks) as f64 / base.as_secs_f64();
-    let ratio = core_rate / base_rate;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("pick throughput, {} concurrent doctors, {} picks each way:", doctors_in.len(), 2 * picks);
-    println!("  queue::pick_next            {core_rate:>9.0} picks/s");
-    println!("  raw SQL SKIP LOCKED         {base_rate:>9.0} picks/s");
-    println!(
-        "  ratio                       {ratio:>9.2}   (target >= 0.70) {}",
-        if ratio >= 0.7 { "ok" } else { "BELOW TARGET" }
+    print!(
+        "{}",
+        Table {
+            title: format!("pick throughput, {} concurrent doctors, {} picks per path:", doctors_in.len(), 2 * picks),
+            rows: vec![
+                ("queue::pick_next (doctor login)", &core),
+                ("bare UPDATE SKIP LOCKED", &reference),
+                ("raw SQL SKIP LOCKED (project)", &triggers),
+            ],
+            bare: &reference,
+            with_triggers: &triggers,
+        }
+        .render()
     );
     println!("list first 50 open consultations ({listings} runs, as a secretary):");
     println!(
@@ -284,41 +297,66 @@ async fn bench(
         pool.close().await;
     }
     secretary.close().await;
+    bare.close().await;
     Ok(())
 }
 
 /// The statement a bare-bones queue would use, for comparison.
-const BASELINE_PICK: &str = "UPDATE consultations SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
-     WHERE id = (SELECT id FROM consultations WHERE state = 'ready_for_pickup'
-                  ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-     RETURNING id";
+fn baseline_pick(schema: &str) -> String {
+    format!(
+        "UPDATE {schema}.consultations SET state = 'pending_sp', assigned_doctor_id = $1, assigned_at = now()
+          WHERE id = (SELECT id FROM {schema}.consultations WHERE state = 'ready_for_pickup'
+                       ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING id"
+    )
+}
 
-/// Every doctor picks until `picks` consultations have been taken in total; returns the wall time.
-async fn pick_round(doctors: &[(PgPool, StaffSession)], picks: usize, use_core: bool) -> Result<Duration, Error> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// `queue::pick_next` through `ClinicTx`, as the doctor's login.
+    Project,
+    /// The bare statement on the project's table, as the doctor's login.
+    WithTriggers,
+    /// The bare statement on the trigger-less copy, one connection per doctor.
+    Bare,
+}
+
+/// Every doctor picks until `picks` consultations have been taken in total; each pick timed.
+async fn pick_round(doctors: &[(PgPool, StaffSession)], bare: &PgPool, picks: usize, path: Pick) -> Result<Samples, Error> {
     let taken = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (pool, me) in doctors {
-        let (pool, me, taken) = (pool.clone(), me.clone(), taken.clone());
+        let (pool, me, taken) = (if path == Pick::Bare { bare.clone() } else { pool.clone() }, me.clone(), taken.clone());
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (project_sql, bare_sql) = (baseline_pick("public"), baseline_pick(BARE));
             while taken.fetch_add(1, Ordering::SeqCst) < picks {
-                let got = if use_core {
-                    let mut tx = ClinicTx::begin(&pool).await?;
-                    let picked = queue::pick_next(&mut tx).await?.map(|c| c.id);
-                    tx.commit().await?;
-                    picked
-                } else {
-                    sqlx::query_scalar::<_, i32>(BASELINE_PICK).bind(me.staff_id).fetch_optional(&pool).await?
+                let t = Instant::now();
+                let got = match path {
+                    Pick::Project => {
+                        let mut tx = ClinicTx::begin(&pool).await?;
+                        let picked = queue::pick_next(&mut tx).await?.map(|c| c.id);
+                        tx.commit().await?;
+                        picked
+                    }
+                    Pick::WithTriggers => {
+                        sqlx::query_scalar::<_, i32>(&project_sql).bind(me.staff_id).fetch_optional(&pool).await?
+                    }
+                    Pick::Bare => sqlx::query_scalar::<_, i32>(&bare_sql).bind(me.staff_id).fetch_optional(&pool).await?,
                 };
+                latencies.push(t.elapsed());
                 if got.is_none() {
                     return Err(err("the queue ran empty during the bench"));
                 }
             }
-            Ok::<(), Error>(())
+            Ok::<Vec<Duration>, Error>(latencies)
         }));
     }
+    let mut samples = Samples::default();
     for t in tasks {
-        t.await.map_err(err)??;
+        samples.latencies.extend(t.await.map_err(err)??);
     }
-    Ok(start.elapsed())
+    samples.wall = start.elapsed();
+    Ok(samples)
 }

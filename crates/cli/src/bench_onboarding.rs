@@ -1,89 +1,222 @@
-//! `digimed bench onboarding`: how fast the full onboarding path is compared with raw SQL doing
-//! the same inserts in one transaction, measured in the same run on the same server. Runs in a
-//! throw-away database (created, migrated and dropped here), so no clinic data is touched.
+//! `digimed bench onboarding`: how fast onboarding runs through the project, as a staff login
+//! acting the way the console does, next to
+//! - the bare reference: the same writes as one statement in one transaction on plain copies of
+//!   the tables (same columns and indexes, none of the project's triggers, policies or foreign
+//!   keys), the limit the server sets, and
+//! - the with-triggers baseline: the same writes by hand on the project's tables (triggers and
+//!   the audit chain included), as the database owner,
+//!
+//! measured in the same run, at the same client counts, on a scratch database created next to the
+//! one `DATABASE_URL` names and dropped afterwards, so no clinic data is touched.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use digimed_domain::{PersonName, Phone};
+use digimed_domain::{Email, PersonName, Phone};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 
 use digimed_core::accounts::Accounts;
+use digimed_core::config::Config;
 use digimed_core::error::{Error, Result};
 use digimed_core::keys::{index_kind, Vault};
 use digimed_core::onboarding::{self, OnboardInput};
 use digimed_core::patients::{new_token, EntryPoint};
+use digimed_core::session::{current_staff, AppRole};
 use digimed_core::ClinicTx;
+use digimed_crypto::Secret;
 
-#[derive(Debug, Clone)]
-pub struct BenchRow {
-    pub concurrency: usize,
-    pub onboard_per_sec: f64,
-    pub raw_per_sec: f64,
-}
+use crate::bench_table::{Samples, Table};
+use crate::scratch::{Scratch, BARE};
 
-#[derive(Debug, Clone)]
-pub struct BenchReport {
-    pub seconds: u64,
-    pub rows: Vec<BenchRow>,
-}
+/// The tables an onboarding of a new person writes (with this bench's clinic: two consent forms
+/// and a welcome e-mail); the bare reference writes plain copies of them.
+const WRITTEN: &[&str] = &[
+    "users",
+    "patient_persons",
+    "communication_preference_tokens",
+    "patients",
+    "user_organizations",
+    "forms",
+    "audit_log",
+    "outbox",
+    "patient_messages",
+];
 
-impl BenchReport {
-    pub fn table(&self) -> String {
-        let mut s = format!(
-            "onboarding benchmark ({}s per measurement, local account directory, throw-away database)\n{:>11}  {:>12}  {:>12}  {:>6}\n",
-            self.seconds, "concurrency", "onboard/s", "raw SQL/s", "ratio"
-        );
-        for r in &self.rows {
-            s.push_str(&format!(
-                "{:>11}  {:>12.1}  {:>12.1}  {:>6.2}\n",
-                r.concurrency,
-                r.onboard_per_sec,
-                r.raw_per_sec,
-                if r.raw_per_sec > 0.0 { r.onboard_per_sec / r.raw_per_sec } else { 0.0 }
-            ));
-        }
-        s
-    }
-}
-
-/// Runs the benchmark. `server` is an owner connection (it must be allowed to create databases).
-pub async fn onboarding(server: &PgPool, vault: &Vault, each: Duration, concurrencies: &[usize]) -> Result<BenchReport> {
-    let name = format!("digimed_bench_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(server).await?;
-    let result = run_in(server, &name, vault, each, concurrencies).await;
-    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(server).await;
-    result
-}
-
-async fn run_in(server: &PgPool, name: &str, vault: &Vault, each: Duration, concurrencies: &[usize]) -> Result<BenchReport> {
-    let opts = server.connect_options().as_ref().clone().database(name).disable_statement_logging();
+/// Runs the benchmark at each of `concurrencies`, each path for `each` in all.
+pub async fn run(config: &Config, vault: &Vault, each: Duration, concurrencies: &[usize], keep: bool) -> Result<()> {
+    let mut scratch = Scratch::create(config, "digimed_bench_onboarding").await?;
+    let (opts, suffix) = (scratch.options.clone(), scratch.suffix.clone());
     let max = concurrencies.iter().copied().max().unwrap_or(1) as u32;
-    let pool = PgPoolOptions::new().max_connections(max + 2).connect_with(opts).await?;
-    digimed_core::db::migrate(&pool).await?;
-    let org = setup_clinic(&pool).await?;
-    // Warm up both paths (connections, plans).
-    let counter = Arc::new(AtomicU64::new(0));
-    measure(&pool, vault, org, 2, Duration::from_millis(300), Path::Onboard, &counter).await?;
-    measure(&pool, vault, org, 2, Duration::from_millis(300), Path::Raw, &counter).await?;
-    let mut rows = Vec::new();
-    // The two paths take turns in short slices, so load that comes and goes on the machine
-    // falls on both alike.
-    const SLICES: u32 = 5;
-    let slice = each / SLICES;
-    for &c in concurrencies {
-        let (mut raw, mut onboard) = (0.0, 0.0);
-        for _ in 0..SLICES {
-            raw += measure(&pool, vault, org, c, slice, Path::Raw, &counter).await?;
-            onboard += measure(&pool, vault, org, c, slice, Path::Onboard, &counter).await?;
-        }
-        let n = f64::from(SLICES);
-        rows.push(BenchRow { concurrency: c, onboard_per_sec: onboard / n, raw_per_sec: raw / n });
+    let owner = PgPoolOptions::new().max_connections(max + 2).connect_with(opts.clone()).await?;
+    let result = async {
+        digimed_core::db::migrate(&owner).await?;
+        let org = setup_clinic(&owner).await?;
+        crate::scratch::create_bare(&owner, WRITTEN).await?;
+        // The caller: a support agent (who may onboard), signed in with their own login.
+        let email = Email::parse(&format!("bench-{suffix}-onboarding@bench.digimed.test")).map_err(internal)?;
+        let password = Secret::new(new_token());
+        let name = PersonName::parse("Bench Support").map_err(internal)?;
+        let staff = ClinicTx::run(&owner, async |tx| {
+            digimed_core::staff::add_staff(tx, &email, &name, AppRole::CustomerSupport, Some(org), &password).await
+        })
+        .await?;
+        scratch.logins.push(staff.login.clone());
+        let staff_pool = PgPoolOptions::new()
+            .max_connections(max)
+            .connect_with(opts.clone().username(&staff.login).password(password.expose()))
+            .await?;
+        let me = current_staff(&staff_pool).await?;
+        let forms = clinic_forms(&owner, org).await?;
+        let bench = Bench { staff: staff_pool, owner: owner.clone(), vault: vault.clone(), org, forms, counter: Arc::default() };
+        let out = bench.tables(each, concurrencies, &me.login).await;
+        bench.staff.close().await;
+        out
     }
-    pool.close().await;
-    Ok(BenchReport { seconds: each.as_secs(), rows })
+    .await;
+    let _ = crate::scratch::drop_bare(&owner).await;
+    owner.close().await;
+    scratch.finish(keep).await;
+    print!("{}", result?);
+    Ok(())
+}
+
+/// The bare reference alone, at `clients` clients for `each` (after a short warm-up), on the
+/// scratch database `owner` is connected to as its owner, with the clinic `setup_clinic` made;
+/// the plain tables are created for it and dropped afterwards.
+pub async fn bare_reference(owner: &PgPool, vault: &Vault, org: i32, clients: usize, each: Duration) -> Result<Samples> {
+    crate::scratch::create_bare(owner, WRITTEN).await?;
+    let forms = clinic_forms(owner, org).await?;
+    let bench = Bench { staff: owner.clone(), owner: owner.clone(), vault: vault.clone(), org, forms, counter: Arc::default() };
+    let out = async {
+        bench.measure(clients, Duration::from_millis(500), Path::Bare).await?;
+        bench.measure(clients, each, Path::Bare).await
+    }
+    .await;
+    crate::scratch::drop_bare(owner).await?;
+    out
+}
+
+/// The clinic's consent form templates and their versions.
+async fn clinic_forms(owner: &PgPool, org: i32) -> Result<(Vec<i32>, Vec<i32>)> {
+    Ok(sqlx::query_as(
+        "SELECT array_agg(t.id ORDER BY t.id), array_agg(v.id ORDER BY t.id)
+           FROM form_templates t JOIN form_template_versions v ON v.template_id = t.id WHERE t.organization_id = $1",
+    )
+    .bind(org)
+    .fetch_one(owner)
+    .await?)
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("bench: {e}"))
+}
+
+struct Bench {
+    /// The staff login's pool (the console's path: the login is the actor); unused by the bare
+    /// reference.
+    staff: PgPool,
+    /// The owner's pool, for the bare reference and the with-triggers baseline.
+    owner: PgPool,
+    vault: Vault,
+    org: i32,
+    /// The clinic's consent form templates and their versions.
+    forms: (Vec<i32>, Vec<i32>),
+    counter: Arc<AtomicU64>,
+}
+
+#[derive(Clone, Copy)]
+enum Path {
+    Project,
+    Bare,
+    WithTriggers,
+}
+
+impl Bench {
+    async fn tables(&self, each: Duration, concurrencies: &[usize], login: &str) -> Result<String> {
+        // Warm up every path (connections, plans).
+        for path in [Path::Project, Path::Bare, Path::WithTriggers] {
+            self.measure(2, Duration::from_millis(300), path).await?;
+        }
+        let mut out = format!(
+            "onboarding benchmark: {}s per path and client count, in slices taking turns; {} build; writes: {}\n  project: as the staff login {login} through ClinicTx (row-level security, triggers, audit chain)\n",
+            each.as_secs(),
+            if cfg!(debug_assertions) { "debug" } else { "release" },
+            WRITTEN.join(", "),
+        );
+        // The paths take turns in short slices, so load that comes and goes on the machine falls
+        // on all alike.
+        const SLICES: u32 = 5;
+        let slice = each / SLICES;
+        for &c in concurrencies {
+            let (mut project, mut bare, mut triggers) = (Samples::default(), Samples::default(), Samples::default());
+            for _ in 0..SLICES {
+                bare.add(self.measure(c, slice, Path::Bare).await?);
+                project.add(self.measure(c, slice, Path::Project).await?);
+                triggers.add(self.measure(c, slice, Path::WithTriggers).await?);
+            }
+            out.push_str(
+                &Table {
+                    title: format!("{c} client(s)"),
+                    rows: vec![
+                        ("project (staff login)", &project),
+                        ("bare reference (one CTE)", &bare),
+                        ("raw SQL with triggers (owner)", &triggers),
+                    ],
+                    bare: &bare,
+                    with_triggers: &triggers,
+                }
+                .render(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Onboardings over `each` with `concurrency` workers, each one timed.
+    async fn measure(&self, concurrency: usize, each: Duration, path: Path) -> Result<Samples> {
+        let start = Instant::now();
+        let deadline = start + each;
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (staff, owner, vault, counter) =
+                (self.staff.clone(), self.owner.clone(), self.vault.clone(), self.counter.clone());
+            let (org, forms) = (self.org, self.forms.clone());
+            tasks.push(tokio::spawn(async move {
+                let accounts = Accounts::Local;
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let name = format!("Bench Person {n}");
+                    let email = format!("bench.{n}@example.com");
+                    let phone = format!("+479{:07}", n % 10_000_000);
+                    let t = Instant::now();
+                    match path {
+                        Path::Project => {
+                            let input = OnboardInput {
+                                name: Some(name),
+                                email: Some(email),
+                                phone: Some(phone),
+                                organization_id: Some(org as i64),
+                            };
+                            let tx = ClinicTx::begin(&staff).await?;
+                            onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, "47").await?;
+                        }
+                        Path::Bare => bare_onboard(&owner, &vault, org, &forms, &name, &email, &phone).await?,
+                        Path::WithTriggers => raw_onboard(&owner, &vault, org, &name, &email, &phone).await?,
+                    }
+                    latencies.push(t.elapsed());
+                }
+                Ok::<Vec<Duration>, Error>(latencies)
+            }));
+        }
+        let mut samples = Samples::default();
+        for t in tasks {
+            samples.latencies.extend(t.await.map_err(internal)??);
+        }
+        samples.wall = start.elapsed();
+        Ok(samples)
+    }
 }
 
 /// A clinic with the two standard consent forms and the automation rule that requires them of new
@@ -134,59 +267,8 @@ pub async fn setup_clinic(pool: &PgPool) -> Result<i32> {
     Ok(org)
 }
 
-#[derive(Clone, Copy)]
-enum Path {
-    Onboard,
-    Raw,
-}
-
-/// Onboardings per second over `each` with `concurrency` workers.
-async fn measure(
-    pool: &PgPool,
-    vault: &Vault,
-    org: i32,
-    concurrency: usize,
-    each: Duration,
-    path: Path,
-    counter: &Arc<AtomicU64>,
-) -> Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + each;
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (pool, vault, done, counter) = (pool.clone(), vault.clone(), done.clone(), counter.clone());
-        tasks.push(tokio::spawn(async move {
-            let accounts = Accounts::Local;
-            while Instant::now() < deadline {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let email = format!("bench.{n}@example.com");
-                let phone = format!("+479{:07}", n % 10_000_000);
-                match path {
-                    Path::Onboard => {
-                        let input = OnboardInput {
-                            name: Some(format!("Bench Person {n}")),
-                            email: Some(email),
-                            phone: Some(phone),
-                            organization_id: Some(org as i64),
-                        };
-                        let tx = ClinicTx::begin(&pool).await?;
-                        onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, "47").await?;
-                    }
-                    Path::Raw => raw_onboard(&pool, &vault, org, &format!("Bench Person {n}"), &email, &phone).await?,
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), Error>(())
-        }));
-    }
-    for t in tasks {
-        t.await.map_err(|e| Error::internal(e.to_string()))??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
-}
-
-/// The same rows an onboarding of a new person writes, by hand, in one transaction: no
+/// The with-triggers baseline: the rows an onboarding of a new person writes, by hand, on the
+/// project's tables (its triggers and the audit chain run), in one transaction: no
 /// validation beyond parsing, no permission check, no look-up, no lock.
 async fn raw_onboard(pool: &PgPool, vault: &Vault, org: i32, name: &str, email: &str, phone: &str) -> Result<()> {
     let name = PersonName::parse(name).map_err(|e| Error::internal(e.to_string()))?;
@@ -256,5 +338,61 @@ async fn raw_onboard(pool: &PgPool, vault: &Vault, org: i32, name: &str, email: 
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The bare reference: what an onboarding of a new person writes, as one statement in one
+/// transaction on the plain copies of the tables: the account, the person (phone encrypted and
+/// indexed, as the project does), the preference token, the clinic's link and membership, the
+/// two consent forms, one audit row, the two events and the two messages. No look-up, no check,
+/// no trigger, no policy, no chain.
+async fn bare_onboard(
+    pool: &PgPool,
+    vault: &Vault,
+    org: i32,
+    forms: &(Vec<i32>, Vec<i32>),
+    name: &str,
+    email: &str,
+    phone: &str,
+) -> Result<()> {
+    let name = PersonName::parse(name).map_err(internal)?;
+    let phone = Phone::parse(phone, "47").map_err(internal)?;
+    let n = sqlx::query_scalar::<_, i32>(&format!(
+        "WITH u AS (INSERT INTO {BARE}.users (email, username, role, account_directory)
+                    VALUES ($1, $1, 'patient', 'local') RETURNING id),
+              p AS (INSERT INTO {BARE}.patient_persons (user_id, name, phone_encrypted, phone_index, status)
+                    SELECT id, $2, $3, $4, 'active' FROM u RETURNING id, user_id),
+              t AS (INSERT INTO {BARE}.communication_preference_tokens (patient_person_id, token) SELECT id, $5 FROM p),
+              l AS (INSERT INTO {BARE}.patients (patient_person_id, organization_id, entry_point, profile_origin)
+                    SELECT id, $6, 'walk_in', true FROM p RETURNING id, patient_person_id),
+              uo AS (INSERT INTO {BARE}.user_organizations (user_id, organization_id) SELECT user_id, $6 FROM p),
+              f AS (INSERT INTO {BARE}.forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
+                    SELECT l.id, x.t, x.v, true, 'first_appointment' FROM l, unnest($7::int[], $8::int[]) AS x(t, v)),
+              a AS (INSERT INTO {BARE}.audit_log (occurred_at, actor, action, entity_type, entity_id, changes, prev_hash, hash)
+                    SELECT clock_timestamp(), current_user, 'CREATE', 'patient', l.id::text,
+                           jsonb_build_object('patient_person_id', l.patient_person_id, 'organization_id', $6, 'user_id', p.user_id),
+                           '\\x00', '\\x00'
+                      FROM l, p),
+              o AS (INSERT INTO {BARE}.outbox (event_id, event_type, organization_id, payload)
+                    SELECT gen_random_uuid(), e.kind, $6, jsonb_build_object('patient_id', l.id, 'organization_id', $6)
+                      FROM l, (VALUES ('patient.onboarded'), ('patient.welcome_email_requested')) AS e(kind)),
+              m AS (INSERT INTO {BARE}.patient_messages (organization_id, patient_person_id, kind, purpose, channel, language)
+                    SELECT $6, l.patient_person_id, k.kind, k.purpose, 'email', 'nb'
+                      FROM l, (VALUES ('welcome', 'marketing'), ('forms_invitation', 'service')) AS k(kind, purpose))
+         SELECT id FROM l"
+    ))
+    .bind(email)
+    .bind(name.as_str())
+    .bind(vault.encrypt("patient_persons", "phone_encrypted", 0, phone.as_str()))
+    .bind(vault.blind_index(index_kind::PHONE, phone.as_str()))
+    .bind(new_token())
+    .bind(org)
+    .bind(&forms.0)
+    .bind(&forms.1)
+    .fetch_optional(pool)
+    .await?;
+    if n.is_none() {
+        return Err(internal("the bare reference wrote no patient"));
+    }
     Ok(())
 }

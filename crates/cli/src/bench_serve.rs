@@ -8,6 +8,10 @@
 //! a saturated service), or with `--rate`, on a fixed schedule (open loop: the latency a caller
 //! meets at that load).
 //! With `--soak-minutes`, runs that long and samples the process's resident memory as it goes.
+//! The service acts for the support agent as `digimed serve` does (its own login becoming the
+//! agent's for each transaction). Afterwards, at the same client count, the bare reference: an
+//! onboarding's writes as one statement on plain copies of the tables, without the project's
+//! triggers and policies (see `bench_onboarding`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -260,7 +264,6 @@ async fn bench(
     ClinicTx::run(&owner, async |tx| digimed_core::api_tokens::create_service_login(tx, &service_login, &service_password).await)
         .await?;
     logins.push(service_login.clone());
-    owner.close().await;
 
     let (accounts, clerk_stop, accounts_label) = match args.accounts {
         AccountsChoice::ClerkStandin => {
@@ -280,6 +283,7 @@ async fn bench(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = digimed_service::webhooks::Worker::new(pool.clone(), vault.clone(), Default::default());
     let worker = tokio::spawn(worker.run(stop_rx));
+    let reference_vault = vault.clone();
     let state = digimed_service::AppState {
         pool: pool.clone(),
         vault,
@@ -499,6 +503,34 @@ async fn bench(
         let _ = stop.send(());
     }
     pool.close().await;
+
+    // The bare reference, at the same client count, on the same server, after the service is
+    // stopped: the writes of one onboarding as one statement on plain tables.
+    let bare_pool =
+        PgPoolOptions::new().max_connections(clients as u32).connect_with(opts.clone().disable_statement_logging()).await?;
+    let bare = crate::bench_onboarding::bare_reference(
+        &bare_pool,
+        &reference_vault,
+        clinic,
+        clients,
+        measured.min(Duration::from_secs(60)),
+    )
+    .await;
+    bare_pool.close().await;
+    owner.close().await;
+    let bare = bare?;
+    let onboarded = hist[0].count.load(Ordering::Relaxed) as f64 / secs;
+    println!(
+        "bare reference (an onboarding's writes as one statement on plain tables, {clients} clients): {:.1} tx/s, p50 {:.2} ms, p99 {:.2} ms",
+        bare.per_second(),
+        bare.percentile_ms(0.50),
+        bare.percentile_ms(0.99)
+    );
+    println!(
+        "  onboardings answered/s over the bare reference: {:.2}{}",
+        if bare.per_second() > 0.0 { onboarded / bare.per_second() } else { 0.0 },
+        if share > 0 { format!(" (onboardings were {}% of the requests)", 100 - share) } else { String::new() }
+    );
     let errors = all.errors.load(Ordering::Relaxed);
     if errors > 0 {
         eprintln!("note: {errors} request(s) failed");

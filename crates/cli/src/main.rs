@@ -5,6 +5,7 @@ mod bench_cmd;
 mod bench_onboarding;
 mod bench_report;
 mod bench_serve;
+mod bench_table;
 mod consent_cmd;
 mod messages_cmd;
 mod orders_cmd;

@@ -105,9 +105,12 @@ pub enum WebhooksCommand {
 
 #[derive(Args)]
 pub struct BenchOnboardingArgs {
-    /// Seconds per measurement.
+    /// Seconds per path and client count.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Keep the scratch database (and its login) afterwards.
+    #[arg(long)]
+    keep: bool,
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
@@ -307,7 +310,6 @@ pub async fn webhooks(config: &Config, command: WebhooksCommand) -> Result<(), E
 }
 
 pub async fn bench_onboarding(config: &Config, args: BenchOnboardingArgs) -> Result<(), Error> {
-    let pool = db::connect(config.database_url()?, 4).await?;
     let vault = match Vault::load(&config.key_store) {
         Ok(v) => v,
         Err(_) => {
@@ -316,7 +318,5 @@ pub async fn bench_onboarding(config: &Config, args: BenchOnboardingArgs) -> Res
         }
     };
     let each = Duration::from_secs(args.seconds.clamp(1, 120));
-    let report = crate::bench_onboarding::onboarding(&pool, &vault, each, &[1, 8]).await?;
-    print!("{}", report.table());
-    Ok(())
+    crate::bench_onboarding::run(config, &vault, each, &[1, 8], args.keep).await
 }

@@ -71,3 +71,24 @@ pub async fn bench_clinic(owner: &sqlx::PgPool) -> Result<BenchClinic, Error> {
     .await?;
     Ok(BenchClinic { clinic, partner })
 }
+
+/// The schema of the bare reference: plain copies of project tables.
+pub const BARE: &str = "bench_bare";
+
+/// Creates, in the scratch database, the schema [`BARE`] with a plain copy of each of `tables`:
+/// the same columns, defaults, checks and indexes, but none of the project's triggers, row-level
+/// security policies or foreign keys. The benchmarks' bare reference writes there; the schema
+/// goes with the scratch database (or with [`drop_bare`]).
+pub async fn create_bare(owner: &sqlx::PgPool, tables: &[&str]) -> Result<(), Error> {
+    let mut ddl = format!("DROP SCHEMA IF EXISTS {BARE} CASCADE; CREATE SCHEMA {BARE};");
+    for table in tables {
+        ddl.push_str(&format!("CREATE TABLE {BARE}.{table} (LIKE public.{table} INCLUDING ALL);"));
+    }
+    sqlx::raw_sql(&ddl).execute(owner).await?;
+    Ok(())
+}
+
+pub async fn drop_bare(owner: &sqlx::PgPool) -> Result<(), Error> {
+    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {BARE} CASCADE")).execute(owner).await?;
+    Ok(())
+}
