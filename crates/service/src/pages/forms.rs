@@ -191,7 +191,7 @@ fn pending_form(t: &Texts, lang: Language, key: &str, form: &LinkForm, outcome: 
                 input type="hidden" name="form_key" value=(key);
                 input type="hidden" name="form_id" value=(id);
                 input type="hidden" name="template_sha256" value=(form.template_sha256);
-                div.field.has-error[not_agreed] {
+                div.agree.has-error[not_agreed] {
                     @if not_agreed { p.error-message #(described) { (t.forms_agree_error) } }
                     label.choice for=(format!("agree-{id}")) {
                         input type="checkbox" id=(format!("agree-{id}")) name="agree" value="yes"
