@@ -20,4 +20,9 @@ admin="${base%/*}/postgres${query}"
 psql "$admin" -qc "DROP DATABASE IF EXISTS digimed_sqlx_prepare WITH (FORCE)" -qc "CREATE DATABASE digimed_sqlx_prepare" >/dev/null
 trap 'psql "$admin" -qc "DROP DATABASE IF EXISTS digimed_sqlx_prepare WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 sqlx migrate run --database-url "$scratch" --source migrations >/dev/null
-DATABASE_URL="$scratch" SQLX_OFFLINE=false cargo sqlx prepare --workspace "$@" -- --all-targets --locked
+# `cargo sqlx prepare` forces the crates that use the query macros to compile again, with settings
+# no other build uses; in a build folder of its own, so the next build or test run does not
+# compile them all again in turn.
+target="${CARGO_TARGET_DIR:-$root/target}"
+DATABASE_URL="$scratch" SQLX_OFFLINE=false CARGO_TARGET_DIR="$target/query-data" \
+    cargo sqlx prepare --workspace "$@" -- --all-targets --locked

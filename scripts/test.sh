@@ -68,7 +68,7 @@ HOME="$keyring_home" XDG_RUNTIME_DIR="$keyring_home" XDG_DATA_HOME="$keyring_hom
         grep -q "^test store::tests::keyring_round_trip ... ok" "$HOME/keyring.log" || { echo "the keyring test did not run and pass" >&2; exit 1; }
     '
 
-# Last, because it checks the crates again with the query data written afresh (and so marks
-# them changed for the next build).
+# Last; it checks the crates in a build folder of its own, so the stages above stay compiled for
+# the next run.
 echo "== SQL: the committed query data (.sqlx/) matches the queries"
 scripts/sqlx-prepare.sh --check
