@@ -37,7 +37,10 @@ beforeEach(async () => {
   await signIn(page, "secretary");
   // A secretary starts on the screening list; the queue is the next screen.
   await page.locator(".shell-nav .nav-item", { hasText: "Consultation queue" }).click();
+  await page.locator("#screen-title", { hasText: "Consultation queue" }).waitFor();
   await rows.first().waitFor();
+  // "Live updates on": the console follows the database's changes from here on.
+  await page.locator(".live-dot").waitFor();
 });
 afterEach(async () => {
   assert.deepEqual(page.problems, []);

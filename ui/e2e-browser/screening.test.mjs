@@ -38,6 +38,8 @@ beforeEach(async () => {
   // The secretary's first screen.
   await textBecomes(page.locator("#screen-title"), "Screening");
   await rows().first().waitFor();
+  // "Live updates on": the console follows the database's changes from here on.
+  await page.locator(".live-dot").waitFor();
 });
 afterEach(async () => {
   assert.deepEqual(page.problems, []);

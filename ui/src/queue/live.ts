@@ -52,34 +52,53 @@ export const consultationChanges = (e: QueueEvent) => e.consultation_id !== null
 /** Referrals arriving, screened, booked or declined: what the screening list shows. */
 export const referralChanges = (e: QueueEvent) => e.referral_id !== null && e.kind !== "update";
 
+/** Whether a screen follows the database's changes: `live` once it does, `notLive` saying why not. */
+export interface Liveness {
+  live: boolean;
+  notLive: AppError | null;
+}
+
 /**
  * Calls `onChange` whenever the database reports a change of the queue or the screening list
  * (those `wanted` says, when given). Starts the console's watcher (one per signed-in session)
- * and listens for its events; nothing is polled. Returns why the screen is not live, when the
- * watcher or the listener could not start, for the screen to show.
+ * and listens for its events; nothing is polled. Once both are up, `onChange` is called once
+ * more, so that a change made between the screen's first read and the watcher's start is not
+ * missed, and `live` becomes true. `notLive` says why the screen is not live, when the watcher
+ * or the listener could not start, for the screen to show.
  */
-export function useQueueChanges(onChange: () => void, wanted?: (e: QueueEvent) => boolean): AppError | null {
+export function useQueueChanges(onChange: () => void, wanted?: (e: QueueEvent) => boolean): Liveness {
   const latest = useRef(onChange);
   latest.current = onChange;
   const wants = useRef(wanted);
   wants.current = wanted;
   const [notLive, setNotLive] = useState<AppError | null>(null);
+  const [live, setLive] = useState(false);
   // Started before the screen's first paint, beside its first queue request.
   useLayoutEffect(() => {
     let stop: (() => void) | null = null;
     let active = true;
+    let pending = 2;
     const failed = (e: AppError) => {
       if (active) setNotLive(e);
     };
-    callCommand(commands.watchQueue(), { failed });
+    const started = () => {
+      pending -= 1;
+      if (pending === 0 && active) {
+        latest.current();
+        setLive(true);
+      }
+    };
+    callCommand(commands.watchQueue(), { ok: started, failed });
     events.queueChanged
       .listen((e) => {
         if (!wants.current || wants.current(e.payload)) latest.current();
       })
       .then(
         (unlisten) => {
-          if (active) stop = unlisten;
-          else unlisten();
+          if (active) {
+            stop = unlisten;
+            started();
+          } else unlisten();
         },
         (e: unknown) => failed(toAppError(e)),
       );
@@ -88,5 +107,5 @@ export function useQueueChanges(onChange: () => void, wanted?: (e: QueueEvent) =
       stop?.();
     };
   }, []);
-  return notLive;
+  return { live, notLive };
 }

@@ -62,7 +62,7 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
   }, [fetchMine, fetchWaiting]);
 
   useEffect(load, [load]);
-  const notLive = useQueueChanges(load);
+  const { live, notLive } = useQueueChanges(load);
 
   // The picked consultation opens once the list holds it; a consultation another doctor took first
   // is refused by the core, and the lists are read again.
@@ -111,7 +111,7 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
         <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
           {t("doctor.mine")}
         </h1>
-        <span class="live-dot">{t("common.live")}</span>
+        {live && <span class="live-dot">{t("common.live")}</span>}
         <button
           type="button"
           class="button button-primary push-right"

@@ -159,7 +159,9 @@ describe("Queue", () => {
   it("re-reads the queue when a consultation changes, not when a referral waiting for screening does", async () => {
     renderQueue();
     await screen.findByText("Long Wait");
-    await waitFor(() => expect(listen).toHaveBeenCalled());
+    // Live: the watcher and the listener are up, and the queue was read once more.
+    await waitFor(() => expect(document.querySelector(".live-dot")).toBeTruthy());
+    expect(listen).toHaveBeenCalled();
     const onChange = listen.mock.calls[0]![0] as (e: { payload: QueueEvent }) => void;
     const change = (over: Partial<QueueEvent>): { payload: QueueEvent } => ({
       payload: {

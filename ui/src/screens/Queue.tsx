@@ -91,7 +91,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
     callCommand(commands.doctors(), { ok: setDoctors, failed: setDoctorsError });
   }, []);
 
-  const notLive = useQueueChanges(load, consultationChanges);
+  const { live, notLive } = useQueueChanges(load, consultationChanges);
 
   useEffect(() => {
     if (rows && rows.length > 0) markStart("queue-rows");
@@ -112,7 +112,7 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
           {t("screen.referrals")}
         </h1>
-        <span class="live-dot">{t("common.live")}</span>
+        {live && <span class="live-dot">{t("common.live")}</span>}
         {rows && (
           <span class="muted">
             {rows.length >= limit

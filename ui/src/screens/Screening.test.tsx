@@ -68,6 +68,11 @@ function booked(over: Partial<Consultation>): Consultation {
   };
 }
 
+/** Waits until the screen follows the database's changes (and has read the list once more). */
+async function live() {
+  await waitFor(() => expect(document.querySelector(".live-dot")).toBeTruthy());
+}
+
 function renderScreening() {
   render(
     <I18nProvider initial="en">
@@ -155,6 +160,8 @@ describe("Screening", () => {
       data: booked({ state: "pending_sp", assigned_doctor_id: 9, doctor_name: "Dr. Dahl" }),
     });
     renderScreening();
+    await live();
+    const reads = mocks.screeningList.mock.calls.length;
     await openPanel("Per Gundersen");
     fireEvent.click(screen.getByRole("button", { name: "Create booking" }));
     const dialog = screen.getByRole("dialog", { name: "Book a consultation for Per Gundersen" });
@@ -163,7 +170,7 @@ describe("Screening", () => {
     expect(await screen.findByText("Booked: consultation 55 is assigned to Dr. Dahl.")).toBeTruthy();
     expect(mocks.referralBook).toHaveBeenCalledWith(2, { enabled_channels: ["video", "chat"], primary_channel: "video", doctor_id: 9 });
     expect(screen.queryByRole("dialog")).toBeNull();
-    expect(mocks.screeningList).toHaveBeenCalledTimes(2);
+    expect(mocks.screeningList).toHaveBeenCalledTimes(reads + 1);
   });
 
   it("books into the doctors' queue, and shows a refusal in the dialog", async () => {
@@ -204,7 +211,7 @@ describe("Screening", () => {
   it("re-reads the list when a referral arrives or is decided, not when a consultation is picked", async () => {
     renderScreening();
     await screen.findByText("Astrid Holm");
-    await waitFor(() => expect(listen).toHaveBeenCalled());
+    await live();
     const onChange = listen.mock.calls[0]![0] as (e: { payload: QueueEvent }) => void;
     const change = (over: Partial<QueueEvent>): { payload: QueueEvent } => ({
       payload: {
@@ -222,5 +229,17 @@ describe("Screening", () => {
     onChange(change({ kind: "update", consultation_id: 8, referral_id: 1, state: "pending_sp" }));
     onChange(change({}));
     await waitFor(() => expect(mocks.screeningList.mock.calls.length).toBe(before + 1));
+  });
+
+  it("reads the list once more when it becomes live, so a referral that arrived meanwhile is shown", async () => {
+    // The first read is answered before the referral of Line Danser arrives; the watcher starts after.
+    mocks.screeningList
+      .mockResolvedValueOnce({ status: "ok", data: rows })
+      .mockResolvedValue({ status: "ok", data: [...rows, referral(4, { patient_name: "Line Danser" })] });
+    renderScreening();
+    await screen.findByText("Astrid Holm");
+    await live();
+    expect(await screen.findByText("Line Danser")).toBeTruthy();
+    expect(mocks.screeningList).toHaveBeenCalledTimes(2);
   });
 });

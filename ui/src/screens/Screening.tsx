@@ -66,7 +66,7 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   useLayoutEffect(() => {
     callCommand(commands.doctors(), { ok: setDoctors, failed: setDoctorsError });
   }, []);
-  const notLive = useQueueChanges(load, referralChanges);
+  const { live, notLive } = useQueueChanges(load, referralChanges);
 
   const list = rows ?? [];
   const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(list.map((r) => r.referral_id));
@@ -92,7 +92,7 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
         <h1 id="screen-title" tabIndex={-1} ref={props.headingRef}>
           {t("screen.screening")}
         </h1>
-        <span class="live-dot">{t("common.live")}</span>
+        {live && <span class="live-dot">{t("common.live")}</span>}
         {rows && <span class="muted">{t("screening.count", { count: rows.length })}</span>}
       </div>
 
