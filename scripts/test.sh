@@ -27,7 +27,10 @@ echo "== Habits: rustfmt, clippy, the UI's types and lint"
 cargo fmt --all --check
 npm --prefix ui run --silent build
 npm --prefix ui run --silent lint
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Clippy checks in a build folder of its own: its driver would otherwise replace the workspace's
+# build scripts in the shared folder, and the build below would compile them (and every crate
+# that depends on them) again, on every run.
+cargo clippy --workspace --all-targets --locked --target-dir "${CARGO_TARGET_DIR:-$root/target}/clippy" -- -D warnings
 
 echo "== UI: component tests"
 npm --prefix ui test --silent
