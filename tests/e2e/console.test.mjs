@@ -119,6 +119,8 @@ describe("the console, end to end", () => {
       // The secretary starts on the screening list: the demo's referrals awaiting a decision.
       await textBecomes(driver, "#screen-title", "Screening");
       await find(driver, "table[role=grid] tbody tr[id]");
+      // "Live updates on": from here on the list follows the database without a reload.
+      await find(driver, ".live-dot");
       const nav = await navItems(driver);
       assert.deepEqual(nav, ["Screening", "Consultation queue"], `secretary's screens: ${nav}`);
       await textBecomes(driver, ".shell-name", "Sara Lie");
