@@ -10,6 +10,7 @@ mod crypto_at_rest;
 mod db_tls;
 mod drafts;
 mod entry_points;
+mod entry_points_http;
 mod faults_db;
 mod faults_restart;
 mod faults_webhooks;

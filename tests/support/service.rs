@@ -82,6 +82,18 @@ pub async fn start_full(
     booking_partner: Option<String>,
     clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
 ) -> RunningService {
+    start_configured(db, accounts, sessions, booking_partner, clerk_webhook_key, None).await
+}
+
+/// Like [`start_full`], also taking CallRail's post-call webhook as `callrail` says.
+pub async fn start_configured(
+    db: &TestDb,
+    accounts: Accounts,
+    sessions: Option<digimed_clerk::SessionVerifier>,
+    booking_partner: Option<String>,
+    clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+    callrail: Option<digimed_service::CallRail>,
+) -> RunningService {
     let pool = service_pool(db).await;
     let state = digimed_service::AppState {
         pool: pool.clone(),
@@ -91,6 +103,7 @@ pub async fn start_full(
         patient_sessions: sessions,
         booking_partner,
         clerk_webhook_key,
+        callrail,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -126,6 +139,7 @@ pub async fn start_instance(
         patient_sessions: None,
         booking_partner: None,
         clerk_webhook_key: None,
+        callrail: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

@@ -254,6 +254,11 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
     };
     let patient_sessions = digimed_service::patient_sessions(config.patient_sessions.as_ref())?;
     eprintln!("{}", digimed_service::patient_sessions_notice(patient_sessions.as_ref()));
+    let callrail = digimed_service::callrail(
+        config.callrail_signing_key.as_ref().map(|s| s.expose().as_str()),
+        config.callrail_organization.as_deref(),
+    )?;
+    eprintln!("{}", digimed_service::callrail_notice(callrail.as_ref()));
     let state = digimed_service::AppState {
         pool,
         vault,
@@ -262,6 +267,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         patient_sessions,
         booking_partner: config.booking_partner.clone(),
         clerk_webhook_key: digimed_service::clerk_webhook_key(config.clerk_webhook_secret.as_ref().map(|s| s.expose().as_str()))?,
+        callrail,
     };
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -75,6 +75,8 @@ pub enum Capability {
     ActOnOwnForms,
     ReadOwnConsultations,
     RequestBooking,
+    // The clinic's call tracking.
+    ReceiveCalls,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -151,6 +153,7 @@ impl Capability {
         Capability::ActOnOwnForms,
         Capability::ReadOwnConsultations,
         Capability::RequestBooking,
+        Capability::ReceiveCalls,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -215,6 +218,7 @@ impl Capability {
             C::ActOnOwnForms => rule("read, sign, decline or withdraw a patient's own consent forms", &[], false, false),
             C::ReadOwnConsultations => rule("list a patient's own consultations", &[], false, false),
             C::RequestBooking => rule("ask for a consultation from the patient app", &[], false, false),
+            C::ReceiveCalls => rule("record the calls the clinic's call tracking reports", &[], true, true),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -365,6 +369,7 @@ impl Capability {
             // The service holds these privileges already; the policy acting_patient narrows them to
             // the patient's own rows.
             C::ActOnOwnForms | C::ReadOwnConsultations | C::RequestBooking => &[],
+            C::ReceiveCalls => &[("tracked_calls", "INSERT")],
             C::SignFormsFromLink
             | C::CreateLogins
             | C::IssueApiTokens

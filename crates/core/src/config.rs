@@ -36,6 +36,11 @@ pub struct Config {
     pub booking_partner: Option<String>,
     /// The signing secret of Clerk's webhook endpoint (`CLERK_WEBHOOK_SIGNING_SECRET`, `whsec_...`).
     pub clerk_webhook_secret: Option<Secret<String>>,
+    /// The company signing key of CallRail's webhooks (`CALLRAIL_SIGNING_KEY`).
+    pub callrail_signing_key: Option<Secret<String>>,
+    /// The clinic (`organization_id`) that cold calls reported by CallRail are filed under
+    /// (`DIGIMED_CALLRAIL_ORGANIZATION`), as configured.
+    pub callrail_organization: Option<String>,
     /// Country calling code for phone numbers written without one.
     pub default_phone_country: String,
 }
@@ -47,8 +52,8 @@ pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 
 impl Config {
     /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
-    /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET` and
-    /// `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
+    /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET`,
+    /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
     pub fn from_env() -> Result<Config> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let key_store = match var("DIGIMED_KEY_FILE") {
@@ -85,6 +90,8 @@ impl Config {
             patient_sessions,
             booking_partner: var("DIGIMED_BOOKING_PARTNER"),
             clerk_webhook_secret: var("CLERK_WEBHOOK_SIGNING_SECRET").map(Secret::new),
+            callrail_signing_key: var("CALLRAIL_SIGNING_KEY").map(Secret::new),
+            callrail_organization: var("DIGIMED_CALLRAIL_ORGANIZATION"),
             default_phone_country,
         })
     }

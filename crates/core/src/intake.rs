@@ -71,13 +71,31 @@ fn parse(input: &IntakeInput, country: &str, draft: bool) -> Result<Parsed> {
 /// the full onboarding runs (with this entry point); without one, the person is
 /// created (or, known by national id, linked) with the phone number or national id given.
 pub async fn register(
-    mut tx: ClinicTx,
+    tx: ClinicTx,
     vault: &Vault,
     accounts: &Accounts,
     entry_point: EntryPoint,
     input: &IntakeInput,
     default_phone_country: &str,
 ) -> Result<Registered> {
+    register_then(tx, vault, accounts, entry_point, input, default_phone_country, async |_, _| Ok(()))
+        .await
+        .map(|(registered, ())| registered)
+}
+
+/// [`register`], then `then` with the registered patient in the same transaction before it
+/// commits: what an entry point files besides the patient (a therapist's referral, the record
+/// of a call) is kept together with the patient or not at all.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_then<T>(
+    mut tx: ClinicTx,
+    vault: &Vault,
+    accounts: &Accounts,
+    entry_point: EntryPoint,
+    input: &IntakeInput,
+    default_phone_country: &str,
+    then: impl AsyncFnOnce(&mut ClinicTx, &Registered) -> Result<T>,
+) -> Result<(Registered, T)> {
     use EntryPoint::*;
     tx.require(Capability::RegisterPatient)?;
     if !matches!(
@@ -87,7 +105,7 @@ pub async fn register(
         return Err(Error::invalid("entry_point", "This entry point has its own intake path."));
     }
     if input.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
-        let done = onboarding::onboard_as(
+        let (done, more) = onboarding::onboard_then(
             tx,
             Capability::RegisterPatient,
             vault,
@@ -100,15 +118,10 @@ pub async fn register(
             },
             entry_point,
             default_phone_country,
+            async move |tx: &mut ClinicTx, done: &onboarding::Onboarded| then(tx, &onboarded(done, entry_point)).await,
         )
         .await?;
-        return Ok(Registered {
-            patient_person_id: done.patient_person_id,
-            patient_id: done.patient.id,
-            user_id: Some(done.user_id),
-            person_created: done.person.profile.is_some(),
-            entry_point,
-        });
+        return Ok((onboarded(&done, entry_point), more));
     }
     let p = parse(input, default_phone_country, false)?;
     let nid_index = p.national_id.as_ref().map(|n| vault.blind_index(index_kind::NATIONAL_ID, n.as_str()));
@@ -158,8 +171,20 @@ pub async fn register(
             Registered { patient_person_id: person_id, patient_id, user_id: None, person_created: true, entry_point }
         }
     };
+    let more = then(&mut tx, &registered).await?;
     tx.commit().await?;
-    Ok(registered)
+    Ok((registered, more))
+}
+
+/// The patient an onboarding with an entry point registered.
+fn onboarded(done: &onboarding::Onboarded, entry_point: EntryPoint) -> Registered {
+    Registered {
+        patient_person_id: done.patient_person_id,
+        patient_id: done.patient.id,
+        user_id: Some(done.user_id),
+        person_created: done.person.profile.is_some(),
+        entry_point,
+    }
 }
 
 /// A draft patient from an inbound referral fax: creates the draft person (with token) and the

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod automation;
 pub mod capability;
 pub mod clinic_tx;
+pub mod cold_calls;
 pub mod config;
 pub mod consents;
 pub mod db;

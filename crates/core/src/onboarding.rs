@@ -164,7 +164,7 @@ pub async fn onboard(
 /// [`onboard`], for an actor who has `capability` (the entry points register patients with
 /// [`Capability::RegisterPatient`], which the service has too).
 pub(crate) async fn onboard_as(
-    mut tx: ClinicTx,
+    tx: ClinicTx,
     capability: Capability,
     vault: &Vault,
     accounts: &Accounts,
@@ -172,6 +172,25 @@ pub(crate) async fn onboard_as(
     entry_point: EntryPoint,
     default_phone_country: &str,
 ) -> Result<Onboarded> {
+    onboard_then(tx, capability, vault, accounts, input, entry_point, default_phone_country, async |_, _| Ok(()))
+        .await
+        .map(|(done, ())| done)
+}
+
+/// [`onboard_as`], then `then` in the same transaction before it commits (an entry point that
+/// files more than the patient, such as a therapist's referral): if `then` fails, nothing of the
+/// onboarding is kept either.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn onboard_then<T>(
+    mut tx: ClinicTx,
+    capability: Capability,
+    vault: &Vault,
+    accounts: &Accounts,
+    input: &OnboardInput,
+    entry_point: EntryPoint,
+    default_phone_country: &str,
+    then: impl AsyncFnOnce(&mut ClinicTx, &Onboarded) -> Result<T>,
+) -> Result<(Onboarded, T)> {
     tx.require(capability)?;
     let req = validate(input, default_phone_country)?;
     // Set only when this call created an account in the directory: undone if we fail, and also
@@ -185,6 +204,13 @@ pub(crate) async fn onboard_as(
             outcome = Err(e);
         }
     }
+    let outcome = match outcome {
+        Ok(done) => match then(&mut tx, &done).await {
+            Ok(more) => Ok((done, more)),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
     let outcome = match outcome {
         Ok(done) => tx.commit().await.map(|_| done),
         Err(e) => {

@@ -114,3 +114,22 @@ pub async fn framework_errors_as_json(resp: Response) -> Response {
     }
     out
 }
+
+/// The answer to a machine sender (a partner's system, a webhook): an error that names a field and
+/// would be 400 is 422, and says the field in `details` (`{"field": ...}`) unless it carries
+/// details of its own; a 401 names no bearer scheme, since these callers sign their requests.
+pub fn machine_answer(e: Error) -> Response {
+    let field = e.field.clone();
+    let e = match (&field, &e.details) {
+        (Some(f), None) => e.with_details(serde_json::json!({ "field": f })),
+        _ => e,
+    };
+    let mut resp = ApiError(e).into_response();
+    if resp.status() == StatusCode::BAD_REQUEST && field.is_some() {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().remove("www-authenticate");
+    }
+    resp
+}

@@ -3,6 +3,7 @@
 //! errors to HTTP (in one place: [`error::status_for`]). The public pages patients open from the
 //! clinic's links ([`pages`]) answer in HTML.
 
+mod callrail_webhook;
 mod clerk_webhook;
 pub mod error;
 pub mod extract;
@@ -12,6 +13,7 @@ pub mod pages;
 mod patient_app;
 pub mod patients;
 pub mod pridok;
+mod therapist_referrals;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -46,6 +48,49 @@ pub struct AppState {
     /// The key of Clerk's webhook signing secret (`CLERK_WEBHOOK_SIGNING_SECRET`); `None`:
     /// `POST /v1/webhooks/clerk` answers `configuration`.
     pub clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+    /// CallRail's signing key and the clinic its cold calls are filed under
+    /// (`CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`); `None`:
+    /// `POST /v1/webhooks/callrail` answers `configuration`.
+    pub callrail: Option<CallRail>,
+}
+
+/// How the service takes CallRail's post-call webhook.
+#[derive(Clone, Debug)]
+pub struct CallRail {
+    pub key: digimed_core::cold_calls::CallRailKey,
+    /// The clinic cold calls are filed under.
+    pub organization_id: i32,
+}
+
+/// CallRail's settings from the configuration: `None` unless both are set; a clinic that is not
+/// an id is refused.
+pub fn callrail(key: Option<&str>, organization: Option<&str>) -> Result<Option<CallRail>, digimed_core::Error> {
+    let (Some(key), Some(organization)) = (key, organization) else {
+        return Ok(None);
+    };
+    let organization_id = organization.trim().parse::<i32>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        digimed_core::Error::field(
+            digimed_core::ErrorCode::Configuration,
+            "DIGIMED_CALLRAIL_ORGANIZATION",
+            "DIGIMED_CALLRAIL_ORGANIZATION must be the organization_id of the clinic cold calls are filed under.",
+        )
+    })?;
+    Ok(Some(CallRail { key: digimed_core::cold_calls::CallRailKey::new(key)?, organization_id }))
+}
+
+/// A sentence for the service's start-up output saying whether CallRail's calls are taken.
+pub fn callrail_notice(callrail: Option<&CallRail>) -> String {
+    match callrail {
+        None => "cold calls: CALLRAIL_SIGNING_KEY and DIGIMED_CALLRAIL_ORGANIZATION are not both set, so \
+                 POST /v1/webhooks/callrail answers `configuration`"
+            .into(),
+        Some(c) => {
+            format!(
+                "cold calls: CallRail's post-call webhook is taken on /v1/webhooks/callrail for organization {}",
+                c.organization_id
+            )
+        }
+    }
 }
 
 /// The verifier of patients' session tokens for [`AppState::patient_sessions`], from the
@@ -98,6 +143,8 @@ pub fn router(state: AppState) -> Router {
         .merge(patient_app::routes())
         .merge(clerk_webhook::routes())
         .merge(pridok::routes())
+        .merge(therapist_referrals::routes())
+        .merge(callrail_webhook::routes())
         .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(error::framework_errors_as_json))

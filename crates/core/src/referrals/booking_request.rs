@@ -124,7 +124,8 @@ pub async fn request_booking(
         "message": request.message,
     })
     .to_string();
-    let receipt = file(tx, vault, &partner, person_id, false, request.request_id, None, None, &raw).await?;
+    let filed = super::Filed { journal_guid: request.request_id, source_reference: None };
+    let receipt = file(tx, vault, &partner, person_id, false, filed, None, None, &raw).await?;
     tracing::info!(partner_id = partner.id, referral_id = receipt.referral_id, "booking request received");
     Ok(Intake::Created(receipt))
 }

@@ -9,6 +9,7 @@ mod decision;
 mod partners;
 mod pridok;
 mod screening;
+mod therapist;
 
 pub use booking_request::{request_booking, BookingRequest};
 pub use decision::{book, decline, BookingChoice, DeclinedReferral};
@@ -21,6 +22,7 @@ pub use screening::{
     consultation_screenings, referral_fields, screen, screening_list, screenings, CallOutcome, ReferralField, ReferralToScreen,
     ScreeningEntry,
 };
+pub use therapist::{receive_from_therapist, TherapistReferral};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -158,16 +160,17 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
         link_patient(tx, person_id, partner.clinic_id, EntryPoint::PartnerReferral, new_person).await?;
     }
 
+    let filed = Filed { journal_guid: r.journal_guid, source_reference: None };
     let receipt =
-        file(tx, vault, partner, person_id, new_person, r.journal_guid, r.format_id.as_deref(), Some(r.message_timestamp), raw)
-            .await?;
+        file(tx, vault, partner, person_id, new_person, filed, r.format_id.as_deref(), Some(r.message_timestamp), raw).await?;
     Ok(Intake::Created(receipt))
 }
 
 /// Files a referral of `partner` for a person already linked to its clinic: the raw payload
 /// encrypted, its deadline (the database counts the partner's working days from now), the
 /// consultation at once for a partner that books on arrival, and the event `referral.received`.
-/// The one way a referral is written, for partners' referrals and patients' booking requests.
+/// The one way a referral is written, for partners' and therapists' referrals and patients'
+/// booking requests.
 #[allow(clippy::too_many_arguments)]
 async fn file(
     tx: &mut ClinicTx,
@@ -175,7 +178,7 @@ async fn file(
     partner: &Partner,
     person_id: i32,
     new_person: bool,
-    journal_guid: Uuid,
+    filed: Filed<'_>,
     format_id: Option<&str>,
     message_timestamp: Option<chrono::DateTime<chrono::Utc>>,
     raw: &str,
@@ -184,15 +187,17 @@ async fn file(
         .fetch_one(tx.conn())
         .await?;
     sqlx::query!(
-        "INSERT INTO referrals (id, partner_id, journal_guid, patient_person_id, format_id, message_timestamp, payload_encrypted)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO referrals (id, partner_id, journal_guid, patient_person_id, format_id, message_timestamp, payload_encrypted,
+                                source_reference)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         referral_id,
         partner.id,
-        journal_guid,
+        filed.journal_guid,
         person_id,
         format_id,
         message_timestamp,
         vault.encrypt("referrals", "payload_encrypted", i64::from(referral_id), raw),
+        filed.source_reference,
     )
     .execute(tx.conn())
     .await?;
@@ -222,13 +227,35 @@ async fn file(
     Ok(receipt)
 }
 
+/// How the sender names a referral: the journal's id (a UUID), and for a therapist's referral
+/// also the therapist's own reference, the one the referral is found by again.
+#[derive(Debug, Clone, Copy)]
+struct Filed<'a> {
+    journal_guid: Uuid,
+    source_reference: Option<&'a str>,
+}
+
 async fn find_receipt(tx: &mut ClinicTx, partner_id: i32, guid: Uuid) -> Result<Option<ReferralReceipt>> {
+    find_receipt_where(tx, partner_id, Some(guid), None).await
+}
+
+async fn find_receipt_by_reference(tx: &mut ClinicTx, partner_id: i32, reference: &str) -> Result<Option<ReferralReceipt>> {
+    find_receipt_where(tx, partner_id, None, Some(reference)).await
+}
+
+async fn find_receipt_where(
+    tx: &mut ClinicTx,
+    partner_id: i32,
+    guid: Option<Uuid>,
+    reference: Option<&str>,
+) -> Result<Option<ReferralReceipt>> {
     let row = sqlx::query!(
         r#"SELECT r.id, c.id AS "consultation_id?", r.patient_person_id, r.declined_at IS NOT NULL AS "declined!"
              FROM referrals r LEFT JOIN consultations c ON c.referral_id = r.id
-            WHERE r.partner_id = $1 AND r.journal_guid = $2"#,
+            WHERE r.partner_id = $1 AND (r.journal_guid = $2 OR r.source_reference = $3)"#,
         partner_id,
         guid,
+        reference,
     )
     .fetch_optional(tx.conn())
     .await?;
