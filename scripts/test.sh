@@ -27,9 +27,9 @@ echo "== Habits: rustfmt, clippy, the UI's types and lint"
 cargo fmt --all --check
 npm --prefix ui run --silent build
 npm --prefix ui run --silent lint
-# Clippy checks in a build folder of its own: its driver would otherwise replace the workspace's
-# build scripts in the shared folder, and the build below would compile them (and every crate
-# that depends on them) again, on every run.
+# Clippy keeps its lint-only artifacts in a build folder of its own, beside the build's. It still
+# compiles the build scripts of digimed-core and digimed-console once for itself (they are linted
+# too); everything else it only checks.
 cargo clippy --workspace --all-targets --locked --target-dir "${CARGO_TARGET_DIR:-$root/target}/clippy" -- -D warnings
 
 echo "== UI: component tests"
