@@ -140,6 +140,23 @@ describe("Screening", () => {
     expect(mocks.patientCard).toHaveBeenCalledWith(102, false);
   });
 
+  it("names a therapist's referral fields in the console's language", async () => {
+    mocks.referralFields.mockResolvedValue({
+      status: "ok",
+      data: [
+        { name: "therapist_reference", value: "TR-1001" },
+        { name: "therapist_name", value: "Kari Terapeut" },
+        { name: "reason", value: "Sleep problems for three months" },
+      ],
+    });
+    renderScreening();
+    await openPanel("Per Gundersen");
+    const terms = async () => (await screen.findAllByRole("term")).map((dt) => dt.textContent);
+    await waitFor(async () => expect(await terms()).toEqual(expect.arrayContaining(["Therapist's reference", "Therapist", "Reason for referral"])));
+    expect(screen.getByText("Sleep problems for three months")).toBeTruthy();
+    expect(screen.queryByText("therapist_name")).toBeNull();
+  });
+
   it("records a call and reads the call log again", async () => {
     mocks.referralScreen.mockResolvedValue({
       status: "ok",

@@ -35,6 +35,10 @@ const FIELD_LABELS: Record<string, MessageKey> = {
   Firstname: "screening.field.Firstname",
   Lastname: "screening.field.Lastname",
   Email: "screening.field.Email",
+  therapist_reference: "screening.field.therapist_reference",
+  therapist_name: "screening.field.therapist_name",
+  therapist_organization: "screening.field.therapist_organization",
+  reason: "screening.field.reason",
 };
 
 /**

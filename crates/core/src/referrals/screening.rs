@@ -142,9 +142,21 @@ pub struct ReferralField {
 
 /// Fields of the payload the screening panel leaves out: the national id is not needed to screen,
 /// and the phone number is shown with the patient.
-const FIELDS_NOT_SHOWN: &[&str] = &["PID", "PhoneNumber"];
-/// The contract's fields, in the order the panel shows them; any others follow by name.
-const FIELDS_FIRST: &[&str] = &["JournalGuid", "MessageTimestamp", "FormatId", "Firstname", "Lastname", "Email"];
+const FIELDS_NOT_SHOWN: &[&str] = &["PID", "PhoneNumber", "source"];
+/// The contract's fields (a partner's referral, then a therapist's), in the order the panel shows
+/// them; any others follow by name.
+const FIELDS_FIRST: &[&str] = &[
+    "JournalGuid",
+    "MessageTimestamp",
+    "FormatId",
+    "Firstname",
+    "Lastname",
+    "Email",
+    "therapist_reference",
+    "therapist_name",
+    "therapist_organization",
+    "reason",
+];
 
 /// The referral's own fields, decrypted from the stored payload, for the screening panel: the
 /// contract's fields first, then whatever else the partner sent, without the national id and the
