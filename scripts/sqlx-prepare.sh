@@ -23,6 +23,17 @@ sqlx migrate run --database-url "$scratch" --source migrations >/dev/null
 # `cargo sqlx prepare` forces the crates that use the query macros to compile again, with settings
 # no other build uses; in a build folder of its own, so the next build or test run does not
 # compile them all again in turn.
+# It forces them by touching their sources (lib.rs, build.rs, …); their times are put back
+# afterwards, so that the other build folders do not see a change that is none.
 target="${CARGO_TARGET_DIR:-$root/target}"
+times="$(mktemp)"
+git ls-files -z -- '*.rs' | xargs -0 stat -c '%y|%n' > "$times"
+restore_times() {
+    while IFS='|' read -r when path; do
+        if [ -e "$path" ]; then touch -m -d "$when" "$path"; fi
+    done < "$times"
+    rm -f "$times"
+}
+trap 'restore_times; psql "$admin" -qc "DROP DATABASE IF EXISTS digimed_sqlx_prepare WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 DATABASE_URL="$scratch" SQLX_OFFLINE=false CARGO_TARGET_DIR="$target/query-data" \
     cargo sqlx prepare --workspace "$@" -- --all-targets --locked
