@@ -1111,7 +1111,7 @@ $$;
 -- Name: queue_list(text[], integer, boolean, integer, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.queue_list(p_states text[], p_doctor integer, p_unassigned boolean, p_partner integer, p_sort text, p_limit integer, p_offset integer) RETURNS TABLE(id integer, state text, patient_person_id integer, organization_id integer, partner_id integer, referral_id integer, follow_up_of integer, category text, assigned_doctor_id integer, primary_channel text, enabled_channels text[], created_at timestamp with time zone, deadline_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, cancelled_at timestamp with time zone, cancel_reason text, patient_name text, partner_name text, doctor_name text)
+CREATE FUNCTION public.queue_list(p_states text[], p_doctor integer, p_unassigned boolean, p_partner integer, p_sort text, p_limit integer, p_offset integer) RETURNS TABLE(id integer, state text, patient_person_id integer, organization_id integer, partner_id integer, referral_id integer, follow_up_of integer, category text, assigned_doctor_id integer, primary_channel text, enabled_channels text[], created_at timestamp with time zone, deadline_at timestamp with time zone, assigned_at timestamp with time zone, starts_at timestamp with time zone, ends_at timestamp with time zone, cancelled_at timestamp with time zone, cancel_reason text, patient_name text, partner_name text, doctor_name text, entry_point text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $_$
@@ -1134,11 +1134,13 @@ BEGIN
         'SELECT c.id, c.state, c.patient_person_id, c.organization_id, c.partner_id, c.referral_id, c.follow_up_of,
                 c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels, c.created_at, c.deadline_at,
                 c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                (SELECT pp.name FROM patients pl JOIN patient_persons pp ON pp.id = pl.patient_person_id
-                  WHERE pl.patient_person_id = c.patient_person_id AND pl.organization_id = $1),
+                pp.name,
                 (SELECT pa.name FROM partners pa WHERE pa.id = c.partner_id),
-                (SELECT s.name FROM staff s WHERE s.id = c.assigned_doctor_id)
+                (SELECT s.name FROM staff s WHERE s.id = c.assigned_doctor_id),
+                pl.entry_point
            FROM consultations c
+           LEFT JOIN patients pl ON pl.patient_person_id = c.patient_person_id AND pl.organization_id = $1
+           LEFT JOIN patient_persons pp ON pp.id = pl.patient_person_id
           WHERE c.organization_id = $1 AND c.state = ANY ($2)
             AND ($3::int IS NULL OR c.assigned_doctor_id = $3)
             AND (NOT $4 OR c.assigned_doctor_id IS NULL)

@@ -387,6 +387,8 @@ export type Consultation = {
 	patient_name: string | null,
 	partner_name: string | null,
 	doctor_name: string | null,
+	/**  How the patient came to the clinic (their link's entry point); shown in lists. */
+	entry_point: EntryPoint | null,
 };
 
 /**  The consultation states (`consultation_states`), stored as their snake_case names. */

@@ -32,6 +32,7 @@ const consultation: Consultation = {
   patient_name: "Jonas Myhre",
   partner_name: null,
   doctor_name: null,
+  entry_point: null,
 };
 
 const jitsiLinks: MeetingLinks = {

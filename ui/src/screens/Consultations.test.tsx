@@ -42,6 +42,7 @@ const picked: Consultation = {
   patient_name: "Jonas Myhre",
   partner_name: "fjordtrygd",
   doctor_name: "Dr. Anders Moe",
+  entry_point: null,
 };
 
 beforeEach(() => {

@@ -174,6 +174,7 @@ describe("Onboard", () => {
         patient_name: "Kari Nordmann",
         partner_name: null,
         doctor_name: "Dr. Dahl",
+        entry_point: null,
       },
     });
     renderOnboard();

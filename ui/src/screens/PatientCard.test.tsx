@@ -123,6 +123,7 @@ describe("PatientCard", () => {
       partner_id: null,
       referral_id: null,
       follow_up_of: null,
+      entry_point: null,
       category: "direct",
       assigned_doctor_id: 7,
       primary_channel: "video",

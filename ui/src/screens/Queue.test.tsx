@@ -37,6 +37,7 @@ function consultation(id: number, over: Partial<Consultation>): Consultation {
     patient_name: `Patient ${id}`,
     partner_name: "Pridok",
     doctor_name: null,
+    entry_point: null,
     ...over,
   };
 }
@@ -145,6 +146,22 @@ describe("Queue", () => {
     fireEvent.keyDown(table, { key: "Enter" });
     expect(await screen.findByRole("heading", { name: "Middle Wait" })).toBeTruthy();
     expect(mocks.screenings).toHaveBeenCalledWith(3);
+  });
+
+  it("says in the side panel how the patient came to the clinic", async () => {
+    mocks.queueList.mockResolvedValue({
+      status: "ok",
+      data: [consultation(4, { patient_name: "Came By Phone", entry_point: "cold_call", partner_id: null, partner_name: null }), ...rows],
+    });
+    renderQueue();
+    fireEvent.click(await screen.findByText("Came By Phone"));
+    const panel = await screen.findByRole("complementary", { name: "Came By Phone" });
+    expect(within(panel).getByText("Came through").nextElementSibling?.textContent).toBe("Called the clinic");
+    fireEvent.click(within(panel).getByRole("button", { name: "Close" }));
+    fireEvent.click(screen.getByText("Short Wait"));
+    const other = await screen.findByRole("complementary", { name: "Short Wait" });
+    // A consultation whose patient has no link to the clinic (not expected, but possible) says so.
+    expect(within(other).getByText("Came through").nextElementSibling?.textContent).toBe("—");
   });
 
   it("asks for a reason before cancelling", async () => {

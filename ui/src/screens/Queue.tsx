@@ -308,6 +308,8 @@ function QueuePanel(props: {
       <dl class="facts">
         <dt>{t("queue.colPartner")}</dt>
         <dd>{c.partner_name ?? t("common.none")}</dd>
+        <dt>{t("card.entryPoint")}</dt>
+        <dd id="queue-entry-point">{c.entry_point ? t(`entryPoint.${c.entry_point}`) : t("common.none")}</dd>
         <dt>{t("queue.colState")}</dt>
         <dd>
           <StateBadge state={c.state} />

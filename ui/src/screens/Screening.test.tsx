@@ -64,6 +64,7 @@ function booked(over: Partial<Consultation>): Consultation {
     patient_name: "Per Gundersen",
     partner_name: "fjordtrygd",
     doctor_name: null,
+    entry_point: null,
     ...over,
   };
 }

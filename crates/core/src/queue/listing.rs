@@ -7,6 +7,7 @@ use super::{Consultation, ConsultationRow, ConsultationState, QueueFilter, Queue
 use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::patients::EntryPoint;
 
 /// Open consultations of the acting staff member's clinic.
 pub async fn list(tx: &mut ClinicTx, filter: &QueueFilter) -> Result<Vec<Consultation>> {
@@ -35,7 +36,7 @@ pub async fn list(tx: &mut ClinicTx, filter: &QueueFilter) -> Result<Vec<Consult
                   organization_id AS "organization_id!", partner_id, referral_id, follow_up_of, category AS "category!",
                   assigned_doctor_id, primary_channel AS "primary_channel!", enabled_channels AS "enabled_channels!",
                   created_at AS "created_at!", deadline_at, assigned_at, starts_at, ends_at, cancelled_at, cancel_reason,
-                  patient_name, partner_name, doctor_name
+                  patient_name, partner_name, doctor_name, entry_point AS "entry_point: EntryPoint"
              FROM queue_list($1, $2, $3, $4, $5, $6, $7)"#,
         &states,
         filter.assigned_doctor_id,
@@ -59,9 +60,11 @@ async fn named(tx: &mut ClinicTx, id: Option<i32>, patient_person_id: Option<i32
         r#"SELECT c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
                   c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
                   c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                  pp.name AS "patient_name?", pa.name AS "partner_name?", s.name AS "doctor_name?"
+                  pp.name AS "patient_name?", pa.name AS "partner_name?", s.name AS "doctor_name?",
+                  pl.entry_point AS "entry_point?: EntryPoint"
              FROM consultations c
              LEFT JOIN patient_persons pp ON pp.id = c.patient_person_id
+             LEFT JOIN patients pl ON pl.patient_person_id = c.patient_person_id AND pl.organization_id = c.organization_id
              LEFT JOIN partners pa ON pa.id = c.partner_id
              LEFT JOIN staff s ON s.id = c.assigned_doctor_id
             WHERE ($1::int IS NULL OR c.id = $1) AND ($2::int IS NULL OR c.patient_person_id = $2)

@@ -26,6 +26,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::patients::EntryPoint;
 
 /// The consultation states (`consultation_states`), stored as their snake_case names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
@@ -169,6 +170,8 @@ pub struct Consultation {
     pub patient_name: Option<String>,
     pub partner_name: Option<String>,
     pub doctor_name: Option<String>,
+    /// How the patient came to the clinic (their link's entry point); shown in lists.
+    pub entry_point: Option<EntryPoint>,
 }
 
 /// A consultation as statements return it (names only where a list reads them).
@@ -194,6 +197,8 @@ pub(crate) struct ConsultationRow {
     pub patient_name: Option<String>,
     pub partner_name: Option<String>,
     pub doctor_name: Option<String>,
+    /// How the patient came to the clinic (their link's entry point); shown in lists.
+    pub entry_point: Option<EntryPoint>,
 }
 
 fn seconds(d: Duration) -> i32 {
@@ -228,6 +233,7 @@ impl ConsultationRow {
             patient_name: self.patient_name,
             partner_name: self.partner_name,
             doctor_name: self.doctor_name,
+            entry_point: self.entry_point,
         }
     }
 }
