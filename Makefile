@@ -1,6 +1,6 @@
 # Two commands: `make run` (the console, on demo data unless DATABASE_URL is set) and
 # `make test` (every test). Both install what is missing first.
-.PHONY: run test bindings schema sqlx-prepare db-start db-stop clean-db
+.PHONY: run test bindings schema openapi sqlx-prepare db-start db-stop clean-db
 
 run:
 	@scripts/run.sh
@@ -15,6 +15,10 @@ bindings:
 # Rewrites schema.sql from a freshly migrated database (a test fails while it is stale).
 schema:
 	DIGIMED_WRITE_SCHEMA=1 cargo test -p digimed-tests --test it schema_dump
+
+# Rewrites docs/openapi.json, the HTTP service's OpenAPI document (a test fails while it is stale).
+openapi:
+	cargo run -q -p digimed-cli -- openapi > docs/openapi.json.new && mv docs/openapi.json.new docs/openapi.json
 
 # Refreshes the SQL query data in .sqlx/ (a check in `make test` fails while it is stale).
 sqlx-prepare:

@@ -2,7 +2,7 @@
 # Installs what the project needs and is missing, on Debian 12: Tauri's build packages, the
 # PostgreSQL server, the test tools (Xvfb, WebKitWebDriver, ImageMagick, D-Bus and a keyring
 # daemon, Chromium for the UI's browser tests, tauri-driver for the end-to-end tests, aiosmtpd for the
-# e-mail tests, PyJWT to check meeting tokens independently) and the npm
+# e-mail tests, PyJWT to check meeting tokens independently, the OpenAPI checks' Python tools) and the npm
 # packages of the reference data (the ICPC-2 list), of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +15,7 @@ packages=(
     chromium
     python3-aiosmtpd
     python3-jwt
+    python3-venv
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -57,4 +58,16 @@ if ! "$tools/bin/sqlx" --version 2>/dev/null | grep -qx "sqlx-cli $sqlx_version"
     env -u CARGO_TARGET_DIR CARGO_TARGET_DIR="$tools/build" cargo install --quiet --locked sqlx-cli --version "=$sqlx_version" \
         --no-default-features --features postgres,rustls --root "$tools"
     rm -rf "$tools/build"
+fi
+
+# The OpenAPI checks' Python tools (openapi-spec-validator, schemathesis), pinned in
+# tests/openapi/requirements.txt, in a virtual environment of Debian's Python; made anew when the
+# list changes.
+venv="$tools/openapi-venv"
+if ! cmp -s "$root/tests/openapi/requirements.txt" "$venv/.digimed-requirements" 2>/dev/null; then
+    echo "installing the OpenAPI checks' Python tools into $venv"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$root/tests/openapi/requirements.txt"
+    cp "$root/tests/openapi/requirements.txt" "$venv/.digimed-requirements"
 fi

@@ -3,7 +3,8 @@
 #   the project's habits: rustfmt, clippy (warnings denied), the UI's strict TypeScript and ESLint;
 #   the UI's component tests;
 #   the Rust unit and integration tests against a real PostgreSQL (one fresh database per test),
-#   including the committed schema.sql and ui/src/bindings.ts being current;
+#   including the committed schema.sql, ui/src/bindings.ts and docs/openapi.json being current, the
+#   OpenAPI document being valid and no route answering 5xx to requests generated from it;
 #   the UI's browser tests (Chromium; the console's own commands on the real core and a database
 #   per test file, through the test bridge src-tauri/examples/console_bridge.rs);
 #   the end-to-end tests of the built console (WebKit under Xvfb through tauri-driver, a database of
@@ -17,6 +18,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/deps.sh
 tools="${DIGIMED_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/digimed-tools}"
+# Where tests/it/openapi.rs finds openapi-spec-validator and schemathesis.
+export DIGIMED_OPENAPI_TOOLS="$tools/openapi-venv/bin"
 
 if [ -z "${DATABASE_URL:-}" ]; then
     DATABASE_URL="$(scripts/pg.sh start)"

@@ -21,6 +21,7 @@ mod meetings;
 mod messages;
 mod onboarding;
 mod onboarding_http;
+mod openapi;
 mod partners;
 mod patient_app;
 mod patient_card;

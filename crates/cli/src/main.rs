@@ -154,6 +154,8 @@ enum Command {
         #[command(subcommand)]
         command: bench_cmd::BenchCommand,
     },
+    /// Prints the HTTP service's OpenAPI 3.1 document (the one `digimed serve` answers at /openapi.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -262,6 +264,11 @@ async fn owner_pool(config: &Config) -> Result<db::PgPool, Error> {
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
+    if let Command::Openapi = cli.command {
+        // Needs no database and no configuration.
+        print!("{}", digimed_service::openapi_json_text());
+        return Ok(());
+    }
     let config = Config::from_env()?;
     match cli.command {
         Command::Db { command: DbCommand::Migrate } => {
@@ -438,6 +445,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Reviews(args) => reviews_cmd::reviews(&config, args).await?,
         Command::Serve(args) => patients_cmd::serve(&config, args).await?,
         Command::Webhooks { command } => patients_cmd::webhooks(&config, command).await?,
+        Command::Openapi => unreachable!("answered before the configuration is read"),
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use crate::outbox;
 
 /// A form the patient must sign, as the onboarding response shows it (see `docs/onboarding.md`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RequiredForm {
     pub form_id: i32,

@@ -157,6 +157,7 @@ impl TrackedCall {
 
 /// What became of a reported call.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallReceipt {
     pub call_id: String,
     pub duration_seconds: i32,

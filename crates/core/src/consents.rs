@@ -160,6 +160,7 @@ pub async fn status(tx: &mut ClinicTx, organization_id: i32) -> Result<ConsentSt
 
 /// One event in a patient's consent history.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,

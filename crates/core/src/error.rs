@@ -2,11 +2,12 @@
 //! machine-readable code, a message fit to show a person, and, for bad input, the field it is about.
 //! Messages never contain patient data or secrets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Stable error codes. The HTTP service maps each to a status in one place; the console shows
 /// the message next to `field` when there is one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

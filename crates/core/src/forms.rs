@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// A form as the patient app and the console show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Form {
     pub form_id: i32,
@@ -42,6 +43,7 @@ pub struct Form {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Consent {
     pub id: i32,
@@ -54,6 +56,7 @@ pub struct Consent {
 
 /// The text of a form, to show before signing.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FormText {
     pub form_id: i32,

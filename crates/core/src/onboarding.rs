@@ -64,6 +64,7 @@ pub fn validate(input: &OnboardInput, default_phone_country: &str) -> Result<Onb
 
 /// The org-patient link as the API shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PatientLink {
     pub id: i32,
@@ -81,6 +82,7 @@ pub struct PatientLink {
 /// The portable profile, as far as the caller's organization may see it: the name always, the
 /// rest only where the profile is visible (origin organization, or profile sharing signed).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PersonView {
     pub id: i32,
@@ -91,6 +93,7 @@ pub struct PersonView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Profile {
     pub date_of_birth: Option<NaiveDate>,
@@ -104,6 +107,7 @@ pub struct Profile {
 
 /// The onboarding response's `data`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Onboarded {
     pub user_id: i32,
@@ -514,6 +518,7 @@ pub struct LinkInput {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Linked {
     pub patient: PatientLink,
@@ -577,6 +582,7 @@ pub struct MatchInput {
 
 /// A likely duplicate: the person's id and name, and which facts matched.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MatchCandidate {
     pub patient_person_id: i32,

@@ -36,6 +36,7 @@ pub async fn person_for_clerk_user(tx: &mut ClinicTx, clerk_user_id: &str) -> Re
 /// One of the patient's consultations as the patient app shows it: where it stands and its
 /// times, never its clinical result.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnConsultation {
     pub consultation_id: i32,
     pub organization_id: i32,
@@ -119,6 +120,7 @@ impl ClerkUserCreated {
 
 /// The person a patient app account is, after Clerk's `user.created`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppAccount {
     pub patient_person_id: i32,
     pub clerk_user_id: String,

@@ -12,18 +12,30 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use digimed_core::cold_calls::{self, TrackedCall};
+use axum::Json;
+use digimed_core::cold_calls::{self, CallReceipt, TrackedCall};
 use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::error::machine_answer;
+use crate::openapi::{CallRailCall, Data, SignedErrors};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/callrail", post(receive))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
+/// CallRail's post-call webhook: the call is recorded and, for a call of 60 seconds or more, the
+/// caller is filed as a lead (found again by phone on a repeat call).
+#[utoipa::path(post, path = "/v1/webhooks/callrail", operation_id = "receive_callrail_call", tag = "entry points", request_body = CallRailCall,
+    responses(
+        (status = 201, description = "The call was recorded.", body = Data<CallReceipt>),
+        (status = 200, description = "The call had been recorded already; nothing was written.", body = Data<CallReceipt>),
+        SignedErrors,
+    ),
+    security(("callrail_signature" = [])))]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(callrail) = state.callrail.clone() else {
         return machine_answer(Error::new(

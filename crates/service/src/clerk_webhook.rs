@@ -10,16 +10,19 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use digimed_core::patient_app::{self, ClerkUserCreated};
+use axum::Json;
+use digimed_core::patient_app::{self, AppAccount, ClerkUserCreated};
 use digimed_core::webhook_signature::{self, SignatureError, SignedHeaders};
 use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{ClerkEvent, Data, SignedErrors};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/clerk", post(receive))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
 /// Field errors are 422 here, as on the partner webhook: the sender is a machine.
@@ -52,6 +55,15 @@ fn refused(e: SignatureError) -> Error {
     Error::field(ErrorCode::Unauthorized, &field, message)
 }
 
+/// Clerk's `user.created`: the new patient app account's patient is registered, or linked to the
+/// person they already are.
+#[utoipa::path(post, path = "/v1/webhooks/clerk", operation_id = "receive_clerk_event", tag = "entry points", request_body = ClerkEvent,
+    responses(
+        (status = 201, description = "The account's patient was registered.", body = Data<AppAccount>),
+        (status = 200, description = "The account was known already (or the event is of another type: `{\"data\": {\"ignored\": true}}`); nothing was written.", body = Data<AppAccount>),
+        SignedErrors,
+    ),
+    security(("clerk_webhook_signature" = [])))]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(key) = state.clerk_webhook_key.as_ref() else {
         return answer(Error::new(ErrorCode::Configuration, "CLERK_WEBHOOK_SIGNING_SECRET is not set on this service."));

@@ -8,22 +8,27 @@
 //! `patient`: the staff tool passes on the patient's own signature.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use digimed_core::forms::{self, SignedBy};
 use digimed_core::{consents, ClinicTx, Error, ErrorCode};
 
+use digimed_core::consents::TimelineEntry;
+use digimed_core::forms::{Consent, Form, FormText};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::extract::{opt_string, Caller, JsonObject};
+use crate::openapi::{CallerErrors, Data, SignRequest, WithdrawRequest};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/patients/{id}/forms", get(list))
-        .route("/v1/patients/{id}/consent-timeline", get(timeline))
-        .route("/v1/forms/{id}", get(text))
-        .route("/v1/forms/{id}/sign", post(sign))
-        .route("/v1/forms/{id}/decline", post(decline))
-        .route("/v1/consents/{id}/withdraw", post(withdraw))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(timeline))
+        .routes(routes!(text))
+        .routes(routes!(sign))
+        .routes(routes!(decline))
+        .routes(routes!(withdraw))
 }
 
 pub(crate) fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
@@ -40,6 +45,11 @@ pub(crate) fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "data": v }))
 }
 
+/// A patient's consent forms, with their consents.
+#[utoipa::path(get, path = "/v1/patients/{id}/forms", operation_id = "list_patient_forms", tag = "forms",
+    params(("id" = i32, Path, description = "The org-patient link (`patient.id`).")),
+    responses((status = 200, description = "The patient's forms.", body = Data<Vec<Form>>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -51,6 +61,11 @@ async fn list(
     Ok(data(forms))
 }
 
+/// A patient's consent history, oldest first.
+#[utoipa::path(get, path = "/v1/patients/{id}/consent-timeline", operation_id = "consent_timeline", tag = "forms",
+    params(("id" = i32, Path, description = "The org-patient link (`patient.id`).")),
+    responses((status = 200, description = "The events.", body = Data<Vec<TimelineEntry>>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn timeline(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +77,11 @@ async fn timeline(
     Ok(data(timeline))
 }
 
+/// The text of a form, to show before signing.
+#[utoipa::path(get, path = "/v1/forms/{id}", operation_id = "read_form", tag = "forms",
+    params(("id" = i32, Path, description = "The form.")),
+    responses((status = 200, description = "The form's text and its SHA-256.", body = Data<FormText>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn text(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,6 +93,11 @@ async fn text(
     Ok(data(text))
 }
 
+/// Records the patient's signature of a form (the text named by its SHA-256).
+#[utoipa::path(post, path = "/v1/forms/{id}/sign", operation_id = "sign_form_for_patient", tag = "forms", request_body = SignRequest,
+    params(("id" = i32, Path, description = "The form.")),
+    responses((status = 200, description = "The signed form and the consents it grants.", body = Data<Form>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn sign(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +112,11 @@ async fn sign(
     Ok(data(form))
 }
 
+/// Records that the patient declined a form.
+#[utoipa::path(post, path = "/v1/forms/{id}/decline", operation_id = "decline_form_for_patient", tag = "forms",
+    params(("id" = i32, Path, description = "The form.")),
+    responses((status = 200, description = "The declined form.", body = Data<Form>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn decline(
     State(state): State<AppState>,
     caller: Caller,
@@ -98,6 +128,11 @@ async fn decline(
     Ok(data(form))
 }
 
+/// Withdraws a consent the patient gave.
+#[utoipa::path(post, path = "/v1/consents/{id}/withdraw", operation_id = "withdraw_consent_for_patient", tag = "forms", request_body = WithdrawRequest,
+    params(("id" = i32, Path, description = "The consent.")),
+    responses((status = 200, description = "The withdrawn consent.", body = Data<Consent>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn withdraw(
     State(state): State<AppState>,
     caller: Caller,

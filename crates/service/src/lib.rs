@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 mod forms;
 pub mod messages;
+pub mod openapi;
 pub mod pages;
 mod patient_app;
 pub mod patients;
@@ -19,11 +20,13 @@ pub mod webhooks;
 use std::net::SocketAddr;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::Router;
 use digimed_core::accounts::Accounts;
 use digimed_core::keys::Vault;
 use sqlx::PgPool;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -134,10 +137,11 @@ pub fn clerk_webhook_key(
         .transpose()
 }
 
-/// All routes of the service.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+/// The JSON API's routes, each with its description.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi_json))
         .merge(patients::routes())
         .merge(forms::routes())
         .merge(patient_app::routes())
@@ -145,11 +149,42 @@ pub fn router(state: AppState) -> Router {
         .merge(pridok::routes())
         .merge(therapist_referrals::routes())
         .merge(callrail_webhook::routes())
-        .fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
+}
+
+/// The service's OpenAPI document (`docs/openapi.json`): every route, from the routes themselves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = api_routes().split_for_parts();
+    let (_, page_docs) = pages::routes().split_for_parts();
+    let mut doc = api;
+    doc.merge(page_docs);
+    openapi::finish(doc)
+}
+
+/// The document as the committed copy holds it: pretty JSON with a final newline.
+pub fn openapi_json_text() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+static OPENAPI_JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi_json_text);
+
+/// The OpenAPI 3.1 document of this service.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this service (`application/json`).")))]
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
+}
+
+/// All routes of the service.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api_routes().split_for_parts();
+    let (pages, _) = pages::routes().split_for_parts();
+    api.fallback(|| async { ApiError(digimed_core::Error::not_found("This endpoint")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(error::framework_errors_as_json))
         // The public pages answer in HTML, errors included, with headers of their own.
-        .merge(pages::routes())
+        .merge(pages)
         .with_state(state)
 }
 
@@ -159,6 +194,12 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `GET /healthz`: "ok" when the service can reach its database within two seconds; otherwise
 /// the retryable 503 `database_unavailable` (in the API's error shape (`docs/errors.md`)), so that a load balancer
 /// or monitor sees what callers would meet.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses(
+        (status = 200, description = "The service reaches its database.", content_type = "text/plain", body = String, example = "ok"),
+        (status = 503, description = "The database did not answer within two seconds.", body = openapi::ErrorAnswer),
+        (status = 500, description = "The service failed.", body = openapi::ErrorAnswer),
+    ))]
 async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, ApiError> {
     let ping = sqlx::query_scalar!(r#"SELECT 1 AS "one!""#).fetch_one(&state.pool);
     match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {

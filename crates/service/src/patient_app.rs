@@ -8,27 +8,37 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use digimed_core::forms::{self, SignedBy};
 use digimed_core::referrals::{self, BookingRequest};
 use digimed_core::{patient_app, ClinicTx};
 
+use digimed_core::forms::{Consent, Form, FormText};
+use digimed_core::patient_app::OwnConsultation;
+use digimed_core::referrals::ReferralReceipt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::extract::{opt_string, JsonObject, PatientCaller};
 use crate::forms::{data, id};
+use crate::openapi::{BookingRequestBody, CallerErrors, Data, SignRequest, WithdrawRequest};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/me/forms", get(list))
-        .route("/v1/me/forms/{id}", get(text))
-        .route("/v1/me/forms/{id}/sign", post(sign))
-        .route("/v1/me/forms/{id}/decline", post(decline))
-        .route("/v1/me/consents/{id}/withdraw", post(withdraw))
-        .route("/v1/me/consultations", get(consultations))
-        .route("/v1/booking-requests", post(booking_request))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(text))
+        .routes(routes!(sign))
+        .routes(routes!(decline))
+        .routes(routes!(withdraw))
+        .routes(routes!(consultations))
+        .routes(routes!(booking_request))
 }
 
+/// The signed-in patient's consent forms.
+#[utoipa::path(get, path = "/v1/me/forms", operation_id = "list_own_forms", tag = "patient app",
+    responses((status = 200, description = "The patient's forms.", body = Data<Vec<Form>>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn list(State(state): State<AppState>, me: PatientCaller) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
     let forms = forms::list_own(&mut tx).await?;
@@ -36,6 +46,11 @@ async fn list(State(state): State<AppState>, me: PatientCaller) -> Result<Json<s
     Ok(data(forms))
 }
 
+/// The text of one of the patient's forms, to show before signing.
+#[utoipa::path(get, path = "/v1/me/forms/{id}", operation_id = "read_own_form", tag = "patient app",
+    params(("id" = i32, Path, description = "The form; another patient's is not found.")),
+    responses((status = 200, description = "The form's text and its SHA-256.", body = Data<FormText>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn text(
     State(state): State<AppState>,
     me: PatientCaller,
@@ -48,6 +63,11 @@ async fn text(
     Ok(data(text))
 }
 
+/// The patient signs one of their forms (the text named by its SHA-256).
+#[utoipa::path(post, path = "/v1/me/forms/{id}/sign", operation_id = "sign_own_form", tag = "patient app", request_body = SignRequest,
+    params(("id" = i32, Path, description = "The form; another patient's is not found.")),
+    responses((status = 200, description = "The signed form and the consents it grants.", body = Data<Form>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn sign(
     State(state): State<AppState>,
     me: PatientCaller,
@@ -62,6 +82,11 @@ async fn sign(
     Ok(data(form))
 }
 
+/// The patient declines one of their forms.
+#[utoipa::path(post, path = "/v1/me/forms/{id}/decline", operation_id = "decline_own_form", tag = "patient app",
+    params(("id" = i32, Path, description = "The form; another patient's is not found.")),
+    responses((status = 200, description = "The declined form.", body = Data<Form>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn decline(
     State(state): State<AppState>,
     me: PatientCaller,
@@ -74,6 +99,11 @@ async fn decline(
     Ok(data(form))
 }
 
+/// The patient withdraws a consent they gave.
+#[utoipa::path(post, path = "/v1/me/consents/{id}/withdraw", operation_id = "withdraw_own_consent", tag = "patient app", request_body = WithdrawRequest,
+    params(("id" = i32, Path, description = "The consent; another patient's is not found.")),
+    responses((status = 200, description = "The withdrawn consent.", body = Data<Consent>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn withdraw(
     State(state): State<AppState>,
     me: PatientCaller,
@@ -88,6 +118,10 @@ async fn withdraw(
     Ok(data(consent))
 }
 
+/// The signed-in patient's consultations, newest first: where each stands and its times, never a result.
+#[utoipa::path(get, path = "/v1/me/consultations", operation_id = "list_own_consultations", tag = "patient app",
+    responses((status = 200, description = "The patient's consultations.", body = Data<Vec<OwnConsultation>>), CallerErrors),
+    security(("patient_session" = [])))]
 async fn consultations(State(state): State<AppState>, me: PatientCaller) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
     let list = patient_app::own_consultations(&mut tx).await?;
@@ -97,6 +131,13 @@ async fn consultations(State(state): State<AppState>, me: PatientCaller) -> Resu
 
 /// `POST /v1/booking-requests`, body `{"request_id": "<uuid>", "message"?: "..."}`: 201 with the
 /// referral's receipt, 200 with the same receipt for a replay of the request id.
+#[utoipa::path(post, path = "/v1/booking-requests", tag = "patient app", request_body = BookingRequestBody,
+    responses(
+        (status = 201, description = "The request waits in the clinic's screening list.", body = Data<ReferralReceipt>),
+        (status = 200, description = "A replay of the request id: the first receipt, as it stands; nothing was written.", body = Data<ReferralReceipt>),
+        CallerErrors,
+    ),
+    security(("patient_session" = [])))]
 async fn booking_request(State(state): State<AppState>, me: PatientCaller, body: JsonObject) -> Result<Response, ApiError> {
     body.only(&["request_id", "message"])?;
     let request =

@@ -3,22 +3,27 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use digimed_core::onboarding::{self, LinkInput, MatchInput, OnboardInput};
 use digimed_core::patients::EntryPoint;
 use digimed_core::{ClinicTx, Error, ErrorCode};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::extract::{opt_int, opt_string, Caller, JsonObject};
+use crate::openapi::{CallerErrors, Candidates, Data, LinkRequest, MatchRequest, OnboardRequest};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/patients/onboard", post(onboard))
-        .route("/v1/patients", post(create))
-        .route("/v1/patients/match", post(find_matches))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(onboard)).routes(routes!(create)).routes(routes!(find_matches))
 }
 
+/// Onboards a walk-in patient: the account (in Clerk), the person, the link to the clinic and
+/// the forms the clinic's rules require, in one transaction.
+#[utoipa::path(post, path = "/v1/patients/onboard", tag = "patients", request_body = OnboardRequest,
+    responses((status = 201, description = "The patient was onboarded.", body = Data<onboarding::Onboarded>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn onboard(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,6 +47,10 @@ async fn onboard(
     Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))
 }
 
+/// Makes an existing person a patient of the clinic.
+#[utoipa::path(post, path = "/v1/patients", operation_id = "create_patient", tag = "patients", request_body = LinkRequest,
+    responses((status = 201, description = "The person is a patient of the clinic.", body = Data<onboarding::Linked>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,6 +68,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(serde_json::json!({"data": done}))))
 }
 
+/// Looks for persons that are likely the same as the one about to be registered.
+#[utoipa::path(post, path = "/v1/patients/match", tag = "patients", request_body = MatchRequest,
+    responses((status = 200, description = "The likely duplicates (possibly none).", body = Data<Candidates>), CallerErrors),
+    security(("staff_token" = [])))]
 async fn find_matches(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,19 +14,25 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use digimed_core::referrals::ReferralReceipt;
 use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use digimed_core::{referrals, Acting, ClinicTx};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{PartnerReferralBody, SignedErrors};
 use crate::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/pridok", post(receive))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PartnerQuery {
+    /// The partner's name, when the signature should be checked against that partner only.
     partner: Option<String>,
 }
 
@@ -44,6 +50,15 @@ fn answer(e: digimed_core::Error) -> Response {
     resp
 }
 
+/// A partner's referral: the patient is registered and the referral waits in the screening list
+/// (or is booked at once, for a partner that books on arrival).
+#[utoipa::path(post, path = "/v1/webhooks/pridok", operation_id = "receive_partner_referral", tag = "entry points", request_body = PartnerReferralBody, params(PartnerQuery),
+    responses(
+        (status = 201, description = "The referral was received.", body = ReferralReceipt),
+        (status = 200, description = "A replay of the JournalGuid: the receipt as it stands; nothing was written.", body = ReferralReceipt),
+        SignedErrors,
+    ),
+    security(("partner_signature" = [])))]
 async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, headers: HeaderMap, body: Bytes) -> Response {
     // Signatures cover the body as text: a body that is not UTF-8 is no referral, whoever sent it.
     if std::str::from_utf8(&body).is_err() {

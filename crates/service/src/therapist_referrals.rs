@@ -13,24 +13,38 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
-use digimed_core::referrals::{self, TherapistReferral};
+use axum::Json;
+use digimed_core::referrals::{self, ReferralReceipt, TherapistReferral};
 use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::error::machine_answer;
+use crate::openapi::{Data, SignedErrors, TherapistReferralBody};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/referrals/therapist", post(receive))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PartnerQuery {
+    /// The partner's name, when the signature should be checked against that partner only.
     partner: Option<String>,
 }
 
+/// A therapist refers a patient: the patient is registered and the referral waits in the
+/// secretaries' screening list, in one transaction.
+#[utoipa::path(post, path = "/v1/referrals/therapist", operation_id = "receive_therapist_referral", tag = "entry points", request_body = TherapistReferralBody, params(PartnerQuery),
+    responses(
+        (status = 201, description = "The referral was received.", body = Data<ReferralReceipt>),
+        (status = 200, description = "A replay of the therapist's reference: the receipt as it stands; nothing was written.", body = Data<ReferralReceipt>),
+        SignedErrors,
+    ),
+    security(("partner_signature" = [])))]
 async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, headers: HeaderMap, body: Bytes) -> Response {
     if std::str::from_utf8(&body).is_err() {
         return machine_answer(Error::new(ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));

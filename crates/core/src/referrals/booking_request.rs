@@ -49,6 +49,7 @@ impl BookingRequest {
 
 /// A blocking form the patient has not signed yet.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnsignedForm {
     pub form_id: i32,
     pub title: String,

@@ -36,6 +36,7 @@ use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, Person
 
 /// Where a referral stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralStatus {
@@ -48,6 +49,7 @@ pub enum ReferralStatus {
 
 /// The answer to a referral: for the first delivery and every replay, where it stands now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ReferralReceipt {
     pub referral_id: i32,

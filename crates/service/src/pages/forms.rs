@@ -48,7 +48,10 @@ enum Outcome {
     Expired,
 }
 
-/// `GET /forms/{token}`.
+/// The patient's consent forms: read, sign or decline.
+#[utoipa::path(get, path = "/forms/{token}", operation_id = "show_forms_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token."), LangQuery),
+    responses(super::PageAnswers))]
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -63,8 +66,14 @@ pub async fn show(
     }
 }
 
-/// `POST /forms/{token}`: `form_id`, `action` (`sign` or `decline`), and for signing `agree` and
-/// the `template_sha256` of the text shown.
+/// Signs or declines a form.
+///
+/// The fields: `form_id`, `action` (`sign` or `decline`), and for signing `agree` and the
+/// `template_sha256` of the text shown.
+#[utoipa::path(post, path = "/forms/{token}", operation_id = "sign_on_forms_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token.")),
+    request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(super::PageAnswers))]
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = FormFields::parse(&body);
     let chosen = chosen_language(fields.get("lang"));

@@ -20,8 +20,6 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use base64::Engine;
 use digimed_core::keys::Vault;
@@ -30,15 +28,17 @@ use digimed_core::{Error, ErrorCode};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use text::{texts, Texts};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/review/{token}", get(review::show).post(review::answer))
-        .route("/preferences/{token}", get(preferences::show).post(preferences::save))
-        .route("/forms/{token}", get(forms::show).post(forms::answer))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(review::show, review::answer))
+        .routes(routes!(preferences::show, preferences::save))
+        .routes(routes!(forms::show, forms::answer))
         .layer(DefaultBodyLimit::max(crate::BODY_LIMIT))
         .layer(axum::middleware::map_response(strict_headers))
 }
@@ -165,10 +165,47 @@ fn chosen_language(value: Option<&str>) -> Option<Language> {
     value.and_then(Language::parse)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LangQuery {
+    /// `nb` or `en`: the page's language (otherwise the patient's, or the browser's).
     lang: Option<String>,
 }
+
+/// What a public page answers: always HTML, errors included.
+#[derive(utoipa::IntoResponses)]
+pub enum PageAnswers {
+    /// The page.
+    #[response(status = 200, content_type = "text/html")]
+    Page(String),
+    /// The form's content is not valid (the page says why).
+    #[response(status = 400, content_type = "text/html")]
+    BadRequest(String),
+    /// A post that does not come from the page itself.
+    #[response(status = 403, content_type = "text/html")]
+    Forbidden(String),
+    /// The link is not valid (the same page whether or not any other link exists).
+    #[response(status = 404, content_type = "text/html")]
+    InvalidLink(String),
+    /// The page changed since it was shown, or was answered already.
+    #[response(status = 409, content_type = "text/html")]
+    Conflict(String),
+    /// A body over 64 KiB.
+    #[response(status = 413, content_type = "text/html")]
+    TooLarge(String),
+    /// The answer is not valid (the page shows it again, with the reason).
+    #[response(status = 422, content_type = "text/html")]
+    Unprocessable(String),
+    /// The service failed; nothing was saved.
+    #[response(status = 500, content_type = "text/html")]
+    Internal(String),
+    /// The database or the data keys are not available.
+    #[response(status = 503, content_type = "text/html")]
+    Unavailable(String),
+}
+
+/// A page's form post: the page's own fields and the form key of the render it came from.
+pub type PageForm = std::collections::HashMap<String, String>;
 
 /// The browser's preferred language of ours, for pages that have no patient to ask: bokmål for
 /// `nb`, `no` and `nn`, English for `en`, bokmål otherwise.

@@ -52,7 +52,10 @@ enum Outcome {
     Expired,
 }
 
-/// `GET /preferences/{token}`.
+/// The patient's contact preferences: how the clinic may reach them.
+#[utoipa::path(get, path = "/preferences/{token}", operation_id = "show_preferences_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token."), LangQuery),
+    responses(super::PageAnswers))]
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -67,7 +70,11 @@ pub async fn show(
     }
 }
 
-/// `POST /preferences/{token}`.
+/// Saves the patient's contact preferences.
+#[utoipa::path(post, path = "/preferences/{token}", operation_id = "save_preferences_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token.")),
+    request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(super::PageAnswers))]
 pub async fn save(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = FormFields::parse(&body);
     let chosen = chosen_language(fields.get("lang"));

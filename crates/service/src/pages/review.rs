@@ -31,7 +31,10 @@ async fn find(state: &AppState, token: &str) -> Result<Option<ReviewLink>, Error
     Ok(link)
 }
 
-/// `GET /review/{token}`.
+/// The review page of a completed consultation: rate it once.
+#[utoipa::path(get, path = "/review/{token}", operation_id = "show_review_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token."), LangQuery),
+    responses(super::PageAnswers))]
 pub async fn show(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -53,7 +56,11 @@ pub async fn show(
     }
 }
 
-/// `POST /review/{token}`.
+/// Saves the patient's rating.
+#[utoipa::path(post, path = "/review/{token}", operation_id = "answer_review_page", tag = "public pages",
+    params(("token" = String, Path, description = "The link's token.")),
+    request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
+    responses(super::PageAnswers))]
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = FormFields::parse(&body);
     let chosen = chosen_language(fields.get("lang"));
