@@ -489,5 +489,5 @@ async fn support_agents_read_complete_and_discard_faxes_and_secretaries_cannot()
             .fetch_all(&db.owner)
             .await
             .unwrap();
-    assert_eq!(actors, [support.login.clone()]);
+    assert_eq!(actors, std::slice::from_ref(&support.login));
 }
