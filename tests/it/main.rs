@@ -14,6 +14,7 @@ mod entry_points_http;
 mod faults_db;
 mod faults_restart;
 mod faults_webhooks;
+mod fax_inbox;
 mod hostile_http;
 mod hostile_search;
 mod icpc2;

@@ -87,6 +87,7 @@ fn the_committed_document_is_the_one_the_code_generates() {
         "/v1/webhooks/pridok",
         "/v1/webhooks/clerk",
         "/v1/webhooks/callrail",
+        "/v1/webhooks/telnyx",
         "/v1/referrals/therapist",
         "/review/{token}",
         "/preferences/{token}",
@@ -94,7 +95,14 @@ fn the_committed_document_is_the_one_the_code_generates() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is described");
     }
-    for scheme in ["staff_token", "patient_session", "partner_signature", "clerk_webhook_signature", "callrail_signature"] {
+    for scheme in [
+        "staff_token",
+        "patient_session",
+        "partner_signature",
+        "clerk_webhook_signature",
+        "callrail_signature",
+        "telnyx_signature",
+    ] {
         assert!(doc["components"]["securitySchemes"][scheme].is_object(), "{scheme}");
     }
     // Each error answer names the codes it may carry.
@@ -186,13 +194,18 @@ async fn requests_generated_from_the_document_get_no_server_error() {
     )
     .unwrap();
     // Every route configured, so that none answers only `configuration`.
-    let svc = service::start_configured(
+    // (The fax key is the public key of RFC 8032's first Ed25519 test vector.)
+    let fax = digimed_service::fax_intake(Some("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="), Some(&org.to_string()))
+        .unwrap()
+        .unwrap();
+    let svc = service::start_all(
         &db,
         accounts,
         Some(sessions),
         Some("patient-app".to_string()),
         Some(WebhookKey::from_secret("whsec_b3BlbmFwaS1jbGVyay1zZWNyZXQtZm9yLXRlc3Rz").unwrap()),
         Some(digimed_service::CallRail { key: CallRailKey::new("7d1e0a9b8c2f4e6d").unwrap(), organization_id: org }),
+        Some(fax),
     )
     .await;
     let (_, staff) = staff_token(&db, AppRole::CustomerSupport, org, "oa-api").await;

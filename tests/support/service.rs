@@ -94,6 +94,24 @@ pub async fn start_configured(
     clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
     callrail: Option<digimed_service::CallRail>,
 ) -> RunningService {
+    start_all(db, accounts, sessions, booking_partner, clerk_webhook_key, callrail, None).await
+}
+
+/// Starts the service on 127.0.0.1:0 taking Telnyx's fax webhook as `fax` says.
+pub async fn start_fax(db: &TestDb, fax: digimed_service::FaxIntake) -> RunningService {
+    start_all(db, Accounts::Local, None, None, None, None, Some(fax)).await
+}
+
+/// Starts the service on 127.0.0.1:0 with every entry point configured as given.
+pub async fn start_all(
+    db: &TestDb,
+    accounts: Accounts,
+    sessions: Option<digimed_clerk::SessionVerifier>,
+    booking_partner: Option<String>,
+    clerk_webhook_key: Option<digimed_core::webhook_signature::SigningKey>,
+    callrail: Option<digimed_service::CallRail>,
+    fax: Option<digimed_service::FaxIntake>,
+) -> RunningService {
     let pool = service_pool(db).await;
     let state = digimed_service::AppState {
         pool: pool.clone(),
@@ -104,6 +122,7 @@ pub async fn start_configured(
         booking_partner,
         clerk_webhook_key,
         callrail,
+        fax,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
@@ -140,6 +159,7 @@ pub async fn start_instance(
         booking_partner: None,
         clerk_webhook_key: None,
         callrail: None,
+        fax: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

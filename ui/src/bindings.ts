@@ -96,6 +96,14 @@ export const commands = {
 	patientProfileEdit: (personId: number, edit: ProfileEdit) => typedError<ProfileSaved, Error>(__TAURI_INVOKE("patient_profile_edit", { personId, edit })),
 	/**  Sets the language the clinic writes to the patient in; `true` when it changed. */
 	patientSetMessageLanguage: (personId: number, language: Language) => typedError<boolean, Error>(__TAURI_INVOKE("patient_set_message_language", { personId, language })),
+	/**  The faxes of the staff member's clinic waiting in the inbox, newest first. */
+	faxInbox: () => typedError<InboxFax[], Error>(__TAURI_INVOKE("fax_inbox")),
+	/**  One fax with its PDF (the read is recorded). */
+	faxOpen: (faxId: number) => typedError<FaxDocument, Error>(__TAURI_INVOKE("fax_open", { faxId })),
+	/**  Completes the fax's draft into a patient with what was read on the fax. */
+	faxComplete: (faxId: number, input: FaxCompletion) => typedError<null, Error>(__TAURI_INVOKE("fax_complete", { faxId, input })),
+	/**  Discards the fax's draft, with the reason. */
+	faxDiscard: (faxId: number, reason: string) => typedError<null, Error>(__TAURI_INVOKE("fax_discard", { faxId, reason })),
 	/**
 	 *  The messages of a patient (person id) or of a consultation, newest first; never their
 	 *  recipient or text.
@@ -518,7 +526,9 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 /**  A patient's first consultation waits for forms they must sign first. */
 "forms_unsigned" |
 /**  A signature was given for another text of the form than the one on record. */
-"form_template_changed" | "clerk_api_error" | "database_unavailable" |
+"form_template_changed" | "clerk_api_error" |
+/**  The fax provider did not hand over a received fax's PDF (it delivers the event again). */
+"fax_media_unavailable" | "database_unavailable" |
 /**
  *  Refused before connecting: the database server is on another computer and the address
  *  asks for no encryption (or no check of the server).
@@ -530,6 +540,28 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 "untrusted_database_certificate" |
 /**  The database server's certificate is made out to another host name. */
 "database_certificate_name_mismatch" | "keys_unavailable" | "configuration" | "internal";
+
+/**  What a support agent reads on the fax to complete its draft. */
+export type FaxCompletion = {
+	name: string,
+	phone: string | null,
+	national_id: string | null,
+};
+
+/**  One fax, to read: its PDF (base64) and the sender's number, masked. */
+export type FaxDocument = {
+	id: number,
+	patient_person_id: number,
+	draft_name: string,
+	sender: string,
+	page_count: number | null,
+	received_at: string,
+	/**  `waiting`, `completed` or `discarded`. */
+	state: string,
+	discard_reason: string | null,
+	/**  The PDF, base64. */
+	pdf_base64: string,
+};
 
 /**  A form as the patient app and the console show it. */
 export type Form = {
@@ -598,6 +630,20 @@ export type Icpc2Code = {
 	chapter: string,
 	/**  `symptom` (01–29), `process` (30–69) or `diagnosis` (70–99). */
 	component: string,
+};
+
+/**  A fax waiting in the inbox. */
+export type InboxFax = {
+	/**  The fax's row (`inbound_faxes.id`). */
+	id: number,
+	/**  The draft patient made from it. */
+	patient_person_id: number,
+	/**  The draft's name as saved so far. */
+	draft_name: string,
+	/**  The sender's number, all but its first and last digits hidden. */
+	sender: string,
+	page_count: number | null,
+	received_at: string,
 };
 
 /**  An insurance entry of the profile: the insurer and the policy number (digits). */

@@ -103,6 +103,10 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   reviewsSummary: ok({ answered: 0, unanswered: 0, average: null, by_doctor: [], by_partner: [], latest_comments: [] }),
   preferenceTokenRotate: unanswered("preferenceTokenRotate"),
   patientSetMessageLanguage: unanswered("patientSetMessageLanguage"),
+  faxInbox: ok([]),
+  faxOpen: unanswered("faxOpen"),
+  faxComplete: unanswered("faxComplete"),
+  faxDiscard: unanswered("faxDiscard"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };

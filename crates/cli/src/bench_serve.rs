@@ -293,6 +293,7 @@ async fn bench(
         booking_partner: None,
         clerk_webhook_key: None,
         callrail: None,
+        fax: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(err)?;
     let base = format!("http://{}", listener.local_addr().map_err(err)?);

@@ -7,6 +7,7 @@ mod bench_report;
 mod bench_serve;
 mod bench_table;
 mod consent_cmd;
+mod fax_cmd;
 mod messages_cmd;
 mod orders_cmd;
 mod patient_cmd;
@@ -112,6 +113,11 @@ enum Command {
     ApiToken {
         #[command(subcommand)]
         command: patients_cmd::ApiTokenCommand,
+    },
+    /// The fax inbox: filing a received fax from a PDF.
+    Fax {
+        #[command(subcommand)]
+        command: fax_cmd::FaxCommand,
     },
     /// Patients' ratings of their consultations, per doctor and per partner, with the newest
     /// comments (admins).
@@ -429,6 +435,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Order { command } => orders_cmd::order(&config, command).await?,
         Command::Messages { command } => messages_cmd::run(&config, command).await?,
         Command::Referral { command } => queue_cmd::referral(&config, command).await?,
+        Command::Fax { command } => fax_cmd::fax(&config, command).await?,
         Command::Queue { command } => queue_cmd::queue(&config, command).await?,
         Command::Consultation { command } => queue_cmd::consultation(&config, command).await?,
         Command::Result { command } => result_cmd::result(&config, command).await?,

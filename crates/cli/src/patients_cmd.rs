@@ -259,6 +259,8 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         config.callrail_organization.as_deref(),
     )?;
     eprintln!("{}", digimed_service::callrail_notice(callrail.as_ref()));
+    let fax = digimed_service::fax_intake(config.telnyx_public_key.as_deref(), config.fax_organization.as_deref())?;
+    eprintln!("{}", digimed_service::fax_notice(fax.as_ref()));
     let state = digimed_service::AppState {
         pool,
         vault,
@@ -268,6 +270,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         booking_partner: config.booking_partner.clone(),
         clerk_webhook_key: digimed_service::clerk_webhook_key(config.clerk_webhook_secret.as_ref().map(|s| s.expose().as_str()))?,
         callrail,
+        fax,
     };
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -105,8 +105,17 @@ async fn keys_init_refuses_to_overwrite_and_rotate_reencrypts() {
     let keys = digimed_crypto::KeyStore::File(key_file.into()).load().unwrap();
     assert_eq!(keys.current_key_id(), 2);
     let phones: Vec<(i32, Vec<u8>)> =
-        sqlx::query_as("SELECT id, phone_encrypted FROM patient_persons").fetch_all(&db.owner).await.unwrap();
+        sqlx::query_as("SELECT id, phone_encrypted FROM patient_persons WHERE phone_encrypted IS NOT NULL")
+            .fetch_all(&db.owner)
+            .await
+            .unwrap();
+    // The demo fax's draft has no phone number until someone reads the fax.
     assert_eq!(phones.len(), 14, "11 referred (8 booked, 3 awaiting screening) and 3 walk-in demo patients");
+    let (fax, pdf): (i32, Vec<u8>) =
+        sqlx::query_as("SELECT id, pdf_encrypted FROM inbound_faxes").fetch_one(&db.owner).await.unwrap();
+    let aad = digimed_crypto::FieldAad { table: "inbound_faxes", column: "pdf_encrypted", row_id: fax as i64 };
+    assert_eq!(digimed_crypto::DataKeys::key_id_of(&pdf).unwrap(), 2);
+    assert!(keys.decrypt(&aad, &pdf).unwrap().starts_with(b"%PDF-"));
     for (id, ct) in phones {
         assert_eq!(digimed_crypto::DataKeys::key_id_of(&ct).unwrap(), 2);
         let aad = digimed_crypto::FieldAad { table: "patient_persons", column: "phone_encrypted", row_id: id as i64 };

@@ -77,6 +77,9 @@ pub enum Capability {
     RequestBooking,
     // The clinic's call tracking.
     ReceiveCalls,
+    // The clinic's fax provider, and the fax inbox.
+    ReceiveFaxes,
+    WorkFaxInbox,
     // Operations of the database owner.
     CreateLogins,
     IssueApiTokens,
@@ -154,6 +157,8 @@ impl Capability {
         Capability::ReadOwnConsultations,
         Capability::RequestBooking,
         Capability::ReceiveCalls,
+        Capability::ReceiveFaxes,
+        Capability::WorkFaxInbox,
         Capability::CreateLogins,
         Capability::IssueApiTokens,
         Capability::RotateKeys,
@@ -219,6 +224,8 @@ impl Capability {
             C::ReadOwnConsultations => rule("list a patient's own consultations", &[], false, false),
             C::RequestBooking => rule("ask for a consultation from the patient app", &[], false, false),
             C::ReceiveCalls => rule("record the calls the clinic's call tracking reports", &[], true, true),
+            C::ReceiveFaxes => rule("file the faxes the clinic's fax provider receives", &[], true, true),
+            C::WorkFaxInbox => rule("read faxes and complete or discard their drafts", &[CustomerSupport, Admin], false, false),
             C::CreateLogins => rule("create database logins", &[], true, false),
             C::IssueApiTokens => rule("issue API tokens", &[], true, false),
             C::RotateKeys => rule("rotate the data keys", &[], true, false),
@@ -370,6 +377,8 @@ impl Capability {
             // the patient's own rows.
             C::ActOnOwnForms | C::ReadOwnConsultations | C::RequestBooking => &[],
             C::ReceiveCalls => &[("tracked_calls", "INSERT")],
+            C::ReceiveFaxes => &[("inbound_faxes", "INSERT")],
+            C::WorkFaxInbox => &[("inbound_faxes.state", "UPDATE"), ("inbound_fax_read_as", "EXECUTE")],
             C::SignFormsFromLink
             | C::CreateLogins
             | C::IssueApiTokens

@@ -41,6 +41,11 @@ pub struct Config {
     /// The clinic (`organization_id`) that cold calls reported by CallRail are filed under
     /// (`DIGIMED_CALLRAIL_ORGANIZATION`), as configured.
     pub callrail_organization: Option<String>,
+    /// The account's public key for Telnyx's webhook signatures (`TELNYX_PUBLIC_KEY`, base64).
+    pub telnyx_public_key: Option<String>,
+    /// The clinic (`organization_id`) that faxes received through Telnyx are filed under
+    /// (`DIGIMED_FAX_ORGANIZATION`), as configured.
+    pub fax_organization: Option<String>,
     /// Country calling code for phone numbers written without one.
     pub default_phone_country: String,
 }
@@ -53,7 +58,7 @@ pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 impl Config {
     /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
     /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET`,
-    /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
+    /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`, `TELNYX_PUBLIC_KEY`, `DIGIMED_FAX_ORGANIZATION` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
     pub fn from_env() -> Result<Config> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let key_store = match var("DIGIMED_KEY_FILE") {
@@ -92,6 +97,8 @@ impl Config {
             clerk_webhook_secret: var("CLERK_WEBHOOK_SIGNING_SECRET").map(Secret::new),
             callrail_signing_key: var("CALLRAIL_SIGNING_KEY").map(Secret::new),
             callrail_organization: var("DIGIMED_CALLRAIL_ORGANIZATION"),
+            telnyx_public_key: var("TELNYX_PUBLIC_KEY"),
+            fax_organization: var("DIGIMED_FAX_ORGANIZATION"),
             default_phone_country,
         })
     }

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     FormTemplateChanged,
     // Outside parties and infrastructure (502/503/500)
     ClerkApiError,
+    /// The fax provider did not hand over a received fax's PDF (it delivers the event again).
+    FaxMediaUnavailable,
     DatabaseUnavailable,
     /// Refused before connecting: the database server is on another computer and the address
     /// asks for no encryption (or no check of the server).
@@ -87,6 +89,7 @@ impl ErrorCode {
             ErrorCode::FormsUnsigned => "forms_unsigned",
             ErrorCode::FormTemplateChanged => "form_template_changed",
             ErrorCode::ClerkApiError => "clerk_api_error",
+            ErrorCode::FaxMediaUnavailable => "fax_media_unavailable",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::InsecureDatabaseConnection => "insecure_database_connection",
             ErrorCode::DatabaseTlsUnavailable => "database_tls_unavailable",

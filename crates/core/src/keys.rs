@@ -28,6 +28,8 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str)] = &[
     ("drafts", "payload_encrypted"),
     ("patient_messages", "recipient_encrypted"),
     ("patient_messages", "body_encrypted"),
+    ("inbound_faxes", "sender_phone_encrypted"),
+    ("inbound_faxes", "pdf_encrypted"),
 ];
 
 /// Blind-index kinds; each hashes differently, so equal values of different kinds do not match.
@@ -70,6 +72,15 @@ impl Vault {
     pub fn decrypt(&self, table: &str, column: &str, row_id: i64, ciphertext: &[u8]) -> Result<String> {
         let bytes = self.keys.decrypt(&FieldAad { table, column, row_id }, ciphertext)?;
         String::from_utf8(bytes).map_err(|_| Error::new(ErrorCode::KeysUnavailable, "Decrypted text is not UTF-8."))
+    }
+
+    /// Encrypts bytes that are not text (a fax's PDF), bound to the table, column and row.
+    pub fn encrypt_bytes(&self, table: &str, column: &str, row_id: i64, plaintext: &[u8]) -> Vec<u8> {
+        self.keys.encrypt(&FieldAad { table, column, row_id }, plaintext)
+    }
+
+    pub fn decrypt_bytes(&self, table: &str, column: &str, row_id: i64, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.keys.decrypt(&FieldAad { table, column, row_id }, ciphertext)?)
     }
 
     pub fn blind_index(&self, kind: &str, normalised: &str) -> Vec<u8> {

@@ -13,6 +13,7 @@ pub mod consents;
 pub mod db;
 pub mod drafts;
 pub mod error;
+pub mod faxes;
 pub mod forms;
 pub mod icpc2;
 pub mod intake;

@@ -380,7 +380,69 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
     }
     seed_walk_ins(&mut tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
     tx.commit().await?;
+    seed_fax(owner, vault, oslo).await?;
     Ok(secret)
+}
+
+/// One referral fax waiting in the Oslo clinic's fax inbox, as the fax provider would file it.
+async fn seed_fax(owner: &PgPool, vault: &Vault, oslo: i32) -> Result<()> {
+    let fax = digimed_core::faxes::ReceivedFax {
+        fax_id: "demo-fax-0001".to_string(),
+        from: "+4722990011".to_string(),
+        media_url: "https://fax.example.invalid/demo-fax-0001.pdf".to_string(),
+        page_count: Some(1),
+        occurred_at: Some(Utc::now() - Duration::hours(2)),
+    };
+    let pdf = sample_fax_pdf(&[
+        "REFERRAL (demo)",
+        "From: Dr. Demo Legesen, Demo Legekontor",
+        "Patient: Ola Fakstest, born 01.02.1980",
+        "Phone: +47 900 11 222",
+        "Reason: persistent lower back pain, please assess.",
+    ]);
+    let tx = ClinicTx::begin(owner).await?;
+    digimed_core::faxes::receive(tx, vault, oslo, &fax, "47", async move || Ok(pdf)).await?;
+    Ok(())
+}
+
+/// A small, valid one-page PDF with `lines` of text (ASCII) in Helvetica: the synthetic referral
+/// faxes of the demo and the tests.
+pub fn sample_fax_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut text = String::from("BT /F1 14 Tf 72 770 Td 20 TL");
+    for line in lines {
+        let escaped: String = line
+            .chars()
+            .filter(char::is_ascii)
+            .flat_map(|c| match c {
+                '(' | ')' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        text.push_str(&format!(" ({escaped}) Tj T*"));
+    }
+    text.push_str(" ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>"
+            .to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1));
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
 }
 
 /// A referred person of the Oslo clinic and the partner's referral for them, received at

@@ -42,7 +42,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         NotFound => StatusCode::NOT_FOUND,
         PatientAlreadyExists | AlreadyExists | FormsUnsigned | FormTemplateChanged => StatusCode::CONFLICT,
         InvalidStateTransition => StatusCode::UNPROCESSABLE_ENTITY,
-        ClerkApiError => StatusCode::BAD_GATEWAY,
+        ClerkApiError | FaxMediaUnavailable => StatusCode::BAD_GATEWAY,
         DatabaseUnavailable | KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Configuration
         | InsecureDatabaseConnection

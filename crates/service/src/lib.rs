@@ -14,6 +14,7 @@ pub mod pages;
 mod patient_app;
 pub mod patients;
 pub mod pridok;
+mod telnyx_webhook;
 mod therapist_referrals;
 pub mod webhooks;
 
@@ -55,6 +56,54 @@ pub struct AppState {
     /// (`CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`); `None`:
     /// `POST /v1/webhooks/callrail` answers `configuration`.
     pub callrail: Option<CallRail>,
+    /// Telnyx's public key for webhook signatures and the clinic received faxes are filed under
+    /// (`TELNYX_PUBLIC_KEY`, `DIGIMED_FAX_ORGANIZATION`); `None`: `POST /v1/webhooks/telnyx`
+    /// answers `configuration`.
+    pub fax: Option<FaxIntake>,
+}
+
+/// How the service takes Telnyx's fax webhook.
+#[derive(Clone, Debug)]
+pub struct FaxIntake {
+    pub key: digimed_core::faxes::TelnyxKey,
+    /// The clinic received faxes are filed under.
+    pub organization_id: i32,
+    /// Downloads the faxes' PDFs.
+    pub client: reqwest::Client,
+}
+
+/// How long the service waits for a fax's PDF from the provider.
+const FAX_DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The fax provider's settings from the configuration: `None` unless both are set; a key that is
+/// not one, or a clinic that is not an id, is refused.
+pub fn fax_intake(key: Option<&str>, organization: Option<&str>) -> Result<Option<FaxIntake>, digimed_core::Error> {
+    let (Some(key), Some(organization)) = (key, organization) else {
+        return Ok(None);
+    };
+    let organization_id = organization.trim().parse::<i32>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        digimed_core::Error::field(
+            digimed_core::ErrorCode::Configuration,
+            "DIGIMED_FAX_ORGANIZATION",
+            "DIGIMED_FAX_ORGANIZATION must be the organization_id of the clinic received faxes are filed under.",
+        )
+    })?;
+    let client = reqwest::Client::builder()
+        .timeout(FAX_DOWNLOAD_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| digimed_core::Error::internal(e.to_string()))?;
+    Ok(Some(FaxIntake { key: digimed_core::faxes::TelnyxKey::new(key)?, organization_id, client }))
+}
+
+/// A sentence for the service's start-up output saying whether received faxes are taken.
+pub fn fax_notice(fax: Option<&FaxIntake>) -> String {
+    match fax {
+        None => "faxes: TELNYX_PUBLIC_KEY and DIGIMED_FAX_ORGANIZATION are not both set, so \
+                 POST /v1/webhooks/telnyx answers `configuration`"
+            .into(),
+        Some(f) => format!("faxes: Telnyx's fax webhook is taken on /v1/webhooks/telnyx for organization {}", f.organization_id),
+    }
 }
 
 /// How the service takes CallRail's post-call webhook.
@@ -149,6 +198,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(pridok::routes())
         .merge(therapist_referrals::routes())
         .merge(callrail_webhook::routes())
+        .merge(telnyx_webhook::routes())
 }
 
 /// The service's OpenAPI document (`docs/openapi.json`): every route, from the routes themselves.

@@ -89,6 +89,14 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "telnyx_signature",
+            header(
+                "telnyx-signature-ed25519",
+                "Telnyx: base64 of the Ed25519 signature of \"{telnyx-timestamp}|{body}\" with the account's key, checked \
+                 with TELNYX_PUBLIC_KEY, plus the header telnyx-timestamp (five minutes of tolerance).",
+            ),
+        );
+        components.add_security_scheme(
             "callrail_signature",
             header(
                 "Signature",
@@ -366,6 +374,16 @@ pub struct ClerkEvent {
     pub event_type: String,
     /// The user: `id`, `first_name`, `last_name`, `email_addresses` (`[{id, email_address}]`),
     /// `primary_email_address_id`, `phone_numbers` (`[{id, phone_number}]`), `primary_phone_number_id`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// Telnyx's fax webhook body: `{"data": {"event_type", "id", "occurred_at", "payload": {...}}}`;
+/// only `fax.received` is acted on.
+#[derive(ToSchema, Deserialize)]
+pub struct TelnyxFaxEvent {
+    /// The event: `event_type` (`fax.received`), `id`, `occurred_at`, and `payload` with `fax_id`,
+    /// `direction` (`inbound`), `from`, `to`, `media_url` (the PDF) and `page_count`.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }

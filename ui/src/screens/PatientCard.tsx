@@ -184,7 +184,7 @@ export function PatientCard(props: {
       </h1>
       <p class="muted">
         {t("card.subtitle", { id: props.personId })}
-        {card?.status === "draft" ? ` · ${t("card.draft")}` : ""}
+        {card?.status === "draft" ? ` · ${t("card.draft")}` : card?.status === "discarded" ? ` · ${t("card.discarded")}` : ""}
       </p>
       <ErrorAlert error={error} />
       {card === null && !error && <p class="muted">{t("common.loading")}</p>}

@@ -10,6 +10,7 @@ import { Admin } from "./Admin";
 import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
 import { Onboard } from "./Onboard";
+import { FaxInbox } from "./FaxInbox";
 import { PatientCardHost } from "./PatientCard";
 import { Placeholder } from "./Placeholder";
 import { Queue } from "./Queue";
@@ -102,6 +103,8 @@ export function Shell(props: {
             <Consultations session={session} headingRef={heading} />
           ) : screen?.id === "onboard" ? (
             <Onboard headingRef={heading} />
+          ) : screen?.id === "faxInbox" ? (
+            <FaxInbox headingRef={heading} />
           ) : screen?.id === "consent" ? (
             <ConsentStatus headingRef={heading} />
           ) : screen?.id === "admin" ? (

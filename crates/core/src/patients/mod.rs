@@ -72,13 +72,15 @@ impl EntryPoint {
     }
 }
 
-/// Whether a person's record is complete or a draft (an inbound fax before it is checked).
+/// Whether a person's record is complete or a draft (an inbound fax before it is checked), or a
+/// draft discarded from the fax inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum PersonStatus {
     Draft,
     Active,
+    Discarded,
 }
 
 /// What is known of a new person. Values are already parsed domain types.
