@@ -17,6 +17,7 @@ mod faults_webhooks;
 mod hostile_http;
 mod hostile_search;
 mod icpc2;
+mod leads;
 mod meetings;
 mod messages;
 mod onboarding;

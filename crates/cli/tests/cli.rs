@@ -106,7 +106,7 @@ async fn keys_init_refuses_to_overwrite_and_rotate_reencrypts() {
     assert_eq!(keys.current_key_id(), 2);
     let phones: Vec<(i32, Vec<u8>)> =
         sqlx::query_as("SELECT id, phone_encrypted FROM patient_persons").fetch_all(&db.owner).await.unwrap();
-    assert_eq!(phones.len(), 14, "11 referred (8 booked, 3 awaiting screening) and 3 walk-in demo patients");
+    assert_eq!(phones.len(), 17, "11 referred (8 booked, 3 awaiting screening), 3 walk-in demo patients and 3 leads");
     for (id, ct) in phones {
         assert_eq!(digimed_crypto::DataKeys::key_id_of(&ct).unwrap(), 2);
         let aad = digimed_crypto::FieldAad { table: "patient_persons", column: "phone_encrypted", row_id: id as i64 };
