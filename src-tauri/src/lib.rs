@@ -13,6 +13,8 @@ pub mod commands;
 #[doc(hidden)]
 pub mod draft_commands;
 #[doc(hidden)]
+pub mod lead_commands;
+#[doc(hidden)]
 pub mod message_commands;
 #[doc(hidden)]
 pub mod patient_commands;

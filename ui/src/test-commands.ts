@@ -103,6 +103,9 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   reviewsSummary: ok({ answered: 0, unanswered: 0, average: null, by_doctor: [], by_partner: [], latest_comments: [] }),
   preferenceTokenRotate: unanswered("preferenceTokenRotate"),
   patientSetMessageLanguage: unanswered("patientSetMessageLanguage"),
+  leadsList: ok([]),
+  leadCheck: unanswered("leadCheck"),
+  leadConvert: unanswered("leadConvert"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };
