@@ -344,7 +344,7 @@ describe("the console, end to end", () => {
       await find(driver, "#onboard-name");
       await textBecomes(driver, ".shell-name", "Ola Brekke");
       const nav = await navItems(driver);
-      assert.deepEqual(nav, ["Onboard patient", "Consent status"]);
+      assert.deepEqual(nav, ["Onboard patient", "Leads", "Consent status"]);
       // No Clerk key is set for the console here: the account goes to the local directory.
       await textBecomes(driver, ".screen .notice-info", /local account directory/);
       await screenshot(driver, "support-onboard-en");
@@ -446,7 +446,7 @@ describe("the console, end to end", () => {
       await signIn(driver, db.staff.admin);
       await find(driver, "#report-partner");
       await textBecomes(driver, ".shell-name", "Hanne Strand");
-      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Consent status"]);
+      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Leads", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
 

@@ -25,7 +25,10 @@ const OWN = {
 };
 
 // The screens some roles share, and whose they are.
-const SHARED = [{ en: "Onboard patient", nb: "Registrer pasient", roles: ["customer_support", "admin"] }];
+const SHARED = [
+  { en: "Onboard patient", nb: "Registrer pasient", roles: ["customer_support", "admin"] },
+  { en: "Leads", nb: "Interessenter", roles: ["customer_support", "admin"] },
+];
 
 async function navItems(page) {
   return (await page.locator(".shell-nav .nav-item").allTextContents()).map((s) => s.trim());

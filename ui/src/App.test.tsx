@@ -46,6 +46,7 @@ describe("App", () => {
     const nav = screen.getByRole("navigation", { name: "Screens" });
     expect(within(nav).getAllByRole("button").map((b) => b.textContent)).toEqual([
       "Onboard patient",
+      "Leads",
       "Consent status",
     ]);
     expect(screen.getByRole("heading", { level: 1, name: "Onboard patient" })).toBeTruthy();

@@ -9,6 +9,7 @@ import { screensFor, type ScreenId } from "../nav";
 import { Admin } from "./Admin";
 import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
+import { Leads } from "./Leads";
 import { Onboard } from "./Onboard";
 import { PatientCardHost } from "./PatientCard";
 import { Placeholder } from "./Placeholder";
@@ -102,6 +103,8 @@ export function Shell(props: {
             <Consultations session={session} headingRef={heading} />
           ) : screen?.id === "onboard" ? (
             <Onboard headingRef={heading} />
+          ) : screen?.id === "leads" ? (
+            <Leads headingRef={heading} />
           ) : screen?.id === "consent" ? (
             <ConsentStatus headingRef={heading} />
           ) : screen?.id === "admin" ? (
