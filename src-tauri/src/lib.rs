@@ -14,6 +14,7 @@ pub mod commands;
 pub mod draft_commands;
 #[doc(hidden)]
 pub mod fax_commands;
+pub mod lead_commands;
 #[doc(hidden)]
 pub mod message_commands;
 #[doc(hidden)]

@@ -344,7 +344,7 @@ describe("the console, end to end", () => {
       await find(driver, "#onboard-name");
       await textBecomes(driver, ".shell-name", "Ola Brekke");
       const nav = await navItems(driver);
-      assert.deepEqual(nav, ["Onboard patient", "Fax inbox", "Consent status"]);
+      assert.deepEqual(nav, ["Onboard patient", "Fax inbox", "Leads", "Consent status"]);
       // No Clerk key is set for the console here: the account goes to the local directory.
       await textBecomes(driver, ".screen .notice-info", /local account directory/);
       await screenshot(driver, "support-onboard-en");
@@ -408,8 +408,7 @@ describe("the console, end to end", () => {
 
       // Consent status: she still waits for profile sharing, beside the demo's walk-ins.
       await setLanguage(driver, "en");
-      const buttons = await driver.findElements(By.css(".shell-nav .nav-item"));
-      await buttons[1].click();
+      await driver.executeScript(() => [...document.querySelectorAll(".shell-nav .nav-item")].find((b) => b.textContent.trim() === "Consent status").click());
       await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
       const waiting = await driver.executeScript(() =>
         [...document.querySelectorAll("table[aria-labelledby=waiting-title] tbody tr")].map((tr) =>
@@ -446,7 +445,7 @@ describe("the console, end to end", () => {
       await signIn(driver, db.staff.admin);
       await find(driver, "#report-partner");
       await textBecomes(driver, ".shell-name", "Hanne Strand");
-      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Fax inbox", "Consent status"]);
+      assert.deepEqual(await navItems(driver), ["Admin", "Screening", "Onboard patient", "Fax inbox", "Leads", "Consent status"]);
       await waitInPage(driver, "the partners and outcomes", () => document.querySelector("#report-partner option") && document.querySelector(".outcome-list li"));
       await screenshot(driver, "admin-en");
 
@@ -526,7 +525,7 @@ describe("the console, end to end", () => {
 
       await setLanguage(driver, "nb");
       await screenshot(driver, "admin-report-exported-nb");
-      await (await driver.findElements(By.css(".shell-nav .nav-item")))[3].click(); // Samtykkestatus
+      await driver.executeScript(() => [...document.querySelectorAll(".shell-nav .nav-item")].find((b) => b.textContent.trim() === "Samtykkestatus").click());
       await waitInPage(driver, "the waiting list", () => document.querySelectorAll("table[aria-labelledby=waiting-title] tbody button.row-link").length > 0);
       await screenshot(driver, "admin-consent-status-nb");
       await setLanguage(driver, "en");

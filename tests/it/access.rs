@@ -111,12 +111,12 @@ async fn world() -> World {
 #[tokio::test]
 async fn patient_data_is_visible_only_within_the_clinic() {
     let w = world().await;
-    // Clinic A has the 15 demo persons (8 referred and booked, 3 referred awaiting screening, 3
-    // walk-ins, one fax draft); clinic B sees only its one patient.
+    // Clinic A has the 18 demo persons (8 referred and booked, 3 referred awaiting screening, 3
+    // walk-ins, one fax draft, 3 leads); clinic B sees only its one patient.
     for s in [&w.secretary, &w.doctor, &w.support, &w.admin] {
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(15), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(15));
-        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(15));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patient_persons").await, Rows(18), "{}", s.login);
+        assert_eq!(attempt(&s.pool, "SELECT id FROM patients").await, Rows(18));
+        assert_eq!(attempt(&s.pool, "SELECT id FROM communication_preference_tokens").await, Rows(18));
         assert_eq!(attempt(&s.pool, "SELECT id FROM users").await, Rows(10));
         assert_eq!(attempt(&s.pool, "SELECT user_id FROM user_organizations").await, Rows(10));
     }
@@ -146,7 +146,7 @@ async fn only_support_and_admins_onboard_patients() {
     }
     for s in [&w.support, &w.admin] {
         assert_eq!(attempt(&s.pool, insert_person).await, Rows(1), "{}", s.login);
-        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(15));
+        assert_eq!(attempt(&s.pool, "UPDATE patient_persons SET name = name").await, Rows(18));
         // Linking a person to another clinic is refused by row-level security.
         let other = format!(
             "INSERT INTO patients (patient_person_id, organization_id, entry_point) VALUES (1, {}, 'walk_in')",

@@ -18,6 +18,7 @@ mod fax_inbox;
 mod hostile_http;
 mod hostile_search;
 mod icpc2;
+mod leads;
 mod meetings;
 mod messages;
 mod onboarding;

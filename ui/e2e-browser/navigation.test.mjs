@@ -28,6 +28,7 @@ const OWN = {
 const SHARED = [
   { en: "Onboard patient", nb: "Registrer pasient", roles: ["customer_support", "admin"] },
   { en: "Fax inbox", nb: "Faksinnboks", roles: ["customer_support", "admin"] },
+  { en: "Leads", nb: "Interessenter", roles: ["customer_support", "admin"] },
 ];
 
 async function navItems(page) {

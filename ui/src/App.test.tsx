@@ -47,6 +47,7 @@ describe("App", () => {
     expect(within(nav).getAllByRole("button").map((b) => b.textContent)).toEqual([
       "Onboard patient",
       "Fax inbox",
+      "Leads",
       "Consent status",
     ]);
     expect(screen.getByRole("heading", { level: 1, name: "Onboard patient" })).toBeTruthy();

@@ -104,6 +104,12 @@ export const commands = {
 	faxComplete: (faxId: number, input: FaxCompletion) => typedError<null, Error>(__TAURI_INVOKE("fax_complete", { faxId, input })),
 	/**  Discards the fax's draft, with the reason. */
 	faxDiscard: (faxId: number, reason: string) => typedError<null, Error>(__TAURI_INVOKE("fax_discard", { faxId, reason })),
+	/**  The leads of the staff member's clinic (each phone read is audited, and shown masked). */
+	leadsList: () => typedError<Lead[], Error>(__TAURI_INVOKE("leads_list")),
+	/**  The serviceability check for a lead, criterion by criterion; writes nothing. */
+	leadCheck: (input: LeadInput) => typedError<Serviceability, Error>(__TAURI_INVOKE("lead_check", { input })),
+	/**  Converts a lead into a patient of the staff member's clinic (in one transaction). */
+	leadConvert: (input: LeadInput) => typedError<Converted, Error>(__TAURI_INVOKE("lead_convert", { input })),
 	/**
 	 *  The messages of a patient (person id) or of a consultation, newest first; never their
 	 *  recipient or text.
@@ -414,6 +420,15 @@ export type ContactDetails = {
 	emergency_contact_phone: string | null,
 };
 
+/**  The lead converted: the patient link and the account. */
+export type Converted = {
+	patient_person_id: number,
+	patient_id: number,
+	user_id: number | null,
+	name: string,
+	serviceability: Serviceability,
+};
+
 export type Count = {
 	key: string,
 	label: string,
@@ -424,6 +439,23 @@ export type Count = {
 export type CreatedPartner = {
 	partner: Partner,
 	secret: string,
+};
+
+/**  One criterion of the check. */
+export type Criterion =
+/**  At least [`MIN_AGE`] years old today. */
+"age" |
+/**  The postcode is covered by the clinic or one of its partners. */
+"coverage" |
+/**  The channel asked for is one the clinic offers. */
+"channel";
+
+export type CriterionResult = {
+	criterion: Criterion,
+	passed: boolean,
+	reason: Reason,
+	/**  The input field the criterion is about. */
+	field: string,
 };
 
 /**  Whether the contractual deadline (to start the consultation) is kept. */
@@ -666,6 +698,45 @@ export type JoinLinkWarning = {
 export type Language =
 /**  Norwegian bokmål, the default. */
 "nb" | "en";
+
+/**  A lead as the Leads screen lists it. */
+export type Lead = {
+	patient_person_id: number,
+	/**  The link the cold call made. */
+	patient_id: number,
+	name: string,
+	/**
+	 *  False when the call tracking knew no name for the caller (the name is then
+	 *  [`UNKNOWN_CALLER`], and converting the lead needs one).
+	 */
+	name_known: boolean,
+	entry_point: EntryPoint,
+	/**  When the lead came in (the link was made). */
+	came_in_at: string,
+	/**  The latest call recorded for the lead at this clinic (when it started, else when it was reported). */
+	last_call_at: string | null,
+	last_call_seconds: number | null,
+	/**  The phone number with all but its first three and last three characters hidden. */
+	phone_masked: string | null,
+	/**  The date of birth on record, if any (from a national id, say). */
+	date_of_birth: string | null,
+};
+
+/**
+ *  What a support agent fills in for a lead: the check's facts, and for the conversion the name
+ *  (when the call tracking knew none) and the e-mail address the account is made for. Any field
+ *  may be missing; what the check needs and lacks fails its criterion.
+ */
+export type LeadInput = {
+	patient_person_id: number | null,
+	name: string | null,
+	email: string | null,
+	/**  YYYY-MM-DD. */
+	date_of_birth: string | null,
+	national_id: string | null,
+	postcode: string | null,
+	channel: string | null,
+};
 
 /**  A likely duplicate: the person's id and name, and which facts matched. */
 export type MatchCandidate = {
@@ -1085,6 +1156,9 @@ export type RatingGroup = {
 	ratings: number[],
 };
 
+/**  Why a criterion passed or failed. */
+export type Reason = "adult" | "under_age" | "birth_date_unknown" | "covered" | "not_covered" | "postcode_missing" | "offered" | "not_offered" | "channel_missing";
+
 /**  A field of the referral as the partner sent it, its value as text. */
 export type ReferralField = {
 	name: string,
@@ -1242,6 +1316,12 @@ export type ScreeningEntry = {
 	call_outcome: CallOutcome | null,
 	note: string | null,
 	created_at: string,
+};
+
+/**  The check's answer, criterion by criterion (age, coverage, channel, in that order). */
+export type Serviceability = {
+	passed: boolean,
+	criteria: CriterionResult[],
 };
 
 export type StaffMember = {

@@ -1,7 +1,7 @@
 import type { AppRole } from "./bindings";
 import type { MessageKey } from "./i18n";
 
-export type ScreenId = "screening" | "referrals" | "consultations" | "onboard" | "faxInbox" | "consent" | "admin";
+export type ScreenId = "screening" | "referrals" | "consultations" | "onboard" | "faxInbox" | "leads" | "consent" | "admin";
 
 export interface ScreenInfo {
   id: ScreenId;
@@ -19,6 +19,7 @@ export const SCREENS: readonly ScreenInfo[] = [
   { id: "screening", title: "screen.screening", roles: ["admin"] },
   { id: "onboard", title: "screen.onboard", roles: ["customer_support", "admin"] },
   { id: "faxInbox", title: "screen.faxInbox", roles: ["customer_support", "admin"] },
+  { id: "leads", title: "screen.leads", roles: ["customer_support", "admin"] },
   { id: "consent", title: "screen.consent", roles: ["customer_support", "admin"] },
 ];
 

@@ -107,6 +107,9 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   faxOpen: unanswered("faxOpen"),
   faxComplete: unanswered("faxComplete"),
   faxDiscard: unanswered("faxDiscard"),
+  leadsList: ok([]),
+  leadCheck: unanswered("leadCheck"),
+  leadConvert: unanswered("leadConvert"),
 };
 
 export type MockCommands = { [K in keyof Commands]: Mock<Commands[K]> };

@@ -8,6 +8,7 @@ mod bench_serve;
 mod bench_table;
 mod consent_cmd;
 mod fax_cmd;
+mod lead_cmd;
 mod messages_cmd;
 mod orders_cmd;
 mod patient_cmd;
@@ -104,6 +105,11 @@ enum Command {
     Onboard(patients_cmd::OnboardArgs),
     /// Looks for likely duplicates of a person before creating them.
     Match(patients_cmd::MatchArgs),
+    /// The clinic's leads: listing them, and converting one into a patient (docs/leads.md).
+    Lead {
+        #[command(subcommand)]
+        command: lead_cmd::LeadCommand,
+    },
     /// A patient's card, and editing their profile.
     Patient {
         #[command(subcommand)]
@@ -447,6 +453,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Forms { command } => consent_cmd::forms_cmd(&config, command).await?,
         Command::Onboard(args) => patients_cmd::onboard(&config, args).await?,
         Command::Match(args) => patients_cmd::find_matches(&config, args).await?,
+        Command::Lead { command } => lead_cmd::run(&config, command).await?,
         Command::Patient { command } => patient_cmd::patient(&config, command).await?,
         Command::ApiToken { command } => patients_cmd::api_token(&config, command).await?,
         Command::Reviews(args) => reviews_cmd::reviews(&config, args).await?,

@@ -110,7 +110,7 @@ async fn keys_init_refuses_to_overwrite_and_rotate_reencrypts() {
             .await
             .unwrap();
     // The demo fax's draft has no phone number until someone reads the fax.
-    assert_eq!(phones.len(), 14, "11 referred (8 booked, 3 awaiting screening) and 3 walk-in demo patients");
+    assert_eq!(phones.len(), 17, "11 referred (8 booked, 3 awaiting screening), 3 walk-in demo patients and 3 leads");
     let (fax, pdf): (i32, Vec<u8>) =
         sqlx::query_as("SELECT id, pdf_encrypted FROM inbound_faxes").fetch_one(&db.owner).await.unwrap();
     let aad = digimed_crypto::FieldAad { table: "inbound_faxes", column: "pdf_encrypted", row_id: fax as i64 };

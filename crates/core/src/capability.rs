@@ -36,6 +36,7 @@ pub enum Capability {
     FindDuplicates,
     ReadPatientCard,
     EditPatientProfile,
+    WorkLeads,
     // Consent forms.
     ReadForms,
     ActOnForms,
@@ -125,6 +126,7 @@ impl Capability {
         Capability::FindDuplicates,
         Capability::ReadPatientCard,
         Capability::EditPatientProfile,
+        Capability::WorkLeads,
         Capability::ReadForms,
         Capability::ActOnForms,
         Capability::AttestSignature,
@@ -192,6 +194,7 @@ impl Capability {
             C::ReadMessages => rule("see the messages sent to patients", ALL_STAFF, true, false),
             C::ResendJoinLink => rule("resend the join link to the patient", &[Doctor, Secretary, Admin], true, false),
             C::EditPatientProfile => rule("edit patients' profiles", &[CustomerSupport, Admin, Doctor], false, false),
+            C::WorkLeads => rule("see and convert leads", &[CustomerSupport, Admin], false, false),
             C::ReadForms => rule("read consent forms", ALL_STAFF, true, false),
             C::ActOnForms => rule("sign, decline or withdraw consent forms", &[CustomerSupport, Admin], true, false),
             C::AttestSignature => rule("attest a paper signature", &[CustomerSupport, Admin], false, false),
@@ -335,6 +338,9 @@ impl Capability {
             C::FindDuplicates => &[("patient_match_candidates", "EXECUTE")],
             C::ReadPatientCard => &[("patient_profiles", "SELECT"), ("patient_contact_as", "EXECUTE")],
             C::EditPatientProfile => &[("patient_persons", "UPDATE")],
+            C::WorkLeads => {
+                &[("organization_coverage", "SELECT"), ("tracked_calls.started_at", "SELECT"), ("patients.entry_point", "UPDATE")]
+            }
             C::ReadForms | C::ReadConsentStatus => &[("forms", "SELECT"), ("consents", "SELECT")],
             C::ActOnForms | C::AttestSignature => &[("forms", "UPDATE"), ("consents", "INSERT"), ("consents", "UPDATE")],
             C::ReceiveReferral => &[("referrals", "INSERT"), ("consultations", "INSERT"), ("orders", "INSERT")],

@@ -26,6 +26,10 @@ pub struct IntakeInput {
     pub national_id: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
     pub organization_id: Option<i64>,
+    /// A lead of the organization to onboard (`docs/leads.md`), rather than a new person: only
+    /// with the entry point `concierge_cold_call` and an e-mail address.
+    #[serde(skip)]
+    pub lead_person_id: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +108,17 @@ pub async fn register_then<T>(
     ) {
         return Err(Error::invalid("entry_point", "This entry point has its own intake path."));
     }
+    let has_email = input.email.as_deref().is_some_and(|e| !e.trim().is_empty());
+    if input.lead_person_id.is_some() && entry_point != ConciergeColdCall {
+        return Err(Error::invalid("entry_point", "Only the concierge converts a lead."));
+    }
+    if input.lead_person_id.is_some() && !has_email {
+        return Err(Error::field(
+            ErrorCode::EmailRequired,
+            "email",
+            "Converting a lead gives them an account: an e-mail address is required.",
+        ));
+    }
     if input.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
         let (done, more) = onboarding::onboard_then(
             tx,
@@ -117,6 +132,7 @@ pub async fn register_then<T>(
                 organization_id: input.organization_id,
             },
             entry_point,
+            input.lead_person_id,
             default_phone_country,
             async move |tx: &mut ClinicTx, done: &onboarding::Onboarded| then(tx, &onboarded(done, entry_point)).await,
         )

@@ -18,6 +18,7 @@ pub mod forms;
 pub mod icpc2;
 pub mod intake;
 pub mod keys;
+pub mod leads;
 pub mod meetings;
 pub mod messages;
 pub mod onboarding;

@@ -176,7 +176,7 @@ pub(crate) async fn onboard_as(
     entry_point: EntryPoint,
     default_phone_country: &str,
 ) -> Result<Onboarded> {
-    onboard_then(tx, capability, vault, accounts, input, entry_point, default_phone_country, async |_, _| Ok(()))
+    onboard_then(tx, capability, vault, accounts, input, entry_point, None, default_phone_country, async |_, _| Ok(()))
         .await
         .map(|(done, ())| done)
 }
@@ -184,6 +184,10 @@ pub(crate) async fn onboard_as(
 /// [`onboard_as`], then `then` in the same transaction before it commits (an entry point that
 /// files more than the patient, such as a therapist's referral): if `then` fails, nothing of the
 /// onboarding is kept either.
+///
+/// With `lead`, the person is that lead of the organization (a cold-call caller without an
+/// account, `docs/leads.md`): no person is created; the lead gets the account, their link's entry
+/// point becomes `entry_point`, and the forms and event follow as for anyone onboarded.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn onboard_then<T>(
     mut tx: ClinicTx,
@@ -192,6 +196,7 @@ pub(crate) async fn onboard_then<T>(
     accounts: &Accounts,
     input: &OnboardInput,
     entry_point: EntryPoint,
+    lead: Option<i32>,
     default_phone_country: &str,
     then: impl AsyncFnOnce(&mut ClinicTx, &Onboarded) -> Result<T>,
 ) -> Result<(Onboarded, T)> {
@@ -200,10 +205,10 @@ pub(crate) async fn onboard_then<T>(
     // Set only when this call created an account in the directory: undone if we fail, and also
     // if the caller goes away (the future is dropped) before the transaction committed.
     let mut pending = PendingAccount { accounts: accounts.clone(), pool: tx.pool().clone(), id: None };
-    let mut outcome = onboard_in(&mut tx, capability, vault, accounts, &req, entry_point, &mut pending.id).await;
+    let mut outcome = onboard_in(&mut tx, capability, vault, accounts, &req, entry_point, lead, &mut pending.id).await;
     // The staff member's own half-filled form is done with once the patient is onboarded from
-    // the console (an API call onboards someone else).
-    if outcome.is_ok() && !tx.through_service() {
+    // the console (an API call onboards someone else; converting a lead is not that form).
+    if outcome.is_ok() && !tx.through_service() && lead.is_none() {
         if let Err(e) = drafts::discard_own(&mut tx, DraftKind::Onboarding, 0).await {
             outcome = Err(e);
         }
@@ -298,6 +303,7 @@ fn conflict_on_race(e: Error, req: &OnboardRequest) -> Error {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn onboard_in(
     tx: &mut ClinicTx,
     capability: Capability,
@@ -305,6 +311,7 @@ async fn onboard_in(
     accounts: &Accounts,
     req: &OnboardRequest,
     entry_point: EntryPoint,
+    lead: Option<i32>,
     created_account: &mut Option<String>,
 ) -> Result<Onboarded> {
     let org = req.organization_id;
@@ -324,6 +331,14 @@ async fn onboard_in(
         Some(e) if e.patient_person_id.is_some() && e.existing_patient_id.is_some() => {
             return Err(already_exists(req, e.existing_patient_id));
         }
+        // A lead is a person of their own: an address whose account is another person's is refused.
+        Some(e) if lead.is_some() && e.patient_person_id.is_some() => {
+            return Err(Error::field(
+                ErrorCode::AlreadyExists,
+                "email",
+                "This e-mail address belongs to another patient's account; the lead needs an address of their own.",
+            ));
+        }
         Some(e) => (Ok(e.user_id), e.patient_person_id.map(|id| (id, e.person_name.unwrap_or_default()))),
         None => {
             let found = accounts.find(req.email.as_str()).await?;
@@ -340,30 +355,13 @@ async fn onboard_in(
             (Err((external_id, created)), None)
         }
     };
+    if let Some(lead) = lead {
+        return convert_lead_in(tx, req, lead, entry_point, user, accounts).await;
+    }
     let person_is_new = person.is_none();
     let plan = automation::plan_patient_onboarded(tx, org, person_is_new).await?;
 
-    let (user_id, user_created) = match user {
-        Ok(id) => (id, false),
-        Err((external_id, created)) => {
-            // The id is drawn first: a staff member may not read the new row back (it belongs to
-            // no organization of theirs until the link below), so the insert returns nothing.
-            let user_id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS "id!""#)
-                .fetch_one(tx.conn())
-                .await?;
-            sqlx::query!(
-                "INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
-                 VALUES ($1, $2, $2, 'patient', $3, $4)",
-                user_id,
-                req.email.as_str(),
-                external_id,
-                accounts.kind(),
-            )
-            .execute(tx.conn())
-            .await?;
-            (user_id, created)
-        }
-    };
+    let (user_id, user_created) = insert_user(tx, req, user, accounts).await?;
 
     let person = match person {
         // Known at another organization: this one sees the name until profile sharing is signed.
@@ -405,6 +403,118 @@ async fn onboard_in(
     record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
     automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
     Ok(Onboarded { user_id, patient_person_id: person.id, patient, person, user_created, organization_added, required_forms })
+}
+
+/// The user the onboarding found (`Ok`), or a new one for the account in the directory (`Err`:
+/// its external id, and whether this onboarding created it). Answers the id and whether the
+/// account is new.
+async fn insert_user(
+    tx: &mut ClinicTx,
+    req: &OnboardRequest,
+    user: std::result::Result<i32, (Option<String>, bool)>,
+    accounts: &Accounts,
+) -> Result<(i32, bool)> {
+    match user {
+        Ok(id) => Ok((id, false)),
+        Err((external_id, created)) => {
+            // The id is drawn first: a staff member may not read the new row back (it belongs to
+            // no organization of theirs until the link below), so the insert returns nothing.
+            let user_id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS "id!""#)
+                .fetch_one(tx.conn())
+                .await?;
+            sqlx::query!(
+                "INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
+                 VALUES ($1, $2, $2, 'patient', $3, $4)",
+                user_id,
+                req.email.as_str(),
+                external_id,
+                accounts.kind(),
+            )
+            .execute(tx.conn())
+            .await?;
+            Ok((user_id, created))
+        }
+    }
+}
+
+/// Onboards a lead of the organization (`docs/leads.md`): the person gets the account, the link
+/// the cold call made becomes the patient's link with `entry_point` (the database allows only
+/// `cold_call` → `concierge_cold_call`, and only once the person has an account), the account
+/// joins the organization, and the forms, audit entry and event follow as for any onboarding. A
+/// person who has an account already, or no such link, is no lead: nothing is written.
+async fn convert_lead_in(
+    tx: &mut ClinicTx,
+    req: &OnboardRequest,
+    lead: i32,
+    entry_point: EntryPoint,
+    user: std::result::Result<i32, (Option<String>, bool)>,
+    accounts: &Accounts,
+) -> Result<Onboarded> {
+    let org = req.organization_id;
+    let link = sqlx::query!(
+        r#"SELECT p.id, p.profile_origin, pp.user_id
+             FROM patients p JOIN patient_persons pp ON pp.id = p.patient_person_id
+            WHERE p.patient_person_id = $1 AND p.organization_id = $2 AND p.entry_point = 'cold_call'
+              FOR UPDATE OF p"#,
+        lead,
+        org,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| Error::field(ErrorCode::NotFound, "patient_person_id", "There is no lead with this id at this clinic."))?;
+    if link.user_id.is_some() {
+        return Err(Error::new(ErrorCode::PatientAlreadyExists, "This lead has been converted already.").with_details(
+            serde_json::json!({"patient_person_id": lead, "organization_id": org, "existing_patient_id": link.id}),
+        ));
+    }
+    let plan = automation::plan_patient_onboarded(tx, org, link.profile_origin).await?;
+    let (user_id, user_created) = insert_user(tx, req, user, accounts).await?;
+    let taken = sqlx::query!(
+        "UPDATE patient_persons SET user_id = $2, updated_at = now() WHERE id = $1 AND user_id IS NULL",
+        lead,
+        user_id
+    )
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if taken != 1 {
+        return Err(Error::new(ErrorCode::PatientAlreadyExists, "This lead has been converted already."));
+    }
+    let row = sqlx::query!(
+        r#"WITH p AS (UPDATE patients SET entry_point = $3, updated_at = now()
+                       WHERE id = $1 RETURNING id, profile_shared, created_at, updated_at),
+                uo AS (INSERT INTO user_organizations (user_id, organization_id) VALUES ($4, $2)
+                       ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT p.id, p.profile_shared, p.created_at, p.updated_at, EXISTS (SELECT 1 FROM uo) AS "added!" FROM p"#,
+        link.id,
+        org,
+        entry_point as EntryPoint,
+        user_id,
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    let patient = PatientLink {
+        id: row.id,
+        patient_person_id: lead,
+        profile_shared: row.profile_shared,
+        organization_id: org,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    };
+    let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
+    record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
+    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
+    // The person was there before: the answer names them and creates no profile.
+    let name = sqlx::query_scalar!("SELECT name FROM patient_persons WHERE id = $1", lead).fetch_one(tx.conn()).await?;
+    Ok(Onboarded {
+        user_id,
+        patient_person_id: lead,
+        patient,
+        person: PersonView { id: lead, user_id: Some(user_id), name, profile: None },
+        user_created,
+        organization_added: row.added,
+        required_forms,
+    })
 }
 
 /// The org-patient link and, for a person with an account, the user's organization membership,

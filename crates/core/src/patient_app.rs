@@ -190,6 +190,7 @@ pub async fn account_created(
         national_id: None,
         date_of_birth: None,
         organization_id: Some(i64::from(partner.clinic_id)),
+        lead_person_id: None,
     };
     let registered = intake::register(tx, vault, accounts, EntryPoint::PatientApp, &input, default_phone_country).await.map_err(
         |e| match e.field.as_deref() {

@@ -1,7 +1,8 @@
 //! Demo data for a new installation or a developer's private database: an insurer partner, two
 //! clinics, one staff member per role, consent form templates and automation rules, a few
 //! referred patients whose referrals were screened and booked, with consultations in every state,
-//! and a few referrals still waiting for screening, some already called. Every person is invented and every
+//! and a few referrals still waiting for screening, some already called, leads filed by the call
+//! tracking and where the clinics and their partner serve patients. Every person is invented and every
 //! national id number is a synthetic one (month + 80) that passes the check digits.
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -379,6 +380,7 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
         }
     }
     seed_walk_ins(&mut tx, vault, oslo, doctors.get(1).copied().unwrap_or(doctors[0])).await?;
+    seed_leads(&mut tx, vault, oslo, bergen, insurer).await?;
     tx.commit().await?;
     seed_fax(owner, vault, oslo).await?;
     Ok(secret)
@@ -551,6 +553,75 @@ async fn screening_call(
         .bind(secretary)
         .execute(tx.conn())
         .await?;
+    Ok(())
+}
+
+/// Where the clinics and the insurer partner serve patients (postcode prefixes: Oslo's clinic the
+/// 0xxx and 1xxx areas, the insurer partner of Oslo's clinic Bergen's 50xx, Bergen's clinic the
+/// 5xxx area), and leads the call tracking filed at Oslo's clinic after a call of a few minutes:
+/// an adult whose national id is on record, a caller it knew no name for, and a minor.
+async fn seed_leads(tx: &mut ClinicTx, vault: &Vault, oslo: i32, bergen: i32, insurer: i32) -> Result<()> {
+    for (org, prefix) in [(oslo, "0"), (oslo, "1"), (insurer, "50"), (bergen, "5")] {
+        sqlx::query("INSERT INTO organization_coverage (organization_id, postcode_prefix) VALUES ($1, $2)")
+            .bind(org)
+            .bind(prefix)
+            .execute(tx.conn())
+            .await?;
+    }
+    let leads = [
+        ("Kristin Hovland", Some((1978, 9, 14)), "+47 413 50 001", "CAL-DEMO-0001", 2i64, 184),
+        (digimed_core::cold_calls::UNKNOWN_CALLER, None, "+47 413 50 002", "CAL-DEMO-0002", 5, 95),
+        ("Oskar Lien", Some((2011, 3, 30)), "+47 413 50 003", "CAL-DEMO-0003", 26, 240),
+    ];
+    for (i, (name, born, phone, call_id, hours_ago, seconds)) in leads.into_iter().enumerate() {
+        let nid = match born {
+            Some((y, m, d)) => {
+                let born = NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| Error::internal("demo date"))?;
+                let first = if y >= 2000 { 500 } else { 100 };
+                Some(
+                    (0u16..200)
+                        .find_map(|k| NationalId::synthetic(born, first + k * 7 + i as u16))
+                        .ok_or_else(|| Error::internal("no synthetic national id for a demo person"))?,
+                )
+            }
+            None => None,
+        };
+        let person_name = PersonName::parse(name).map_err(|_| Error::internal("demo name"))?;
+        let phone = Phone::parse(phone, "47").map_err(|_| Error::internal("demo phone"))?;
+        let person = create_person(
+            tx,
+            vault,
+            NewPerson {
+                name: &person_name,
+                user_id: None,
+                date_of_birth: None,
+                national_id: nid.as_ref(),
+                phone: Some(&phone),
+                status: PersonStatus::Active,
+                source_partner_id: None,
+            },
+        )
+        .await?;
+        let when = Utc::now() - Duration::hours(hours_ago);
+        let patient = link_patient(tx, person, oslo, EntryPoint::ColdCall, true).await?;
+        sqlx::query("UPDATE patients SET created_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(patient)
+            .bind(when)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO tracked_calls (call_id, organization_id, phone_index, duration_seconds, answered, started_at, patient_person_id, received_at)
+             VALUES ($1, $2, $3, $4, true, $5, $6, $5 + make_interval(secs => $4))",
+        )
+        .bind(call_id)
+        .bind(oslo)
+        .bind(vault.blind_index(digimed_core::keys::index_kind::PHONE, phone.as_str()))
+        .bind(seconds)
+        .bind(when)
+        .bind(person)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ import { screensFor, type ScreenId } from "../nav";
 import { Admin } from "./Admin";
 import { ConsentStatus } from "./ConsentStatus";
 import { Consultations } from "./Consultations";
+import { Leads } from "./Leads";
 import { Onboard } from "./Onboard";
 import { FaxInbox } from "./FaxInbox";
 import { PatientCardHost } from "./PatientCard";
@@ -105,6 +106,8 @@ export function Shell(props: {
             <Onboard headingRef={heading} />
           ) : screen?.id === "faxInbox" ? (
             <FaxInbox headingRef={heading} />
+          ) : screen?.id === "leads" ? (
+            <Leads headingRef={heading} />
           ) : screen?.id === "consent" ? (
             <ConsentStatus headingRef={heading} />
           ) : screen?.id === "admin" ? (

@@ -113,6 +113,7 @@ impl TherapistReferral {
             national_id: text(&obj, "national_id", 100, false)?,
             date_of_birth,
             organization_id,
+            lead_person_id: None,
         };
         Ok(TherapistReferral { reference, therapist_name, therapist_organization, reason, patient })
     }
