@@ -338,7 +338,7 @@ async fn support_agents_read_complete_and_discard_faxes_and_secretaries_cannot()
     let inbox = act(&support.pool, &Acting::Direct, async |tx| faxes::inbox(tx, vault).await).await.unwrap();
     assert_eq!(inbox.iter().map(|f| f.id).collect::<Vec<_>>(), [newer.inbox_id, older.inbox_id]);
     assert_eq!(inbox[0].sender, "+47 ••••• 455");
-    assert_eq!(inbox[0].draft_name, faxes::PLACEHOLDER_NAME);
+    assert_eq!(inbox[0].draft_name, None, "the placeholder name is not passed on as a name");
     assert_eq!(read_entries(&db, newer.inbox_id).await, [json!({"fields": ["sender_phone"]})]);
     // Another clinic's support agent sees none of them, and cannot open one.
     let theirs = act(&stranger.pool, &Acting::Direct, async |tx| faxes::inbox(tx, vault).await).await.unwrap();

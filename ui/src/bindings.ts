@@ -584,7 +584,8 @@ export type FaxCompletion = {
 export type FaxDocument = {
 	id: number,
 	patient_person_id: number,
-	draft_name: string,
+	/**  The draft's name as saved so far; none while nobody has read it from the fax. */
+	draft_name: string | null,
 	sender: string,
 	page_count: number | null,
 	received_at: string,
@@ -670,8 +671,8 @@ export type InboxFax = {
 	id: number,
 	/**  The draft patient made from it. */
 	patient_person_id: number,
-	/**  The draft's name as saved so far. */
-	draft_name: string,
+	/**  The draft's name as saved so far; none while nobody has read it from the fax. */
+	draft_name: string | null,
 	/**  The sender's number, all but its first and last digits hidden. */
 	sender: string,
 	page_count: number | null,

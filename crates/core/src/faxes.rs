@@ -299,6 +299,12 @@ pub async fn receive(
     Ok(FaxReceipt { fax_id: fax.fax_id.clone(), inbox_id: id, patient_person_id: draft.patient_person_id, new: true })
 }
 
+/// The draft's name, unless it is still the placeholder (which the console words in its own
+/// language).
+fn read_name(name: String) -> Option<String> {
+    (name != PLACEHOLDER_NAME).then_some(name)
+}
+
 /// A fax waiting in the inbox.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -307,8 +313,8 @@ pub struct InboxFax {
     pub id: i32,
     /// The draft patient made from it.
     pub patient_person_id: i32,
-    /// The draft's name as saved so far.
-    pub draft_name: String,
+    /// The draft's name as saved so far; none while nobody has read it from the fax.
+    pub draft_name: Option<String>,
     /// The sender's number, all but its first and last digits hidden.
     pub sender: String,
     pub page_count: Option<i32>,
@@ -335,7 +341,7 @@ pub async fn inbox(tx: &mut ClinicTx, vault: &Vault) -> Result<Vec<InboxFax>> {
             Ok(InboxFax {
                 id: r.id,
                 patient_person_id: r.patient_person_id,
-                draft_name: r.name,
+                draft_name: read_name(r.name),
                 sender: masked_phone(&sender),
                 page_count: r.page_count,
                 received_at: r.received_at,
@@ -350,7 +356,8 @@ pub async fn inbox(tx: &mut ClinicTx, vault: &Vault) -> Result<Vec<InboxFax>> {
 pub struct FaxDocument {
     pub id: i32,
     pub patient_person_id: i32,
-    pub draft_name: String,
+    /// The draft's name as saved so far; none while nobody has read it from the fax.
+    pub draft_name: Option<String>,
     pub sender: String,
     pub page_count: Option<i32>,
     pub received_at: DateTime<Utc>,
@@ -383,7 +390,7 @@ pub async fn open(tx: &mut ClinicTx, vault: &Vault, id: i32) -> Result<FaxDocume
     Ok(FaxDocument {
         id: r.id,
         patient_person_id: r.patient_person_id,
-        draft_name: r.name,
+        draft_name: read_name(r.name),
         sender: masked_phone(&sender),
         page_count: r.page_count,
         received_at: r.received_at,

@@ -84,6 +84,7 @@ export const en = {
   "fax.colReceived": "Received",
   "fax.colSender": "Sender",
   "fax.colPages": "Pages",
+  "fax.nameNotRead": "Name not yet read from the fax",
   "fax.colDraft": "Draft patient",
   "fax.none": "No faxes are waiting.",
   "fax.select": "Choose a fax by its time received to read it.",

@@ -84,6 +84,7 @@ export const nb: Messages = {
   "fax.colReceived": "Mottatt",
   "fax.colSender": "Avsender",
   "fax.colPages": "Sider",
+  "fax.nameNotRead": "Navnet er ikke lest fra faksen ennå",
   "fax.colDraft": "Utkast til pasient",
   "fax.none": "Ingen fakser venter.",
   "fax.select": "Velg en faks etter mottakstid for å lese den.",

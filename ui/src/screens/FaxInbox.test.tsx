@@ -12,14 +12,14 @@ vi.mock("../components/PdfView", () => ({
 const mocks = vi.mocked(commands);
 
 const FAXES: InboxFax[] = [
-  { id: 7, patient_person_id: 70, draft_name: "Name not yet read from the fax", sender: "+47 ••••• 455", page_count: 2, received_at: "2026-12-06T10:00:00Z" },
-  { id: 3, patient_person_id: 30, draft_name: "Name not yet read from the fax", sender: "+47 ••••• 011", page_count: null, received_at: "2026-12-05T09:00:00Z" },
+  { id: 7, patient_person_id: 70, draft_name: null, sender: "+47 ••••• 455", page_count: 2, received_at: "2026-12-06T10:00:00Z" },
+  { id: 3, patient_person_id: 30, draft_name: null, sender: "+47 ••••• 011", page_count: null, received_at: "2026-12-05T09:00:00Z" },
 ];
 
 const DOC: FaxDocument = {
   id: 7,
   patient_person_id: 70,
-  draft_name: "Name not yet read from the fax",
+  draft_name: null,
   sender: "+47 ••••• 455",
   page_count: 2,
   received_at: "2026-12-06T10:00:00Z",
@@ -51,6 +51,16 @@ async function openFirst() {
 }
 
 describe("FaxInbox", () => {
+  it("words a draft whose name nobody has read yet in the console's language", async () => {
+    mocks.faxInbox.mockResolvedValue({ status: "ok", data: [FAXES[0]!, { ...FAXES[1]!, draft_name: "Kari Nordmann" }] });
+    renderIn("nb");
+    const table = await screen.findByRole("table");
+    await waitFor(() => expect(within(table).getAllByRole("row")).toHaveLength(3));
+    const rows = within(table).getAllByRole("row");
+    expect(rows[1]!.textContent).toContain("Navnet er ikke lest fra faksen ennå");
+    expect(rows[2]!.textContent).toContain("Kari Nordmann");
+  });
+
   it("lists the faxes waiting with masked senders and shows the chosen fax's PDF", async () => {
     renderIn("en");
     expect(await screen.findByText("Faxes waiting (2)")).toBeTruthy();
@@ -58,6 +68,7 @@ describe("FaxInbox", () => {
     expect(rows[1]!.textContent).toContain("+47 ••••• 455");
     expect(rows[1]!.textContent).toContain("2");
     expect(rows[2]!.textContent).toContain("–");
+    expect(rows[1]!.textContent).toContain("Name not yet read from the fax");
     await openFirst();
     expect(mocks.faxOpen).toHaveBeenCalledWith(7);
     expect(screen.getByTestId("pdf").textContent).toBe("JVBERi0xLjQK");

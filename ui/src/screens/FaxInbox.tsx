@@ -139,7 +139,7 @@ export function FaxInbox(props: { headingRef?: Ref<HTMLHeadingElement> }) {
                 </td>
                 <td class="fax-sender">{f.sender}</td>
                 <td>{f.page_count ?? "–"}</td>
-                <td>{f.draft_name}</td>
+                <td>{f.draft_name ?? t("fax.nameNotRead")}</td>
               </tr>
             ))}
           </tbody>
