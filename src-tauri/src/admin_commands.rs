@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use digimed_core::audit::{self, AuditEntry, ChainReport};
 use digimed_core::automation::{self, AppliesTo, OnboardingRule};
+use digimed_core::crm::{self, CrmSync};
 use digimed_core::forms::{self, ConsentKind, NewTemplate, Published, Template, TemplateVersion};
 use digimed_core::orders::{self, Billing, BillingLine};
 use digimed_core::outcomes::{self, Outcome};
@@ -98,6 +99,13 @@ pub async fn staff_list(state: State<'_, ConsoleState>) -> Result<Vec<StaffMembe
 #[specta::specta]
 pub async fn webhook_deliveries(state: State<'_, ConsoleState>) -> Result<Vec<Delivery>, Error> {
     state.act(async |tx| webhooks::deliveries(tx, 50).await).await
+}
+
+/// The newest CRM syncs of the clinic and their state (admins); never patient data.
+#[tauri::command]
+#[specta::specta]
+pub async fn crm_syncs(state: State<'_, ConsoleState>) -> Result<Vec<CrmSync>, Error> {
+    state.act(async |tx| crm::syncs(tx, 50).await).await
 }
 
 /// The newest audit rows, before `before_id` when given (admins).

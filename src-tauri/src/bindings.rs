@@ -75,6 +75,7 @@ macro_rules! console_commands {
                 $crate::admin_commands::outcome_set_active,
                 $crate::admin_commands::staff_list,
                 $crate::admin_commands::webhook_deliveries,
+                $crate::admin_commands::crm_syncs,
                 $crate::admin_commands::audit_recent,
                 $crate::admin_commands::audit_verify,
                 $crate::admin_commands::partner_prices,

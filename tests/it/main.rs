@@ -6,6 +6,7 @@ mod audit;
 mod automation_rules;
 mod capabilities;
 mod consent_forms;
+mod crm;
 mod crypto_at_rest;
 mod db_tls;
 mod drafts;

@@ -5,6 +5,7 @@ pub mod clerk_standin;
 pub mod cluster;
 pub mod fixtures;
 pub mod http;
+pub mod hubspot_standin;
 pub mod service;
 pub mod session_keys;
 pub mod subscriber;

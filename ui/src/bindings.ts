@@ -136,6 +136,8 @@ export const commands = {
 	staffList: () => typedError<StaffMember[], Error>(__TAURI_INVOKE("staff_list")),
 	/**  The newest outgoing webhook deliveries of the clinic (admins). */
 	webhookDeliveries: () => typedError<Delivery[], Error>(__TAURI_INVOKE("webhook_deliveries")),
+	/**  The newest CRM syncs of the clinic and their state (admins); never patient data. */
+	crmSyncs: () => typedError<CrmSync[], Error>(__TAURI_INVOKE("crm_syncs")),
 	/**  The newest audit rows, before `before_id` when given (admins). */
 	auditRecent: (beforeId: number | null) => typedError<AuditEntry[], Error>(__TAURI_INVOKE("audit_recent", { beforeId })),
 	/**  Recomputes the audit log's hash chain and reports the first broken row (admins). */
@@ -456,6 +458,21 @@ export type CriterionResult = {
 	reason: Reason,
 	/**  The input field the criterion is about. */
 	field: string,
+};
+
+/**  A sync as admins see it: its state, never patient data. */
+export type CrmSync = {
+	id: number | null,
+	event_type: string,
+	kind: SyncKind,
+	state: string,
+	attempts: number,
+	last_status: number | null,
+	last_error: string | null,
+	next_attempt_at: string,
+	synced_at: string | null,
+	hubspot_contact_id: string | null,
+	hubspot_task_id: string | null,
 };
 
 /**  Whether the contractual deadline (to start the consultation) is kept. */
@@ -1363,6 +1380,13 @@ export type Started = {
 	/**  When the patient's links stop letting them in. */
 	patient_links_expire_at: string,
 };
+
+/**  What a sync does in the CRM. */
+export type SyncKind =
+/**  Create or update the person's contact. */
+"contact" |
+/**  Create a task for the concierge, associated with the person's contact. */
+"concierge_task";
 
 export type Template = {
 	id: number,

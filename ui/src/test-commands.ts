@@ -65,6 +65,7 @@ const DEFAULTS: { [K in keyof Commands]: Answer<K> } = {
   outcomeSetActive: unanswered("outcomeSetActive"),
   staffList: ok([]),
   webhookDeliveries: ok([]),
+  crmSyncs: ok([]),
   auditRecent: ok([]),
   auditVerify: ok({ rows: 0, first_broken_id: null, problem: null }),
   partnerPrices: ok([]),

@@ -250,8 +250,13 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         None
     } else {
         let w = digimed_service::messages::MessageWorker::new(pool.clone(), vault.clone(), delivery, Default::default());
-        Some(tokio::spawn(w.run(stop_rx)))
+        Some(tokio::spawn(w.run(stop_rx.clone())))
     };
+    eprintln!("{}", digimed_service::hubspot::notice(config.hubspot.as_ref()));
+    let crm = config.hubspot.as_ref().map(|h| {
+        let w = digimed_service::hubspot::Worker::new(pool.clone(), vault.clone(), h.clone(), Default::default());
+        tokio::spawn(w.run(stop_rx.clone()))
+    });
     let patient_sessions = digimed_service::patient_sessions(config.patient_sessions.as_ref())?;
     eprintln!("{}", digimed_service::patient_sessions_notice(patient_sessions.as_ref()));
     let callrail = digimed_service::callrail(
@@ -281,6 +286,9 @@ pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
         let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
     }
     if let Some(w) = messages {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+    }
+    if let Some(w) = crm {
         let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
     }
     Ok(())

@@ -48,6 +48,43 @@ pub struct Config {
     pub fax_organization: Option<String>,
     /// Country calling code for phone numbers written without one.
     pub default_phone_country: String,
+    /// The clinic's HubSpot account (`HUBSPOT_ACCESS_TOKEN`, `HUBSPOT_API_URL`,
+    /// `HUBSPOT_CONCIERGE_OWNER_ID`); `None`: nothing is sent to a CRM (`docs/crm.md`).
+    pub hubspot: Option<HubSpot>,
+}
+
+/// Where new persons and referrals are synced as HubSpot contacts (`docs/crm.md`).
+#[derive(Debug, Clone)]
+pub struct HubSpot {
+    /// The API base, `https://api.hubapi.com` unless `HUBSPOT_API_URL` says otherwise.
+    pub api_url: String,
+    /// The private app's access token (`HUBSPOT_ACCESS_TOKEN`).
+    pub access_token: Secret<String>,
+    /// The HubSpot owner the concierge's tasks are assigned to (`HUBSPOT_CONCIERGE_OWNER_ID`).
+    pub concierge_owner_id: Option<String>,
+}
+
+pub const DEFAULT_HUBSPOT_API_URL: &str = "https://api.hubapi.com";
+
+impl HubSpot {
+    /// The HubSpot settings from the environment's values: `None` without an access token; an
+    /// API URL that is not http(s) is refused.
+    pub fn from_values(token: Option<String>, api_url: Option<String>, owner: Option<String>) -> Result<Option<HubSpot>> {
+        let Some(token) = token else { return Ok(None) };
+        let api_url = api_url.unwrap_or_else(|| DEFAULT_HUBSPOT_API_URL.to_string()).trim().trim_end_matches('/').to_string();
+        if !api_url.starts_with("https://") && !api_url.starts_with("http://") {
+            return Err(Error::field(
+                ErrorCode::Configuration,
+                "HUBSPOT_API_URL",
+                "HUBSPOT_API_URL must be HubSpot's API base, such as https://api.hubapi.com.",
+            ));
+        }
+        Ok(Some(HubSpot {
+            api_url,
+            access_token: Secret::new(token.trim().to_string()),
+            concierge_owner_id: owner.map(|o| o.trim().to_string()),
+        }))
+    }
 }
 
 pub const KEYRING_SERVICE: &str = "digimed-console";
@@ -58,7 +95,8 @@ pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 impl Config {
     /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
     /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET`,
-    /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`, `TELNYX_PUBLIC_KEY`, `DIGIMED_FAX_ORGANIZATION` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
+    /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`, `TELNYX_PUBLIC_KEY`, `DIGIMED_FAX_ORGANIZATION`, `HUBSPOT_ACCESS_TOKEN`, `HUBSPOT_API_URL`,
+    /// `HUBSPOT_CONCIERGE_OWNER_ID` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
     pub fn from_env() -> Result<Config> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let key_store = match var("DIGIMED_KEY_FILE") {
@@ -100,6 +138,11 @@ impl Config {
             telnyx_public_key: var("TELNYX_PUBLIC_KEY"),
             fax_organization: var("DIGIMED_FAX_ORGANIZATION"),
             default_phone_country,
+            hubspot: HubSpot::from_values(
+                var("HUBSPOT_ACCESS_TOKEN"),
+                var("HUBSPOT_API_URL"),
+                var("HUBSPOT_CONCIERGE_OWNER_ID"),
+            )?,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod clinic_tx;
 pub mod cold_calls;
 pub mod config;
 pub mod consents;
+pub mod crm;
 pub mod db;
 pub mod drafts;
 pub mod error;

@@ -8,6 +8,7 @@ mod clerk_webhook;
 pub mod error;
 pub mod extract;
 mod forms;
+pub mod hubspot;
 pub mod messages;
 pub mod openapi;
 pub mod pages;

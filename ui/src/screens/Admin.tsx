@@ -4,7 +4,7 @@ import type { StaffSession } from "../bindings";
 import { useI18n } from "../i18n";
 import { AuditLog } from "./AdminAudit";
 import { BillingView } from "./AdminBilling";
-import { Deliveries } from "./AdminDeliveries";
+import { CrmSyncs, Deliveries } from "./AdminDeliveries";
 import { FormTemplates } from "./AdminForms";
 import { Outcomes } from "./AdminOutcomes";
 import { Partners } from "./AdminPartners";
@@ -38,6 +38,7 @@ export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHead
         <StaffList me={props.session?.staff_id ?? null} />
         <Deliveries />
       </div>
+      <CrmSyncs />
     </section>
   );
 }
