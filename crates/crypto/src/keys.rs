@@ -1,5 +1,6 @@
 //! Data keys: AES-256-GCM field encryption with key ids, row-bound associated data, and a
-//! keyed blind index.
+//! keyed blind index. Each key set belongs to one [`KeyDomain`], and each ciphertext says by its
+//! first byte which domain's keys made it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,16 +21,72 @@ use crate::Secret;
 type Key = Zeroizing<[u8; 32]>;
 
 const FORMAT_VERSION: u8 = 1;
+/// The first byte of a ciphertext of the contact domain (the format of every ciphertext made
+/// before key domains existed).
+const FORMAT_CONTACT: u8 = 1;
+/// The first byte of a ciphertext of the clinical domain.
+const FORMAT_CLINICAL: u8 = 2;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
 
-/// The clinic's data keys: numbered AES-256 keys (one current, older ones kept so existing
+/// Which set of keys a field is encrypted with. The two sets are held by different people
+/// (`docs/operations.md`, "Key domains"): contact keys by everyone who works with patients'
+/// contact data, the service included; clinical keys only by doctors' and admins' workstations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyDomain {
+    /// Contact and administrative data: phone numbers, national ids, referrals, messages, faxes,
+    /// partners' secrets.
+    Contact,
+    /// Clinical text: consultation results and drafts of them.
+    Clinical,
+}
+
+impl KeyDomain {
+    pub const ALL: [KeyDomain; 2] = [KeyDomain::Contact, KeyDomain::Clinical];
+
+    /// `"contact"` or `"clinical"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyDomain::Contact => "contact",
+            KeyDomain::Clinical => "clinical",
+        }
+    }
+
+    /// The domain named `"contact"` or `"clinical"`.
+    pub fn parse(name: &str) -> Option<KeyDomain> {
+        KeyDomain::ALL.into_iter().find(|d| d.as_str() == name.trim())
+    }
+
+    fn format_byte(self) -> u8 {
+        match self {
+            KeyDomain::Contact => FORMAT_CONTACT,
+            KeyDomain::Clinical => FORMAT_CLINICAL,
+        }
+    }
+
+    fn of_format_byte(byte: u8) -> Option<KeyDomain> {
+        match byte {
+            FORMAT_CONTACT => Some(KeyDomain::Contact),
+            FORMAT_CLINICAL => Some(KeyDomain::Clinical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for KeyDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The clinic's data keys of one [`KeyDomain`]: numbered AES-256 keys (one current, older ones kept so existing
 /// ciphertexts still decrypt) and a blind-index key that is never rotated.
 ///
 /// There is no `Serialize`, `Clone` or `Display`; `Debug` is redacted. Persist keys only with
 /// [`DataKeys::to_json`] (which hands back a [`Secret`]) or through [`crate::KeyStore`].
 pub struct DataKeys {
+    domain: KeyDomain,
     keys: BTreeMap<u32, Key>,
     current: u32,
     blind_index_key: Key,
@@ -49,12 +106,16 @@ impl<'a> FieldAad<'a> {
         Self { table, column, row_id }
     }
 
-    /// Canonical bytes: `digimed:v1:` then table and column, each prefixed by its length as a
-    /// big-endian u32, then the row id as a big-endian i64. The length prefixes keep e.g.
-    /// (`a:b`, `c`) and (`a`, `b:c`) apart.
-    fn to_bytes(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(11 + 8 + self.table.len() + self.column.len() + 8);
-        out.extend_from_slice(b"digimed:v1:");
+    /// Canonical bytes: `digimed:v1:` (contact) or `digimed:clinical:v1:` (clinical), then
+    /// table and column, each prefixed by its length as a big-endian u32, then the row id as a
+    /// big-endian i64. The length prefixes keep e.g. (`a:b`, `c`) and (`a`, `b:c`) apart; the
+    /// domain's prefix authenticates the domain byte of the ciphertext's header.
+    fn to_bytes(self, domain: KeyDomain) -> Vec<u8> {
+        let mut out = Vec::with_capacity(20 + 8 + self.table.len() + self.column.len() + 8);
+        out.extend_from_slice(match domain {
+            KeyDomain::Contact => b"digimed:v1:".as_slice(),
+            KeyDomain::Clinical => b"digimed:clinical:v1:".as_slice(),
+        });
         for part in [self.table, self.column] {
             let len = u32::try_from(part.len()).expect("table/column name under 4 GiB");
             out.extend_from_slice(&len.to_be_bytes());
@@ -74,6 +135,9 @@ pub enum CryptoError {
     Malformed,
     #[error("ciphertext failed authentication (wrong key, wrong row or tampered)")]
     Authentication,
+    /// The ciphertext was made with another domain's keys than the ones given.
+    #[error("ciphertext belongs to the {ciphertext} key domain, but {keys} keys were given")]
+    WrongDomain { ciphertext: KeyDomain, keys: KeyDomain },
 }
 
 /// Why a serialised key document was refused (the reason names no key material).
@@ -85,6 +149,9 @@ pub struct InvalidKeys(pub &'static str);
 #[derive(serde::Deserialize)]
 struct KeyDocument {
     version: u32,
+    /// Absent in documents written before key domains existed: those are contact keys.
+    #[serde(default)]
+    domain: Option<String>,
     current: u32,
     keys: BTreeMap<String, String>,
     blind_index_key: String,
@@ -114,9 +181,19 @@ fn decode_key(text: &str) -> Result<Key, InvalidKeys> {
 }
 
 impl DataKeys {
-    /// Fresh random keys (from the OS): data key 1 and a blind-index key.
+    /// Fresh random contact keys (from the OS): data key 1 and a blind-index key.
     pub fn generate() -> Self {
-        Self { keys: BTreeMap::from([(1, random_key())]), current: 1, blind_index_key: random_key() }
+        Self::generate_for(KeyDomain::Contact)
+    }
+
+    /// Fresh random keys of `domain`: data key 1 and a blind-index key.
+    pub fn generate_for(domain: KeyDomain) -> Self {
+        Self { domain, keys: BTreeMap::from([(1, random_key())]), current: 1, blind_index_key: random_key() }
+    }
+
+    /// The domain these keys belong to.
+    pub fn domain(&self) -> KeyDomain {
+        self.domain
     }
 
     /// Adds a new random data key, makes it current and returns its id. Older keys stay
@@ -139,11 +216,16 @@ impl DataKeys {
     }
 
     /// The key document:
-    /// `{"version":1,"current":N,"keys":{"1":"<base64>",...},"blind_index_key":"<base64>"}`.
+    /// `{"version":1,"domain":"contact","current":N,"keys":{"1":"<base64>",...},"blind_index_key":"<base64>"}`.
     pub fn to_json(&self) -> Secret<String> {
         let mut out = String::with_capacity(128 + 64 * (self.keys.len() + 1));
         let mut encoded = Zeroizing::new(String::with_capacity(44));
-        let _ = write!(out, r#"{{"version":{FORMAT_VERSION},"current":{},"keys":{{"#, self.current);
+        let _ = write!(
+            out,
+            r#"{{"version":{FORMAT_VERSION},"domain":"{}","current":{},"keys":{{"#,
+            self.domain.as_str(),
+            self.current
+        );
         for (i, (id, key)) in self.keys.iter().enumerate() {
             encoded.clear();
             BASE64.encode_string(key.as_slice(), &mut encoded);
@@ -162,6 +244,10 @@ impl DataKeys {
         if doc.version != u32::from(FORMAT_VERSION) {
             return Err(InvalidKeys("unsupported version"));
         }
+        let domain = match doc.domain.as_deref() {
+            None => KeyDomain::Contact,
+            Some(name) => KeyDomain::parse(name).ok_or(InvalidKeys("unknown key domain"))?,
+        };
         let mut keys = BTreeMap::new();
         for (id, key) in &doc.keys {
             let id: u32 = id.parse().map_err(|_| InvalidKeys("a key id is not a number"))?;
@@ -170,33 +256,37 @@ impl DataKeys {
         if !keys.contains_key(&doc.current) {
             return Err(InvalidKeys("the current key is missing"));
         }
-        Ok(Self { keys, current: doc.current, blind_index_key: decode_key(&doc.blind_index_key)? })
+        Ok(Self { domain, keys, current: doc.current, blind_index_key: decode_key(&doc.blind_index_key)? })
     }
 
     /// Encrypts `plaintext` for the field `aad` with the current key:
-    /// `version (1) | key id (u32 BE) | nonce (12) | ciphertext + tag`.
+    /// `domain format (1: contact, 2: clinical) | key id (u32 BE) | nonce (12) | ciphertext + tag`.
     pub fn encrypt(&self, aad: &FieldAad, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let cipher = self.cipher(self.current).expect("current key is loaded");
-        let aad_bytes = aad.to_bytes();
+        let aad_bytes = aad.to_bytes(self.domain);
         let sealed = cipher
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad_bytes })
             .expect("AES-GCM encryption only fails for inputs over 64 GiB");
         let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
-        out.push(FORMAT_VERSION);
+        out.push(self.domain.format_byte());
         out.extend_from_slice(&self.current.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
     }
 
-    /// Decrypts a ciphertext made by [`DataKeys::encrypt`] for the same field.
+    /// Decrypts a ciphertext made by [`DataKeys::encrypt`] for the same field, with keys of the
+    /// same domain (another domain's ciphertext is [`CryptoError::WrongDomain`]).
     pub fn decrypt(&self, aad: &FieldAad, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let key_id = Self::key_id_of(ciphertext)?;
+        let (domain, key_id) = Self::header_of(ciphertext)?;
+        if domain != self.domain {
+            return Err(CryptoError::WrongDomain { ciphertext: domain, keys: self.domain });
+        }
         let cipher = self.cipher(key_id).ok_or(CryptoError::UnknownKey(key_id))?;
         let nonce = Nonce::from_slice(&ciphertext[5..HEADER_LEN]);
-        let aad_bytes = aad.to_bytes();
+        let aad_bytes = aad.to_bytes(domain);
         cipher
             .decrypt(nonce, Payload { msg: &ciphertext[HEADER_LEN..], aad: &aad_bytes })
             .map_err(|_| CryptoError::Authentication)
@@ -212,18 +302,30 @@ impl DataKeys {
         String::from_utf8(self.decrypt(aad, ciphertext)?).map_err(|_| CryptoError::Malformed)
     }
 
-    /// The id of the key a ciphertext was made with (checks the header only).
-    pub fn key_id_of(ciphertext: &[u8]) -> Result<u32, CryptoError> {
-        if ciphertext.len() < HEADER_LEN + TAG_LEN || ciphertext[0] != FORMAT_VERSION {
+    /// The domain and id of the key a ciphertext was made with (checks the header only).
+    pub fn header_of(ciphertext: &[u8]) -> Result<(KeyDomain, u32), CryptoError> {
+        if ciphertext.len() < HEADER_LEN + TAG_LEN {
             return Err(CryptoError::Malformed);
         }
-        Ok(u32::from_be_bytes(ciphertext[1..5].try_into().expect("4 bytes")))
+        let domain = KeyDomain::of_format_byte(ciphertext[0]).ok_or(CryptoError::Malformed)?;
+        Ok((domain, u32::from_be_bytes(ciphertext[1..5].try_into().expect("4 bytes"))))
     }
 
-    /// Whether a well-formed ciphertext was made with a key other than the current one (and so
-    /// should be re-encrypted). Malformed input gives `false`: re-encryption cannot help it.
+    /// The id of the key a ciphertext was made with, in its domain (checks the header only).
+    pub fn key_id_of(ciphertext: &[u8]) -> Result<u32, CryptoError> {
+        Ok(Self::header_of(ciphertext)?.1)
+    }
+
+    /// The domain whose keys made a ciphertext (checks the header only).
+    pub fn domain_of(ciphertext: &[u8]) -> Result<KeyDomain, CryptoError> {
+        Ok(Self::header_of(ciphertext)?.0)
+    }
+
+    /// Whether a well-formed ciphertext of this domain was made with a key other than the current
+    /// one (and so should be re-encrypted). Malformed input and other domains' ciphertexts give
+    /// `false`: re-encryption with these keys cannot help them.
     pub fn needs_rotation(&self, ciphertext: &[u8]) -> bool {
-        matches!(Self::key_id_of(ciphertext), Ok(id) if id != self.current)
+        matches!(Self::header_of(ciphertext), Ok((domain, id)) if domain == self.domain && id != self.current)
     }
 
     /// A deterministic keyed look-up token: HMAC-SHA256(blind-index key, kind || 0x00 || value).
@@ -247,6 +349,7 @@ impl DataKeys {
 impl fmt::Debug for DataKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataKeys")
+            .field("domain", &self.domain)
             .field("key_ids", &self.key_ids())
             .field("current", &self.current)
             .field("keys", &format_args!("[redacted]"))
@@ -304,10 +407,56 @@ mod tests {
             assert_eq!(keys.decrypt(&AAD, &bad), Err(CryptoError::Authentication), "byte {i}");
         }
         let mut bad_version = ct.clone();
-        bad_version[0] = 2;
+        bad_version[0] = 9;
         assert_eq!(keys.decrypt(&AAD, &bad_version), Err(CryptoError::Malformed));
         assert_eq!(keys.decrypt(&AAD, &ct[..HEADER_LEN + TAG_LEN - 1]), Err(CryptoError::Malformed));
         assert_eq!(keys.decrypt(&AAD, &[]), Err(CryptoError::Malformed));
+    }
+
+    #[test]
+    fn each_domain_reads_only_its_own_ciphertexts() {
+        let contact = DataKeys::generate();
+        let clinical = DataKeys::generate_for(KeyDomain::Clinical);
+        assert_eq!((contact.domain(), clinical.domain()), (KeyDomain::Contact, KeyDomain::Clinical));
+        let ct = clinical.encrypt(&AAD, b"R74 helped");
+        assert_eq!((ct[0], DataKeys::domain_of(&ct)), (2, Ok(KeyDomain::Clinical)));
+        assert_eq!(clinical.decrypt(&AAD, &ct).unwrap(), b"R74 helped");
+        assert_eq!(
+            contact.decrypt(&AAD, &ct),
+            Err(CryptoError::WrongDomain { ciphertext: KeyDomain::Clinical, keys: KeyDomain::Contact })
+        );
+        let legacy = contact.encrypt(&AAD, b"x");
+        assert_eq!((legacy[0], DataKeys::domain_of(&legacy)), (1, Ok(KeyDomain::Contact)));
+        assert_eq!(
+            clinical.decrypt(&AAD, &legacy),
+            Err(CryptoError::WrongDomain { ciphertext: KeyDomain::Contact, keys: KeyDomain::Clinical })
+        );
+        assert!(!clinical.needs_rotation(&legacy), "another domain's ciphertext is moved, not rotated");
+        // The domain byte is authenticated: relabelled, a clinical ciphertext does not decrypt even
+        // with keys that share its key material.
+        let twin = DataKeys::from_json(&clinical.to_json().expose().replace("\"clinical\"", "\"contact\"")).unwrap();
+        let mut relabelled = ct.clone();
+        relabelled[0] = 1;
+        assert_eq!(twin.decrypt(&AAD, &relabelled), Err(CryptoError::Authentication));
+        assert_eq!(
+            CryptoError::WrongDomain { ciphertext: KeyDomain::Clinical, keys: KeyDomain::Contact }.to_string(),
+            "ciphertext belongs to the clinical key domain, but contact keys were given"
+        );
+    }
+
+    #[test]
+    fn documents_say_their_domain_and_old_ones_are_contact() {
+        let clinical = DataKeys::generate_for(KeyDomain::Clinical);
+        let doc: serde_json::Value = serde_json::from_str(clinical.to_json().expose()).unwrap();
+        assert_eq!(doc["domain"], "clinical");
+        assert_eq!(DataKeys::from_json(clinical.to_json().expose()).unwrap().domain(), KeyDomain::Clinical);
+        let k = BASE64.encode([1u8; 32]);
+        let old = format!(r#"{{"version":1,"current":1,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#);
+        assert_eq!(DataKeys::from_json(&old).unwrap().domain(), KeyDomain::Contact);
+        let odd = format!(r#"{{"version":1,"domain":"billing","current":1,"keys":{{"1":"{k}"}},"blind_index_key":"{k}"}}"#);
+        assert_eq!(DataKeys::from_json(&odd).err(), Some(InvalidKeys("unknown key domain")));
+        assert_eq!(KeyDomain::parse("clinical"), Some(KeyDomain::Clinical));
+        assert_eq!(KeyDomain::parse("nope"), None);
     }
 
     #[test]

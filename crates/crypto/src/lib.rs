@@ -5,8 +5,9 @@ mod keys;
 mod secret;
 mod store;
 
-pub use keys::{CryptoError, DataKeys, FieldAad, InvalidKeys};
+pub use keys::{CryptoError, DataKeys, FieldAad, InvalidKeys, KeyDomain};
 pub use secret::{Secret, SecretString};
 pub use store::{
-    keyring_delete, keyring_get, keyring_set, KeyStore, KeyStoreError, KeyringError, DATA_KEYS_ACCOUNT, DEFAULT_SERVICE,
+    keyring_delete, keyring_get, keyring_set, KeyStore, KeyStoreError, KeyringError, CLINICAL_KEYS_ACCOUNT, DATA_KEYS_ACCOUNT,
+    DEFAULT_SERVICE,
 };

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use rand::RngCore as _;
 use zeroize::Zeroizing;
 
-use crate::{DataKeys, Secret};
+use crate::{DataKeys, KeyDomain, Secret};
 
 /// Keyring service name used by the console.
 pub const DEFAULT_SERVICE: &str = "digimed-console";
-/// Keyring account under which the data keys are stored.
+/// Keyring account under which the data keys (of the contact domain) are stored.
 pub const DATA_KEYS_ACCOUNT: &str = "data-keys";
+/// Keyring account under which the keys of the clinical domain are stored.
+pub const CLINICAL_KEYS_ACCOUNT: &str = "clinical-keys";
 
 /// Where the data keys are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,10 @@ pub enum KeyStore {
 /// Why data keys could not be loaded or saved. Messages say where, and never contain keys.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyStoreError {
-    #[error("no data keys found in {where_} — run `digimed keys init`")]
-    Missing { where_: String },
+    #[error("no data keys found in {where_} — run `digimed keys init{}`", init_flag(*domain))]
+    Missing { where_: String, domain: KeyDomain },
+    #[error("the keys in {where_} are {found} keys, not {expected} keys")]
+    WrongDomain { where_: String, expected: KeyDomain, found: KeyDomain },
     #[error("cannot read data keys from {where_}: {reason}")]
     Unreadable { where_: String, reason: String },
     #[error("data keys in {where_} are invalid: {reason}")]
@@ -37,6 +41,13 @@ pub enum KeyStoreError {
     AlreadyExists { where_: String },
     #[error("cannot save data keys to {where_}: {reason}")]
     Unwritable { where_: String, reason: String },
+}
+
+fn init_flag(domain: KeyDomain) -> &'static str {
+    match domain {
+        KeyDomain::Contact => "",
+        KeyDomain::Clinical => " --domain clinical",
+    }
 }
 
 /// A failure of the OS keyring. Messages never contain the secret.
@@ -54,6 +65,11 @@ impl KeyStore {
         Self::Keyring { service: DEFAULT_SERVICE.into(), account: DATA_KEYS_ACCOUNT.into() }
     }
 
+    /// The keyring entry of the clinical keys: service `digimed-console`, account `clinical-keys`.
+    pub fn clinical_keyring() -> Self {
+        Self::Keyring { service: DEFAULT_SERVICE.into(), account: CLINICAL_KEYS_ACCOUNT.into() }
+    }
+
     /// A human description of the location, used in error messages.
     pub fn describe(&self) -> String {
         match self {
@@ -64,20 +80,34 @@ impl KeyStore {
         }
     }
 
-    /// Loads the data keys.
+    /// Loads the data keys (of whichever domain the document says).
     pub fn load(&self) -> Result<DataKeys, KeyStoreError> {
+        self.load_any(KeyDomain::Contact)
+    }
+
+    /// Loads the keys of `domain`; keys of another domain are refused, so that a store named
+    /// for the clinical keys never hands out the contact keys or the other way round.
+    pub fn load_for(&self, domain: KeyDomain) -> Result<DataKeys, KeyStoreError> {
+        let keys = self.load_any(domain)?;
+        if keys.domain() != domain {
+            return Err(KeyStoreError::WrongDomain { where_: self.describe(), expected: domain, found: keys.domain() });
+        }
+        Ok(keys)
+    }
+
+    fn load_any(&self, domain: KeyDomain) -> Result<DataKeys, KeyStoreError> {
         let where_ = self.describe();
         let json: Zeroizing<String> = match self {
             Self::File(path) => match fs::read_to_string(path) {
                 Ok(text) => Zeroizing::new(text),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(KeyStoreError::Missing { where_ });
+                    return Err(KeyStoreError::Missing { where_, domain });
                 }
                 Err(e) => return Err(KeyStoreError::Unreadable { where_, reason: e.to_string() }),
             },
             Self::Keyring { service, account } => match keyring_get(service, account) {
                 Ok(Some(secret)) => Zeroizing::new(secret.expose().clone()),
-                Ok(None) => return Err(KeyStoreError::Missing { where_ }),
+                Ok(None) => return Err(KeyStoreError::Missing { where_, domain }),
                 Err(e) => return Err(KeyStoreError::Unreadable { where_, reason: e.to_string() }),
             },
         };
@@ -277,6 +307,26 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains(&path.display().to_string()), "{message}");
         assert!(message.contains("digimed keys init"), "{message}");
+    }
+
+    #[test]
+    fn a_store_for_one_domain_refuses_the_other_domains_keys() {
+        let scratch = ScratchDir::new();
+        let contact = KeyStore::File(scratch.0.join("contact.json"));
+        let clinical = KeyStore::File(scratch.0.join("clinical.json"));
+        contact.save(&DataKeys::generate()).unwrap();
+        clinical.save(&DataKeys::generate_for(KeyDomain::Clinical)).unwrap();
+        assert_eq!(clinical.load_for(KeyDomain::Clinical).unwrap().domain(), KeyDomain::Clinical);
+        let err = contact.load_for(KeyDomain::Clinical).unwrap_err();
+        assert!(matches!(err, KeyStoreError::WrongDomain { .. }), "{err:?}");
+        assert!(err.to_string().contains("are contact keys, not clinical keys"), "{err}");
+        assert!(clinical.load_for(KeyDomain::Contact).is_err());
+        let missing = KeyStore::File(scratch.0.join("none.json")).load_for(KeyDomain::Clinical).unwrap_err();
+        assert!(missing.to_string().contains("digimed keys init --domain clinical"), "{missing}");
+        assert_eq!(
+            KeyStore::clinical_keyring(),
+            KeyStore::Keyring { service: "digimed-console".into(), account: "clinical-keys".into() }
+        );
     }
 
     #[test]
