@@ -5,7 +5,7 @@
 //! server-sent events.
 //!
 //! `console_bridge --ui DIR [--listen 127.0.0.1:0]`, with the environment the console reads
-//! (`DIGIMED_KEY_FILE`, `DIGIMED_SERVER`, ...). Prints `listening on http://ADDR` when ready.
+//! (`DIGIMED_KEY_FILE`, `DIGIMED_CLINICAL_KEY_FILE`, `DIGIMED_SERVER`, ...). Prints `listening on http://ADDR` when ready.
 //!
 //! Meeting links the console would open in the system browser are recorded instead:
 //! `GET /opened` answers them, oldest first, as a JSON list.

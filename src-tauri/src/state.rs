@@ -18,7 +18,7 @@ pub struct SignedIn {
 #[derive(Default)]
 pub struct ConsoleState {
     signed_in: RwLock<Option<SignedIn>>,
-    /// The data keys, loaded on first use.
+    /// The data keys (contact, and clinical where this workstation holds them), loaded on first use.
     vault: Mutex<Option<Vault>>,
     /// The background task forwarding queue changes to the UI, while one runs.
     watcher: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
@@ -93,7 +93,7 @@ impl ConsoleState {
         }
         let vault = tauri::async_runtime::spawn_blocking(|| {
             let config = Config::from_env()?;
-            Vault::load(&config.key_store)
+            Vault::load_configured(&config)
         })
         .await
         .map_err(|_| Error::internal("Loading the data keys stopped unexpectedly."))??;

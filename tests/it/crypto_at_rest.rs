@@ -1,9 +1,10 @@
 //! Encryption at rest: after the demo is seeded, the database owner finds no plaintext phone
-//! or national id anywhere; a ciphertext moved to another row does not decrypt; key rotation
-//! leaves every field readable under the new key.
+//! or national id anywhere; a ciphertext moved to another row does not decrypt; rotating the
+//! contact keys leaves every field readable, the contact fields under the new key and the clinical
+//! fields untouched.
 
 use digimed_core::keys::{Vault, ENCRYPTED_COLUMNS};
-use digimed_crypto::DataKeys;
+use digimed_crypto::{DataKeys, KeyDomain};
 use digimed_tests::TestDb;
 
 /// Every row of every table in the public schema, as text, the way the owner would see it.
@@ -80,33 +81,53 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt() {
     assert!(stranger.decrypt("patient_persons", "phone_encrypted", 1, &ct).is_err());
 }
 
+async fn ciphertexts(db: &TestDb, table: &str, column: &str) -> Vec<Vec<u8>> {
+    sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY id"))
+        .fetch_all(&db.owner)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn rotation_reencrypts_every_field_and_keeps_it_readable() {
+async fn rotation_reencrypts_every_contact_field_and_keeps_it_readable() {
     let db = TestDb::new().await;
     db.seed_demo().await;
     let mut before = Vec::new();
-    for (table, column) in ENCRYPTED_COLUMNS {
-        before.push(decrypted(&db, &db.vault, table, column).await);
+    for (table, column, _) in ENCRYPTED_COLUMNS {
+        before.push((decrypted(&db, &db.vault, table, column).await, ciphertexts(&db, table, column).await));
     }
+    assert!(
+        ENCRYPTED_COLUMNS.iter().zip(&before).any(|((_, _, d), (rows, _))| *d == KeyDomain::Clinical && !rows.is_empty()),
+        "the demo has results to leave alone"
+    );
     let mut keys = DataKeys::from_json(db.vault.keys().to_json().expose()).unwrap();
     let new_id = keys.rotate();
-    let rotated = Vault::new(keys);
-    let report = digimed_tests::rotate_all(&db.owner, &rotated, 3).await.unwrap();
-    let total: usize = before.iter().map(|v| v.len()).sum();
-    assert_eq!(report.reencrypted as usize, total);
-    for ((table, column), old) in ENCRYPTED_COLUMNS.iter().zip(before) {
+    let clinical = DataKeys::from_json(db.vault.keys_of(KeyDomain::Clinical).unwrap().to_json().expose()).unwrap();
+    let rotated = Vault::with_clinical(keys, Some(clinical));
+    // The owner rotates with the contact keys alone, as `digimed keys rotate` does.
+    let report = digimed_tests::rotate_all(&db.owner, &rotated.contact_only(), 3).await.unwrap();
+    let contact_total: usize = ENCRYPTED_COLUMNS
+        .iter()
+        .zip(&before)
+        .filter(|((_, _, d), _)| *d == KeyDomain::Contact)
+        .map(|(_, (rows, _))| rows.len())
+        .sum();
+    assert_eq!(report.reencrypted as usize, contact_total);
+    for ((table, column, domain), (old, old_cts)) in ENCRYPTED_COLUMNS.iter().zip(before) {
         let now = decrypted(&db, &rotated, table, column).await;
         assert_eq!(now, old, "{table}.{column} reads the same after rotation");
-        let cts: Vec<Vec<u8>> = sqlx::query_scalar(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL"))
-            .fetch_all(&db.owner)
-            .await
-            .unwrap();
-        for ct in cts {
-            assert_eq!(DataKeys::key_id_of(&ct).unwrap(), new_id);
+        let cts = ciphertexts(&db, table, column).await;
+        match domain {
+            KeyDomain::Contact => {
+                for ct in cts {
+                    assert_eq!(DataKeys::header_of(&ct).unwrap(), (KeyDomain::Contact, new_id), "{table}.{column}");
+                }
+            }
+            KeyDomain::Clinical => assert_eq!(cts, old_cts, "{table}.{column} is not the contact rotation's to touch"),
         }
     }
     // A second pass finds nothing left to do.
     let again = digimed_tests::rotate_all(&db.owner, &rotated, 100).await.unwrap();
     assert_eq!(again.reencrypted, 0);
-    assert_eq!(again.already_current as usize, total);
+    assert_eq!(again.already_current as usize, contact_total);
 }

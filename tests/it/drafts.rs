@@ -20,11 +20,17 @@ use digimed_tests::fixtures::booked_referral;
 
 const NOTE: &str = "Sore throat for three days, no fever";
 
+/// Every draft as (id, staff id, kind, subject, ciphertext): a result's from its clinical column,
+/// the onboarding form's from the contact one.
 async fn rows(db: &TestDb) -> Vec<(i32, i32, String, i32, Vec<u8>)> {
-    sqlx::query_as("SELECT id, staff_id, kind, subject_id, payload_encrypted FROM drafts ORDER BY id")
-        .fetch_all(&db.owner)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT id, staff_id, kind, subject_id,
+                CASE kind WHEN 'consultation_result' THEN clinical_payload_encrypted ELSE payload_encrypted END
+           FROM drafts ORDER BY id",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -49,8 +55,13 @@ async fn a_result_draft_is_encrypted_private_to_its_author_and_survives_reconnec
     assert_eq!((staff_id, kind.as_str(), subject), (author.id, "consultation_result", 17));
     let as_text = String::from_utf8_lossy(&ciphertext);
     assert!(!as_text.contains("Sore throat") && !as_text.contains("R74"), "no plaintext in the table");
-    assert_eq!(db.vault.decrypt("drafts", "payload_encrypted", id as i64, &ciphertext).unwrap(), payload.to_string());
-    assert!(db.vault.decrypt("drafts", "payload_encrypted", id as i64 + 1, &ciphertext).is_err());
+    assert_eq!(db.vault.decrypt("drafts", "clinical_payload_encrypted", id as i64, &ciphertext).unwrap(), payload.to_string());
+    assert!(db.vault.decrypt("drafts", "clinical_payload_encrypted", id as i64 + 1, &ciphertext).is_err());
+    // Under the clinical keys: the contact keys alone do not open it.
+    assert_eq!(
+        db.vault.contact_only().decrypt("drafts", "clinical_payload_encrypted", id as i64, &ciphertext).unwrap_err().code,
+        digimed_core::ErrorCode::ClinicalKeysUnavailable
+    );
 
     // Nobody else reads, changes or removes it, not even on a raw connection.
     for other in [&colleague, &admin] {

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use digimed_core::keys::Vault;
 use digimed_core::session::AppRole;
 use digimed_core::{Acting, ClinicTx};
-use digimed_crypto::{DataKeys, Secret};
+use digimed_crypto::{DataKeys, KeyDomain, Secret};
 use digimed_domain::{Email, PersonName};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -45,12 +45,29 @@ pub async fn own<T>(
     op(ClinicTx::begin_acting(pool, acting).await?).await
 }
 
-/// Re-encrypts every field not under the vault's current key, a batch per transaction, as
-/// `digimed keys rotate` does.
+/// Re-encrypts every contact field not under the vault's current contact key, a batch per
+/// transaction, as `digimed keys rotate` does (as the owner).
 pub async fn rotate_all(pool: &PgPool, vault: &Vault, batch: i64) -> digimed_core::Result<digimed_core::keys::RotationReport> {
     let (mut cursor, mut report) = Default::default();
     while ClinicTx::run(pool, async |tx| digimed_core::keys::reencrypt_batch(tx, vault, &mut cursor, batch, &mut report).await)
         .await?
+    {}
+    Ok(report)
+}
+
+/// Re-encrypts every result field not under the vault's current clinical key and moves those
+/// under the contact keys, a batch per transaction, as `digimed keys rotate --domain clinical`
+/// does (as an admin).
+pub async fn rotate_clinical(
+    pool: &PgPool,
+    vault: &Vault,
+    batch: i64,
+) -> digimed_core::Result<digimed_core::keys::RotationReport> {
+    let (mut cursor, mut report) = Default::default();
+    while ClinicTx::run(pool, async |tx| {
+        digimed_core::keys::reencrypt_clinical_batch(tx, vault, &mut cursor, batch, &mut report).await
+    })
+    .await?
     {}
     Ok(report)
 }
@@ -130,6 +147,8 @@ pub struct TestDb {
     pub name: String,
     /// The owner's pool (not subject to row-level security).
     pub owner: PgPool,
+    /// A doctor's or admin's workstation vault: the contact and the clinical keys. The service is
+    /// given `vault.contact_only()`.
     pub vault: Vault,
     logins: std::sync::Mutex<Vec<String>>,
 }
@@ -144,7 +163,8 @@ impl TestDb {
             .await
             .expect("create a test database from the template");
         let owner = PgPoolOptions::new().max_connections(8).connect_with(options_for(&name)).await.unwrap();
-        TestDb { name, owner, vault: Vault::new(DataKeys::generate()), logins: Default::default() }
+        let vault = Vault::with_clinical(DataKeys::generate(), Some(DataKeys::generate_for(KeyDomain::Clinical)));
+        TestDb { name, owner, vault, logins: Default::default() }
     }
 
     /// The URL of this database without any user, as the console's "server" field takes it.
@@ -158,6 +178,18 @@ impl TestDb {
             None => without_db,
         };
         format!("{without_user}/{}{query}", self.name)
+    }
+
+    /// Writes this database's keys to `dir` as key files, (contact, clinical), for the faces
+    /// that read them from `DIGIMED_KEY_FILE` and `DIGIMED_CLINICAL_KEY_FILE`.
+    pub fn write_key_files(&self, dir: &std::path::Path) -> (String, String) {
+        std::fs::create_dir_all(dir).unwrap();
+        let contact = dir.join("keys.json");
+        let clinical = dir.join("clinical-keys.json");
+        std::fs::write(&contact, self.vault.keys().to_json().expose()).unwrap();
+        let clinical_keys = self.vault.keys_of(KeyDomain::Clinical).expect("the test vault holds the clinical keys");
+        std::fs::write(&clinical, clinical_keys.to_json().expose()).unwrap();
+        (contact.to_str().unwrap().to_string(), clinical.to_str().unwrap().to_string())
     }
 
     /// A unique login domain for this test (logins are cluster-wide).

@@ -115,7 +115,7 @@ pub async fn start_all(
     let pool = service_pool(db).await;
     let state = digimed_service::AppState {
         pool: pool.clone(),
-        vault: db.vault.clone(),
+        vault: db.vault.contact_only(),
         accounts,
         phone_country: "47".to_string(),
         patient_sessions: sessions,

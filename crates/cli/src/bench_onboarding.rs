@@ -290,7 +290,7 @@ async fn raw_onboard(pool: &PgPool, vault: &Vault, org: i32, name: &str, email: 
     .bind(person_id)
     .bind(user_id)
     .bind(name.as_str())
-    .bind(vault.encrypt("patient_persons", "phone_encrypted", person_id as i64, phone.as_str()))
+    .bind(vault.encrypt("patient_persons", "phone_encrypted", person_id as i64, phone.as_str())?)
     .bind(vault.blind_index(index_kind::PHONE, phone.as_str()))
     .execute(&mut *tx)
     .await?;
@@ -383,7 +383,7 @@ async fn bare_onboard(
     ))
     .bind(email)
     .bind(name.as_str())
-    .bind(vault.encrypt("patient_persons", "phone_encrypted", 0, phone.as_str()))
+    .bind(vault.encrypt("patient_persons", "phone_encrypted", 0, phone.as_str())?)
     .bind(vault.blind_index(index_kind::PHONE, phone.as_str()))
     .bind(new_token())
     .bind(org)

@@ -65,7 +65,8 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
         accounts.push((s, password));
     }
     let doctor = accounts[1].0.id;
-    let vault = Vault::new(DataKeys::generate());
+    // Throw-away keys of both domains: the report reads results, as on an admin's workstation.
+    let vault = Vault::with_clinical(DataKeys::generate(), Some(DataKeys::generate_for(digimed_crypto::KeyDomain::Clinical)));
 
     // Set-based seeding with the row triggers switched off in this scratch database.
     let mut tx = owner.begin().await?;
@@ -125,14 +126,14 @@ async fn bench(owner: &PgPool, opts: &PgConnectOptions, suffix: &str, n: i64, lo
         let (mut icpc2, mut outcome, mut policy) = (Vec::new(), Vec::new(), Vec::new());
         for (i, (&id, &consultation)) in ids.iter().zip(chunk).enumerate() {
             let k = consultation as usize + i;
-            icpc2.push(vault.encrypt("consultation_results", "icpc2_encrypted", id as i64, CODES[k % CODES.len()]));
-            outcome.push(vault.encrypt("consultation_results", "outcome_encrypted", id as i64, OUTCOMES[k % OUTCOMES.len()]));
+            icpc2.push(vault.encrypt("consultation_results", "icpc2_encrypted", id as i64, CODES[k % CODES.len()])?);
+            outcome.push(vault.encrypt("consultation_results", "outcome_encrypted", id as i64, OUTCOMES[k % OUTCOMES.len()])?);
             policy.push(vault.encrypt(
                 "consultation_results",
                 "policy_number_encrypted",
                 id as i64,
                 &format!("{}", 70_000_000 + consultation),
-            ));
+            )?);
         }
         sqlx::query(
             "INSERT INTO consultation_results (id, consultation_id, version, author_staff_id, icpc2_encrypted, outcome_encrypted, policy_number_encrypted)

@@ -37,7 +37,7 @@ pub async fn fax(config: &Config, command: FaxCommand) -> Result<(), Error> {
             let pdf = std::fs::read(&file)
                 .map_err(|_| Error::field(ErrorCode::InvalidInput, "file", "The fax file cannot be read."))?;
             faxes::check_pdf(&pdf).map_err(|e| Error { field: Some("file".into()), ..e })?;
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let pool = crate::queue_cmd::pool(config, 2).await?;
             let fax = ReceivedFax {
                 fax_id: fax_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),

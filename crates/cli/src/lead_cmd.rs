@@ -54,7 +54,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 }
 
 pub async fn run(config: &Config, command: LeadCommand) -> Result<(), Error> {
-    let vault = Vault::load(&config.key_store)?;
+    let vault = Vault::load_configured(config)?;
     let pool = pool(config, 2).await?;
     match command {
         LeadCommand::List { json } => {

@@ -28,7 +28,7 @@ use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::session::AppRole;
 use digimed_core::{db, ClinicTx, Error, ErrorCode};
-use digimed_crypto::{DataKeys, Secret};
+use digimed_crypto::{DataKeys, KeyDomain, KeyStore, Secret};
 use digimed_domain::{Email, PersonName};
 
 #[derive(Parser)]
@@ -219,13 +219,58 @@ enum StaffCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Creates the data keys (in the key file named by DIGIMED_KEY_FILE, or the OS keyring).
-    Init,
-    /// Adds a new key, makes it current and re-encrypts every encrypted field in batches.
+    /// Creates the keys of one domain: contact (in the key file named by DIGIMED_KEY_FILE, or the
+    /// OS keyring account data-keys) or clinical (DIGIMED_CLINICAL_KEY_FILE, or the OS keyring
+    /// account clinical-keys).
+    Init {
+        /// contact or clinical
+        #[arg(long, default_value = "contact")]
+        domain: String,
+    },
+    /// Adds a new key to one domain, makes it current and re-encrypts that domain's fields in
+    /// batches: contact as the database owner; clinical as an admin (DATABASE_URL naming their
+    /// login) on a workstation holding both domains' keys, which also moves results still under
+    /// the contact keys into the clinical domain.
     Rotate {
+        /// contact or clinical
+        #[arg(long, default_value = "contact")]
+        domain: String,
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+}
+
+fn key_domain(name: &str) -> Result<KeyDomain, Error> {
+    KeyDomain::parse(name)
+        .ok_or_else(|| Error::field(ErrorCode::InvalidInput, "domain", "The key domain is contact or clinical."))
+}
+
+/// Where the keys of `domain` are kept, as configured.
+fn key_store_of(config: &Config, domain: KeyDomain) -> Result<KeyStore, Error> {
+    match domain {
+        KeyDomain::Contact => Ok(config.key_store.clone()),
+        KeyDomain::Clinical => {
+            let store = config.clinical_key_store.clone().ok_or_else(|| {
+                Error::field(
+                    ErrorCode::Configuration,
+                    "DIGIMED_CLINICAL_KEY_FILE",
+                    "The contact keys are in a key file, and DIGIMED_CLINICAL_KEY_FILE names no file for the clinical keys; set it (on a doctor's or admin's workstation only).",
+                )
+            })?;
+            if store == config.key_store {
+                return Err(Error::field(
+                    ErrorCode::Configuration,
+                    "DIGIMED_CLINICAL_KEY_FILE",
+                    "DIGIMED_CLINICAL_KEY_FILE names the contact key file; the clinical keys need a file of their own.",
+                ));
+            }
+            Ok(store)
+        }
+    }
+}
+
+fn keys_error(e: digimed_crypto::KeyStoreError) -> Error {
+    Error::new(ErrorCode::KeysUnavailable, e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -289,7 +334,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("database is up to date ({n} migration(s) applied)");
         }
         Command::Db { command: DbCommand::SeedDemo { login_domain, json, if_empty } } => {
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(&config)?;
             let pool = owner_pool(&config).await?;
             if if_empty && digimed_demo::is_seeded(&pool).await? {
                 eprintln!("the database already has data; demo not seeded again");
@@ -365,36 +410,54 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 if s.active { "active again" } else { "deactivated; the login can no longer sign in" }
             );
         }
-        Command::Keys { command: KeysCommand::Init } => {
-            if config.key_store.load().is_ok() {
+        Command::Keys { command: KeysCommand::Init { domain } } => {
+            let domain = key_domain(&domain)?;
+            let store = key_store_of(&config, domain)?;
+            if store.load().is_ok() {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
                     format!(
-                        "Data keys already exist in {}; use `digimed keys rotate` to add a new one.",
-                        config.key_store.describe()
+                        "{} keys already exist in {}; use `digimed keys rotate --domain {}` to add a new one.",
+                        if domain == KeyDomain::Contact { "Data" } else { "Clinical" },
+                        store.describe(),
+                        domain.as_str()
                     ),
                 ));
             }
-            let keys = DataKeys::generate();
-            config.key_store.save(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
-            println!("created data keys (key id {}) in {}", keys.current_key_id(), config.key_store.describe());
+            let keys = DataKeys::generate_for(domain);
+            store.save(&keys).map_err(keys_error)?;
+            println!("created {} keys (key id {}) in {}", domain.as_str(), keys.current_key_id(), store.describe());
         }
-        Command::Keys { command: KeysCommand::Rotate { batch } } => {
-            let mut keys = config.key_store.load().map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
+        Command::Keys { command: KeysCommand::Rotate { domain, batch } } => {
+            let domain = key_domain(&domain)?;
+            let store = key_store_of(&config, domain)?;
+            let contact = config.key_store.load_for(KeyDomain::Contact).map_err(keys_error)?;
+            let mut keys = store.load_for(domain).map_err(keys_error)?;
             let pool = owner_pool(&config).await?;
             let new_id = keys.rotate();
-            config.key_store.save_replacing(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
-            let vault = Vault::new(keys);
+            store.save_replacing(&keys).map_err(keys_error)?;
+            let (vault, contact_columns) = match domain {
+                KeyDomain::Contact => (Vault::new(keys), true),
+                KeyDomain::Clinical => (Vault::with_clinical(contact, Some(keys)), false),
+            };
             let (mut cursor, mut report) = Default::default();
+            let batch = batch.clamp(1, 10_000);
             // One transaction per batch, so the clinic keeps working while fields are re-encrypted.
             while ClinicTx::run(&pool, async |tx| {
-                digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch.clamp(1, 10_000), &mut report).await
+                if contact_columns {
+                    digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch, &mut report).await
+                } else {
+                    digimed_core::keys::reencrypt_clinical_batch(tx, &vault, &mut cursor, batch, &mut report).await
+                }
             })
             .await?
             {}
             println!(
-                "key {new_id} is now current; re-encrypted {} field(s), {} already under it",
-                report.reencrypted, report.already_current
+                "{} key {new_id} is now current; re-encrypted {} field(s), moved {} from the contact keys, {} already under it",
+                domain.as_str(),
+                report.reencrypted,
+                report.moved_from_contact,
+                report.already_current
             );
         }
         Command::Icpc2 { command: Icpc2Command::Import { file } } => {

@@ -117,7 +117,7 @@ pub async fn patient(config: &Config, command: PatientCommand) -> Result<(), Err
         println!("issued person {person} a new preference link; the old link no longer works");
         return Ok(());
     }
-    let vault = Vault::load(&config.key_store)?;
+    let vault = Vault::load_configured(config)?;
     let pool = pool(config, 2).await?;
     match command {
         PatientCommand::Show { person, reveal_national_id, json } => {

@@ -132,7 +132,7 @@ pub async fn onboard(config: &Config, args: OnboardArgs) -> Result<(), Error> {
         eprintln!("note: {}", config.accounts_notice());
     }
     let result = async {
-        let vault = Vault::load(&config.key_store)?;
+        let vault = Vault::load_configured(config)?;
         let pool = db::connect(config.database_url()?, 2).await?;
         let input = OnboardInput { name: args.name, email: args.email, phone: args.phone, organization_id: args.org };
         let tx = ClinicTx::begin(&pool).await?;
@@ -166,7 +166,7 @@ pub async fn onboard(config: &Config, args: OnboardArgs) -> Result<(), Error> {
 }
 
 pub async fn find_matches(config: &Config, args: MatchArgs) -> Result<(), Error> {
-    let vault = Vault::load(&config.key_store)?;
+    let vault = Vault::load_configured(config)?;
     let pool = db::connect(config.database_url()?, 2).await?;
     let input = MatchInput {
         name: args.name,
@@ -217,7 +217,11 @@ pub async fn api_token(config: &Config, command: ApiTokenCommand) -> Result<(), 
 }
 
 pub async fn serve(config: &Config, args: ServeArgs) -> Result<(), Error> {
+    // The contact keys only: the service never loads the clinical keys (docs/operations.md).
     let vault = Vault::load(&config.key_store)?;
+    if std::env::var_os(digimed_core::config::CLINICAL_KEY_FILE_VAR).is_some() {
+        tracing::warn!("DIGIMED_CLINICAL_KEY_FILE is set, but digimed serve never loads the clinical keys; ignoring it");
+    }
     let accounts = Accounts::from_config(&config.accounts)?;
     eprintln!("{}", config.accounts_notice());
     eprintln!("{}", digimed_core::meetings::Meetings::from_env().startup_line());
@@ -298,7 +302,7 @@ pub async fn webhooks(config: &Config, command: WebhooksCommand) -> Result<(), E
     let pool = db::connect(config.database_url()?, 2).await?;
     match command {
         WebhooksCommand::Add { org, url, events } => {
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let (id, secret) =
                 ClinicTx::run(&pool, async |tx| digimed_core::webhooks::add_subscription(tx, &vault, org, &url, &events).await)
                     .await?;

@@ -287,7 +287,7 @@ pub async fn partner(config: &Config, command: PartnerCommand) -> Result<(), Err
     match command {
         PartnerCommand::Add { name, clinic, test, deadline_days, deal_id, secret_stdin: _, book_on_arrival } => {
             let secret = read_stdin("secret")?;
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let pool = pool(config, 2).await?;
             let new = NewPartner {
                 name: &name,
@@ -352,7 +352,7 @@ pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), E
         ReferralCommand::Import { file, partner, json } => {
             let body = std::fs::read(&file)
                 .map_err(|_| Error::field(ErrorCode::InvalidInput, "file", "The referral file cannot be read."))?;
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let pool = pool(config, 2).await?;
             let intake = ClinicTx::run(&pool, async |tx| {
                 let p = referrals::partner_by_name(tx, &partner).await?;
@@ -406,7 +406,7 @@ pub async fn referral(config: &Config, command: ReferralCommand) -> Result<(), E
         ReferralCommand::Screen { id, call, note_stdin } => {
             let outcome = call.as_deref().map(|c| CallOutcome::parse(c, "call")).transpose()?;
             let note = if note_stdin { Some(read_stdin("note")?) } else { None };
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let pool = pool(config, 2).await?;
             let e = ClinicTx::run(&pool, async |tx| referrals::screen(tx, &vault, id, outcome, note.as_deref()).await).await?;
             println!("recorded screening entry {} on referral {}", e.id, id);
@@ -520,7 +520,7 @@ pub async fn consultation(config: &Config, command: ConsultationCommand) -> Resu
             let notes = if notes_stdin { Some(read_stdin("notes")?) } else { None };
             let input =
                 ResultInput { icpc2, outcome, policy_number, notes, patient_job_description: job_description, patient_ssn };
-            let vault = Vault::load(&config.key_store)?;
+            let vault = Vault::load_configured(config)?;
             let c = ClinicTx::run(&pool, async |tx| results::complete_with_result(tx, &vault, id, &input).await).await?;
             show(&pool, &c, json).await?
         }

@@ -55,7 +55,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Error> {
 pub async fn report(config: &Config, command: ReportCommand) -> Result<(), Error> {
     let ReportCommand::Export { partner, from, to, out, json } = command;
     let request = ReportRequest::parse(&partner, &from, &to)?;
-    let vault = Vault::load(&config.key_store)?;
+    let vault = Vault::load_configured(config)?;
     let pool = pool(config, 2).await?;
     let interactive = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |done: u32, total: u32| {

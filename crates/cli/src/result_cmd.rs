@@ -98,7 +98,7 @@ fn print_result(consultation: i32, versions: &[ResultVersion]) {
 }
 
 pub async fn result(config: &Config, command: ResultCommand) -> Result<(), Error> {
-    let vault = Vault::load(&config.key_store)?;
+    let vault = Vault::load_configured(config)?;
     let pool = pool(config, 2).await?;
     match command {
         ResultCommand::Show { consultation, json } => {

@@ -16,10 +16,7 @@ async fn report_export_writes_the_workbook_and_refuses_what_it_must() {
     let admin = db.staff(Role::Admin, oslo, "cli-report-admin").await;
     let secretary = db.staff(Role::Secretary, oslo, "cli-report-secretary").await;
     let dir = std::env::temp_dir().join(format!("digimed-report-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_file = dir.join("keys.json");
-    std::fs::write(&key_file, db.vault.keys().to_json().expose()).unwrap();
-    let key_file = key_file.to_str().unwrap().to_string();
+    let (key_file, clinical_key_file) = db.write_key_files(&dir);
     let today = chrono::Utc::now().date_naive();
     let (from, to) = ((today - chrono::Duration::days(30)).to_string(), today.to_string());
     let out_file = dir.join("fjordtrygd.xlsx");
@@ -29,7 +26,11 @@ async fn report_export_writes_the_workbook_and_refuses_what_it_must() {
     };
 
     let as_admin = staff_url(&db, &admin);
-    let env = [("DATABASE_URL", as_admin.as_str()), ("DIGIMED_KEY_FILE", key_file.as_str())];
+    let env = [
+        ("DATABASE_URL", as_admin.as_str()),
+        ("DIGIMED_KEY_FILE", key_file.as_str()),
+        ("DIGIMED_CLINICAL_KEY_FILE", clinical_key_file.as_str()),
+    ];
     let args = ["report", "export", "--partner", &creds.partner_name, "--from", &from, "--to", &to, "--out", &out_path, "--json"];
     let out = digimed_with_input(&args, &env, "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

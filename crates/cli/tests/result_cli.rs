@@ -23,12 +23,25 @@ fn aged(years: i64) -> String {
 struct Env {
     db: TestDb,
     key_file: String,
+    clinical_key_file: String,
     dir: std::path::PathBuf,
 }
 
 impl Env {
     /// Runs `digimed` signed in as `who`.
     fn run(&self, who: &Staff, args: &[&str]) -> std::process::Output {
+        let url = staff_url(&self.db, who);
+        let env = [
+            ("DATABASE_URL", url.as_str()),
+            ("DIGIMED_KEY_FILE", self.key_file.as_str()),
+            ("DIGIMED_CLINICAL_KEY_FILE", self.clinical_key_file.as_str()),
+        ];
+        digimed_with_input(args, &env, "")
+    }
+
+    /// Runs `digimed` signed in as `who` with the contact keys only (a computer that is not a
+    /// doctor's or admin's workstation).
+    fn run_without_clinical_keys(&self, who: &Staff, args: &[&str]) -> std::process::Output {
         let url = staff_url(&self.db, who);
         digimed_with_input(args, &[("DATABASE_URL", url.as_str()), ("DIGIMED_KEY_FILE", self.key_file.as_str())], "")
     }
@@ -52,6 +65,10 @@ impl Env {
     }
 }
 
+async fn state_of(db: &TestDb, id: i32) -> String {
+    sqlx::query_scalar("SELECT state FROM consultations WHERE id = $1").bind(id).fetch_one(&db.owner).await.unwrap()
+}
+
 fn ok(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
@@ -72,10 +89,8 @@ async fn results_are_filed_read_back_and_amended_from_the_command_line() {
     let colleague = db.staff(Role::Doctor, oslo, "cli-result-colleague").await;
     let secretary = db.staff(Role::Secretary, oslo, "cli-result-secretary").await;
     let dir = std::env::temp_dir().join(format!("digimed-result-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_file = dir.join("keys.json");
-    std::fs::write(&key_file, db.vault.keys().to_json().expose()).unwrap();
-    let env = Env { key_file: key_file.to_str().unwrap().to_string(), db, dir };
+    let (key_file, clinical_key_file) = db.write_key_files(&dir);
+    let env = Env { key_file, clinical_key_file, db, dir };
     let picked = ClinicTx::run(&doctor.pool, async |tx| queue::pick_next(tx).await).await.unwrap().unwrap();
     ClinicTx::run(&doctor.pool, async |tx| queue::start(tx, &Meetings::demo(), picked.id).await).await.unwrap();
     let id = picked.id.to_string();
@@ -92,6 +107,12 @@ async fn results_are_filed_read_back_and_amended_from_the_command_line() {
     assert_eq!(env.versions(picked.id).await, 0);
 
     let child = aged(10);
+    // Without the clinical keys the result is refused before anything is written.
+    let args = ["consultation", "complete", &id, "--icpc2", "R74", "--outcome", "helped", "--patient-ssn", &child];
+    let line = refused(&env.run_without_clinical_keys(&doctor, &args));
+    assert!(line.contains("doctor's or admin's workstation"), "{line}");
+    assert_eq!(env.versions(picked.id).await, 0);
+    assert_eq!(state_of(&env.db, picked.id).await, "in_progress", "the consultation is not completed either");
     ok(&complete(&child));
     assert_eq!(env.versions(picked.id).await, 1);
 

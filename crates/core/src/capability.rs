@@ -61,6 +61,7 @@ pub enum Capability {
     ReadAuditLog,
     ExportInsurerReport,
     ImportIcpc2,
+    RotateClinicalKeys,
     // Prices and discounts.
     ReadBilling,
     ManagePrices,
@@ -146,6 +147,7 @@ impl Capability {
         Capability::ReadAuditLog,
         Capability::ExportInsurerReport,
         Capability::ImportIcpc2,
+        Capability::RotateClinicalKeys,
         Capability::ReadBilling,
         Capability::ManagePrices,
         Capability::SetDiscounts,
@@ -212,6 +214,8 @@ impl Capability {
             C::ReadAuditLog => rule("read the audit log", &[Admin], true, false),
             C::ExportInsurerReport => rule("export insurer reports", &[Admin], false, false),
             C::ImportIcpc2 => rule("import the ICPC-2 list", &[Admin], true, false),
+            // The database owner and the service never hold the clinical keys.
+            C::RotateClinicalKeys => rule("re-encrypt consultation results under the clinical keys", &[Admin], false, false),
             C::ReadBilling => rule("see prices, discounts and order totals", &[Secretary, Admin], true, false),
             C::ManagePrices => rule("set partners' deal prices", &[Admin], true, false),
             C::SetDiscounts => rule("give discounts", &[Admin], true, false),
@@ -360,6 +364,9 @@ impl Capability {
             C::ReadAuditLog => &[("audit_log", "SELECT")],
             C::ExportInsurerReport => &[("consultations", "SELECT"), ("insurer_report_rows", "EXECUTE")],
             C::ImportIcpc2 => &[("icpc2_codes", "INSERT"), ("icpc2_imports", "INSERT")],
+            C::RotateClinicalKeys => {
+                &[("consultation_result_ciphertexts", "EXECUTE"), ("consultation_results.notes_encrypted", "UPDATE")]
+            }
             C::RevokeApiTokens => &[("api_tokens", "UPDATE")],
             // Support agents book paid consultations, so they write orders and keep their totals,
             // but read no totals, discounts or their reasons.

@@ -28,7 +28,13 @@ pub struct PatientSessions {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Option<Secret<String>>,
+    /// Where the contact keys are (`DIGIMED_KEY_FILE`, or the keyring account `data-keys`).
     pub key_store: KeyStore,
+    /// Where the clinical keys are (`DIGIMED_CLINICAL_KEY_FILE`, or the keyring account
+    /// `clinical-keys` where the contact keys are in the keyring too); `None` when neither is
+    /// configured. A keyring without the entry means the keys are not held here
+    /// ([`crate::keys::Vault::load_configured`]). `digimed serve` never reads it.
+    pub clinical_key_store: Option<KeyStore>,
     pub accounts: AccountDirectory,
     pub patient_sessions: Option<PatientSessions>,
     /// The partner (by name) whose referrals patients' booking requests from the patient app
@@ -89,11 +95,14 @@ impl HubSpot {
 
 pub const KEYRING_SERVICE: &str = "digimed-console";
 pub const KEYRING_DATA_KEYS: &str = "data-keys";
+pub const KEYRING_CLINICAL_KEYS: &str = "clinical-keys";
+/// The variable naming the clinical key file.
+pub const CLINICAL_KEY_FILE_VAR: &str = "DIGIMED_CLINICAL_KEY_FILE";
 pub const KEYRING_CLERK_KEY: &str = "clerk-secret-key";
 pub const DEFAULT_CLERK_API_URL: &str = "https://api.clerk.com/v1";
 
 impl Config {
-    /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
+    /// Reads `DATABASE_URL`, `DIGIMED_KEY_FILE`, `DIGIMED_CLINICAL_KEY_FILE`, `CLERK_API_URL`, `CLERK_SECRET_KEY`,
     /// `CLERK_ISSUER`, `CLERK_JWT_KEY`, `CLERK_AUTHORIZED_PARTIES`, `DIGIMED_BOOKING_PARTNER`, `CLERK_WEBHOOK_SIGNING_SECRET`,
     /// `CALLRAIL_SIGNING_KEY`, `DIGIMED_CALLRAIL_ORGANIZATION`, `TELNYX_PUBLIC_KEY`, `DIGIMED_FAX_ORGANIZATION`, `HUBSPOT_ACCESS_TOKEN`, `HUBSPOT_API_URL`,
     /// `HUBSPOT_CONCIERGE_OWNER_ID` and `DIGIMED_PHONE_COUNTRY`. Without `DIGIMED_KEY_FILE` keys come from the OS keyring.
@@ -102,6 +111,13 @@ impl Config {
         let key_store = match var("DIGIMED_KEY_FILE") {
             Some(path) => KeyStore::File(PathBuf::from(path)),
             None => KeyStore::Keyring { service: KEYRING_SERVICE.to_string(), account: KEYRING_DATA_KEYS.to_string() },
+        };
+        let clinical_key_store = match var(CLINICAL_KEY_FILE_VAR) {
+            Some(path) => Some(KeyStore::File(PathBuf::from(path))),
+            None if matches!(key_store, KeyStore::Keyring { .. }) => {
+                Some(KeyStore::Keyring { service: KEYRING_SERVICE.to_string(), account: KEYRING_CLINICAL_KEYS.to_string() })
+            }
+            None => None,
         };
         let clerk_key = match var("CLERK_SECRET_KEY") {
             Some(k) => Some(Secret::new(k)),
@@ -129,6 +145,7 @@ impl Config {
         Ok(Config {
             database_url: var("DATABASE_URL").map(Secret::new),
             key_store,
+            clinical_key_store,
             accounts,
             patient_sessions,
             booking_partner: var("DIGIMED_BOOKING_PARTNER"),

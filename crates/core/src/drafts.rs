@@ -1,8 +1,9 @@
 //! Drafts: a staff member's unfinished work, kept in the database so that it survives a crash
 //! of the console or a lost connection and can be offered back: a doctor's consultation result
 //! being written (keyed by the consultation) and a half-filled onboarding form (one per staff
-//! member). The payload is whatever the form holds, as JSON, encrypted with the data keys and
-//! bound to its row. Row-level security lets only the author read, change or discard a draft.
+//! member). The payload is whatever the form holds, as JSON, encrypted and bound to its row: a
+//! result's draft with the clinical keys (`clinical_payload_encrypted`), the onboarding form with
+//! the contact keys (`payload_encrypted`). Row-level security lets only the author read, change or discard a draft.
 //! Filing the result or completing the onboarding discards the draft in the same transaction.
 
 use crate::capability::Capability;
@@ -17,6 +18,7 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 const TABLE: &str = "drafts";
 const COLUMN: &str = "payload_encrypted";
+const CLINICAL_COLUMN: &str = "clinical_payload_encrypted";
 
 /// What a draft is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
@@ -31,6 +33,11 @@ pub enum DraftKind {
 }
 
 impl DraftKind {
+    /// Whether the draft is clinical text (a result), kept under the clinical keys.
+    fn is_clinical(self) -> bool {
+        matches!(self, DraftKind::ConsultationResult)
+    }
+
     /// Checks the subject id that goes with this kind.
     fn check_subject(self, subject_id: i32) -> Result<()> {
         match self {
@@ -83,25 +90,43 @@ pub async fn save_draft(
         ));
     }
     let staff_id = tx.staff()?.staff_id;
+    let clinical = kind.is_clinical();
+    if clinical {
+        vault.keys_of(digimed_crypto::KeyDomain::Clinical)?;
+    }
     // The row (new or existing, locked until commit) gives the id the ciphertext is bound to.
     let row = sqlx::query!(
-        r#"INSERT INTO drafts (staff_id, kind, subject_id, payload_encrypted)
-           VALUES ($1, $2, $3, '\x')
+        r#"INSERT INTO drafts (staff_id, kind, subject_id, payload_encrypted, clinical_payload_encrypted)
+           VALUES ($1, $2, $3, CASE WHEN $4 THEN NULL ELSE '\x'::bytea END, CASE WHEN $4 THEN '\x'::bytea END)
            ON CONFLICT (staff_id, kind, subject_id) DO UPDATE SET updated_at = now()
            RETURNING id, created_at"#,
         staff_id,
         kind as DraftKind,
         subject_id,
+        clinical,
     )
     .fetch_one(tx.conn())
     .await?;
-    let updated_at = sqlx::query_scalar!(
-        "UPDATE drafts SET payload_encrypted = $2, updated_at = now() WHERE id = $1 RETURNING updated_at",
-        row.id,
-        vault.encrypt(TABLE, COLUMN, i64::from(row.id), &text),
-    )
-    .fetch_one(tx.conn())
-    .await?;
+    let updated_at = if clinical {
+        // A result's draft saved before the key domains existed (in the contact column) moves to
+        // the clinical column here.
+        sqlx::query_scalar!(
+            "UPDATE drafts SET clinical_payload_encrypted = $2, payload_encrypted = NULL, updated_at = now()
+              WHERE id = $1 RETURNING updated_at",
+            row.id,
+            vault.encrypt(TABLE, CLINICAL_COLUMN, i64::from(row.id), &text)?,
+        )
+        .fetch_one(tx.conn())
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            "UPDATE drafts SET payload_encrypted = $2, updated_at = now() WHERE id = $1 RETURNING updated_at",
+            row.id,
+            vault.encrypt(TABLE, COLUMN, i64::from(row.id), &text)?,
+        )
+        .fetch_one(tx.conn())
+        .await?
+    };
     Ok(DraftInfo { kind, subject_id, created_at: row.created_at, updated_at })
 }
 
@@ -110,8 +135,12 @@ pub async fn load_draft(tx: &mut ClinicTx, vault: &Vault, kind: DraftKind, subje
     tx.require(Capability::KeepDrafts)?;
     kind.check_subject(subject_id)?;
     let staff_id = tx.staff()?.staff_id;
+    if kind.is_clinical() {
+        vault.keys_of(digimed_crypto::KeyDomain::Clinical)?;
+    }
     let row = sqlx::query!(
-        "SELECT id, payload_encrypted, updated_at FROM drafts WHERE staff_id = $1 AND kind = $2 AND subject_id = $3",
+        "SELECT id, payload_encrypted, clinical_payload_encrypted, updated_at FROM drafts
+          WHERE staff_id = $1 AND kind = $2 AND subject_id = $3",
         staff_id,
         kind as DraftKind,
         subject_id,
@@ -119,7 +148,11 @@ pub async fn load_draft(tx: &mut ClinicTx, vault: &Vault, kind: DraftKind, subje
     .fetch_optional(tx.conn())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let text = vault.decrypt(TABLE, COLUMN, i64::from(row.id), &row.payload_encrypted)?;
+    let text = match (&row.clinical_payload_encrypted, &row.payload_encrypted) {
+        (Some(ct), _) => vault.decrypt(TABLE, CLINICAL_COLUMN, i64::from(row.id), ct)?,
+        (None, Some(ct)) => vault.decrypt(TABLE, COLUMN, i64::from(row.id), ct)?,
+        (None, None) => return Err(Error::internal("A stored draft could not be read.")),
+    };
     let payload = serde_json::from_str(&text).map_err(|_| Error::internal("A stored draft could not be read."))?;
     Ok(Some(Draft { kind, subject_id, payload, updated_at: row.updated_at }))
 }

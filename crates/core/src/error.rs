@@ -56,6 +56,9 @@ pub enum ErrorCode {
     /// The database server's certificate is made out to another host name.
     DatabaseCertificateNameMismatch,
     KeysUnavailable,
+    /// A consultation result (or a draft of one) was to be read or written on a computer that
+    /// does not hold the clinical keys: only doctors' and admins' workstations do.
+    ClinicalKeysUnavailable,
     Configuration,
     Internal,
 }
@@ -96,6 +99,7 @@ impl ErrorCode {
             ErrorCode::UntrustedDatabaseCertificate => "untrusted_database_certificate",
             ErrorCode::DatabaseCertificateNameMismatch => "database_certificate_name_mismatch",
             ErrorCode::KeysUnavailable => "keys_unavailable",
+            ErrorCode::ClinicalKeysUnavailable => "clinical_keys_unavailable",
             ErrorCode::Configuration => "configuration",
             ErrorCode::Internal => "internal",
         }

@@ -286,10 +286,10 @@ pub async fn receive(
         fax.fax_id,
         organization_id,
         draft.patient_person_id,
-        vault.encrypt(TABLE, "sender_phone_encrypted", row, sender.as_str()),
+        vault.encrypt(TABLE, "sender_phone_encrypted", row, sender.as_str())?,
         vault.blind_index(index_kind::PHONE, sender.as_str()),
         fax.page_count,
-        vault.encrypt_bytes(TABLE, "pdf_encrypted", row, &pdf),
+        vault.encrypt_bytes(TABLE, "pdf_encrypted", row, &pdf)?,
         i32::try_from(pdf.len()).map_err(|_| too_large())?,
         fax.occurred_at,
     )

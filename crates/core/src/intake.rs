@@ -265,7 +265,7 @@ pub async fn save_fax_draft(
                 sqlx::query!(
                     "UPDATE patient_persons SET phone_encrypted = $2, phone_index = $3 WHERE id = $1",
                     id,
-                    vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str()),
+                    vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str())?,
                     vault.blind_index(index_kind::PHONE, ph.as_str()),
                 )
                 .execute(tx.conn())
@@ -275,7 +275,7 @@ pub async fn save_fax_draft(
                 sqlx::query!(
                     "UPDATE patient_persons SET national_id_encrypted = $2, national_id_index = $3 WHERE id = $1",
                     id,
-                    vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str()),
+                    vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str())?,
                     vault.blind_index(index_kind::NATIONAL_ID, n.as_str()),
                 )
                 .execute(tx.conn())

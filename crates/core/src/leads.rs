@@ -325,7 +325,7 @@ pub async fn convert_lead(
         sqlx::query!(
             "UPDATE patient_persons SET national_id_encrypted = $2, national_id_index = $3, date_of_birth = $4 WHERE id = $1",
             person_id,
-            vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str()),
+            vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str())?,
             vault.blind_index(index_kind::NATIONAL_ID, n.as_str()),
             n.birth_date(),
         )

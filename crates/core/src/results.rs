@@ -5,6 +5,10 @@
 //! earlier versions are kept. Reading goes through the database's audited
 //! `read_consultation_results_as`, which lets through only the author, the clinic's admins and a
 //! doctor assigned to a follow-up of the consultation (`may_read_consultation_result`).
+//!
+//! Every field is of the clinical key domain: without the clinical keys (anywhere but a doctor's
+//! or admin's workstation) filing, amending and reading a result fail with
+//! `clinical_keys_unavailable` before anything is written.
 
 use std::collections::HashSet;
 
@@ -19,6 +23,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::icpc2::{self, Icpc2Code};
 use crate::keys::Vault;
 use crate::queue::{self, Consultation, ConsultationState};
+use digimed_crypto::KeyDomain;
 
 /// What the doctor fills in.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -197,7 +202,14 @@ async fn insert_version(
         .fetch_one(tx.conn())
         .await?;
     let enc = |column: &str, v: &str| vault.encrypt("consultation_results", column, i64::from(id), v);
-    let opt = |column: &str, v: &Option<String>| v.as_deref().map(|v| enc(column, v));
+    let opt = |column: &str, v: &Option<String>| v.as_deref().map(|v| enc(column, v)).transpose();
+    let icpc2 = enc("icpc2_encrypted", &c.icpc2.code)?;
+    let outcome = enc("outcome_encrypted", &c.outcome)?;
+    let patient_ssn = c.patient_ssn.as_ref().map(|n| enc("patient_ssn_encrypted", n.as_str())).transpose()?;
+    let job = opt("patient_job_description_encrypted", &c.job)?;
+    let notes = opt("notes_encrypted", &c.notes)?;
+    let policy = opt("policy_number_encrypted", &c.policy)?;
+    let reason = reason.map(|r| enc("amend_reason_encrypted", r)).transpose()?;
     sqlx::query!(
         "INSERT INTO consultation_results (id, consultation_id, version, author_staff_id, icpc2_encrypted, outcome_encrypted,
              patient_ssn_encrypted, patient_job_description_encrypted, notes_encrypted, policy_number_encrypted,
@@ -207,13 +219,13 @@ async fn insert_version(
         consultation_id,
         version,
         author,
-        enc("icpc2_encrypted", &c.icpc2.code),
-        enc("outcome_encrypted", &c.outcome),
-        c.patient_ssn.as_ref().map(|n| enc("patient_ssn_encrypted", n.as_str())),
-        opt("patient_job_description_encrypted", &c.job),
-        opt("notes_encrypted", &c.notes),
-        opt("policy_number_encrypted", &c.policy),
-        reason.map(|r| enc("amend_reason_encrypted", r)),
+        icpc2,
+        outcome,
+        patient_ssn,
+        job,
+        notes,
+        policy,
+        reason,
     )
     .execute(tx.conn())
     .await?;
@@ -228,6 +240,7 @@ pub async fn complete_with_result(
     input: &ResultInput,
 ) -> Result<Consultation> {
     tx.require(Capability::CompleteConsultation)?;
+    vault.keys_of(KeyDomain::Clinical)?;
     let author = tx.staff()?.staff_id;
     let checked = check(tx, consultation_id, input).await?;
     let consultation = queue::complete(tx, consultation_id).await?;
@@ -241,6 +254,7 @@ pub async fn complete_with_result(
 /// that read is audited like any other). Returns the new version's number.
 pub async fn amend(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32, amendment: &Amendment) -> Result<i32> {
     tx.require(Capability::AmendResult)?;
+    vault.keys_of(KeyDomain::Clinical)?;
     let author = tx.staff()?.staff_id;
     let reason = amendment.reason.trim();
     if reason.is_empty() {
@@ -277,6 +291,7 @@ pub async fn file_as_owner(
     input: &ResultInput,
 ) -> Result<i32> {
     tx.require(Capability::ImportRecords)?;
+    vault.keys_of(KeyDomain::Clinical)?;
     let checked = check(tx, consultation_id, input).await?;
     insert_version(tx, vault, consultation_id, author, 1, &checked, None).await
 }
@@ -286,6 +301,7 @@ pub async fn file_as_owner(
 /// patient up, and records the read in the same transaction.
 pub async fn read(tx: &mut ClinicTx, vault: &Vault, consultation_id: i32) -> Result<Vec<ResultVersion>> {
     tx.require(Capability::ReadResult)?;
+    vault.keys_of(KeyDomain::Clinical)?;
     let rows = sqlx::query!(
         r#"SELECT r.id AS "id!", r.consultation_id AS "consultation_id!", r.version AS "version!",
                   r.author_staff_id AS "author_staff_id!", s.name AS "author_name?", r.amend_reason_encrypted,

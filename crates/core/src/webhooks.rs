@@ -38,7 +38,7 @@ pub async fn add_subscription(
         id,
         organization_id,
         url,
-        vault.encrypt("webhook_subscriptions", "secret_encrypted", i64::from(id), secret.expose()),
+        vault.encrypt("webhook_subscriptions", "secret_encrypted", i64::from(id), secret.expose())?,
         event_types,
     )
     .execute(tx.conn())

@@ -218,7 +218,7 @@ async fn seed_records(owner: &PgPool, vault: &Vault, oslo: i32, bergen: i32, ins
     .bind(partner_id)
     .bind(insurer)
     .bind(oslo)
-    .bind(vault.encrypt("partners", "webhook_secret_encrypted", partner_id as i64, secret.expose()))
+    .bind(vault.encrypt("partners", "webhook_secret_encrypted", partner_id as i64, secret.expose())?)
     .execute(tx.conn()).await?;
     // The partner's deal: what its consultations cost, per category.
     for (category, price) in [("insurance", "950.00"), ("direct", "650.00")] {
@@ -515,7 +515,7 @@ async fn referral_of(
     .bind(guid)
     .bind(person)
     .bind(received)
-    .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string()))
+    .bind(vault.encrypt("referrals", "payload_encrypted", referral_id as i64, &payload.to_string())?)
     .bind(deadline)
     .execute(tx.conn())
     .await?;
@@ -544,7 +544,7 @@ async fn screening_call(
     .bind(referral_id)
     .bind(secretary)
     .bind(outcome)
-    .bind(note.map(|n| vault.encrypt("consultation_screenings", "note_encrypted", i64::from(id), n)))
+    .bind(note.map(|n| vault.encrypt("consultation_screenings", "note_encrypted", i64::from(id), n)).transpose()?)
     .bind(at)
     .execute(tx.conn())
     .await?;

@@ -38,7 +38,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | UnknownRole => StatusCode::BAD_REQUEST,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Unauthorized => StatusCode::UNAUTHORIZED,
-        Forbidden => StatusCode::FORBIDDEN,
+        Forbidden | ClinicalKeysUnavailable => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         PatientAlreadyExists | AlreadyExists | FormsUnsigned | FormTemplateChanged => StatusCode::CONFLICT,
         InvalidStateTransition => StatusCode::UNPROCESSABLE_ENTITY,

@@ -237,7 +237,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(pool: PgPool, vault: Vault, hubspot: HubSpot, opts: CrmOptions) -> Worker {
-        Worker { pool, vault, client: Client::new(hubspot, opts.request_timeout), opts }
+        Worker { pool, vault: vault.contact_only(), client: Client::new(hubspot, opts.request_timeout), opts }
     }
 
     /// Runs until `stop` turns true.

@@ -269,6 +269,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The service never holds the clinical keys, whatever vault it was handed: no route reads
+    // or writes a consultation result (docs/operations.md, "Key domains").
+    let state = AppState { vault: state.vault.contact_only(), ..state };
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -21,7 +21,7 @@ pub struct MessageWorker {
 
 impl MessageWorker {
     pub fn new(pool: PgPool, vault: Vault, config: DeliveryConfig, opts: DeliveryOptions) -> MessageWorker {
-        MessageWorker { pool, vault, config, opts, poll_interval: Duration::from_secs(1) }
+        MessageWorker { pool, vault: vault.contact_only(), config, opts, poll_interval: Duration::from_secs(1) }
     }
 
     /// How long an idle worker waits before it looks again (one second unless changed).

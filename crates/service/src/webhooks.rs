@@ -54,6 +54,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(pool: PgPool, vault: Vault, opts: WorkerOptions) -> Worker {
+        let vault = vault.contact_only();
         let http = reqwest::Client::builder()
             .timeout(opts.request_timeout)
             .redirect(reqwest::redirect::Policy::none())

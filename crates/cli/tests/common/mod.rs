@@ -15,6 +15,7 @@ pub fn digimed_with_input(args: &[&str], env: &[(&str, &str)], stdin: &str) -> O
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("DIGIMED_KEY_FILE")
+        .env_remove("DIGIMED_CLINICAL_KEY_FILE")
         .env_remove("CLERK_SECRET_KEY")
         .env_remove("DIGIMED_JITSI_DOMAIN")
         .env_remove("DIGIMED_JITSI_APP_ID")

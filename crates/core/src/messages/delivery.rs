@@ -135,8 +135,8 @@ pub async fn prepare(
         "UPDATE patient_messages SET recipient_encrypted = $2, body_encrypted = $3
           WHERE id = $1 AND state = 'queued' AND recipient_encrypted IS NULL",
         m.id,
-        vault.encrypt("patient_messages", "recipient_encrypted", row_id, &recipient),
-        vault.encrypt("patient_messages", "body_encrypted", row_id, &text),
+        vault.encrypt("patient_messages", "recipient_encrypted", row_id, &recipient)?,
+        vault.encrypt("patient_messages", "body_encrypted", row_id, &text)?,
     )
     .execute(tx.conn())
     .await?;

@@ -106,14 +106,14 @@ pub async fn create_person(tx: &mut ClinicTx, vault: &Vault, p: NewPerson<'_>) -
     let date_of_birth = p.date_of_birth.or_else(|| p.national_id.map(|n| n.birth_date()));
     let (nid_ct, nid_ix) = match p.national_id {
         Some(n) => (
-            Some(vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str())),
+            Some(vault.encrypt("patient_persons", "national_id_encrypted", row, n.as_str())?),
             Some(vault.blind_index(index_kind::NATIONAL_ID, n.as_str())),
         ),
         None => (None, None),
     };
     let (phone_ct, phone_ix) = match p.phone {
         Some(ph) => (
-            Some(vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str())),
+            Some(vault.encrypt("patient_persons", "phone_encrypted", row, ph.as_str())?),
             Some(vault.blind_index(index_kind::PHONE, ph.as_str())),
         ),
         None => (None, None),

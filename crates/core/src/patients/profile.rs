@@ -169,9 +169,12 @@ pub async fn edit_profile(
         // The phone is written only when given: without its ciphertext (which staff do not read)
         // there is nothing to compare it with.
         Some(phone) => {
-            let ct = phone.as_ref().map(|ph| {
-                vault.encrypt("patient_persons", "emergency_contact_phone_encrypted", i64::from(person_id), ph.as_str())
-            });
+            let ct = phone
+                .as_ref()
+                .map(|ph| {
+                    vault.encrypt("patient_persons", "emergency_contact_phone_encrypted", i64::from(person_id), ph.as_str())
+                })
+                .transpose()?;
             sqlx::query!(
                 "UPDATE patient_persons
                     SET date_of_birth = $2, blood_type = $3, allergies = $4, chronic_conditions = $5, insurance_entries = $6,

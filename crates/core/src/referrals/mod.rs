@@ -198,7 +198,7 @@ async fn file(
         person_id,
         format_id,
         message_timestamp,
-        vault.encrypt("referrals", "payload_encrypted", i64::from(referral_id), raw),
+        vault.encrypt("referrals", "payload_encrypted", i64::from(referral_id), raw)?,
         filed.source_reference,
     )
     .execute(tx.conn())

@@ -146,7 +146,7 @@ async fn insert_partner(tx: &mut ClinicTx, vault: &Vault, name: &str, p: &NewPar
         org,
         p.clinic_id,
         name,
-        vault.encrypt("partners", "webhook_secret_encrypted", i64::from(id), secret.trim()),
+        vault.encrypt("partners", "webhook_secret_encrypted", i64::from(id), secret.trim())?,
         p.is_test_partner,
         p.deadline_working_days,
         p.deal_id,
@@ -181,7 +181,7 @@ pub async fn add_partner(tx: &mut ClinicTx, vault: &Vault, p: &NewPartner<'_>, s
                 p.is_test_partner,
                 p.deadline_working_days,
                 p.deal_id,
-                vault.encrypt("partners", "webhook_secret_encrypted", i64::from(id), secret.trim()),
+                vault.encrypt("partners", "webhook_secret_encrypted", i64::from(id), secret.trim())?,
             )
             .execute(tx.conn())
             .await?;

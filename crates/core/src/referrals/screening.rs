@@ -222,7 +222,7 @@ pub async fn screen(
         me.staff_id,
         if outcome.is_some() { "call_attempt" } else { "note" },
         outcome as Option<CallOutcome>,
-        note.map(|n| vault.encrypt("consultation_screenings", "note_encrypted", i64::from(sid), n)),
+        note.map(|n| vault.encrypt("consultation_screenings", "note_encrypted", i64::from(sid), n)).transpose()?,
     )
     .fetch_one(tx.conn())
     .await?;

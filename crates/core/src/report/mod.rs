@@ -254,6 +254,9 @@ pub async fn export(
     progress: Progress<'_>,
 ) -> Result<ReportSummary> {
     tx.require(Capability::ExportInsurerReport)?;
+    // The report carries results' codes, outcomes and policy numbers: clinical fields, so it is
+    // made only where the clinical keys are (an admin's workstation), and refused before any file.
+    vault.keys_of(digimed_crypto::KeyDomain::Clinical)?;
     let format = ReportFormat::from_path(out)?;
     let partial = partial_path(out)?;
     let Some(partner_id) =
