@@ -5,6 +5,7 @@ mod access_http;
 mod audit;
 mod automation_rules;
 mod capabilities;
+mod clinical_keys;
 mod consent_forms;
 mod crm;
 mod crypto_at_rest;
