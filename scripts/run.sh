@@ -12,6 +12,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
     DATABASE_URL="$(scripts/pg.sh start)"
     export DATABASE_URL
     export DIGIMED_KEY_FILE="${DIGIMED_KEY_FILE:-$root/.run/demo-keys.json}"
+    # The demo console is a doctor's or admin's workstation too: it holds the clinical keys
+    # (docs/operations.md, "Key domains"), and the demo's results are written under them.
+    export DIGIMED_CLINICAL_KEY_FILE="${DIGIMED_CLINICAL_KEY_FILE:-$root/.run/demo-clinical-keys.json}"
 fi
 
 npm --prefix ui run --silent build
@@ -21,6 +24,7 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug"
 if [ "$demo" = 1 ]; then
     "$bin/digimed" db migrate
     [ -f "$DIGIMED_KEY_FILE" ] || "$bin/digimed" keys init
+    [ -f "$DIGIMED_CLINICAL_KEY_FILE" ] || "$bin/digimed" keys init --domain clinical
     # The ICPC-2 list, from the npm package pinned in data/package-lock.json (see data/README.md).
     "$bin/digimed" icpc2 import "$root/data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json"
     creds="$root/.run/demo-credentials.txt"

@@ -57,6 +57,8 @@ before(async () => {
     DIGIMED_SERVER: serverOf(db.url),
     DIGIMED_DEMO: "1",
     DIGIMED_KEY_FILE: db.keyFile,
+    // A doctor's and admin's workstation: the clinical keys too.
+    DIGIMED_CLINICAL_KEY_FILE: db.clinicalKeyFile,
   };
   delete consoleEnv.DATABASE_URL;
   // No meeting service: consultations get demo links, whatever the machine's environment says.

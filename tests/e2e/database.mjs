@@ -51,15 +51,18 @@ export function digimed(url, args, { input, env = {} } = {}) {
 }
 
 /**
- * A fresh demo database: migrated, data keys in a key file, the ICPC-2 list imported and the demo
- * seeded with logins of its own domain. Returns its URL, key file and the demo's sign-ins.
+ * A fresh demo database: migrated, the keys of both domains in key files (contact and clinical,
+ * docs/operations.md "Key domains"), the ICPC-2 list imported and the demo seeded (its results
+ * under the clinical keys) with logins of its own domain. Returns its URL, key files and the
+ * demo's sign-ins.
  */
 export function demoDatabase(ownerUrl) {
   const suffix = randomBytes(4).toString("hex");
   const name = `digimed_e2e_${suffix}`;
   const work = mkdtempSync(join(tmpdir(), "digimed-e2e-keys-"));
   const keyFile = join(work, "keys.json");
-  const env = { DIGIMED_KEY_FILE: keyFile };
+  const clinicalKeyFile = join(work, "clinical-keys.json");
+  const env = { DIGIMED_KEY_FILE: keyFile, DIGIMED_CLINICAL_KEY_FILE: clinicalKeyFile };
   psql(withDatabase(ownerUrl, "postgres"), `CREATE DATABASE ${quoteIdent(name)}`);
   const url = withDatabase(ownerUrl, name);
   let logins = [];
@@ -78,6 +81,7 @@ export function demoDatabase(ownerUrl) {
   });
   digimed(url, ["db", "migrate"], { env });
   digimed(url, ["keys", "init"], { env });
+  digimed(url, ["keys", "init", "--domain", "clinical"], { env });
   const icpc2 = process.env.DIGIMED_ICPC2_FILE ?? resolve(checkout, "data/node_modules/@navikt/diagnosekoder/lib/ICPC2.json");
   if (!existsSync(icpc2)) throw new Error(`the ICPC-2 list is needed at ${icpc2} (scripts/deps.sh installs it; or set DIGIMED_ICPC2_FILE)`);
   digimed(url, ["icpc2", "import", icpc2], { env });
@@ -86,6 +90,6 @@ export function demoDatabase(ownerUrl) {
   // The first staff member of each role (the demo has two doctors).
   const staff = Object.fromEntries([...seeded.staff].reverse().map((s) => [s.role, s]));
   log(`database ${name}: demo seeded (${logins.length} staff logins)`);
-  return { name, url, keyFile, staff, partner: seeded.partner };
+  return { name, url, keyFile, clinicalKeyFile, staff, partner: seeded.partner };
 }
 

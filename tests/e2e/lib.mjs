@@ -82,7 +82,8 @@ export async function startDesktop() {
 
 export async function startService(url, keyFile, env) {
   const service = startProcess("digimed serve", bin.digimed, ["serve", "--listen", "127.0.0.1:0", "--no-webhook-worker"], {
-    env: { ...env, DATABASE_URL: url, DIGIMED_KEY_FILE: keyFile },
+    // The contact keys only: the service never holds the clinical keys.
+    env: { ...env, DATABASE_URL: url, DIGIMED_KEY_FILE: keyFile, DIGIMED_CLINICAL_KEY_FILE: "" },
   });
   // It shuts down cleanly on Ctrl-C.
   service.stopSignal = "SIGINT";

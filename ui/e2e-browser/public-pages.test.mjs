@@ -49,7 +49,7 @@ async function startService() {
   url.username = login;
   url.password = password;
   const service = startProcess("digimed serve", bin.digimed, ["serve", "--listen", "127.0.0.1:0", "--no-webhook-worker"], {
-    env: { ...process.env, DATABASE_URL: url.toString(), DIGIMED_KEY_FILE: db.keyFile, DIGIMED_LOG: "info" },
+    env: { ...process.env, DATABASE_URL: url.toString(), DIGIMED_KEY_FILE: db.keyFile, DIGIMED_CLINICAL_KEY_FILE: "", DIGIMED_LOG: "info" },
   });
   service.stopSignal = "SIGINT";
   return waitFor(

@@ -30,6 +30,7 @@ export const DEMO = { server: "", login_domain: "", partner: null, secretary: nu
 let databaseUrl = "";
 /** The key file of this test file's database. */
 let keyFile = "";
+let clinicalKeyFile = "";
 
 /**
  * A database of this test file's own with the demo data, and the test bridge serving the built UI
@@ -41,6 +42,7 @@ export async function serveUi() {
   const db = demoDatabase(owner);
   databaseUrl = db.url;
   keyFile = db.keyFile;
+  clinicalKeyFile = db.clinicalKeyFile;
   DEMO.server = serverOf(db.url);
   DEMO.login_domain = db.staff.secretary.login.split("@")[1];
   DEMO.partner = db.partner;
@@ -57,6 +59,8 @@ export async function serveUi() {
       XDG_CONFIG_HOME: join(home, "config"),
       DATABASE_URL: "",
       DIGIMED_KEY_FILE: db.keyFile,
+      // The console plays a doctor's and admin's workstation: it holds the clinical keys too.
+      DIGIMED_CLINICAL_KEY_FILE: db.clinicalKeyFile,
       DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
@@ -88,7 +92,10 @@ export function sql(query) {
 
 /** `digimed …` on this test file's database, as the owner. */
 export function cli(args, options = {}) {
-  return digimed(databaseUrl, args, { ...options, env: { DIGIMED_KEY_FILE: keyFile, ...(options.env ?? {}) } });
+  return digimed(databaseUrl, args, {
+    ...options,
+    env: { DIGIMED_KEY_FILE: keyFile, DIGIMED_CLINICAL_KEY_FILE: clinicalKeyFile, ...(options.env ?? {}) },
+  });
 }
 
 /** Makes the bridge hold `cmd`: its calls wait until `release(cmd)` (to see a busy state). */
@@ -327,7 +334,8 @@ export function bookReferral(id, args = []) {
  */
 export async function startWebhookService() {
   const service = startProcess("digimed serve", bin.digimed, ["serve", "--listen", "127.0.0.1:0", "--no-webhook-worker"], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, DIGIMED_KEY_FILE: keyFile },
+    // The contact keys only: the service never holds the clinical keys.
+    env: { ...process.env, DATABASE_URL: databaseUrl, DIGIMED_KEY_FILE: keyFile, DIGIMED_CLINICAL_KEY_FILE: "" },
   });
   service.stopSignal = "SIGINT";
   return waitFor(

@@ -588,7 +588,12 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 /**  The database server's certificate is not signed by a CA this computer trusts (or expired). */
 "untrusted_database_certificate" |
 /**  The database server's certificate is made out to another host name. */
-"database_certificate_name_mismatch" | "keys_unavailable" | "configuration" | "internal";
+"database_certificate_name_mismatch" | "keys_unavailable" |
+/**
+ *  A consultation result (or a draft of one) was to be read or written on a computer that
+ *  does not hold the clinical keys: only doctors' and admins' workstations do.
+ */
+"clinical_keys_unavailable" | "configuration" | "internal";
 
 /**  What a support agent reads on the fax to complete its draft. */
 export type FaxCompletion = {

@@ -29,6 +29,7 @@ export function toAppError(value: unknown): AppError {
 const ALWAYS_TRANSLATED: Partial<Record<ErrorCode, MessageKey>> = {
   unauthorized: "error.unauthorized",
   database_unavailable: "error.database_unavailable",
+  clinical_keys_unavailable: "error.clinical_keys_unavailable",
 };
 
 // Codes with a general sentence in every language. The core's own message is more specific (it

@@ -32,9 +32,9 @@ const second: ResultVersion = {
   created_at: "2026-12-07T10:00:00Z",
 };
 
-function renderView(amendable = true) {
+function renderView(amendable = true, language: "en" | "nb" = "en") {
   render(
-    <I18nProvider initial="en">
+    <I18nProvider initial={language}>
       <ResultView consultationId={42} amendable={amendable} />
     </I18nProvider>,
   );
@@ -74,6 +74,33 @@ describe("ResultView", () => {
       ),
     ).toBeTruthy();
   });
+
+  for (const [language, sentence] of [
+    [
+      "en",
+      "Consultation results can only be read or written on a doctor's or admin's workstation that holds the clinical keys. This computer does not hold them.",
+    ],
+    [
+      "nb",
+      "Konsultasjonsresultater kan bare leses eller skrives på en arbeidsstasjon for lege eller administrator som har de kliniske nøklene. Denne datamaskinen har dem ikke.",
+    ],
+  ] as const) {
+    it(`says in ${language} that results are read only where the clinical keys are`, async () => {
+      mocks.resultRead.mockResolvedValue({
+        status: "error",
+        error: {
+          code: "clinical_keys_unavailable",
+          message:
+            "Consultation results can only be read or written on a doctor's or admin's workstation that holds the clinical keys; this computer does not hold them.",
+        },
+      });
+      renderView(true, language);
+      const shown = await screen.findByText(sentence);
+      expect(shown.getAttribute("role")).toBe("status");
+      expect(document.querySelector(".result-facts")).toBeNull();
+      expect(screen.queryByRole("button", { name: /Amend|Endre/ })).toBeNull();
+    });
+  }
 
   it("amends with a required reason, every field prefilled, and reads the versions again once saved", async () => {
     mocks.resultRead.mockResolvedValueOnce({ status: "ok", data: [first] });

@@ -94,6 +94,10 @@ export function ResultView(props: { consultationId: number; amendable?: boolean;
           <p class="alert alert-info result-refused" role="status">
             {t("resultView.forbidden")}
           </p>
+        ) : error.code === "clinical_keys_unavailable" ? (
+          <p class="alert alert-info result-no-clinical-keys" role="status">
+            {t("error.clinical_keys_unavailable")}
+          </p>
         ) : (
           <div class="alert alert-error" role="alert">
             {describeError(error, t)}

@@ -56,6 +56,8 @@ export const en = {
   "error.form_template_changed": "The form's text has changed since it was shown. Show the new text and sign again.",
   "error.clerk_api_error": "The patient account service did not answer as expected; nothing was saved. Please try again.",
   "error.keys_unavailable": "Encrypted data cannot be read on this computer (the data keys are missing). Contact IT.",
+  "error.clinical_keys_unavailable":
+    "Consultation results can only be read or written on a doctor's or admin's workstation that holds the clinical keys. This computer does not hold them.",
   "error.configuration": "The console is not set up correctly. Contact IT.",
   "error.payload_too_large": "This is too large to save.",
   "error.invalid_input": "Something in the form is not valid. Check the fields and try again.",

@@ -56,6 +56,8 @@ export const nb: Messages = {
   "error.form_template_changed": "Skjemaets tekst er endret siden den ble vist. Vis den nye teksten og signer på nytt.",
   "error.clerk_api_error": "Tjenesten for pasientkontoer svarte ikke som ventet; ingenting ble lagret. Prøv igjen.",
   "error.keys_unavailable": "Kryptert data kan ikke leses på denne datamaskinen (datanøklene mangler). Kontakt IT.",
+  "error.clinical_keys_unavailable":
+    "Konsultasjonsresultater kan bare leses eller skrives på en arbeidsstasjon for lege eller administrator som har de kliniske nøklene. Denne datamaskinen har dem ikke.",
   "error.configuration": "Konsollen er ikke riktig satt opp. Kontakt IT.",
   "error.payload_too_large": "Dette er for stort til å lagres.",
   "error.invalid_input": "Noe i skjemaet er ikke gyldig. Sjekk feltene og prøv igjen.",
