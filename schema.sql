@@ -568,6 +568,18 @@ END
 $$;
 
 --
+-- Name: clinical_result_columns(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.clinical_result_columns() RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    VALUES ('icpc2_encrypted'), ('outcome_encrypted'), ('patient_ssn_encrypted'),
+           ('patient_job_description_encrypted'), ('notes_encrypted'), ('policy_number_encrypted'),
+           ('amend_reason_encrypted')
+$$;
+
+--
 -- Name: consultation_doctor(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -584,6 +596,33 @@ CREATE FUNCTION public.consultation_org(p_consultation integer) RETURNS integer
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$ SELECT organization_id FROM consultations WHERE id = p_consultation $$;
+
+--
+-- Name: consultation_result_ciphertexts(text, integer, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.consultation_result_ciphertexts(p_column text, p_after integer, p_limit integer, p_login text) RETURNS TABLE(id integer, ciphertext bytea)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $_$
+DECLARE
+    v_rows integer;
+BEGIN
+    PERFORM assert_acts_as(p_login);
+    IF p_column IS NULL OR p_column NOT IN (SELECT clinical_result_columns()) THEN
+        RAISE EXCEPTION 'Only the encrypted columns of consultation results are re-encrypted this way.'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT id, %1$I FROM consultation_results WHERE id > $1 AND %1$I IS NOT NULL ORDER BY id LIMIT $2 FOR UPDATE',
+        p_column) USING p_after, p_limit;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    IF v_rows > 0 THEN
+        PERFORM audit_append(p_login, 'READ', 'consultation_results', 'key-rotation',
+                             jsonb_build_object('column', p_column, 'after', p_after, 'rows', v_rows));
+    END IF;
+END
+$_$;
 
 --
 -- Name: consultation_result_filed(integer, text); Type: FUNCTION; Schema: public; Owner: -
@@ -1383,6 +1422,32 @@ END
 $$;
 
 --
+-- Name: result_stays_clinical(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.result_stays_clinical() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_new jsonb := to_jsonb(NEW);
+    v_old jsonb := to_jsonb(OLD);
+    v_column text;
+    v_value bytea;
+BEGIN
+    FOR v_column IN SELECT clinical_result_columns() LOOP
+        IF v_new -> v_column IS DISTINCT FROM v_old -> v_column AND v_new ->> v_column IS NOT NULL THEN
+            EXECUTE format('SELECT ($1).%I', v_column) INTO v_value USING NEW;
+            IF length(v_value) < 33 OR get_byte(v_value, 0) <> 2 THEN
+                RAISE EXCEPTION 'A consultation result''s field is only replaced by a ciphertext of the clinical key domain.'
+                    USING ERRCODE = 'check_violation';
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$_$;
+
+--
 -- Name: rule_org(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1943,11 +2008,17 @@ CREATE TABLE public.drafts (
     staff_id integer NOT NULL,
     kind text NOT NULL,
     subject_id integer NOT NULL,
-    payload_encrypted bytea NOT NULL,
+    payload_encrypted bytea,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    clinical_payload_encrypted bytea,
     CONSTRAINT drafts_check CHECK (((kind = 'onboarding'::text) = (subject_id = 0))),
     CONSTRAINT drafts_kind_check CHECK ((kind = ANY (ARRAY['consultation_result'::text, 'onboarding'::text]))),
+    CONSTRAINT drafts_payload_domain CHECK (
+CASE kind
+    WHEN 'onboarding'::text THEN ((payload_encrypted IS NOT NULL) AND (clinical_payload_encrypted IS NULL))
+    ELSE (num_nonnulls(payload_encrypted, clinical_payload_encrypted) = 1)
+END),
     CONSTRAINT drafts_subject_id_check CHECK ((subject_id >= 0))
 );
 
@@ -3756,6 +3827,12 @@ CREATE TRIGGER consultation_referral BEFORE INSERT ON public.consultations FOR E
 CREATE TRIGGER consultation_results_append_only BEFORE DELETE OR UPDATE ON public.consultation_results FOR EACH ROW EXECUTE FUNCTION public.forbid_change();
 
 --
+-- Name: consultation_results consultation_results_stay_clinical; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER consultation_results_stay_clinical BEFORE UPDATE ON public.consultation_results FOR EACH ROW EXECUTE FUNCTION public.result_stays_clinical();
+
+--
 -- Name: consultations consultation_times; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -4966,6 +5043,18 @@ ALTER TABLE public.referrals ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rotate ON public.communication_preference_tokens FOR UPDATE TO customer_support, admin USING (public.person_in_org(patient_person_id, public.current_staff_org())) WITH CHECK (public.person_in_org(patient_person_id, public.current_staff_org()));
 
 --
+-- Name: consultation_results rotate_clinical; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY rotate_clinical ON public.consultation_results FOR UPDATE TO admin USING ((current_setting('digimed.key_rotation'::text, true) = 'on'::text)) WITH CHECK ((current_setting('digimed.key_rotation'::text, true) = 'on'::text));
+
+--
+-- Name: consultation_results rotate_clinical_find; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY rotate_clinical_find ON public.consultation_results FOR SELECT TO admin USING ((current_setting('digimed.key_rotation'::text, true) = 'on'::text));
+
+--
 -- Name: consultation_screenings screen; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -5238,6 +5327,13 @@ GRANT ALL ON FUNCTION public.audit_seal_pending() TO admin;
 GRANT ALL ON FUNCTION public.audit_seal_pending() TO digimed_service;
 
 --
+-- Name: FUNCTION consultation_result_ciphertexts(p_column text, p_after integer, p_limit integer, p_login text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.consultation_result_ciphertexts(p_column text, p_after integer, p_limit integer, p_login text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.consultation_result_ciphertexts(p_column text, p_after integer, p_limit integer, p_login text) TO admin;
+
+--
 -- Name: FUNCTION consultation_result_filed(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5369,6 +5465,54 @@ GRANT ALL ON FUNCTION public.queue_list(p_states text[], p_doctor integer, p_una
 --
 
 GRANT INSERT ON TABLE public.consultation_results TO doctor;
+
+--
+-- Name: COLUMN consultation_results.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.icpc2_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(icpc2_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.outcome_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(outcome_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.patient_ssn_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(patient_ssn_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.patient_job_description_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(patient_job_description_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.notes_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(notes_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.policy_number_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(policy_number_encrypted) ON TABLE public.consultation_results TO admin;
+
+--
+-- Name: COLUMN consultation_results.amend_reason_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(amend_reason_encrypted) ON TABLE public.consultation_results TO admin;
 
 --
 -- Name: FUNCTION read_consultation_results_as(p_consultation integer, p_login text); Type: ACL; Schema: public; Owner: -
@@ -5837,6 +5981,13 @@ GRANT UPDATE(updated_at) ON TABLE public.drafts TO secretary;
 GRANT UPDATE(updated_at) ON TABLE public.drafts TO doctor;
 GRANT UPDATE(updated_at) ON TABLE public.drafts TO customer_support;
 GRANT UPDATE(updated_at) ON TABLE public.drafts TO admin;
+
+--
+-- Name: COLUMN drafts.clinical_payload_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(clinical_payload_encrypted) ON TABLE public.drafts TO doctor;
+GRANT UPDATE(clinical_payload_encrypted) ON TABLE public.drafts TO admin;
 
 --
 -- Name: TABLE entry_points; Type: ACL; Schema: public; Owner: -

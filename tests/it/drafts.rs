@@ -60,7 +60,7 @@ async fn a_result_draft_is_encrypted_private_to_its_author_and_survives_reconnec
     // Under the clinical keys: the contact keys alone do not open it.
     assert_eq!(
         db.vault.contact_only().decrypt("drafts", "clinical_payload_encrypted", id as i64, &ciphertext).unwrap_err().code,
-        digimed_core::ErrorCode::ClinicalKeysUnavailable
+        ErrorCode::ClinicalKeysUnavailable
     );
 
     // Nobody else reads, changes or removes it, not even on a raw connection.

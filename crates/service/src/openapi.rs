@@ -121,9 +121,12 @@ pub fn error_codes() -> Vec<ErrorCode> {
 }
 
 /// The codes an error answer with `status` may carry. Routes that machines call answer a field
-/// error of the input class with 422 instead of 400, so 422 also takes the input codes.
+/// error of the input class with 422 instead of 400, so 422 also takes the input codes. The
+/// service never holds the clinical keys and no route touches a result, so no route answers
+/// `clinical_keys_unavailable` (it keeps its status in the document's table).
 fn codes_with(status: StatusCode, all: &[ErrorCode]) -> Vec<&'static str> {
     all.iter()
+        .filter(|c| **c != ErrorCode::ClinicalKeysUnavailable)
         .filter(|c| {
             let s = status_for(**c);
             s == status || (status == StatusCode::UNPROCESSABLE_ENTITY && s == StatusCode::BAD_REQUEST)
