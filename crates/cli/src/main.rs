@@ -434,6 +434,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let contact = config.key_store.load_for(KeyDomain::Contact).map_err(keys_error)?;
             let mut keys = store.load_for(domain).map_err(keys_error)?;
             let pool = owner_pool(&config).await?;
+            ClinicTx::run(&pool, async |tx| digimed_core::keys::check_rotation(tx, domain)).await?;
             let new_id = keys.rotate();
             store.save_replacing(&keys).map_err(keys_error)?;
             let (vault, contact_columns) = match domain {

@@ -205,6 +205,16 @@ pub struct RotationCursor {
     after: i32,
 }
 
+/// Whether the acting login may re-encrypt `domain`'s fields: the owner the contact ones, an admin
+/// the clinical ones. Asked before a new key is made, so that a refused rotation leaves the key
+/// store as it was.
+pub fn check_rotation(tx: &ClinicTx, domain: KeyDomain) -> Result<()> {
+    tx.require(match domain {
+        KeyDomain::Contact => Capability::RotateKeys,
+        KeyDomain::Clinical => Capability::RotateClinicalKeys,
+    })
+}
+
 /// Re-encrypts the next batch of contact fields that are not under the current contact key (the
 /// owner's operation); returns false once every contact column is done. Clinical columns are not
 /// touched: their ciphertexts mean nothing to the contact keys.
