@@ -34,9 +34,11 @@ let clinicalKeyFile = "";
 
 /**
  * A database of this test file's own with the demo data, and the test bridge serving the built UI
- * on 127.0.0.1; returns the UI's URL and a stop function (which also drops the database).
+ * on 127.0.0.1; returns the UI's URL and a stop function (which also drops the database). The
+ * console holds both key domains, as a doctor's or admin's workstation does; with
+ * `clinicalKeys: false` it holds the contact keys only (a secretary's or support's computer).
  */
-export async function serveUi() {
+export async function serveUi({ clinicalKeys = true } = {}) {
   const owner = process.env.DATABASE_URL;
   if (!owner) throw new Error("DATABASE_URL must name the test PostgreSQL server (make test sets it)");
   const db = demoDatabase(owner);
@@ -60,7 +62,7 @@ export async function serveUi() {
       DATABASE_URL: "",
       DIGIMED_KEY_FILE: db.keyFile,
       // The console plays a doctor's and admin's workstation: it holds the clinical keys too.
-      DIGIMED_CLINICAL_KEY_FILE: db.clinicalKeyFile,
+      DIGIMED_CLINICAL_KEY_FILE: clinicalKeys ? db.clinicalKeyFile : "",
       DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
