@@ -108,6 +108,9 @@ async fn whole_database_as_text(db: &TestDb) -> String {
     all
 }
 
+/// A draft as (kind, contact ciphertext, clinical ciphertext).
+type DraftRow = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 fn copy(keys: &DataKeys) -> DataKeys {
     DataKeys::from_json(keys.to_json().expose()).unwrap()
 }
@@ -216,7 +219,7 @@ async fn without_the_clinical_keys_nothing_is_filed_amended_or_drafted() {
     })
     .await
     .unwrap();
-    let kept: Vec<(String, Option<Vec<u8>>, Option<Vec<u8>>)> =
+    let kept: Vec<DraftRow> =
         sqlx::query_as("SELECT kind, payload_encrypted, clinical_payload_encrypted FROM drafts ORDER BY kind")
             .fetch_all(&c.db.owner)
             .await
