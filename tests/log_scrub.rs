@@ -147,11 +147,14 @@ async fn logs_carry_no_patient_data_and_no_secrets() {
     assert!(logs.contains("sqlx::query") && logs.contains("INSERT INTO"), "sqlx's statements are captured");
 
     // What must never appear.
-    let keys = db.vault.keys().to_json();
-    let key_doc: serde_json::Value = serde_json::from_str(keys.expose()).unwrap();
-    let mut key_material: Vec<String> =
-        key_doc["keys"].as_object().unwrap().values().map(|k| k.as_str().unwrap().to_string()).collect();
-    key_material.push(key_doc["blind_index_key"].as_str().unwrap().to_string());
+    // Both key domains' keys: the contact keys the service holds, and the clinical keys it never
+    // holds (nor may log).
+    let mut key_material: Vec<String> = Vec::new();
+    for keys in [db.vault.keys(), db.vault.keys_of(digimed_crypto::KeyDomain::Clinical).unwrap()] {
+        let key_doc: serde_json::Value = serde_json::from_str(keys.to_json().expose()).unwrap();
+        key_material.extend(key_doc["keys"].as_object().unwrap().values().map(|k| k.as_str().unwrap().to_string()));
+        key_material.push(key_doc["blind_index_key"].as_str().unwrap().to_string());
+    }
     let b64 = base64::engine::general_purpose::STANDARD;
     for k in key_material.clone() {
         key_material.push(hex::encode(b64.decode(&k).unwrap()));
