@@ -202,7 +202,13 @@ impl ClinicTx {
     /// succeeds (a failed `op` leaves nothing behind). For the command line and tests; the
     /// console and the service open and commit their transactions themselves.
     pub async fn run<T>(pool: &PgPool, op: impl AsyncFnOnce(&mut ClinicTx) -> Result<T>) -> Result<T> {
-        let mut tx = Self::begin(pool).await?;
+        Self::run_acting(pool, &Acting::Direct, op).await
+    }
+
+    /// Runs `op` in a transaction acting as `acting` says, and commits it when `op` succeeds (a
+    /// failed `op` leaves nothing behind): one operation of one request.
+    pub async fn run_acting<T>(pool: &PgPool, acting: &Acting, op: impl AsyncFnOnce(&mut ClinicTx) -> Result<T>) -> Result<T> {
+        let mut tx = Self::begin_acting(pool, acting).await?;
         let out = op(&mut tx).await?;
         tx.commit().await?;
         Ok(out)

@@ -55,9 +55,9 @@ async fn list(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let forms = forms::list_for_patient(&mut tx, id(&raw, "patient")?).await?;
-    tx.commit().await?;
+    let patient_id = id(&raw, "patient")?;
+    let forms =
+        ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::list_for_patient(tx, patient_id).await).await?;
     Ok(data(forms))
 }
 
@@ -71,9 +71,8 @@ async fn timeline(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let timeline = consents::timeline(&mut tx, id(&raw, "patient")?).await?;
-    tx.commit().await?;
+    let patient_id = id(&raw, "patient")?;
+    let timeline = ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| consents::timeline(tx, patient_id).await).await?;
     Ok(data(timeline))
 }
 
@@ -87,9 +86,8 @@ async fn text(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let text = forms::text(&mut tx, id(&raw, "form")?).await?;
-    tx.commit().await?;
+    let form_id = id(&raw, "form")?;
+    let text = ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::text(tx, form_id).await).await?;
     Ok(data(text))
 }
 
@@ -106,9 +104,9 @@ async fn sign(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let form_id = id(&raw, "form")?;
     let sha = opt_string(&body, "template_sha256")?.unwrap_or_default();
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let form = forms::sign(&mut tx, form_id, SignedBy::Patient, &sha).await?;
-    tx.commit().await?;
+    let form =
+        ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::sign(tx, form_id, SignedBy::Patient, &sha).await)
+            .await?;
     Ok(data(form))
 }
 
@@ -122,9 +120,8 @@ async fn decline(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let form = forms::decline(&mut tx, id(&raw, "form")?).await?;
-    tx.commit().await?;
+    let form_id = id(&raw, "form")?;
+    let form = ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::decline(tx, form_id).await).await?;
     Ok(data(form))
 }
 
@@ -141,8 +138,7 @@ async fn withdraw(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let consent_id = id(&raw, "consent")?;
     let reason = opt_string(&body, "reason")?.unwrap_or_default();
-    let mut tx = ClinicTx::begin_acting(&state.pool, &caller.acting).await?;
-    let consent = forms::withdraw(&mut tx, consent_id, &reason).await?;
-    tx.commit().await?;
+    let consent =
+        ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::withdraw(tx, consent_id, &reason).await).await?;
     Ok(data(consent))
 }

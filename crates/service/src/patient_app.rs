@@ -40,9 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, description = "The patient's forms.", body = Data<Vec<Form>>), CallerErrors),
     security(("patient_session" = [])))]
 async fn list(State(state): State<AppState>, me: PatientCaller) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let forms = forms::list_own(&mut tx).await?;
-    tx.commit().await?;
+    let forms = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::list_own(tx).await).await?;
     Ok(data(forms))
 }
 
@@ -57,9 +55,7 @@ async fn text(
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let form_id = id(&raw, "form")?;
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let text = forms::text(&mut tx, form_id).await?;
-    tx.commit().await?;
+    let text = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::text(tx, form_id).await).await?;
     Ok(data(text))
 }
 
@@ -76,9 +72,8 @@ async fn sign(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let form_id = id(&raw, "form")?;
     let sha = opt_string(&body, "template_sha256")?.unwrap_or_default();
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let form = forms::sign(&mut tx, form_id, SignedBy::Patient, &sha).await?;
-    tx.commit().await?;
+    let form =
+        ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::sign(tx, form_id, SignedBy::Patient, &sha).await).await?;
     Ok(data(form))
 }
 
@@ -93,9 +88,7 @@ async fn decline(
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let form_id = id(&raw, "form")?;
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let form = forms::decline(&mut tx, form_id).await?;
-    tx.commit().await?;
+    let form = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::decline(tx, form_id).await).await?;
     Ok(data(form))
 }
 
@@ -112,9 +105,8 @@ async fn withdraw(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let consent_id = id(&raw, "consent")?;
     let reason = opt_string(&body, "reason")?.unwrap_or_default();
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let consent = forms::withdraw(&mut tx, consent_id, &reason).await?;
-    tx.commit().await?;
+    let consent =
+        ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::withdraw(tx, consent_id, &reason).await).await?;
     Ok(data(consent))
 }
 
@@ -123,9 +115,7 @@ async fn withdraw(
     responses((status = 200, description = "The patient's consultations.", body = Data<Vec<OwnConsultation>>), CallerErrors),
     security(("patient_session" = [])))]
 async fn consultations(State(state): State<AppState>, me: PatientCaller) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = ClinicTx::begin_acting(&state.pool, &me.acting).await?;
-    let list = patient_app::own_consultations(&mut tx).await?;
-    tx.commit().await?;
+    let list = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| patient_app::own_consultations(tx).await).await?;
     Ok(data(list))
 }
 

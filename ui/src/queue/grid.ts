@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
  * the selection, Enter opens the selected row; a click selects and opens. `ids` are the rows' ids
  * in the order shown.
  */
-export function useGridSelection(ids: number[]) {
+export function useGridSelection(ids: number[]): GridSelection {
   const [selectedId, setSelectedId] = useState<number | null>(null);
   const [openId, setOpenId] = useState<number | null>(null);
   const selectedIndex = selectedId === null ? -1 : ids.indexOf(selectedId);
@@ -36,4 +36,15 @@ export function useGridSelection(ids: number[]) {
   const activeId = selectedIndex >= 0 ? selectedId : null;
 
   return { selectedId, activeId, openId, setOpenId, onTableKey, choose };
+}
+
+/** What `useGridSelection` gives a grid and its rows. */
+export interface GridSelection {
+  selectedId: number | null;
+  /** The id for `aria-activedescendant`, when a shown row is selected. */
+  activeId: number | null;
+  openId: number | null;
+  setOpenId: (id: number | null) => void;
+  onTableKey: (e: KeyboardEvent) => void;
+  choose: (id: number) => void;
 }

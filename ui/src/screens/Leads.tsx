@@ -4,11 +4,11 @@ import { commands, type Converted, type CriterionResult, type Lead, type LeadInp
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FieldError } from "../components/FieldError";
 import { PatientCardButton } from "../components/PatientCardButton";
-import { TableNotice } from "../components/TableNotice";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
 import { formatDateTime, formatDuration, formatShortDateTime } from "../i18n/format";
 import { useGridSelection } from "../queue/grid";
+import { WorkGrid, WorkRow } from "../components/WorkGrid";
 import { useCommand, useLatestRead } from "../useCommand";
 
 type Field = "name" | "email" | "date_of_birth" | "national_id" | "postcode" | "channel";
@@ -73,7 +73,8 @@ export function Leads(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   useLayoutEffect(load, [load]);
 
   const list = rows ?? [];
-  const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(list.map((l) => l.patient_person_id));
+  const selection = useGridSelection(list.map((l) => l.patient_person_id));
+  const { openId, setOpenId } = selection;
   const open = list.find((l) => l.patient_person_id === openId) ?? null;
 
   function done(c: Converted) {
@@ -106,55 +107,43 @@ export function Leads(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       <ErrorAlert error={error} />
 
       <div class={`queue-layout${open ? " has-panel" : ""}`}>
-        <div class="card table-card">
-          <p id="leads-hint" class="hint">
-            {t("queue.keyboardHint")}
-          </p>
-          <table
-            ref={grid}
-            class="data-table leads-table"
-            role="grid"
-            aria-label={t("leads.table")}
-            aria-describedby="leads-hint"
-            tabIndex={0}
-            aria-activedescendant={activeId !== null ? `lead-row-${activeId}` : undefined}
-            onKeyDown={onTableKey}
-          >
-            <thead>
-              <tr>
-                <th scope="col">{t("leads.colName")}</th>
-                <th scope="col" class="col-optional">
-                  {t("leads.colEntry")}
-                </th>
-                <th scope="col">{t("leads.colCameIn")}</th>
-                <th scope="col" aria-sort="descending">
-                  {t("leads.colLastCall")}
-                </th>
-                <th scope="col">{t("leads.colPhone")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              <TableNotice colSpan={5} loading={rows === null && !error} empty={rows !== null && list.length === 0} emptyText={t("leads.empty")} />
-              {list.map((l) => (
-                <tr
-                  key={l.patient_person_id}
-                  id={`lead-row-${l.patient_person_id}`}
-                  aria-selected={l.patient_person_id === selectedId}
-                  class={l.patient_person_id === openId ? "is-open" : undefined}
-                  onClick={() => choose(l.patient_person_id)}
-                >
-                  <td>{leadName(l, t)}</td>
-                  <td class="col-optional">{t(`entryPoint.${l.entry_point}`)}</td>
-                  <td class="nowrap">{formatShortDateTime(l.came_in_at, locale)}</td>
-                  <td class="nowrap">
-                    {l.last_call_at ? formatShortDateTime(l.last_call_at, locale) : <span class="muted">{t("leads.noCall")}</span>}
-                  </td>
-                  <td class="nowrap">{l.phone_masked ?? <span class="muted">{t("common.none")}</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <WorkGrid
+          name="leads"
+          rowName="lead"
+          label={t("leads.table")}
+          selection={selection}
+          tableClass="leads-table"
+          gridRef={grid}
+          colSpan={5}
+          loading={rows === null && !error}
+          empty={rows !== null && list.length === 0}
+          emptyText={t("leads.empty")}
+          head={
+            <>
+              <th scope="col">{t("leads.colName")}</th>
+              <th scope="col" class="col-optional">
+                {t("leads.colEntry")}
+              </th>
+              <th scope="col">{t("leads.colCameIn")}</th>
+              <th scope="col" aria-sort="descending">
+                {t("leads.colLastCall")}
+              </th>
+              <th scope="col">{t("leads.colPhone")}</th>
+            </>
+          }
+        >
+          {list.map((l) => (
+            <WorkRow key={l.patient_person_id} rowName="lead" id={l.patient_person_id} selection={selection}>
+              <td>{leadName(l, t)}</td>
+              <td class="col-optional">{t(`entryPoint.${l.entry_point}`)}</td>
+              <td class="nowrap">{formatShortDateTime(l.came_in_at, locale)}</td>
+              <td class="nowrap">
+                {l.last_call_at ? formatShortDateTime(l.last_call_at, locale) : <span class="muted">{t("leads.noCall")}</span>}
+              </td>
+              <td class="nowrap">{l.phone_masked ?? <span class="muted">{t("common.none")}</span>}</td>
+            </WorkRow>
+          ))}
+        </WorkGrid>
 
         {open && (
           <LeadPanel

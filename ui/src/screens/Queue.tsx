@@ -22,8 +22,8 @@ import { markStart } from "../perf";
 import { consultationChanges, sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
-import { TableNotice } from "../components/TableNotice";
 import { useGridSelection } from "../queue/grid";
+import { WorkGrid, WorkRow } from "../components/WorkGrid";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
 
@@ -98,7 +98,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   }, [rows]);
 
   const sorted = useMemo(() => sortByWaiting(rows ?? [], now, order), [rows, now, order]);
-  const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(sorted.map((c) => c.id));
+  const selection = useGridSelection(sorted.map((c) => c.id));
+  const { openId, setOpenId } = selection;
   const open = sorted.find((c) => c.id === openId) ?? null;
 
 
@@ -172,73 +173,62 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       <NotLiveAlert error={notLive} />
 
       <div class="queue-layout">
-        <div class="card table-card">
-          <p id="queue-hint" class="hint">
-            {t("queue.keyboardHint")}
-          </p>
-          <table
-            class="data-table"
-            role="grid"
-            aria-label={t("queue.table")}
-            aria-describedby="queue-hint"
-            tabIndex={0}
-            aria-activedescendant={activeId !== null ? `queue-row-${activeId}` : undefined}
-            onKeyDown={onTableKey}
-          >
-            <thead>
-              <tr>
-                <th scope="col">{t("queue.colPatient")}</th>
-                <th scope="col">{t("queue.colPartner")}</th>
-                <th scope="col">{t("queue.colState")}</th>
-                <th scope="col">{t("queue.colDoctor")}</th>
-                <th scope="col" aria-sort={order === "longest" ? "descending" : "ascending"}>
-                  {t("queue.colWaiting")}
-                </th>
-                <th scope="col">{t("queue.colDeadline")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              <TableNotice colSpan={6} loading={rows === null} empty={rows !== null && sorted.length === 0} emptyText={t("queue.empty")} />
-              {sorted.map((c) => (
-                <tr
-                  key={c.id}
-                  id={`queue-row-${c.id}`}
-                  aria-selected={c.id === selectedId}
-                  class={c.id === openId ? "is-open" : undefined}
-                  onClick={() => choose(c.id)}
-                >
-                  <td>{patientName(c)}</td>
-                  <td>{c.partner_name ?? t("common.none")}</td>
-                  <td>
-                    <StateBadge state={c.state} />
-                    {warnings.has(c.id) && (
-                      <>
-                        {" "}
-                        <span class="badge badge-warning link-warning" title={warnings.get(c.id)?.reason ?? undefined}>
-                          {t("queue.linkFailed")}
-                        </span>
-                      </>
-                    )}
-                  </td>
-                  <td>{c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}</td>
-                  <td class="num" data-testid="waiting">
-                    {formatDuration(waitingSeconds(c, now), locale)}
-                  </td>
-                  <td>
-                    <DeadlineBadge status={c.deadline_status} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {rows && rows.length >= limit && (
-            <div class="table-more">
-              <button type="button" class="button button-secondary" onClick={() => setLimit((l) => l + QUEUE_PAGE)}>
-                {t("queue.more", { count: QUEUE_PAGE })}
-              </button>
-            </div>
-          )}
-        </div>
+        <WorkGrid
+          name="queue"
+          rowName="queue"
+          label={t("queue.table")}
+          selection={selection}
+          colSpan={6}
+          loading={rows === null}
+          empty={rows !== null && sorted.length === 0}
+          emptyText={t("queue.empty")}
+          head={
+            <>
+              <th scope="col">{t("queue.colPatient")}</th>
+              <th scope="col">{t("queue.colPartner")}</th>
+              <th scope="col">{t("queue.colState")}</th>
+              <th scope="col">{t("queue.colDoctor")}</th>
+              <th scope="col" aria-sort={order === "longest" ? "descending" : "ascending"}>
+                {t("queue.colWaiting")}
+              </th>
+              <th scope="col">{t("queue.colDeadline")}</th>
+            </>
+          }
+          footer={
+            rows && rows.length >= limit && (
+              <div class="table-more">
+                <button type="button" class="button button-secondary" onClick={() => setLimit((l) => l + QUEUE_PAGE)}>
+                  {t("queue.more", { count: QUEUE_PAGE })}
+                </button>
+              </div>
+            )
+          }
+        >
+          {sorted.map((c) => (
+            <WorkRow key={c.id} rowName="queue" id={c.id} selection={selection}>
+              <td>{patientName(c)}</td>
+              <td>{c.partner_name ?? t("common.none")}</td>
+              <td>
+                <StateBadge state={c.state} />
+                {warnings.has(c.id) && (
+                  <>
+                    {" "}
+                    <span class="badge badge-warning link-warning" title={warnings.get(c.id)?.reason ?? undefined}>
+                      {t("queue.linkFailed")}
+                    </span>
+                  </>
+                )}
+              </td>
+              <td>{c.doctor_name ?? <span class="muted">{t("queue.unassigned")}</span>}</td>
+              <td class="num" data-testid="waiting">
+                {formatDuration(waitingSeconds(c, now), locale)}
+              </td>
+              <td>
+                <DeadlineBadge status={c.deadline_status} />
+              </td>
+            </WorkRow>
+          ))}
+        </WorkGrid>
 
         {open && (
           <QueuePanel

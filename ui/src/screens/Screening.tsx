@@ -22,8 +22,8 @@ import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { PatientContact } from "./PatientCard";
 import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
 import { FormButtons } from "../components/FormButtons";
-import { TableNotice } from "../components/TableNotice";
 import { useGridSelection } from "../queue/grid";
+import { WorkGrid, WorkRow } from "../components/WorkGrid";
 
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
 
@@ -73,7 +73,8 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { live, notLive } = useQueueChanges(load, referralChanges);
 
   const list = rows ?? [];
-  const { selectedId, activeId, openId, setOpenId, onTableKey, choose } = useGridSelection(list.map((r) => r.referral_id));
+  const selection = useGridSelection(list.map((r) => r.referral_id));
+  const { openId, setOpenId } = selection;
   const open = list.find((r) => r.referral_id === openId) ?? null;
 
 
@@ -113,68 +114,55 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
       <NotLiveAlert error={notLive} />
 
       <div class={`queue-layout${open ? " has-panel" : ""}`}>
-        <div class="card table-card">
-          <p id="screening-hint" class="hint">
-            {t("queue.keyboardHint")}
-          </p>
-          <table
-            ref={grid}
-            class="data-table"
-            role="grid"
-            aria-label={t("screening.table")}
-            aria-describedby="screening-hint"
-            tabIndex={0}
-            aria-activedescendant={activeId !== null ? `referral-row-${activeId}` : undefined}
-            onKeyDown={onTableKey}
-          >
-            <thead>
-              <tr>
-                <th scope="col">{t("queue.colPatient")}</th>
-                <th scope="col" class="col-optional">
-                  {t("queue.colPartner")}
-                </th>
-                <th scope="col">{t("screening.colReceived")}</th>
-                <th scope="col" aria-sort="ascending">
-                  {t("queue.colDeadline")}
-                </th>
-                <th scope="col">{t("screening.colCalls")}</th>
-                <th scope="col" class="col-optional">
-                  {t("screening.colSupervisor")}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <TableNotice colSpan={6} loading={rows === null} empty={rows !== null && list.length === 0} emptyText={t("screening.empty")} />
-              {list.map((r) => (
-                <tr
-                  key={r.referral_id}
-                  id={`referral-row-${r.referral_id}`}
-                  aria-selected={r.referral_id === selectedId}
-                  class={r.referral_id === openId ? "is-open" : undefined}
-                  onClick={() => choose(r.referral_id)}
-                >
-                  <td>{patientName(r)}</td>
-                  <td class="col-optional">{r.partner_name}</td>
-                  <td class="nowrap">{formatShortDateTime(r.received_at, locale)}</td>
-                  <td>
-                    <span class="deadline-cell">
-                      <span class="nowrap">{formatShortDateTime(r.deadline_at, locale)}</span> <DeadlineBadge status={r.deadline_status} />
-                    </span>
-                  </td>
-                  <td>
-                    {r.call_attempts === 0
-                      ? t("screening.noCalls")
-                      : t("screening.calls", {
-                          count: r.call_attempts,
-                          last: r.last_call_outcome ? t(`call.${r.last_call_outcome}`) : "",
-                        })}
-                  </td>
-                  <td class="col-optional">{r.supervisor_name ?? <span class="muted">{t("common.none")}</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <WorkGrid
+          name="screening"
+          rowName="referral"
+          label={t("screening.table")}
+          selection={selection}
+          gridRef={grid}
+          colSpan={6}
+          loading={rows === null}
+          empty={rows !== null && list.length === 0}
+          emptyText={t("screening.empty")}
+          head={
+            <>
+              <th scope="col">{t("queue.colPatient")}</th>
+              <th scope="col" class="col-optional">
+                {t("queue.colPartner")}
+              </th>
+              <th scope="col">{t("screening.colReceived")}</th>
+              <th scope="col" aria-sort="ascending">
+                {t("queue.colDeadline")}
+              </th>
+              <th scope="col">{t("screening.colCalls")}</th>
+              <th scope="col" class="col-optional">
+                {t("screening.colSupervisor")}
+              </th>
+            </>
+          }
+        >
+          {list.map((r) => (
+            <WorkRow key={r.referral_id} rowName="referral" id={r.referral_id} selection={selection}>
+              <td>{patientName(r)}</td>
+              <td class="col-optional">{r.partner_name}</td>
+              <td class="nowrap">{formatShortDateTime(r.received_at, locale)}</td>
+              <td>
+                <span class="deadline-cell">
+                  <span class="nowrap">{formatShortDateTime(r.deadline_at, locale)}</span> <DeadlineBadge status={r.deadline_status} />
+                </span>
+              </td>
+              <td>
+                {r.call_attempts === 0
+                  ? t("screening.noCalls")
+                  : t("screening.calls", {
+                      count: r.call_attempts,
+                      last: r.last_call_outcome ? t(`call.${r.last_call_outcome}`) : "",
+                    })}
+              </td>
+              <td class="col-optional">{r.supervisor_name ?? <span class="muted">{t("common.none")}</span>}</td>
+            </WorkRow>
+          ))}
+        </WorkGrid>
 
         {open && (
           <ScreeningPanel

@@ -15,8 +15,8 @@ use maud::html;
 
 use super::text::texts;
 use super::{
-    browser_language, chosen_language, cross_site, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout,
-    now_secs, page, server_error, FormFields, LangQuery,
+    chosen_language, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout, link_or_page, now_secs, page,
+    posted, server_error, LangQuery,
 };
 use crate::AppState;
 
@@ -63,10 +63,9 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let chosen = chosen_language(q.lang.as_deref());
-    match find(&state, &token).await {
-        Err(e) => server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
-        Ok(None) => invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
-        Ok(Some(p)) => form(&state, &token, chosen.unwrap_or(p.language), &Shown::of(&p), Outcome::Shown, StatusCode::OK),
+    match link_or_page(find(&state, &token).await, chosen, &headers) {
+        Err(page) => page,
+        Ok(p) => form(&state, &token, chosen.unwrap_or(p.language), &Shown::of(&p), Outcome::Shown, StatusCode::OK),
     }
 }
 
@@ -76,15 +75,13 @@ pub async fn show(
     request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
     responses(super::PageAnswers))]
 pub async fn save(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let fields = FormFields::parse(&body);
-    let chosen = chosen_language(fields.get("lang"));
-    if cross_site(&headers) {
-        return super::cross_site_refused(chosen.unwrap_or_else(|| browser_language(&headers)));
-    }
-    let current = match find(&state, &token).await {
-        Err(e) => return server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
-        Ok(None) => return invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
-        Ok(Some(p)) => p,
+    let (fields, chosen) = match posted(&headers, &body) {
+        Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let current = match link_or_page(find(&state, &token).await, chosen, &headers) {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let lang = chosen.unwrap_or(current.language);
     let ticked = |name: &str| fields.get(name).is_some_and(|v| !v.is_empty());

@@ -17,8 +17,8 @@ use maud::html;
 
 use super::text::{date, texts};
 use super::{
-    browser_language, chosen_language, cross_site, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout,
-    message_page, now_secs, page, server_error, FormFields, LangQuery,
+    chosen_language, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout, link_or_page, message_page,
+    now_secs, page, posted, server_error, LangQuery,
 };
 use crate::AppState;
 
@@ -42,10 +42,9 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let chosen = chosen_language(q.lang.as_deref());
-    match find(&state, &token).await {
-        Err(e) => server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
-        Ok(None) => invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
-        Ok(Some(link)) => {
+    match link_or_page(find(&state, &token).await, chosen, &headers) {
+        Err(page) => page,
+        Ok(link) => {
             let lang = chosen.unwrap_or(link.language);
             if link.answered {
                 already(lang, StatusCode::OK)
@@ -62,15 +61,13 @@ pub async fn show(
     request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
     responses(super::PageAnswers))]
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let fields = FormFields::parse(&body);
-    let chosen = chosen_language(fields.get("lang"));
-    if cross_site(&headers) {
-        return super::cross_site_refused(chosen.unwrap_or_else(|| browser_language(&headers)));
-    }
-    let link = match find(&state, &token).await {
-        Err(e) => return server_error(chosen.unwrap_or_else(|| browser_language(&headers)), &e),
-        Ok(None) => return invalid_link(chosen.unwrap_or_else(|| browser_language(&headers))),
-        Ok(Some(link)) => link,
+    let (fields, chosen) = match posted(&headers, &body) {
+        Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let link = match link_or_page(find(&state, &token).await, chosen, &headers) {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let lang = chosen.unwrap_or(link.language);
     if link.answered {
