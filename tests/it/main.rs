@@ -39,3 +39,4 @@ mod screening;
 mod staff;
 mod two_services;
 mod webhooks_out;
+mod workstations;

@@ -19,6 +19,7 @@ mod result_cmd;
 mod reviews_cmd;
 mod rules_cmd;
 mod scratch;
+mod workstation_cmd;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -54,6 +55,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Workstations: enrollment bundles, accepting one, listing and revoking them.
+    Workstation {
+        #[command(subcommand)]
+        command: workstation_cmd::WorkstationCommand,
     },
     /// The audit log.
     Audit {
@@ -380,23 +386,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("created data keys (key id {}) in {}", keys.current_key_id(), config.key_store.describe());
         }
         Command::Keys { command: KeysCommand::Rotate { batch } } => {
-            let mut keys = config.key_store.load().map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
             let pool = owner_pool(&config).await?;
-            let new_id = keys.rotate();
-            config.key_store.save_replacing(&keys).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
-            let vault = Vault::new(keys);
-            let (mut cursor, mut report) = Default::default();
-            // One transaction per batch, so the clinic keeps working while fields are re-encrypted.
-            while ClinicTx::run(&pool, async |tx| {
-                digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch.clamp(1, 10_000), &mut report).await
-            })
-            .await?
-            {}
-            println!(
-                "key {new_id} is now current; re-encrypted {} field(s), {} already under it",
-                report.reencrypted, report.already_current
-            );
+            workstation_cmd::rotate_keys(&config, &pool, batch).await?;
         }
+        Command::Workstation { command } => workstation_cmd::run(&config, command).await?,
         Command::Icpc2 { command: Icpc2Command::Import { file } } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display())))?;

@@ -56,6 +56,14 @@ pub enum ErrorCode {
     /// The database server's certificate is made out to another host name.
     DatabaseCertificateNameMismatch,
     KeysUnavailable,
+    /// A workstation enrollment bundle could not be opened with the passphrase given.
+    WrongPassphrase,
+    /// A file is not an enrollment bundle, or it was changed after it was made.
+    BundleTampered,
+    /// The enrollment bundle has already been used on a workstation.
+    EnrollmentUsed,
+    /// The enrollment was revoked.
+    EnrollmentRevoked,
     Configuration,
     Internal,
 }
@@ -96,6 +104,10 @@ impl ErrorCode {
             ErrorCode::UntrustedDatabaseCertificate => "untrusted_database_certificate",
             ErrorCode::DatabaseCertificateNameMismatch => "database_certificate_name_mismatch",
             ErrorCode::KeysUnavailable => "keys_unavailable",
+            ErrorCode::WrongPassphrase => "wrong_passphrase",
+            ErrorCode::BundleTampered => "bundle_tampered",
+            ErrorCode::EnrollmentUsed => "enrollment_used",
+            ErrorCode::EnrollmentRevoked => "enrollment_revoked",
             ErrorCode::Configuration => "configuration",
             ErrorCode::Internal => "internal",
         }
@@ -292,6 +304,11 @@ pub fn from_database(e: &sqlx::Error) -> Error {
                 "DMF01" => Error::new(ErrorCode::FormsUnsigned, db.message().to_string()),
                 // a signature for another text of the form than the patient was shown
                 "DMF02" => Error::field(ErrorCode::FormTemplateChanged, "template_sha256", db.message().to_string()),
+                // workstation enrollment (workstation_enrollment_use)
+                "DMW01" => Error::field(ErrorCode::NotFound, "bundle", db.message().to_string()),
+                "DMW02" => Error::field(ErrorCode::EnrollmentUsed, "bundle", db.message().to_string()),
+                "DMW03" => Error::field(ErrorCode::EnrollmentRevoked, "bundle", db.message().to_string()),
+                "DMW04" => Error::field(ErrorCode::Forbidden, "username", db.message().to_string()),
                 "23505" => Error::new(
                     ErrorCode::AlreadyExists,
                     format!("This already exists ({}).", db.constraint().unwrap_or("unique")),
