@@ -4,7 +4,7 @@
 -- one-time secret, and when it was used or revoked; never the keys or the passphrase.
 
 CREATE TABLE workstation_enrollments (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     organization_id  integer NOT NULL DEFAULT current_staff_org() REFERENCES organizations (id),
     label            text NOT NULL CHECK (length(btrim(label)) BETWEEN 1 AND 100),
     role             text NOT NULL CHECK (role IN ('secretary', 'doctor', 'customer_support', 'admin')),
@@ -55,7 +55,7 @@ CREATE POLICY clinic_admins ON workstation_enrollments TO admin
 -- hybrid, ML-KEM-768 with X25519) that new keys after a rotation are sealed to. Written only by
 -- workstation_enrollment_use, which records the use in the audit log in the user's own name.
 CREATE TABLE workstation_enrollment_uses (
-    enrollment_id  bigint PRIMARY KEY REFERENCES workstation_enrollments (id),
+    enrollment_id  integer PRIMARY KEY REFERENCES workstation_enrollments (id),
     used_at        timestamptz NOT NULL DEFAULT now(),
     used_by        integer NOT NULL REFERENCES staff (id),
     recipient      text NOT NULL CHECK (recipient ~ '^age1[0-9a-z]+$')
@@ -69,7 +69,7 @@ CREATE POLICY clinic_admins ON workstation_enrollment_uses FOR SELECT TO admin
 -- bundle's clinic and with the bundle's role. Refuses a wrong secret (as not found), a used and
 -- a revoked enrollment, each with its own SQLSTATE; marks it used and registers the
 -- workstation's recipient.
-CREATE FUNCTION workstation_enrollment_use(p_id bigint, p_token_hash bytea, p_recipient text)
+CREATE FUNCTION workstation_enrollment_use(p_id integer, p_token_hash bytea, p_recipient text)
 RETURNS TABLE (role text, domains text[])
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_catalog
@@ -101,15 +101,15 @@ BEGIN
     RETURN QUERY SELECT v.role, v.domains;
 END
 $$;
-REVOKE ALL ON FUNCTION workstation_enrollment_use(bigint, bytea, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION workstation_enrollment_use(bigint, bytea, text) TO secretary, doctor, customer_support, admin;
+REVOKE ALL ON FUNCTION workstation_enrollment_use(integer, bytea, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION workstation_enrollment_use(integer, bytea, text) TO secretary, doctor, customer_support, admin;
 
 -- New data keys for the workstations that still hold an enrollment, each sealed (age)
 -- to that workstation's recipient. Written by the owner's rotation; a workstation reads its own
 -- newest delivery at sign-in through workstation_key_delivery.
 CREATE TABLE workstation_key_deliveries (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    enrollment_id  bigint NOT NULL REFERENCES workstation_enrollments (id),
+    enrollment_id  integer NOT NULL REFERENCES workstation_enrollments (id),
     domain         text NOT NULL CHECK (domain IN ('contact', 'clinical')),
     key_id         integer NOT NULL,
     sealed_keys    bytea NOT NULL,
@@ -120,7 +120,7 @@ ALTER TABLE workstation_key_deliveries ENABLE ROW LEVEL SECURITY;
 
 -- The newest delivery of each domain for a workstation's enrollment while it is not revoked,
 -- to any staff member signed in on it (the keys are sealed to that workstation's identity).
-CREATE FUNCTION workstation_key_delivery(p_enrollment bigint)
+CREATE FUNCTION workstation_key_delivery(p_enrollment integer)
 RETURNS TABLE (domain text, key_id integer, sealed_keys bytea)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public, pg_catalog
@@ -132,5 +132,5 @@ AS $$
      WHERE e.id = p_enrollment AND e.revoked_at IS NULL AND staff_id_of(session_user::text) IS NOT NULL
      ORDER BY d.domain, d.key_id DESC
 $$;
-REVOKE ALL ON FUNCTION workstation_key_delivery(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION workstation_key_delivery(bigint) TO secretary, doctor, customer_support, admin;
+REVOKE ALL ON FUNCTION workstation_key_delivery(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION workstation_key_delivery(integer) TO secretary, doctor, customer_support, admin;

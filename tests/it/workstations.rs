@@ -86,7 +86,7 @@ async fn a_phone(db: &TestDb, vault: &Vault) -> (i32, Vec<u8>, String) {
     (id, ct, plain)
 }
 
-async fn used_by(db: &TestDb, id: i64) -> Option<i32> {
+async fn used_by(db: &TestDb, id: i32) -> Option<i32> {
     sqlx::query_scalar("SELECT used_by FROM workstation_enrollment_uses WHERE enrollment_id = $1").bind(id).fetch_optional(&db.owner).await.unwrap()
 }
 
@@ -224,7 +224,7 @@ async fn revoking_then_rotating_shuts_the_revoked_workstation_out_and_delivers_t
         let made = make(&db, &admin, label, AppRole::Secretary).await;
         ws.enroll(&workstations::open(made.bundle.as_bytes(), &made.passphrase).unwrap(), &secretary).await.unwrap();
     }
-    let leaving: i64 = sqlx::query_scalar("SELECT id FROM workstation_enrollments WHERE label = 'Reception 7'")
+    let leaving: i32 = sqlx::query_scalar("SELECT id FROM workstation_enrollments WHERE label = 'Reception 7'")
         .fetch_one(&db.owner)
         .await
         .unwrap();

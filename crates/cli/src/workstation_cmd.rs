@@ -47,7 +47,7 @@ pub enum WorkstationCommand {
     /// Revokes an enrollment and rotates the data keys (the database owner's operation): the
     /// workstation's keys read no new data; the other workstations get the new key at sign-in.
     Revoke {
-        id: i64,
+        id: i32,
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },

@@ -52,7 +52,7 @@ pub fn held_key_sets(vault: &Vault) -> BTreeMap<&'static str, &DataKeys> {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Enrollment {
-    pub id: i64,
+    pub id: i32,
     pub label: String,
     pub role: AppRole,
     pub domains: Vec<String>,
@@ -89,7 +89,7 @@ impl std::fmt::Debug for NewEnrollment {
 pub struct Bundle {
     format: String,
     version: u32,
-    pub enrollment_id: i64,
+    pub enrollment_id: i32,
     secret: String,
     /// The server address, without user or password, and without `sslrootcert` (the CA
     /// certificate travels in `ca_pem`).
@@ -129,7 +129,7 @@ impl Bundle {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BundlePreview {
-    pub enrollment_id: i64,
+    pub enrollment_id: i32,
     pub label: String,
     pub server: String,
     pub role: AppRole,
@@ -230,7 +230,7 @@ const ENROLLMENT_COLUMNS: &str = r#"e.id, e.label, e.role, e.domains, cs.name AS
 
 #[derive(sqlx::FromRow)]
 struct EnrollmentRow {
-    id: i64,
+    id: i32,
     label: String,
     role: String,
     domains: Vec<String>,
@@ -261,14 +261,14 @@ impl EnrollmentRow {
     }
 }
 
-async fn fetch(tx: &mut ClinicTx, id: Option<i64>) -> Result<Vec<Enrollment>> {
+async fn fetch(tx: &mut ClinicTx, id: Option<i32>) -> Result<Vec<Enrollment>> {
     let rows: Vec<EnrollmentRow> = sqlx::query_as(&format!(
         "SELECT {ENROLLMENT_COLUMNS} FROM workstation_enrollments e
            JOIN staff cs ON cs.id = e.created_by
            LEFT JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
            LEFT JOIN staff us ON us.id = u.used_by
            LEFT JOIN staff rs ON rs.id = e.revoked_by
-          WHERE $1::bigint IS NULL OR e.id = $1
+          WHERE $1::integer IS NULL OR e.id = $1
           ORDER BY e.created_at DESC, e.id DESC"
     ))
     .bind(id)
@@ -314,7 +314,7 @@ pub async fn create(tx: &mut ClinicTx, vault: &Vault, label: &str, role: AppRole
     let mut secret_bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret_bytes);
     let secret = hex::encode(secret_bytes);
-    let id: i64 = sqlx::query_scalar(
+    let id: i32 = sqlx::query_scalar(
         "INSERT INTO workstation_enrollments (label, role, domains, token_hash) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(label)
@@ -490,7 +490,7 @@ fn delete_store(store: &KeyStore) {
 
 #[derive(Serialize, Deserialize)]
 struct IdentityDocument {
-    enrollment_id: i64,
+    enrollment_id: i32,
     identity: String,
 }
 
@@ -555,7 +555,7 @@ pub async fn list(tx: &mut ClinicTx) -> Result<Vec<Enrollment>> {
 /// Revokes an enrollment: its bundle can no longer be used, and the workstation gets no new keys.
 /// The keys it holds still read what they encrypted until the keys are rotated (the owner's
 /// `digimed workstation revoke` does both).
-pub async fn revoke(tx: &mut ClinicTx, id: i64) -> Result<Enrollment> {
+pub async fn revoke(tx: &mut ClinicTx, id: i32) -> Result<Enrollment> {
     tx.require(Capability::RevokeWorkstations)?;
     let current = fetch(tx, Some(id)).await?.pop().ok_or_else(|| Error::not_found("The workstation enrollment"))?;
     if current.revoked_at.is_some() {
@@ -570,7 +570,7 @@ pub async fn revoke(tx: &mut ClinicTx, id: i64) -> Result<Enrollment> {
 /// workstations get the new keys.
 pub async fn deliver_keys(tx: &mut ClinicTx, vault: &Vault) -> Result<u64> {
     tx.require(Capability::RotateKeys)?;
-    let active: Vec<(i64, String, Vec<String>)> = sqlx::query_as(
+    let active: Vec<(i32, String, Vec<String>)> = sqlx::query_as(
         "SELECT e.id, u.recipient, e.domains FROM workstation_enrollments e
            JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
           WHERE e.revoked_at IS NULL ORDER BY e.id FOR UPDATE OF e",
