@@ -45,6 +45,16 @@ export async function serveUi() {
   DEMO.login_domain = db.staff.secretary.login.split("@")[1];
   DEMO.partner = db.partner;
   for (const [role, s] of Object.entries(db.staff)) DEMO[role] = { login: s.login, password: s.password, name: s.name };
+  const { url, home } = await startBridge({ DIGIMED_KEY_FILE: db.keyFile, DIGIMED_SERVER: DEMO.server });
+  return { url, home, stop: shutdown };
+}
+
+/**
+ * A console bridge of its own (a home, a Downloads folder, no keyring) on this test file's
+ * database, with `env` over the defaults: e.g. another key file for a workstation not enrolled
+ * yet. Returns the UI's URL and its home folder; stopped with the others at the end.
+ */
+export async function startBridge(env) {
   // A home of its own: the console saves reports in its Downloads folder.
   const home = mkdtempSync(join(tmpdir(), "digimed-browser-home-"));
   onExit(() => rmSync(home, { recursive: true, force: true }));
@@ -56,8 +66,6 @@ export async function serveUi() {
       HOME: home,
       XDG_CONFIG_HOME: join(home, "config"),
       DATABASE_URL: "",
-      DIGIMED_KEY_FILE: db.keyFile,
-      DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
       // No meeting service: rooms get demo links, whatever the machine's environment says.
@@ -67,6 +75,7 @@ export async function serveUi() {
       // No Secret Service, whatever the machine runs: a session bus that is not there (so no
       // X11 autolaunch of one either). "Remember me" then fails as on a desktop without a keyring.
       DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
+      ...env,
     },
   });
   const url = await waitFor(
@@ -77,7 +86,7 @@ export async function serveUi() {
     },
     20_000,
   );
-  return { url: `${url}/`, home, stop: shutdown };
+  return { url: `${url}/`, home };
 }
 
 /** Rows of a query on this test file's database, as the owner (what the console wrote). */

@@ -36,7 +36,7 @@ export function Workstations() {
   }
 
   return (
-    <div class="card" aria-labelledby="workstations-title">
+    <div class="card admin-wide" aria-labelledby="workstations-title">
       <h2 id="workstations-title">{t("workstations.title")}</h2>
       <p class="hint">{t("workstations.hint")}</p>
       <ErrorAlert error={error} />
