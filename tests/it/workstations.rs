@@ -76,18 +76,21 @@ async fn make(db: &TestDb, admin: &Staff, label: &str, role: AppRole) -> worksta
 
 /// A phone of the demo data, as (row id, ciphertext, plaintext under the clinic's keys).
 async fn a_phone(db: &TestDb, vault: &Vault) -> (i32, Vec<u8>, String) {
-    let (id, ct): (i32, Vec<u8>) = sqlx::query_as(
-        "SELECT id, phone_encrypted FROM patient_persons WHERE phone_encrypted IS NOT NULL ORDER BY id LIMIT 1",
-    )
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
+    let (id, ct): (i32, Vec<u8>) =
+        sqlx::query_as("SELECT id, phone_encrypted FROM patient_persons WHERE phone_encrypted IS NOT NULL ORDER BY id LIMIT 1")
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     let plain = vault.decrypt("patient_persons", "phone_encrypted", i64::from(id), &ct).unwrap();
     (id, ct, plain)
 }
 
 async fn used_by(db: &TestDb, id: i32) -> Option<i32> {
-    sqlx::query_scalar("SELECT used_by FROM workstation_enrollment_uses WHERE enrollment_id = $1").bind(id).fetch_optional(&db.owner).await.unwrap()
+    sqlx::query_scalar("SELECT used_by FROM workstation_enrollment_uses WHERE enrollment_id = $1")
+        .bind(id)
+        .fetch_optional(&db.owner)
+        .await
+        .unwrap()
 }
 
 async fn clinic_with_staff(db: &TestDb) -> (i32, Staff, Staff) {
@@ -129,13 +132,12 @@ async fn a_new_workstation_enrolls_and_reads_a_patients_phone() {
     let list = ClinicTx::run(&admin.pool, async |tx| workstations::list(tx).await).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].used_by.as_deref(), Some("randi"));
-    let audited: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE entity_type = 'workstation_enrollments' AND entity_id = $1",
-    )
-    .bind(made.enrollment.id.to_string())
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE entity_type = 'workstation_enrollments' AND entity_id = $1")
+            .bind(made.enrollment.id.to_string())
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
     assert_eq!(audited, 2, "made, then used");
     let hash_in_log: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE entity_type = 'workstation_enrollments' AND changes ->> 'token_hash' <> '[redacted]'",

@@ -4,7 +4,6 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
-
 use clap::Subcommand;
 use digimed_core::config::Config;
 use digimed_core::keys::Vault;
@@ -106,9 +105,10 @@ fn write_new_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).and_then(|mut f| f.write_all(contents).and_then(|()| f.sync_all())).map_err(|e| {
-        Error::field(ErrorCode::InvalidInput, "out", format!("{} cannot be written: {e}.", path.display()))
-    })
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(contents).and_then(|()| f.sync_all()))
+        .map_err(|e| Error::field(ErrorCode::InvalidInput, "out", format!("{} cannot be written: {e}.", path.display())))
 }
 
 pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Error> {
@@ -125,12 +125,19 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
                 let _ = std::fs::remove_file(&out);
                 return Err(e);
             }
-            println!("enrollment {} for \"{}\" ({}) written to {}", made.enrollment.id, made.enrollment.label, role.as_str(), out.display());
+            println!(
+                "enrollment {} for \"{}\" ({}) written to {}",
+                made.enrollment.id,
+                made.enrollment.label,
+                role.as_str(),
+                out.display()
+            );
             println!("passphrase (shown once; read it out to the person at the workstation): {}", made.passphrase);
         }
         WorkstationCommand::Accept { file, username, ca_file } => {
-            let sealed = std::fs::read(&file)
-                .map_err(|e| Error::field(ErrorCode::InvalidInput, "bundle", format!("{} cannot be read: {e}.", file.display())))?;
+            let sealed = std::fs::read(&file).map_err(|e| {
+                Error::field(ErrorCode::InvalidInput, "bundle", format!("{} cannot be read: {e}.", file.display()))
+            })?;
             let passphrase = read_line("Passphrase", "passphrase")?;
             let bundle = workstations::open(&sealed, passphrase.expose())?;
             let store = WorkstationStore::for_key_store(&config.key_store);
@@ -152,12 +159,15 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
             let scratch_ca = match &bundle.ca_pem {
                 Some(pem) => {
                     let path = std::env::temp_dir().join(format!("digimed-enroll-ca-{}.pem", std::process::id()));
-                    std::fs::write(&path, pem).map_err(|e| Error::internal(format!("The CA certificate cannot be written: {e}.")))?;
+                    std::fs::write(&path, pem)
+                        .map_err(|e| Error::internal(format!("The CA certificate cannot be written: {e}.")))?;
                     Some(path)
                 }
                 None => None,
             };
-            let signed_in = session::sign_in(&workstations::server_with_ca(&bundle.server, scratch_ca.as_deref()), &username, &password).await;
+            let signed_in =
+                session::sign_in(&workstations::server_with_ca(&bundle.server, scratch_ca.as_deref()), &username, &password)
+                    .await;
             let result = match signed_in {
                 Ok((pool, _)) => {
                     let out = match ClinicTx::begin(&pool).await {
@@ -174,7 +184,8 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
             }
             let preview = result?;
             if let (Some(pem), Some(path)) = (&bundle.ca_pem, &ca_file) {
-                std::fs::write(path, pem).map_err(|e| Error::internal(format!("The CA certificate cannot be written to {}: {e}.", path.display())))?;
+                std::fs::write(path, pem)
+                    .map_err(|e| Error::internal(format!("The CA certificate cannot be written to {}: {e}.", path.display())))?;
             }
             println!("enrolled as \"{}\" ({}); keys saved to {}", preview.label, preview.role.as_str(), store.contact.describe());
             println!("server: {}", workstations::server_with_ca(&preview.server, ca_file.as_deref()));
@@ -195,7 +206,14 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
                         (Some(_), None) => ", revoked (keys not yet rotated)",
                         _ => "",
                     };
-                    println!("{}\t{}\t{}\tcreated {} by {}\t{used}{revoked}", e.id, e.label, e.role.as_str(), e.created_at.format("%Y-%m-%d %H:%M"), e.created_by);
+                    println!(
+                        "{}\t{}\t{}\tcreated {} by {}\t{used}{revoked}",
+                        e.id,
+                        e.label,
+                        e.role.as_str(),
+                        e.created_at.format("%Y-%m-%d %H:%M"),
+                        e.created_by
+                    );
                 }
             }
         }

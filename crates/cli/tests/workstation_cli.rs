@@ -40,14 +40,16 @@ async fn enroll_accept_list_and_revoke_from_the_command_line() {
 
     let as_admin = staff_url(&db, &admin);
     let admin_env = [("DATABASE_URL", as_admin.as_str()), ("DIGIMED_KEY_FILE", server_keys)];
-    let out = digimed(&["workstation", "enroll", "--label", "Reception 9", "--role", "secretary", "--out", bundle], &admin_env, "");
+    let out =
+        digimed(&["workstation", "enroll", "--label", "Reception 9", "--role", "secretary", "--out", bundle], &admin_env, "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     let passphrase = said.lines().find_map(|l| l.split("): ").nth(1)).expect("the passphrase is printed").trim().to_string();
     assert_eq!(passphrase.len(), 35, "{said}");
     assert!(std::fs::read_to_string(bundle).unwrap().starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     // The bundle file is not overwritten by a second enrollment.
-    let out = digimed(&["workstation", "enroll", "--label", "Reception 10", "--role", "secretary", "--out", bundle], &admin_env, "");
+    let out =
+        digimed(&["workstation", "enroll", "--label", "Reception 10", "--role", "secretary", "--out", bundle], &admin_env, "");
     assert_eq!(out.status.code(), Some(2));
     assert!(one_error_line(&out).contains("cannot be written"));
     let made: i64 = sqlx::query_scalar("SELECT count(*) FROM workstation_enrollments").fetch_one(&db.owner).await.unwrap();
@@ -110,11 +112,22 @@ async fn enroll_accept_list_and_revoke_from_the_command_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(one_error_line(&out).contains("rotate the data keys"), "{}", one_error_line(&out));
     let owner = db_url(&db);
-    let out = digimed(&["workstation", "revoke", &enrollment.to_string()], &[("DATABASE_URL", owner.as_str()), ("DIGIMED_KEY_FILE", server_keys)], "");
+    let out = digimed(
+        &["workstation", "revoke", &enrollment.to_string()],
+        &[("DATABASE_URL", owner.as_str()), ("DIGIMED_KEY_FILE", server_keys)],
+        "",
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(said.contains("revoked") && said.contains("key 2 is now current") && said.contains("delivered to 0 workstation(s)"), "{said}");
-    let ct: Vec<u8> = sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = $1").bind(id).fetch_one(&db.owner).await.unwrap();
+    assert!(
+        said.contains("revoked") && said.contains("key 2 is now current") && said.contains("delivered to 0 workstation(s)"),
+        "{said}"
+    );
+    let ct: Vec<u8> = sqlx::query_scalar("SELECT phone_encrypted FROM patient_persons WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
     assert!(machine_vault.decrypt("patient_persons", "phone_encrypted", i64::from(id), &ct).is_err());
     let rotated = Vault::load(&KeyStore::File(server_keys.into())).unwrap();
     assert!(rotated.decrypt("patient_persons", "phone_encrypted", i64::from(id), &ct).is_ok());

@@ -167,10 +167,7 @@ fn wrong_passphrase() -> Error {
 pub fn generate_passphrase() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..6)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
+    (0..6).map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..32)] as char).collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 const SSLROOTCERT_NAMES: &[&str] = &["sslrootcert", "ssl-root-cert", "ssl-ca"];
@@ -305,7 +302,8 @@ pub async fn create(tx: &mut ClinicTx, vault: &Vault, label: &str, role: AppRole
     for domain in domains_for(role) {
         if let Some(set) = held.get(domain) {
             let json = set.to_json();
-            let value: serde_json::Value = serde_json::from_str(json.expose()).map_err(|_| Error::internal("The data keys could not be read."))?;
+            let value: serde_json::Value =
+                serde_json::from_str(json.expose()).map_err(|_| Error::internal("The data keys could not be read."))?;
             keys.insert((*domain).to_string(), value);
         }
     }
@@ -396,8 +394,9 @@ pub const KEYRING_WORKSTATION_IDENTITY: &str = "workstation-identity";
 impl SecretPlace {
     fn read(&self) -> Result<Option<Secret<String>>> {
         match self {
-            SecretPlace::Keyring { service, account } => digimed_crypto::keyring_get(service, account)
-                .map_err(|e| Error::new(ErrorCode::KeysUnavailable, format!("{e}."))),
+            SecretPlace::Keyring { service, account } => {
+                digimed_crypto::keyring_get(service, account).map_err(|e| Error::new(ErrorCode::KeysUnavailable, format!("{e}.")))
+            }
             SecretPlace::File(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Ok(Some(Secret::new(text))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -425,7 +424,9 @@ impl SecretPlace {
 
     fn delete(&self) {
         let _ = match self {
-            SecretPlace::Keyring { service, account } => digimed_crypto::keyring_delete(service, account).map(|_| ()).map_err(|_| ()),
+            SecretPlace::Keyring { service, account } => {
+                digimed_crypto::keyring_delete(service, account).map(|_| ()).map_err(|_| ())
+            }
             SecretPlace::File(path) => std::fs::remove_file(path).map_err(|_| ()),
         };
     }
@@ -532,8 +533,10 @@ pub async fn accept(mut tx: ClinicTx, bundle: &Bundle, store: &WorkstationStore)
         }
         saved.push(target);
     }
-    let doc = IdentityDocument { enrollment_id: bundle.enrollment_id, identity: identity.to_string().expose_secret().to_string() };
-    let doc = Secret::new(serde_json::to_string(&doc).map_err(|_| Error::internal("The workstation identity could not be written."))?);
+    let doc =
+        IdentityDocument { enrollment_id: bundle.enrollment_id, identity: identity.to_string().expose_secret().to_string() };
+    let doc =
+        Secret::new(serde_json::to_string(&doc).map_err(|_| Error::internal("The workstation identity could not be written."))?);
     if let Err(e) = store.identity.write(&doc) {
         undo(&saved);
         return Err(e);
@@ -601,9 +604,11 @@ pub async fn deliver_keys(tx: &mut ClinicTx, vault: &Vault) -> Result<u64> {
         }
         delivered += 1;
     }
-    sqlx::query("UPDATE workstation_enrollments SET keys_rotated_at = now() WHERE revoked_at IS NOT NULL AND keys_rotated_at IS NULL")
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE workstation_enrollments SET keys_rotated_at = now() WHERE revoked_at IS NOT NULL AND keys_rotated_at IS NULL",
+    )
+    .execute(tx.conn())
+    .await?;
     Ok(delivered)
 }
 
@@ -631,14 +636,18 @@ pub async fn pick_up_keys(tx: &mut ClinicTx, store: &WorkstationStore) -> Result
         if i64::from(key_id) <= i64::from(held.current_key_id()) {
             continue;
         }
-        let plain = zeroize::Zeroizing::new(
-            age::decrypt(&identity, &sealed)
-                .map_err(|_| Error::new(ErrorCode::KeysUnavailable, "The keys delivered to this workstation cannot be opened."))?,
-        );
-        let text = std::str::from_utf8(&plain).map_err(|_| Error::new(ErrorCode::KeysUnavailable, "The delivered keys are not readable."))?;
+        let plain =
+            zeroize::Zeroizing::new(age::decrypt(&identity, &sealed).map_err(|_| {
+                Error::new(ErrorCode::KeysUnavailable, "The keys delivered to this workstation cannot be opened.")
+            })?);
+        let text = std::str::from_utf8(&plain)
+            .map_err(|_| Error::new(ErrorCode::KeysUnavailable, "The delivered keys are not readable."))?;
         let fresh = DataKeys::from_json(text).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
         if !held.key_ids().iter().all(|id| fresh.key_ids().contains(id)) {
-            return Err(Error::new(ErrorCode::KeysUnavailable, "The delivered keys lack keys this workstation holds; they were not saved."));
+            return Err(Error::new(
+                ErrorCode::KeysUnavailable,
+                "The delivered keys lack keys this workstation holds; they were not saved.",
+            ));
         }
         target.save_replacing(&fresh).map_err(|e| Error::new(ErrorCode::KeysUnavailable, e.to_string()))?;
         renewed.push(domain);
