@@ -103,7 +103,7 @@ pub async fn workstation_enrolled() -> Result<bool, Error> {
     let store = store()?;
     tauri::async_runtime::spawn_blocking(move || store.holds_keys())
         .await
-        .map_err(|_| Error::internal("Looking for the data keys stopped unexpectedly."))
+        .map_err(|_| Error::internal("Looking for the data keys stopped unexpectedly."))?
 }
 
 /// Opens an enrollment bundle (its text) with the passphrase, and shows what it is for. Nothing

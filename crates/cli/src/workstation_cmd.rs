@@ -141,7 +141,7 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
             let passphrase = read_line("Passphrase", "passphrase")?;
             let bundle = workstations::open(&sealed, passphrase.expose())?;
             let store = WorkstationStore::for_key_store(&config.key_store);
-            if store.holds_keys() {
+            if store.holds_keys()? {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
                     format!("This machine already holds data keys ({}); it is enrolled already.", store.contact.describe()),

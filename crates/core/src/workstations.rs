@@ -476,9 +476,14 @@ impl WorkstationStore {
         }
     }
 
-    /// Whether any data keys are kept here already (such a workstation is not enrolled again).
-    pub fn holds_keys(&self) -> bool {
-        !matches!(self.contact.load(), Err(KeyStoreError::Missing { .. }))
+    /// Whether any data keys are kept here already (such a workstation is not enrolled again). A
+    /// store that cannot be read (no keyring) is an error, not "none".
+    pub fn holds_keys(&self) -> Result<bool> {
+        match self.contact.load() {
+            Ok(_) => Ok(true),
+            Err(KeyStoreError::Missing { .. }) => Ok(false),
+            Err(e) => Err(Error::new(ErrorCode::KeysUnavailable, e.to_string())),
+        }
     }
 }
 
@@ -509,7 +514,7 @@ pub async fn accept(mut tx: ClinicTx, bundle: &Bundle, store: &WorkstationStore)
         let keys = bundle.keys(domain)?.ok_or_else(tampered)?;
         sets.push((target.clone(), keys));
     }
-    if store.holds_keys() {
+    if store.holds_keys()? {
         return Err(Error::new(
             ErrorCode::AlreadyExists,
             format!("This workstation already holds data keys ({}); it is enrolled already.", store.contact.describe()),
