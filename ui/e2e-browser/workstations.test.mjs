@@ -31,6 +31,9 @@ afterEach(async () => {
   }
 });
 
+// Opening a bundle runs age's scrypt, deliberately about a second of work, more on a busy machine.
+const SCRYPT_MS = 30_000;
+
 const card = () => page.locator(".card", { has: page.locator("#workstations-title") });
 
 /** Makes an enrollment on the admin screen; returns the passphrase and the bundle's file. */
@@ -65,13 +68,13 @@ describe("workstations", () => {
     await page.setInputFiles("#enroll-bundle", file);
     await page.fill("#enroll-passphrase", "abcde-fghij-kmnpq-rstuv-wxyz2-34567");
     await page.getByRole("button", { name: "Open bundle" }).click();
-    await textBecomes(page.locator("#enroll-passphrase-error"), /The passphrase does not open this bundle/, "the refusal under the passphrase");
+    await textBecomes(page.locator("#enroll-passphrase-error"), /The passphrase does not open this bundle/, "the refusal under the passphrase", SCRYPT_MS);
     assert.equal(existsSync(keyFile), false, "nothing saved on a wrong passphrase");
     await shot(page, "enroll-wrong-passphrase-en");
 
     await page.fill("#enroll-passphrase", passphrase);
     await page.getByRole("button", { name: "Open bundle" }).click();
-    await textBecomes(page.getByTestId("enroll-server"), /^postgres(ql)?:\/\/[^@]+$/, "the server it is for, without a user");
+    await textBecomes(page.getByTestId("enroll-server"), /^postgres(ql)?:\/\/[^@]+$/, "the server it is for, without a user", SCRYPT_MS);
     await page.locator(".enroll-preview", { hasText: "Secretary" }).waitFor();
     await shot(page, "enroll-preview-en");
     assert.equal(existsSync(keyFile), false, "nothing saved before the sign-in");
