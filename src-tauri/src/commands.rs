@@ -2,6 +2,7 @@
 //! typed error out.
 
 use digimed_core::session::{self, StaffSession};
+use digimed_core::workstations::WorkstationStore;
 use digimed_core::{Error, ErrorCode};
 use digimed_crypto::{KeyringError, Secret};
 use serde::Serialize;
@@ -52,7 +53,7 @@ pub async fn app_status<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> AppStatu
     let state = app.state::<ConsoleState>();
     let clerk = timed("app_status: Clerk configuration known", state.clerk_configured()).await;
     AppStatus {
-        default_server: env_var("DIGIMED_SERVER"),
+        default_server: env_var("DIGIMED_SERVER").or_else(|| crate::workstation_commands::saved_server(&app)),
         demo: env_var("DIGIMED_DEMO").as_deref() == Some("1"),
         clerk: if clerk { ClerkMode::Configured } else { ClerkMode::LocalDirectory },
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -150,9 +151,26 @@ pub async fn sign_in(
         tracing::warn!(error = %e.message, "could not delete a remembered password");
     }
 
-    state.sign_in(SignedIn { pool, session: session.clone() }).await;
+    // An enrolled workstation takes the newer keys delivered to it since the last rotation.
+    match pick_up_keys(&pool).await {
+        Ok(renewed) if !renewed.is_empty() => {
+            state.forget_vault().await;
+            tracing::info!(domains = ?renewed, "new data keys taken from the delivery");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(code = e.code.as_str(), error = %e.message, "could not take delivered data keys"),
+    }
+    state.sign_in(SignedIn { pool, session: session.clone(), server: server.trim().to_string() }).await;
     tracing::info!(staff_id = session.staff_id, role = session.role.as_str(), "signed in");
     Ok(session)
+}
+
+async fn pick_up_keys(pool: &sqlx::PgPool) -> Result<Vec<String>, Error> {
+    let store = WorkstationStore::for_key_store(&digimed_core::config::Config::from_env()?.key_store);
+    let mut tx = digimed_core::ClinicTx::begin(pool).await?;
+    let renewed = digimed_core::workstations::pick_up_keys(&mut tx, &store).await?;
+    tx.commit().await?;
+    Ok(renewed)
 }
 
 /// Signs out: closes the staff member's database connections and forgets the session.

@@ -27,6 +27,8 @@ pub mod queue_commands;
 pub mod referral_commands;
 mod state;
 mod timing;
+#[doc(hidden)]
+pub mod workstation_commands;
 
 pub use bindings::{render_bindings, specta_builder, write_bindings, BINDINGS_PATH};
 pub use commands::{AppStatus, ClerkMode};

@@ -4,6 +4,7 @@ use digimed_core::config::Config;
 use digimed_core::keys::Vault;
 use digimed_core::meetings::Meetings;
 use digimed_core::session::StaffSession;
+use digimed_core::workstations::Bundle;
 use digimed_core::{ClinicTx, Error};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, OnceCell, RwLock};
@@ -12,6 +13,8 @@ use tokio::sync::{Mutex, OnceCell, RwLock};
 pub struct SignedIn {
     pub pool: PgPool,
     pub session: StaffSession,
+    /// The server address signed in to (the login's password is not in it).
+    pub server: String,
 }
 
 /// Tauri managed state. Empty until someone signs in.
@@ -29,6 +32,8 @@ pub struct ConsoleState {
     meetings: OnceCell<Meetings>,
     /// How meeting links are opened: the system browser, or, in the test bridge, a record.
     link_opener: LinkOpener,
+    /// An enrollment bundle opened on the sign-in screen, until its user has signed in.
+    pending_enrollment: Mutex<Option<Bundle>>,
 }
 
 /// How the console opens a doctor's meeting link.
@@ -83,6 +88,32 @@ impl ConsoleState {
         let out = op(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// The server address the signed-in staff member is connected to.
+    pub async fn server(&self) -> Result<String, Error> {
+        self.signed_in
+            .read()
+            .await
+            .as_ref()
+            .map(|s| s.server.clone())
+            .ok_or_else(|| Error::new(digimed_core::ErrorCode::Unauthorized, "You are not signed in. Sign in again."))
+    }
+
+    /// Keeps (or drops) the enrollment bundle opened on the sign-in screen.
+    pub async fn set_pending_enrollment(&self, bundle: Option<Bundle>) {
+        *self.pending_enrollment.lock().await = bundle;
+    }
+
+    /// Takes the enrollment bundle opened on the sign-in screen.
+    pub async fn take_pending_enrollment(&self) -> Option<Bundle> {
+        self.pending_enrollment.lock().await.take()
+    }
+
+    /// Forgets the loaded data keys, so the next use reads them again (after enrolling, or after
+    /// new keys were delivered).
+    pub async fn forget_vault(&self) {
+        *self.vault.lock().await = None;
     }
 
     /// The data keys from the configured key store, loaded once.

@@ -40,3 +40,4 @@ mod screening;
 mod staff;
 mod two_services;
 mod webhooks_out;
+mod workstations;

@@ -49,6 +49,21 @@ export async function serveUi({ clinicalKeys = true } = {}) {
   DEMO.login_domain = db.staff.secretary.login.split("@")[1];
   DEMO.partner = db.partner;
   for (const [role, s] of Object.entries(db.staff)) DEMO[role] = { login: s.login, password: s.password, name: s.name };
+  const { url, home } = await startBridge({
+    DIGIMED_KEY_FILE: db.keyFile,
+    // The console plays a doctor's and admin's workstation: it holds the clinical keys too.
+    DIGIMED_CLINICAL_KEY_FILE: clinicalKeys ? db.clinicalKeyFile : "",
+    DIGIMED_SERVER: DEMO.server,
+  });
+  return { url, home, stop: shutdown };
+}
+
+/**
+ * A console bridge of its own (a home, a Downloads folder, no keyring) on this test file's
+ * database, with `env` over the defaults: e.g. another key file for a workstation not enrolled
+ * yet. Returns the UI's URL and its home folder; stopped with the others at the end.
+ */
+export async function startBridge(env) {
   // A home of its own: the console saves reports in its Downloads folder.
   const home = mkdtempSync(join(tmpdir(), "digimed-browser-home-"));
   onExit(() => rmSync(home, { recursive: true, force: true }));
@@ -60,10 +75,6 @@ export async function serveUi({ clinicalKeys = true } = {}) {
       HOME: home,
       XDG_CONFIG_HOME: join(home, "config"),
       DATABASE_URL: "",
-      DIGIMED_KEY_FILE: db.keyFile,
-      // The console plays a doctor's and admin's workstation: it holds the clinical keys too.
-      DIGIMED_CLINICAL_KEY_FILE: clinicalKeys ? db.clinicalKeyFile : "",
-      DIGIMED_SERVER: DEMO.server,
       DIGIMED_DEMO: "1",
       CLERK_SECRET_KEY: "",
       // No meeting service: rooms get demo links, whatever the machine's environment says.
@@ -73,6 +84,7 @@ export async function serveUi({ clinicalKeys = true } = {}) {
       // No Secret Service, whatever the machine runs: a session bus that is not there (so no
       // X11 autolaunch of one either). "Remember me" then fails as on a desktop without a keyring.
       DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home, "no-session-bus")}`,
+      ...env,
     },
   });
   const url = await waitFor(
@@ -83,7 +95,7 @@ export async function serveUi({ clinicalKeys = true } = {}) {
     },
     20_000,
   );
-  return { url: `${url}/`, home, stop: shutdown };
+  return { url: `${url}/`, home };
 }
 
 /** Rows of a query on this test file's database, as the owner (what the console wrote). */

@@ -187,6 +187,24 @@ export const commands = {
 	staffSetActive: (staffId: number, active: boolean) => typedError<StaffMember, Error>(__TAURI_INVOKE("staff_set_active", { staffId, active })),
 	/**  Adds a staff member, with their login, to the administrator's own clinic. */
 	staffAdd: (input: NewStaffInput) => typedError<StaffMember, Error>(__TAURI_INVOKE("staff_add", { input })),
+	/**  Makes an enrollment for a new workstation and saves its bundle in the Downloads folder. */
+	workstationEnroll: (label: string, role: AppRole) => typedError<CreatedEnrollment, Error>(__TAURI_INVOKE("workstation_enroll", { label, role })),
+	/**  The clinic's enrolled workstations, newest first. */
+	workstationsList: () => typedError<Enrollment[], Error>(__TAURI_INVOKE("workstations_list")),
+	/**  Revokes a workstation's enrollment. */
+	workstationRevoke: (id: number) => typedError<Enrollment, Error>(__TAURI_INVOKE("workstation_revoke", { id })),
+	/**  Whether this console holds data keys; one that holds none offers to enroll. */
+	workstationEnrolled: () => typedError<boolean, Error>(__TAURI_INVOKE("workstation_enrolled")),
+	/**
+	 *  Opens an enrollment bundle (its text) with the passphrase, and shows what it is for. Nothing
+	 *  is saved; the bundle is kept until [`enrollment_complete`].
+	 */
+	enrollmentOpen: (bundle: string, passphrase: string) => typedError<BundlePreview, Error>(__TAURI_INVOKE("enrollment_open", { bundle, passphrase })),
+	/**
+	 *  Signs in on the opened bundle's server; only then uses the enrollment up, saves the keys to
+	 *  the OS keyring and the server address (and CA certificate) to the console's settings.
+	 */
+	enrollmentComplete: (username: string, password: string) => typedError<StaffSession, Error>(__TAURI_INVOKE("enrollment_complete", { username, password })),
 	/**  Saves (or replaces) the draft of `kind` for `subject_id` (a consultation id; 0 for onboarding). */
 	draftSave: (kind: DraftKind, subjectId: number, payload: DraftPayload) => typedError<DraftInfo, Error>(__TAURI_INVOKE("draft_save", { kind, subjectId, payload })),
 	/**  The draft of `kind` for `subject_id`, to offer back; `null` when there is none. */
@@ -324,6 +342,16 @@ export type BookingChoice = {
 	doctor_id: number | null,
 };
 
+/**  What the sign-in screen shows of a bundle before the user signs in. */
+export type BundlePreview = {
+	enrollment_id: number,
+	label: string,
+	server: string,
+	role: AppRole,
+	domains: string[],
+	has_ca: boolean,
+};
+
 /**  How a call to the patient went. */
 export type CallOutcome = "reached" | "no_answer" | "voicemail" | "wrong_number";
 
@@ -435,6 +463,17 @@ export type Count = {
 	key: string,
 	label: string,
 	count: number,
+};
+
+/**
+ *  A new enrollment: the bundle saved in the admin's Downloads folder, and the passphrase that
+ *  opens it, shown once.
+ */
+export type CreatedEnrollment = {
+	enrollment: Enrollment,
+	/**  Where the bundle was saved. */
+	file: string,
+	passphrase: string,
 };
 
 /**  A partner just created, with its webhook secret: shown this once, stored only encrypted. */
@@ -551,6 +590,23 @@ export type DraftKind =
 /**  Whatever the form holds, as the UI saved it (any JSON value). */
 export type DraftPayload = unknown;
 
+/**  An enrollment as the Workstations panel and `digimed workstation list` show it. */
+export type Enrollment = {
+	id: number,
+	label: string,
+	role: AppRole,
+	domains: string[],
+	created_by: string,
+	created_at: string,
+	used_at: string | null,
+	used_by: string | null,
+	revoked_at: string | null,
+	/**  `None` with `revoked_at` set: revoked by the database owner. */
+	revoked_by: string | null,
+	/**  When the keys were rotated after the revocation. */
+	keys_rotated_at: string | null,
+};
+
 /**
  *  How a person came to the clinic (see `docs/entry-points.md`). Stored as its `as_str` code
  *  (`entry_points.code`).
@@ -589,11 +645,14 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 "untrusted_database_certificate" |
 /**  The database server's certificate is made out to another host name. */
 "database_certificate_name_mismatch" | "keys_unavailable" |
-/**
- *  A consultation result (or a draft of one) was to be read or written on a computer that
- *  does not hold the clinical keys: only doctors' and admins' workstations do.
- */
-"clinical_keys_unavailable" | "configuration" | "internal";
+/**  A workstation enrollment bundle could not be opened with the passphrase given. */
+"wrong_passphrase" |
+/**  A file is not an enrollment bundle, or it was changed after it was made. */
+"bundle_tampered" |
+/**  The enrollment bundle has already been used on a workstation. */
+"enrollment_used" |
+/**  The enrollment was revoked. */
+"enrollment_revoked" | "configuration" | "internal";
 
 /**  What a support agent reads on the fax to complete its draft. */
 export type FaxCompletion = {

@@ -62,8 +62,18 @@ const CONNECTION_SECURITY: Partial<Record<ErrorCode, MessageKey>> = {
   database_certificate_name_mismatch: "error.database_certificate_name_mismatch",
 };
 
+// Refusals of a workstation enrollment bundle: fixed by the code, said in the chosen language.
+const ENROLLMENT: Partial<Record<ErrorCode, MessageKey>> = {
+  wrong_passphrase: "error.wrong_passphrase",
+  bundle_tampered: "error.bundle_tampered",
+  enrollment_used: "error.enrollment_used",
+  enrollment_revoked: "error.enrollment_revoked",
+};
+
 /** The text to show a person for an error. */
 export function describeError(error: AppError, t: Translate): string {
+  const enrollment = ENROLLMENT[error.code];
+  if (enrollment) return t(enrollment);
   const security = CONNECTION_SECURITY[error.code];
   if (security && t("error.showCoreMessages") !== "yes") return t(security);
   const always = error.field ? undefined : ALWAYS_TRANSLATED[error.code];

@@ -19,6 +19,7 @@ mod result_cmd;
 mod reviews_cmd;
 mod rules_cmd;
 mod scratch;
+mod workstation_cmd;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -54,6 +55,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Workstations: enrollment bundles, accepting one, listing and revoking them.
+    Workstation {
+        #[command(subcommand)]
+        command: workstation_cmd::WorkstationCommand,
     },
     /// The audit log.
     Audit {
@@ -246,7 +252,7 @@ fn key_domain(name: &str) -> Result<KeyDomain, Error> {
 }
 
 /// Where the keys of `domain` are kept, as configured.
-fn key_store_of(config: &Config, domain: KeyDomain) -> Result<KeyStore, Error> {
+pub(crate) fn key_store_of(config: &Config, domain: KeyDomain) -> Result<KeyStore, Error> {
     match domain {
         KeyDomain::Contact => Ok(config.key_store.clone()),
         KeyDomain::Clinical => {
@@ -430,37 +436,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Keys { command: KeysCommand::Rotate { domain, batch } } => {
             let domain = key_domain(&domain)?;
-            let store = key_store_of(&config, domain)?;
-            let contact = config.key_store.load_for(KeyDomain::Contact).map_err(keys_error)?;
-            let mut keys = store.load_for(domain).map_err(keys_error)?;
             let pool = owner_pool(&config).await?;
-            ClinicTx::run(&pool, async |tx| digimed_core::keys::check_rotation(tx, domain)).await?;
-            let new_id = keys.rotate();
-            store.save_replacing(&keys).map_err(keys_error)?;
-            let (vault, contact_columns) = match domain {
-                KeyDomain::Contact => (Vault::new(keys), true),
-                KeyDomain::Clinical => (Vault::with_clinical(contact, Some(keys)), false),
-            };
-            let (mut cursor, mut report) = Default::default();
-            let batch = batch.clamp(1, 10_000);
-            // One transaction per batch, so the clinic keeps working while fields are re-encrypted.
-            while ClinicTx::run(&pool, async |tx| {
-                if contact_columns {
-                    digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch, &mut report).await
-                } else {
-                    digimed_core::keys::reencrypt_clinical_batch(tx, &vault, &mut cursor, batch, &mut report).await
-                }
-            })
-            .await?
-            {}
-            println!(
-                "{} key {new_id} is now current; re-encrypted {} field(s), moved {} from the contact keys, {} already under it",
-                domain.as_str(),
-                report.reencrypted,
-                report.moved_from_contact,
-                report.already_current
-            );
+            workstation_cmd::rotate_keys(&config, &pool, domain, batch).await?;
         }
+        Command::Workstation { command } => workstation_cmd::run(&config, command).await?,
         Command::Icpc2 { command: Icpc2Command::Import { file } } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| Error::field(ErrorCode::InvalidInput, "file", format!("Cannot read {}: {e}", file.display())))?;

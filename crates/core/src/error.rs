@@ -59,6 +59,14 @@ pub enum ErrorCode {
     /// A consultation result (or a draft of one) was to be read or written on a computer that
     /// does not hold the clinical keys: only doctors' and admins' workstations do.
     ClinicalKeysUnavailable,
+    /// A workstation enrollment bundle could not be opened with the passphrase given.
+    WrongPassphrase,
+    /// A file is not an enrollment bundle, or it was changed after it was made.
+    BundleTampered,
+    /// The enrollment bundle has already been used on a workstation.
+    EnrollmentUsed,
+    /// The enrollment was revoked.
+    EnrollmentRevoked,
     Configuration,
     Internal,
 }
@@ -100,6 +108,10 @@ impl ErrorCode {
             ErrorCode::DatabaseCertificateNameMismatch => "database_certificate_name_mismatch",
             ErrorCode::KeysUnavailable => "keys_unavailable",
             ErrorCode::ClinicalKeysUnavailable => "clinical_keys_unavailable",
+            ErrorCode::WrongPassphrase => "wrong_passphrase",
+            ErrorCode::BundleTampered => "bundle_tampered",
+            ErrorCode::EnrollmentUsed => "enrollment_used",
+            ErrorCode::EnrollmentRevoked => "enrollment_revoked",
             ErrorCode::Configuration => "configuration",
             ErrorCode::Internal => "internal",
         }
@@ -296,6 +308,11 @@ pub fn from_database(e: &sqlx::Error) -> Error {
                 "DMF01" => Error::new(ErrorCode::FormsUnsigned, db.message().to_string()),
                 // a signature for another text of the form than the patient was shown
                 "DMF02" => Error::field(ErrorCode::FormTemplateChanged, "template_sha256", db.message().to_string()),
+                // workstation enrollment (workstation_enrollment_use)
+                "DMW01" => Error::field(ErrorCode::NotFound, "bundle", db.message().to_string()),
+                "DMW02" => Error::field(ErrorCode::EnrollmentUsed, "bundle", db.message().to_string()),
+                "DMW03" => Error::field(ErrorCode::EnrollmentRevoked, "bundle", db.message().to_string()),
+                "DMW04" => Error::field(ErrorCode::Forbidden, "username", db.message().to_string()),
                 "23505" => Error::new(
                     ErrorCode::AlreadyExists,
                     format!("This already exists ({}).", db.constraint().unwrap_or("unique")),

@@ -40,6 +40,7 @@ pub mod session;
 pub mod staff;
 pub mod webhook_signature;
 pub mod webhooks;
+pub mod workstations;
 
 pub use capability::Capability;
 pub use clinic_tx::{Acting, Actor, ClinicTx};

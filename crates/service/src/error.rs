@@ -35,12 +35,16 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | PatientPersonIdRequired
         | InvalidJson
         | WeakPassword
+        | WrongPassphrase
+        | BundleTampered
         | UnknownRole => StatusCode::BAD_REQUEST,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Unauthorized => StatusCode::UNAUTHORIZED,
         Forbidden | ClinicalKeysUnavailable => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
-        PatientAlreadyExists | AlreadyExists | FormsUnsigned | FormTemplateChanged => StatusCode::CONFLICT,
+        PatientAlreadyExists | AlreadyExists | FormsUnsigned | FormTemplateChanged | EnrollmentUsed | EnrollmentRevoked => {
+            StatusCode::CONFLICT
+        }
         InvalidStateTransition => StatusCode::UNPROCESSABLE_ENTITY,
         ClerkApiError | FaxMediaUnavailable => StatusCode::BAD_GATEWAY,
         DatabaseUnavailable | KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,

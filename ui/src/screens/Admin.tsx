@@ -12,8 +12,9 @@ import { ReportExport } from "./AdminReport";
 import { Reviews } from "./AdminReviews";
 import { OnboardingRules } from "./AdminRules";
 import { StaffList } from "./AdminStaff";
+import { Workstations } from "./AdminWorkstations";
 
-/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners and their deal prices, billing, patients' ratings, the audit log, staff and deliveries. */
+/** The administrator's screen: the insurer report, outcomes, form templates, the forms required at onboarding, partners and their deal prices, billing, patients' ratings, the audit log, staff, deliveries and enrolled workstations. */
 export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
   const { t } = useI18n();
   const [templatesChanged, setTemplatesChanged] = useState(0);
@@ -39,6 +40,7 @@ export function Admin(props: { session?: StaffSession; headingRef?: Ref<HTMLHead
         <Deliveries />
       </div>
       <CrmSyncs />
+      <Workstations />
     </section>
   );
 }

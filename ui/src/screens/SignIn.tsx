@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type AppStatus, type StaffSession } from "../bindings";
+import { EnrollDialog } from "../components/EnrollDialog";
 import { LanguageSelect } from "../components/LanguageSelect";
 import { Logo } from "../components/Logo";
 import { Notices } from "../components/Notices";
@@ -57,8 +58,14 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
   const [keyringProblem, setKeyringProblem] = useState<string | null>(null);
   const { busy, error, setError, run } = useCommand();
   const [savedCheck, setSavedCheck] = useState(0);
+  // A console that holds no data keys offers to enroll this workstation.
+  const [enrolled, setEnrolled] = useState(true);
+  const [enrolling, setEnrolling] = useState(false);
 
   useEffect(() => markStart("signin"), []);
+  useEffect(() => {
+    callCommand(commands.workstationEnrolled(), { ok: setEnrolled, failed: () => setEnrolled(true) });
+  }, []);
 
   const refs = {
     server: useRef<HTMLInputElement>(null),
@@ -253,8 +260,26 @@ export function SignIn(props: { status: AppStatus; onSignedIn: (session: StaffSe
               {busy ? t("signIn.submitting") : t("signIn.submit")}
             </button>
           </form>
+          {!enrolled && (
+            <div class="enroll-offer">
+              <p class="muted">{t("enroll.offer")}</p>
+              <button type="button" class="button button-block" onClick={() => setEnrolling(true)}>
+                {t("enroll.button")}
+              </button>
+            </div>
+          )}
         </section>
         </main>
+        {enrolling && (
+          <EnrollDialog
+            onClose={() => setEnrolling(false)}
+            onEnrolled={(session) => {
+              setEnrolling(false);
+              setEnrolled(true);
+              props.onSignedIn(session);
+            }}
+          />
+        )}
       </div>
     </div>
   );
