@@ -56,7 +56,13 @@ fn variables_read() -> BTreeMap<String, String> {
     for dir in SERVE_SOURCES {
         rust_files(&repo().join(dir), &mut files);
     }
-    let texts: Vec<(PathBuf, String)> = files.into_iter().map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap())).collect();
+    let texts: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
+        .collect();
     let mut constants = BTreeMap::new();
     for (_, text) in &texts {
         for line in text.lines() {
