@@ -55,8 +55,8 @@ npm --prefix ui run --silent test:browser
 echo "== End to end: the built console under Xvfb through tauri-driver, on PostgreSQL with demo data"
 npm --prefix tests/e2e test --silent
 
-# From the debug build above: a release build of the console takes too long for every run
-# (`make package` makes that one).
+# From the debug build above: the release build `make package` makes took 66 minutes on a busy
+# 2-core machine, far too long for every run.
 echo "== Package: the Debian package unpacked into a clean root, its desktop entry, the installed console started"
 deb="$(scripts/package.sh --debug | tail -n 1)"
 DIGIMED_DEB="$deb" npm --prefix tests/e2e run --silent test:package
