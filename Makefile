@@ -1,12 +1,17 @@
 # Two commands: `make run` (the console, on demo data unless DATABASE_URL is set) and
-# `make test` (every test). Both install what is missing first.
-.PHONY: run test bindings schema openapi sqlx-prepare db-start db-stop clean-db
+# `make test` (every test). Both install what is missing first. `make package` builds the
+# console's Debian package.
+.PHONY: run test package bindings schema openapi sqlx-prepare db-start db-stop clean-db
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# The console's Debian package (with the `digimed` tool), from a release build; prints its path.
+package:
+	@scripts/package.sh
 
 # Regenerates ui/src/bindings.ts from the console's commands.
 bindings:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing, on Debian 12: Tauri's build packages, the
 # PostgreSQL server, the test tools (Xvfb, WebKitWebDriver, ImageMagick, D-Bus and a keyring
-# daemon, Chromium for the UI's browser tests, tauri-driver for the end-to-end tests, aiosmtpd for the
-# e-mail tests, PyJWT to check meeting tokens independently, the OpenAPI checks' Python tools) and the npm
-# packages of the reference data (the ICPC-2 list), of the UI and of the end-to-end tests. Safe to run again; it only installs what is missing.
+# daemon, desktop-file-validate for the package's desktop entry, Chromium for the UI's browser
+# tests, tauri-driver for the end-to-end tests, aiosmtpd for the e-mail tests, PyJWT to check
+# meeting tokens independently, the OpenAPI checks' Python tools) and the npm packages of the
+# reference data (the ICPC-2 list), of the UI and of the end-to-end tests. Safe to run again; it
+# only installs what is missing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -12,6 +14,7 @@ packages=(
     libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
     postgresql
     xvfb webkit2gtk-driver imagemagick dbus dbus-x11 gnome-keyring keyutils
+    desktop-file-utils
     chromium
     python3-aiosmtpd
     python3-jwt
@@ -32,7 +35,8 @@ fi
 command -v node >/dev/null || { echo "error: Node.js is needed (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "error: the Rust toolchain is needed (https://rustup.rs)" >&2; exit 1; }
 
-# npm packages from the committed locks, reinstalled when one changed. (`npm install --no-save`
+# npm packages from the committed locks (the UI's include Tauri's CLI, whose bundler makes the
+# Debian package: scripts/package.sh), reinstalled when one changed. (`npm install --no-save`
 # rather than `npm ci`, which refuses a lock without other platforms' optional packages.)
 for dir in data ui tests/e2e; do
     stamp="$root/$dir/node_modules/.digimed-lock"

@@ -9,6 +9,9 @@
 #   per test file, through the test bridge src-tauri/examples/console_bridge.rs);
 #   the end-to-end tests of the built console (WebKit under Xvfb through tauri-driver, a database of
 #   their own with the demo data, `digimed serve`);
+#   the Debian package (scripts/package.sh --debug: the debug build above, bundled by Tauri's
+#   bundler), unpacked into a clean root: its declared dependencies, its desktop entry
+#   (desktop-file-validate) and the installed console's sign-in screen under Xvfb;
 #   the OS-keyring test on a private D-Bus session;
 #   the committed SQL query data (.sqlx/) matching the queries, checked against a migrated database.
 # Uses DATABASE_URL when set (its non-owner logins must use password auth); otherwise the
@@ -51,6 +54,12 @@ npm --prefix ui run --silent test:browser
 
 echo "== End to end: the built console under Xvfb through tauri-driver, on PostgreSQL with demo data"
 npm --prefix tests/e2e test --silent
+
+# From the debug build above: the release build `make package` makes took 66 minutes on a busy
+# 2-core machine, far too long for every run.
+echo "== Package: the Debian package unpacked into a clean root, its desktop entry, the installed console started"
+deb="$(scripts/package.sh --debug | tail -n 1)"
+DIGIMED_DEB="$deb" npm --prefix tests/e2e run --silent test:package
 
 echo "== OS keyring (Secret Service on a private D-Bus session)"
 keyring_home="$(mktemp -d)"
