@@ -744,6 +744,26 @@ CREATE FUNCTION public.current_staff_org() RETURNS integer
     AS $$ SELECT staff_org_of(current_user::text) $$;
 
 --
+-- Name: deliver_workstation_keys(integer, text, integer, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.deliver_workstation_keys(p_enrollment integer, p_domain text, p_key_id integer, p_sealed bytea) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+        RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO workstation_key_deliveries (enrollment_id, domain, key_id, sealed_keys)
+    SELECT e.id, p_domain, p_key_id, p_sealed
+      FROM workstation_enrollments e
+     WHERE e.id = p_enrollment AND e.revoked_at IS NULL AND p_domain = ANY (e.domains)
+    ON CONFLICT (enrollment_id, domain, key_id) DO NOTHING;
+END
+$$;
+
+--
 -- Name: follow_profile_sharing(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1687,6 +1707,27 @@ CREATE FUNCTION public.workstation_key_delivery(p_enrollment integer) RETURNS TA
       JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
      WHERE e.id = p_enrollment AND e.revoked_at IS NULL AND staff_id_of(session_user::text) IS NOT NULL
      ORDER BY d.domain, d.key_id DESC
+$$;
+
+--
+-- Name: workstation_recipients(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.workstation_recipients(p_domain text) RETURNS TABLE(enrollment_id integer, recipient text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+        RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
+    END IF;
+    RETURN QUERY
+        SELECT e.id, u.recipient
+          FROM workstation_enrollments e
+          JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
+         WHERE e.revoked_at IS NULL AND p_domain = ANY (e.domains)
+         ORDER BY e.id;
+END
 $$;
 
 --
@@ -5624,6 +5665,13 @@ REVOKE ALL ON FUNCTION public.crm_contact_read(p_sync bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.crm_contact_read(p_sync bigint) TO digimed_service;
 
 --
+-- Name: FUNCTION deliver_workstation_keys(p_enrollment integer, p_domain text, p_key_id integer, p_sealed bytea); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.deliver_workstation_keys(p_enrollment integer, p_domain text, p_key_id integer, p_sealed bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.deliver_workstation_keys(p_enrollment integer, p_domain text, p_key_id integer, p_sealed bytea) TO admin;
+
+--
 -- Name: FUNCTION inbound_fax_read_as(p_fax integer, p_login text, p_with_pdf boolean); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5814,6 +5862,13 @@ GRANT ALL ON FUNCTION public.workstation_key_delivery(p_enrollment integer) TO s
 GRANT ALL ON FUNCTION public.workstation_key_delivery(p_enrollment integer) TO doctor;
 GRANT ALL ON FUNCTION public.workstation_key_delivery(p_enrollment integer) TO customer_support;
 GRANT ALL ON FUNCTION public.workstation_key_delivery(p_enrollment integer) TO admin;
+
+--
+-- Name: FUNCTION workstation_recipients(p_domain text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.workstation_recipients(p_domain text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.workstation_recipients(p_domain text) TO admin;
 
 --
 -- Name: TABLE api_tokens; Type: ACL; Schema: public; Owner: -

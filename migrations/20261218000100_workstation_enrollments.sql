@@ -134,3 +134,47 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION workstation_key_delivery(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION workstation_key_delivery(integer) TO secretary, doctor, customer_support, admin;
+
+-- The workstations still enrolled for a key domain, with the recipient each registered: where a
+-- rotation of that domain seals its new keys. The owner rotates the contact keys; a clinic's
+-- admin, who holds the clinical keys (the owner never does), rotates those, so admins may ask
+-- for the clinical domain only. Recipients are public keys.
+CREATE FUNCTION workstation_recipients(p_domain text)
+RETURNS TABLE (enrollment_id integer, recipient text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_catalog
+AS $$
+BEGIN
+    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+        RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
+    END IF;
+    RETURN QUERY
+        SELECT e.id, u.recipient
+          FROM workstation_enrollments e
+          JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
+         WHERE e.revoked_at IS NULL AND p_domain = ANY (e.domains)
+         ORDER BY e.id;
+END
+$$;
+REVOKE ALL ON FUNCTION workstation_recipients(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION workstation_recipients(text) TO admin;
+
+-- Files the new keys of a domain, sealed to one enrolled workstation (same rule as above).
+CREATE FUNCTION deliver_workstation_keys(p_enrollment integer, p_domain text, p_key_id integer, p_sealed bytea)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_catalog
+AS $$
+BEGIN
+    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+        RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO workstation_key_deliveries (enrollment_id, domain, key_id, sealed_keys)
+    SELECT e.id, p_domain, p_key_id, p_sealed
+      FROM workstation_enrollments e
+     WHERE e.id = p_enrollment AND e.revoked_at IS NULL AND p_domain = ANY (e.domains)
+    ON CONFLICT (enrollment_id, domain, key_id) DO NOTHING;
+END
+$$;
+REVOKE ALL ON FUNCTION deliver_workstation_keys(integer, text, integer, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION deliver_workstation_keys(integer, text, integer, bytea) TO admin;

@@ -166,7 +166,7 @@ pub async fn sign_in(
 }
 
 async fn pick_up_keys(pool: &sqlx::PgPool) -> Result<Vec<String>, Error> {
-    let store = WorkstationStore::for_key_store(&digimed_core::config::Config::from_env()?.key_store);
+    let store = WorkstationStore::for_config(&digimed_core::config::Config::from_env()?);
     let mut tx = digimed_core::ClinicTx::begin(pool).await?;
     let renewed = digimed_core::workstations::pick_up_keys(&mut tx, &store).await?;
     tx.commit().await?;

@@ -41,7 +41,7 @@ pub fn saved_server<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
 }
 
 fn store() -> Result<WorkstationStore, Error> {
-    Ok(WorkstationStore::for_key_store(&Config::from_env()?.key_store))
+    Ok(WorkstationStore::for_config(&Config::from_env()?))
 }
 
 fn file_name(label: &str, id: i32) -> String {

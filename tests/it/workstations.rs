@@ -9,7 +9,7 @@ use digimed_core::keys::Vault;
 use digimed_core::session::{sign_in, AppRole};
 use digimed_core::workstations::{self, Bundle, SecretPlace, WorkstationStore};
 use digimed_core::{ClinicTx, Error, ErrorCode};
-use digimed_crypto::{DataKeys, KeyStore};
+use digimed_crypto::{DataKeys, KeyDomain, KeyStore};
 use digimed_tests::{Staff, TestDb};
 
 /// A workstation's own folder: its key file and its identity.
@@ -24,6 +24,7 @@ impl Workstation {
         std::fs::create_dir_all(&dir).unwrap();
         let store = WorkstationStore {
             contact: KeyStore::File(dir.join("keys.json")),
+            clinical: Some(KeyStore::File(dir.join("clinical-keys.json"))),
             identity: SecretPlace::File(dir.join("identity.json")),
         };
         Workstation { dir, store }
@@ -240,13 +241,16 @@ async fn revoking_then_rotating_shuts_the_revoked_workstation_out_and_delivers_t
     let new_id = keys.rotate();
     let rotated = Vault::new(keys);
     digimed_tests::rotate_all(&db.owner, &rotated, 50).await.unwrap();
-    let delivered = ClinicTx::run(&db.owner, async |tx| workstations::deliver_keys(tx, &rotated).await).await.unwrap();
+    let delivered =
+        ClinicTx::run(&db.owner, async |tx| workstations::deliver_keys(tx, &rotated, KeyDomain::Contact).await).await.unwrap();
     assert_eq!(delivered, 1, "only the workstation still enrolled");
     let list = ClinicTx::run(&admin.pool, async |tx| workstations::list(tx).await).await.unwrap();
     let gone = list.iter().find(|e| e.id == leaving).unwrap();
     assert!(gone.keys_rotated_at.is_some());
     // Only the owner delivers keys.
-    let e = ClinicTx::run(&admin.pool, async |tx| workstations::deliver_keys(tx, &rotated).await).await.unwrap_err();
+    let e = ClinicTx::run(&admin.pool, async |tx| workstations::deliver_keys(tx, &rotated, KeyDomain::Contact).await)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
 
     let (id, ct, phone) = a_phone(&db, &rotated).await;

@@ -62,7 +62,12 @@ describe("workstations", () => {
 
     const keyFile = join(scratch, "keys.json");
     const configDir = join(scratch, "config");
-    const fresh = await startBridge({ DIGIMED_KEY_FILE: keyFile, DIGIMED_CONFIG_DIR: configDir, DIGIMED_SERVER: "" });
+    const fresh = await startBridge({
+      DIGIMED_KEY_FILE: keyFile,
+      DIGIMED_CLINICAL_KEY_FILE: join(configDir, "clinical-keys.json"),
+      DIGIMED_CONFIG_DIR: configDir,
+      DIGIMED_SERVER: "",
+    });
     page = await openConsole(browser, fresh.url, "en");
     await page.getByRole("button", { name: "Enroll this workstation" }).click();
     await page.setInputFiles("#enroll-bundle", file);

@@ -645,6 +645,11 @@ export type ErrorCode = "name_required" | "name_too_long" | "invalid_name" | "em
 "untrusted_database_certificate" |
 /**  The database server's certificate is made out to another host name. */
 "database_certificate_name_mismatch" | "keys_unavailable" |
+/**
+ *  A consultation result (or a draft of one) was to be read or written on a computer that
+ *  does not hold the clinical keys: only doctors' and admins' workstations do.
+ */
+"clinical_keys_unavailable" |
 /**  A workstation enrollment bundle could not be opened with the passphrase given. */
 "wrong_passphrase" |
 /**  A file is not an enrollment bundle, or it was changed after it was made. */

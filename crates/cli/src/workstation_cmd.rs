@@ -10,7 +10,7 @@ use digimed_core::keys::Vault;
 use digimed_core::session::{self, AppRole};
 use digimed_core::workstations::{self, WorkstationStore};
 use digimed_core::{ClinicTx, Error, ErrorCode};
-use digimed_crypto::Secret;
+use digimed_crypto::{KeyDomain, Secret};
 
 #[derive(Subcommand)]
 pub enum WorkstationCommand {
@@ -64,23 +64,37 @@ fn keys_error(e: impl std::fmt::Display) -> Error {
 /// Adds a data key, re-encrypts every encrypted field under it in batches (one transaction each)
 /// and delivers it to the enrolled workstations. `digimed keys rotate` and the workstation
 /// commands share it.
-pub async fn rotate_keys(config: &Config, pool: &digimed_core::db::PgPool, batch: i64) -> Result<(), Error> {
-    ClinicTx::run(pool, async |tx| tx.require(digimed_core::Capability::RotateKeys)).await?;
-    let mut keys = config.key_store.load().map_err(keys_error)?;
+pub async fn rotate_keys(config: &Config, pool: &digimed_core::db::PgPool, domain: KeyDomain, batch: i64) -> Result<(), Error> {
+    let store = crate::key_store_of(config, domain)?;
+    let mut keys = store.load_for(domain).map_err(keys_error)?;
+    // The contact keys are loaded for a clinical rotation too: results still under them move.
+    let contact = match domain {
+        KeyDomain::Contact => None,
+        KeyDomain::Clinical => Some(config.key_store.load_for(KeyDomain::Contact).map_err(keys_error)?),
+    };
+    ClinicTx::run(pool, async |tx| digimed_core::keys::check_rotation(tx, domain)).await?;
     let new_id = keys.rotate();
-    config.key_store.save_replacing(&keys).map_err(keys_error)?;
-    let vault = Vault::new(keys);
+    store.save_replacing(&keys).map_err(keys_error)?;
+    let vault = match contact {
+        None => Vault::new(keys),
+        Some(contact) => Vault::with_clinical(contact, Some(keys)),
+    };
     let (mut cursor, mut report) = Default::default();
+    let batch = batch.clamp(1, 10_000);
     // One transaction per batch, so the clinic keeps working while fields are re-encrypted.
-    while ClinicTx::run(pool, async |tx| {
-        digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch.clamp(1, 10_000), &mut report).await
+    while ClinicTx::run(pool, async |tx| match domain {
+        KeyDomain::Contact => digimed_core::keys::reencrypt_batch(tx, &vault, &mut cursor, batch, &mut report).await,
+        KeyDomain::Clinical => digimed_core::keys::reencrypt_clinical_batch(tx, &vault, &mut cursor, batch, &mut report).await,
     })
     .await?
     {}
-    let delivered = ClinicTx::run(pool, async |tx| workstations::deliver_keys(tx, &vault).await).await?;
+    let delivered = ClinicTx::run(pool, async |tx| workstations::deliver_keys(tx, &vault, domain).await).await?;
     println!(
-        "key {new_id} is now current; re-encrypted {} field(s), {} already under it; delivered to {delivered} workstation(s)",
-        report.reencrypted, report.already_current
+        "{} key {new_id} is now current; re-encrypted {} field(s), moved {} from the contact keys, {} already under it; delivered to {delivered} workstation(s)",
+        domain.as_str(),
+        report.reencrypted,
+        report.moved_from_contact,
+        report.already_current
     );
     Ok(())
 }
@@ -140,7 +154,7 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
             })?;
             let passphrase = read_line("Passphrase", "passphrase")?;
             let bundle = workstations::open(&sealed, passphrase.expose())?;
-            let store = WorkstationStore::for_key_store(&config.key_store);
+            let store = WorkstationStore::for_config(config);
             if store.holds_keys()? {
                 return Err(Error::new(
                     ErrorCode::AlreadyExists,
@@ -224,12 +238,17 @@ pub async fn run(config: &Config, command: WorkstationCommand) -> Result<(), Err
                 workstations::revoke(tx, id).await
             })
             .await?;
-            println!("enrollment {} (\"{}\") revoked; rotating the data keys", revoked.id, revoked.label);
-            rotate_keys(config, &pool, batch).await?;
+            println!("enrollment {} (\"{}\") revoked; rotating the contact keys", revoked.id, revoked.label);
+            rotate_keys(config, &pool, KeyDomain::Contact, batch).await?;
+            if revoked.domains.iter().any(|d| d == KeyDomain::Clinical.as_str()) {
+                println!(
+                    "this workstation also held the clinical keys: an admin rotates those on their workstation with `digimed keys rotate --domain clinical`"
+                );
+            }
         }
         WorkstationCommand::Rotate { batch } => {
             let pool = digimed_core::db::connect(config.database_url()?, 4).await?;
-            rotate_keys(config, &pool, batch).await?;
+            rotate_keys(config, &pool, KeyDomain::Contact, batch).await?;
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::{ExposeSecret as _, SecretString};
 use chrono::{DateTime, Utc};
-use digimed_crypto::{DataKeys, KeyStore, KeyStoreError, Secret};
+use digimed_crypto::{DataKeys, KeyDomain, KeyStore, KeyStoreError, Secret};
 use rand::Rng as _;
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -42,10 +42,13 @@ pub fn domains_for(role: AppRole) -> &'static [&'static str] {
 }
 
 /// The key sets this console holds, by domain: what it can hand on in a bundle or deliver after a
-/// rotation. Today the console holds one set, the contact keys of its vault; the clinical set
-/// joins here when the console holds it.
+/// rotation. The clinical set is there only on a doctor's or admin's workstation.
 pub fn held_key_sets(vault: &Vault) -> BTreeMap<&'static str, &DataKeys> {
-    BTreeMap::from([(CONTACT, vault.keys())])
+    let mut held = BTreeMap::from([(CONTACT, vault.keys())]);
+    if let Ok(clinical) = vault.keys_of(KeyDomain::Clinical) {
+        held.insert(CLINICAL, clinical);
+    }
+    held
 }
 
 /// An enrollment as the Workstations panel and `digimed workstation list` show it.
@@ -300,12 +303,21 @@ pub async fn create(tx: &mut ClinicTx, vault: &Vault, label: &str, role: AppRole
     let held = held_key_sets(vault);
     let mut keys = BTreeMap::new();
     for domain in domains_for(role) {
-        if let Some(set) = held.get(domain) {
-            let json = set.to_json();
-            let value: serde_json::Value =
-                serde_json::from_str(json.expose()).map_err(|_| Error::internal("The data keys could not be read."))?;
-            keys.insert((*domain).to_string(), value);
-        }
+        let Some(set) = held.get(domain) else {
+            // A doctor's or admin's workstation without the clinical keys could read no result.
+            return Err(Error::field(
+                ErrorCode::ClinicalKeysUnavailable,
+                "role",
+                format!(
+                    "A {} workstation needs the clinical keys, which this computer does not hold: make its bundle on an admin's workstation.",
+                    role.as_str()
+                ),
+            ));
+        };
+        let json = set.to_json();
+        let value: serde_json::Value =
+            serde_json::from_str(json.expose()).map_err(|_| Error::internal("The data keys could not be read."))?;
+        keys.insert((*domain).to_string(), value);
     }
     let domains: Vec<String> = keys.keys().cloned().collect();
 
@@ -437,6 +449,9 @@ impl SecretPlace {
 #[derive(Debug, Clone)]
 pub struct WorkstationStore {
     pub contact: KeyStore,
+    /// Where clinical keys go; none when this workstation has no place for them (a key file
+    /// without `DIGIMED_CLINICAL_KEY_FILE`).
+    pub clinical: Option<KeyStore>,
     pub identity: SecretPlace,
 }
 
@@ -445,6 +460,7 @@ impl WorkstationStore {
     pub fn keyring() -> WorkstationStore {
         WorkstationStore {
             contact: KeyStore::default_keyring(),
+            clinical: Some(KeyStore::clinical_keyring()),
             identity: SecretPlace::Keyring {
                 service: crate::config::KEYRING_SERVICE.to_string(),
                 account: KEYRING_WORKSTATION_IDENTITY.to_string(),
@@ -452,26 +468,34 @@ impl WorkstationStore {
         }
     }
 
-    /// The store that goes with the configured key store: the key file named by
-    /// `DIGIMED_KEY_FILE` with the identity beside it (`<file>.workstation`), or the OS keyring.
-    pub fn for_key_store(key_store: &KeyStore) -> WorkstationStore {
-        match key_store {
+    /// The store that goes with the configured key stores: the key file named by
+    /// `DIGIMED_KEY_FILE` with the identity beside it (`<file>.workstation`) and the clinical key
+    /// file of `DIGIMED_CLINICAL_KEY_FILE`, or the OS keyring.
+    pub fn for_config(config: &crate::config::Config) -> WorkstationStore {
+        let clinical = config.clinical_key_store.clone();
+        match &config.key_store {
             KeyStore::File(path) => {
                 let mut identity = path.clone().into_os_string();
                 identity.push(".workstation");
-                WorkstationStore { contact: key_store.clone(), identity: SecretPlace::File(PathBuf::from(identity)) }
+                WorkstationStore {
+                    contact: config.key_store.clone(),
+                    clinical,
+                    identity: SecretPlace::File(PathBuf::from(identity)),
+                }
             }
             KeyStore::Keyring { service, .. } => WorkstationStore {
-                contact: key_store.clone(),
+                contact: config.key_store.clone(),
+                clinical,
                 identity: SecretPlace::Keyring { service: service.clone(), account: KEYRING_WORKSTATION_IDENTITY.to_string() },
             },
         }
     }
 
-    /// The key store of a domain; the clinical store joins here.
+    /// The key store of a domain.
     pub fn key_store(&self, domain: &str) -> Option<&KeyStore> {
         match domain {
             CONTACT => Some(&self.contact),
+            CLINICAL => self.clinical.as_ref(),
             _ => None,
         }
     }
@@ -573,48 +597,40 @@ pub async fn revoke(tx: &mut ClinicTx, id: i32) -> Result<Enrollment> {
     fetch(tx, Some(id)).await?.pop().ok_or_else(|| Error::not_found("The workstation enrollment"))
 }
 
-/// After a rotation (the owner's operation): seals the new key sets to every workstation still
-/// enrolled for their domain, and marks the revocations the rotation answers. Returns how many
-/// workstations get the new keys.
-pub async fn deliver_keys(tx: &mut ClinicTx, vault: &Vault) -> Result<u64> {
-    tx.require(Capability::RotateKeys)?;
-    let active: Vec<(i32, String, Vec<String>)> = sqlx::query_as(
-        "SELECT e.id, u.recipient, e.domains FROM workstation_enrollments e
-           JOIN workstation_enrollment_uses u ON u.enrollment_id = e.id
-          WHERE e.revoked_at IS NULL ORDER BY e.id FOR UPDATE OF e",
-    )
-    .fetch_all(tx.conn())
-    .await?;
-    let mut delivered = 0;
-    for (id, recipient, domains) in &active {
+/// After a rotation of `domain` (the owner's for the contact keys, an admin's for the clinical
+/// keys): seals the new key set to every workstation still enrolled for that domain and, for the
+/// contact keys, marks the revocations the rotation answers. Returns how many workstations get
+/// the new keys.
+pub async fn deliver_keys(tx: &mut ClinicTx, vault: &Vault, domain: KeyDomain) -> Result<u64> {
+    crate::keys::check_rotation(tx, domain)?;
+    let keys = vault.keys_of(domain)?;
+    let recipients: Vec<(i32, String)> = sqlx::query_as("SELECT enrollment_id, recipient FROM workstation_recipients($1)")
+        .bind(domain.as_str())
+        .fetch_all(tx.conn())
+        .await?;
+    let json = keys.to_json();
+    let key_id = i32::try_from(keys.current_key_id()).unwrap_or(i32::MAX);
+    for (id, recipient) in &recipients {
         let recipient: age::pq::Recipient =
             recipient.parse().map_err(|_| Error::internal("A workstation's registered recipient is not valid."))?;
-        for (domain, keys) in held_key_sets(vault) {
-            if !domains.iter().any(|d| d == domain) {
-                continue;
-            }
-            let json = keys.to_json();
-            let sealed = age::encrypt(&recipient, json.expose().as_bytes())
-                .map_err(|_| Error::internal("The new keys could not be sealed for a workstation."))?;
-            sqlx::query(
-                "INSERT INTO workstation_key_deliveries (enrollment_id, domain, key_id, sealed_keys) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (enrollment_id, domain, key_id) DO NOTHING",
-            )
+        let sealed = age::encrypt(&recipient, json.expose().as_bytes())
+            .map_err(|_| Error::internal("The new keys could not be sealed for a workstation."))?;
+        sqlx::query("SELECT deliver_workstation_keys($1, $2, $3, $4)")
             .bind(id)
-            .bind(domain)
-            .bind(i32::try_from(keys.current_key_id()).unwrap_or(i32::MAX))
+            .bind(domain.as_str())
+            .bind(key_id)
             .bind(sealed)
             .execute(tx.conn())
             .await?;
-        }
-        delivered += 1;
     }
-    sqlx::query(
-        "UPDATE workstation_enrollments SET keys_rotated_at = now() WHERE revoked_at IS NOT NULL AND keys_rotated_at IS NULL",
-    )
-    .execute(tx.conn())
-    .await?;
-    Ok(delivered)
+    if domain == KeyDomain::Contact {
+        sqlx::query(
+            "UPDATE workstation_enrollments SET keys_rotated_at = now() WHERE revoked_at IS NOT NULL AND keys_rotated_at IS NULL",
+        )
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(recipients.len() as u64)
 }
 
 /// At sign-in on an enrolled workstation: takes the newest keys delivered to it, when they are
