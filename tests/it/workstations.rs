@@ -267,3 +267,56 @@ async fn revoking_then_rotating_shuts_the_revoked_workstation_out_and_delivers_t
     assert_eq!(stays.vault().decrypt("patient_persons", "phone_encrypted", i64::from(id), &ct).unwrap(), phone);
     assert!(stays.sign_in_again(&db, &secretary).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_doctors_workstation_gets_the_clinical_keys_and_their_rotation_by_an_admin() {
+    let db = TestDb::new().await;
+    let (clinic, admin, _) = clinic_with_staff(&db).await;
+    let doctor = db.staff(AppRole::Doctor, clinic, "sindre").await;
+
+    // A computer without the clinical keys (the server's) cannot make a doctor's bundle, and
+    // nothing is recorded.
+    let server_vault = db.vault.contact_only();
+    let mut tx = ClinicTx::begin(&admin.pool).await.unwrap();
+    let e = workstations::create(&mut tx, &server_vault, "Room 3", AppRole::Doctor, &db.server()).await.unwrap_err();
+    drop(tx);
+    assert_eq!((e.code, e.field.as_deref()), (ErrorCode::ClinicalKeysUnavailable, Some("role")));
+    assert!(e.message.contains("admin's workstation"), "{}", e.message);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM workstation_enrollments").fetch_one(&db.owner).await.unwrap();
+    assert_eq!(count, 0);
+
+    // On an admin's workstation the bundle carries both domains, and the doctor's workstation
+    // keeps each in its own store.
+    let made = make(&db, &admin, "Room 3", AppRole::Doctor).await;
+    assert_eq!(made.enrollment.domains, vec!["clinical", "contact"]);
+    let ws = Workstation::new("room3");
+    ws.enroll(&workstations::open(made.bundle.as_bytes(), &made.passphrase).unwrap(), &doctor).await.unwrap();
+    let clinical_store = ws.store.clinical.clone().unwrap();
+    let held = clinical_store.load_for(KeyDomain::Clinical).unwrap();
+    assert_eq!(held.key_ids(), db.vault.keys_of(KeyDomain::Clinical).unwrap().key_ids());
+    assert!(ws.store.contact.load_for(KeyDomain::Contact).is_ok());
+
+    // An admin rotates the clinical keys and seals them to the doctor's workstation; the contact
+    // keys are not theirs to hand out.
+    let mut clinical = DataKeys::from_json(db.vault.keys_of(KeyDomain::Clinical).unwrap().to_json().expose()).unwrap();
+    let new_id = clinical.rotate();
+    let contact = DataKeys::from_json(db.vault.keys().to_json().expose()).unwrap();
+    let rotated = Vault::with_clinical(contact, Some(clinical));
+    let delivered =
+        ClinicTx::run(&admin.pool, async |tx| workstations::deliver_keys(tx, &rotated, KeyDomain::Clinical).await).await.unwrap();
+    assert_eq!(delivered, 1);
+    let e = ClinicTx::run(&admin.pool, async |tx| workstations::deliver_keys(tx, &rotated, KeyDomain::Contact).await)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    // Even straight through the database, an admin cannot deliver contact keys.
+    let raw = sqlx::query("SELECT deliver_workstation_keys($1, 'contact', 99, '\\x00')")
+        .bind(made.enrollment.id)
+        .execute(&admin.pool)
+        .await
+        .unwrap_err();
+    assert!(raw.to_string().contains("Only the database owner"), "{raw}");
+
+    assert_eq!(ws.sign_in_again(&db, &doctor).await, vec!["clinical".to_string()]);
+    assert_eq!(clinical_store.load_for(KeyDomain::Clinical).unwrap().current_key_id(), new_id);
+}

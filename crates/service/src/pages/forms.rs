@@ -60,7 +60,7 @@ pub async fn show(
 ) -> Response {
     let chosen = chosen_language(q.lang.as_deref());
     match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Err(page) => page,
+        Err(page) => *page,
         Ok(f) => render(&state, &token, chosen.unwrap_or(f.language), &f, &Outcome::Shown, StatusCode::OK),
     }
 }
@@ -76,11 +76,11 @@ pub async fn show(
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let (fields, chosen) = match posted(&headers, &body) {
         Ok(posted) => posted,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let current = match link_or_page(find(&state, &token).await, chosen, &headers) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(current.language);
     if !form_key_valid(&state.vault, PAGE, &token, fields.get("form_key"), now_secs()) {

@@ -162,23 +162,24 @@ fn server_error(lang: Language, e: &Error) -> Response {
 
 /// The link a page's token names, or the page to answer instead: "this link is not valid" when
 /// there is none, the error page when the look-up failed. Until the link is found, the page speaks
-/// the language chosen, or else the browser's.
-fn link_or_page<T>(found: Result<Option<T>, Error>, chosen: Option<Language>, headers: &HeaderMap) -> Result<T, Response> {
+/// the language chosen, or else the browser's. (The page is boxed: an answer is large beside a
+/// link.)
+fn link_or_page<T>(found: Result<Option<T>, Error>, chosen: Option<Language>, headers: &HeaderMap) -> Result<T, Box<Response>> {
     let lang = || chosen.unwrap_or_else(|| browser_language(headers));
     match found {
-        Err(e) => Err(server_error(lang(), &e)),
-        Ok(None) => Err(invalid_link(lang())),
+        Err(e) => Err(Box::new(server_error(lang(), &e))),
+        Ok(None) => Err(Box::new(invalid_link(lang()))),
         Ok(Some(link)) => Ok(link),
     }
 }
 
 /// A page's posted form and the language it chose, or the refusal when it was posted from another
 /// site.
-fn posted(headers: &HeaderMap, body: &Bytes) -> Result<(FormFields, Option<Language>), Response> {
+fn posted(headers: &HeaderMap, body: &Bytes) -> Result<(FormFields, Option<Language>), Box<Response>> {
     let fields = FormFields::parse(body);
     let chosen = chosen_language(fields.get("lang"));
     if cross_site(headers) {
-        return Err(cross_site_refused(chosen.unwrap_or_else(|| browser_language(headers))));
+        return Err(Box::new(cross_site_refused(chosen.unwrap_or_else(|| browser_language(headers)))));
     }
     Ok((fields, chosen))
 }

@@ -64,7 +64,7 @@ pub async fn show(
 ) -> Response {
     let chosen = chosen_language(q.lang.as_deref());
     match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Err(page) => page,
+        Err(page) => *page,
         Ok(p) => form(&state, &token, chosen.unwrap_or(p.language), &Shown::of(&p), Outcome::Shown, StatusCode::OK),
     }
 }
@@ -77,11 +77,11 @@ pub async fn show(
 pub async fn save(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let (fields, chosen) = match posted(&headers, &body) {
         Ok(posted) => posted,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let current = match link_or_page(find(&state, &token).await, chosen, &headers) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(current.language);
     let ticked = |name: &str| fields.get(name).is_some_and(|v| !v.is_empty());

@@ -43,7 +43,7 @@ pub async fn show(
 ) -> Response {
     let chosen = chosen_language(q.lang.as_deref());
     match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Err(page) => page,
+        Err(page) => *page,
         Ok(link) => {
             let lang = chosen.unwrap_or(link.language);
             if link.answered {
@@ -63,11 +63,11 @@ pub async fn show(
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let (fields, chosen) = match posted(&headers, &body) {
         Ok(posted) => posted,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let link = match link_or_page(find(&state, &token).await, chosen, &headers) {
         Ok(found) => found,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(link.language);
     if link.answered {
