@@ -145,7 +145,9 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = public, pg_catalog
 AS $$
 BEGIN
-    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+    -- Inside this function current_user is its owner, the database owner: only the owner's own
+    -- sessions may hand out the contact keys.
+    IF p_domain <> 'clinical' AND session_user <> current_user THEN
         RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
     END IF;
     RETURN QUERY
@@ -166,7 +168,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_catalog
 AS $$
 BEGIN
-    IF p_domain <> 'clinical' AND pg_has_role(session_user, 'admin', 'USAGE') THEN
+    -- Inside this function current_user is its owner, the database owner: only the owner's own
+    -- sessions may hand out the contact keys.
+    IF p_domain <> 'clinical' AND session_user <> current_user THEN
         RAISE EXCEPTION 'Only the database owner rotates the % keys.', p_domain USING ERRCODE = '42501';
     END IF;
     INSERT INTO workstation_key_deliveries (enrollment_id, domain, key_id, sealed_keys)
