@@ -82,6 +82,7 @@ BEGIN
         VALUES (clock_timestamp(), p_actor, nullif(current_setting('digimed.acting_for', true), ''),
                 p_action, p_entity_type, p_entity_id, p_changes)
         RETURNING seq INTO v_seq;
+    PERFORM set_config('digimed.audit_seal_queued', 'yes', true);
     RETURN v_seq;
 END
 $$;
@@ -136,34 +137,48 @@ $$;
 --
 
 CREATE FUNCTION public.audit_row() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_catalog'
     AS $$
 DECLARE
     v_new jsonb;
     v_old jsonb;
     v_changes jsonb;
     v_id text;
+    -- Who acts: the role the session took (membership checked by PostgreSQL), else the login.
+    v_actor text := CASE WHEN current_setting('role') = 'none' THEN session_user::text ELSE current_setting('role') END;
 BEGIN
+    -- Redaction: encrypted columns, search indexes, tokens and message bodies are never copied
+    -- into the log; only whether they are set.
+    IF TG_OP <> 'DELETE' THEN
+        SELECT coalesce(jsonb_object_agg(key,
+                   CASE WHEN (key LIKE '%\_encrypted' OR key LIKE '%\_index' OR key IN ('token', 'token_hash', 'body'))
+                             AND value <> 'null'::jsonb
+                        THEN '"[redacted]"'::jsonb ELSE value END), '{}'::jsonb)
+          INTO v_new FROM jsonb_each(to_jsonb(NEW));
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        SELECT coalesce(jsonb_object_agg(key,
+                   CASE WHEN (key LIKE '%\_encrypted' OR key LIKE '%\_index' OR key IN ('token', 'token_hash', 'body'))
+                             AND value <> 'null'::jsonb
+                        THEN '"[redacted]"'::jsonb ELSE value END), '{}'::jsonb)
+          INTO v_old FROM jsonb_each(to_jsonb(OLD));
+    END IF;
     IF TG_OP = 'INSERT' THEN
-        v_new := audit_redact(to_jsonb(NEW));
         v_changes := v_new;
-        v_id := coalesce(v_new ->> 'id', '');
     ELSIF TG_OP = 'UPDATE' THEN
-        v_new := audit_redact(to_jsonb(NEW));
-        v_old := audit_redact(to_jsonb(OLD));
         SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_object('from', o.value, 'to', n.value)), '{}'::jsonb)
           INTO v_changes
           FROM jsonb_each(v_new) n JOIN jsonb_each(v_old) o USING (key)
-         WHERE n.value IS DISTINCT FROM o.value OR (n.key LIKE '%\_encrypted' AND to_jsonb(NEW) -> n.key IS DISTINCT FROM to_jsonb(OLD) -> n.key);
+         WHERE n.value IS DISTINCT FROM o.value
+            OR (n.key LIKE '%\_encrypted' AND to_jsonb(NEW) -> n.key IS DISTINCT FROM to_jsonb(OLD) -> n.key);
         IF v_changes = '{}'::jsonb THEN
             RETURN NULL;
         END IF;
-        v_id := coalesce(v_new ->> 'id', '');
     ELSE
-        v_old := audit_redact(to_jsonb(OLD));
         v_changes := v_old;
-        v_id := coalesce(v_old ->> 'id', '');
     END IF;
+    v_id := coalesce(coalesce(v_new, v_old) ->> 'id', '');
     IF v_id = '' THEN
         v_id := coalesce(coalesce(v_new, v_old) ->> 'code', '');
     END IF;
@@ -174,9 +189,12 @@ BEGIN
         -- Tables keyed by two columns (user_organizations).
         v_id := coalesce(v_new, v_old) ->> 'user_id' || ':' || (coalesce(v_new, v_old) ->> 'organization_id');
     END IF;
-    PERFORM audit_append(current_user::text,
-        CASE TG_OP WHEN 'INSERT' THEN 'CREATE' WHEN 'UPDATE' THEN 'UPDATE' ELSE 'DELETE' END,
-        TG_TABLE_NAME, v_id, v_changes);
+    INSERT INTO audit_pending (occurred_at, actor, acting_for, action, entity_type, entity_id, changes)
+        VALUES (clock_timestamp(), v_actor, nullif(current_setting('digimed.acting_for', true), ''),
+                CASE TG_OP WHEN 'INSERT' THEN 'CREATE' WHEN 'UPDATE' THEN 'UPDATE' ELSE 'DELETE' END,
+                TG_TABLE_NAME, v_id, v_changes);
+    -- The seal is queued once per transaction (see the trigger audit_seal below).
+    PERFORM set_config('digimed.audit_seal_queued', 'yes', true);
     RETURN NULL;
 END
 $$;
@@ -584,18 +602,22 @@ $$;
 --
 
 CREATE FUNCTION public.consultation_doctor(p_consultation integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT assigned_doctor_id FROM consultations WHERE id = p_consultation $$;
+    AS $$BEGIN
+    RETURN (SELECT assigned_doctor_id FROM consultations WHERE id = p_consultation);
+END$$;
 
 --
 -- Name: consultation_org(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.consultation_org(p_consultation integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT organization_id FROM consultations WHERE id = p_consultation $$;
+    AS $$BEGIN
+    RETURN (SELECT organization_id FROM consultations WHERE id = p_consultation);
+END$$;
 
 --
 -- Name: consultation_result_ciphertexts(text, integer, integer, text); Type: FUNCTION; Schema: public; Owner: -
@@ -927,9 +949,11 @@ $$;
 --
 
 CREATE FUNCTION public.is_doctor_in_org(p_staff integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT EXISTS (SELECT 1 FROM staff WHERE id = p_staff AND role = 'doctor' AND active AND organization_id = p_org) $$;
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM staff WHERE id = p_staff AND role = 'doctor' AND active AND organization_id = p_org));
+END$$;
 
 --
 -- Name: is_service_session(); Type: FUNCTION; Schema: public; Owner: -
@@ -1033,9 +1057,11 @@ $$;
 --
 
 CREATE FUNCTION public.order_clinic(p_order integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT clinic_id FROM orders WHERE id = p_order $$;
+    AS $$BEGIN
+    RETURN (SELECT clinic_id FROM orders WHERE id = p_order);
+END$$;
 
 --
 -- Name: order_total(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1063,9 +1089,11 @@ $$;
 --
 
 CREATE FUNCTION public.partner_clinic(p_partner integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT clinic_id FROM partners WHERE id = p_partner $$;
+    AS $$BEGIN
+    RETURN (SELECT clinic_id FROM partners WHERE id = p_partner);
+END$$;
 
 --
 -- Name: patient_contact_as(integer, text, boolean); Type: FUNCTION; Schema: public; Owner: -
@@ -1119,18 +1147,22 @@ $$;
 --
 
 CREATE FUNCTION public.patient_in_org(p_patient integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND organization_id = p_org) $$;
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND organization_id = p_org));
+END$$;
 
 --
 -- Name: patient_is_acting_person(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.patient_is_acting_person(p_patient integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND patient_person_id = acting_patient_person()) $$;
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM patients WHERE id = p_patient AND patient_person_id = acting_patient_person()));
+END$$;
 
 --
 -- Name: patient_match_candidates(bytea, text, bytea, text, date); Type: FUNCTION; Schema: public; Owner: -
@@ -1270,9 +1302,11 @@ CREATE FUNCTION public.person_id_by_national_id_index(p_index bytea) RETURNS int
 --
 
 CREATE FUNCTION public.person_in_org(p_person integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = p_person AND organization_id = p_org) $$;
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = p_person AND organization_id = p_org));
+END$$;
 
 --
 -- Name: profile_sharing_consented(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1291,13 +1325,13 @@ $$;
 --
 
 CREATE FUNCTION public.profile_visible(p_person integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$
-    SELECT EXISTS (SELECT 1 FROM patients
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM patients
                     WHERE patient_person_id = p_person AND organization_id = p_org
-                      AND (profile_origin OR profile_shared))
-$$;
+                      AND (profile_origin OR profile_shared)));
+END$$;
 
 --
 -- Name: queue_list(text[], integer, boolean, integer, text, integer, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1424,9 +1458,11 @@ $$;
 --
 
 CREATE FUNCTION public.referral_clinic(p_referral integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT p.clinic_id FROM referrals r JOIN partners p ON p.id = r.partner_id WHERE r.id = p_referral $$;
+    AS $$BEGIN
+    RETURN (SELECT p.clinic_id FROM referrals r JOIN partners p ON p.id = r.partner_id WHERE r.id = p_referral);
+END$$;
 
 --
 -- Name: referral_deadline(); Type: FUNCTION; Schema: public; Owner: -
@@ -1474,27 +1510,33 @@ $_$;
 --
 
 CREATE FUNCTION public.rule_org(p_rule integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT organization_id FROM automation_rules WHERE id = p_rule $$;
+    AS $$BEGIN
+    RETURN (SELECT organization_id FROM automation_rules WHERE id = p_rule);
+END$$;
 
 --
 -- Name: staff_id_of(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.staff_id_of(login text) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT id FROM staff WHERE login_role = login AND active $$;
+    AS $$BEGIN
+    RETURN (SELECT id FROM staff WHERE login_role = login AND active);
+END$$;
 
 --
 -- Name: staff_org_of(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.staff_org_of(login text) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT organization_id FROM staff WHERE login_role = login AND active $$;
+    AS $$BEGIN
+    RETURN (SELECT organization_id FROM staff WHERE login_role = login AND active);
+END$$;
 
 --
 -- Name: stamp_discount(); Type: FUNCTION; Schema: public; Owner: -
@@ -1542,9 +1584,11 @@ $$;
 --
 
 CREATE FUNCTION public.subscription_org(p_subscription integer) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$ SELECT organization_id FROM webhook_subscriptions WHERE id = p_subscription $$;
+    AS $$BEGIN
+    RETURN (SELECT organization_id FROM webhook_subscriptions WHERE id = p_subscription);
+END$$;
 
 --
 -- Name: sync_staff_login(); Type: FUNCTION; Schema: public; Owner: -
@@ -1567,12 +1611,12 @@ $$;
 --
 
 CREATE FUNCTION public.template_usable_by(p_template integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$
-    SELECT EXISTS (SELECT 1 FROM form_templates
-                    WHERE id = p_template AND (organization_id IS NULL OR organization_id = p_org))
-$$;
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM form_templates
+                    WHERE id = p_template AND (organization_id IS NULL OR organization_id = p_org)));
+END$$;
 
 --
 -- Name: tracked_call_unchanged(); Type: FUNCTION; Schema: public; Owner: -
@@ -1591,17 +1635,17 @@ $$;
 --
 
 CREATE FUNCTION public.treats_patient(p_staff integer, p_person integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$
-    SELECT EXISTS (
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (
         SELECT 1 FROM staff s
           JOIN consultations c ON c.organization_id = s.organization_id AND c.patient_person_id = p_person
          WHERE s.id = p_staff AND s.role = 'doctor' AND s.active
            AND (c.assigned_doctor_id = p_staff
                 OR EXISTS (SELECT 1 FROM consultation_results r
-                            WHERE r.consultation_id = c.id AND r.author_staff_id = p_staff)))
-$$;
+                            WHERE r.consultation_id = c.id AND r.author_staff_id = p_staff))));
+END$$;
 
 --
 -- Name: unsigned_first_appointment_forms(integer, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -1624,13 +1668,13 @@ $$;
 --
 
 CREATE FUNCTION public.user_in_org(p_user integer, p_org integer) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
-    AS $$
-    SELECT EXISTS (SELECT 1 FROM user_organizations WHERE user_id = p_user AND organization_id = p_org)
+    AS $$BEGIN
+    RETURN (SELECT EXISTS (SELECT 1 FROM user_organizations WHERE user_id = p_user AND organization_id = p_org)
         OR EXISTS (SELECT 1 FROM patient_persons pp JOIN patients p ON p.patient_person_id = pp.id
-                    WHERE pp.user_id = p_user AND p.organization_id = p_org)
-$$;
+                    WHERE pp.user_id = p_user AND p.organization_id = p_org));
+END$$;
 
 --
 -- Name: utf8_bytes(text); Type: FUNCTION; Schema: public; Owner: -
@@ -3627,12 +3671,6 @@ ALTER TABLE ONLY public.workstation_key_deliveries
     ADD CONSTRAINT workstation_key_deliveries_pkey PRIMARY KEY (id);
 
 --
--- Name: audit_log_entity; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX audit_log_entity ON public.audit_log USING btree (entity_type, entity_id);
-
---
 -- Name: audit_pending_xact; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4008,7 +4046,7 @@ CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log
 -- Name: audit_pending audit_seal; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE CONSTRAINT TRIGGER audit_seal AFTER INSERT ON public.audit_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.audit_seal();
+CREATE CONSTRAINT TRIGGER audit_seal AFTER INSERT ON public.audit_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((current_setting('digimed.audit_seal_queued'::text, true) IS DISTINCT FROM 'yes'::text)) EXECUTE FUNCTION public.audit_seal();
 
 --
 -- Name: consents consent_check; Type: TRIGGER; Schema: public; Owner: -
@@ -4734,59 +4772,59 @@ ALTER TABLE ONLY public.workstation_key_deliveries
 -- Name: consents acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.consents AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id)));
+CREATE POLICY acting_patient ON public.consents AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR public.patient_is_acting_person(patient_id)));
 
 --
 -- Name: consultations acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.consultations AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+CREATE POLICY acting_patient ON public.consultations AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person)))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person))));
 
 --
 -- Name: forms acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.forms AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((public.acting_patient_person() IS NULL) OR public.patient_is_acting_person(patient_id)));
+CREATE POLICY acting_patient ON public.forms AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR public.patient_is_acting_person(patient_id))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR public.patient_is_acting_person(patient_id)));
 
 --
 -- Name: inbound_faxes acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.inbound_faxes AS RESTRICTIVE TO digimed_service USING ((public.acting_patient_person() IS NULL)) WITH CHECK ((public.acting_patient_person() IS NULL));
+CREATE POLICY acting_patient ON public.inbound_faxes AS RESTRICTIVE TO digimed_service USING ((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL)) WITH CHECK ((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL));
 
 --
 -- Name: patient_persons acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.patient_persons AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (id = public.acting_patient_person())));
+CREATE POLICY acting_patient ON public.patient_persons AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (id = ( SELECT public.acting_patient_person() AS acting_patient_person)))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (id = ( SELECT public.acting_patient_person() AS acting_patient_person))));
 
 --
 -- Name: patients acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.patients AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+CREATE POLICY acting_patient ON public.patients AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person)))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person))));
 
 --
 -- Name: referrals acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.referrals AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person()))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (patient_person_id = public.acting_patient_person())));
+CREATE POLICY acting_patient ON public.referrals AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person)))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (patient_person_id = ( SELECT public.acting_patient_person() AS acting_patient_person))));
 
 --
 -- Name: tracked_calls acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.tracked_calls AS RESTRICTIVE TO digimed_service USING ((public.acting_patient_person() IS NULL)) WITH CHECK ((public.acting_patient_person() IS NULL));
+CREATE POLICY acting_patient ON public.tracked_calls AS RESTRICTIVE TO digimed_service USING ((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL)) WITH CHECK ((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL));
 
 --
 -- Name: users acting_patient; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY acting_patient ON public.users AS RESTRICTIVE TO digimed_service USING (((public.acting_patient_person() IS NULL) OR (id = ( SELECT patient_persons.user_id
+CREATE POLICY acting_patient ON public.users AS RESTRICTIVE TO digimed_service USING (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (id = ( SELECT patient_persons.user_id
    FROM public.patient_persons
-  WHERE (patient_persons.id = public.acting_patient_person()))))) WITH CHECK (((public.acting_patient_person() IS NULL) OR (id = ( SELECT patient_persons.user_id
+  WHERE (patient_persons.id = ( SELECT public.acting_patient_person() AS acting_patient_person)))))) WITH CHECK (((( SELECT public.acting_patient_person() AS acting_patient_person) IS NULL) OR (id = ( SELECT patient_persons.user_id
    FROM public.patient_persons
-  WHERE (patient_persons.id = public.acting_patient_person())))));
+  WHERE (patient_persons.id = ( SELECT public.acting_patient_person() AS acting_patient_person))))));
 
 --
 -- Name: automation_actions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -4804,31 +4842,31 @@ ALTER TABLE public.automation_rules ENABLE ROW LEVEL SECURITY;
 -- Name: consultations book; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY book ON public.consultations FOR INSERT TO secretary, admin WITH CHECK (((organization_id = public.current_staff_org()) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
+CREATE POLICY book ON public.consultations FOR INSERT TO secretary, admin WITH CHECK (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
 
 --
 -- Name: consultations book_direct; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY book_direct ON public.consultations FOR INSERT TO customer_support WITH CHECK (((organization_id = public.current_staff_org()) AND (referral_id IS NULL) AND (follow_up_of IS NULL) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
+CREATE POLICY book_direct ON public.consultations FOR INSERT TO customer_support WITH CHECK (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND (referral_id IS NULL) AND (follow_up_of IS NULL) AND ((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id))));
 
 --
 -- Name: line_items clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.line_items TO secretary, customer_support, admin USING ((public.order_clinic(order_id) = public.current_staff_org())) WITH CHECK ((public.order_clinic(order_id) = public.current_staff_org()));
+CREATE POLICY clinic ON public.line_items TO secretary, customer_support, admin USING ((public.order_clinic(order_id) = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((public.order_clinic(order_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: orders clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.orders TO secretary, customer_support, admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
+CREATE POLICY clinic ON public.orders TO secretary, customer_support, admin USING ((clinic_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((clinic_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: webhook_subscriptions clinic; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic ON public.webhook_subscriptions TO admin USING ((organization_id = public.current_staff_org())) WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic ON public.webhook_subscriptions TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: workstation_enrollment_uses clinic_admins; Type: POLICY; Schema: public; Owner: -
@@ -4842,67 +4880,67 @@ CREATE POLICY clinic_admins ON public.workstation_enrollment_uses FOR SELECT TO 
 -- Name: workstation_enrollments clinic_admins; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_admins ON public.workstation_enrollments TO admin USING ((organization_id = public.current_staff_org())) WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_admins ON public.workstation_enrollments TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: automation_actions clinic_delete; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_delete ON public.automation_actions FOR DELETE TO admin USING ((public.rule_org(rule_id) = public.current_staff_org()));
+CREATE POLICY clinic_delete ON public.automation_actions FOR DELETE TO admin USING ((public.rule_org(rule_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: automation_rules clinic_delete; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_delete ON public.automation_rules FOR DELETE TO admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_delete ON public.automation_rules FOR DELETE TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: form_template_versions clinic_delete; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_delete ON public.form_template_versions FOR DELETE TO admin USING (public.template_usable_by(template_id, public.current_staff_org()));
+CREATE POLICY clinic_delete ON public.form_template_versions FOR DELETE TO admin USING (public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: automation_actions clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.automation_actions FOR INSERT TO admin WITH CHECK (((public.rule_org(rule_id) = public.current_staff_org()) AND ((template_id IS NULL) OR public.template_usable_by(template_id, public.current_staff_org()))));
+CREATE POLICY clinic_insert ON public.automation_actions FOR INSERT TO admin WITH CHECK (((public.rule_org(rule_id) = ( SELECT public.current_staff_org() AS current_staff_org)) AND ((template_id IS NULL) OR public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org)))));
 
 --
 -- Name: automation_rules clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.automation_rules FOR INSERT TO admin WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_insert ON public.automation_rules FOR INSERT TO admin WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: form_template_versions clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.form_template_versions FOR INSERT TO admin WITH CHECK (public.template_usable_by(template_id, public.current_staff_org()));
+CREATE POLICY clinic_insert ON public.form_template_versions FOR INSERT TO admin WITH CHECK (public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: form_templates clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.form_templates FOR INSERT TO admin WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_insert ON public.form_templates FOR INSERT TO admin WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: partner_prices clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.partner_prices FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY clinic_insert ON public.partner_prices FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: partners clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.partners FOR INSERT TO admin WITH CHECK ((clinic_id = public.current_staff_org()));
+CREATE POLICY clinic_insert ON public.partners FOR INSERT TO admin WITH CHECK ((clinic_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: staff clinic_insert; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_insert ON public.staff FOR INSERT TO admin WITH CHECK (((organization_id = public.current_staff_org()) AND (login_role = email) AND (NOT (EXISTS ( SELECT 1
+CREATE POLICY clinic_insert ON public.staff FOR INSERT TO admin WITH CHECK (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND (login_role = email) AND (NOT (EXISTS ( SELECT 1
    FROM pg_roles
   WHERE (pg_roles.rolname = staff.login_role))))));
 
@@ -4910,25 +4948,25 @@ CREATE POLICY clinic_insert ON public.staff FOR INSERT TO admin WITH CHECK (((or
 -- Name: patient_messages clinic_queue; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_queue ON public.patient_messages FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id = public.current_staff_org()) AND public.person_in_org(patient_person_id, organization_id) AND (state = ANY (ARRAY['queued'::text, 'suppressed'::text]))));
+CREATE POLICY clinic_queue ON public.patient_messages FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND public.person_in_org(patient_person_id, organization_id) AND (state = ANY (ARRAY['queued'::text, 'suppressed'::text]))));
 
 --
 -- Name: automation_actions clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.automation_actions FOR SELECT TO secretary, doctor, customer_support, admin USING ((public.rule_org(rule_id) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.automation_actions FOR SELECT TO secretary, doctor, customer_support, admin USING ((public.rule_org(rule_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: automation_rules clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.automation_rules FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.automation_rules FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consents clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.consents FOR SELECT TO secretary, doctor, customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_read ON public.consents FOR SELECT TO secretary, doctor, customer_support, admin USING (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consultation_reviews clinic_read; Type: POLICY; Schema: public; Owner: -
@@ -4936,133 +4974,133 @@ CREATE POLICY clinic_read ON public.consents FOR SELECT TO secretary, doctor, cu
 
 CREATE POLICY clinic_read ON public.consultation_reviews FOR SELECT TO secretary, doctor, admin USING ((EXISTS ( SELECT 1
    FROM public.consultations c
-  WHERE ((c.id = consultation_reviews.consultation_id) AND (c.organization_id = public.current_staff_org())))));
+  WHERE ((c.id = consultation_reviews.consultation_id) AND (c.organization_id = ( SELECT public.current_staff_org() AS current_staff_org))))));
 
 --
 -- Name: consultation_screenings clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.consultation_screenings FOR SELECT TO secretary, doctor, admin USING ((COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consultations clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.consultations FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.consultations FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: crm_syncs clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.crm_syncs FOR SELECT TO admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.crm_syncs FOR SELECT TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: forms clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.forms FOR SELECT TO secretary, doctor, customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_read ON public.forms FOR SELECT TO secretary, doctor, customer_support, admin USING (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: outbox clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.outbox FOR SELECT TO admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.outbox FOR SELECT TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: patient_messages clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.patient_messages FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.patient_messages FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: referrals clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.referrals FOR SELECT TO secretary, doctor, admin USING ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.referrals FOR SELECT TO secretary, doctor, admin USING ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: tracked_calls clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.tracked_calls FOR SELECT TO customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.tracked_calls FOR SELECT TO customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: webhook_deliveries clinic_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_read ON public.webhook_deliveries FOR SELECT TO admin USING ((public.subscription_org(subscription_id) = public.current_staff_org()));
+CREATE POLICY clinic_read ON public.webhook_deliveries FOR SELECT TO admin USING ((public.subscription_org(subscription_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: referrals clinic_screen; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_screen ON public.referrals FOR UPDATE TO secretary, admin USING ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY clinic_screen ON public.referrals FOR UPDATE TO secretary, admin USING ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: automation_actions clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.automation_actions FOR UPDATE TO admin USING ((public.rule_org(rule_id) = public.current_staff_org())) WITH CHECK (((public.rule_org(rule_id) = public.current_staff_org()) AND ((template_id IS NULL) OR public.template_usable_by(template_id, public.current_staff_org()))));
+CREATE POLICY clinic_update ON public.automation_actions FOR UPDATE TO admin USING ((public.rule_org(rule_id) = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK (((public.rule_org(rule_id) = ( SELECT public.current_staff_org() AS current_staff_org)) AND ((template_id IS NULL) OR public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org)))));
 
 --
 -- Name: automation_rules clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.automation_rules FOR UPDATE TO admin USING ((organization_id = public.current_staff_org())) WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_update ON public.automation_rules FOR UPDATE TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consents clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.consents FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_update ON public.consents FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: form_template_versions clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.form_template_versions FOR UPDATE TO admin USING (public.template_usable_by(template_id, public.current_staff_org())) WITH CHECK (public.template_usable_by(template_id, public.current_staff_org()));
+CREATE POLICY clinic_update ON public.form_template_versions FOR UPDATE TO admin USING (public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK (public.template_usable_by(template_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: form_templates clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.form_templates FOR UPDATE TO admin USING (((organization_id IS NULL) OR (organization_id = public.current_staff_org()))) WITH CHECK (((organization_id IS NULL) OR (organization_id = public.current_staff_org())));
+CREATE POLICY clinic_update ON public.form_templates FOR UPDATE TO admin USING (((organization_id IS NULL) OR (organization_id = ( SELECT public.current_staff_org() AS current_staff_org)))) WITH CHECK (((organization_id IS NULL) OR (organization_id = ( SELECT public.current_staff_org() AS current_staff_org))));
 
 --
 -- Name: forms clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.forms FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_update ON public.forms FOR UPDATE TO customer_support, admin USING (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: partner_prices clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.partner_prices FOR UPDATE TO admin USING ((public.partner_clinic(partner_id) = public.current_staff_org())) WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY clinic_update ON public.partner_prices FOR UPDATE TO admin USING ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: partners clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.partners FOR UPDATE TO admin USING ((clinic_id = public.current_staff_org())) WITH CHECK ((clinic_id = public.current_staff_org()));
+CREATE POLICY clinic_update ON public.partners FOR UPDATE TO admin USING ((clinic_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((clinic_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: staff clinic_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_update ON public.staff FOR UPDATE TO admin USING ((organization_id = public.current_staff_org())) WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY clinic_update ON public.staff FOR UPDATE TO admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consents clinic_write; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_write ON public.consents FOR INSERT TO customer_support, admin WITH CHECK (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_write ON public.consents FOR INSERT TO customer_support, admin WITH CHECK (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: forms clinic_write; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY clinic_write ON public.forms FOR INSERT TO customer_support, admin WITH CHECK (public.patient_in_org(patient_id, public.current_staff_org()));
+CREATE POLICY clinic_write ON public.forms FOR INSERT TO customer_support, admin WITH CHECK (public.patient_in_org(patient_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: communication_preference_tokens; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5076,7 +5114,7 @@ ALTER TABLE public.communication_preference_tokens ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY completing_doctor ON public.consultation_reviews FOR INSERT TO doctor WITH CHECK ((EXISTS ( SELECT 1
    FROM public.consultations c
-  WHERE ((c.id = consultation_reviews.consultation_id) AND (c.assigned_doctor_id = public.current_staff_id())))));
+  WHERE ((c.id = consultation_reviews.consultation_id) AND (c.assigned_doctor_id = ( SELECT public.current_staff_id() AS current_staff_id))))));
 
 --
 -- Name: consents; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5124,13 +5162,13 @@ ALTER TABLE public.drafts ENABLE ROW LEVEL SECURITY;
 -- Name: consultation_results file_own; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY file_own ON public.consultation_results FOR INSERT TO doctor WITH CHECK (((author_staff_id = public.current_staff_id()) AND (public.consultation_doctor(consultation_id) = public.current_staff_id())));
+CREATE POLICY file_own ON public.consultation_results FOR INSERT TO doctor WITH CHECK (((author_staff_id = ( SELECT public.current_staff_id() AS current_staff_id)) AND (public.consultation_doctor(consultation_id) = ( SELECT public.current_staff_id() AS current_staff_id))));
 
 --
 -- Name: consultations follow_up; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = public.current_staff_org()) AND (follow_up_of IS NOT NULL) AND (public.consultation_doctor(follow_up_of) = public.current_staff_id()) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = public.current_staff_id()))));
+CREATE POLICY follow_up ON public.consultations FOR INSERT TO doctor WITH CHECK (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND (follow_up_of IS NOT NULL) AND (public.consultation_doctor(follow_up_of) = ( SELECT public.current_staff_id() AS current_staff_id)) AND ((assigned_doctor_id IS NULL) OR (assigned_doctor_id = ( SELECT public.current_staff_id() AS current_staff_id)))));
 
 --
 -- Name: form_template_versions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5154,7 +5192,7 @@ ALTER TABLE public.forms ENABLE ROW LEVEL SECURITY;
 -- Name: referrals import; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY import ON public.referrals FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY import ON public.referrals FOR INSERT TO admin WITH CHECK ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: inbound_faxes; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5172,7 +5210,7 @@ ALTER TABLE public.line_items ENABLE ROW LEVEL SECURITY;
 -- Name: consultations manage; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY manage ON public.consultations FOR UPDATE TO secretary, admin USING ((organization_id = public.current_staff_org())) WITH CHECK (((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id)));
+CREATE POLICY manage ON public.consultations FOR UPDATE TO secretary, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK (((assigned_doctor_id IS NULL) OR public.is_doctor_in_org(assigned_doctor_id, organization_id)));
 
 --
 -- Name: meeting_rooms; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5196,13 +5234,13 @@ CREATE POLICY onboard ON public.patient_persons FOR INSERT TO customer_support, 
 -- Name: patients onboard; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY onboard ON public.patients FOR INSERT TO customer_support, admin WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY onboard ON public.patients FOR INSERT TO customer_support, admin WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: user_organizations onboard; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY onboard ON public.user_organizations FOR INSERT TO customer_support, admin WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY onboard ON public.user_organizations FOR INSERT TO customer_support, admin WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: users onboard; Type: POLICY; Schema: public; Owner: -
@@ -5214,19 +5252,19 @@ CREATE POLICY onboard ON public.users FOR INSERT TO customer_support, admin WITH
 -- Name: patient_persons onboard_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY onboard_update ON public.patient_persons FOR UPDATE TO customer_support, admin USING (public.person_in_org(id, public.current_staff_org()));
+CREATE POLICY onboard_update ON public.patient_persons FOR UPDATE TO customer_support, admin USING (public.person_in_org(id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: patients onboard_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY onboard_update ON public.patients FOR UPDATE TO customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY onboard_update ON public.patients FOR UPDATE TO customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: users onboard_update; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY onboard_update ON public.users FOR UPDATE TO customer_support, admin USING (public.user_in_org(id, public.current_staff_org()));
+CREATE POLICY onboard_update ON public.users FOR UPDATE TO customer_support, admin USING (public.user_in_org(id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: orders; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5244,25 +5282,25 @@ ALTER TABLE public.outbox ENABLE ROW LEVEL SECURITY;
 -- Name: drafts own; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY own ON public.drafts TO secretary, doctor, customer_support, admin, digimed_service USING ((staff_id = public.current_staff_id())) WITH CHECK ((staff_id = public.current_staff_id()));
+CREATE POLICY own ON public.drafts TO secretary, doctor, customer_support, admin, digimed_service USING ((staff_id = ( SELECT public.current_staff_id() AS current_staff_id))) WITH CHECK ((staff_id = ( SELECT public.current_staff_id() AS current_staff_id)));
 
 --
 -- Name: consultations own_or_pick; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY own_or_pick ON public.consultations FOR UPDATE TO doctor USING (((organization_id = public.current_staff_org()) AND ((assigned_doctor_id = public.current_staff_id()) OR ((assigned_doctor_id IS NULL) AND (state = 'ready_for_pickup'::text))))) WITH CHECK ((assigned_doctor_id = public.current_staff_id()));
+CREATE POLICY own_or_pick ON public.consultations FOR UPDATE TO doctor USING (((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)) AND ((assigned_doctor_id = ( SELECT public.current_staff_id() AS current_staff_id)) OR ((assigned_doctor_id IS NULL) AND (state = 'ready_for_pickup'::text))))) WITH CHECK ((assigned_doctor_id = ( SELECT public.current_staff_id() AS current_staff_id)));
 
 --
 -- Name: outbox own_org; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY own_org ON public.outbox FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id IS NULL) OR (organization_id = public.current_staff_org())));
+CREATE POLICY own_org ON public.outbox FOR INSERT TO secretary, doctor, customer_support, admin WITH CHECK (((organization_id IS NULL) OR (organization_id = ( SELECT public.current_staff_org() AS current_staff_org))));
 
 --
 -- Name: meeting_rooms own_room; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY own_room ON public.meeting_rooms FOR SELECT TO doctor USING ((public.consultation_doctor(consultation_id) = public.current_staff_id()));
+CREATE POLICY own_room ON public.meeting_rooms FOR SELECT TO doctor USING ((public.consultation_doctor(consultation_id) = ( SELECT public.current_staff_id() AS current_staff_id)));
 
 --
 -- Name: partner_prices; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5310,7 +5348,7 @@ CREATE POLICY read ON public.form_templates FOR SELECT TO secretary, doctor, cus
 -- Name: partner_prices read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY read ON public.partner_prices FOR SELECT TO secretary, customer_support, admin USING ((public.partner_clinic(partner_id) = public.current_staff_org()));
+CREATE POLICY read ON public.partner_prices FOR SELECT TO secretary, customer_support, admin USING ((public.partner_clinic(partner_id) = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: partners read; Type: POLICY; Schema: public; Owner: -
@@ -5334,7 +5372,7 @@ ALTER TABLE public.referrals ENABLE ROW LEVEL SECURITY;
 -- Name: communication_preference_tokens rotate; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY rotate ON public.communication_preference_tokens FOR UPDATE TO customer_support, admin USING (public.person_in_org(patient_person_id, public.current_staff_org())) WITH CHECK (public.person_in_org(patient_person_id, public.current_staff_org()));
+CREATE POLICY rotate ON public.communication_preference_tokens FOR UPDATE TO customer_support, admin USING (public.person_in_org(patient_person_id, ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK (public.person_in_org(patient_person_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: consultation_results rotate_clinical; Type: POLICY; Schema: public; Owner: -
@@ -5352,7 +5390,7 @@ CREATE POLICY rotate_clinical_find ON public.consultation_results FOR SELECT TO 
 -- Name: consultation_screenings screen; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = public.current_staff_id()) AND (COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = public.current_staff_org())));
+CREATE POLICY screen ON public.consultation_screenings FOR INSERT TO secretary, admin WITH CHECK (((staff_id = ( SELECT public.current_staff_id() AS current_staff_id)) AND (COALESCE(public.referral_clinic(referral_id), public.consultation_org(consultation_id)) = ( SELECT public.current_staff_org() AS current_staff_org))));
 
 --
 -- Name: automation_actions service; Type: POLICY; Schema: public; Owner: -
@@ -5508,49 +5546,49 @@ ALTER TABLE public.staff ENABLE ROW LEVEL SECURITY;
 -- Name: inbound_faxes staff_decide; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_decide ON public.inbound_faxes FOR UPDATE TO customer_support, admin USING ((organization_id = public.current_staff_org())) WITH CHECK ((organization_id = public.current_staff_org()));
+CREATE POLICY staff_decide ON public.inbound_faxes FOR UPDATE TO customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org))) WITH CHECK ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: communication_preference_tokens staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.communication_preference_tokens FOR SELECT TO secretary, doctor, customer_support, admin USING (public.person_in_org(patient_person_id, public.current_staff_org()));
+CREATE POLICY staff_read ON public.communication_preference_tokens FOR SELECT TO secretary, doctor, customer_support, admin USING (public.person_in_org(patient_person_id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: inbound_faxes staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.inbound_faxes FOR SELECT TO customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY staff_read ON public.inbound_faxes FOR SELECT TO customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: patient_persons staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.patient_persons FOR SELECT TO secretary, doctor, customer_support, admin USING (public.person_in_org(id, public.current_staff_org()));
+CREATE POLICY staff_read ON public.patient_persons FOR SELECT TO secretary, doctor, customer_support, admin USING (public.person_in_org(id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: patients staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.patients FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY staff_read ON public.patients FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: user_organizations staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.user_organizations FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = public.current_staff_org()));
+CREATE POLICY staff_read ON public.user_organizations FOR SELECT TO secretary, doctor, customer_support, admin USING ((organization_id = ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: users staff_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY staff_read ON public.users FOR SELECT TO secretary, doctor, customer_support, admin USING (public.user_in_org(id, public.current_staff_org()));
+CREATE POLICY staff_read ON public.users FOR SELECT TO secretary, doctor, customer_support, admin USING (public.user_in_org(id, ( SELECT public.current_staff_org() AS current_staff_org)));
 
 --
 -- Name: meeting_rooms start; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY start ON public.meeting_rooms FOR INSERT TO doctor WITH CHECK ((public.consultation_doctor(consultation_id) = public.current_staff_id()));
+CREATE POLICY start ON public.meeting_rooms FOR INSERT TO doctor WITH CHECK ((public.consultation_doctor(consultation_id) = ( SELECT public.current_staff_id() AS current_staff_id)));
 
 --
 -- Name: tracked_calls; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5562,7 +5600,7 @@ ALTER TABLE public.tracked_calls ENABLE ROW LEVEL SECURITY;
 -- Name: patient_persons treating_doctor; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY treating_doctor ON public.patient_persons FOR UPDATE TO doctor USING ((public.profile_visible(id, public.current_staff_org()) AND public.treats_patient(public.current_staff_id(), id))) WITH CHECK ((public.profile_visible(id, public.current_staff_org()) AND public.treats_patient(public.current_staff_id(), id)));
+CREATE POLICY treating_doctor ON public.patient_persons FOR UPDATE TO doctor USING ((public.profile_visible(id, ( SELECT public.current_staff_org() AS current_staff_org)) AND public.treats_patient(( SELECT public.current_staff_id() AS current_staff_id), id))) WITH CHECK ((public.profile_visible(id, ( SELECT public.current_staff_org() AS current_staff_org)) AND public.treats_patient(( SELECT public.current_staff_id() AS current_staff_id), id)));
 
 --
 -- Name: user_organizations; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5626,6 +5664,12 @@ GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_
 GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_type text, p_entity_id text, p_changes jsonb) TO customer_support;
 GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_type text, p_entity_id text, p_changes jsonb) TO admin;
 GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_type text, p_entity_id text, p_changes jsonb) TO digimed_service;
+
+--
+-- Name: FUNCTION audit_row(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.audit_row() FROM PUBLIC;
 
 --
 -- Name: FUNCTION audit_seal_pending(); Type: ACL; Schema: public; Owner: -

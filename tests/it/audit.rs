@@ -317,7 +317,8 @@ async fn staff_cannot_switch_auditing_off_or_keep_a_write_out_of_the_chain() {
             .unwrap();
     let mut tx = secretary.pool.begin().await.unwrap();
     sqlx::query(
-        "SELECT set_config('digimed.audit_seal_tried', 'yes', false), set_config('digimed.acting_for', 'api-token:1', true)",
+        "SELECT set_config('digimed.audit_seal_tried', 'yes', false), set_config('digimed.audit_seal_queued', 'yes', false),
+                set_config('digimed.acting_for', 'api-token:1', true)",
     )
     .execute(&mut *tx)
     .await
@@ -342,6 +343,92 @@ async fn staff_cannot_switch_auditing_off_or_keep_a_write_out_of_the_chain() {
     assert_eq!(actor, secretary.login, "the actor is the login, whatever the settings say");
     // `acting_for` is what the transaction claims on whose behalf it acts; the actor answers for it.
     assert_eq!(acting_for.as_deref(), Some("api-token:1"));
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}
+
+/// The row trigger writes the pending queue with the owner's rights: no login may call it, attach
+/// it to a table of its own (a temporary one, say) to write entries of its choosing, or name
+/// another actor through the settings it reads.
+#[tokio::test]
+async fn the_audit_trigger_cannot_be_called_borrowed_or_told_another_name() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    let doctor = db.staff(AppRole::Doctor, 1, "audit-doc").await;
+    for sql in [
+        "SELECT audit_row()",
+        "CREATE TEMP TABLE borrowed (id int); CREATE TRIGGER audit AFTER INSERT ON borrowed FOR EACH ROW EXECUTE FUNCTION audit_row()",
+    ] {
+        let mut tx = secretary.pool.begin().await.unwrap();
+        let e = sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap_err();
+        assert!(is_denied(&e), "{sql}: {e}");
+        tx.rollback().await.unwrap();
+    }
+    // Taking a colleague's name through the `role` setting is refused like SET ROLE.
+    let e = sqlx::query("SELECT set_config('role', $1, true)").bind(&doctor.login).execute(&secretary.pool).await.unwrap_err();
+    assert!(is_denied(&e), "{e}");
+
+    // The service, acting for the secretary with SET LOCAL ROLE, writes in the secretary's name.
+    let consultation: i32 =
+        sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 1")
+            .fetch_one(&db.owner)
+            .await
+            .unwrap();
+    let service = digimed_tests::service::service_pool(&db).await;
+    let email = digimed_domain::Email::parse(&secretary.login).unwrap();
+    ClinicTx::run(&db.owner, async |tx| digimed_core::api_tokens::create(tx, &email, Some(30)).await).await.unwrap();
+    let mut tx = service.begin().await.unwrap();
+    sqlx::query("SELECT set_config('role', $1, true)").bind(&secretary.login).execute(&mut *tx).await.unwrap();
+    sqlx::query(
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1",
+    )
+    .bind(consultation)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM audit_log WHERE entity_type = 'consultations' AND entity_id = $1 AND action = 'UPDATE' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(consultation.to_string())
+    .fetch_one(&db.owner)
+    .await
+    .expect("chained at the service's commit");
+    assert_eq!(actor, secretary.login);
+    let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
+    assert!(report.intact(), "{report:?}");
+}
+
+/// A transaction queues its seal once. When the write that queued it is rolled back to a
+/// savepoint, the seal goes with it, and the next write queues it again: the commit still chains.
+#[tokio::test]
+async fn a_write_after_a_rolled_back_savepoint_is_still_chained_at_commit() {
+    let db = TestDb::new().await;
+    db.seed_demo().await;
+    let secretary = db.staff(AppRole::Secretary, 1, "audit-sec").await;
+    let ready: Vec<i32> = sqlx::query_scalar("SELECT id FROM consultations WHERE state = 'ready_for_pickup' ORDER BY id LIMIT 2")
+        .fetch_all(&db.owner)
+        .await
+        .unwrap();
+    let cancel =
+        "UPDATE consultations SET state = 'cancelled', cancelled_at = now(), cancel_reason = 'Duplicate referral' WHERE id = $1";
+    let mut tx = secretary.pool.begin().await.unwrap();
+    sqlx::query("SAVEPOINT first").execute(&mut *tx).await.unwrap();
+    sqlx::query(cancel).bind(ready[0]).execute(&mut *tx).await.unwrap();
+    sqlx::query("ROLLBACK TO SAVEPOINT first").execute(&mut *tx).await.unwrap();
+    sqlx::query(cancel).bind(ready[1]).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_pending").fetch_one(&db.owner).await.unwrap();
+    assert_eq!(pending, 0, "the commit chained its entry itself");
+    let logged: Vec<String> = sqlx::query_scalar(
+        "SELECT entity_id FROM audit_log WHERE entity_type = 'consultations' AND action = 'UPDATE' AND actor = $1 ORDER BY id",
+    )
+    .bind(&secretary.login)
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(logged, vec![ready[1].to_string()], "only the kept write is in the log");
     let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
 }

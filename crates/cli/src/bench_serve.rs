@@ -7,7 +7,10 @@
 //! Clients send as soon as their previous answer arrived (closed loop: the figures are those of
 //! a saturated service), or with `--rate`, on a fixed schedule (open loop: the latency a caller
 //! meets at that load).
-//! With `--soak-minutes`, runs that long and samples the process's resident memory as it goes.
+//! With `--soak-minutes`, runs that long and samples the process's resident memory as it goes;
+//! each minute it prints that minute's request p99, seals the audit chain as the owner (timed) and
+//! reads the plan of the sealer's scan of the pending queue (time and buffers), and at the end it
+//! sets the first ten minutes against the last ten, to show whether anything grows with time.
 //! The service acts for the support agent as `digimed serve` does (its own login becoming the
 //! agent's for each transaction). Afterwards, at the same client count, the bare reference: an
 //! onboarding's writes as one statement on plain copies of the tables, without the project's
@@ -42,7 +45,9 @@ pub struct BenchServeArgs {
     #[arg(long, default_value_t = 20)]
     seconds: u64,
     /// Run this many minutes instead of `--seconds`, sampling the process's resident memory
-    /// every few seconds, and print its start, end and highest value.
+    /// every few seconds, and print its start, end and highest value; each minute, its request
+    /// p99 and a timed seal of the audit chain, and at the end the first ten minutes against the
+    /// last ten.
     #[arg(long)]
     soak_minutes: Option<u64>,
     /// Offered load in requests per second, shared evenly by the clients, each sending on a fixed
@@ -138,6 +143,11 @@ impl Histogram {
         self.max_us.load(Ordering::Relaxed) as f64 / 1000.0
     }
 
+    /// The bucket counts now, to subtract from a later snapshot for the requests in between.
+    fn snapshot(&self) -> Vec<u64> {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect()
+    }
+
     fn merge_from(&self, other: &Histogram) {
         for (a, b) in self.buckets.iter().zip(&other.buckets) {
             a.fetch_add(b.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -216,6 +226,99 @@ fn rss_kib() -> Option<u64> {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+/// The latency below which `p` of a window's requests fall (bucket counts from
+/// [`Histogram::snapshot`] differences), in milliseconds.
+fn window_percentile_ms(counts: &[u64], p: f64) -> f64 {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let want = ((total as f64) * p).ceil() as u64;
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= want {
+            return GROWTH.powi(i as i32 + 1) / 1000.0;
+        }
+    }
+    0.0
+}
+
+/// One minute of a soak: its requests' latency buckets and what the audit chain's sealer cost.
+struct SoakMinute {
+    buckets: Vec<u64>,
+    answered: u64,
+    seal: Option<SealProbe>,
+}
+
+/// A seal run by the benchmark (as the owner) and the plan of the sealer's scan of the queue.
+#[derive(Clone, Copy)]
+struct SealProbe {
+    seal_ms: f64,
+    chained: i32,
+    scan_ms: f64,
+    scan_buffers: i64,
+}
+
+/// Seals what waits and reads how much the sealer's scan of `audit_pending` has to walk: the
+/// figures that grow if the queue's dead entries were read again by every seal.
+async fn probe_seal(owner: &sqlx::PgPool) -> Result<SealProbe, Error> {
+    let started = Instant::now();
+    let chained: i32 = sqlx::query_scalar("SELECT audit_seal_pending()").fetch_one(owner).await?;
+    let seal_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let plan: serde_json::Value = sqlx::query_scalar(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
+         SELECT * FROM audit_pending WHERE xact >= (SELECT pending_from FROM audit_chain_head WHERE singleton) ORDER BY seq",
+    )
+    .fetch_one(owner)
+    .await?;
+    let top = &plan[0];
+    let buffers = |k: &str| top["Plan"][k].as_i64().unwrap_or(0);
+    Ok(SealProbe {
+        seal_ms,
+        chained,
+        scan_ms: top["Execution Time"].as_f64().unwrap_or(0.0),
+        scan_buffers: buffers("Shared Hit Blocks") + buffers("Shared Read Blocks"),
+    })
+}
+
+/// The soak's first and last minutes side by side (ten each, or a third of the soak when it is
+/// shorter than thirty minutes): request p99, seals and the sealer's scan.
+fn print_soak_trend(minutes: &[SoakMinute]) {
+    if minutes.len() < 3 {
+        return;
+    }
+    let span = (minutes.len() / 3).clamp(1, 10);
+    let summary = |w: &[SoakMinute]| {
+        let mut counts = vec![0u64; w[0].buckets.len()];
+        for m in w {
+            for (c, b) in counts.iter_mut().zip(&m.buckets) {
+                *c += b;
+            }
+        }
+        let probes: Vec<SealProbe> = w.iter().filter_map(|m| m.seal).collect();
+        let mut seals: Vec<f64> = probes.iter().map(|p| p.seal_ms).collect();
+        seals.sort_by(f64::total_cmp);
+        let median = seals.get(seals.len() / 2).copied().unwrap_or(0.0);
+        let n = probes.len().max(1) as f64;
+        (
+            window_percentile_ms(&counts, 0.99),
+            w.iter().map(|m| m.answered).sum::<u64>() as f64 / (w.len() as f64 * 60.0),
+            median,
+            probes.iter().map(|p| p.scan_ms).sum::<f64>() / n,
+            probes.iter().map(|p| p.scan_buffers as f64).sum::<f64>() / n,
+        )
+    };
+    let (first, last) = (summary(&minutes[..span]), summary(&minutes[minutes.len() - span..]));
+    println!("soak trend, first {span} minute(s) against the last {span}:");
+    println!("  {:<34} {:>10} {:>10}", "", "first", "last");
+    println!("  {:<34} {:>10.2} {:>10.2}", "request p99, ms", first.0, last.0);
+    println!("  {:<34} {:>10.1} {:>10.1}", "requests answered/s", first.1, last.1);
+    println!("  {:<34} {:>10.2} {:>10.2}", "seal (median of the probes), ms", first.2, last.2);
+    println!("  {:<34} {:>10.3} {:>10.3}", "sealer's scan of the queue, ms", first.3, last.3);
+    println!("  {:<34} {:>10.1} {:>10.1}", "sealer's scan of the queue, buffers", first.4, last.4);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -413,13 +516,20 @@ async fn bench(
         }));
     }
 
-    // Memory, sampled every five seconds (a soak also prints one line a minute).
+    // Memory, sampled every five seconds. A soak also prints one line a minute: that minute's
+    // request p99, and a seal with the plan of the sealer's scan of the queue.
     let sampler = {
-        let hist = hist.clone();
+        let (hist, owner) = (hist.clone(), owner.clone());
         let every = Duration::from_secs(5);
         tokio::spawn(async move {
             let mut samples: Vec<(Duration, u64)> = Vec::new();
+            let mut minutes: Vec<SoakMinute> = Vec::new();
             tokio::time::sleep_until(measure_from.into()).await;
+            let both = || {
+                let (a, b) = (hist[0].snapshot(), hist[1].snapshot());
+                a.iter().zip(&b).map(|(x, y)| x + y).collect::<Vec<u64>>()
+            };
+            let mut previous = both();
             let mut next_minute = 60;
             loop {
                 let now = Instant::now();
@@ -430,23 +540,42 @@ async fn bench(
                     let at = now - measure_from;
                     samples.push((at, kib));
                     if soak.is_some() && at.as_secs() >= next_minute {
-                        let done: u64 = hist.iter().map(|h| h.count.load(Ordering::Relaxed)).sum();
-                        println!("  minute {:>3}: RSS {:>7.1} MiB, {done} requests answered", at.as_secs() / 60, mib(kib));
+                        let current = both();
+                        let buckets: Vec<u64> = current.iter().zip(&previous).map(|(c, p)| c - p).collect();
+                        previous = current;
+                        let answered: u64 = buckets.iter().sum();
+                        let seal = probe_seal(&owner).await.ok();
+                        let seal_text = seal.map_or_else(
+                            || "seal probe failed".to_string(),
+                            |p| {
+                                format!(
+                                    "seal {:.2} ms ({} chained), queue scan {:.3} ms / {} buffers",
+                                    p.seal_ms, p.chained, p.scan_ms, p.scan_buffers
+                                )
+                            },
+                        );
+                        println!(
+                            "  minute {:>3}: RSS {:>7.1} MiB, {answered} answered, p99 {:.2} ms, {seal_text}",
+                            at.as_secs() / 60,
+                            mib(kib),
+                            window_percentile_ms(&buckets, 0.99)
+                        );
+                        minutes.push(SoakMinute { buckets, answered, seal });
                         next_minute += 60;
                     }
                 }
-                tokio::time::sleep(every.min(deadline - now)).await;
+                tokio::time::sleep(every.min(deadline.saturating_duration_since(Instant::now()))).await;
             }
             if let Some(kib) = rss_kib() {
                 samples.push((deadline - measure_from, kib));
             }
-            samples
+            (samples, minutes)
         })
     };
     for t in tasks {
         t.await.map_err(err)?;
     }
-    let samples = sampler.await.map_err(err)?;
+    let (samples, minutes) = sampler.await.map_err(err)?;
 
     let cpu_used = cpu_time().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
 
@@ -496,6 +625,8 @@ async fn bench(
             );
         }
     }
+
+    print_soak_trend(&minutes);
 
     let _ = serve_stop.send(());
     let _ = stop_tx.send(true);

@@ -162,27 +162,34 @@ pub async fn run_patient_onboarded(
     if plan.welcome_email {
         outbox::enqueue(tx, WELCOME_EMAIL_EVENT, Some(organization_id), &welcome_payload(patient_id, organization_id)).await?;
     }
-    queue_messages(tx, &plan, &forms, patient_id).await?;
+    if plan.welcome_email || !forms.is_empty() {
+        let person_id = sqlx::query_scalar!("SELECT patient_person_id FROM patients WHERE id = $1", patient_id)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| Error::not_found("The patient"))?;
+        queue_messages(tx, &plan, &forms, person_id, organization_id).await?;
+    }
     Ok(forms)
 }
 
 /// Queues the messages an onboarding's rules ask for, in its transaction: the welcome e-mail
-/// (a `send_welcome_email` action) and the invitation to sign the forms it created.
-pub async fn queue_messages(tx: &mut ClinicTx, plan: &Plan, forms: &[RequiredForm], patient_id: i32) -> Result<()> {
-    if !plan.welcome_email && forms.is_empty() {
-        return Ok(());
-    }
-    let p = sqlx::query!("SELECT patient_person_id, organization_id FROM patients WHERE id = $1", patient_id)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or_else(|| Error::not_found("The patient"))?;
+/// (a `send_welcome_email` action) and the invitation to sign the forms it created, to the person
+/// of the new link at `organization_id`.
+pub async fn queue_messages(
+    tx: &mut ClinicTx,
+    plan: &Plan,
+    forms: &[RequiredForm],
+    person_id: i32,
+    organization_id: i32,
+) -> Result<()> {
+    let mut kinds = Vec::with_capacity(2);
     if plan.welcome_email {
-        messages::queue(tx, MessageKind::Welcome, p.patient_person_id, p.organization_id, None, None).await?;
+        kinds.push(MessageKind::Welcome);
     }
     if !forms.is_empty() {
-        messages::queue(tx, MessageKind::FormsInvitation, p.patient_person_id, p.organization_id, None, None).await?;
+        kinds.push(MessageKind::FormsInvitation);
     }
-    Ok(())
+    messages::queue_all(tx, &kinds, person_id, organization_id).await
 }
 
 pub const WELCOME_EMAIL_EVENT: &str = "patient.welcome_email_requested";

@@ -401,7 +401,7 @@ async fn onboard_in(
         insert_link_and_membership(tx, person.id, Some(user_id), org, entry_point, person_is_new).await?;
     let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
     record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
-    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
+    automation::queue_messages(tx, &plan, &required_forms, patient.patient_person_id, org).await?;
     Ok(Onboarded { user_id, patient_person_id: person.id, patient, person, user_created, organization_added, required_forms })
 }
 
@@ -417,20 +417,19 @@ async fn insert_user(
     match user {
         Ok(id) => Ok((id, false)),
         Err((external_id, created)) => {
-            // The id is drawn first: a staff member may not read the new row back (it belongs to
-            // no organization of theirs until the link below), so the insert returns nothing.
-            let user_id = sqlx::query_scalar!(r#"SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS "id!""#)
-                .fetch_one(tx.conn())
-                .await?;
-            sqlx::query!(
-                "INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
-                 VALUES ($1, $2, $2, 'patient', $3, $4)",
-                user_id,
+            // The id is drawn in the statement and answered from there: a staff member may not
+            // read the new row back (it belongs to no organization of theirs until the link
+            // below), so the insert itself returns nothing.
+            let user_id = sqlx::query_scalar!(
+                r#"WITH drawn AS (SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS id),
+                        inserted AS (INSERT INTO users (id, email, username, role, clerk_user_id, account_directory)
+                                     SELECT id, $1, $1, 'patient', $2, $3 FROM drawn)
+                   SELECT id AS "id!" FROM drawn"#,
                 req.email.as_str(),
                 external_id,
                 accounts.kind(),
             )
-            .execute(tx.conn())
+            .fetch_one(tx.conn())
             .await?;
             Ok((user_id, created))
         }
@@ -503,7 +502,7 @@ async fn convert_lead_in(
     };
     let required_forms = automation::create_forms(tx, &plan, patient.id).await?;
     record_and_announce(tx, &patient, user_id, user_created, plan.welcome_email).await?;
-    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
+    automation::queue_messages(tx, &plan, &required_forms, patient.patient_person_id, org).await?;
     // The person was there before: the answer names them and creates no profile.
     let name = sqlx::query_scalar!("SELECT name FROM patient_persons WHERE id = $1", lead).fetch_one(tx.conn()).await?;
     Ok(Onboarded {
@@ -674,7 +673,7 @@ pub async fn link_existing(tx: &mut ClinicTx, input: &LinkInput, entry_point: En
     if let Some(u) = found.user_id {
         record_and_announce(tx, &patient, u, false, plan.welcome_email).await?;
     }
-    automation::queue_messages(tx, &plan, &required_forms, patient.id).await?;
+    automation::queue_messages(tx, &plan, &required_forms, patient.patient_person_id, org).await?;
     let person = load_person(tx, person_id).await?;
     Ok(Linked { patient, person, organization_added, required_forms })
 }

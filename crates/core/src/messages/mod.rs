@@ -77,6 +77,15 @@ pub enum Purpose {
     Marketing,
 }
 
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Service => "service",
+            Purpose::Marketing => "marketing",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -163,6 +172,16 @@ struct Decision {
     suppressed: Option<&'static str>,
 }
 
+impl Decision {
+    fn state(&self) -> MessageState {
+        if self.suppressed.is_some() {
+            MessageState::Suppressed
+        } else {
+            MessageState::Queued
+        }
+    }
+}
+
 fn decide(kind: MessageKind, f: &Facts) -> Decision {
     let first = kind.channels().first().copied();
     if kind.purpose() == Purpose::Marketing {
@@ -214,27 +233,9 @@ pub async fn queue(
     consultation: Option<i32>,
     link: Option<&str>,
 ) -> Result<PatientMessage> {
-    let f = sqlx::query!(
-        r#"SELECT has_email AS "has_email!", has_phone AS "has_phone!", email_allowed AS "email_allowed!",
-                  sms_allowed AS "sms_allowed!", marketing_opt_out AS "marketing_opt_out!",
-                  via_partner AS "via_partner!", language AS "language!"
-             FROM patient_message_facts($1)"#,
-        person,
-    )
-    .fetch_optional(tx.conn())
-    .await?
-    .map(|r| Facts {
-        has_email: r.has_email,
-        has_phone: r.has_phone,
-        email_allowed: r.email_allowed,
-        sms_allowed: r.sms_allowed,
-        marketing_opt_out: r.marketing_opt_out,
-        via_partner: r.via_partner,
-        language: r.language,
-    })
-    .ok_or_else(|| Error::not_found("The patient"))?;
+    let f = facts(tx, person).await?;
     let d = decide(kind, &f);
-    let state = if d.suppressed.is_some() { MessageState::Suppressed } else { MessageState::Queued };
+    let state = d.state();
     let id = sqlx::query_scalar!(
         "INSERT INTO patient_messages (organization_id, patient_person_id, consultation_id, kind, purpose, channel,
                                        language, link_url, state, reason)
@@ -255,6 +256,65 @@ pub async fn queue(
     .await?;
     tracing::debug!(message_id = id, kind = kind.as_str(), state = state.as_str(), "patient message queued");
     read_one(tx, id).await
+}
+
+/// Queues messages of `kinds` to patient `person` of `organization` at once (the patient's facts
+/// read once, one insert), each decided as [`queue`] decides it, for an operation that does not
+/// show them: an onboarding's welcome e-mail and forms invitation.
+pub async fn queue_all(tx: &mut ClinicTx, kinds: &[MessageKind], person: i32, organization: i32) -> Result<()> {
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let f = facts(tx, person).await?;
+    let decided: Vec<(MessageKind, Decision)> = kinds.iter().map(|k| (*k, decide(*k, &f))).collect();
+    let kind: Vec<&str> = decided.iter().map(|(k, _)| k.as_str()).collect();
+    let purpose: Vec<&str> = decided.iter().map(|(k, _)| k.purpose().as_str()).collect();
+    let channel: Vec<Option<&str>> = decided.iter().map(|(_, d)| d.channel.map(MessageChannel::as_str)).collect();
+    let state: Vec<&str> = decided.iter().map(|(_, d)| d.state().as_str()).collect();
+    let reason: Vec<Option<&str>> = decided.iter().map(|(_, d)| d.suppressed).collect();
+    sqlx::query!(
+        "INSERT INTO patient_messages (organization_id, patient_person_id, kind, purpose, channel, language, state, reason)
+         SELECT $1, $2, m.kind, m.purpose, m.channel, $3, m.state, m.reason
+           FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                WITH ORDINALITY AS m(kind, purpose, channel, state, reason, n)
+          ORDER BY m.n",
+        organization,
+        person,
+        f.language,
+        &kind as &[&str],
+        &purpose as &[&str],
+        &channel as &[Option<&str>],
+        &state as &[&str],
+        &reason as &[Option<&str>],
+    )
+    .execute(tx.conn())
+    .await?;
+    tracing::debug!(kinds = ?kind, states = ?state, "patient messages queued");
+    Ok(())
+}
+
+/// What decides a message to `person`: the contact details on file, what the patient allows, how
+/// they came, their language.
+async fn facts(tx: &mut ClinicTx, person: i32) -> Result<Facts> {
+    sqlx::query!(
+        r#"SELECT has_email AS "has_email!", has_phone AS "has_phone!", email_allowed AS "email_allowed!",
+                  sms_allowed AS "sms_allowed!", marketing_opt_out AS "marketing_opt_out!",
+                  via_partner AS "via_partner!", language AS "language!"
+             FROM patient_message_facts($1)"#,
+        person,
+    )
+    .fetch_optional(tx.conn())
+    .await?
+    .map(|r| Facts {
+        has_email: r.has_email,
+        has_phone: r.has_phone,
+        email_allowed: r.email_allowed,
+        sms_allowed: r.sms_allowed,
+        marketing_opt_out: r.marketing_opt_out,
+        via_partner: r.via_partner,
+        language: r.language,
+    })
+    .ok_or_else(|| Error::not_found("The patient"))
 }
 
 async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<PatientMessage> {
