@@ -92,7 +92,7 @@ $$;
 --
 
 CREATE FUNCTION public.audit_canonical(p_id bigint, p_occurred_at timestamp with time zone, p_actor text, p_acting_for text, p_action text, p_entity_type text, p_entity_id text, p_changes jsonb) RETURNS text
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
     SELECT concat_ws(E'\x1f',
         p_id::text,
@@ -741,12 +741,22 @@ $$;
 --
 
 CREATE FUNCTION public.current_app_role() RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
     AS $$
-    SELECT CASE WHEN count(*) = 1 THEN min(r) END
-      FROM unnest(ARRAY['secretary', 'doctor', 'customer_support', 'admin']) AS r
-     WHERE pg_has_role(current_user, r, 'USAGE')
+DECLARE
+    v_role text;
+    v_found text;
+    v_count integer := 0;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY['secretary', 'doctor', 'customer_support', 'admin'] LOOP
+        IF pg_has_role(current_user, v_role, 'USAGE') THEN
+            v_count := v_count + 1;
+            v_found := v_role;
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN v_count = 1 THEN v_found END;
+END
 $$;
 
 --
@@ -1042,14 +1052,18 @@ $$;
 --
 
 CREATE FUNCTION public.onboarding_lookup(p_email text, p_org integer) RETURNS TABLE(user_id integer, clerk_user_id text, account_directory text, patient_person_id integer, person_name text, existing_patient_id integer)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
     AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT u.id, u.clerk_user_id, u.account_directory, pp.id, pp.name, p.id
       FROM users u
       LEFT JOIN patient_persons pp ON pp.user_id = u.id
       LEFT JOIN patients p ON p.patient_person_id = pp.id AND p.organization_id = p_org
-     WHERE u.email = lower(btrim(p_email))
+     WHERE u.email = lower(btrim(p_email));
+END
 $$;
 
 --

@@ -1,10 +1,12 @@
--- Row-level security at a lower cost, with the same rules (ARCHITECTURE.md, "Row-level security").
+-- Row-level security at a lower cost, with the same rules (ARCHITECTURE.md, `migrations/`).
 --
 -- 1. The helpers policies call per row (the clinic of a partner, an order, a rule, a
 --    consultation; whether a patient or person belongs to a clinic; who the login is) were SQL
 --    functions with SECURITY DEFINER. PostgreSQL cannot inline those, and it plans a SQL
 --    function's query again in every statement that calls it. As PL/pgSQL functions with the same
 --    body, each keeps its plan for the session.
+--    The same holds for `onboarding_lookup` (read by every onboarding) and for
+--    `current_app_role()` (read when a transaction opens and by the message rules).
 -- 2. The caller's clinic, staff id and acting patient do not change within a statement. Policies
 --    now call them as `(SELECT current_staff_org())`, which PostgreSQL evaluates once per
 --    statement instead of once per row.
@@ -70,3 +72,43 @@ BEGIN
     END LOOP;
 END
 $migration$;
+
+-- Every onboarding reads this; as PL/pgSQL its plan is kept. `use_column` resolves a name that is
+-- both a column and an output column as the column, as the SQL function did.
+CREATE OR REPLACE FUNCTION onboarding_lookup(p_email text, p_org integer)
+RETURNS TABLE (user_id integer, clerk_user_id text, account_directory text, patient_person_id integer,
+               person_name text, existing_patient_id integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = public, pg_catalog
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    SELECT u.id, u.clerk_user_id, u.account_directory, pp.id, pp.name, p.id
+      FROM users u
+      LEFT JOIN patient_persons pp ON pp.user_id = u.id
+      LEFT JOIN patients p ON p.patient_person_id = pp.id AND p.organization_id = p_org
+     WHERE u.email = lower(btrim(p_email));
+END
+$$;
+
+-- The clinic role, derived from role membership (exactly one, or none): the same answer, with
+-- the plan kept for the session.
+CREATE OR REPLACE FUNCTION current_app_role() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_role text;
+    v_found text;
+    v_count integer := 0;
+BEGIN
+    FOREACH v_role IN ARRAY ARRAY['secretary', 'doctor', 'customer_support', 'admin'] LOOP
+        IF pg_has_role(current_user, v_role, 'USAGE') THEN
+            v_count := v_count + 1;
+            v_found := v_role;
+        END IF;
+    END LOOP;
+    RETURN CASE WHEN v_count = 1 THEN v_found END;
+END
+$$;
