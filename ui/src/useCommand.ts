@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from "preact/hooks";
+import { useCallback, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { logError, toAppError, type AppError } from "./errors";
 
 /** What every command of the bindings answers. */
@@ -99,4 +99,27 @@ export function useLatestRead() {
       },
     });
   }, []);
+}
+
+/**
+ * A list a screen shows and reads again when it may have changed (a live update, an action): its
+ * rows, null until the first answer; the error of the latest read, cleared by the next answer; and
+ * `load`, which reads it again. The first read leaves before the screen is painted, and only the
+ * latest read's answer is shown (`useLatestRead`).
+ */
+export function useListRead<T>(list: () => Promise<CommandResult<T[]>>) {
+  const [rows, setRows] = useState<T[] | null>(null);
+  const [error, setError] = useState<AppError | null>(null);
+  const read = useLatestRead();
+  const load = useCallback(() => {
+    read(list(), {
+      ok: (data) => {
+        setRows(data);
+        setError(null);
+      },
+      failed: setError,
+    });
+  }, [read, list]);
+  useLayoutEffect(load, [load]);
+  return { rows, error, load };
 }

@@ -12,14 +12,21 @@ use digimed_core::patients::EntryPoint;
 use digimed_core::{db, ClinicTx, Error, ErrorCode};
 use digimed_domain::Email;
 
+/// The person a command is about, as given on the command line: `--name`, `--email`, `--phone`.
 #[derive(Args)]
-pub struct OnboardArgs {
+pub struct PersonArgs {
     #[arg(long)]
     name: Option<String>,
     #[arg(long)]
     email: Option<String>,
     #[arg(long)]
     phone: Option<String>,
+}
+
+#[derive(Args)]
+pub struct OnboardArgs {
+    #[command(flatten)]
+    person: PersonArgs,
     /// The organization (clinic) id.
     #[arg(long = "org")]
     org: Option<i64>,
@@ -30,12 +37,8 @@ pub struct OnboardArgs {
 
 #[derive(Args)]
 pub struct MatchArgs {
-    #[arg(long)]
-    name: Option<String>,
-    #[arg(long)]
-    email: Option<String>,
-    #[arg(long)]
-    phone: Option<String>,
+    #[command(flatten)]
+    person: PersonArgs,
     #[arg(long)]
     national_id: Option<String>,
     /// YYYY-MM-DD
@@ -134,7 +137,8 @@ pub async fn onboard(config: &Config, args: OnboardArgs) -> Result<(), Error> {
     let result = async {
         let vault = Vault::load_configured(config)?;
         let pool = db::connect(config.database_url()?, 2).await?;
-        let input = OnboardInput { name: args.name, email: args.email, phone: args.phone, organization_id: args.org };
+        let PersonArgs { name, email, phone } = args.person;
+        let input = OnboardInput { name, email, phone, organization_id: args.org };
         let tx = ClinicTx::begin(&pool).await?;
         onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, &config.default_phone_country).await
     }
@@ -168,13 +172,8 @@ pub async fn onboard(config: &Config, args: OnboardArgs) -> Result<(), Error> {
 pub async fn find_matches(config: &Config, args: MatchArgs) -> Result<(), Error> {
     let vault = Vault::load_configured(config)?;
     let pool = db::connect(config.database_url()?, 2).await?;
-    let input = MatchInput {
-        name: args.name,
-        email: args.email,
-        phone: args.phone,
-        national_id: args.national_id,
-        date_of_birth: args.date_of_birth,
-    };
+    let PersonArgs { name, email, phone } = args.person;
+    let input = MatchInput { name, email, phone, national_id: args.national_id, date_of_birth: args.date_of_birth };
     let found =
         ClinicTx::run(&pool, async |tx| onboarding::match_candidates(tx, &vault, &input, &config.default_phone_country).await)
             .await?;

@@ -90,17 +90,9 @@ pub async fn add_staff(
     let login = email.as_str().to_string();
     ensure_login_free(tx, &login).await?;
     create_login_role(tx, &login, &scram_verifier(password), role.as_str()).await?;
-    let id = insert_staff_row(tx, &login, name, role, org).await?;
-    tracing::info!(staff_id = id, role = role.as_str(), "staff member created");
-    Ok(StaffMember {
-        id,
-        login: login.clone(),
-        email: login,
-        name: name.as_str().to_string(),
-        role,
-        organization_id: org,
-        active: true,
-    })
+    let member = insert_staff_row(tx, &login, name, role, org).await?;
+    tracing::info!(staff_id = member.id, role = role.as_str(), "staff member created");
+    Ok(member)
 }
 
 /// A new staff member as the administrator typed them in.
@@ -142,23 +134,15 @@ pub async fn add_to_own_clinic(tx: &mut ClinicTx, input: &NewStaffInput) -> Resu
     sqlx::query_scalar!(r#"SELECT set_config('digimed.new_login_verifier', $1, true) AS "set!""#, scram_verifier(&password))
         .fetch_one(tx.conn())
         .await?;
-    let id = insert_staff_row(tx, &login, &name, role, clinic).await?;
+    let member = insert_staff_row(tx, &login, &name, role, clinic).await?;
     sqlx::query_scalar!(r#"SELECT set_config('digimed.new_login_verifier', '', true) AS "set!""#).fetch_one(tx.conn()).await?;
-    tracing::info!(staff_id = id, role = role.as_str(), "staff member added by an administrator");
-    Ok(StaffMember {
-        id,
-        login: login.clone(),
-        email: login,
-        name: name.as_str().to_string(),
-        role,
-        organization_id: clinic,
-        active: true,
-    })
+    tracing::info!(staff_id = member.id, role = role.as_str(), "staff member added by an administrator");
+    Ok(member)
 }
 
-/// The `staff` row of a login (named by the e-mail address); returns its id.
-async fn insert_staff_row(tx: &mut ClinicTx, login: &str, name: &PersonName, role: AppRole, clinic: i32) -> Result<i32> {
-    Ok(sqlx::query_scalar!(
+/// The `staff` row of a login (named by the e-mail address): a new, active member of `clinic`.
+async fn insert_staff_row(tx: &mut ClinicTx, login: &str, name: &PersonName, role: AppRole, clinic: i32) -> Result<StaffMember> {
+    let id = sqlx::query_scalar!(
         "INSERT INTO staff (login_role, email, name, role, organization_id) VALUES ($1, $1, $2, $3, $4) RETURNING id",
         login,
         name.as_str(),
@@ -166,7 +150,16 @@ async fn insert_staff_row(tx: &mut ClinicTx, login: &str, name: &PersonName, rol
         clinic,
     )
     .fetch_one(tx.conn())
-    .await?)
+    .await?;
+    Ok(StaffMember {
+        id,
+        login: login.to_string(),
+        email: login.to_string(),
+        name: name.as_str().to_string(),
+        role,
+        organization_id: clinic,
+        active: true,
+    })
 }
 
 /// Refuses, naming the e-mail field, a login name already used anywhere on the database server

@@ -18,24 +18,12 @@ use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::signed_answer;
 use crate::openapi::{ClerkEvent, Data, SignedErrors};
-use crate::{ApiError, AppState};
+use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(receive))
-}
-
-/// Field errors are 422 here, as on the partner webhook: the sender is a machine.
-fn answer(e: Error) -> Response {
-    let named_field = e.field.is_some();
-    let mut resp = ApiError(e).into_response();
-    if resp.status() == StatusCode::BAD_REQUEST && named_field {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    if resp.status() == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().remove("www-authenticate");
-    }
-    resp
 }
 
 fn refused(e: SignatureError) -> Error {
@@ -66,21 +54,21 @@ fn refused(e: SignatureError) -> Error {
     security(("clerk_webhook_signature" = [])))]
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(key) = state.clerk_webhook_key.as_ref() else {
-        return answer(Error::new(ErrorCode::Configuration, "CLERK_WEBHOOK_SIGNING_SECRET is not set on this service."));
+        return signed_answer(Error::new(ErrorCode::Configuration, "CLERK_WEBHOOK_SIGNING_SECRET is not set on this service."));
     };
     if std::str::from_utf8(&body).is_err() {
-        return answer(Error::new(ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
+        return signed_answer(Error::new(ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed =
         SignedHeaders { id: header("svix-id"), timestamp: header("svix-timestamp"), signature: header("svix-signature") };
     if let Err(e) = webhook_signature::verify(key, &signed, &body) {
-        return answer(refused(e));
+        return signed_answer(refused(e));
     }
     let user = match ClerkUserCreated::parse(&body) {
         Ok(Some(user)) => user,
         Ok(None) => return (StatusCode::OK, Json(serde_json::json!({"data": {"ignored": true}}))).into_response(),
-        Err(e) => return answer(e),
+        Err(e) => return signed_answer(e),
     };
     let registered = async {
         let tx = ClinicTx::begin_acting(&state.pool, &Acting::Party { acting_for: "clerk-webhook".into() }).await?;
@@ -99,6 +87,6 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             let status = if account.created { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(serde_json::json!({ "data": account }))).into_response()
         }
-        Err(e) => answer(e),
+        Err(e) => signed_answer(e),
     }
 }

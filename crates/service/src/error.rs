@@ -128,8 +128,17 @@ pub fn machine_answer(e: Error) -> Response {
         (Some(f), None) => e.with_details(serde_json::json!({ "field": f })),
         _ => e,
     };
+    signed_answer(e)
+}
+
+/// The answer to a sender that signs its requests, the error as it is: an error that names a
+/// field and would be 400 is 422, and a 401 names no bearer scheme. The partner webhook and
+/// Clerk's answer this way (their errors carry the `details` their contracts name, or none);
+/// the other machine senders get [`machine_answer`].
+pub fn signed_answer(e: Error) -> Response {
+    let named_field = e.field.is_some();
     let mut resp = ApiError(e).into_response();
-    if resp.status() == StatusCode::BAD_REQUEST && field.is_some() {
+    if resp.status() == StatusCode::BAD_REQUEST && named_field {
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     if resp.status() == StatusCode::UNAUTHORIZED {

@@ -10,7 +10,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use digimed_core::forms::{self, SignedBy};
-use digimed_core::{consents, ClinicTx, Error, ErrorCode};
+use digimed_core::{consents, Acting, ClinicTx, Error, ErrorCode};
 
 use digimed_core::consents::TimelineEntry;
 use digimed_core::forms::{Consent, Form, FormText};
@@ -43,6 +43,49 @@ pub(crate) fn id(raw: &str, what: &str) -> Result<i32, ApiError> {
 
 pub(crate) fn data<T: serde::Serialize>(v: T) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "data": v }))
+}
+
+/// The text of the form the path names, to show before signing: for staff tools and the patient
+/// app alike, acting as each was authenticated.
+pub(crate) async fn form_text(state: &AppState, acting: &Acting, raw_id: &str) -> Result<Json<serde_json::Value>, ApiError> {
+    let form_id = id(raw_id, "form")?;
+    let text = ClinicTx::run_acting(&state.pool, acting, async |tx| forms::text(tx, form_id).await).await?;
+    Ok(data(text))
+}
+
+/// Records the patient's signature of the form the path names (the text named by the body's
+/// `template_sha256`).
+pub(crate) async fn sign_form(
+    state: &AppState,
+    acting: &Acting,
+    raw_id: &str,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let form_id = id(raw_id, "form")?;
+    let sha = opt_string(body, "template_sha256")?.unwrap_or_default();
+    let form =
+        ClinicTx::run_acting(&state.pool, acting, async |tx| forms::sign(tx, form_id, SignedBy::Patient, &sha).await).await?;
+    Ok(data(form))
+}
+
+/// Records that the patient declined the form the path names.
+pub(crate) async fn decline_form(state: &AppState, acting: &Acting, raw_id: &str) -> Result<Json<serde_json::Value>, ApiError> {
+    let form_id = id(raw_id, "form")?;
+    let form = ClinicTx::run_acting(&state.pool, acting, async |tx| forms::decline(tx, form_id).await).await?;
+    Ok(data(form))
+}
+
+/// Withdraws the consent the path names, for the body's `reason`.
+pub(crate) async fn withdraw_consent(
+    state: &AppState,
+    acting: &Acting,
+    raw_id: &str,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let consent_id = id(raw_id, "consent")?;
+    let reason = opt_string(body, "reason")?.unwrap_or_default();
+    let consent = ClinicTx::run_acting(&state.pool, acting, async |tx| forms::withdraw(tx, consent_id, &reason).await).await?;
+    Ok(data(consent))
 }
 
 /// A patient's consent forms, with their consents.
@@ -86,9 +129,7 @@ async fn text(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let text = ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::text(tx, form_id).await).await?;
-    Ok(data(text))
+    form_text(&state, &caller.acting, &raw).await
 }
 
 /// Records the patient's signature of a form (the text named by its SHA-256).
@@ -102,12 +143,7 @@ async fn sign(
     Path(raw): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let sha = opt_string(&body, "template_sha256")?.unwrap_or_default();
-    let form =
-        ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::sign(tx, form_id, SignedBy::Patient, &sha).await)
-            .await?;
-    Ok(data(form))
+    sign_form(&state, &caller.acting, &raw, &body).await
 }
 
 /// Records that the patient declined a form.
@@ -120,9 +156,7 @@ async fn decline(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let form = ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::decline(tx, form_id).await).await?;
-    Ok(data(form))
+    decline_form(&state, &caller.acting, &raw).await
 }
 
 /// Withdraws a consent the patient gave.
@@ -136,9 +170,5 @@ async fn withdraw(
     Path(raw): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let consent_id = id(&raw, "consent")?;
-    let reason = opt_string(&body, "reason")?.unwrap_or_default();
-    let consent =
-        ClinicTx::run_acting(&state.pool, &caller.acting, async |tx| forms::withdraw(tx, consent_id, &reason).await).await?;
-    Ok(data(consent))
+    withdraw_consent(&state, &caller.acting, &raw, &body).await
 }

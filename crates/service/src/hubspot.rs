@@ -241,21 +241,8 @@ impl Worker {
     }
 
     /// Runs until `stop` turns true.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.tick().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = e.code.as_str(), "CRM worker pass failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.opts.poll_interval) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                break;
-            }
-        }
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
+        crate::run_passes(self.opts.poll_interval, stop, "CRM worker pass failed", || self.tick()).await
     }
 
     /// One pass: make the syncs of new events, then attempt the due ones. Returns syncs attempted.

@@ -35,6 +35,31 @@ pub use error::ApiError;
 /// Largest request body accepted (the onboarding and referral payloads are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// A background worker's loop (the webhook, message and CRM workers): a pass, another at once
+/// while passes find work, otherwise the next after `poll_interval`; until `stop` turns true. A
+/// failed pass is logged with its code (`failed` says whose) and tried again at the next.
+pub(crate) async fn run_passes<Pass: std::future::Future<Output = digimed_core::Result<usize>>>(
+    poll_interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    failed: &'static str,
+    pass: impl Fn() -> Pass,
+) {
+    loop {
+        match pass().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(code = e.code.as_str(), "{failed}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll_interval) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
 /// What every handler needs. The pool is the service's own login (a member of
 /// `digimed_service`); handlers act for the authenticated caller inside each transaction.
 #[derive(Clone)]

@@ -43,21 +43,8 @@ impl MessageWorker {
     }
 
     /// Runs until `stop` turns true.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.tick().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = e.code.as_str(), "message worker pass failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.poll_interval) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                break;
-            }
-        }
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
+        crate::run_passes(self.poll_interval, stop, "message worker pass failed", || self.tick()).await
     }
 
     /// One pass over the due messages; returns how many were attempted.

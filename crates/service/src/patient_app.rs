@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use digimed_core::forms::{self, SignedBy};
+use digimed_core::forms;
 use digimed_core::referrals::{self, BookingRequest};
 use digimed_core::{patient_app, ClinicTx};
 
@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{opt_string, JsonObject, PatientCaller};
-use crate::forms::{data, id};
+use crate::forms::{data, decline_form, form_text, sign_form, withdraw_consent};
 use crate::openapi::{BookingRequestBody, CallerErrors, Data, SignRequest, WithdrawRequest};
 use crate::{ApiError, AppState};
 
@@ -54,9 +54,7 @@ async fn text(
     me: PatientCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let text = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::text(tx, form_id).await).await?;
-    Ok(data(text))
+    form_text(&state, &me.acting, &raw).await
 }
 
 /// The patient signs one of their forms (the text named by its SHA-256).
@@ -70,11 +68,7 @@ async fn sign(
     Path(raw): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let sha = opt_string(&body, "template_sha256")?.unwrap_or_default();
-    let form =
-        ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::sign(tx, form_id, SignedBy::Patient, &sha).await).await?;
-    Ok(data(form))
+    sign_form(&state, &me.acting, &raw, &body).await
 }
 
 /// The patient declines one of their forms.
@@ -87,9 +81,7 @@ async fn decline(
     me: PatientCaller,
     Path(raw): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let form_id = id(&raw, "form")?;
-    let form = ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::decline(tx, form_id).await).await?;
-    Ok(data(form))
+    decline_form(&state, &me.acting, &raw).await
 }
 
 /// The patient withdraws a consent they gave.
@@ -103,11 +95,7 @@ async fn withdraw(
     Path(raw): Path<String>,
     JsonObject(body): JsonObject,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let consent_id = id(&raw, "consent")?;
-    let reason = opt_string(&body, "reason")?.unwrap_or_default();
-    let consent =
-        ClinicTx::run_acting(&state.pool, &me.acting, async |tx| forms::withdraw(tx, consent_id, &reason).await).await?;
-    Ok(data(consent))
+    withdraw_consent(&state, &me.acting, &raw, &body).await
 }
 
 /// The signed-in patient's consultations, newest first: where each stands and its times, never a result.

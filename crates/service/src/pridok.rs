@@ -15,39 +15,44 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use digimed_core::referrals::ReferralReceipt;
+use digimed_core::referrals::{Partner, ReferralReceipt};
 use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use digimed_core::{referrals, Acting, ClinicTx};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::signed_answer;
 use crate::openapi::{PartnerReferralBody, SignedErrors};
-use crate::{ApiError, AppState};
+use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(receive))
 }
 
+/// `?partner=NAME` on the routes partners sign.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct PartnerQuery {
+pub(crate) struct PartnerQuery {
     /// The partner's name, when the signature should be checked against that partner only.
     partner: Option<String>,
 }
 
-/// Referral content errors that name a field are 422 (the contract for this webhook);
-/// every other status comes from the service's one mapping.
-fn answer(e: digimed_core::Error) -> Response {
-    let named_field = e.field.is_some();
-    let mut resp = ApiError(e).into_response();
-    if resp.status() == StatusCode::BAD_REQUEST && named_field {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    if resp.status() == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().remove("www-authenticate");
-    }
-    resp
+/// The partner whose Standard Webhooks signature a request carries, checked against the one
+/// partner `?partner=` names, if it names one (`referrals::authenticate`).
+pub(crate) async fn signing_partner(
+    state: &AppState,
+    q: &PartnerQuery,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Partner, digimed_core::Error> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed =
+        SignedHeaders { id: header(HEADER_ID), timestamp: header(HEADER_TIMESTAMP), signature: header(HEADER_SIGNATURE) };
+    ClinicTx::run(&state.pool, async |tx| {
+        referrals::authenticate(tx, &state.vault, q.partner.as_deref(), &signed, body, chrono::Utc::now()).await
+    })
+    .await
 }
 
 /// A partner's referral: the patient is registered and the referral waits in the screening list
@@ -62,24 +67,14 @@ fn answer(e: digimed_core::Error) -> Response {
 async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, headers: HeaderMap, body: Bytes) -> Response {
     // Signatures cover the body as text: a body that is not UTF-8 is no referral, whoever sent it.
     if std::str::from_utf8(&body).is_err() {
-        return answer(digimed_core::Error::new(digimed_core::ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
+        return signed_answer(digimed_core::Error::new(digimed_core::ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signed =
-        SignedHeaders { id: header(HEADER_ID), timestamp: header(HEADER_TIMESTAMP), signature: header(HEADER_SIGNATURE) };
-    let partner = async {
-        let mut tx = ClinicTx::begin(&state.pool).await?;
-        let partner =
-            referrals::authenticate(&mut tx, &state.vault, q.partner.as_deref(), &signed, &body, chrono::Utc::now()).await?;
-        tx.commit().await?;
-        Ok::<_, digimed_core::Error>(partner)
-    };
-    let partner = match partner.await {
+    let partner = match signing_partner(&state, &q, &headers, &body).await {
         Ok(p) => p,
-        Err(e) => return answer(e),
+        Err(e) => return signed_answer(e),
     };
     if !crate::extract::has_json_content_type(&headers) {
-        return answer(digimed_core::Error::new(
+        return signed_answer(digimed_core::Error::new(
             digimed_core::ErrorCode::InvalidJson,
             "The request must have Content-Type: application/json.",
         ));
@@ -96,6 +91,6 @@ async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, h
             let status = if intake.is_new() { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(intake.receipt())).into_response()
         }
-        Err(e) => answer(e),
+        Err(e) => signed_answer(e),
     }
 }

@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use digimed_core::referrals::{self, ReferralReceipt, TherapistReferral};
-use digimed_core::webhook_signature::{SignedHeaders, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP};
 use digimed_core::{Acting, ClinicTx, Error, ErrorCode};
 
 use utoipa_axum::router::OpenApiRouter;
@@ -23,17 +22,11 @@ use utoipa_axum::routes;
 
 use crate::error::machine_answer;
 use crate::openapi::{Data, SignedErrors, TherapistReferralBody};
+use crate::pridok::{signing_partner, PartnerQuery};
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(receive))
-}
-
-#[derive(serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PartnerQuery {
-    /// The partner's name, when the signature should be checked against that partner only.
-    partner: Option<String>,
 }
 
 /// A therapist refers a patient: the patient is registered and the referral waits in the
@@ -49,17 +42,7 @@ async fn receive(State(state): State<AppState>, Query(q): Query<PartnerQuery>, h
     if std::str::from_utf8(&body).is_err() {
         return machine_answer(Error::new(ErrorCode::InvalidJson, "The body must be UTF-8 JSON."));
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let signed =
-        SignedHeaders { id: header(HEADER_ID), timestamp: header(HEADER_TIMESTAMP), signature: header(HEADER_SIGNATURE) };
-    let partner = async {
-        let mut tx = ClinicTx::begin(&state.pool).await?;
-        let partner =
-            referrals::authenticate(&mut tx, &state.vault, q.partner.as_deref(), &signed, &body, chrono::Utc::now()).await?;
-        tx.commit().await?;
-        Ok::<_, Error>(partner)
-    };
-    let partner = match partner.await {
+    let partner = match signing_partner(&state, &q, &headers, &body).await {
         Ok(p) => p,
         Err(e) => return machine_answer(e),
     };

@@ -6,7 +6,7 @@ import { useI18n } from "../i18n";
 import { formatDate, formatDateTime } from "../i18n/format";
 import { useLatestRead } from "../useCommand";
 import { StateBadge } from "./Badges";
-import { ResultView } from "./ResultView";
+import { ResultRow, ResultToggle } from "./ResultView";
 import { ErrorAlert } from "./ErrorAlert";
 
 /**
@@ -78,14 +78,7 @@ export function ConsultationHistory(props: {
                     ) : (
                       <div>
                         {result_readable && (
-                          <button
-                            type="button"
-                            class="button button-secondary"
-                            aria-expanded={shown === c.id}
-                            onClick={() => setShown(shown === c.id ? null : c.id)}
-                          >
-                            {shown === c.id ? t("history.hideResult") : t("history.showResult")}
-                          </button>
+                          <ResultToggle consultationId={c.id} shown={shown} onToggle={setShown} buttonClass="button button-secondary" />
                         )}
                         {props.onOpen && (
                           <button type="button" class="button button-secondary" onClick={() => props.onOpen?.(c.id)}>
@@ -96,13 +89,7 @@ export function ConsultationHistory(props: {
                     )}
                   </td>
                 </tr>
-                {shown === c.id && (
-                  <tr class="history-result">
-                    <td colSpan={6}>
-                      <ResultView consultationId={c.id} headingLevel={3} />
-                    </td>
-                  </tr>
-                )}
+                {shown === c.id && <ResultRow consultationId={c.id} colSpan={6} />}
               </Fragment>
             ))}
           </tbody>

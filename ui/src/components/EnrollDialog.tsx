@@ -112,14 +112,7 @@ export function EnrollDialog(props: { onClose: () => void; onEnrolled: (session:
             <p id="enroll-passphrase-hint" class="hint">{t("enroll.passphraseHint")}</p>
             {fieldError("passphrase")}
           </div>
-          <div class="form-actions">
-            <button type="button" class="button" onClick={props.onClose}>
-              {t("common.cancel")}
-            </button>
-            <button type="submit" class="button button-primary" aria-disabled={busy}>
-              {busy ? t("enroll.opening") : t("enroll.open")}
-            </button>
-          </div>
+          <EnrollButtons busy={busy} label={t("enroll.open")} busyLabel={t("enroll.opening")} onCancel={props.onClose} />
         </form>
       ) : (
         <form class="form" onSubmit={complete} noValidate aria-busy={busy}>
@@ -146,16 +139,24 @@ export function EnrollDialog(props: { onClose: () => void; onEnrolled: (session:
               aria-invalid={!!errorOf("password")} aria-describedby={errorOf("password") ? "enroll-password-error" : undefined} />
             {fieldError("password")}
           </div>
-          <div class="form-actions">
-            <button type="button" class="button" onClick={props.onClose}>
-              {t("common.cancel")}
-            </button>
-            <button type="submit" class="button button-primary" aria-disabled={busy}>
-              {busy ? t("enroll.enrolling") : t("enroll.submit")}
-            </button>
-          </div>
+          <EnrollButtons busy={busy} label={t("enroll.submit")} busyLabel={t("enroll.enrolling")} onCancel={props.onClose} />
         </form>
       )}
     </Dialog>
+  );
+}
+
+/** Each step's Cancel and submit buttons; while busy the submit button says so and stays focusable. */
+function EnrollButtons(props: { busy: boolean; label: string; busyLabel: string; onCancel: () => void }) {
+  const { t } = useI18n();
+  return (
+    <div class="form-actions">
+      <button type="button" class="button" onClick={props.onCancel}>
+        {t("common.cancel")}
+      </button>
+      <button type="submit" class="button button-primary" aria-disabled={props.busy}>
+        {props.busy ? props.busyLabel : props.label}
+      </button>
+    </div>
   );
 }

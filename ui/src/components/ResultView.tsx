@@ -169,3 +169,38 @@ export function ResultView(props: { consultationId: number; amendable?: boolean;
     </section>
   );
 }
+
+/**
+ * In a list of consultations, the button that unfolds a consultation's result below its row (a
+ * read the database records) or folds it again. `shown` is the consultation whose result is open.
+ */
+export function ResultToggle(props: {
+  consultationId: number;
+  shown: number | null;
+  onToggle: (shown: number | null) => void;
+  buttonClass: string;
+}) {
+  const { t } = useI18n();
+  const open = props.shown === props.consultationId;
+  return (
+    <button
+      type="button"
+      class={props.buttonClass}
+      aria-expanded={open}
+      onClick={() => props.onToggle(open ? null : props.consultationId)}
+    >
+      {open ? t("history.hideResult") : t("history.showResult")}
+    </button>
+  );
+}
+
+/** The row below a consultation's row that shows the result its `ResultToggle` unfolded. */
+export function ResultRow(props: { consultationId: number; colSpan: number }) {
+  return (
+    <tr class="history-result">
+      <td colSpan={props.colSpan}>
+        <ResultView consultationId={props.consultationId} headingLevel={3} />
+      </td>
+    </tr>
+  );
+}

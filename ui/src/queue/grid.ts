@@ -38,6 +38,13 @@ export function useGridSelection(ids: number[]): GridSelection {
   return { selectedId, activeId, openId, setOpenId, onTableKey, choose };
 }
 
+/** `useGridSelection` over `rows`, and the row open in the side panel (none once it is no longer listed). */
+export function useGridRows<T>(rows: T[], idOf: (row: T) => number): { selection: GridSelection; open: T | null } {
+  const selection = useGridSelection(rows.map(idOf));
+  const open = rows.find((row) => idOf(row) === selection.openId) ?? null;
+  return { selection, open };
+}
+
 /** What `useGridSelection` gives a grid and its rows. */
 export interface GridSelection {
   selectedId: number | null;

@@ -3,12 +3,13 @@ import { commands, type Billing, type BillingLine, type PartnerOption } from "..
 import { Dialog } from "../components/Dialog";
 import { FieldError } from "../components/FieldError";
 import type { AppError } from "../errors";
-import { formatDate, formatMoney, lastMonthInClinic } from "../i18n/format";
+import { formatDate, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { cents, checkAmount } from "../money";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FormButtons } from "../components/FormButtons";
+import { PeriodFields, usePeriod } from "../components/PeriodFields";
 
 /**
  * Billing: a partner's consultations in a period with price, discount and total as the database
@@ -16,11 +17,9 @@ import { FormButtons } from "../components/FormButtons";
  */
 export function BillingView() {
   const { t, locale } = useI18n();
-  const period = lastMonthInClinic();
   const [partners, setPartners] = useState<PartnerOption[]>([]);
   const [partner, setPartner] = useState("");
-  const [from, setFrom] = useState(period.from);
-  const [to, setTo] = useState(period.to);
+  const period = usePeriod();
   const [billing, setBilling] = useState<Billing | null>(null);
   const [reading, setReading] = useState(false);
   const [discounting, setDiscounting] = useState<BillingLine | null>(null);
@@ -67,7 +66,7 @@ export function BillingView() {
   function submit(e: Event) {
     e.preventDefault();
     setNotice("");
-    show(partner, from, to);
+    show(partner, period.from, period.to);
   }
 
   const money = (amount: string | null, currency: string | null) =>
@@ -90,20 +89,7 @@ export function BillingView() {
           </select>
           <FieldError id="billing-partner-error" message={fieldError("partner")} />
         </div>
-        {(["from", "to"] as const).map((f) => (
-          <div class={`field${fieldError(f) ? " has-error" : ""}`} key={f}>
-            <label for={`billing-${f}`}>{t(`billing.${f}`)}</label>
-            <input
-              id={`billing-${f}`}
-              type="date"
-              value={f === "from" ? from : to}
-              onInput={(e) => (f === "from" ? setFrom : setTo)((e.target as HTMLInputElement).value)}
-              aria-invalid={!!fieldError(f)}
-              aria-describedby={fieldError(f) ? `billing-${f}-error` : undefined}
-            />
-            <FieldError id={`billing-${f}-error`} message={fieldError(f)} />
-          </div>
-        ))}
+        <PeriodFields idPrefix="billing" labels={{ from: t("billing.from"), to: t("billing.to") }} period={period} fieldError={fieldError} />
         <button type="submit" class="button button-secondary" aria-disabled={reading || !partner}>
           {reading ? t("common.loading") : t("billing.show")}
         </button>

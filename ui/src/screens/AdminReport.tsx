@@ -2,19 +2,18 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, events, type PartnerOption, type ReportFormat, type ReportSummary } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { logError } from "../errors";
-import { formatDate, formatDuration, formatMoney, lastMonthInClinic } from "../i18n/format";
+import { formatDate, formatDuration, formatMoney } from "../i18n/format";
 import { useI18n } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { PeriodFields, usePeriod } from "../components/PeriodFields";
 
 /** The insurer report of a partner and period, with a progress bar while it is written. */
 export function ReportExport() {
   const { t, locale } = useI18n();
-  const period = lastMonthInClinic();
   const [partners, setPartners] = useState<PartnerOption[]>([]);
   const [partner, setPartner] = useState("");
-  const [from, setFrom] = useState(period.from);
-  const [to, setTo] = useState(period.to);
+  const period = usePeriod();
   const [format, setFormat] = useState<ReportFormat>("xlsx");
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const { busy, setError, run, fieldError, generalError } = useCommand();
@@ -50,7 +49,7 @@ export function ReportExport() {
     setSummary(null);
     setError(null);
     setProgress(null);
-    run(commands.reportExport(partner, from, to, format), {
+    run(commands.reportExport(partner, period.from, period.to, format), {
       ok: setSummary,
       failed: (err) => {
         if (err.field) document.getElementById(`report-${err.field}`)?.focus();
@@ -78,25 +77,12 @@ export function ReportExport() {
         <FieldError id="report-partner-error" message={fieldError("partner")} />
       </div>
       <div class="field-row">
-        {(["from", "to"] as const).map((f) => (
-          <div class={`field${fieldError(f) ? " has-error" : ""}`} key={f}>
-            <label for={`report-${f}`}>{t(`report.${f}` as "report.from")}</label>
-            <input
-              id={`report-${f}`}
-              type="date"
-              value={f === "from" ? from : to}
-              onInput={(e) => (f === "from" ? setFrom : setTo)((e.target as HTMLInputElement).value)}
-              aria-invalid={!!fieldError(f)}
-              aria-describedby={fieldError(f) ? `report-${f}-error` : undefined}
-            />
-            <FieldError id={`report-${f}-error`} message={fieldError(f)} />
-          </div>
-        ))}
+        <PeriodFields idPrefix="report" labels={{ from: t("report.from"), to: t("report.to") }} period={period} fieldError={fieldError} />
       </div>
       {/* The date fields show the system's format; the period is said here in the console's language. */}
-      {isCalendarDate(from) && isCalendarDate(to) && (
+      {isCalendarDate(period.from) && isCalendarDate(period.to) && (
         <p class="hint" id="report-period" role="status">
-          {t("report.period", { from: formatDate(from, locale, "UTC"), to: formatDate(to, locale, "UTC") })}
+          {t("report.period", { from: formatDate(period.from, locale, "UTC"), to: formatDate(period.to, locale, "UTC") })}
         </p>
       )}
       <fieldset class="field">

@@ -6,6 +6,7 @@ import type { ErrorCode } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { callCommand, useCommand } from "../useCommand";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { StatusCell } from "../components/StatusCell";
 
 /** The clinic's staff and their roles; admins deactivate and reactivate them (never themselves). */
 export function StaffList(props: { me: number | null }) {
@@ -50,22 +51,19 @@ export function StaffList(props: { me: number | null }) {
                 <span class="muted">{s.login}</span>
               </td>
               <td>{t(`role.${s.role}`)}</td>
-              <td>
-                <span class="staff-status">{s.active ? t("staff.active") : t("staff.inactive")}</span>
-                {s.id !== props.me && (
-                  <>
-                    <br />
-                    <button
-                      type="button"
-                      class="button button-link"
-                      aria-label={t(s.active ? "staff.deactivateWho" : "staff.reactivateWho", { name: s.name })}
-                      onClick={() => toggle(s)}
-                    >
-                      {s.active ? t("staff.deactivate") : t("staff.reactivate")}
-                    </button>
-                  </>
-                )}
-              </td>
+              <StatusCell
+                statusClass="staff-status"
+                status={s.active ? t("staff.active") : t("staff.inactive")}
+                action={
+                  s.id === props.me
+                    ? null
+                    : {
+                        label: s.active ? t("staff.deactivate") : t("staff.reactivate"),
+                        fullLabel: t(s.active ? "staff.deactivateWho" : "staff.reactivateWho", { name: s.name }),
+                        onClick: () => toggle(s),
+                      }
+                }
+              />
             </tr>
           ))}
         </tbody>

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { commands, type AppRole, type CreatedEnrollment, type Enrollment } from "../bindings";
 import { Dialog } from "../components/Dialog";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { StatusCell } from "../components/StatusCell";
 import { FieldError } from "../components/FieldError";
 import { describeError } from "../errors";
 import { useI18n } from "../i18n";
@@ -76,22 +77,19 @@ export function Workstations() {
                     t("workstations.notUsed")
                   )}
                 </td>
-                <td>
-                  <span class="workstation-status">{status(e)}</span>
-                  {!e.revoked_at && (
-                    <>
-                      <br />
-                      <button
-                        type="button"
-                        class="button button-link"
-                        aria-label={t("workstations.revokeWho", { label: e.label })}
-                        onClick={() => setRevoking(e)}
-                      >
-                        {t("workstations.revoke")}
-                      </button>
-                    </>
-                  )}
-                </td>
+                <StatusCell
+                  statusClass="workstation-status"
+                  status={status(e)}
+                  action={
+                    e.revoked_at
+                      ? null
+                      : {
+                          label: t("workstations.revoke"),
+                          fullLabel: t("workstations.revokeWho", { label: e.label }),
+                          onClick: () => setRevoking(e),
+                        }
+                  }
+                />
               </tr>
             ))}
           </tbody>

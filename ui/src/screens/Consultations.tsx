@@ -1,6 +1,6 @@
-import type { Ref } from "preact";
+import type { ComponentChildren, Ref } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { commands, type Consultation, type MeetingLinks, type StaffSession } from "../bindings";
+import { commands, type Consultation, type MeetingLinks, type QueueFilter, type StaffSession } from "../bindings";
 import { DeadlineBadge, StateBadge } from "../components/Badges";
 import { ConsultationHistory } from "../components/ConsultationHistory";
 import { MessageList } from "../components/MessageList";
@@ -21,7 +21,7 @@ import { TableNotice } from "../components/TableNotice";
  * chosen one), and the workspace of one.
  */
 export function Consultations(props: { session: StaffSession; headingRef?: Ref<HTMLHeadingElement> }) {
-  const { t, locale } = useI18n();
+  const { t } = useI18n();
   const now = useNow();
   const [mine, setMine] = useState<Consultation[] | null>(null);
   const [waiting, setWaiting] = useState<Consultation[] | null>(null);
@@ -32,28 +32,12 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
 
   // Rejects when the call itself fails; `load` shows that as the screen's error.
   const fetchMine = useCallback(async () => {
-    const r = await commands.queueList({
-      states: [],
-      assigned_doctor_id: props.session.staff_id,
-      unassigned_only: false,
-      partner_id: null,
-      sort: "waiting_longest",
-      limit: 200,
-      offset: null,
-    });
+    const r = await commands.queueList(doctorList({ assigned_doctor_id: props.session.staff_id }));
     if (r.status === "ok") setMine(r.data);
     else setError(toAppError(r.error));
   }, [props.session.staff_id]);
   const fetchWaiting = useCallback(async () => {
-    const r = await commands.queueList({
-      states: ["ready_for_pickup"],
-      assigned_doctor_id: null,
-      unassigned_only: true,
-      partner_id: null,
-      sort: "deadline",
-      limit: 200,
-      offset: null,
-    });
+    const r = await commands.queueList(doctorList({ states: ["ready_for_pickup"], unassigned_only: true, sort: "deadline" }));
     if (r.status === "ok") setWaiting(r.data);
     else setError(toAppError(r.error));
   }, []);
@@ -129,88 +113,120 @@ export function Consultations(props: { session: StaffSession; headingRef?: Ref<H
       <ErrorAlert error={error} />
       <NotLiveAlert error={notLive} />
       <div class="card table-card">
-        <table class="data-table" aria-label={t("doctor.mine")}>
-          <thead>
-            <tr>
-              <th scope="col">{t("queue.colPatient")}</th>
-              <th scope="col">{t("queue.colPartner")}</th>
-              <th scope="col">{t("queue.colState")}</th>
-              <th scope="col">{t("queue.colWaiting")}</th>
-              <th scope="col">{t("queue.colDeadline")}</th>
-              <th scope="col">
-                <span class="sr-only">{t("doctor.open")}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            <TableNotice colSpan={6} loading={mine === null} empty={mine !== null && rows.length === 0} emptyText={t("doctor.mineEmpty")} />
-            {rows.map((c) => (
-              <tr key={c.id}>
-                <td>{c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id })}</td>
-                <td>{c.partner_name ?? t("common.none")}</td>
-                <td>
-                  <StateBadge state={c.state} />
-                </td>
-                <td class="num">{formatDuration(waitingSeconds(c, now), locale)}</td>
-                <td>
-                  <DeadlineBadge status={c.deadline_status} />
-                </td>
-                <td>
-                  <button type="button" class="button button-secondary" onClick={() => setOpenId(c.id)}>
-                    {t("doctor.open")}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DoctorTable
+          label={{ "aria-label": t("doctor.mine") }}
+          rows={mine === null ? null : rows}
+          now={now}
+          withState
+          emptyText={t("doctor.mineEmpty")}
+          actionHeading={t("doctor.open")}
+          action={(c) => (
+            <button type="button" class="button button-secondary" onClick={() => setOpenId(c.id)}>
+              {t("doctor.open")}
+            </button>
+          )}
+        />
       </div>
       <div class="card table-card">
         <h2 id="waiting-title" class="table-title">
           {waiting === null ? t("doctor.waitingTitle") : t("doctor.waitingCount", { count: waiting.length })}
         </h2>
-        <table class="data-table" aria-labelledby="waiting-title">
-          <thead>
-            <tr>
-              <th scope="col">{t("queue.colPatient")}</th>
-              <th scope="col">{t("queue.colPartner")}</th>
-              <th scope="col">{t("queue.colWaiting")}</th>
-              <th scope="col">{t("queue.colDeadline")}</th>
-              <th scope="col">
-                <span class="sr-only">{t("doctor.pick")}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            <TableNotice colSpan={5} loading={waiting === null} empty={waiting !== null && waiting.length === 0} emptyText={t("doctor.waitingEmpty")} />
-            {(waiting ?? []).map((c) => {
-              const name = c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
-              return (
-                <tr key={c.id} id={`waiting-row-${c.id}`}>
-                  <td>{name}</td>
-                  <td>{c.partner_name ?? t("common.none")}</td>
-                  <td class="num">{formatDuration(waitingSeconds(c, now), locale)}</td>
-                  <td>
-                    <DeadlineBadge status={c.deadline_status} />
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      class="button button-secondary"
-                      aria-disabled={picking}
-                      aria-label={t("doctor.pickFor", { name })}
-                      onClick={() => pick(c.id)}
-                    >
-                      {t("doctor.pick")}
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <DoctorTable
+          label={{ "aria-labelledby": "waiting-title" }}
+          rows={waiting}
+          now={now}
+          rowId={(c) => `waiting-row-${c.id}`}
+          emptyText={t("doctor.waitingEmpty")}
+          actionHeading={t("doctor.pick")}
+          action={(c, name) => (
+            <button
+              type="button"
+              class="button button-secondary"
+              aria-disabled={picking}
+              aria-label={t("doctor.pickFor", { name })}
+              onClick={() => pick(c.id)}
+            >
+              {t("doctor.pick")}
+            </button>
+          )}
+        />
       </div>
     </section>
+  );
+}
+
+/** A doctor's list: up to 200 open consultations, the longest waiting first unless `filter` says otherwise. */
+function doctorList(filter: Partial<QueueFilter>): QueueFilter {
+  return {
+    states: [],
+    assigned_doctor_id: null,
+    unassigned_only: false,
+    partner_id: null,
+    sort: "waiting_longest",
+    limit: 200,
+    offset: null,
+    ...filter,
+  };
+}
+
+/**
+ * One of the doctor's lists: patient, partner, (state,) time waited and deadline, and each row's
+ * `action`. `rows` is null while the list is read.
+ */
+function DoctorTable(props: {
+  label: { "aria-label": string } | { "aria-labelledby": string };
+  rows: Consultation[] | null;
+  now: number;
+  withState?: boolean;
+  rowId?: (c: Consultation) => string;
+  emptyText: string;
+  actionHeading: string;
+  action: (c: Consultation, patientName: string) => ComponentChildren;
+}) {
+  const { t, locale } = useI18n();
+  const rows = props.rows ?? [];
+  return (
+    <table class="data-table" {...props.label}>
+      <thead>
+        <tr>
+          <th scope="col">{t("queue.colPatient")}</th>
+          <th scope="col">{t("queue.colPartner")}</th>
+          {props.withState && <th scope="col">{t("queue.colState")}</th>}
+          <th scope="col">{t("queue.colWaiting")}</th>
+          <th scope="col">{t("queue.colDeadline")}</th>
+          <th scope="col">
+            <span class="sr-only">{props.actionHeading}</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        <TableNotice
+          colSpan={props.withState ? 6 : 5}
+          loading={props.rows === null}
+          empty={props.rows !== null && rows.length === 0}
+          emptyText={props.emptyText}
+        />
+        {rows.map((c) => {
+          const name = c.patient_name ?? t("queue.unknownPatient", { id: c.patient_person_id });
+          return (
+            <tr key={c.id} id={props.rowId?.(c)}>
+              <td>{name}</td>
+              <td>{c.partner_name ?? t("common.none")}</td>
+              {props.withState && (
+                <td>
+                  <StateBadge state={c.state} />
+                </td>
+              )}
+              <td class="num">{formatDuration(waitingSeconds(c, props.now), locale)}</td>
+              <td>
+                <DeadlineBadge status={c.deadline_status} />
+              </td>
+              <td>{props.action(c, name)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Ref } from "preact";
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { commands, type Converted, type CriterionResult, type Lead, type LeadInput, type Serviceability } from "../bindings";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FieldError } from "../components/FieldError";
@@ -7,9 +7,9 @@ import { PatientCardButton } from "../components/PatientCardButton";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
 import { formatDateTime, formatDuration, formatShortDateTime } from "../i18n/format";
-import { useGridSelection } from "../queue/grid";
+import { useGridRows } from "../queue/grid";
 import { WorkGrid, WorkRow } from "../components/WorkGrid";
-import { useCommand, useLatestRead } from "../useCommand";
+import { useCommand, useListRead } from "../useCommand";
 
 type Field = "name" | "email" | "date_of_birth" | "national_id" | "postcode" | "channel";
 const FIELDS: readonly Field[] = ["name", "email", "date_of_birth", "national_id", "postcode", "channel"];
@@ -55,27 +55,13 @@ function refusedCriteria(e: AppError | null): CriterionResult[] | null {
  */
 export function Leads(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t, locale } = useI18n();
-  const [rows, setRows] = useState<Lead[] | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const { rows, error, load } = useListRead(commands.leadsList);
   const [converted, setConverted] = useState<Converted | null>(null);
   const grid = useRef<HTMLTableElement>(null);
 
-  const read = useLatestRead();
-  const load = useCallback(() => {
-    read(commands.leadsList(), {
-      ok: (data) => {
-        setRows(data);
-        setError(null);
-      },
-      failed: setError,
-    });
-  }, [read]);
-  useLayoutEffect(load, [load]);
-
   const list = rows ?? [];
-  const selection = useGridSelection(list.map((l) => l.patient_person_id));
-  const { openId, setOpenId } = selection;
-  const open = list.find((l) => l.patient_person_id === openId) ?? null;
+  const { selection, open } = useGridRows(list, (l) => l.patient_person_id);
+  const { setOpenId } = selection;
 
   function done(c: Converted) {
     setOpenId(null);

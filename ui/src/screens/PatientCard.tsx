@@ -20,7 +20,7 @@ import { MessageList } from "../components/MessageList";
 import { PatientForms } from "../components/PatientForms";
 import { MessageLanguageSection } from "../components/MessageLanguageSection";
 import { PreferenceLinkSection } from "../components/PreferenceLinkSection";
-import { ResultView } from "../components/ResultView";
+import { ResultRow, ResultToggle } from "../components/ResultView";
 import { describeError, type AppError } from "../errors";
 import { useI18n, type MessageKey } from "../i18n";
 import { formatDate, formatDateTime } from "../i18n/format";
@@ -459,25 +459,12 @@ function ConsultationsSection(props: { entries: CardConsultation[] }) {
                     {result_filed ? t("card.resultFiled") : <span class="muted">{t("card.resultNone")}</span>}
                     {result_filed && result_readable && (
                       <p>
-                        <button
-                          type="button"
-                          class="button button-link"
-                          aria-expanded={shown === c.id}
-                          onClick={() => setShown(shown === c.id ? null : c.id)}
-                        >
-                          {shown === c.id ? t("history.hideResult") : t("history.showResult")}
-                        </button>
+                        <ResultToggle consultationId={c.id} shown={shown} onToggle={setShown} buttonClass="button button-link" />
                       </p>
                     )}
                   </td>
                 </tr>
-                {shown === c.id && (
-                  <tr class="history-result">
-                    <td colSpan={7}>
-                      <ResultView consultationId={c.id} headingLevel={3} />
-                    </td>
-                  </tr>
-                )}
+                {shown === c.id && <ResultRow consultationId={c.id} colSpan={7} />}
               </Fragment>
             ))}
           </tbody>

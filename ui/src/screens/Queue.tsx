@@ -22,7 +22,7 @@ import { markStart } from "../perf";
 import { consultationChanges, sortByWaiting, useNow, useQueueChanges, waitingSeconds, type WaitingOrder } from "../queue/live";
 import { callCommand, useCommand, useLatestRead } from "../useCommand";
 import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
-import { useGridSelection } from "../queue/grid";
+import { useGridRows } from "../queue/grid";
 import { WorkGrid, WorkRow } from "../components/WorkGrid";
 
 const OPEN_STATES: ConsultationState[] = ["ready_for_pickup", "pending_sp", "in_progress"];
@@ -98,9 +98,8 @@ export function Queue(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   }, [rows]);
 
   const sorted = useMemo(() => sortByWaiting(rows ?? [], now, order), [rows, now, order]);
-  const selection = useGridSelection(sorted.map((c) => c.id));
-  const { openId, setOpenId } = selection;
-  const open = sorted.find((c) => c.id === openId) ?? null;
+  const { selection, open } = useGridRows(sorted, (c) => c.id);
+  const { setOpenId } = selection;
 
 
   function patientName(c: Consultation) {

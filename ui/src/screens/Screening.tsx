@@ -18,11 +18,11 @@ import type { MessageKey } from "../i18n";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatShortDateTime } from "../i18n/format";
 import { referralChanges, useQueueChanges } from "../queue/live";
-import { callCommand, useCommand, useLatestRead } from "../useCommand";
+import { callCommand, useCommand, useLatestRead, useListRead } from "../useCommand";
 import { PatientContact } from "./PatientCard";
 import { ErrorAlert, NotLiveAlert } from "../components/ErrorAlert";
 import { FormButtons } from "../components/FormButtons";
-import { useGridSelection } from "../queue/grid";
+import { useGridRows } from "../queue/grid";
 import { WorkGrid, WorkRow } from "../components/WorkGrid";
 
 const CALL_OUTCOMES: CallOutcome[] = ["reached", "no_answer", "voicemail", "wrong_number"];
@@ -47,8 +47,7 @@ const FIELD_LABELS: Record<string, MessageKey> = {
  */
 export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const { t, locale } = useI18n();
-  const [rows, setRows] = useState<ReferralToScreen[] | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const { rows, error, load } = useListRead(commands.screeningList);
   const [doctors, setDoctors] = useState<DoctorOption[]>([]);
   const [doctorsError, setDoctorsError] = useState<AppError | null>(null);
   const [dialog, setDialog] = useState<"book" | "decline" | null>(null);
@@ -56,26 +55,14 @@ export function Screening(props: { headingRef?: Ref<HTMLHeadingElement> }) {
   const [done, setDone] = useState<string | null>(null);
   const grid = useRef<HTMLTableElement>(null);
 
-  const read = useLatestRead();
-  const load = useCallback(() => {
-    read(commands.screeningList(), {
-      ok: (data) => {
-        setRows(data);
-        setError(null);
-      },
-      failed: setError,
-    });
-  }, [read]);
-  useLayoutEffect(load, [load]);
   useLayoutEffect(() => {
     callCommand(commands.doctors(), { ok: setDoctors, failed: setDoctorsError });
   }, []);
   const { live, notLive } = useQueueChanges(load, referralChanges);
 
   const list = rows ?? [];
-  const selection = useGridSelection(list.map((r) => r.referral_id));
-  const { openId, setOpenId } = selection;
-  const open = list.find((r) => r.referral_id === openId) ?? null;
+  const { selection, open } = useGridRows(list, (r) => r.referral_id);
+  const { setOpenId } = selection;
 
 
   function patientName(r: ReferralToScreen) {

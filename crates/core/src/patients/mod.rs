@@ -164,6 +164,31 @@ pub async fn link_patient(
     Ok(id)
 }
 
+/// Whether a person is a patient of an organization.
+pub async fn is_patient_of(tx: &mut ClinicTx, person_id: i32, organization_id: i32) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = $1 AND organization_id = $2) AS "linked!""#,
+        person_id,
+        organization_id,
+    )
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+/// Links a person to an organization as its patient unless they are one already ([`link_patient`]).
+pub async fn ensure_patient_of(
+    tx: &mut ClinicTx,
+    person_id: i32,
+    organization_id: i32,
+    entry_point: EntryPoint,
+    profile_origin: bool,
+) -> Result<()> {
+    if !is_patient_of(tx, person_id, organization_id).await? {
+        link_patient(tx, person_id, organization_id, entry_point, profile_origin).await?;
+    }
+    Ok(())
+}
+
 /// A random, URL-safe token of 256 bits.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

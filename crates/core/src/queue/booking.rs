@@ -167,14 +167,7 @@ pub async fn book(tx: &mut ClinicTx, b: &NewBooking) -> Result<Consultation> {
     tx.require(Capability::BookConsultation)?;
     let clinic = tx.staff()?.organization_id;
     let channels = Channels::parse(&b.enabled_channels, b.primary_channel.as_deref())?;
-    let linked = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = $1 AND organization_id = $2) AS "linked!""#,
-        b.patient_person_id,
-        clinic,
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    if !linked {
+    if !crate::patients::is_patient_of(tx, b.patient_person_id, clinic).await? {
         return Err(Error::field(ErrorCode::NotFound, "patient_person_id", "This person is not a patient of your clinic."));
     }
     let payer = match b.partner_id {

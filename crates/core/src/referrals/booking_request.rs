@@ -12,7 +12,7 @@ use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Vault;
-use crate::patients::{link_patient, EntryPoint};
+use crate::patients::{ensure_patient_of, EntryPoint};
 
 /// Longest message a patient may add to a booking request, in characters.
 pub const MESSAGE_MAX_CHARS: usize = 1000;
@@ -109,16 +109,7 @@ pub async fn request_booking(
         )
         .with_details(serde_json::json!({ "forms": unsigned })));
     }
-    let linked = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = $1 AND organization_id = $2) AS "linked!""#,
-        person_id,
-        partner.clinic_id,
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    if !linked {
-        link_patient(tx, person_id, partner.clinic_id, EntryPoint::BookingRequestApp, false).await?;
-    }
+    ensure_patient_of(tx, person_id, partner.clinic_id, EntryPoint::BookingRequestApp, false).await?;
     let raw = serde_json::json!({
         "source": "patient_app",
         "request_id": request.request_id,

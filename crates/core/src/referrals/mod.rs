@@ -32,7 +32,7 @@ use crate::capability::Capability;
 use crate::clinic_tx::ClinicTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{index_kind, Vault};
-use crate::patients::{create_person, link_patient, EntryPoint, NewPerson, PersonStatus};
+use crate::patients::{create_person, ensure_patient_of, EntryPoint, NewPerson, PersonStatus};
 
 /// Where a referral stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,16 +151,7 @@ async fn receive_once(tx: &mut ClinicTx, vault: &Vault, partner: &Partner, r: &P
             (id, true)
         }
     };
-    let linked = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM patients WHERE patient_person_id = $1 AND organization_id = $2) AS "linked!""#,
-        person_id,
-        partner.clinic_id,
-    )
-    .fetch_one(tx.conn())
-    .await?;
-    if !linked {
-        link_patient(tx, person_id, partner.clinic_id, EntryPoint::PartnerReferral, new_person).await?;
-    }
+    ensure_patient_of(tx, person_id, partner.clinic_id, EntryPoint::PartnerReferral, new_person).await?;
 
     let filed = Filed { journal_guid: r.journal_guid, source_reference: None };
     let receipt =

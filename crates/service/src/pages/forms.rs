@@ -19,7 +19,7 @@ use maud::{html, Markup};
 
 use super::text::{date, texts, Texts};
 use super::{
-    chosen_language, error_summary, form_key, form_key_valid, invalid_link, layout, link_or_page, now_secs, page, posted,
+    chosen_language, error_summary, form_key, form_key_valid, invalid_link, layout, link_or_page, now_secs, page, posted_to_link,
     server_error, LangQuery,
 };
 use crate::AppState;
@@ -27,10 +27,7 @@ use crate::AppState;
 const PAGE: &str = "forms";
 
 async fn find(state: &AppState, token: &str) -> Result<Option<LinkForms>, Error> {
-    let mut tx = ClinicTx::begin(&state.pool).await?;
-    let found = forms::for_link(&mut tx, token).await?;
-    tx.commit().await?;
-    Ok(found)
+    ClinicTx::run(&state.pool, async |tx| forms::for_link(tx, token).await).await
 }
 
 /// What the page says above the forms.
@@ -74,12 +71,8 @@ pub async fn show(
     request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
     responses(super::PageAnswers))]
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let (fields, chosen) = match posted(&headers, &body) {
+    let (fields, chosen, current) = match posted_to_link(&headers, &body, find(&state, &token)).await {
         Ok(posted) => posted,
-        Err(page) => return *page,
-    };
-    let current = match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Ok(found) => found,
         Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(current.language);
@@ -104,14 +97,11 @@ pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, he
         }
     };
     let (form_id, title) = (form.form_id, form.title.clone());
-    let answered = async {
-        let acting = Acting::Party { acting_for: format!("forms-link:{}", current.person_id) };
-        let mut tx = ClinicTx::begin_acting(&state.pool, &acting).await?;
-        forms::answer_from_link(&mut tx, &token, form_id, answer).await?;
-        tx.commit().await
-    };
+    let acting = Acting::Party { acting_for: format!("forms-link:{}", current.person_id) };
+    let answered =
+        ClinicTx::run_acting(&state.pool, &acting, async |tx| forms::answer_from_link(tx, &token, form_id, answer).await);
     let (outcome, status) = match answered.await {
-        Ok(()) => match answer {
+        Ok(_) => match answer {
             LinkAnswer::Sign { .. } => (Outcome::Signed(title), StatusCode::OK),
             LinkAnswer::Decline => (Outcome::Declined(title), StatusCode::OK),
         },

@@ -14,6 +14,7 @@ mod preferences;
 mod review;
 mod text;
 
+use std::future::Future;
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
@@ -182,6 +183,19 @@ fn posted(headers: &HeaderMap, body: &Bytes) -> Result<(FormFields, Option<Langu
         return Err(Box::new(cross_site_refused(chosen.unwrap_or_else(|| browser_language(headers)))));
     }
     Ok((fields, chosen))
+}
+
+/// A page's post and the link it was posted to: the posted fields, the language the page chose,
+/// and the link `find` finds; or the page to answer instead (posted from another site, no such
+/// link, the look-up failed). The link is looked up only for a post from the page itself.
+async fn posted_to_link<T>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    find: impl Future<Output = Result<Option<T>, Error>>,
+) -> Result<(FormFields, Option<Language>, T), Box<Response>> {
+    let (fields, chosen) = posted(headers, body)?;
+    let link = link_or_page(find.await, chosen, headers)?;
+    Ok((fields, chosen, link))
 }
 
 /// The language asked for with `?lang=` or the form's `lang`, if it is one of ours.

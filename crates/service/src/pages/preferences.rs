@@ -16,17 +16,14 @@ use maud::html;
 use super::text::texts;
 use super::{
     chosen_language, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout, link_or_page, now_secs, page,
-    posted, server_error, LangQuery,
+    posted_to_link, server_error, LangQuery,
 };
 use crate::AppState;
 
 const PAGE: &str = "preferences";
 
 async fn find(state: &AppState, token: &str) -> Result<Option<Preferences>, Error> {
-    let mut tx = ClinicTx::begin(&state.pool).await?;
-    let found = preferences::find(&mut tx, token).await?;
-    tx.commit().await?;
-    Ok(found)
+    ClinicTx::run(&state.pool, async |tx| preferences::find(tx, token).await).await
 }
 
 /// What the form shows: the choices as they stand, or as the patient just sent them.
@@ -75,12 +72,8 @@ pub async fn show(
     request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
     responses(super::PageAnswers))]
 pub async fn save(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let (fields, chosen) = match posted(&headers, &body) {
+    let (fields, chosen, current) = match posted_to_link(&headers, &body, find(&state, &token)).await {
         Ok(posted) => posted,
-        Err(page) => return *page,
-    };
-    let current = match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Ok(found) => found,
         Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(current.language);
@@ -105,14 +98,8 @@ pub async fn save(State(state): State<AppState>, Path(token): Path<String>, head
             return form(&state, &token, lang, &sent, outcome, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let saved = async {
-        let acting = Acting::Party { acting_for: format!("preference-link:{}", current.person_id) };
-        let mut tx = ClinicTx::begin_acting(&state.pool, &acting).await?;
-        let saved = preferences::save(&mut tx, &token, choice).await?;
-        tx.commit().await?;
-        Ok::<_, Error>(saved)
-    };
-    match saved.await {
+    let acting = Acting::Party { acting_for: format!("preference-link:{}", current.person_id) };
+    match ClinicTx::run_acting(&state.pool, &acting, async |tx| preferences::save(tx, &token, choice).await).await {
         Ok(p) => form(&state, &token, lang, &Shown::of(&p), Outcome::Saved, StatusCode::OK),
         Err(e) if e.code == ErrorCode::NotFound => invalid_link(lang),
         Err(e) if !is_failure(&e) => form(&state, &token, lang, &sent, Outcome::NoChannel, StatusCode::UNPROCESSABLE_ENTITY),

@@ -18,17 +18,14 @@ use maud::html;
 use super::text::{date, texts};
 use super::{
     chosen_language, error_summary, form_key, form_key_valid, invalid_link, is_failure, layout, link_or_page, message_page,
-    now_secs, page, posted, server_error, LangQuery,
+    now_secs, page, posted_to_link, server_error, LangQuery,
 };
 use crate::AppState;
 
 const PAGE: &str = "review";
 
 async fn find(state: &AppState, token: &str) -> Result<Option<ReviewLink>, Error> {
-    let mut tx = ClinicTx::begin(&state.pool).await?;
-    let link = reviews::find(&mut tx, token).await?;
-    tx.commit().await?;
-    Ok(link)
+    ClinicTx::run(&state.pool, async |tx| reviews::find(tx, token).await).await
 }
 
 /// The review page of a completed consultation: rate it once.
@@ -61,12 +58,8 @@ pub async fn show(
     request_body(content = super::PageForm, content_type = "application/x-www-form-urlencoded"),
     responses(super::PageAnswers))]
 pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let (fields, chosen) = match posted(&headers, &body) {
+    let (fields, chosen, link) = match posted_to_link(&headers, &body, find(&state, &token)).await {
         Ok(posted) => posted,
-        Err(page) => return *page,
-    };
-    let link = match link_or_page(find(&state, &token).await, chosen, &headers) {
-        Ok(found) => found,
         Err(page) => return *page,
     };
     let lang = chosen.unwrap_or(link.language);
@@ -89,15 +82,9 @@ pub async fn answer(State(state): State<AppState>, Path(token): Path<String>, he
             return form(&state, &token, &link, lang, &entered, Some(problem), StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let recorded = async {
-        let acting = Acting::Party { acting_for: format!("review-link:{}", link.consultation_id) };
-        let mut tx = ClinicTx::begin_acting(&state.pool, &acting).await?;
-        reviews::submit(&mut tx, &token, &parsed).await?;
-        tx.commit().await?;
-        Ok::<_, Error>(())
-    };
-    match recorded.await {
-        Ok(()) => {
+    let acting = Acting::Party { acting_for: format!("review-link:{}", link.consultation_id) };
+    match ClinicTx::run_acting(&state.pool, &acting, async |tx| reviews::submit(tx, &token, &parsed).await).await {
+        Ok(_) => {
             let t = texts(lang);
             message_page(lang, StatusCode::OK, t.thanks_title, &[t.thanks_body])
         }
