@@ -232,7 +232,12 @@ DECLARE
     v_hash bytea;
     v_from xid8;
     v_next_from xid8;
-    v_sealed bigint[] := '{}';
+    v_ids_seq regclass := pg_get_serial_sequence('audit_log', 'id')::regclass;
+    v_seqs bigint[] := '{}';
+    v_ids bigint[] := '{}';
+    v_prevs bytea[] := '{}';
+    v_hashes bytea[] := '{}';
+    v_written bigint;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RETURN 0;
@@ -248,22 +253,34 @@ BEGIN
     -- A new statement, so a new snapshot: whatever the previous holder of the head chained and
     -- committed is gone from audit_pending here.
     FOR r IN SELECT * FROM audit_pending WHERE xact >= v_from ORDER BY seq LOOP
-        v_id := nextval(pg_get_serial_sequence('audit_log', 'id'));
+        v_id := nextval(v_ids_seq);
         v_hash := sha256(v_prev || convert_to(
             audit_canonical(v_id, r.occurred_at, r.actor, r.acting_for, r.action, r.entity_type, r.entity_id, r.changes), 'UTF8'));
+        v_seqs := v_seqs || r.seq;
+        v_ids := v_ids || v_id;
+        v_prevs := v_prevs || v_prev;
+        v_hashes := v_hashes || v_hash;
+        v_prev := v_hash;
+    END LOOP;
+    IF cardinality(v_seqs) > 0 THEN
+        -- Entries are never changed once written, and only the holder of the head removes them,
+        -- so this statement reads the same entries the loop hashed.
         INSERT INTO audit_log (id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes, prev_hash, hash)
             OVERRIDING SYSTEM VALUE
-            VALUES (v_id, r.occurred_at, r.actor, r.acting_for, r.action, r.entity_type, r.entity_id, r.changes, v_prev, v_hash);
-        v_prev := v_hash;
-        v_sealed := v_sealed || r.seq;
-    END LOOP;
-    IF cardinality(v_sealed) > 0 THEN
-        DELETE FROM audit_pending WHERE seq = ANY (v_sealed);
+            SELECT s.id, p.occurred_at, p.actor, p.acting_for, p.action, p.entity_type, p.entity_id, p.changes, s.prev, s.hash
+              FROM unnest(v_seqs, v_ids, v_prevs, v_hashes) AS s(seq, id, prev, hash)
+              JOIN audit_pending p ON p.seq = s.seq
+             ORDER BY s.id;
+        GET DIAGNOSTICS v_written = ROW_COUNT;
+        IF v_written <> cardinality(v_seqs) THEN
+            RAISE EXCEPTION 'the audit sealer hashed % entries but found % to write', cardinality(v_seqs), v_written;
+        END IF;
+        DELETE FROM audit_pending WHERE seq = ANY (v_seqs);
         UPDATE audit_chain_head SET last_id = v_id, last_hash = v_hash, pending_from = v_next_from WHERE singleton;
     ELSIF v_next_from > v_from THEN
         UPDATE audit_chain_head SET pending_from = v_next_from WHERE singleton;
     END IF;
-    RETURN cardinality(v_sealed);
+    RETURN cardinality(v_seqs);
 END
 $$;
 
