@@ -533,12 +533,13 @@ async fn bench(
             let mut next_minute = 60;
             loop {
                 let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
+                // The last pass, at the deadline, still closes the soak's last minute.
+                let done = now >= deadline;
                 if let Some(kib) = rss_kib() {
-                    let at = now - measure_from;
-                    samples.push((at, kib));
+                    let at = now.min(deadline) - measure_from;
+                    if !done {
+                        samples.push((at, kib));
+                    }
                     if soak.is_some() && at.as_secs() >= next_minute {
                         let current = both();
                         let buckets: Vec<u64> = current.iter().zip(&previous).map(|(c, p)| c - p).collect();
@@ -563,6 +564,9 @@ async fn bench(
                         minutes.push(SoakMinute { buckets, answered, seal });
                         next_minute += 60;
                     }
+                }
+                if done {
+                    break;
                 }
                 tokio::time::sleep(every.min(deadline.saturating_duration_since(Instant::now()))).await;
             }
