@@ -3858,6 +3858,12 @@ CREATE INDEX patient_persons_phone_index ON public.patient_persons USING btree (
 CREATE INDEX patients_org ON public.patients USING btree (organization_id);
 
 --
+-- Name: referrals_person; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX referrals_person ON public.referrals USING btree (patient_person_id);
+
+--
 -- Name: tracked_calls_phone_index; Type: INDEX; Schema: public; Owner: -
 --
 
