@@ -88,6 +88,22 @@ END
 $$;
 
 --
+-- Name: audit_attach(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_attach(p_table regclass) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+BEGIN
+    EXECUTE format('DROP TRIGGER IF EXISTS audit ON %s', p_table);
+    EXECUTE format('CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION audit_row(%s)',
+                   p_table,
+                   (SELECT coalesce(string_agg(quote_literal(c), ', '), '') FROM unnest(audit_redacted_columns(p_table)) AS c));
+END
+$$;
+
+--
 -- Name: audit_canonical(bigint, timestamp with time zone, text, text, text, text, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -119,17 +135,41 @@ END
 $$;
 
 --
+-- Name: audit_is_redacted(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_is_redacted(p_column text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT p_column LIKE '%\_encrypted' OR p_column LIKE '%\_index' OR p_column IN ('token', 'token_hash', 'body')
+$$;
+
+--
 -- Name: audit_redact(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.audit_redact(j jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE
+    SET search_path TO 'public', 'pg_catalog'
     AS $$
     SELECT coalesce(jsonb_object_agg(key,
-        CASE WHEN key LIKE '%\_encrypted' OR key LIKE '%\_index' OR key IN ('token', 'token_hash', 'body')
+        CASE WHEN audit_is_redacted(key)
              THEN CASE WHEN value = 'null'::jsonb THEN value ELSE to_jsonb('[redacted]'::text) END
              ELSE value END), '{}'::jsonb)
       FROM jsonb_each(j)
+$$;
+
+--
+-- Name: audit_redacted_columns(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_redacted_columns(p_table regclass) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO 'public', 'pg_catalog'
+    AS $$
+    SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}')
+      FROM pg_attribute
+     WHERE attrelid = p_table AND attnum > 0 AND NOT attisdropped AND audit_is_redacted(attname::text)
 $$;
 
 --
@@ -141,60 +181,66 @@ CREATE FUNCTION public.audit_row() RETURNS trigger
     SET search_path TO 'public', 'pg_catalog'
     AS $$
 DECLARE
+    v_stored_new jsonb;
+    v_stored_old jsonb;
     v_new jsonb;
     v_old jsonb;
+    v_row jsonb;
     v_changes jsonb;
-    v_id text;
+    v_column text;
     -- Who acts: the role the session took (membership checked by PostgreSQL), else the login.
     v_actor text := CASE WHEN current_setting('role') = 'none' THEN session_user::text ELSE current_setting('role') END;
 BEGIN
-    -- Redaction: encrypted columns, search indexes, tokens and message bodies are never copied
-    -- into the log; only whether they are set.
+    -- Redaction: the trigger's arguments are the columns `audit_redacted_columns` names.
     IF TG_OP <> 'DELETE' THEN
-        SELECT coalesce(jsonb_object_agg(key,
-                   CASE WHEN (key LIKE '%\_encrypted' OR key LIKE '%\_index' OR key IN ('token', 'token_hash', 'body'))
-                             AND value <> 'null'::jsonb
-                        THEN '"[redacted]"'::jsonb ELSE value END), '{}'::jsonb)
-          INTO v_new FROM jsonb_each(to_jsonb(NEW));
+        v_stored_new := to_jsonb(NEW);
+        v_new := v_stored_new;
+        IF TG_NARGS > 0 THEN
+            FOREACH v_column IN ARRAY TG_ARGV LOOP
+                IF v_new -> v_column <> 'null'::jsonb THEN
+                    v_new := jsonb_set(v_new, ARRAY[v_column], '"[redacted]"');
+                END IF;
+            END LOOP;
+        END IF;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        SELECT coalesce(jsonb_object_agg(key,
-                   CASE WHEN (key LIKE '%\_encrypted' OR key LIKE '%\_index' OR key IN ('token', 'token_hash', 'body'))
-                             AND value <> 'null'::jsonb
-                        THEN '"[redacted]"'::jsonb ELSE value END), '{}'::jsonb)
-          INTO v_old FROM jsonb_each(to_jsonb(OLD));
+        v_stored_old := to_jsonb(OLD);
+        v_old := v_stored_old;
+        IF TG_NARGS > 0 THEN
+            FOREACH v_column IN ARRAY TG_ARGV LOOP
+                IF v_old -> v_column <> 'null'::jsonb THEN
+                    v_old := jsonb_set(v_old, ARRAY[v_column], '"[redacted]"');
+                END IF;
+            END LOOP;
+        END IF;
     END IF;
     IF TG_OP = 'INSERT' THEN
         v_changes := v_new;
     ELSIF TG_OP = 'UPDATE' THEN
-        SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_object('from', o.value, 'to', n.value)), '{}'::jsonb)
+        SELECT coalesce(jsonb_object_agg(n.key, jsonb_build_object('from', v_old -> n.key, 'to', v_new -> n.key)), '{}'::jsonb)
           INTO v_changes
-          FROM jsonb_each(v_new) n JOIN jsonb_each(v_old) o USING (key)
-         WHERE n.value IS DISTINCT FROM o.value
-            OR (n.key LIKE '%\_encrypted' AND to_jsonb(NEW) -> n.key IS DISTINCT FROM to_jsonb(OLD) -> n.key);
+          FROM jsonb_each(v_stored_new) AS n
+         WHERE n.value IS DISTINCT FROM v_stored_old -> n.key;
         IF v_changes = '{}'::jsonb THEN
             RETURN NULL;
         END IF;
     ELSE
         v_changes := v_old;
     END IF;
-    v_id := coalesce(coalesce(v_new, v_old) ->> 'id', '');
-    IF v_id = '' THEN
-        v_id := coalesce(coalesce(v_new, v_old) ->> 'code', '');
-    END IF;
-    IF v_id = '' AND TG_TABLE_NAME = 'consultation_reviews' THEN
-        v_id := coalesce(v_new, v_old) ->> 'consultation_id';
-    END IF;
-    IF v_id = '' THEN
-        -- Tables keyed by two columns (user_organizations).
-        v_id := coalesce(v_new, v_old) ->> 'user_id' || ':' || (coalesce(v_new, v_old) ->> 'organization_id');
-    END IF;
+    v_row := coalesce(v_new, v_old);
     INSERT INTO audit_pending (occurred_at, actor, acting_for, action, entity_type, entity_id, changes)
         VALUES (clock_timestamp(), v_actor, nullif(current_setting('digimed.acting_for', true), ''),
                 CASE TG_OP WHEN 'INSERT' THEN 'CREATE' WHEN 'UPDATE' THEN 'UPDATE' ELSE 'DELETE' END,
-                TG_TABLE_NAME, v_id, v_changes);
-    -- The seal is queued once per transaction (see the trigger audit_seal below).
-    PERFORM set_config('digimed.audit_seal_queued', 'yes', true);
+                TG_TABLE_NAME,
+                coalesce(nullif(v_row ->> 'id', ''), nullif(v_row ->> 'code', ''),
+                         CASE WHEN TG_TABLE_NAME = 'consultation_reviews' THEN v_row ->> 'consultation_id' END,
+                         -- Tables keyed by two columns (user_organizations).
+                         (v_row ->> 'user_id') || ':' || (v_row ->> 'organization_id')),
+                v_changes);
+    -- The seal is queued once per transaction (the trigger audit_seal on audit_pending).
+    IF current_setting('digimed.audit_seal_queued', true) IS DISTINCT FROM 'yes' THEN
+        PERFORM set_config('digimed.audit_seal_queued', 'yes', true);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -232,12 +278,17 @@ DECLARE
     v_hash bytea;
     v_from xid8;
     v_next_from xid8;
-    v_ids_seq regclass := pg_get_serial_sequence('audit_log', 'id')::regclass;
     v_seqs bigint[] := '{}';
     v_ids bigint[] := '{}';
+    v_occurred timestamptz[] := '{}';
+    v_actors text[] := '{}';
+    v_acting_for text[] := '{}';
+    v_actions text[] := '{}';
+    v_types text[] := '{}';
+    v_entities text[] := '{}';
+    v_changes jsonb[] := '{}';
     v_prevs bytea[] := '{}';
     v_hashes bytea[] := '{}';
-    v_written bigint;
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RETURN 0;
@@ -253,28 +304,26 @@ BEGIN
     -- A new statement, so a new snapshot: whatever the previous holder of the head chained and
     -- committed is gone from audit_pending here.
     FOR r IN SELECT * FROM audit_pending WHERE xact >= v_from ORDER BY seq LOOP
-        v_id := nextval(v_ids_seq);
+        v_id := nextval('audit_log_id_seq'::regclass);
         v_hash := sha256(v_prev || convert_to(
             audit_canonical(v_id, r.occurred_at, r.actor, r.acting_for, r.action, r.entity_type, r.entity_id, r.changes), 'UTF8'));
         v_seqs := v_seqs || r.seq;
         v_ids := v_ids || v_id;
+        v_occurred := v_occurred || r.occurred_at;
+        v_actors := v_actors || r.actor;
+        v_acting_for := v_acting_for || r.acting_for;
+        v_actions := v_actions || r.action;
+        v_types := v_types || r.entity_type;
+        v_entities := v_entities || r.entity_id;
+        v_changes := v_changes || r.changes;
         v_prevs := v_prevs || v_prev;
         v_hashes := v_hashes || v_hash;
         v_prev := v_hash;
     END LOOP;
     IF cardinality(v_seqs) > 0 THEN
-        -- Entries are never changed once written, and only the holder of the head removes them,
-        -- so this statement reads the same entries the loop hashed.
         INSERT INTO audit_log (id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes, prev_hash, hash)
             OVERRIDING SYSTEM VALUE
-            SELECT s.id, p.occurred_at, p.actor, p.acting_for, p.action, p.entity_type, p.entity_id, p.changes, s.prev, s.hash
-              FROM unnest(v_seqs, v_ids, v_prevs, v_hashes) AS s(seq, id, prev, hash)
-              JOIN audit_pending p ON p.seq = s.seq
-             ORDER BY s.id;
-        GET DIAGNOSTICS v_written = ROW_COUNT;
-        IF v_written <> cardinality(v_seqs) THEN
-            RAISE EXCEPTION 'the audit sealer hashed % entries but found % to write', cardinality(v_seqs), v_written;
-        END IF;
+            SELECT * FROM unnest(v_ids, v_occurred, v_actors, v_acting_for, v_actions, v_types, v_entities, v_changes, v_prevs, v_hashes);
         DELETE FROM audit_pending WHERE seq = ANY (v_seqs);
         UPDATE audit_chain_head SET last_id = v_id, last_hash = v_hash, pending_from = v_next_from WHERE singleton;
     ELSIF v_next_from > v_from THEN
@@ -2153,6 +2202,126 @@ ALTER TABLE public.consultations ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDE
 );
 
 --
+-- Name: partners; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.partners (
+    id integer NOT NULL,
+    organization_id integer NOT NULL,
+    clinic_id integer NOT NULL,
+    name text NOT NULL,
+    webhook_secret_encrypted bytea,
+    is_test_partner boolean DEFAULT false NOT NULL,
+    deadline_working_days integer DEFAULT 2 NOT NULL,
+    deal_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    book_on_arrival boolean DEFAULT false NOT NULL,
+    CONSTRAINT partners_deadline_working_days_check CHECK (((deadline_working_days >= 1) AND (deadline_working_days <= 60))),
+    CONSTRAINT partners_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
+);
+
+--
+-- Name: patient_persons; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.patient_persons (
+    id integer NOT NULL,
+    user_id integer,
+    name text NOT NULL,
+    date_of_birth date,
+    national_id_encrypted bytea,
+    national_id_index bytea,
+    phone_encrypted bytea,
+    phone_index bytea,
+    emergency_contact_name text,
+    emergency_contact_phone_encrypted bytea,
+    blood_type text,
+    allergies text[] DEFAULT '{}'::text[] NOT NULL,
+    chronic_conditions text[] DEFAULT '{}'::text[] NOT NULL,
+    insurance_entries jsonb DEFAULT '[]'::jsonb NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    marketing_allowed boolean DEFAULT false NOT NULL,
+    source_partner_id integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    language text DEFAULT 'nb'::text NOT NULL,
+    CONSTRAINT patient_persons_active_has_phone_or_national_id CHECK (((status <> 'active'::text) OR (phone_encrypted IS NOT NULL) OR (national_id_encrypted IS NOT NULL))),
+    CONSTRAINT patient_persons_blood_type_check CHECK ((blood_type = ANY (ARRAY['A+'::text, 'A-'::text, 'B+'::text, 'B-'::text, 'AB+'::text, 'AB-'::text, 'O+'::text, 'O-'::text]))),
+    CONSTRAINT patient_persons_check CHECK (((national_id_encrypted IS NULL) = (national_id_index IS NULL))),
+    CONSTRAINT patient_persons_check1 CHECK (((phone_encrypted IS NULL) = (phone_index IS NULL))),
+    CONSTRAINT patient_persons_insurance_entries_check CHECK ((jsonb_typeof(insurance_entries) = 'array'::text)),
+    CONSTRAINT patient_persons_language_check CHECK ((language = ANY (ARRAY['nb'::text, 'en'::text]))),
+    CONSTRAINT patient_persons_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT patient_persons_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'active'::text, 'discarded'::text])))
+);
+
+--
+-- Name: patients; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.patients (
+    id integer NOT NULL,
+    patient_person_id integer NOT NULL,
+    organization_id integer NOT NULL,
+    profile_shared boolean DEFAULT false NOT NULL,
+    profile_origin boolean DEFAULT false NOT NULL,
+    entry_point text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: staff; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.staff (
+    id integer NOT NULL,
+    login_role text NOT NULL,
+    email text NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    organization_id integer NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT staff_email_check CHECK (((email = lower(email)) AND (email ~~ '%_@_%'::text))),
+    CONSTRAINT staff_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
+    CONSTRAINT staff_role_check CHECK ((role = ANY (ARRAY['secretary'::text, 'doctor'::text, 'customer_support'::text, 'admin'::text])))
+);
+
+--
+-- Name: consultations_listed; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.consultations_listed WITH (security_invoker='true') AS
+ SELECT c.id,
+    c.state,
+    c.patient_person_id,
+    c.organization_id,
+    c.partner_id,
+    c.referral_id,
+    c.follow_up_of,
+    c.category,
+    c.assigned_doctor_id,
+    c.primary_channel,
+    c.enabled_channels,
+    c.created_at,
+    c.deadline_at,
+    c.assigned_at,
+    c.starts_at,
+    c.ends_at,
+    c.cancelled_at,
+    c.cancel_reason,
+    pp.name AS patient_name,
+    pa.name AS partner_name,
+    s.name AS doctor_name,
+    pl.entry_point
+   FROM ((((public.consultations c
+     LEFT JOIN public.patient_persons pp ON ((pp.id = c.patient_person_id)))
+     LEFT JOIN public.patients pl ON (((pl.patient_person_id = c.patient_person_id) AND (pl.organization_id = c.organization_id))))
+     LEFT JOIN public.partners pa ON ((pa.id = c.partner_id)))
+     LEFT JOIN public.staff s ON ((s.id = c.assigned_doctor_id)));
+
+--
 -- Name: crm_syncs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2630,25 +2799,6 @@ ALTER TABLE public.partner_prices ALTER COLUMN id ADD GENERATED BY DEFAULT AS ID
 );
 
 --
--- Name: partners; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.partners (
-    id integer NOT NULL,
-    organization_id integer NOT NULL,
-    clinic_id integer NOT NULL,
-    name text NOT NULL,
-    webhook_secret_encrypted bytea,
-    is_test_partner boolean DEFAULT false NOT NULL,
-    deadline_working_days integer DEFAULT 2 NOT NULL,
-    deal_id text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    book_on_arrival boolean DEFAULT false NOT NULL,
-    CONSTRAINT partners_deadline_working_days_check CHECK (((deadline_working_days >= 1) AND (deadline_working_days <= 60))),
-    CONSTRAINT partners_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,62}$'::text))
-);
-
---
 -- Name: partners_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -2710,41 +2860,6 @@ ALTER TABLE public.patient_messages ALTER COLUMN id ADD GENERATED BY DEFAULT AS 
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: patient_persons; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.patient_persons (
-    id integer NOT NULL,
-    user_id integer,
-    name text NOT NULL,
-    date_of_birth date,
-    national_id_encrypted bytea,
-    national_id_index bytea,
-    phone_encrypted bytea,
-    phone_index bytea,
-    emergency_contact_name text,
-    emergency_contact_phone_encrypted bytea,
-    blood_type text,
-    allergies text[] DEFAULT '{}'::text[] NOT NULL,
-    chronic_conditions text[] DEFAULT '{}'::text[] NOT NULL,
-    insurance_entries jsonb DEFAULT '[]'::jsonb NOT NULL,
-    status text DEFAULT 'active'::text NOT NULL,
-    marketing_allowed boolean DEFAULT false NOT NULL,
-    source_partner_id integer,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    language text DEFAULT 'nb'::text NOT NULL,
-    CONSTRAINT patient_persons_active_has_phone_or_national_id CHECK (((status <> 'active'::text) OR (phone_encrypted IS NOT NULL) OR (national_id_encrypted IS NOT NULL))),
-    CONSTRAINT patient_persons_blood_type_check CHECK ((blood_type = ANY (ARRAY['A+'::text, 'A-'::text, 'B+'::text, 'B-'::text, 'AB+'::text, 'AB-'::text, 'O+'::text, 'O-'::text]))),
-    CONSTRAINT patient_persons_check CHECK (((national_id_encrypted IS NULL) = (national_id_index IS NULL))),
-    CONSTRAINT patient_persons_check1 CHECK (((phone_encrypted IS NULL) = (phone_index IS NULL))),
-    CONSTRAINT patient_persons_insurance_entries_check CHECK ((jsonb_typeof(insurance_entries) = 'array'::text)),
-    CONSTRAINT patient_persons_language_check CHECK ((language = ANY (ARRAY['nb'::text, 'en'::text]))),
-    CONSTRAINT patient_persons_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
-    CONSTRAINT patient_persons_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'active'::text, 'discarded'::text])))
 );
 
 --
@@ -2816,21 +2931,6 @@ CREATE VIEW public.patient_profiles WITH (security_barrier='true') AS
   WHERE (s.service OR public.person_in_org(pp.id, public.current_staff_org()));
 
 --
--- Name: patients; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.patients (
-    id integer NOT NULL,
-    patient_person_id integer NOT NULL,
-    organization_id integer NOT NULL,
-    profile_shared boolean DEFAULT false NOT NULL,
-    profile_origin boolean DEFAULT false NOT NULL,
-    entry_point text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
---
 -- Name: patients_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -2888,24 +2988,6 @@ CREATE TABLE public.result_outcomes (
     label text NOT NULL,
     active boolean DEFAULT true NOT NULL,
     CONSTRAINT result_outcomes_code_check CHECK ((code ~ '^[a-z][a-z0-9_]*$'::text))
-);
-
---
--- Name: staff; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.staff (
-    id integer NOT NULL,
-    login_role text NOT NULL,
-    email text NOT NULL,
-    name text NOT NULL,
-    role text NOT NULL,
-    organization_id integer NOT NULL,
-    active boolean DEFAULT true NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT staff_email_check CHECK (((email = lower(email)) AND (email ~~ '%_@_%'::text))),
-    CONSTRAINT staff_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200))),
-    CONSTRAINT staff_role_check CHECK ((role = ANY (ARRAY['secretary'::text, 'doctor'::text, 'customer_support'::text, 'admin'::text])))
 );
 
 --
@@ -3891,7 +3973,7 @@ CREATE TRIGGER answered_once BEFORE UPDATE ON public.consultation_reviews FOR EA
 -- Name: api_tokens audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.api_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.api_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_row('token_hash');
 
 --
 -- Name: automation_actions audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3909,7 +3991,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.automation_rules
 -- Name: communication_preference_tokens audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.communication_preference_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.communication_preference_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_row('token');
 
 --
 -- Name: consent_types audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3927,7 +4009,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consents FOR EAC
 -- Name: consultation_results audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultation_results FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultation_results FOR EACH ROW EXECUTE FUNCTION public.audit_row('icpc2_encrypted', 'outcome_encrypted', 'patient_ssn_encrypted', 'patient_job_description_encrypted', 'notes_encrypted', 'policy_number_encrypted', 'amend_reason_encrypted');
 
 --
 -- Name: consultation_reviews audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3939,7 +4021,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultation_rev
 -- Name: consultation_screenings audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultation_screenings FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultation_screenings FOR EACH ROW EXECUTE FUNCTION public.audit_row('note_encrypted');
 
 --
 -- Name: consultations audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3951,7 +4033,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.consultations FO
 -- Name: form_template_versions audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.form_template_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.form_template_versions FOR EACH ROW EXECUTE FUNCTION public.audit_row('body');
 
 --
 -- Name: form_templates audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3969,7 +4051,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.forms FOR EACH R
 -- Name: inbound_faxes audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbound_faxes FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.inbound_faxes FOR EACH ROW EXECUTE FUNCTION public.audit_row('sender_phone_encrypted', 'sender_phone_index', 'pdf_encrypted');
 
 --
 -- Name: line_items audit; Type: TRIGGER; Schema: public; Owner: -
@@ -4005,19 +4087,19 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.partner_prices F
 -- Name: partners audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.partners FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.partners FOR EACH ROW EXECUTE FUNCTION public.audit_row('webhook_secret_encrypted');
 
 --
 -- Name: patient_messages audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_messages FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_messages FOR EACH ROW EXECUTE FUNCTION public.audit_row('recipient_encrypted', 'body_encrypted');
 
 --
 -- Name: patient_persons audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_persons FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patient_persons FOR EACH ROW EXECUTE FUNCTION public.audit_row('national_id_encrypted', 'national_id_index', 'phone_encrypted', 'phone_index', 'emergency_contact_phone_encrypted');
 
 --
 -- Name: patients audit; Type: TRIGGER; Schema: public; Owner: -
@@ -4029,7 +4111,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.patients FOR EAC
 -- Name: referrals audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.referrals FOR EACH ROW EXECUTE FUNCTION public.audit_row('payload_encrypted');
 
 --
 -- Name: result_outcomes audit; Type: TRIGGER; Schema: public; Owner: -
@@ -4047,7 +4129,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.staff FOR EACH R
 -- Name: tracked_calls audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tracked_calls FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.tracked_calls FOR EACH ROW EXECUTE FUNCTION public.audit_row('phone_index');
 
 --
 -- Name: user_organizations audit; Type: TRIGGER; Schema: public; Owner: -
@@ -4065,13 +4147,13 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH R
 -- Name: webhook_subscriptions audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.audit_row('secret_encrypted');
 
 --
 -- Name: workstation_enrollments audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workstation_enrollments FOR EACH ROW EXECUTE FUNCTION public.audit_row();
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workstation_enrollments FOR EACH ROW EXECUTE FUNCTION public.audit_row('token_hash');
 
 --
 -- Name: audit_log audit_log_append_only; Type: TRIGGER; Schema: public; Owner: -
@@ -5703,6 +5785,12 @@ GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_
 GRANT ALL ON FUNCTION public.audit_append(p_actor text, p_action text, p_entity_type text, p_entity_id text, p_changes jsonb) TO digimed_service;
 
 --
+-- Name: FUNCTION audit_attach(p_table regclass); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.audit_attach(p_table regclass) FROM PUBLIC;
+
+--
 -- Name: FUNCTION audit_row(); Type: ACL; Schema: public; Owner: -
 --
 
@@ -6375,6 +6463,372 @@ GRANT USAGE ON SEQUENCE public.consultations_id_seq TO admin;
 GRANT USAGE ON SEQUENCE public.consultations_id_seq TO digimed_service;
 
 --
+-- Name: TABLE partners; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.partners TO digimed_service;
+GRANT INSERT,UPDATE ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.partners TO secretary;
+GRANT SELECT(id) ON TABLE public.partners TO doctor;
+GRANT SELECT(id) ON TABLE public.partners TO customer_support;
+GRANT SELECT(id) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.organization_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(organization_id) ON TABLE public.partners TO secretary;
+GRANT SELECT(organization_id) ON TABLE public.partners TO doctor;
+GRANT SELECT(organization_id) ON TABLE public.partners TO customer_support;
+GRANT SELECT(organization_id) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.clinic_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(clinic_id) ON TABLE public.partners TO secretary;
+GRANT SELECT(clinic_id) ON TABLE public.partners TO doctor;
+GRANT SELECT(clinic_id) ON TABLE public.partners TO customer_support;
+GRANT SELECT(clinic_id) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.name; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(name) ON TABLE public.partners TO secretary;
+GRANT SELECT(name) ON TABLE public.partners TO doctor;
+GRANT SELECT(name) ON TABLE public.partners TO customer_support;
+GRANT SELECT(name) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.is_test_partner; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(is_test_partner) ON TABLE public.partners TO secretary;
+GRANT SELECT(is_test_partner) ON TABLE public.partners TO doctor;
+GRANT SELECT(is_test_partner) ON TABLE public.partners TO customer_support;
+GRANT SELECT(is_test_partner) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.deadline_working_days; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(deadline_working_days) ON TABLE public.partners TO secretary;
+GRANT SELECT(deadline_working_days) ON TABLE public.partners TO doctor;
+GRANT SELECT(deadline_working_days) ON TABLE public.partners TO customer_support;
+GRANT SELECT(deadline_working_days) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.deal_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(deal_id) ON TABLE public.partners TO secretary;
+GRANT SELECT(deal_id) ON TABLE public.partners TO doctor;
+GRANT SELECT(deal_id) ON TABLE public.partners TO customer_support;
+GRANT SELECT(deal_id) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.created_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(created_at) ON TABLE public.partners TO secretary;
+GRANT SELECT(created_at) ON TABLE public.partners TO doctor;
+GRANT SELECT(created_at) ON TABLE public.partners TO customer_support;
+GRANT SELECT(created_at) ON TABLE public.partners TO admin;
+
+--
+-- Name: COLUMN partners.book_on_arrival; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO secretary;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO doctor;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO customer_support;
+GRANT SELECT(book_on_arrival) ON TABLE public.partners TO admin;
+
+--
+-- Name: TABLE patient_persons; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT ON TABLE public.patient_persons TO customer_support;
+GRANT INSERT ON TABLE public.patient_persons TO admin;
+GRANT SELECT,INSERT ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: COLUMN patient_persons.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(id) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(id) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(id) ON TABLE public.patient_persons TO admin;
+
+--
+-- Name: COLUMN patient_persons.user_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(user_id),UPDATE(user_id) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(user_id),UPDATE(user_id) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(user_id) ON TABLE public.patient_persons TO digimed_service;
+GRANT SELECT(user_id) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(user_id) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.name; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(name),UPDATE(name) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(name),UPDATE(name) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(name) ON TABLE public.patient_persons TO digimed_service;
+GRANT SELECT(name) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(name) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.date_of_birth; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.national_id_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: COLUMN patient_persons.national_id_index; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: COLUMN patient_persons.phone_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: COLUMN patient_persons.phone_index; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: COLUMN patient_persons.emergency_contact_name; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.emergency_contact_phone_encrypted; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.blood_type; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.allergies; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(allergies) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(allergies) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(allergies) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(allergies) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.chronic_conditions; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.insurance_entries; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO customer_support;
+GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO digimed_service;
+GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.status; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(status),UPDATE(status) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(status),UPDATE(status) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(status) ON TABLE public.patient_persons TO digimed_service;
+GRANT SELECT(status) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(status) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.marketing_allowed; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO admin;
+
+--
+-- Name: COLUMN patient_persons.source_partner_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO admin;
+
+--
+-- Name: COLUMN patient_persons.created_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(created_at) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(created_at) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(created_at) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(created_at) ON TABLE public.patient_persons TO admin;
+
+--
+-- Name: COLUMN patient_persons.updated_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(updated_at) ON TABLE public.patient_persons TO digimed_service;
+GRANT SELECT(updated_at) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO doctor;
+
+--
+-- Name: COLUMN patient_persons.language; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(language) ON TABLE public.patient_persons TO secretary;
+GRANT SELECT(language) ON TABLE public.patient_persons TO doctor;
+GRANT SELECT(language),UPDATE(language) ON TABLE public.patient_persons TO customer_support;
+GRANT SELECT(language),UPDATE(language) ON TABLE public.patient_persons TO admin;
+GRANT UPDATE(language) ON TABLE public.patient_persons TO digimed_service;
+
+--
+-- Name: TABLE patients; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.patients TO secretary;
+GRANT SELECT ON TABLE public.patients TO doctor;
+GRANT SELECT,INSERT ON TABLE public.patients TO customer_support;
+GRANT SELECT,INSERT ON TABLE public.patients TO admin;
+GRANT SELECT,INSERT ON TABLE public.patients TO digimed_service;
+
+--
+-- Name: COLUMN patients.profile_shared; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(profile_shared) ON TABLE public.patients TO customer_support;
+GRANT UPDATE(profile_shared) ON TABLE public.patients TO admin;
+GRANT UPDATE(profile_shared) ON TABLE public.patients TO digimed_service;
+
+--
+-- Name: COLUMN patients.entry_point; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(entry_point) ON TABLE public.patients TO customer_support;
+GRANT UPDATE(entry_point) ON TABLE public.patients TO admin;
+
+--
+-- Name: COLUMN patients.updated_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.patients TO customer_support;
+GRANT UPDATE(updated_at) ON TABLE public.patients TO admin;
+GRANT UPDATE(updated_at) ON TABLE public.patients TO digimed_service;
+
+--
+-- Name: TABLE staff; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.staff TO secretary;
+GRANT SELECT ON TABLE public.staff TO doctor;
+GRANT SELECT ON TABLE public.staff TO customer_support;
+GRANT SELECT ON TABLE public.staff TO admin;
+GRANT SELECT ON TABLE public.staff TO digimed_service;
+
+--
+-- Name: COLUMN staff.login_role; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(login_role) ON TABLE public.staff TO admin;
+
+--
+-- Name: COLUMN staff.email; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(email) ON TABLE public.staff TO admin;
+
+--
+-- Name: COLUMN staff.name; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(name),UPDATE(name) ON TABLE public.staff TO admin;
+
+--
+-- Name: COLUMN staff.role; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(role) ON TABLE public.staff TO admin;
+
+--
+-- Name: COLUMN staff.organization_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT INSERT(organization_id) ON TABLE public.staff TO admin;
+
+--
+-- Name: COLUMN staff.active; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(active) ON TABLE public.staff TO admin;
+
+--
+-- Name: TABLE consultations_listed; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.consultations_listed TO secretary;
+GRANT SELECT ON TABLE public.consultations_listed TO doctor;
+GRANT SELECT ON TABLE public.consultations_listed TO customer_support;
+GRANT SELECT ON TABLE public.consultations_listed TO admin;
+GRANT SELECT ON TABLE public.consultations_listed TO digimed_service;
+
+--
 -- Name: TABLE crm_syncs; Type: ACL; Schema: public; Owner: -
 --
 
@@ -6845,94 +7299,6 @@ GRANT INSERT(unit_price),UPDATE(unit_price) ON TABLE public.partner_prices TO ad
 GRANT INSERT(currency),UPDATE(currency) ON TABLE public.partner_prices TO admin;
 
 --
--- Name: TABLE partners; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.partners TO digimed_service;
-GRANT INSERT,UPDATE ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(id) ON TABLE public.partners TO secretary;
-GRANT SELECT(id) ON TABLE public.partners TO doctor;
-GRANT SELECT(id) ON TABLE public.partners TO customer_support;
-GRANT SELECT(id) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.organization_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(organization_id) ON TABLE public.partners TO secretary;
-GRANT SELECT(organization_id) ON TABLE public.partners TO doctor;
-GRANT SELECT(organization_id) ON TABLE public.partners TO customer_support;
-GRANT SELECT(organization_id) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.clinic_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(clinic_id) ON TABLE public.partners TO secretary;
-GRANT SELECT(clinic_id) ON TABLE public.partners TO doctor;
-GRANT SELECT(clinic_id) ON TABLE public.partners TO customer_support;
-GRANT SELECT(clinic_id) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.name; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(name) ON TABLE public.partners TO secretary;
-GRANT SELECT(name) ON TABLE public.partners TO doctor;
-GRANT SELECT(name) ON TABLE public.partners TO customer_support;
-GRANT SELECT(name) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.is_test_partner; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(is_test_partner) ON TABLE public.partners TO secretary;
-GRANT SELECT(is_test_partner) ON TABLE public.partners TO doctor;
-GRANT SELECT(is_test_partner) ON TABLE public.partners TO customer_support;
-GRANT SELECT(is_test_partner) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.deadline_working_days; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(deadline_working_days) ON TABLE public.partners TO secretary;
-GRANT SELECT(deadline_working_days) ON TABLE public.partners TO doctor;
-GRANT SELECT(deadline_working_days) ON TABLE public.partners TO customer_support;
-GRANT SELECT(deadline_working_days) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.deal_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(deal_id) ON TABLE public.partners TO secretary;
-GRANT SELECT(deal_id) ON TABLE public.partners TO doctor;
-GRANT SELECT(deal_id) ON TABLE public.partners TO customer_support;
-GRANT SELECT(deal_id) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.created_at; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(created_at) ON TABLE public.partners TO secretary;
-GRANT SELECT(created_at) ON TABLE public.partners TO doctor;
-GRANT SELECT(created_at) ON TABLE public.partners TO customer_support;
-GRANT SELECT(created_at) ON TABLE public.partners TO admin;
-
---
--- Name: COLUMN partners.book_on_arrival; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(book_on_arrival) ON TABLE public.partners TO secretary;
-GRANT SELECT(book_on_arrival) ON TABLE public.partners TO doctor;
-GRANT SELECT(book_on_arrival) ON TABLE public.partners TO customer_support;
-GRANT SELECT(book_on_arrival) ON TABLE public.partners TO admin;
-
---
 -- Name: SEQUENCE partners_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -7120,195 +7486,6 @@ GRANT SELECT(sent_at) ON TABLE public.patient_messages TO customer_support;
 GRANT SELECT(sent_at) ON TABLE public.patient_messages TO admin;
 
 --
--- Name: TABLE patient_persons; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT ON TABLE public.patient_persons TO customer_support;
-GRANT INSERT ON TABLE public.patient_persons TO admin;
-GRANT SELECT,INSERT ON TABLE public.patient_persons TO digimed_service;
-
---
--- Name: COLUMN patient_persons.id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(id) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(id) ON TABLE public.patient_persons TO doctor;
-GRANT SELECT(id) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(id) ON TABLE public.patient_persons TO admin;
-
---
--- Name: COLUMN patient_persons.user_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(user_id),UPDATE(user_id) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(user_id),UPDATE(user_id) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(user_id) ON TABLE public.patient_persons TO digimed_service;
-GRANT SELECT(user_id) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(user_id) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.name; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(name),UPDATE(name) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(name),UPDATE(name) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(name) ON TABLE public.patient_persons TO digimed_service;
-GRANT SELECT(name) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(name) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.date_of_birth; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(date_of_birth) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.national_id_encrypted; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(national_id_encrypted) ON TABLE public.patient_persons TO digimed_service;
-
---
--- Name: COLUMN patient_persons.national_id_index; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(national_id_index) ON TABLE public.patient_persons TO digimed_service;
-
---
--- Name: COLUMN patient_persons.phone_encrypted; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(phone_encrypted) ON TABLE public.patient_persons TO digimed_service;
-
---
--- Name: COLUMN patient_persons.phone_index; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(phone_index) ON TABLE public.patient_persons TO digimed_service;
-
---
--- Name: COLUMN patient_persons.emergency_contact_name; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(emergency_contact_name) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.emergency_contact_phone_encrypted; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(emergency_contact_phone_encrypted) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.blood_type; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(blood_type) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.allergies; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(allergies) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(allergies) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(allergies) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(allergies) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.chronic_conditions; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(chronic_conditions) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.insurance_entries; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO customer_support;
-GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO digimed_service;
-GRANT UPDATE(insurance_entries) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.status; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(status),UPDATE(status) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(status),UPDATE(status) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(status) ON TABLE public.patient_persons TO digimed_service;
-GRANT SELECT(status) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(status) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.marketing_allowed; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO doctor;
-GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(marketing_allowed) ON TABLE public.patient_persons TO admin;
-
---
--- Name: COLUMN patient_persons.source_partner_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO doctor;
-GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(source_partner_id) ON TABLE public.patient_persons TO admin;
-
---
--- Name: COLUMN patient_persons.created_at; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(created_at) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(created_at) ON TABLE public.patient_persons TO doctor;
-GRANT SELECT(created_at) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(created_at) ON TABLE public.patient_persons TO admin;
-
---
--- Name: COLUMN patient_persons.updated_at; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(updated_at) ON TABLE public.patient_persons TO digimed_service;
-GRANT SELECT(updated_at) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(updated_at),UPDATE(updated_at) ON TABLE public.patient_persons TO doctor;
-
---
--- Name: COLUMN patient_persons.language; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT(language) ON TABLE public.patient_persons TO secretary;
-GRANT SELECT(language) ON TABLE public.patient_persons TO doctor;
-GRANT SELECT(language),UPDATE(language) ON TABLE public.patient_persons TO customer_support;
-GRANT SELECT(language),UPDATE(language) ON TABLE public.patient_persons TO admin;
-GRANT UPDATE(language) ON TABLE public.patient_persons TO digimed_service;
-
---
 -- Name: SEQUENCE patient_persons_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -7327,39 +7504,6 @@ GRANT SELECT ON TABLE public.patient_profiles TO doctor;
 GRANT SELECT ON TABLE public.patient_profiles TO customer_support;
 GRANT SELECT ON TABLE public.patient_profiles TO admin;
 GRANT SELECT ON TABLE public.patient_profiles TO digimed_service;
-
---
--- Name: TABLE patients; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.patients TO secretary;
-GRANT SELECT ON TABLE public.patients TO doctor;
-GRANT SELECT,INSERT ON TABLE public.patients TO customer_support;
-GRANT SELECT,INSERT ON TABLE public.patients TO admin;
-GRANT SELECT,INSERT ON TABLE public.patients TO digimed_service;
-
---
--- Name: COLUMN patients.profile_shared; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(profile_shared) ON TABLE public.patients TO customer_support;
-GRANT UPDATE(profile_shared) ON TABLE public.patients TO admin;
-GRANT UPDATE(profile_shared) ON TABLE public.patients TO digimed_service;
-
---
--- Name: COLUMN patients.entry_point; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(entry_point) ON TABLE public.patients TO customer_support;
-GRANT UPDATE(entry_point) ON TABLE public.patients TO admin;
-
---
--- Name: COLUMN patients.updated_at; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(updated_at) ON TABLE public.patients TO customer_support;
-GRANT UPDATE(updated_at) ON TABLE public.patients TO admin;
-GRANT UPDATE(updated_at) ON TABLE public.patients TO digimed_service;
 
 --
 -- Name: SEQUENCE patients_id_seq; Type: ACL; Schema: public; Owner: -
@@ -7427,52 +7571,6 @@ GRANT SELECT ON TABLE public.result_outcomes TO doctor;
 GRANT SELECT ON TABLE public.result_outcomes TO customer_support;
 GRANT SELECT,INSERT,UPDATE ON TABLE public.result_outcomes TO admin;
 GRANT SELECT ON TABLE public.result_outcomes TO digimed_service;
-
---
--- Name: TABLE staff; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.staff TO secretary;
-GRANT SELECT ON TABLE public.staff TO doctor;
-GRANT SELECT ON TABLE public.staff TO customer_support;
-GRANT SELECT ON TABLE public.staff TO admin;
-GRANT SELECT ON TABLE public.staff TO digimed_service;
-
---
--- Name: COLUMN staff.login_role; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(login_role) ON TABLE public.staff TO admin;
-
---
--- Name: COLUMN staff.email; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(email) ON TABLE public.staff TO admin;
-
---
--- Name: COLUMN staff.name; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(name),UPDATE(name) ON TABLE public.staff TO admin;
-
---
--- Name: COLUMN staff.role; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(role) ON TABLE public.staff TO admin;
-
---
--- Name: COLUMN staff.organization_id; Type: ACL; Schema: public; Owner: -
---
-
-GRANT INSERT(organization_id) ON TABLE public.staff TO admin;
-
---
--- Name: COLUMN staff.active; Type: ACL; Schema: public; Owner: -
---
-
-GRANT UPDATE(active) ON TABLE public.staff TO admin;
 
 --
 -- Name: SEQUENCE staff_id_seq; Type: ACL; Schema: public; Owner: -

@@ -432,3 +432,56 @@ async fn a_write_after_a_rolled_back_savepoint_is_still_chained_at_commit() {
     let report = ClinicTx::run(&db.owner, async |tx| digimed_core::audit::verify_chain(tx).await).await.unwrap();
     assert!(report.intact(), "{report:?}");
 }
+
+/// Which columns the log redacts is fixed when a table's audit trigger is attached. Every audited
+/// table's trigger names exactly the columns the rule (`audit_redacted_columns`) names today, so a
+/// column added without attaching the trigger again is found here, and a change to a redacted
+/// column is still recorded as a change.
+#[tokio::test]
+async fn every_audited_table_redacts_the_columns_the_rule_names() {
+    let db = TestDb::new().await;
+    let stale_sql = "SELECT t.tgrelid::regclass::text FROM pg_trigger t
+          WHERE t.tgfoid = 'audit_row'::regproc
+            AND array_remove(string_to_array(encode(t.tgargs, 'escape'), '\\000'), '') <> audit_redacted_columns(t.tgrelid)
+          ORDER BY 1";
+    let stale: Vec<String> = sqlx::query_scalar(stale_sql).fetch_all(&db.owner).await.unwrap();
+    assert!(stale.is_empty(), "audit triggers whose redacted columns are out of date: {stale:?}");
+    let attached: Vec<String> = sqlx::query_scalar(
+        "SELECT encode(tgargs, 'escape') FROM pg_trigger WHERE tgfoid = 'audit_row'::regproc AND tgrelid = 'patient_persons'::regclass",
+    )
+    .fetch_all(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(attached.len(), 1);
+    for column in ["national_id_encrypted", "national_id_index", "phone_encrypted", "phone_index"] {
+        assert!(attached[0].contains(column), "{column} in {}", attached[0]);
+    }
+
+    // A new secret column makes the table stale until its trigger is attached again.
+    sqlx::raw_sql("ALTER TABLE staff ADD COLUMN pager_encrypted bytea").execute(&db.owner).await.unwrap();
+    let stale: Vec<String> = sqlx::query_scalar(stale_sql).fetch_all(&db.owner).await.unwrap();
+    assert_eq!(stale, ["staff"]);
+    sqlx::raw_sql("SELECT audit_attach('staff')").execute(&db.owner).await.unwrap();
+    let stale: Vec<String> = sqlx::query_scalar(stale_sql).fetch_all(&db.owner).await.unwrap();
+    assert!(stale.is_empty(), "{stale:?}");
+
+    // A change to a redacted column is recorded, without its value.
+    db.seed_demo().await;
+    let person: i32 = sqlx::query_scalar("SELECT id FROM patient_persons WHERE phone_encrypted IS NOT NULL ORDER BY id LIMIT 1")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE patient_persons SET phone_index = sha256(phone_index) WHERE id = $1")
+        .bind(person)
+        .execute(&db.owner)
+        .await
+        .unwrap();
+    let changes: serde_json::Value = sqlx::query_scalar(
+        "SELECT changes FROM audit_log WHERE entity_type = 'patient_persons' AND entity_id = $1 AND action = 'UPDATE' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(person.to_string())
+    .fetch_one(&db.owner)
+    .await
+    .unwrap();
+    assert_eq!(changes, serde_json::json!({"phone_index": {"from": "[redacted]", "to": "[redacted]"}}));
+}

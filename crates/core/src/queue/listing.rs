@@ -52,30 +52,21 @@ pub async fn list(tx: &mut ClinicTx, filter: &QueueFilter) -> Result<Vec<Consult
     Ok(rows.into_iter().map(|r| r.into_consultation(now)).collect())
 }
 
-/// Consultations the actor may see, with the names a list shows: one (`id`), or a patient's
-/// (`patient_person_id`), newest first.
-async fn named(tx: &mut ClinicTx, id: Option<i32>, patient_person_id: Option<i32>) -> Result<Vec<Consultation>> {
-    let rows = sqlx::query_as!(
+/// One consultation the actor may see, with the names a list shows (`consultations_listed`).
+async fn named_one(tx: &mut ClinicTx, id: i32) -> Result<Option<Consultation>> {
+    let row = sqlx::query_as!(
         ConsultationRow,
-        r#"SELECT c.id, c.state AS "state: ConsultationState", c.patient_person_id, c.organization_id, c.partner_id,
-                  c.referral_id, c.follow_up_of, c.category, c.assigned_doctor_id, c.primary_channel, c.enabled_channels,
-                  c.created_at, c.deadline_at, c.assigned_at, c.starts_at, c.ends_at, c.cancelled_at, c.cancel_reason,
-                  pp.name AS "patient_name?", pa.name AS "partner_name?", s.name AS "doctor_name?",
-                  pl.entry_point AS "entry_point?: EntryPoint"
-             FROM consultations c
-             LEFT JOIN patient_persons pp ON pp.id = c.patient_person_id
-             LEFT JOIN patients pl ON pl.patient_person_id = c.patient_person_id AND pl.organization_id = c.organization_id
-             LEFT JOIN partners pa ON pa.id = c.partner_id
-             LEFT JOIN staff s ON s.id = c.assigned_doctor_id
-            WHERE ($1::int IS NULL OR c.id = $1) AND ($2::int IS NULL OR c.patient_person_id = $2)
-            ORDER BY c.created_at DESC, c.id DESC LIMIT 500"#,
+        r#"SELECT id AS "id!", state AS "state!: ConsultationState", patient_person_id AS "patient_person_id!",
+                  organization_id AS "organization_id!", partner_id, referral_id, follow_up_of, category AS "category!",
+                  assigned_doctor_id, primary_channel AS "primary_channel!", enabled_channels AS "enabled_channels!",
+                  created_at AS "created_at!", deadline_at, assigned_at, starts_at, ends_at, cancelled_at, cancel_reason,
+                  patient_name, partner_name, doctor_name, entry_point AS "entry_point: EntryPoint"
+             FROM consultations_listed WHERE id = $1"#,
         id,
-        patient_person_id,
     )
-    .fetch_all(tx.conn())
+    .fetch_optional(tx.conn())
     .await?;
-    let now = Utc::now();
-    Ok(rows.into_iter().map(|r| r.into_consultation(now)).collect())
+    Ok(row.map(|r| r.into_consultation(Utc::now())))
 }
 
 /// One consultation the actor may see.
@@ -86,12 +77,26 @@ pub async fn get(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
 
 /// One consultation, as lists show it (the operations that change one answer with it).
 pub(crate) async fn read_one(tx: &mut ClinicTx, id: i32) -> Result<Consultation> {
-    named(tx, Some(id), None).await?.pop().ok_or_else(|| Error::not_found("The consultation"))
+    named_one(tx, id).await?.ok_or_else(|| Error::not_found("The consultation"))
 }
 
 /// A patient's consultations at the actor's clinic, newest first (the doctor's view of the
 /// patient's history).
 pub async fn history(tx: &mut ClinicTx, patient_person_id: i32) -> Result<Vec<Consultation>> {
     tx.require(Capability::ReadQueue)?;
-    named(tx, None, Some(patient_person_id)).await
+    let rows = sqlx::query_as!(
+        ConsultationRow,
+        r#"SELECT id AS "id!", state AS "state!: ConsultationState", patient_person_id AS "patient_person_id!",
+                  organization_id AS "organization_id!", partner_id, referral_id, follow_up_of, category AS "category!",
+                  assigned_doctor_id, primary_channel AS "primary_channel!", enabled_channels AS "enabled_channels!",
+                  created_at AS "created_at!", deadline_at, assigned_at, starts_at, ends_at, cancelled_at, cancel_reason,
+                  patient_name, partner_name, doctor_name, entry_point AS "entry_point: EntryPoint"
+             FROM consultations_listed WHERE patient_person_id = $1
+            ORDER BY created_at DESC, id DESC LIMIT 500"#,
+        patient_person_id,
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let now = Utc::now();
+    Ok(rows.into_iter().map(|r| r.into_consultation(now)).collect())
 }
