@@ -278,7 +278,6 @@ DECLARE
     v_hash bytea;
     v_from xid8;
     v_next_from xid8;
-    v_seqs bigint[] := '{}';
     v_ids bigint[] := '{}';
     v_occurred timestamptz[] := '{}';
     v_actors text[] := '{}';
@@ -302,12 +301,13 @@ BEGIN
     -- scan does not see is of a transaction running at this point or begun after it.
     v_next_from := pg_snapshot_xmin(pg_current_snapshot());
     -- A new statement, so a new snapshot: whatever the previous holder of the head chained and
-    -- committed is gone from audit_pending here.
-    FOR r IN SELECT * FROM audit_pending WHERE xact >= v_from ORDER BY seq LOOP
+    -- committed is gone from audit_pending here. Only the holder of the head removes entries, so
+    -- this statement takes out exactly the entries it sees; if the seal fails, they stay.
+    FOR r IN WITH taken AS (DELETE FROM audit_pending WHERE xact >= v_from RETURNING *)
+             SELECT * FROM taken ORDER BY seq LOOP
         v_id := nextval('audit_log_id_seq'::regclass);
         v_hash := sha256(v_prev || convert_to(
             audit_canonical(v_id, r.occurred_at, r.actor, r.acting_for, r.action, r.entity_type, r.entity_id, r.changes), 'UTF8'));
-        v_seqs := v_seqs || r.seq;
         v_ids := v_ids || v_id;
         v_occurred := v_occurred || r.occurred_at;
         v_actors := v_actors || r.actor;
@@ -320,16 +320,15 @@ BEGIN
         v_hashes := v_hashes || v_hash;
         v_prev := v_hash;
     END LOOP;
-    IF cardinality(v_seqs) > 0 THEN
+    IF cardinality(v_ids) > 0 THEN
         INSERT INTO audit_log (id, occurred_at, actor, acting_for, action, entity_type, entity_id, changes, prev_hash, hash)
             OVERRIDING SYSTEM VALUE
             SELECT * FROM unnest(v_ids, v_occurred, v_actors, v_acting_for, v_actions, v_types, v_entities, v_changes, v_prevs, v_hashes);
-        DELETE FROM audit_pending WHERE seq = ANY (v_seqs);
         UPDATE audit_chain_head SET last_id = v_id, last_hash = v_hash, pending_from = v_next_from WHERE singleton;
     ELSIF v_next_from > v_from THEN
         UPDATE audit_chain_head SET pending_from = v_next_from WHERE singleton;
     END IF;
-    RETURN cardinality(v_seqs);
+    RETURN cardinality(v_ids);
 END
 $$;
 
