@@ -270,6 +270,7 @@ $$;
 CREATE FUNCTION public.audit_seal_pending() RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_catalog'
+    SET enable_seqscan TO 'off'
     AS $$
 DECLARE
     r record;

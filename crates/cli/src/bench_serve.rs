@@ -268,12 +268,17 @@ async fn probe_seal(owner: &sqlx::PgPool) -> Result<SealProbe, Error> {
     let started = Instant::now();
     let chained: i32 = sqlx::query_scalar("SELECT audit_seal_pending()").fetch_one(owner).await?;
     let seal_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The sealer's scan (the rows its DELETE … RETURNING takes), planned as the sealer plans it:
+    // sequential scans of the queue forbidden.
+    let mut tx = owner.begin().await?;
+    sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
     let plan: serde_json::Value = sqlx::query_scalar(
         "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)
-         SELECT * FROM audit_pending WHERE xact >= (SELECT pending_from FROM audit_chain_head WHERE singleton) ORDER BY seq",
+         SELECT * FROM audit_pending WHERE xact >= (SELECT pending_from FROM audit_chain_head WHERE singleton)",
     )
-    .fetch_one(owner)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.rollback().await?;
     let top = &plan[0];
     let buffers = |k: &str| top["Plan"][k].as_i64().unwrap_or(0);
     Ok(SealProbe {
