@@ -320,7 +320,12 @@ impl Capability {
     pub fn grants(self) -> &'static [(&'static str, &'static str)] {
         use Capability as C;
         match self {
-            C::ReadQueue => &[("consultations", "SELECT"), ("patient_persons", "SELECT"), ("staff", "SELECT"), ("consultations_listed", "SELECT")],
+            C::ReadQueue => &[
+                ("consultations", "SELECT"),
+                ("patient_persons", "SELECT"),
+                ("staff", "SELECT"),
+                ("consultations_listed", "SELECT"),
+            ],
             C::PickConsultation | C::AssignConsultation | C::ReturnToQueue | C::CancelConsultation => {
                 &[("consultations", "UPDATE")]
             }
