@@ -3245,13 +3245,6 @@ ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
 --
--- Name: audit_pending audit_pending_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.audit_pending
-    ADD CONSTRAINT audit_pending_pkey PRIMARY KEY (seq);
-
---
 -- Name: automation_actions automation_actions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 

@@ -4,7 +4,10 @@
 //!   the tables (same columns and indexes, none of the project's triggers, policies or foreign
 //!   keys), the limit the server sets, and
 //! - the with-triggers baseline: the same writes by hand on the project's tables (triggers and
-//!   the audit chain included), as the database owner,
+//!   the audit chain included), as the database owner, and
+//! - the same single statement as the bare reference on the project's tables, as the owner, once
+//!   with every trigger and once with the audit triggers switched off for its slices: what the
+//!   project's keys, checks and triggers cost, and what the audit costs of that,
 //!
 //! measured in the same run, at the same client counts, on a scratch database created next to the
 //! one `DATABASE_URL` names and dropped afterwards, so no clinic data is touched.
@@ -131,14 +134,33 @@ enum Path {
     Project,
     Bare,
     WithTriggers,
+    /// The bare reference's statement on the project's tables (all triggers, the audit chain).
+    OneStatement,
+    /// The same, with the audit triggers switched off (`Bench::audit_triggers`).
+    OneStatementNoAudit,
 }
+
+/// The tables of [`WRITTEN`] whose writes the audit triggers record.
+const AUDITED: &[&str] = &[
+    "users",
+    "patient_persons",
+    "communication_preference_tokens",
+    "patients",
+    "user_organizations",
+    "forms",
+    "patient_messages",
+];
 
 impl Bench {
     async fn tables(&self, each: Duration, concurrencies: &[usize], login: &str) -> Result<String> {
         // Warm up every path (connections, plans).
-        for path in [Path::Project, Path::Bare, Path::WithTriggers] {
+        for path in [Path::Project, Path::Bare, Path::WithTriggers, Path::OneStatement] {
             self.measure(2, Duration::from_millis(300), path).await?;
         }
+        self.audit_triggers(false).await?;
+        let warmed = self.measure(2, Duration::from_millis(300), Path::OneStatementNoAudit).await;
+        self.audit_triggers(true).await?;
+        warmed?;
         let mut out = format!(
             "onboarding benchmark: {}s per path and client count, in slices taking turns; {} build; writes: {}\n  project: as the staff login {login} through ClinicTx (row-level security, triggers, audit chain)\n",
             each.as_secs(),
@@ -151,10 +173,16 @@ impl Bench {
         let slice = each / SLICES;
         for &c in concurrencies {
             let (mut project, mut bare, mut triggers) = (Samples::default(), Samples::default(), Samples::default());
+            let (mut one, mut one_unaudited) = (Samples::default(), Samples::default());
             for _ in 0..SLICES {
                 bare.add(self.measure(c, slice, Path::Bare).await?);
                 project.add(self.measure(c, slice, Path::Project).await?);
                 triggers.add(self.measure(c, slice, Path::WithTriggers).await?);
+                one.add(self.measure(c, slice, Path::OneStatement).await?);
+                self.audit_triggers(false).await?;
+                let unaudited = self.measure(c, slice, Path::OneStatementNoAudit).await;
+                self.audit_triggers(true).await?;
+                one_unaudited.add(unaudited?);
             }
             out.push_str(
                 &Table {
@@ -163,6 +191,8 @@ impl Bench {
                         ("project (staff login)", &project),
                         ("bare reference (one CTE)", &bare),
                         ("raw SQL with triggers (owner)", &triggers),
+                        ("one CTE on project tables", &one),
+                        ("  the same, audit triggers off", &one_unaudited),
                     ],
                     bare: &bare,
                     with_triggers: &triggers,
@@ -171,6 +201,15 @@ impl Bench {
             );
         }
         Ok(out)
+    }
+
+    /// Switches the audit triggers of the written tables on or off (the scratch database's owner
+    /// may; nothing else runs on it meanwhile).
+    async fn audit_triggers(&self, on: bool) -> Result<()> {
+        let verb = if on { "ENABLE" } else { "DISABLE" };
+        let ddl: String = AUDITED.iter().map(|t| format!("ALTER TABLE public.{t} {verb} TRIGGER audit;")).collect();
+        sqlx::raw_sql(&ddl).execute(&self.owner).await?;
+        Ok(())
     }
 
     /// Onboardings over `each` with `concurrency` workers, each one timed.
@@ -202,7 +241,10 @@ impl Bench {
                             let tx = ClinicTx::begin(&staff).await?;
                             onboarding::onboard(tx, &vault, &accounts, &input, EntryPoint::WalkIn, "47").await?;
                         }
-                        Path::Bare => bare_onboard(&owner, &vault, org, &forms, &name, &email, &phone).await?,
+                        Path::Bare => one_statement_onboard(&owner, &vault, org, &forms, BARE, &name, &email, &phone).await?,
+                        Path::OneStatement | Path::OneStatementNoAudit => {
+                            one_statement_onboard(&owner, &vault, org, &forms, "public", &name, &email, &phone).await?
+                        }
                         Path::WithTriggers => raw_onboard(&owner, &vault, org, &name, &email, &phone).await?,
                     }
                     latencies.push(t.elapsed());
@@ -341,45 +383,60 @@ async fn raw_onboard(pool: &PgPool, vault: &Vault, org: i32, name: &str, email: 
     Ok(())
 }
 
-/// The bare reference: what an onboarding of a new person writes, as one statement in one
-/// transaction on the plain copies of the tables: the account, the person (phone encrypted and
-/// indexed, as the project does), the preference token, the clinic's link and membership, the
-/// two consent forms, one audit row, the two events and the two messages. No look-up, no check,
-/// no trigger, no policy, no chain.
-async fn bare_onboard(
+/// What an onboarding of a new person writes, as one statement in one transaction, on the
+/// tables of `schema`: the account, the person (phone encrypted and indexed, as the project
+/// does), the preference token, the clinic's link and membership, the two consent forms, one
+/// audit entry, the two events and the two messages. No look-up, no check.
+///
+/// On the plain copies ([`BARE`]) this is the bare reference: no trigger, no policy, no chain;
+/// the audit row is written as a plain row. On the project's tables (`public`) the triggers run
+/// and the audit entry goes through `audit_append`, as the project's own entry does.
+#[allow(clippy::too_many_arguments)]
+async fn one_statement_onboard(
     pool: &PgPool,
     vault: &Vault,
     org: i32,
     forms: &(Vec<i32>, Vec<i32>),
+    schema: &str,
     name: &str,
     email: &str,
     phone: &str,
 ) -> Result<()> {
     let name = PersonName::parse(name).map_err(internal)?;
     let phone = Phone::parse(phone, "47").map_err(internal)?;
-    let n = sqlx::query_scalar::<_, i32>(&format!(
-        "WITH u AS (INSERT INTO {BARE}.users (email, username, role, account_directory)
-                    VALUES ($1, $1, 'patient', 'local') RETURNING id),
-              p AS (INSERT INTO {BARE}.patient_persons (user_id, name, phone_encrypted, phone_index, status)
-                    SELECT id, $2, $3, $4, 'active' FROM u RETURNING id, user_id),
-              t AS (INSERT INTO {BARE}.communication_preference_tokens (patient_person_id, token) SELECT id, $5 FROM p),
-              l AS (INSERT INTO {BARE}.patients (patient_person_id, organization_id, entry_point, profile_origin)
-                    SELECT id, $6, 'walk_in', true FROM p RETURNING id, patient_person_id),
-              uo AS (INSERT INTO {BARE}.user_organizations (user_id, organization_id) SELECT user_id, $6 FROM p),
-              f AS (INSERT INTO {BARE}.forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
-                    SELECT l.id, x.t, x.v, true, 'first_appointment' FROM l, unnest($7::int[], $8::int[]) AS x(t, v)),
-              a AS (INSERT INTO {BARE}.audit_log (occurred_at, actor, action, entity_type, entity_id, changes, prev_hash, hash)
+    let audit_entry = if schema == BARE {
+        format!(
+            "INSERT INTO {schema}.audit_log (occurred_at, actor, action, entity_type, entity_id, changes, prev_hash, hash)
                     SELECT clock_timestamp(), current_user, 'CREATE', 'patient', l.id::text,
                            jsonb_build_object('patient_person_id', l.patient_person_id, 'organization_id', $6, 'user_id', p.user_id),
                            '\\x00', '\\x00'
-                      FROM l, p),
-              o AS (INSERT INTO {BARE}.outbox (event_id, event_type, organization_id, payload)
+                      FROM l, p RETURNING 1"
+        )
+    } else {
+        "SELECT audit_append(current_user::text, 'CREATE', 'patient', l.id::text,
+                                 jsonb_build_object('patient_person_id', l.patient_person_id, 'organization_id', $6, 'user_id', p.user_id))
+                      FROM l, p"
+            .to_string()
+    };
+    let n = sqlx::query_scalar::<_, i32>(&format!(
+        "WITH u AS (INSERT INTO {schema}.users (email, username, role, account_directory)
+                    VALUES ($1, $1, 'patient', 'local') RETURNING id),
+              p AS (INSERT INTO {schema}.patient_persons (user_id, name, phone_encrypted, phone_index, status)
+                    SELECT id, $2, $3, $4, 'active' FROM u RETURNING id, user_id),
+              t AS (INSERT INTO {schema}.communication_preference_tokens (patient_person_id, token) SELECT id, $5 FROM p),
+              l AS (INSERT INTO {schema}.patients (patient_person_id, organization_id, entry_point, profile_origin)
+                    SELECT id, $6, 'walk_in', true FROM p RETURNING id, patient_person_id),
+              uo AS (INSERT INTO {schema}.user_organizations (user_id, organization_id) SELECT user_id, $6 FROM p),
+              f AS (INSERT INTO {schema}.forms (patient_id, template_id, template_version_id, blocking, must_sign_before)
+                    SELECT l.id, x.t, x.v, true, 'first_appointment' FROM l, unnest($7::int[], $8::int[]) AS x(t, v)),
+              a AS ({audit_entry}),
+              o AS (INSERT INTO {schema}.outbox (event_id, event_type, organization_id, payload)
                     SELECT gen_random_uuid(), e.kind, $6, jsonb_build_object('patient_id', l.id, 'organization_id', $6)
                       FROM l, (VALUES ('patient.onboarded'), ('patient.welcome_email_requested')) AS e(kind)),
-              m AS (INSERT INTO {BARE}.patient_messages (organization_id, patient_person_id, kind, purpose, channel, language)
+              m AS (INSERT INTO {schema}.patient_messages (organization_id, patient_person_id, kind, purpose, channel, language)
                     SELECT $6, l.patient_person_id, k.kind, k.purpose, 'email', 'nb'
                       FROM l, (VALUES ('welcome', 'marketing'), ('forms_invitation', 'service')) AS k(kind, purpose))
-         SELECT id FROM l"
+         SELECT l.id FROM l, a"
     ))
     .bind(email)
     .bind(name.as_str())
@@ -392,7 +449,7 @@ async fn bare_onboard(
     .fetch_optional(pool)
     .await?;
     if n.is_none() {
-        return Err(internal("the bare reference wrote no patient"));
+        return Err(internal(format!("the single statement on {schema} wrote no patient")));
     }
     Ok(())
 }
