@@ -140,17 +140,6 @@ enum Path {
     OneStatementNoAudit,
 }
 
-/// The tables of [`WRITTEN`] whose writes the audit triggers record.
-const AUDITED: &[&str] = &[
-    "users",
-    "patient_persons",
-    "communication_preference_tokens",
-    "patients",
-    "user_organizations",
-    "forms",
-    "patient_messages",
-];
-
 impl Bench {
     async fn tables(&self, each: Duration, concurrencies: &[usize], login: &str) -> Result<String> {
         // Warm up every path (connections, plans).
@@ -207,7 +196,14 @@ impl Bench {
     /// may; nothing else runs on it meanwhile).
     async fn audit_triggers(&self, on: bool) -> Result<()> {
         let verb = if on { "ENABLE" } else { "DISABLE" };
-        let ddl: String = AUDITED.iter().map(|t| format!("ALTER TABLE public.{t} {verb} TRIGGER audit;")).collect();
+        let audited: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+              WHERE t.tgname = 'audit' AND c.relnamespace = 'public'::regnamespace AND c.relname = ANY ($1)",
+        )
+        .bind(WRITTEN)
+        .fetch_all(&self.owner)
+        .await?;
+        let ddl: String = audited.iter().map(|t| format!("ALTER TABLE public.{t} {verb} TRIGGER audit;")).collect();
         sqlx::raw_sql(&ddl).execute(&self.owner).await?;
         Ok(())
     }
